@@ -1,0 +1,33 @@
+// Which aggregates the engine maintains, over which argument types, and the
+// hidden state each one keeps in the IMMV.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "ivmx/core/view_ir.hpp"
+
+namespace ivmx::core {
+
+// Maps a pg_catalog aggregate name and its argument count to a kind;
+// nullopt for aggregates the engine cannot maintain.
+std::optional<AggregateKind> AggregateKindByName(const std::string& name, int argument_count);
+
+// SQL name of the aggregate function (count, sum, avg, min, max).
+std::string AggregateFunctionName(AggregateKind kind);
+
+// Whether sum() over this argument type (as printed by format_type_be) is maintained.
+bool IsSummableType(const std::string& argument_type);
+
+// How avg() over an argument type is kept: a running sum of
+// CAST(arg AS sum_argument_type) and a non-null count, divided as
+// CAST(sum AS divisor_type) / CAST(count AS divisor_type), exactly as
+// PostgreSQL's own avg() computes its result.
+struct AvgState {
+    std::string sum_argument_type;  // empty: sum the argument as it is
+    std::string sum_type;           // type of the running sum
+    std::string divisor_type;       // the count is cast to this type before dividing
+};
+std::optional<AvgState> AvgStateFor(const std::string& argument_type);
+
+}  // namespace ivmx::core

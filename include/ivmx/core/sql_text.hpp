@@ -1,0 +1,24 @@
+// Small helpers for writing SQL text: identifier quoting and joining lists.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ivmx/core/view_ir.hpp"
+
+namespace ivmx::core {
+
+// Always-quoted identifier ("name", with embedded quotes doubled): never
+// ambiguous, never a keyword, case preserved.
+std::string QuoteIdent(const std::string& name);
+
+// "schema"."name"
+std::string QuoteQualified(const QualifiedName& name);
+
+// Joins parts with a separator.
+std::string Join(const std::vector<std::string>& parts, const std::string& separator);
+
+// A column reference: <qualifier>."name".
+std::string ColumnRef(const std::string& qualifier, const std::string& column);
+
+}  // namespace ivmx::core

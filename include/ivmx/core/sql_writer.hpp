@@ -1,0 +1,69 @@
+// The core's SQL writer: every statement the engine runs against an IMMV is
+// written here, from the view IR, so that it can be unit-tested and shown to
+// users (ivmx.explain_immv).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ivmx/core/view_ir.hpp"
+
+namespace ivmx::core {
+
+// Where the changed rows of the (single) base relation come from: FROM-items
+// (a transition table's name, or a parenthesised query) with the base
+// relation's columns. An empty string means no rows on that side.
+struct DeltaSource {
+    std::string inserted;
+    std::string deleted;
+};
+
+// What a maintenance statement takes as its parameter $1.
+enum class StepInput {
+    None,
+    TidsToRecompute,  // tid[] of IMMV rows whose min/max must be recomputed
+    TidsToDelete,     // tid[] of IMMV rows whose multiplicity reached zero
+};
+
+struct MaintenanceStep {
+    std::string sql;
+    StepInput input = StepInput::None;
+    // The statement returns rows (tid, gone boolean, stale boolean) naming
+    // IMMV rows that later steps must delete (gone) or recompute (stale).
+    bool reports_rows = false;
+};
+
+// The statements that apply one delta to one IMMV, in order. Steps with an
+// input run only when earlier steps reported rows for it.
+struct MaintenancePlan {
+    std::vector<MaintenanceStep> steps;
+};
+
+// Statements applying `delta` to the IMMV of `view`.
+MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const DeltaSource& delta);
+
+// SELECT producing every IMMV column (visible, then hidden) from the base relations.
+std::string PopulateQuery(const ViewDefinition& view);
+
+// CREATE TABLE <immv> AS <populate query>: creates and fills the IMMV.
+std::string CreateTableSql(const ViewDefinition& view);
+
+// CREATE UNIQUE INDEX on the IMMV's identity columns, if it has any.
+std::optional<std::string> CreateIndexSql(const ViewDefinition& view);
+
+// Statements that recompute the IMMV from scratch (empty it, then fill it
+// unless with_data is false).
+std::vector<std::string> RefreshStatements(const ViewDefinition& view, bool with_data);
+
+// The IMMV columns that belong to the user's select list, in order.
+std::vector<std::string> VisibleColumns(const ViewDefinition& view);
+
+// Every IMMV column, visible then hidden, in table order.
+std::vector<std::string> TableColumns(const ViewDefinition& view);
+
+// A query returning the number of rows by which the IMMV's visible columns
+// differ from definition_sql (multiset difference both ways); 0 = equal.
+std::string VerifySql(const ViewDefinition& view, const std::string& definition_sql);
+
+}  // namespace ivmx::core

@@ -1,0 +1,115 @@
+// The view IR: what the engine knows about an IMMV's defining query.
+//
+// The server glue analyses a PostgreSQL Query into this form; everything
+// after that (maintenance SQL, the shape of the IMMV table, its index) is
+// derived from it by the core without looking at PostgreSQL again.
+// Expressions are carried as SQL text produced by PostgreSQL's deparser, with
+// every column reference prefixed by its relation's alias (BaseRelation::alias),
+// so that the same text can be evaluated over the base table or over a
+// transition table / delta standing in for it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ivmx::core {
+
+struct QualifiedName {
+    std::string schema;
+    std::string name;
+};
+
+// One occurrence of a base relation in the FROM clause.
+struct BaseRelation {
+    QualifiedName name;
+    std::string alias;  // as used by the deparsed expressions
+};
+
+enum class AggregateKind { CountStar, Count, Sum, Avg, Min, Max };
+
+// An aggregate in the select list, with the type facts maintenance needs.
+struct Aggregate {
+    AggregateKind kind = AggregateKind::CountStar;
+    std::string argument_sql;   // empty for count(*)
+    std::string argument_type;  // SQL type name of the argument (empty for count(*))
+    std::string result_type;    // SQL type name of the aggregate's result
+};
+
+// How an output column of the IMMV table is computed and maintained.
+enum class ColumnRole {
+    Plain,      // a projected expression of an ungrouped view (bag or DISTINCT)
+    GroupKey,   // a GROUP BY expression
+    Derived,    // a non-aggregate expression of a grouped view (a function of the keys)
+    Aggregate,  // an aggregate call
+};
+
+struct OutputColumn {
+    std::string name;
+    ColumnRole role = ColumnRole::Plain;
+    std::string expression_sql;  // Plain, GroupKey, Derived
+    std::optional<Aggregate> aggregate;
+    bool hidden = false;     // not part of the user's select list (a GROUP BY key it omits)
+    bool not_null = false;   // known never to be NULL (a NOT NULL column read directly)
+    bool has_equality = true;  // the type has a btree equality (needed to match rows)
+    std::string type_sql;    // SQL type name of the expression (informative; CREATE TABLE AS decides)
+};
+
+enum class ViewShape {
+    Bag,              // SELECT exprs FROM ... WHERE ...: duplicates are physical rows
+    Distinct,         // SELECT DISTINCT ...
+    Grouped,          // GROUP BY with aggregates
+    GlobalAggregate,  // aggregates, no GROUP BY: exactly one row
+};
+
+struct ViewDefinition {
+    QualifiedName immv;
+    std::vector<BaseRelation> relations;  // FROM list (one entry for now)
+    std::string where_sql;                // empty when there is no WHERE
+    std::vector<OutputColumn> columns;    // select list order, hidden keys last
+    ViewShape shape = ViewShape::Bag;
+    // For a bag view: the output columns that carry the base table's primary
+    // key, which makes IMMV rows unique (empty when the key is not selected).
+    std::vector<std::string> row_key_columns;
+};
+
+// The IMMV's hidden bookkeeping columns, derived from the definition.
+std::string MultiplicityColumn();                   // __ivm_count__
+std::string NonNullCountColumn(size_t column_index);  // __ivm_count_<n>__
+std::string AvgSumColumn(size_t column_index);       // __ivm_sum_<n>__
+std::string LostExtremeColumn(size_t column_index);  // __ivm_lost_<n>__
+std::string HiddenKeyColumn(size_t key_number);      // __ivm_key_<n>__
+
+// One column of the IMMV table. The table holds the output columns (visible
+// ones first, then hidden GROUP BY keys), then the bookkeeping state.
+struct TableColumn {
+    enum class Kind {
+        Output,        // view.columns[index]
+        Multiplicity,  // __ivm_count__: number of base rows behind the IMMV row
+        NonNullCount,  // non-null inputs of aggregate view.columns[index]
+        AvgSum,        // running sum of avg aggregate view.columns[index]
+        LostExtreme,   // scratch flag of min/max view.columns[index] (always NULL when stored)
+    };
+    Kind kind;
+    size_t index;  // into view.columns (unused for Multiplicity)
+    std::string name;
+};
+
+// The IMMV table's columns in table order.
+std::vector<TableColumn> TableLayout(const ViewDefinition& view);
+
+// True if a user-visible name would collide with the engine's own columns.
+bool IsReservedColumnName(const std::string& name);
+
+// Whether the view shape is maintained by upserting rows keyed by group.
+bool IsKeyed(ViewShape shape);
+
+// The columns that identify an IMMV row (group keys, DISTINCT columns, or the
+// base primary key of a bag view); empty when rows have no identity.
+std::vector<std::string> IdentityColumns(const ViewDefinition& view);
+
+// Whether maintenance must serialize writers on the whole IMMV (ExclusiveLock)
+// rather than rely on row locks of the rows it touches.
+bool NeedsViewLock(const ViewDefinition& view);
+
+}  // namespace ivmx::core

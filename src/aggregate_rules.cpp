@@ -1,0 +1,54 @@
+// Aggregate support rules (see include/ivmx/core/aggregate_rules.hpp).
+#include "ivmx/core/aggregate_rules.hpp"
+
+#include <set>
+
+namespace ivmx::core {
+
+std::optional<AggregateKind> AggregateKindByName(const std::string& name, int argument_count) {
+    if (name == "count") return argument_count == 0 ? AggregateKind::CountStar : AggregateKind::Count;
+    if (argument_count != 1) return std::nullopt;
+    if (name == "sum") return AggregateKind::Sum;
+    if (name == "avg") return AggregateKind::Avg;
+    if (name == "min") return AggregateKind::Min;
+    if (name == "max") return AggregateKind::Max;
+    return std::nullopt;
+}
+
+std::string AggregateFunctionName(AggregateKind kind) {
+    switch (kind) {
+        case AggregateKind::CountStar:
+        case AggregateKind::Count:
+            return "count";
+        case AggregateKind::Sum:
+            return "sum";
+        case AggregateKind::Avg:
+            return "avg";
+        case AggregateKind::Min:
+            return "min";
+        case AggregateKind::Max:
+            return "max";
+    }
+    return "count";
+}
+
+bool IsSummableType(const std::string& argument_type) {
+    static const std::set<std::string> kSummable = {
+        "smallint", "integer", "bigint", "numeric", "real", "double precision", "money", "interval"};
+    return kSummable.count(argument_type) > 0;
+}
+
+std::optional<AvgState> AvgStateFor(const std::string& argument_type) {
+    // Same accumulators as PostgreSQL's avg(): int2/int4 sum in bigint,
+    // int8/numeric in numeric, floats in double precision, intervals as intervals.
+    if (argument_type == "smallint" || argument_type == "integer")
+        return AvgState{"", "bigint", "numeric"};
+    if (argument_type == "bigint" || argument_type == "numeric")
+        return AvgState{"", "numeric", "numeric"};
+    if (argument_type == "real" || argument_type == "double precision")
+        return AvgState{"double precision", "double precision", "double precision"};
+    if (argument_type == "interval") return AvgState{"", "interval", "double precision"};
+    return std::nullopt;
+}
+
+}  // namespace ivmx::core

@@ -1,0 +1,36 @@
+// Identifier quoting and list joining for generated SQL.
+#include "ivmx/core/sql_text.hpp"
+
+namespace ivmx::core {
+
+std::string QuoteIdent(const std::string& name) {
+    std::string quoted;
+    quoted.reserve(name.size() + 2);
+    quoted.push_back('"');
+    for (char c : name) {
+        if (c == '"') quoted.push_back('"');
+        quoted.push_back(c);
+    }
+    quoted.push_back('"');
+    return quoted;
+}
+
+std::string QuoteQualified(const QualifiedName& name) {
+    if (name.schema.empty()) return QuoteIdent(name.name);
+    return QuoteIdent(name.schema) + "." + QuoteIdent(name.name);
+}
+
+std::string Join(const std::vector<std::string>& parts, const std::string& separator) {
+    std::string out;
+    for (size_t i = 0; i < parts.size(); ++i) {
+        if (i > 0) out += separator;
+        out += parts[i];
+    }
+    return out;
+}
+
+std::string ColumnRef(const std::string& qualifier, const std::string& column) {
+    return qualifier + "." + QuoteIdent(column);
+}
+
+}  // namespace ivmx::core

@@ -1,0 +1,190 @@
+// The SQL writer: statement structure per view shape and statement kind.
+#include <gtest/gtest.h>
+
+#include "ivmx/core/aggregate_rules.hpp"
+#include "ivmx/core/delta_query.hpp"
+#include "ivmx/core/sql_text.hpp"
+#include "ivmx/core/sql_writer.hpp"
+#include "test_fixtures.hpp"
+
+using namespace ivmx::core;
+using ivmx::test::Agg;
+using ivmx::test::BaseView;
+using ivmx::test::BranchTotals;
+using ivmx::test::Key;
+
+namespace {
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+int Count(const std::string& haystack, const std::string& needle) {
+    int n = 0;
+    for (size_t p = haystack.find(needle); p != std::string::npos; p = haystack.find(needle, p + 1)) ++n;
+    return n;
+}
+
+const DeltaSource kInsert{"\"__ivmx_new\"", ""};
+const DeltaSource kDelete{"", "\"__ivmx_old\""};
+const DeltaSource kUpdate{"\"__ivmx_new\"", "\"__ivmx_old\""};
+
+}  // namespace
+
+TEST(SqlText, QuotesEveryIdentifier) {
+    EXPECT_EQ(QuoteIdent("abc"), "\"abc\"");
+    EXPECT_EQ(QuoteIdent("a\"b"), "\"a\"\"b\"");
+    EXPECT_EQ(QuoteQualified({"s", "T"}), "\"s\".\"T\"");
+}
+
+TEST(TableLayout, GroupedViewKeepsStateAfterVisibleColumns) {
+    auto cols = TableColumns(BranchTotals());
+    std::vector<std::string> expected{"bid", "count", "sum", "min", "__ivm_count__",
+                                      "__ivm_count_3__", "__ivm_count_4__", "__ivm_lost_4__"};
+    EXPECT_EQ(cols, expected);
+    EXPECT_EQ(VisibleColumns(BranchTotals()), (std::vector<std::string>{"bid", "count", "sum", "min"}));
+}
+
+TEST(TableLayout, HiddenKeysFollowVisibleColumns) {
+    auto v = BaseView(ViewShape::Grouped);
+    auto hidden = Key(HiddenKeyColumn(1), "t.k");
+    hidden.hidden = true;
+    v.columns.push_back(Agg("c", AggregateKind::CountStar));
+    v.columns.push_back(hidden);
+    EXPECT_EQ(TableColumns(v), (std::vector<std::string>{"c", "__ivm_key_1__", "__ivm_count__"}));
+    EXPECT_EQ(VisibleColumns(v), (std::vector<std::string>{"c"}));
+}
+
+TEST(Populate, GroupedViewGroupsByKeys) {
+    std::string sql = PopulateQuery(BranchTotals());
+    EXPECT_TRUE(Contains(sql, "FROM \"public\".\"accounts\" AS t"));
+    EXPECT_TRUE(Contains(sql, "GROUP BY t.bid"));
+    EXPECT_TRUE(Contains(sql, "min(t.abalance) AS \"min\""));
+    EXPECT_TRUE(Contains(sql, "count(t.abalance) AS \"__ivm_count_3__\""));
+    EXPECT_TRUE(Contains(sql, "CAST(NULL AS boolean) AS \"__ivm_lost_4__\""));
+}
+
+TEST(Populate, AvgKeepsSumAndCountWithPostgresAccumulators) {
+    auto v = BaseView(ViewShape::GlobalAggregate);
+    v.columns.push_back(Agg("a", AggregateKind::Avg, "t.x", "real", "double precision"));
+    std::string sql = PopulateQuery(v);
+    EXPECT_TRUE(Contains(sql, "avg(t.x) AS \"a\""));
+    EXPECT_TRUE(Contains(sql, "sum(CAST(t.x AS double precision)) AS \"__ivm_sum_1__\""));
+    EXPECT_FALSE(Contains(sql, "GROUP BY"));
+}
+
+TEST(Index, KeyedViewsGetNullsNotDistinctUniqueIndex) {
+    auto sql = CreateIndexSql(BranchTotals());
+    ASSERT_TRUE(sql.has_value());
+    EXPECT_EQ(*sql, "CREATE UNIQUE INDEX ON \"public\".\"mv\" (\"bid\") NULLS NOT DISTINCT");
+    EXPECT_FALSE(CreateIndexSql(BaseView(ViewShape::GlobalAggregate)).has_value());
+}
+
+TEST(Maintenance, InsertIntoGroupedViewIsOneUpsert) {
+    auto plan = BuildMaintenancePlan(BranchTotals(), kInsert);
+    ASSERT_EQ(plan.steps.size(), 1u);
+    const auto& sql = plan.steps[0].sql;
+    EXPECT_FALSE(plan.steps[0].reports_rows);
+    EXPECT_TRUE(Contains(sql, "ON CONFLICT (\"bid\") DO UPDATE SET"));
+    EXPECT_TRUE(Contains(sql, "FROM \"__ivmx_new\" AS t"));
+    EXPECT_FALSE(Contains(sql, "__ivmx_old"));
+    EXPECT_FALSE(Contains(sql, "UNION ALL"));
+    EXPECT_FALSE(Contains(sql, "RETURNING"));
+}
+
+TEST(Maintenance, UpdateOfGroupedViewCombinesBothSidesThenCleansUp) {
+    auto plan = BuildMaintenancePlan(BranchTotals(), kUpdate);
+    ASSERT_EQ(plan.steps.size(), 3u);
+    const auto& upsert = plan.steps[0];
+    EXPECT_TRUE(upsert.reports_rows);
+    EXPECT_TRUE(Contains(upsert.sql, "UNION ALL"));
+    EXPECT_TRUE(Contains(upsert.sql, "-count(*)"));
+    EXPECT_TRUE(Contains(upsert.sql, "CAST(sum(__ivm_u.\"sum\") AS bigint)"));
+    EXPECT_TRUE(Contains(upsert.sql, "RETURNING __ivm_mv.ctid AS tid"));
+    EXPECT_EQ(plan.steps[1].input, StepInput::TidsToRecompute);
+    EXPECT_TRUE(Contains(plan.steps[1].sql, "SET \"min\" = (SELECT min(t.abalance) FROM"));
+    EXPECT_TRUE(Contains(plan.steps[1].sql, "t.bid IS NULL AND __ivm_mv.\"bid\" IS NULL"));
+    EXPECT_EQ(plan.steps[2].input, StepInput::TidsToDelete);
+    EXPECT_TRUE(Contains(plan.steps[2].sql, "ctid = ANY ($1)"));
+}
+
+TEST(Maintenance, DeleteWithoutExtremesSkipsRecompute) {
+    auto v = BaseView(ViewShape::Distinct);
+    v.columns.push_back(Key("bid", "t.bid", true));
+    auto plan = BuildMaintenancePlan(v, kDelete);
+    ASSERT_EQ(plan.steps.size(), 2u);
+    EXPECT_TRUE(Contains(plan.steps[0].sql, "\"__ivmx_old\""));
+    EXPECT_EQ(plan.steps[1].input, StepInput::TidsToDelete);
+}
+
+TEST(Maintenance, SumKeepsNullSemanticsThroughNonNullCount) {
+    auto plan = BuildMaintenancePlan(BranchTotals(), kUpdate);
+    EXPECT_TRUE(Contains(plan.steps[0].sql,
+                         "\"sum\" = CASE WHEN (__ivm_mv.\"__ivm_count_3__\" + "
+                         "excluded.\"__ivm_count_3__\") = 0 THEN NULL"));
+}
+
+TEST(Maintenance, GlobalAggregateUpdatesItsOnlyRow) {
+    auto v = BaseView(ViewShape::GlobalAggregate);
+    v.columns.push_back(Agg("c", AggregateKind::CountStar));
+    v.columns.push_back(Agg("m", AggregateKind::Max, "t.x", "integer", "integer"));
+    auto insert_plan = BuildMaintenancePlan(v, kInsert);
+    ASSERT_EQ(insert_plan.steps.size(), 1u);
+    EXPECT_EQ(insert_plan.steps[0].sql.rfind("UPDATE \"public\".\"mv\" AS __ivm_mv SET", 0), 0u);
+    EXPECT_TRUE(Contains(insert_plan.steps[0].sql, "GREATEST("));
+    auto delete_plan = BuildMaintenancePlan(v, kDelete);
+    ASSERT_EQ(delete_plan.steps.size(), 2u);
+    EXPECT_TRUE(delete_plan.steps[0].reports_rows);
+    EXPECT_FALSE(Contains(delete_plan.steps[1].sql, " IS NULL AND"));  // no keys to match
+}
+
+TEST(Maintenance, BagViewDeletesByPrimaryKeyWhenSelected) {
+    auto v = BaseView(ViewShape::Bag);
+    OutputColumn id, x;
+    id.name = "aid";
+    id.expression_sql = "t.aid";
+    id.not_null = true;
+    x.name = "x";
+    x.expression_sql = "t.abalance * 2";
+    v.columns = {id, x};
+    v.row_key_columns = {"aid"};
+    auto plan = BuildMaintenancePlan(v, kUpdate);
+    ASSERT_EQ(plan.steps.size(), 2u);
+    EXPECT_TRUE(Contains(plan.steps[0].sql, "DELETE FROM \"public\".\"mv\" AS __ivm_mv USING"));
+    EXPECT_TRUE(Contains(plan.steps[1].sql, "INSERT INTO \"public\".\"mv\" (\"aid\", \"x\") SELECT"));
+    EXPECT_FALSE(NeedsViewLock(v));
+    v.row_key_columns.clear();
+    auto by_value = BuildMaintenancePlan(v, kDelete);
+    ASSERT_EQ(by_value.steps.size(), 1u);
+    EXPECT_TRUE(Contains(by_value.steps[0].sql, "row_number() OVER (PARTITION BY"));
+    EXPECT_TRUE(NeedsViewLock(v));
+}
+
+TEST(Maintenance, MinLostOnlyWhenNoInsertedValueReplacesIt) {
+    auto plan = BuildMaintenancePlan(BranchTotals(), kUpdate);
+    EXPECT_TRUE(Contains(plan.steps[0].sql,
+                         "(__ivm_d.\"__ivm_del_4__\" IS NOT NULL AND (__ivm_d.\"__ivm_ins_4__\" "
+                         "IS NULL OR __ivm_d.\"__ivm_ins_4__\" > __ivm_d.\"__ivm_del_4__\"))"));
+}
+
+TEST(Verify, ComparesBothWaysOnVisibleColumns) {
+    std::string sql = VerifySql(BranchTotals(), "SELECT 1");
+    EXPECT_EQ(Count(sql, "EXCEPT ALL"), 2);
+    EXPECT_FALSE(Contains(sql, "__ivm_count__"));
+}
+
+TEST(Refresh, WithoutDataOnlyEmpties) {
+    EXPECT_EQ(RefreshStatements(BranchTotals(), false).size(), 1u);
+    EXPECT_EQ(RefreshStatements(BranchTotals(), true).size(), 2u);
+}
+
+TEST(AggregateRules, KindsAndTypes) {
+    EXPECT_EQ(AggregateKindByName("count", 0), AggregateKind::CountStar);
+    EXPECT_EQ(AggregateKindByName("count", 1), AggregateKind::Count);
+    EXPECT_FALSE(AggregateKindByName("stddev", 1).has_value());
+    EXPECT_TRUE(IsSummableType("money"));
+    EXPECT_FALSE(IsSummableType("text"));
+    EXPECT_EQ(AvgStateFor("integer")->sum_type, "bigint");
+    EXPECT_EQ(AvgStateFor("bigint")->sum_type, "numeric");
+    EXPECT_FALSE(AvgStateFor("money").has_value());
+}
