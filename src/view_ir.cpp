@@ -2,6 +2,10 @@
 // locking needs (see include/ivmx/core/view_ir.hpp).
 #include "ivmx/core/view_ir.hpp"
 
+#include <set>
+
+#include "ivmx/core/error.hpp"
+
 namespace ivmx::core {
 
 std::string MultiplicityColumn() { return "__ivm_count__"; }
@@ -42,6 +46,47 @@ std::vector<TableColumn> TableLayout(const ViewDefinition& view) {
             layout.push_back({TableColumn::Kind::LostExtreme, i, LostExtremeColumn(i)});
     }
     return layout;
+}
+
+void ApplyColumnNames(ViewDefinition& view, const std::vector<std::string>& names) {
+    size_t next = 0;
+    for (auto& column : view.columns) {
+        if (column.hidden || next >= names.size()) continue;
+        for (auto& key : view.row_key_columns)
+            if (key == column.name) key = names[next];
+        column.name = names[next++];
+    }
+    if (next < names.size())
+        throw Error(sqlstate::kSyntaxError, "too many column names were specified",
+                    "The view has " + std::to_string(next) + " output columns.");
+}
+
+void ValidateColumns(const ViewDefinition& view) {
+    std::set<std::string> seen;
+    const bool match_by_value = view.shape == ViewShape::Bag && view.row_key_columns.empty();
+    for (const auto& column : view.columns) {
+        if (column.hidden) continue;
+        if (IsReservedColumnName(column.name))
+            throw NotSupported("column name \"" + column.name +
+                                   "\" is reserved for incrementally maintainable materialized views",
+                               "Names starting with \"__ivm\" are used for the IMMV's own bookkeeping.",
+                               "Give the column another name with AS.");
+        if (!seen.insert(column.name).second)
+            throw Error(sqlstate::kDuplicateColumn,
+                        "column \"" + column.name + "\" specified more than once",
+                        {}, "Give the columns distinct names with AS.");
+    }
+    for (const auto& column : view.columns) {
+        if (column.role == ColumnRole::Aggregate || column.has_equality) continue;
+        const bool needed = column.role == ColumnRole::GroupKey || match_by_value;
+        if (!needed) continue;
+        throw NotSupported("column \"" + column.name + "\" of type " + column.type_sql +
+                               " cannot be maintained incrementally",
+                           "The type has no btree equality operator, which is needed to find the "
+                           "IMMV rows a change affects.",
+                           match_by_value ? "Include the primary key of the base table in the select list."
+                                          : std::string());
+    }
 }
 
 bool IsReservedColumnName(const std::string& name) { return name.rfind("__ivm", 0) == 0; }

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "ivmx/core/aggregate_rules.hpp"
+#include "ivmx/core/error.hpp"
 #include "ivmx/core/delta_query.hpp"
 #include "ivmx/core/sql_text.hpp"
 #include "ivmx/core/sql_writer.hpp"
@@ -187,4 +188,52 @@ TEST(AggregateRules, KindsAndTypes) {
     EXPECT_EQ(AvgStateFor("integer")->sum_type, "bigint");
     EXPECT_EQ(AvgStateFor("bigint")->sum_type, "numeric");
     EXPECT_FALSE(AvgStateFor("money").has_value());
+}
+
+TEST(Columns, AliasesRenameVisibleColumnsAndRowKeys) {
+    auto v = BaseView(ViewShape::Bag);
+    OutputColumn id;
+    id.name = "aid";
+    id.expression_sql = "t.aid";
+    v.columns = {id};
+    v.row_key_columns = {"aid"};
+    ApplyColumnNames(v, {"account"});
+    EXPECT_EQ(v.columns[0].name, "account");
+    EXPECT_EQ(v.row_key_columns[0], "account");
+    try {
+        ApplyColumnNames(v, {"a", "b"});
+        ADD_FAILURE();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.sqlstate(), "42601");
+    }
+}
+
+TEST(Columns, ValidationNamesTheOffendingColumn) {
+    auto v = BranchTotals();
+    v.columns[1].name = "__ivm_x";
+    try {
+        ValidateColumns(v);
+        ADD_FAILURE();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.sqlstate(), "0A000");
+        EXPECT_NE(std::string(e.what()).find("__ivm_x"), std::string::npos);
+    }
+    v = BranchTotals();
+    v.columns[2].name = "bid";
+    try {
+        ValidateColumns(v);
+        ADD_FAILURE();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.sqlstate(), "42701");
+    }
+    auto bag = BaseView(ViewShape::Bag);
+    OutputColumn point;
+    point.name = "p";
+    point.expression_sql = "t.p";
+    point.type_sql = "point";
+    point.has_equality = false;
+    bag.columns = {point};
+    EXPECT_THROW(ValidateColumns(bag), Error);
+    bag.row_key_columns = {"id"};
+    EXPECT_NO_THROW(ValidateColumns(bag));
 }

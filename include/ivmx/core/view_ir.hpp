@@ -98,6 +98,16 @@ struct TableColumn {
 // The IMMV table's columns in table order.
 std::vector<TableColumn> TableLayout(const ViewDefinition& view);
 
+// Renames the visible output columns, in order, to names (which may be
+// shorter than the visible column list: the rest keep their names).
+// Throws Error (syntax_error) when more names than visible columns are given.
+void ApplyColumnNames(ViewDefinition& view, const std::vector<std::string>& names);
+
+// Checks what the engine needs of the output columns: names that do not
+// collide with its own (__ivm*) or with each other, and an equality operator
+// wherever rows are matched by value. Throws Error naming the column.
+void ValidateColumns(const ViewDefinition& view);
+
 // True if a user-visible name would collide with the engine's own columns.
 bool IsReservedColumnName(const std::string& name);
 

@@ -16,3 +16,10 @@ inline Query* AnalyzeRawStatement(RawStmt* raw, const char* source_text) {
 }
 
 }  // namespace ivmx::pg::compat
+
+namespace ivmx::pg::compat {
+
+// Whether role owns relation relid (PostgreSQL 16 renamed this object_ownercheck).
+inline bool OwnsRelation(Oid relid, Oid role) { return pg_class_ownercheck(relid, role); }
+
+}  // namespace ivmx::pg::compat

@@ -58,13 +58,21 @@ auto PgCall(F&& f) -> decltype(f()) {
     sigjmp_buf local_jmp;
     if (sigsetjmp(local_jmp, 0) != 0) RethrowPgErrorAsException(frame);
     PG_exception_stack = &local_jmp;
-    if constexpr (std::is_void_v<Result>) {
-        f();
+    // f may also throw a C++ exception of its own (it must not let one cross
+    // a PostgreSQL frame): restore the PostgreSQL state on the way out.
+    try {
+        if constexpr (std::is_void_v<Result>) {
+            f();
+            PG_exception_stack = frame.saved_exception_stack;
+        } else {
+            Result result = f();
+            PG_exception_stack = frame.saved_exception_stack;
+            return result;
+        }
+    } catch (...) {
         PG_exception_stack = frame.saved_exception_stack;
-    } else {
-        Result result = f();
-        PG_exception_stack = frame.saved_exception_stack;
-        return result;
+        error_context_stack = frame.saved_context_stack;
+        throw;
     }
 }
 

@@ -1,0 +1,428 @@
+// Analysis of an IMMV's defining query into the core's view IR
+// (see extension/analyze.hpp).
+//
+// Everything the engine cannot maintain is rejected here with SQLSTATE
+// feature_not_supported and a message naming the construct, before any
+// object is created.
+#include "analyze.hpp"
+
+#include "ivmx/core/aggregate_rules.hpp"
+#include "ivmx/core/error.hpp"
+#include "ivmx/pg/guards.hpp"
+#include "pg_util.hpp"
+
+namespace ivmx::pg {
+
+namespace {
+
+using core::NotSupported;
+
+// Moves a syntax error position from the calling statement into the view
+// definition text, the way SPI reports errors in internal queries.
+void ViewQueryErrorCallback(void* arg) {
+    int pos = geterrposition();
+    if (pos > 0) {
+        errposition(0);
+        internalerrposition(pos);
+        internalerrquery(static_cast<const char*>(arg));
+    }
+}
+
+[[noreturn]] void Unsupported(const std::string& construct, const std::string& hint = {}) {
+    throw NotSupported(construct + " is not supported on incrementally maintainable materialized views",
+                       {}, hint);
+}
+
+// What an expression walk found that the engine cannot maintain.
+struct ExpressionProblem {
+    std::string construct;
+    Oid function = InvalidOid;
+};
+
+bool IsNotImmutable(Oid func_id, void* context) {
+    if (func_volatile(func_id) == PROVOLATILE_IMMUTABLE) return false;
+    static_cast<ExpressionProblem*>(context)->function = func_id;
+    return true;
+}
+
+// Expression walker (a PostgreSQL C callback: records the problem, never throws).
+bool FindProblem(Node* node, void* context) {
+    if (node == nullptr) return false;
+    auto* problem = static_cast<ExpressionProblem*>(context);
+    if (IsA(node, Var)) {
+        Var* var = castNode(Var, node);
+        if (var->varattno < 0) {
+            problem->construct = "system column \"" +
+                                 std::string(NameStr(SystemAttributeDefinition(var->varattno)->attname)) +
+                                 "\"";
+            return true;
+        }
+        if (var->varattno == 0) {
+            problem->construct = "a whole-row reference";
+            return true;
+        }
+        return false;
+    }
+    if (IsA(node, SubLink)) problem->construct = "a subquery";
+    else if (IsA(node, Aggref)) problem->construct = "an aggregate function inside an expression";
+    else if (IsA(node, WindowFunc)) problem->construct = "a window function";
+    else if (IsA(node, GroupingFunc)) problem->construct = "GROUPING()";
+    else if (IsA(node, Param)) problem->construct = "a parameter";
+    else if (IsA(node, NextValueExpr)) problem->construct = "nextval()";
+    if (!problem->construct.empty()) return true;
+    if (check_functions_in_node(node, IsNotImmutable, context)) {
+        problem->construct = "non-immutable function";
+        return true;
+    }
+    return expression_tree_walker(node, reinterpret_cast<bool (*)()>(reinterpret_cast<void*>(FindProblem)),
+                                  context);
+}
+
+void CheckExpression(Node* expr) {
+    ExpressionProblem problem;
+    PgCall([&] { FindProblem(expr, &problem); });
+    if (problem.construct.empty()) return;
+    if (OidIsValid(problem.function)) {
+        std::string name = PgCall([&] { return std::string(get_func_name(problem.function)); });
+        throw NotSupported("non-immutable function " + name +
+                               "() is not supported on incrementally maintainable materialized views",
+                           "Maintenance re-evaluates expressions at later times; their result must "
+                           "depend only on their arguments.");
+    }
+    Unsupported(problem.construct);
+}
+
+void RejectUnsupportedClauses(Query* q) {
+    if (q->commandType != CMD_SELECT || q->utilityStmt != nullptr)
+        throw core::Error(core::sqlstate::kInvalidParameterValue,
+                          "view definition must be a single SELECT statement");
+    if (q->hasRecursive) Unsupported("WITH RECURSIVE");
+    if (q->cteList != NIL) Unsupported("a WITH clause");
+    if (q->hasModifyingCTE) Unsupported("a data-modifying WITH clause");
+    if (q->hasWindowFuncs) Unsupported("a window function");
+    if (q->hasTargetSRFs) Unsupported("a set-returning function in the select list");
+    if (q->hasSubLinks) Unsupported("a subquery");
+    if (q->hasForUpdate || q->rowMarks != NIL) Unsupported("FOR UPDATE/SHARE");
+    if (q->sortClause != NIL) Unsupported("ORDER BY", "Order the rows when reading the IMMV.");
+    if (q->limitCount != nullptr || q->limitOffset != nullptr) Unsupported("LIMIT/OFFSET");
+    if (q->setOperations != nullptr) Unsupported("UNION/INTERSECT/EXCEPT");
+    if (q->hasDistinctOn) Unsupported("DISTINCT ON");
+    if (q->groupingSets != NIL) Unsupported("GROUPING SETS, ROLLUP and CUBE");
+    if (q->havingQual != nullptr) Unsupported("HAVING", "Filter the IMMV's rows when reading it.");
+    if (q->distinctClause != NIL && (q->hasAggs || q->groupClause != NIL))
+        Unsupported("DISTINCT combined with GROUP BY or aggregates");
+}
+
+const char* RelkindWord(char relkind) {
+    switch (relkind) {
+        case RELKIND_VIEW:
+            return "a view";
+        case RELKIND_MATVIEW:
+            return "a materialized view";
+        case RELKIND_FOREIGN_TABLE:
+            return "a foreign table";
+        case RELKIND_PARTITIONED_TABLE:
+            return "a partitioned table";
+        default:
+            return "this kind of relation";
+    }
+}
+
+// Checks the FROM clause: exactly one plain table.
+RangeTblEntry* CheckFromClause(Query* q) {
+    RangeTblEntry* table = nullptr;
+    int relations = 0;
+    PgCall([&] {
+        ListCell* lc;
+        foreach (lc, q->rtable) {
+            RangeTblEntry* rte = lfirst_node(RangeTblEntry, lc);
+            if (rte->rtekind == RTE_RELATION) {
+                ++relations;
+                table = rte;
+            }
+        }
+    });
+    for (int i = 0; i < list_length(q->rtable); ++i) {
+        RangeTblEntry* rte = static_cast<RangeTblEntry*>(list_nth(q->rtable, i));
+        switch (rte->rtekind) {
+            case RTE_RELATION:
+                break;
+            case RTE_JOIN:
+                Unsupported("a join");
+            case RTE_SUBQUERY:
+                Unsupported("a subquery in FROM");
+            case RTE_FUNCTION:
+                Unsupported("a function in FROM");
+            case RTE_VALUES:
+                Unsupported("VALUES in FROM");
+            default:
+                Unsupported("this kind of FROM item");
+        }
+    }
+    if (relations == 0)
+        throw NotSupported("an IMMV must read a table",
+                           "The view definition has no table in its FROM clause.");
+    if (relations > 1) Unsupported("a join");
+    if (table->tablesample != nullptr) Unsupported("TABLESAMPLE");
+    const Oid relid = table->relid;
+    const char relkind = table->relkind;
+    const std::string name = PgCall([&] { return std::string(get_rel_name(relid)); });
+    if (relkind != RELKIND_RELATION)
+        throw NotSupported(std::string(RelkindWord(relkind)) + " as the base of an IMMV is not supported",
+                           "\"" + name + "\" is " + RelkindWord(relkind) + ".");
+    bool inherited = false, is_catalog = false, is_temp = false, is_immv = false;
+    PgCall([&] {
+        inherited = has_subclass(relid) || has_superclass(relid);
+        is_catalog = IsCatalogNamespace(get_rel_namespace(relid)) ||
+                     get_rel_namespace(relid) == get_namespace_oid("ivmx", true);
+        is_temp = get_rel_persistence(relid) == RELPERSISTENCE_TEMP;
+    });
+    if (inherited)
+        throw NotSupported("inheritance parents and children as the base of an IMMV are not supported",
+                           "\"" + name + "\" takes part in table inheritance.");
+    if (is_catalog)
+        throw NotSupported("system catalogs as the base of an IMMV are not supported",
+                           "\"" + name + "\" is a catalog table.");
+    if (is_temp)
+        throw NotSupported("temporary tables as the base of an IMMV are not supported",
+                           "\"" + name + "\" is a temporary table.");
+    is_immv = PgCall([&] {
+        Oid catalog = get_relname_relid("immv", get_namespace_oid("ivmx", false));
+        if (!OidIsValid(catalog)) return false;
+        Datum arg = ObjectIdGetDatum(relid);
+        Oid argtype = OIDOID;
+        int rc = SPI_execute_with_args("SELECT 1 FROM ivmx.immv WHERE immvrelid = $1", 1, &argtype,
+                                       &arg, nullptr, true, 1);
+        return rc == SPI_OK_SELECT && SPI_processed > 0;
+    });
+    if (is_immv)
+        throw NotSupported("an IMMV as the base of another IMMV is not supported yet",
+                           "\"" + name + "\" is an IMMV.");
+    return table;
+}
+
+RangeTblEntry* SingleRelation(Query* q) {
+    for (int i = 0; i < list_length(q->rtable); ++i) {
+        auto* rte = static_cast<RangeTblEntry*>(list_nth(q->rtable, i));
+        if (rte->rtekind == RTE_RELATION) return rte;
+    }
+    throw core::Error(core::sqlstate::kInternalError, "stored IMMV definition has no base table");
+}
+
+// Deparses expressions of a single-table query with every column reference
+// prefixed by the relation alias.
+class Deparser {
+public:
+    Deparser(RangeTblEntry* rte) {
+        PgCall([&] {
+            alias_ = quote_identifier(rte->eref->aliasname);
+            if (std::string(rte->eref->aliasname).rfind("__ivm", 0) == 0) alias_ = "__ivm_b1";
+            context_ = deparse_context_for(rte->eref->aliasname, rte->relid);
+            if (alias_ == "__ivm_b1") context_ = deparse_context_for("__ivm_b1", rte->relid);
+        });
+    }
+    std::string operator()(Node* expr) const {
+        return PgCall([&] { return std::string(deparse_expression(expr, context_, true, false)); });
+    }
+    const std::string& alias() const { return alias_; }
+
+private:
+    std::string alias_;
+    List* context_ = nullptr;
+};
+
+std::string TypeName(Oid type) {
+    return PgCall([&] { return std::string(format_type_be(type)); });
+}
+
+std::string QualifiedTypeName(Oid type, int32 typmod) {
+    return PgCall([&] {
+        return std::string(format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN |
+                                                                  FORMAT_TYPE_FORCE_QUALIFY));
+    });
+}
+
+bool HasBtreeEquality(Oid type) {
+    return PgCall([&] {
+        TypeCacheEntry* tc = lookup_type_cache(type, TYPECACHE_BTREE_OPFAMILY | TYPECACHE_EQ_OPR);
+        return OidIsValid(tc->btree_opf) && OidIsValid(tc->eq_opr);
+    });
+}
+
+bool IsNotNullColumn(Node* expr, Oid relid) {
+    if (!IsA(expr, Var)) return false;
+    Var* var = castNode(Var, expr);
+    return PgCall([&] {
+        HeapTuple tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(var->varattno));
+        if (!HeapTupleIsValid(tup)) return false;
+        bool not_null = reinterpret_cast<Form_pg_attribute>(GETSTRUCT(tup))->attnotnull;
+        ReleaseSysCache(tup);
+        return not_null;
+    });
+}
+
+core::Aggregate DescribeAggregate(Aggref* agg, const Deparser& deparse) {
+    if (agg->aggfilter != nullptr) Unsupported("FILTER in an aggregate");
+    if (agg->aggorder != NIL) Unsupported("ORDER BY in an aggregate");
+    if (agg->aggdistinct != NIL) Unsupported("DISTINCT in an aggregate");
+    if (agg->aggkind != AGGKIND_NORMAL) Unsupported("an ordered-set aggregate");
+    std::string name;
+    bool builtin = false;
+    PgCall([&] {
+        name = get_func_name(agg->aggfnoid);
+        builtin = get_func_namespace(agg->aggfnoid) == PG_CATALOG_NAMESPACE;
+    });
+    const int nargs = list_length(agg->args);
+    auto kind = builtin ? core::AggregateKindByName(name, agg->aggstar ? 0 : nargs) : std::nullopt;
+    if (!kind)
+        throw NotSupported("aggregate function " + name +
+                               "() is not supported on incrementally maintainable materialized views",
+                           {}, "Supported aggregates are count, sum, avg, min and max.");
+    core::Aggregate out;
+    out.kind = *kind;
+    out.result_type = QualifiedTypeName(agg->aggtype, -1);
+    if (out.kind == core::AggregateKind::CountStar) return out;
+    Node* arg = reinterpret_cast<Node*>(castNode(TargetEntry, linitial(agg->args))->expr);
+    CheckExpression(arg);
+    out.argument_sql = deparse(arg);
+    out.argument_type = TypeName(PgCall([&] { return exprType(arg); }));
+    if (out.kind == core::AggregateKind::Sum && !core::IsSummableType(out.argument_type))
+        throw NotSupported("sum(" + out.argument_type +
+                           ") is not supported on incrementally maintainable materialized views");
+    if (out.kind == core::AggregateKind::Avg && !core::AvgStateFor(out.argument_type))
+        throw NotSupported("avg(" + out.argument_type +
+                           ") is not supported on incrementally maintainable materialized views");
+    return out;
+}
+
+bool IsGroupedBy(Query* q, TargetEntry* tle) {
+    if (tle->ressortgroupref == 0) return false;
+    return PgCall([&] {
+        ListCell* lc;
+        foreach (lc, q->groupClause) {
+            if (lfirst_node(SortGroupClause, lc)->tleSortGroupRef == tle->ressortgroupref) return true;
+        }
+        return false;
+    });
+}
+
+// Output columns carrying the base table's primary key, if all are selected.
+std::vector<std::string> RowKeyColumns(const std::vector<core::OutputColumn>& columns,
+                                       const std::vector<int>& plain_attnums, Oid relid) {
+    std::vector<std::string> key;
+    PgCall([&] {
+        Oid constraint = InvalidOid;
+        Bitmapset* pk = get_primary_key_attnos(relid, false, &constraint);
+        int member = -1;
+        while ((member = bms_next_member(pk, member)) >= 0) {
+            AttrNumber attnum = member + FirstLowInvalidHeapAttributeNumber;
+            bool found = false;
+            for (size_t i = 0; i < columns.size() && !found; ++i)
+                if (plain_attnums[i] == attnum) {
+                    key.push_back(columns[i].name);
+                    found = true;
+                }
+            if (!found) {
+                key.clear();
+                return;
+            }
+        }
+    });
+    return key;
+}
+
+}  // namespace
+
+Query* ParseViewQuery(const std::string& sql) {
+    return PgCall([&] {
+        ErrorContextCallback callback;
+        callback.callback = ViewQueryErrorCallback;
+        callback.arg = const_cast<char*>(sql.c_str());
+        callback.previous = error_context_stack;
+        error_context_stack = &callback;
+        List* raw = pg_parse_query(sql.c_str());
+        if (list_length(raw) != 1)
+            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                            errmsg("view definition must be a single SELECT statement")));
+        RawStmt* stmt = linitial_node(RawStmt, raw);
+        if (!IsA(stmt->stmt, SelectStmt))
+            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                            errmsg("view definition must be a single SELECT statement")));
+        Query* query = compat::AnalyzeRawStatement(stmt, sql.c_str());
+        error_context_stack = callback.previous;
+        return query;
+    });
+}
+
+std::vector<Oid> BaseRelations(Query* query) {
+    std::vector<Oid> relids;
+    for (int i = 0; i < list_length(query->rtable); ++i) {
+        auto* rte = static_cast<RangeTblEntry*>(list_nth(query->rtable, i));
+        if (rte->rtekind == RTE_RELATION) relids.push_back(rte->relid);
+    }
+    return relids;
+}
+
+std::string DeparseQuery(Query* query) {
+    return WithSafeSearchPath([&] {
+        return PgCall([&] { return std::string(pg_get_querydef(static_cast<Query*>(copyObjectImpl(query)), false)); });
+    });
+}
+
+core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, bool check_relations) {
+    RejectUnsupportedClauses(q);
+    RangeTblEntry* rte = check_relations ? CheckFromClause(q) : SingleRelation(q);
+    return WithSafeSearchPath([&] {
+        Deparser deparse(rte);
+        core::ViewDefinition view;
+        view.immv = immv;
+        view.relations.push_back({RelationName(rte->relid), deparse.alias()});
+        const bool grouped = q->hasAggs || q->groupClause != NIL;
+        view.shape = q->groupClause != NIL ? core::ViewShape::Grouped
+                     : q->hasAggs         ? core::ViewShape::GlobalAggregate
+                     : q->distinctClause != NIL ? core::ViewShape::Distinct
+                                                : core::ViewShape::Bag;
+        if (q->jointree->quals != nullptr) {
+            CheckExpression(q->jointree->quals);
+            view.where_sql = deparse(q->jointree->quals);
+        }
+        std::vector<int> plain_attnums;
+        int hidden_keys = 0;
+        for (int i = 0; i < list_length(q->targetList); ++i) {
+            auto* tle = static_cast<TargetEntry*>(list_nth(q->targetList, i));
+            core::OutputColumn column;
+            Node* expr = reinterpret_cast<Node*>(tle->expr);
+            const bool group_key = IsGroupedBy(q, tle);
+            if (tle->resjunk) {
+                if (!group_key) continue;  // ORDER BY leftovers are rejected earlier
+                column.name = core::HiddenKeyColumn(++hidden_keys);
+                column.hidden = true;
+            } else {
+                column.name = tle->resname != nullptr ? tle->resname : "?column?";
+            }
+            if (IsA(expr, Aggref)) {
+                column.role = core::ColumnRole::Aggregate;
+                column.aggregate = DescribeAggregate(castNode(Aggref, expr), deparse);
+            } else {
+                CheckExpression(expr);
+                column.expression_sql = deparse(expr);
+                column.role = group_key || view.shape == core::ViewShape::Distinct
+                                  ? core::ColumnRole::GroupKey
+                              : grouped ? core::ColumnRole::Derived
+                                        : core::ColumnRole::Plain;
+                Oid type = PgCall([&] { return exprType(expr); });
+                column.type_sql = QualifiedTypeName(type, PgCall([&] { return exprTypmod(expr); }));
+                column.has_equality = HasBtreeEquality(type);
+                column.not_null = IsNotNullColumn(expr, rte->relid);
+            }
+            plain_attnums.push_back(IsA(expr, Var) ? castNode(Var, expr)->varattno : 0);
+            view.columns.push_back(std::move(column));
+        }
+        if (view.columns.empty()) throw NotSupported("an IMMV must have at least one column");
+        if (view.shape == core::ViewShape::Bag)
+            view.row_key_columns = RowKeyColumns(view.columns, plain_attnums, rte->relid);
+        return view;
+    });
+}
+
+}  // namespace ivmx::pg

@@ -1,0 +1,145 @@
+// pg_ivmx catalog access (see extension/catalog.hpp).
+#include "catalog.hpp"
+
+#include "ivmx/pg/guards.hpp"
+#include "pg_util.hpp"
+
+namespace ivmx::pg {
+
+namespace {
+
+constexpr int kImmvNatts = 4;        // immvrelid, querytree, mode, populated
+constexpr int kDependencyNatts = 2;  // immvrelid, relid
+
+Oid CatalogRelid(const char* name) {
+    Oid nsp = get_namespace_oid("ivmx", false);
+    Oid relid = get_relname_relid(name, nsp);
+    if (!OidIsValid(relid))
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                        errmsg("pg_ivmx catalog table ivmx.%s is missing", name)));
+    return relid;
+}
+
+void InsertRow(const char* table, Datum* values, bool* nulls) {
+    Relation rel = table_open(CatalogRelid(table), RowExclusiveLock);
+    HeapTuple tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+    CatalogTupleInsert(rel, tuple);
+    heap_freetuple(tuple);
+    table_close(rel, RowExclusiveLock);
+}
+
+// Runs a catalog query with one oid parameter under the latest snapshot, so
+// that IMMVs created by transactions committed after ours started are seen
+// (their capture triggers are, through the catalog snapshot).
+void QueryLatest(const char* sql, Oid arg_oid, long limit) {
+    Oid argtype = OIDOID;
+    Datum arg = ObjectIdGetDatum(arg_oid);
+    SPIPlanPtr plan = SPI_prepare(sql, 1, &argtype);
+    if (plan == nullptr) elog(ERROR, "could not prepare catalog query: %s", SPI_result_code_string(SPI_result));
+    int rc = SPI_execute_snapshot(plan, &arg, nullptr, GetLatestSnapshot(), InvalidSnapshot, true,
+                                  false, limit);
+    if (rc != SPI_OK_SELECT) elog(ERROR, "could not read the pg_ivmx catalog: %s", SPI_result_code_string(rc));
+    SPI_freeplan(plan);
+}
+
+}  // namespace
+
+std::string ModeName(MaintenanceMode mode) {
+    return mode == MaintenanceMode::Deferred ? "deferred" : "immediate";
+}
+
+std::optional<MaintenanceMode> ModeByName(const std::string& name) {
+    if (name == "immediate") return MaintenanceMode::Immediate;
+    if (name == "deferred") return MaintenanceMode::Deferred;
+    return std::nullopt;
+}
+
+std::optional<ImmvRecord> LoadImmv(Oid relid) {
+    return PgCall([&]() -> std::optional<ImmvRecord> {
+        QueryLatest("SELECT querytree, mode, populated FROM ivmx.immv WHERE immvrelid = $1", relid, 1);
+        if (SPI_processed == 0) return std::nullopt;
+        HeapTuple tuple = SPI_tuptable->vals[0];
+        TupleDesc desc = SPI_tuptable->tupdesc;
+        bool isnull = false;
+        ImmvRecord record;
+        record.relid = relid;
+        char* tree = TextDatumGetCString(SPI_getbinval(tuple, desc, 1, &isnull));
+        record.query_tree = tree;
+        char* mode = TextDatumGetCString(SPI_getbinval(tuple, desc, 2, &isnull));
+        record.mode = ModeByName(mode).value_or(MaintenanceMode::Immediate);
+        record.populated = DatumGetBool(SPI_getbinval(tuple, desc, 3, &isnull));
+        return record;
+    });
+}
+
+std::vector<Oid> ImmvsReading(Oid relid) {
+    return PgCall([&] {
+        QueryLatest("SELECT immvrelid::oid FROM ivmx.immv_dependency WHERE relid = $1 ORDER BY 1",
+                    relid, 0);
+        std::vector<Oid> out;
+        for (uint64 i = 0; i < SPI_processed; ++i) {
+            bool isnull = false;
+            out.push_back(DatumGetObjectId(
+                SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
+        }
+        return out;
+    });
+}
+
+void InsertImmv(const ImmvRecord& record, const std::vector<Oid>& base_relids) {
+    PgCall([&] {
+        Datum values[kImmvNatts];
+        bool nulls[kImmvNatts] = {false, false, false, false};
+        values[0] = ObjectIdGetDatum(record.relid);
+        values[1] = CStringGetTextDatum(record.query_tree.c_str());
+        values[2] = CStringGetTextDatum(ModeName(record.mode).c_str());
+        values[3] = BoolGetDatum(record.populated);
+        InsertRow("immv", values, nulls);
+        for (Oid base : base_relids) {
+            Datum dep[kDependencyNatts] = {ObjectIdGetDatum(record.relid), ObjectIdGetDatum(base)};
+            bool dep_nulls[kDependencyNatts] = {false, false};
+            InsertRow("immv_dependency", dep, dep_nulls);
+        }
+        CommandCounterIncrement();
+    });
+}
+
+void SetImmvPopulated(Oid relid, bool populated) {
+    PgCall([&] {
+        Relation rel = table_open(CatalogRelid("immv"), RowExclusiveLock);
+        ScanKeyData key;
+        ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+        SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 1, &key);
+        HeapTuple tuple = systable_getnext(scan);
+        if (HeapTupleIsValid(tuple)) {
+            Datum values[kImmvNatts] = {};
+            bool nulls[kImmvNatts] = {};
+            bool replace[kImmvNatts] = {false, false, false, true};
+            values[3] = BoolGetDatum(populated);
+            HeapTuple updated = heap_modify_tuple(tuple, RelationGetDescr(rel), values, nulls, replace);
+            CatalogTupleUpdate(rel, &updated->t_self, updated);
+            heap_freetuple(updated);
+        }
+        systable_endscan(scan);
+        table_close(rel, RowExclusiveLock);
+        CommandCounterIncrement();
+    });
+}
+
+Query* ImmvQuery(const ImmvRecord& record) {
+    return PgCall([&] { return castNode(Query, stringToNode(record.query_tree.c_str())); });
+}
+
+ImmvRecord RequireImmv(Oid relid) {
+    auto record = LoadImmv(relid);
+    if (!record)
+        PgCall([&] {
+            ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                            errmsg("\"%s\" is not an incrementally maintainable materialized view",
+                                   get_rel_name(relid)),
+                            errhint("Create one with ivmx.create_immv().")));
+        });
+    return *record;
+}
+
+}  // namespace ivmx::pg

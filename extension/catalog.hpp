@@ -1,0 +1,47 @@
+// Access to pg_ivmx's catalog tables ivmx.immv and ivmx.immv_dependency.
+//
+// Reads go through SPI (an SPI connection must be open). Writes use direct
+// heap access, so that an IMMV's owner can create, refresh and drop it
+// without holding privileges on the catalog tables themselves.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ivmx/pg/postgres.hpp"
+
+namespace ivmx::pg {
+
+enum class MaintenanceMode { Immediate, Deferred };
+
+std::string ModeName(MaintenanceMode mode);
+std::optional<MaintenanceMode> ModeByName(const std::string& name);
+
+struct ImmvRecord {
+    Oid relid = InvalidOid;
+    std::string query_tree;  // nodeToString of the analysed defining query
+    MaintenanceMode mode = MaintenanceMode::Immediate;
+    bool populated = true;
+};
+
+// The catalog row of an IMMV, or nullopt if relid is not an IMMV.
+std::optional<ImmvRecord> LoadImmv(Oid relid);
+
+// IMMVs that read relation relid.
+std::vector<Oid> ImmvsReading(Oid relid);
+
+// Registers a new IMMV and the relations it reads.
+void InsertImmv(const ImmvRecord& record, const std::vector<Oid>& base_relids);
+
+// Marks an IMMV populated or not (refresh_immv with_data).
+void SetImmvPopulated(Oid relid, bool populated);
+
+// The analysed defining query of an IMMV, in the current memory context.
+Query* ImmvQuery(const ImmvRecord& record);
+
+// Looks up an IMMV given by a regclass argument; raises a PostgreSQL-style
+// error (wrong_object_type) if the relation is not an IMMV.
+ImmvRecord RequireImmv(Oid relid);
+
+}  // namespace ivmx::pg

@@ -1,0 +1,266 @@
+// SQL-callable functions of pg_ivmx. Each is a thin extern "C" wrapper that
+// runs a C++ body through EntryGuard (see include/ivmx/pg/guards.hpp).
+#include <string>
+#include <vector>
+
+#include "analyze.hpp"
+#include "catalog.hpp"
+#include "ddl.hpp"
+#include "ivmx/core/error.hpp"
+#include "ivmx/core/immv_name.hpp"
+#include "ivmx/core/sql_writer.hpp"
+#include "ivmx/pg/guards.hpp"
+#include "maintainer.hpp"
+#include "module.hpp"
+#include "pg_util.hpp"
+
+extern "C" {
+PG_FUNCTION_INFO_V1(ivmx_create_immv);
+PG_FUNCTION_INFO_V1(ivmx_refresh_immv);
+PG_FUNCTION_INFO_V1(ivmx_get_immv_def);
+PG_FUNCTION_INFO_V1(ivmx_verify_immv);
+PG_FUNCTION_INFO_V1(ivmx_explain_immv);
+PG_FUNCTION_INFO_V1(ivmx_forget_relations);
+Datum ivmx_create_immv(PG_FUNCTION_ARGS);
+Datum ivmx_refresh_immv(PG_FUNCTION_ARGS);
+Datum ivmx_get_immv_def(PG_FUNCTION_ARGS);
+Datum ivmx_verify_immv(PG_FUNCTION_ARGS);
+Datum ivmx_explain_immv(PG_FUNCTION_ARGS);
+Datum ivmx_forget_relations(PG_FUNCTION_ARGS);
+}
+
+namespace ivmx::pg {
+
+namespace {
+
+std::string RequiredText(FunctionCallInfo fcinfo, int arg, const char* name) {
+    if (PG_ARGISNULL(arg))
+        throw core::Error("22004", std::string(name) + " must not be null");
+    return TextToString(PG_GETARG_DATUM(arg));
+}
+
+MaintenanceMode RequestedMode(FunctionCallInfo fcinfo, int arg) {
+    if (PG_ARGISNULL(arg)) return DefaultMode();
+    const std::string text = TextToString(PG_GETARG_DATUM(arg));
+    auto mode = ModeByName(text);
+    if (!mode)
+        throw core::Error(core::sqlstate::kInvalidParameterValue,
+                          "invalid maintenance mode \"" + text + "\"", {},
+                          "Valid modes are \"immediate\" and \"deferred\".");
+    return *mode;
+}
+
+// Resolves the IMMV's schema under the caller's search_path, as CREATE TABLE would.
+core::QualifiedName TargetName(const core::ImmvName& name) {
+    if (!name.schema.empty()) return {name.schema, name.name};
+    return PgCall([&] {
+        RangeVar* rv = makeRangeVar(nullptr, pstrdup(name.name.c_str()), -1);
+        Oid nsp = RangeVarGetCreationNamespace(rv);
+        return core::QualifiedName{get_namespace_name(nsp), name.name};
+    });
+}
+
+Oid ExistingRelid(const core::QualifiedName& name) {
+    return PgCall([&] {
+        RangeVar* rv = makeRangeVar(pstrdup(name.schema.c_str()), pstrdup(name.name.c_str()), -1);
+        return RangeVarGetRelid(rv, AccessExclusiveLock, false);
+    });
+}
+
+void NoticeMissingIndex(const core::ViewDefinition& view) {
+    if (view.shape != core::ViewShape::Bag) return;
+    PgCall([&] {
+        ereport(NOTICE,
+                (errmsg("could not create an index on IMMV \"%s\" automatically", view.immv.name.c_str()),
+                 errdetail("The view has no GROUP BY or DISTINCT, and does not select the primary "
+                           "key of its base table."),
+                 errhint("Create an index on the IMMV if deleting or updating base rows is slow.")));
+    });
+}
+
+int64 CreateImmv(FunctionCallInfo fcinfo) {
+    const std::string name_text = RequiredText(fcinfo, 0, "immv_name");
+    const std::string sql = RequiredText(fcinfo, 1, "view_definition");
+    const MaintenanceMode mode = RequestedMode(fcinfo, 2);
+    if (mode == MaintenanceMode::Deferred)
+        throw core::NotSupported("deferred maintenance is not available in this version of pg_ivmx",
+                                 {}, "Create the IMMV with mode => 'immediate'.");
+    const core::ImmvName name = core::ParseImmvName(name_text);
+    Query* query = ParseViewQuery(sql);
+    const std::vector<Oid> bases = BaseRelations(query);
+    // Writers wait until the IMMV exists with its triggers: none of their
+    // changes can fall between the initial population and maintenance.
+    for (Oid base : bases) PgCall([&] { LockRelationOid(base, ExclusiveLock); });
+    const core::QualifiedName target = TargetName(name);
+
+    SpiConnect();
+    MaintenanceScope scope;
+    core::ViewDefinition view = DescribeView(query, target, true);
+    core::ApplyColumnNames(view, name.column_names);
+    core::ValidateColumns(view);
+    const char* query_tree = PgCall([&] { return nodeToString(query); });
+    uint64 rows = WithSafeSearchPath([&] {
+        uint64 populated = SpiExecute(core::CreateTableSql(view));
+        if (auto index = core::CreateIndexSql(view)) SpiExecute(*index);
+        return populated;
+    });
+    if (!core::CreateIndexSql(view)) NoticeMissingIndex(view);
+    const Oid immv = ExistingRelid(target);
+    InsertImmv({immv, query_tree, mode, true}, bases);
+    RecordViewDependencies(immv, query);
+    CreateGuardTrigger(immv);
+    for (Oid base : bases) {
+        EnsureCaptureTriggers(base);
+        InvalidatePlans(base);
+    }
+    SpiFinish();
+    return static_cast<int64>(rows);
+}
+
+Oid ImmvByName(const std::string& name, LOCKMODE lock) {
+    return PgCall([&] {
+        List* names = stringToQualifiedNameList(name.c_str());
+        RangeVar* rv = makeRangeVarFromNameList(names);
+        Oid relid = RangeVarGetRelid(rv, lock, false);
+        if (!compat::OwnsRelation(relid, GetUserId()))
+            aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
+        return relid;
+    });
+}
+
+int64 RefreshImmv(FunctionCallInfo fcinfo) {
+    const std::string name = RequiredText(fcinfo, 0, "immv_name");
+    const bool with_data = PG_ARGISNULL(1) ? true : PG_GETARG_BOOL(1);
+    const Oid immv = ImmvByName(name, AccessExclusiveLock);
+    SpiConnect();
+    const ImmvRecord record = RequireImmv(immv);
+    MaintenanceScope scope;
+    auto maintainer = LoadMaintainer(record);
+    const uint64 rows = WithSafeSearchPath([&] { return maintainer->Refresh(with_data); });
+    SetImmvPopulated(immv, with_data);
+    InvalidatePlans(immv);
+    SpiFinish();
+    return static_cast<int64>(rows);
+}
+
+std::string GetImmvDef(Oid immv) {
+    SpiConnect();
+    const ImmvRecord record = RequireImmv(immv);
+    Query* query = ImmvQuery(record);
+    std::string def = PgCall([&] { return std::string(pg_get_querydef(query, true)); });
+    SpiFinish();
+    return def;
+}
+
+int64 VerifyImmv(Oid immv) {
+    SpiConnect();
+    const ImmvRecord record = RequireImmv(immv);
+    if (!record.populated)
+        PgCall([&] {
+            ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                            errmsg("IMMV \"%s\" has not been populated", get_rel_name(immv)),
+                            errhint("Use ivmx.refresh_immv() with with_data => true.")));
+        });
+    auto maintainer = LoadMaintainer(record);
+    const std::string definition = DeparseQuery(ImmvQuery(record));
+    const int64 differing = WithSafeSearchPath(
+        [&] { return SpiQueryInt64(core::VerifySql(maintainer->definition(), definition)); });
+    SpiFinish();
+    return differing;
+}
+
+void AppendPlan(std::vector<std::string>& lines, const char* event, const core::MaintenancePlan& plan) {
+    lines.push_back(std::string("-- after ") + event);
+    for (const auto& step : plan.steps) {
+        if (step.input == core::StepInput::TidsToRecompute)
+            lines.push_back("-- $1: IMMV rows whose min/max may have been deleted");
+        if (step.input == core::StepInput::TidsToDelete)
+            lines.push_back("-- $1: IMMV rows whose multiplicity reached zero");
+        lines.push_back(step.sql + ";");
+    }
+}
+
+std::vector<std::string> ExplainImmv(Oid immv) {
+    SpiConnect();
+    auto maintainer = LoadMaintainer(RequireImmv(immv));
+    SpiFinish();
+    const core::ViewDefinition& view = maintainer->definition();
+    std::vector<std::string> lines;
+    AppendPlan(lines, "INSERT", core::BuildMaintenancePlan(view, TransitionDelta(ChangeKind::Insert)));
+    AppendPlan(lines, "UPDATE", core::BuildMaintenancePlan(view, TransitionDelta(ChangeKind::Update)));
+    AppendPlan(lines, "DELETE", core::BuildMaintenancePlan(view, TransitionDelta(ChangeKind::Delete)));
+    lines.push_back("-- after TRUNCATE");
+    for (const auto& sql : core::RefreshStatements(view, true)) lines.push_back(sql + ";");
+    return lines;
+}
+
+Datum TextArray(const std::vector<std::string>& lines) {
+    return PgCall([&] {
+        std::vector<Datum> items;
+        for (const auto& line : lines) items.push_back(CStringGetTextDatum(line.c_str()));
+        return PointerGetDatum(
+            construct_array(items.data(), int(items.size()), TEXTOID, -1, false, TYPALIGN_INT));
+    });
+}
+
+// Called by the sql_drop event trigger with every dropped relation: forgets
+// dropped IMMVs and drops capture triggers that no IMMV needs any more.
+void ForgetRelations(ArrayType* dropped) {
+    SpiConnect();
+    std::vector<Oid> bases;
+    PgCall([&] {
+        Oid argtype = OIDARRAYOID;
+        Datum arg = PointerGetDatum(dropped);
+        int rc = SPI_execute_with_args(
+            "DELETE FROM ivmx.immv_dependency WHERE immvrelid::oid = ANY ($1) OR relid::oid = ANY ($1) "
+            "RETURNING relid::oid",
+            1, &argtype, &arg, nullptr, false, 0);
+        if (rc != SPI_OK_DELETE_RETURNING) elog(ERROR, "could not update ivmx.immv_dependency");
+        for (uint64 i = 0; i < SPI_processed; ++i) {
+            bool isnull = false;
+            bases.push_back(DatumGetObjectId(
+                SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
+        }
+        rc = SPI_execute_with_args("DELETE FROM ivmx.immv WHERE immvrelid::oid = ANY ($1)", 1,
+                                   &argtype, &arg, nullptr, false, 0);
+        if (rc != SPI_OK_DELETE) elog(ERROR, "could not update ivmx.immv");
+    });
+    for (Oid base : bases) {
+        DropCaptureTriggersIfUnused(base);
+        InvalidatePlans(base);
+    }
+    SpiFinish();
+}
+
+}  // namespace
+
+}  // namespace ivmx::pg
+
+using namespace ivmx::pg;
+
+Datum ivmx_create_immv(PG_FUNCTION_ARGS) {
+    return EntryGuard([&] { return Int64GetDatum(CreateImmv(fcinfo)); });
+}
+
+Datum ivmx_refresh_immv(PG_FUNCTION_ARGS) {
+    return EntryGuard([&] { return Int64GetDatum(RefreshImmv(fcinfo)); });
+}
+
+Datum ivmx_get_immv_def(PG_FUNCTION_ARGS) {
+    return EntryGuard([&] {
+        std::string def = GetImmvDef(PG_GETARG_OID(0));
+        return PgCall([&] { return PointerGetDatum(cstring_to_text(def.c_str())); });
+    });
+}
+
+Datum ivmx_verify_immv(PG_FUNCTION_ARGS) {
+    return EntryGuard([&] { return Int64GetDatum(VerifyImmv(PG_GETARG_OID(0))); });
+}
+
+Datum ivmx_explain_immv(PG_FUNCTION_ARGS) {
+    return EntryGuard([&] { return TextArray(ExplainImmv(PG_GETARG_OID(0))); });
+}
+
+Datum ivmx_forget_relations(PG_FUNCTION_ARGS) {
+    return EntryGuard([&] { ForgetRelations(PG_GETARG_ARRAYTYPE_P(0)); });
+}

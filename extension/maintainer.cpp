@@ -1,0 +1,234 @@
+// Immediate maintenance cache and execution (see extension/maintainer.hpp).
+#include "maintainer.hpp"
+
+#include <unordered_map>
+
+#include "analyze.hpp"
+#include "ivmx/core/sql_text.hpp"
+#include "ivmx/pg/guards.hpp"
+#include "pg_util.hpp"
+
+namespace ivmx::pg {
+
+namespace {
+
+struct RelationEntry {
+    bool valid = false;
+    std::vector<std::unique_ptr<ViewMaintainer>> views;
+};
+
+// Backend-local cache, keyed by base relation OID. Node-based: references to
+// entries survive rehashing.
+std::unordered_map<Oid, RelationEntry>& Cache() {
+    static std::unordered_map<Oid, RelationEntry> cache;
+    return cache;
+}
+
+// Maintainers replaced while maintenance may still be running above us;
+// freed once no maintenance is in progress.
+std::vector<std::unique_ptr<ViewMaintainer>>& Retired() {
+    static std::vector<std::unique_ptr<ViewMaintainer>> retired;
+    return retired;
+}
+
+void InvalidateCallback(Datum, Oid relid) {
+    for (auto& [base, entry] : Cache()) {
+        if (!OidIsValid(relid) || base == relid) {
+            entry.valid = false;
+            continue;
+        }
+        for (const auto& view : entry.views)
+            if (view->immv() == relid) entry.valid = false;
+    }
+}
+
+Oid RelationOwner(Oid relid) {
+    return PgCall([&] {
+        HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+        if (!HeapTupleIsValid(tup)) elog(ERROR, "cache lookup failed for relation %u", relid);
+        Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tup))->relowner;
+        ReleaseSysCache(tup);
+        return owner;
+    });
+}
+
+void LoadEntry(Oid relid, RelationEntry& entry) {
+    for (auto& view : entry.views) Retired().push_back(std::move(view));
+    entry.views.clear();
+    entry.valid = true;  // cleared by any invalidation arriving from here on
+    for (Oid immv : ImmvsReading(relid)) {
+        auto record = LoadImmv(immv);
+        if (record) entry.views.push_back(LoadMaintainer(*record));
+    }
+}
+
+ItemPointerData TidAt(uint64 row) {
+    bool isnull = false;
+    Datum d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 1, &isnull);
+    return *reinterpret_cast<ItemPointer>(DatumGetPointer(d));
+}
+
+bool BoolAt(uint64 row, int column) {
+    bool isnull = false;
+    Datum d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, column, &isnull);
+    return !isnull && DatumGetBool(d);
+}
+
+// Runs f as the given role, restricted as in SECURITY DEFINER maintenance
+// operations. On an exception the previous role is restored by transaction abort.
+template <typename F>
+auto AsOwner(Oid owner, F&& f) -> decltype(f()) {
+    Oid saved_user = InvalidOid;
+    int saved_context = 0;
+    GetUserIdAndSecContext(&saved_user, &saved_context);
+    SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE |
+                                      SECURITY_RESTRICTED_OPERATION);
+    if constexpr (std::is_void_v<decltype(f())>) {
+        f();
+        SetUserIdAndSecContext(saved_user, saved_context);
+    } else {
+        auto result = f();
+        SetUserIdAndSecContext(saved_user, saved_context);
+        return result;
+    }
+}
+
+}  // namespace
+
+core::DeltaSource TransitionDelta(ChangeKind kind) {
+    const std::string new_rows = core::QuoteIdent(kNewTableName);
+    const std::string old_rows = core::QuoteIdent(kOldTableName);
+    switch (kind) {
+        case ChangeKind::Insert:
+            return {new_rows, ""};
+        case ChangeKind::Delete:
+            return {"", old_rows};
+        case ChangeKind::Update:
+            return {new_rows, old_rows};
+    }
+    return {};
+}
+
+ViewMaintainer::ViewMaintainer(const ImmvRecord& record, core::ViewDefinition definition, Oid owner)
+    : record_(record), definition_(std::move(definition)), owner_(owner) {}
+
+ViewMaintainer::~ViewMaintainer() {
+    for (auto& steps : prepared_) {
+        if (!steps) continue;
+        for (auto& step : *steps)
+            if (step.plan != nullptr) SPI_freeplan(step.plan);
+    }
+}
+
+LOCKMODE ViewMaintainer::lock_mode() const {
+    return core::NeedsViewLock(definition_) ? ExclusiveLock : RowExclusiveLock;
+}
+
+std::vector<ViewMaintainer::PreparedStep>& ViewMaintainer::Prepared(ChangeKind kind) {
+    auto& slot = prepared_[static_cast<size_t>(kind)];
+    if (slot) return *slot;
+    core::MaintenancePlan plan = core::BuildMaintenancePlan(definition_, TransitionDelta(kind));
+    std::vector<PreparedStep> steps;
+    for (const auto& step : plan.steps) {
+        PreparedStep prepared;
+        prepared.input = step.input;
+        prepared.reports_rows = step.reports_rows;
+        prepared.plan = PgCall([&] {
+            Oid argtype = TIDARRAYOID;
+            const int nargs = step.input == core::StepInput::None ? 0 : 1;
+            SPIPlanPtr p = SPI_prepare(step.sql.c_str(), nargs, &argtype);
+            if (p == nullptr)
+                elog(ERROR, "pg_ivmx could not prepare maintenance statement: %s",
+                     SPI_result_code_string(SPI_result));
+            SPI_keepplan(p);
+            return p;
+        });
+        steps.push_back(prepared);
+    }
+    slot = std::move(steps);
+    return *slot;
+}
+
+void ViewMaintainer::Apply(ChangeKind kind) {
+    std::vector<PreparedStep>& steps = Prepared(kind);
+    std::vector<ItemPointerData> gone, stale;
+    AsOwner(owner_, [&] {
+        for (const PreparedStep& step : steps) {
+            std::vector<ItemPointerData>* input = step.input == core::StepInput::TidsToDelete ? &gone
+                                                  : step.input == core::StepInput::TidsToRecompute
+                                                      ? &stale
+                                                      : nullptr;
+            if (input != nullptr && input->empty()) continue;
+            PgCall([&] {
+                Datum arg = (Datum)0;
+                if (input != nullptr) {
+                    std::vector<Datum> tids;
+                    for (auto& tid : *input) tids.push_back(PointerGetDatum(&tid));
+                    arg = PointerGetDatum(construct_array(tids.data(), int(tids.size()), TIDOID,
+                                                          sizeof(ItemPointerData), false,
+                                                          TYPALIGN_SHORT));
+                }
+                int rc = SPI_execute_plan(step.plan, input != nullptr ? &arg : nullptr, nullptr,
+                                          false, 0);
+                if (rc < 0)
+                    elog(ERROR, "pg_ivmx maintenance statement failed: %s",
+                         SPI_result_code_string(rc));
+                if (!step.reports_rows) return;
+                for (uint64 row = 0; row < SPI_processed; ++row) {
+                    if (BoolAt(row, 2)) gone.push_back(TidAt(row));
+                    else if (BoolAt(row, 3)) stale.push_back(TidAt(row));
+                }
+                SPI_freetuptable(SPI_tuptable);
+            });
+        }
+    });
+}
+
+uint64 ViewMaintainer::Refresh(bool with_data) {
+    uint64 rows = 0;
+    AsOwner(owner_, [&] {
+        for (const auto& sql : core::RefreshStatements(definition_, with_data)) rows = SpiExecute(sql);
+    });
+    return with_data ? rows : 0;
+}
+
+std::vector<std::string> AttributeNames(Oid relid) {
+    return PgCall([&] {
+        std::vector<std::string> names;
+        Relation rel = relation_open(relid, AccessShareLock);
+        TupleDesc desc = RelationGetDescr(rel);
+        for (int i = 0; i < desc->natts; ++i) {
+            Form_pg_attribute att = TupleDescAttr(desc, i);
+            if (!att->attisdropped) names.push_back(NameStr(att->attname));
+        }
+        relation_close(rel, AccessShareLock);
+        return names;
+    });
+}
+
+std::unique_ptr<ViewMaintainer> LoadMaintainer(const ImmvRecord& record) {
+    Query* query = ImmvQuery(record);
+    core::ViewDefinition definition = DescribeView(query, RelationName(record.relid), false);
+    // The IMMV's own column names win: users may have renamed its columns.
+    std::vector<std::string> names = AttributeNames(record.relid);
+    names.resize(std::min(names.size(), core::VisibleColumns(definition).size()));
+    core::ApplyColumnNames(definition, names);
+    return std::make_unique<ViewMaintainer>(record, std::move(definition), RelationOwner(record.relid));
+}
+
+const std::vector<std::unique_ptr<ViewMaintainer>>& MaintainersFor(Oid relid) {
+    if (!MaintenanceScope::Active()) Retired().clear();
+    RelationEntry& entry = Cache()[relid];
+    while (true) {
+        if (!entry.valid) LoadEntry(relid, entry);
+        for (const auto& view : entry.views)
+            PgCall([&] { LockRelationOid(view->immv(), view->lock_mode()); });
+        // Taking the locks processed pending invalidations: an IMMV may have
+        // been dropped, renamed or refreshed meanwhile.
+        if (entry.valid) return entry.views;
+    }
+}
+
+void RegisterMaintainerCache() { CacheRegisterRelcacheCallback(InvalidateCallback, (Datum)0); }
+
+}  // namespace ivmx::pg

@@ -1,0 +1,84 @@
+// Immediate maintenance: per-backend cache of prepared maintenance plans and
+// their execution inside the capture triggers.
+//
+// For every base relation the cache holds the IMMVs that read it, each with
+// its view IR and, per statement kind, the prepared (SPI_keepplan) statements
+// of its maintenance plan. Entries are invalidated by relcache invalidation of
+// the base relation or of an IMMV (create/drop/refresh/rename all send one)
+// and rebuilt on next use, so no plan is built per statement and no catalog
+// row is read per statement.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "catalog.hpp"
+#include "ivmx/core/sql_writer.hpp"
+#include "ivmx/core/view_ir.hpp"
+#include "ivmx/pg/postgres.hpp"
+
+namespace ivmx::pg {
+
+// The kind of change a statement made to a base relation.
+enum class ChangeKind { Insert = 0, Delete = 1, Update = 2 };
+
+// Transition table names used by the capture triggers.
+inline constexpr const char* kNewTableName = "__ivmx_new";
+inline constexpr const char* kOldTableName = "__ivmx_old";
+
+// The delta source of a statement kind over the capture triggers' transition tables.
+core::DeltaSource TransitionDelta(ChangeKind kind);
+
+// One IMMV's maintenance: its definition and prepared statements.
+class ViewMaintainer {
+public:
+    ViewMaintainer(const ImmvRecord& record, core::ViewDefinition definition, Oid owner);
+    ~ViewMaintainer();
+    ViewMaintainer(const ViewMaintainer&) = delete;
+    ViewMaintainer& operator=(const ViewMaintainer&) = delete;
+
+    // Applies the statement's transition tables (already registered with
+    // SPI) to the IMMV, as the IMMV's owner. Caller holds the IMMV lock.
+    void Apply(ChangeKind kind);
+
+    // Recomputes the IMMV from its base relations, as its owner.
+    uint64 Refresh(bool with_data);
+
+    Oid immv() const { return record_.relid; }
+    bool active() const {
+        return record_.populated && record_.mode == MaintenanceMode::Immediate;
+    }
+    LOCKMODE lock_mode() const;
+    const core::ViewDefinition& definition() const { return definition_; }
+
+private:
+    struct PreparedStep {
+        SPIPlanPtr plan = nullptr;
+        core::StepInput input = core::StepInput::None;
+        bool reports_rows = false;
+    };
+    std::vector<PreparedStep>& Prepared(ChangeKind kind);
+
+    ImmvRecord record_;
+    core::ViewDefinition definition_;
+    Oid owner_;
+    std::array<std::optional<std::vector<PreparedStep>>, 3> prepared_;
+};
+
+// Builds the maintainer of IMMV relid from its catalog row (SPI connected).
+std::unique_ptr<ViewMaintainer> LoadMaintainer(const ImmvRecord& record);
+
+// The maintainers of the IMMVs reading base relation relid, loaded if needed,
+// with every IMMV locked in its maintenance lock mode. SPI must be connected.
+// The returned list stays valid until the next call.
+const std::vector<std::unique_ptr<ViewMaintainer>>& MaintainersFor(Oid relid);
+
+// Registers the relcache invalidation callback (from _PG_init).
+void RegisterMaintainerCache();
+
+// Column names of a relation's live attributes, in order.
+std::vector<std::string> AttributeNames(Oid relid);
+
+}  // namespace ivmx::pg

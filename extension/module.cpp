@@ -1,0 +1,60 @@
+// pg_ivmx module entry: _PG_init, configuration parameters, and the check
+// that the library was preloaded.
+#include "ivmx/pg/guards.hpp"
+#include "maintainer.hpp"
+#include "module.hpp"
+
+extern "C" {
+PG_MODULE_MAGIC;
+void _PG_init(void);
+PG_FUNCTION_INFO_V1(ivmx_check_preloaded);
+Datum ivmx_check_preloaded(PG_FUNCTION_ARGS);
+}
+
+namespace ivmx::pg {
+
+namespace {
+
+bool g_preloaded = false;
+int g_default_mode = static_cast<int>(MaintenanceMode::Immediate);
+
+const struct config_enum_entry kModeOptions[] = {
+    {"immediate", static_cast<int>(MaintenanceMode::Immediate), false},
+    {"deferred", static_cast<int>(MaintenanceMode::Deferred), false},
+    {nullptr, 0, false},
+};
+
+void DefineParameters() {
+    DefineCustomEnumVariable("ivmx.default_mode",
+                             "Maintenance mode of IMMVs created without an explicit mode.",
+                             "immediate: maintained by the writing statement; deferred: "
+                             "maintained in batches by the background scheduler.",
+                             &g_default_mode, static_cast<int>(MaintenanceMode::Immediate),
+                             kModeOptions, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    MarkGUCPrefixReserved("ivmx");
+}
+
+}  // namespace
+
+MaintenanceMode DefaultMode() { return static_cast<MaintenanceMode>(g_default_mode); }
+
+}  // namespace ivmx::pg
+
+void _PG_init(void) {
+    ivmx::pg::g_preloaded = process_shared_preload_libraries_in_progress;
+    ivmx::pg::DefineParameters();
+    ivmx::pg::RegisterMaintainerCache();
+}
+
+// Called first by the install script: the extension needs the library in
+// shared_preload_libraries (for its background workers and shared memory).
+Datum ivmx_check_preloaded(PG_FUNCTION_ARGS) {
+    if (!ivmx::pg::g_preloaded)
+        ereport(ERROR,
+                (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                 errmsg("pg_ivmx must be loaded via shared_preload_libraries"),
+                 errhint("Add pg_ivmx to shared_preload_libraries in postgresql.conf "
+                         "(ALTER SYSTEM SET shared_preload_libraries = 'pg_ivmx') and restart the "
+                         "server.")));
+    PG_RETURN_VOID();
+}

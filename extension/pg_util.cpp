@@ -1,0 +1,65 @@
+// Helpers over PostgreSQL APIs (see extension/pg_util.hpp).
+#include "pg_util.hpp"
+
+namespace ivmx::pg {
+
+int MaintenanceScope::depth_ = 0;
+
+core::QualifiedName RelationName(Oid relid) {
+    return PgCall([&] {
+        char* rel = get_rel_name(relid);
+        if (rel == nullptr)
+            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                            errmsg("relation with OID %u does not exist", relid)));
+        char* nsp = get_namespace_name_or_temp(get_rel_namespace(relid));
+        return core::QualifiedName{nsp, rel};
+    });
+}
+
+uint64 SpiExecute(const std::string& sql, bool read_only) {
+    return PgCall([&] {
+        int rc = SPI_execute(sql.c_str(), read_only, 0);
+        if (rc < 0)
+            ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+                            errmsg("pg_ivmx could not run an internal statement: %s",
+                                   SPI_result_code_string(rc)),
+                            errdetail("Statement: %s", sql.c_str())));
+        return SPI_processed;
+    });
+}
+
+int64 SpiQueryInt64(const std::string& sql) {
+    return PgCall([&] {
+        int rc = SPI_execute(sql.c_str(), true, 0);
+        if (rc != SPI_OK_SELECT || SPI_processed != 1)
+            ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+                            errmsg("pg_ivmx internal query returned an unexpected result"),
+                            errdetail("Statement: %s", sql.c_str())));
+        bool isnull = false;
+        Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+        return isnull ? int64(0) : DatumGetInt64(d);
+    });
+}
+
+void SpiConnect() {
+    PgCall([] {
+        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+    });
+}
+
+void SpiFinish() {
+    PgCall([] {
+        if (SPI_finish() != SPI_OK_FINISH) elog(ERROR, "SPI_finish failed");
+    });
+}
+
+std::string TextToString(Datum value) {
+    return PgCall([&] {
+        char* s = TextDatumGetCString(value);
+        std::string out(s);
+        pfree(s);
+        return out;
+    });
+}
+
+}  // namespace ivmx::pg

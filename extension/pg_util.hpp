@@ -1,0 +1,71 @@
+// Small helpers over PostgreSQL APIs used across the extension: SPI
+// execution through the error guard, the fixed search_path maintenance runs
+// under, names of relations. All of them may throw ivmx::pg::PgError.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ivmx/core/view_ir.hpp"
+#include "ivmx/pg/guards.hpp"
+
+namespace ivmx::pg {
+
+// The search_path every generated statement is prepared and run under: only
+// pg_catalog resolves unqualified operators and functions, and temporary
+// objects cannot shadow them.
+inline constexpr const char* kSafeSearchPath = "pg_catalog, pg_temp";
+
+// Runs f with search_path set to kSafeSearchPath, restoring the previous
+// value afterwards. On an exception the setting is left to transaction abort.
+template <typename F>
+auto WithSafeSearchPath(F&& f) -> decltype(f()) {
+    int nest_level = PgCall([] {
+        int level = NewGUCNestLevel();
+        set_config_option("search_path", kSafeSearchPath, PGC_USERSET, PGC_S_SESSION,
+                          GUC_ACTION_SAVE, true, 0, false);
+        return level;
+    });
+    if constexpr (std::is_void_v<decltype(f())>) {
+        f();
+        PgCall([&] { AtEOXact_GUC(true, nest_level); });
+    } else {
+        auto result = f();
+        PgCall([&] { AtEOXact_GUC(true, nest_level); });
+        return result;
+    }
+}
+
+// Schema and name of a relation.
+core::QualifiedName RelationName(Oid relid);
+
+// Executes one SQL statement through SPI (an SPI connection must be open);
+// returns SPI_processed. Throws on error or on an unexpected SPI result code.
+uint64 SpiExecute(const std::string& sql, bool read_only = false);
+
+// Runs a query expected to return one row with one bigint column.
+int64 SpiQueryInt64(const std::string& sql);
+
+// SPI_connect / SPI_finish through the guard.
+void SpiConnect();
+void SpiFinish();
+
+// text Datum <-> std::string
+std::string TextToString(Datum text);
+
+// Counts maintenance work in progress in this backend; while non-zero, the
+// guard trigger on IMMVs lets writes through. Plain integer, restored by
+// destructors: never crosses a PostgreSQL longjmp (see guards.hpp).
+class MaintenanceScope {
+public:
+    MaintenanceScope() { ++depth_; }
+    ~MaintenanceScope() { --depth_; }
+    MaintenanceScope(const MaintenanceScope&) = delete;
+    MaintenanceScope& operator=(const MaintenanceScope&) = delete;
+    static bool Active() { return depth_ > 0; }
+
+private:
+    static int depth_;
+};
+
+}  // namespace ivmx::pg
