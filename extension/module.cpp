@@ -3,6 +3,7 @@
 #include "ivmx/pg/guards.hpp"
 #include "maintainer.hpp"
 #include "module.hpp"
+#include "utility_hook.hpp"
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -44,6 +45,7 @@ void _PG_init(void) {
     ivmx::pg::g_preloaded = process_shared_preload_libraries_in_progress;
     ivmx::pg::DefineParameters();
     ivmx::pg::RegisterMaintainerCache();
+    ivmx::pg::InstallUtilityHook();
 }
 
 // Called first by the install script: the extension needs the library in
