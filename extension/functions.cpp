@@ -13,6 +13,7 @@
 #include "maintainer.hpp"
 #include "module.hpp"
 #include "pg_util.hpp"
+#include "snapshot_check.hpp"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(ivmx_create_immv);
@@ -91,6 +92,7 @@ int64 CreateImmv(FunctionCallInfo fcinfo) {
     // Writers wait until the IMMV exists with its triggers: none of their
     // changes can fall between the initial population and maintenance.
     for (Oid base : bases) PgCall([&] { LockRelationOid(base, ExclusiveLock); });
+    EnsureSnapshotSeesLatest(bases);
     const core::QualifiedName target = TargetName(name);
 
     SpiConnect();
@@ -134,6 +136,9 @@ int64 RefreshImmv(FunctionCallInfo fcinfo) {
     const Oid immv = ImmvByName(name, AccessExclusiveLock);
     SpiConnect();
     const ImmvRecord record = RequireImmv(immv);
+    // Writers of the base tables wait for the IMMV lock before maintaining
+    // it; the recompute must not start from a snapshot missing their work.
+    if (with_data) EnsureSnapshotSeesLatest(BaseRelations(ImmvQuery(record)));
     MaintenanceScope scope;
     auto maintainer = LoadMaintainer(record);
     const uint64 rows = WithSafeSearchPath([&] { return maintainer->Refresh(with_data); });
