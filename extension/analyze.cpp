@@ -376,7 +376,7 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
         Deparser deparse(rte);
         core::ViewDefinition view;
         view.immv = immv;
-        view.relations.push_back({RelationName(rte->relid), deparse.alias()});
+        view.relations.push_back({RelationName(rte->relid), deparse.alias(), rte->relid});
         const bool grouped = q->hasAggs || q->groupClause != NIL;
         view.shape = q->groupClause != NIL ? core::ViewShape::Grouped
                      : q->hasAggs         ? core::ViewShape::GlobalAggregate

@@ -1,5 +1,6 @@
 // SQL-callable functions of pg_ivmx. Each is a thin extern "C" wrapper that
 // runs a C++ body through EntryGuard (see include/ivmx/pg/guards.hpp).
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include "ddl.hpp"
 #include "ivmx/core/error.hpp"
 #include "ivmx/core/immv_name.hpp"
+#include "ivmx/core/sql_text.hpp"
 #include "ivmx/core/sql_writer.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "maintainer.hpp"
@@ -191,9 +193,21 @@ std::vector<std::string> ExplainImmv(Oid immv) {
     SpiFinish();
     const core::ViewDefinition& view = maintainer->definition();
     std::vector<std::string> lines;
-    AppendPlan(lines, "INSERT", core::BuildMaintenancePlan(view, TransitionDelta(ChangeKind::Insert)));
-    AppendPlan(lines, "UPDATE", core::BuildMaintenancePlan(view, TransitionDelta(ChangeKind::Update)));
-    AppendPlan(lines, "DELETE", core::BuildMaintenancePlan(view, TransitionDelta(ChangeKind::Delete)));
+    std::vector<unsigned int> seen;
+    for (const auto& rel : view.relations) {
+        if (std::find(seen.begin(), seen.end(), rel.relation_id) != seen.end()) continue;
+        seen.push_back(rel.relation_id);
+        const std::string table = core::QuoteQualified(rel.name);
+        for (ChangeKind kind : {ChangeKind::Insert, ChangeKind::Update, ChangeKind::Delete}) {
+            const TransitionTables t = TransitionSources(kind);
+            const char* event = kind == ChangeKind::Insert   ? "INSERT"
+                                : kind == ChangeKind::Update ? "UPDATE"
+                                                             : "DELETE";
+            AppendPlan(lines, (std::string(event) + " on " + table).c_str(),
+                       core::BuildMaintenancePlan(
+                           view, core::RelationDelta(view, rel.relation_id, t.inserted, t.deleted)));
+        }
+    }
     lines.push_back("-- after TRUNCATE");
     for (const auto& sql : core::RefreshStatements(view, true)) lines.push_back(sql + ";");
     return lines;

@@ -58,7 +58,7 @@ void LoadEntry(Oid relid, RelationEntry& entry) {
     entry.valid = true;  // cleared by any invalidation arriving from here on
     for (Oid immv : ImmvsReading(relid)) {
         auto record = LoadImmv(immv);
-        if (record) entry.views.push_back(LoadMaintainer(*record));
+        if (record) entry.views.push_back(LoadMaintainer(*record, relid));
     }
 }
 
@@ -95,7 +95,7 @@ auto AsOwner(Oid owner, F&& f) -> decltype(f()) {
 
 }  // namespace
 
-core::DeltaSource TransitionDelta(ChangeKind kind) {
+TransitionTables TransitionSources(ChangeKind kind) {
     const std::string new_rows = core::QuoteIdent(kNewTableName);
     const std::string old_rows = core::QuoteIdent(kOldTableName);
     switch (kind) {
@@ -109,8 +109,12 @@ core::DeltaSource TransitionDelta(ChangeKind kind) {
     return {};
 }
 
-ViewMaintainer::ViewMaintainer(const ImmvRecord& record, core::ViewDefinition definition, Oid owner)
-    : record_(record), definition_(std::move(definition)), owner_(owner) {}
+ViewMaintainer::ViewMaintainer(const ImmvRecord& record, core::ViewDefinition definition, Oid owner,
+                               Oid changed_relation)
+    : record_(record),
+      definition_(std::move(definition)),
+      owner_(owner),
+      changed_relation_(changed_relation) {}
 
 ViewMaintainer::~ViewMaintainer() {
     for (auto& steps : prepared_) {
@@ -127,7 +131,10 @@ LOCKMODE ViewMaintainer::lock_mode() const {
 std::vector<ViewMaintainer::PreparedStep>& ViewMaintainer::Prepared(ChangeKind kind) {
     auto& slot = prepared_[static_cast<size_t>(kind)];
     if (slot) return *slot;
-    core::MaintenancePlan plan = core::BuildMaintenancePlan(definition_, TransitionDelta(kind));
+    const TransitionTables tables = TransitionSources(kind);
+    core::MaintenancePlan plan = core::BuildMaintenancePlan(
+        definition_,
+        core::RelationDelta(definition_, changed_relation_, tables.inserted, tables.deleted));
     std::vector<PreparedStep> steps;
     for (const auto& step : plan.steps) {
         PreparedStep prepared;
@@ -206,14 +213,15 @@ std::vector<std::string> AttributeNames(Oid relid) {
     });
 }
 
-std::unique_ptr<ViewMaintainer> LoadMaintainer(const ImmvRecord& record) {
+std::unique_ptr<ViewMaintainer> LoadMaintainer(const ImmvRecord& record, Oid changed_relation) {
     Query* query = ImmvQuery(record);
     core::ViewDefinition definition = DescribeView(query, RelationName(record.relid), false);
     // The IMMV's own column names win: users may have renamed its columns.
     std::vector<std::string> names = AttributeNames(record.relid);
     names.resize(std::min(names.size(), core::VisibleColumns(definition).size()));
     core::ApplyColumnNames(definition, names);
-    return std::make_unique<ViewMaintainer>(record, std::move(definition), RelationOwner(record.relid));
+    return std::make_unique<ViewMaintainer>(record, std::move(definition), RelationOwner(record.relid),
+                                            changed_relation);
 }
 
 const std::vector<std::unique_ptr<ViewMaintainer>>& MaintainersFor(Oid relid) {

@@ -28,13 +28,20 @@ enum class ChangeKind { Insert = 0, Delete = 1, Update = 2 };
 inline constexpr const char* kNewTableName = "__ivmx_new";
 inline constexpr const char* kOldTableName = "__ivmx_old";
 
-// The delta source of a statement kind over the capture triggers' transition tables.
-core::DeltaSource TransitionDelta(ChangeKind kind);
+// The capture triggers' transition tables holding a statement's inserted and
+// deleted rows (empty when the statement kind has none).
+struct TransitionTables {
+    std::string inserted;
+    std::string deleted;
+};
+TransitionTables TransitionSources(ChangeKind kind);
 
 // One IMMV's maintenance: its definition and prepared statements.
 class ViewMaintainer {
 public:
-    ViewMaintainer(const ImmvRecord& record, core::ViewDefinition definition, Oid owner);
+    // changed_relation: the base relation whose changes this maintainer applies.
+    ViewMaintainer(const ImmvRecord& record, core::ViewDefinition definition, Oid owner,
+                   Oid changed_relation);
     ~ViewMaintainer();
     ViewMaintainer(const ViewMaintainer&) = delete;
     ViewMaintainer& operator=(const ViewMaintainer&) = delete;
@@ -64,11 +71,14 @@ private:
     ImmvRecord record_;
     core::ViewDefinition definition_;
     Oid owner_;
+    Oid changed_relation_;
     std::array<std::optional<std::vector<PreparedStep>>, 3> prepared_;
 };
 
-// Builds the maintainer of IMMV relid from its catalog row (SPI connected).
-std::unique_ptr<ViewMaintainer> LoadMaintainer(const ImmvRecord& record);
+// Builds the maintainer of an IMMV from its catalog row (SPI connected), for
+// changes to base relation changed_relation (InvalidOid: refresh only).
+std::unique_ptr<ViewMaintainer> LoadMaintainer(const ImmvRecord& record,
+                                               Oid changed_relation = InvalidOid);
 
 // The maintainers of the IMMVs reading base relation relid, loaded if needed,
 // with every IMMV locked in its maintenance lock mode. SPI must be connected.

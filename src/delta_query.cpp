@@ -1,11 +1,12 @@
 // Aggregated deltas of keyed and aggregate views (see include/ivmx/core/delta_query.hpp).
 //
-// A delta is a Z-set: inserted rows count +1, deleted rows -1. Counters and
-// sums are linear, so each side is aggregated on its own (the deleted side
-// negated) and, when both sides are present, the two are added up per group.
-// min/max are not linear: the delta carries the extreme inserted and the
-// extreme deleted value, and the apply step decides whether the stored
-// extreme survives or must be recomputed.
+// A delta is a Z-set: every row of a delta stream counts +1 or -1. The
+// streams are reduced to the columns aggregation needs and unioned with
+// their sign; counters and sums are linear, so each group's change is the
+// sum over positive rows minus the sum over negative rows. min/max are not
+// linear: the delta carries the extreme inserted and the extreme deleted
+// value, and the apply step decides whether the stored extreme survives or
+// must be recomputed.
 #include "ivmx/core/delta_query.hpp"
 
 #include "ivmx/core/aggregate_rules.hpp"
@@ -15,88 +16,80 @@ namespace ivmx::core {
 
 namespace {
 
-const char* kInsertedExtremePrefix = "__ivm_ins_";
-const char* kDeletedExtremePrefix = "__ivm_del_";
+const char* kSign = "__ivm_sign";
 
-std::string InsertedExtreme(size_t i) { return kInsertedExtremePrefix + std::to_string(i + 1) + "__"; }
-std::string DeletedExtreme(size_t i) { return kDeletedExtremePrefix + std::to_string(i + 1) + "__"; }
+std::string InsertedExtreme(size_t i) { return "__ivm_ins_" + std::to_string(i + 1) + "__"; }
+std::string DeletedExtreme(size_t i) { return "__ivm_del_" + std::to_string(i + 1) + "__"; }
+std::string ArgumentColumn(size_t i) { return "__ivm_arg_" + std::to_string(i + 1) + "__"; }
 
 bool IsExtreme(AggregateKind kind) { return kind == AggregateKind::Min || kind == AggregateKind::Max; }
 
-std::string Call(const std::string& function, const std::string& argument) {
-    return function + "(" + argument + ")";
+// The argument as it is accumulated (avg sums some types in a wider type).
+std::string AccumulatedArgument(const Aggregate& agg) {
+    if (agg.kind != AggregateKind::Avg) return agg.argument_sql;
+    const AvgState state = *AvgStateFor(agg.argument_type);
+    if (state.sum_argument_type.empty()) return agg.argument_sql;
+    return "CAST(" + agg.argument_sql + " AS " + state.sum_argument_type + ")";
 }
 
-void AddSigned(std::vector<DeltaColumn>& out, const std::string& name, const std::string& expr,
-               const std::string& type) {
-    out.push_back({name, expr, "-" + expr, Combine::Sum, type});
+std::string Filtered(const std::string& aggregate, const std::string& condition) {
+    return aggregate + " FILTER (WHERE " + condition + ")";
 }
 
-void AddAggregateColumns(std::vector<DeltaColumn>& out, const OutputColumn& column, size_t index) {
+std::string Positive() { return std::string(kSign) + " > 0"; }
+std::string Negative() { return std::string(kSign) + " < 0"; }
+
+// Sum over positive rows minus sum over negative rows; NULL when both are.
+std::string SignedSum(const std::string& arg, const std::string& type) {
+    const std::string plus = Filtered("sum(" + arg + ")", Positive());
+    const std::string minus = Filtered("sum(" + arg + ")", Negative());
+    return "CAST(CASE WHEN " + minus + " IS NULL THEN " + plus + " WHEN " + plus + " IS NULL THEN -" +
+           minus + " ELSE " + plus + " - " + minus + " END AS " + type + ")";
+}
+
+// Net number of rows (with a non-null arg, if given).
+std::string SignedCount(const std::string& arg) {
+    if (arg.empty()) return "CAST(COALESCE(sum(" + std::string(kSign) + "), 0) AS bigint)";
+    return "CAST(COALESCE(" + Filtered("sum(" + std::string(kSign) + ")", arg + " IS NOT NULL") +
+           ", 0) AS bigint)";
+}
+
+struct AggregatedColumn {
+    std::string name;
+    std::string expr;
+};
+
+void AddAggregateColumns(std::vector<AggregatedColumn>& out, const OutputColumn& column, size_t i) {
     const Aggregate& agg = *column.aggregate;
-    const std::string non_null_count = Call("count", agg.argument_sql);
+    const std::string arg = ArgumentColumn(i);
     switch (agg.kind) {
         case AggregateKind::CountStar:
-            AddSigned(out, column.name, "count(*)", "bigint");
+            out.push_back({column.name, SignedCount("")});
             break;
         case AggregateKind::Count:
-            AddSigned(out, column.name, non_null_count, "bigint");
+            out.push_back({column.name, SignedCount(arg)});
             break;
         case AggregateKind::Sum:
-            AddSigned(out, column.name, Call("sum", agg.argument_sql), agg.result_type);
-            AddSigned(out, NonNullCountColumn(index), non_null_count, "bigint");
+            out.push_back({column.name, SignedSum(arg, agg.result_type)});
+            out.push_back({NonNullCountColumn(i), SignedCount(arg)});
             break;
-        case AggregateKind::Avg: {
-            AvgState state = *AvgStateFor(agg.argument_type);
-            std::string argument = agg.argument_sql;
-            if (!state.sum_argument_type.empty())
-                argument = "CAST(" + argument + " AS " + state.sum_argument_type + ")";
-            AddSigned(out, AvgSumColumn(index), Call("sum", argument), state.sum_type);
-            AddSigned(out, NonNullCountColumn(index), non_null_count, "bigint");
+        case AggregateKind::Avg:
+            out.push_back({AvgSumColumn(i), SignedSum(arg, AvgStateFor(agg.argument_type)->sum_type)});
+            out.push_back({NonNullCountColumn(i), SignedCount(arg)});
             break;
-        }
         case AggregateKind::Min:
         case AggregateKind::Max: {
-            const std::string fn = AggregateFunctionName(agg.kind);
-            const std::string none = "CAST(NULL AS " + agg.result_type + ")";
-            const Combine combine = agg.kind == AggregateKind::Min ? Combine::Min : Combine::Max;
-            out.push_back({InsertedExtreme(index), Call(fn, agg.argument_sql), none, combine,
-                           agg.result_type});
-            out.push_back({DeletedExtreme(index), none, Call(fn, agg.argument_sql), combine,
-                           agg.result_type});
-            AddSigned(out, NonNullCountColumn(index), non_null_count, "bigint");
+            const std::string fn = AggregateFunctionName(agg.kind) + "(" + arg + ")";
+            out.push_back({InsertedExtreme(i), Filtered(fn, Positive())});
+            out.push_back({DeletedExtreme(i), Filtered(fn, Negative())});
+            out.push_back({NonNullCountColumn(i), SignedCount(arg)});
             break;
         }
     }
 }
 
-std::string SideSelect(const ViewDefinition& view, const std::vector<DeltaColumn>& columns,
-                       const std::string& from_item, bool inserted_side) {
-    std::vector<std::string> select_list;
-    for (const auto& c : columns)
-        select_list.push_back((inserted_side ? c.inserted_expr : c.deleted_expr) + " AS " +
-                              QuoteIdent(c.name));
-    const BaseRelation& rel = view.relations.front();
-    std::string sql = "SELECT " + Join(select_list, ", ") + " FROM " + from_item + " AS " + rel.alias;
-    if (!view.where_sql.empty()) sql += " WHERE " + view.where_sql;
-    std::vector<std::string> grouping = GroupingExpressions(view);
-    if (!grouping.empty()) sql += " GROUP BY " + Join(grouping, ", ");
-    return sql;
-}
-
-std::string CombineExpr(const DeltaColumn& c, const std::string& qualifier) {
-    const std::string ref = ColumnRef(qualifier, c.name);
-    switch (c.combine) {
-        case Combine::GroupBy:
-            return ref;
-        case Combine::Sum:
-            return "CAST(sum(" + ref + ") AS " + c.type + ")";
-        case Combine::Min:
-            return Call("min", ref);
-        case Combine::Max:
-            return Call("max", ref);
-    }
-    return ref;
+bool Selected(const DeltaStream& stream, StreamSign which) {
+    return which == StreamSign::Any || (which == StreamSign::Positive) == (stream.sign > 0);
 }
 
 // The "lost extreme" test: the deleted rows held a value that may have been
@@ -149,34 +142,57 @@ std::vector<std::string> GroupingExpressions(const ViewDefinition& view) {
     return grouping;
 }
 
-std::vector<DeltaColumn> DeltaColumns(const ViewDefinition& view) {
-    std::vector<DeltaColumn> out;
+std::vector<StreamColumn> StreamColumns(const ViewDefinition& view) {
+    std::vector<StreamColumn> out;
     for (const auto& c : view.columns)
-        if (c.role != ColumnRole::Aggregate)
-            out.push_back({c.name, c.expression_sql, c.expression_sql, Combine::GroupBy, c.type_sql});
-    AddSigned(out, MultiplicityColumn(), "count(*)", "bigint");
-    for (size_t i = 0; i < view.columns.size(); ++i)
-        if (view.columns[i].role == ColumnRole::Aggregate) AddAggregateColumns(out, view.columns[i], i);
+        if (c.role != ColumnRole::Aggregate) out.push_back({c.name, c.expression_sql});
+    for (size_t i = 0; i < view.columns.size(); ++i) {
+        const auto& agg = view.columns[i].aggregate;
+        if (agg && agg->kind != AggregateKind::CountStar)
+            out.push_back({ArgumentColumn(i), AccumulatedArgument(*agg)});
+    }
     return out;
 }
 
-std::string DeltaQuery(const ViewDefinition& view, const DeltaSource& delta) {
-    const std::vector<DeltaColumn> columns = DeltaColumns(view);
-    const bool has_inserted = !delta.inserted.empty();
-    const bool has_deleted = !delta.deleted.empty();
-    if (has_inserted != has_deleted)
-        return SideSelect(view, columns, has_inserted ? delta.inserted : delta.deleted, has_inserted);
+std::string FromList(const ViewDefinition& view, const std::vector<std::string>& sources) {
+    std::vector<std::string> items;
+    for (size_t i = 0; i < view.relations.size(); ++i)
+        items.push_back(sources[i] + " AS " + view.relations[i].alias);
+    std::string sql = " FROM " + Join(items, ", ");
+    if (!view.where_sql.empty()) sql += " WHERE " + view.where_sql;
+    return sql;
+}
 
-    const std::string u = "__ivm_u";
-    std::vector<std::string> select_list;
-    std::vector<std::string> group_by;
-    for (const auto& c : columns) {
-        select_list.push_back(CombineExpr(c, u) + " AS " + QuoteIdent(c.name));
-        if (c.combine == Combine::GroupBy) group_by.push_back(ColumnRef(u, c.name));
+std::string StreamUnion(const ViewDefinition& view, const std::vector<StreamColumn>& columns,
+                        const Delta& delta, StreamSign which, bool with_sign) {
+    std::vector<std::string> selects;
+    for (const auto& stream : delta.streams) {
+        if (!Selected(stream, which)) continue;
+        std::vector<std::string> list;
+        for (const auto& c : columns) list.push_back(c.expr + " AS " + QuoteIdent(c.name));
+        if (with_sign) list.push_back(std::to_string(stream.sign) + " AS " + kSign);
+        if (list.empty()) list.push_back("1");
+        selects.push_back("SELECT " + Join(list, ", ") + FromList(view, stream.sources));
     }
+    return Join(selects, " UNION ALL ");
+}
+
+std::string DeltaQuery(const ViewDefinition& view, const Delta& delta) {
+    const std::vector<StreamColumn> stream_columns = StreamColumns(view);
+    const std::string u = "__ivm_u";
+    std::vector<std::string> select_list, group_by;
+    for (const auto& c : view.columns) {
+        if (c.role == ColumnRole::Aggregate) continue;
+        select_list.push_back(ColumnRef(u, c.name) + " AS " + QuoteIdent(c.name));
+        group_by.push_back(ColumnRef(u, c.name));
+    }
+    std::vector<AggregatedColumn> aggregated{{MultiplicityColumn(), SignedCount("")}};
+    for (size_t i = 0; i < view.columns.size(); ++i)
+        if (view.columns[i].role == ColumnRole::Aggregate)
+            AddAggregateColumns(aggregated, view.columns[i], i);
+    for (const auto& a : aggregated) select_list.push_back(a.expr + " AS " + QuoteIdent(a.name));
     std::string sql = "SELECT " + Join(select_list, ", ") + " FROM (" +
-                      SideSelect(view, columns, delta.inserted, true) + " UNION ALL " +
-                      SideSelect(view, columns, delta.deleted, false) + ") AS " + u;
+                      StreamUnion(view, stream_columns, delta, StreamSign::Any, true) + ") AS " + u;
     if (!group_by.empty()) sql += " GROUP BY " + Join(group_by, ", ");
     return sql;
 }

@@ -24,15 +24,14 @@ const char* kDeltaAlias = "__ivm_d";
 
 std::string Immv(const ViewDefinition& view) { return QuoteQualified(view.immv); }
 
-std::string FromBase(const ViewDefinition& view, const std::string& from_item) {
-    std::string sql = " FROM " + from_item + " AS " + view.relations.front().alias;
-    if (!view.where_sql.empty()) sql += " WHERE " + view.where_sql;
-    return sql;
+// The FROM list reading every relation in its current state.
+std::vector<std::string> BaseSources(const ViewDefinition& view) {
+    std::vector<std::string> sources;
+    for (const auto& rel : view.relations) sources.push_back(QuoteQualified(rel.name));
+    return sources;
 }
 
-std::string BaseTable(const ViewDefinition& view) {
-    return QuoteQualified(view.relations.front().name);
-}
+std::string FromBase(const ViewDefinition& view) { return FromList(view, BaseSources(view)); }
 
 std::vector<std::string> Quoted(const std::vector<std::string>& names) {
     std::vector<std::string> out;
@@ -148,7 +147,7 @@ std::string ReportRows(const std::string& dml, const std::string& gone, const st
            " AS gone, " + stale + " AS stale) SELECT tid, gone, stale FROM __ivm_w WHERE gone OR stale";
 }
 
-std::string ProjectionSelect(const ViewDefinition& view, const DeltaSource& delta) {
+std::string ProjectionSelect(const ViewDefinition& view, const Delta& delta) {
     std::vector<std::string> select_list;
     for (const auto& p : ProjectDelta(view, kDeltaAlias))
         select_list.push_back(p.expr + " AS " + QuoteIdent(p.name));
@@ -156,23 +155,23 @@ std::string ProjectionSelect(const ViewDefinition& view, const DeltaSource& delt
            kDeltaAlias;
 }
 
-MaintenanceStep KeyedUpsert(const ViewDefinition& view, const DeltaSource& delta) {
+MaintenanceStep KeyedUpsert(const ViewDefinition& view, const Delta& delta) {
     const std::string m = kImmvAlias;
     std::string sql = "INSERT INTO " + Immv(view) + " AS " + m + " (" +
                       Join(Quoted(TableColumns(view)), ", ") + ") " + ProjectionSelect(view, delta) +
                       " ON CONFLICT (" + Join(Quoted(IdentityColumns(view)), ", ") +
                       ") DO UPDATE SET " + Join(AccumulateSetList(view, m, "excluded"), ", ");
-    if (delta.deleted.empty()) return {sql, StepInput::None, false};
+    if (!delta.HasNegative()) return {sql, StepInput::None, false};
     return {ReportRows(sql, ColumnRef(m, MultiplicityColumn()) + " = 0", StaleExpr(view, m)),
             StepInput::None, true};
 }
 
-MaintenanceStep GlobalUpdate(const ViewDefinition& view, const DeltaSource& delta) {
+MaintenanceStep GlobalUpdate(const ViewDefinition& view, const Delta& delta) {
     const std::string m = kImmvAlias, e = "__ivm_e";
     std::string sql = "UPDATE " + Immv(view) + " AS " + m + " SET " +
                       Join(AccumulateSetList(view, m, e), ", ") + " FROM (" +
                       ProjectionSelect(view, delta) + ") AS " + e;
-    if (delta.deleted.empty() || !HasExtremes(view)) return {sql, StepInput::None, false};
+    if (!delta.HasNegative() || !HasExtremes(view)) return {sql, StepInput::None, false};
     return {ReportRows(sql, "false", StaleExpr(view, m)), StepInput::None, true};
 }
 
@@ -186,7 +185,7 @@ MaintenanceStep RecomputeExtremes(const ViewDefinition& view) {
         targets.push_back(QuoteIdent(view.columns[i].name));
         values.push_back(AggregateFunctionName(agg->kind) + "(" + agg->argument_sql + ")");
     }
-    std::string subquery = "SELECT " + Join(values, ", ") + FromBase(view, BaseTable(view));
+    std::string subquery = "SELECT " + Join(values, ", ") + FromBase(view);
     std::vector<std::string> match;
     for (const auto& c : view.columns)
         if (c.role == ColumnRole::GroupKey || (c.role == ColumnRole::Plain && IsKeyed(view.shape)))
@@ -206,59 +205,87 @@ MaintenanceStep DeleteGoneRows(const ViewDefinition& view) {
             StepInput::TidsToDelete, false};
 }
 
-std::string BagSelect(const ViewDefinition& view, const std::string& from_item) {
-    std::vector<std::string> select_list;
-    for (const auto& c : view.columns)
-        select_list.push_back(c.expression_sql + " AS " + QuoteIdent(c.name));
-    return "SELECT " + Join(select_list, ", ") + FromBase(view, from_item);
+std::vector<StreamColumn> BagColumns(const ViewDefinition& view) {
+    std::vector<StreamColumn> columns;
+    for (const auto& c : view.columns) columns.push_back({c.name, c.expression_sql});
+    return columns;
 }
 
-const OutputColumn& ColumnNamed(const ViewDefinition& view, const std::string& name) {
-    for (const auto& c : view.columns)
-        if (c.name == name) return c;
-    return view.columns.front();
-}
-
-// Deletes one IMMV row per deleted base row, matched by the base primary key.
-MaintenanceStep BagDeleteByKey(const ViewDefinition& view, const std::string& deleted) {
+// Deletes one IMMV row per deleted row, matched by the base primary key(s).
+MaintenanceStep BagDeleteByKey(const ViewDefinition& view, const Delta& delta) {
     const std::string m = kImmvAlias, d = kDeltaAlias;
-    std::vector<std::string> keys, match;
-    for (const auto& name : view.row_key_columns) {
-        keys.push_back(ColumnNamed(view, name).expression_sql + " AS " + QuoteIdent(name));
-        match.push_back(ColumnRef(m, name) + " = " + ColumnRef(d, name));
-    }
-    return {"DELETE FROM " + Immv(view) + " AS " + m + " USING (SELECT " + Join(keys, ", ") +
-                FromBase(view, deleted) + ") AS " + d + " WHERE " + Join(match, " AND "),
+    std::vector<StreamColumn> keys;
+    std::vector<std::string> match;
+    for (const auto& c : view.columns)
+        for (const auto& name : view.row_key_columns)
+            if (c.name == name) {
+                keys.push_back({name, c.expression_sql});
+                match.push_back(ColumnRef(m, name) + " = " + ColumnRef(d, name));
+            }
+    return {"DELETE FROM " + Immv(view) + " AS " + m + " USING (" +
+                StreamUnion(view, keys, delta, StreamSign::Negative, false) + ") AS " + d +
+                " WHERE " + Join(match, " AND "),
             StepInput::None, false};
 }
 
-// Deletes, for each distinct deleted row value occurring k times, k IMMV rows
-// with that value.
-MaintenanceStep BagDeleteByValue(const ViewDefinition& view, const std::string& deleted) {
-    const std::string m = "__ivm_m", d = kDeltaAlias, s = "__ivm_s";
-    std::vector<std::string> names, match;
-    for (const auto& c : view.columns) {
-        names.push_back(ColumnRef(s, c.name));
+// Deletes, for each distinct row value with net count -k in `netted` (a query
+// with the IMMV's columns and __ivm_n), k IMMV rows with that value.
+MaintenanceStep BagDeleteByValue(const ViewDefinition& view, const std::string& netted) {
+    const std::string m = "__ivm_m", d = kDeltaAlias;
+    std::vector<std::string> match;
+    for (const auto& c : view.columns)
         match.push_back(MatchExpr(ColumnRef(m, c.name), ColumnRef(d, c.name), c.not_null));
-    }
-    const std::string counted = "SELECT " + Join(names, ", ") +
-                                ", count(*) AS __ivm_n, row_number() OVER () AS __ivm_id FROM (" +
-                                BagSelect(view, deleted) + ") AS " + s + " GROUP BY " +
-                                Join(names, ", ");
     const std::string numbered =
         "SELECT " + m + ".ctid AS tid, " + d + ".__ivm_n AS n, row_number() OVER (PARTITION BY " +
-        d + ".__ivm_id) AS rn FROM " + Immv(view) + " AS " + m + " JOIN (" + counted + ") AS " + d +
-        " ON " + Join(match, " AND ");
+        d + ".__ivm_id) AS rn FROM " + Immv(view) + " AS " + m + " JOIN (SELECT *, row_number() " +
+        "OVER () AS __ivm_id FROM (" + netted + ") AS __ivm_c WHERE __ivm_n < 0) AS " + d + " ON " +
+        Join(match, " AND ");
     return {"DELETE FROM " + Immv(view) + " AS " + kImmvAlias + " WHERE " + kImmvAlias +
                 ".ctid = ANY (ARRAY(SELECT __ivm_t.tid FROM (" + numbered +
-                ") AS __ivm_t WHERE __ivm_t.rn <= __ivm_t.n))",
+                ") AS __ivm_t WHERE __ivm_t.rn <= -__ivm_t.n))",
             StepInput::None, false};
 }
 
-MaintenanceStep BagInsert(const ViewDefinition& view, const std::string& inserted) {
+// Rows of the selected streams counted per distinct value: (columns, __ivm_n).
+std::string NettedRows(const ViewDefinition& view, const Delta& delta, StreamSign which) {
+    const std::vector<StreamColumn> columns = BagColumns(view);
+    std::vector<std::string> names;
+    for (const auto& c : columns) names.push_back(ColumnRef("__ivm_s", c.name));
+    return "SELECT " + Join(names, ", ") + ", sum(__ivm_s.__ivm_sign) AS __ivm_n FROM (" +
+           StreamUnion(view, columns, delta, which, true) + ") AS __ivm_s GROUP BY " +
+           Join(names, ", ") + " HAVING sum(__ivm_s.__ivm_sign) <> 0";
+}
+
+MaintenanceStep BagInsert(const ViewDefinition& view, const Delta& delta) {
     return {"INSERT INTO " + Immv(view) + " (" + Join(Quoted(TableColumns(view)), ", ") + ") " +
-                BagSelect(view, inserted),
+                StreamUnion(view, BagColumns(view), delta, StreamSign::Positive, false),
             StepInput::None, false};
+}
+
+// Inserts n copies of every row value with net count n > 0 in `netted`.
+MaintenanceStep BagInsertNetted(const ViewDefinition& view, const std::string& netted) {
+    std::vector<std::string> names;
+    for (const auto& c : view.columns) names.push_back(ColumnRef("__ivm_c", c.name));
+    return {"INSERT INTO " + Immv(view) + " (" + Join(Quoted(TableColumns(view)), ", ") + ") SELECT " +
+                Join(names, ", ") + " FROM (" + netted +
+                ") AS __ivm_c, generate_series(1, __ivm_c.__ivm_n) WHERE __ivm_c.__ivm_n > 0",
+            StepInput::None, false};
+}
+
+void AddBagSteps(MaintenancePlan& plan, const ViewDefinition& view, const Delta& delta) {
+    if (delta.consolidate) {
+        const std::string netted = NettedRows(view, delta, StreamSign::Any);
+        plan.steps.push_back(BagDeleteByValue(view, netted));
+        plan.steps.push_back(BagInsertNetted(view, netted));
+        return;
+    }
+    if (delta.HasNegative())
+        plan.steps.push_back(view.row_key_columns.empty()
+                                 ? BagDeleteByValue(view, NettedRows(view, delta, StreamSign::Negative))
+                                 : BagDeleteByKey(view, delta));
+    bool has_positive = false;
+    for (const auto& s : delta.streams) has_positive |= s.sign > 0;
+    if (has_positive) plan.steps.push_back(BagInsert(view, delta));
 }
 
 }  // namespace
@@ -276,29 +303,67 @@ std::vector<std::string> VisibleColumns(const ViewDefinition& view) {
     return names;
 }
 
-MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const DeltaSource& delta) {
+bool Delta::HasNegative() const {
+    for (const auto& s : streams)
+        if (s.sign < 0) return true;
+    return false;
+}
+
+Delta BuildDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed) {
+    Delta delta;
+    delta.consolidate = changed.size() > 1;
+    const std::vector<std::string> base = BaseSources(view);
+    // Every non-empty subset T of the changed occurrences (a bit mask), and for
+    // each member every non-empty side (inserted +1, deleted -1).
+    for (unsigned long mask = 1; mask < (1ul << changed.size()); ++mask) {
+        const int coefficient = __builtin_popcountl(mask) % 2 == 1 ? 1 : -1;
+        std::vector<DeltaStream> partial{{base, coefficient}};
+        for (size_t i = 0; i < changed.size(); ++i) {
+            if ((mask & (1ul << i)) == 0) continue;
+            std::vector<DeltaStream> next;
+            for (const auto& stream : partial) {
+                for (int side = 0; side < 2; ++side) {
+                    const std::string& source = side == 0 ? changed[i].inserted : changed[i].deleted;
+                    if (source.empty()) continue;
+                    DeltaStream s = stream;
+                    s.sources[changed[i].occurrence] = source;
+                    s.sign *= side == 0 ? 1 : -1;
+                    next.push_back(std::move(s));
+                }
+            }
+            partial = std::move(next);
+        }
+        for (auto& s : partial) delta.streams.push_back(std::move(s));
+    }
+    return delta;
+}
+
+Delta RelationDelta(const ViewDefinition& view, unsigned int relation_id, const std::string& inserted,
+                    const std::string& deleted) {
+    std::vector<ChangedOccurrence> changed;
+    for (size_t i = 0; i < view.relations.size(); ++i)
+        if (view.relations[i].relation_id == relation_id) changed.push_back({i, inserted, deleted});
+    return BuildDelta(view, changed);
+}
+
+MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& delta) {
     MaintenancePlan plan;
-    if (delta.inserted.empty() && delta.deleted.empty()) return plan;
+    if (delta.empty()) return plan;
     switch (view.shape) {
         case ViewShape::Bag:
-            if (!delta.deleted.empty())
-                plan.steps.push_back(view.row_key_columns.empty()
-                                         ? BagDeleteByValue(view, delta.deleted)
-                                         : BagDeleteByKey(view, delta.deleted));
-            if (!delta.inserted.empty()) plan.steps.push_back(BagInsert(view, delta.inserted));
+            AddBagSteps(plan, view, delta);
             break;
         case ViewShape::Distinct:
         case ViewShape::Grouped:
             plan.steps.push_back(KeyedUpsert(view, delta));
-            if (!delta.deleted.empty()) {
+            if (delta.HasNegative()) {
                 if (HasExtremes(view)) plan.steps.push_back(RecomputeExtremes(view));
                 plan.steps.push_back(DeleteGoneRows(view));
             }
             break;
         case ViewShape::GlobalAggregate:
             plan.steps.push_back(GlobalUpdate(view, delta));
-            if (!delta.deleted.empty() && HasExtremes(view))
-                plan.steps.push_back(RecomputeExtremes(view));
+            if (delta.HasNegative() && HasExtremes(view)) plan.steps.push_back(RecomputeExtremes(view));
             break;
     }
     return plan;
@@ -308,7 +373,7 @@ std::string PopulateQuery(const ViewDefinition& view) {
     std::vector<std::string> select_list;
     for (const auto& t : TableLayout(view))
         select_list.push_back(PopulateExpr(view, t) + " AS " + QuoteIdent(t.name));
-    std::string sql = "SELECT " + Join(select_list, ", ") + FromBase(view, BaseTable(view));
+    std::string sql = "SELECT " + Join(select_list, ", ") + FromBase(view);
     if (IsKeyed(view.shape)) sql += " GROUP BY " + Join(GroupingExpressions(view), ", ");
     return sql;
 }

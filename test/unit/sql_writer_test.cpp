@@ -26,9 +26,12 @@ int Count(const std::string& haystack, const std::string& needle) {
     return n;
 }
 
-const DeltaSource kInsert{"\"__ivmx_new\"", ""};
-const DeltaSource kDelete{"", "\"__ivmx_old\""};
-const DeltaSource kUpdate{"\"__ivmx_new\"", "\"__ivmx_old\""};
+const char* kNew = "\"__ivmx_new\"";
+const char* kOld = "\"__ivmx_old\"";
+
+Delta Inserted(const ViewDefinition& v) { return RelationDelta(v, 1, kNew, ""); }
+Delta Deleted(const ViewDefinition& v) { return RelationDelta(v, 1, "", kOld); }
+Delta Updated(const ViewDefinition& v) { return RelationDelta(v, 1, kNew, kOld); }
 
 }  // namespace
 
@@ -82,7 +85,7 @@ TEST(Index, KeyedViewsGetNullsNotDistinctUniqueIndex) {
 }
 
 TEST(Maintenance, InsertIntoGroupedViewIsOneUpsert) {
-    auto plan = BuildMaintenancePlan(BranchTotals(), kInsert);
+    auto plan = BuildMaintenancePlan(BranchTotals(), Inserted(BranchTotals()));
     ASSERT_EQ(plan.steps.size(), 1u);
     const auto& sql = plan.steps[0].sql;
     EXPECT_FALSE(plan.steps[0].reports_rows);
@@ -94,13 +97,14 @@ TEST(Maintenance, InsertIntoGroupedViewIsOneUpsert) {
 }
 
 TEST(Maintenance, UpdateOfGroupedViewCombinesBothSidesThenCleansUp) {
-    auto plan = BuildMaintenancePlan(BranchTotals(), kUpdate);
+    auto plan = BuildMaintenancePlan(BranchTotals(), Updated(BranchTotals()));
     ASSERT_EQ(plan.steps.size(), 3u);
     const auto& upsert = plan.steps[0];
     EXPECT_TRUE(upsert.reports_rows);
     EXPECT_TRUE(Contains(upsert.sql, "UNION ALL"));
-    EXPECT_TRUE(Contains(upsert.sql, "-count(*)"));
-    EXPECT_TRUE(Contains(upsert.sql, "CAST(sum(__ivm_u.\"sum\") AS bigint)"));
+    EXPECT_TRUE(Contains(upsert.sql, "-1 AS __ivm_sign FROM \"__ivmx_old\" AS t"));
+    EXPECT_TRUE(Contains(upsert.sql, "sum(__ivm_arg_3__) FILTER (WHERE __ivm_sign > 0)"));
+    EXPECT_TRUE(Contains(upsert.sql, "GROUP BY __ivm_u.\"bid\""));
     EXPECT_TRUE(Contains(upsert.sql, "RETURNING __ivm_mv.ctid AS tid"));
     EXPECT_EQ(plan.steps[1].input, StepInput::TidsToRecompute);
     EXPECT_TRUE(Contains(plan.steps[1].sql, "SET \"min\" = (SELECT min(t.abalance) FROM"));
@@ -112,14 +116,14 @@ TEST(Maintenance, UpdateOfGroupedViewCombinesBothSidesThenCleansUp) {
 TEST(Maintenance, DeleteWithoutExtremesSkipsRecompute) {
     auto v = BaseView(ViewShape::Distinct);
     v.columns.push_back(Key("bid", "t.bid", true));
-    auto plan = BuildMaintenancePlan(v, kDelete);
+    auto plan = BuildMaintenancePlan(v, Deleted(v));
     ASSERT_EQ(plan.steps.size(), 2u);
     EXPECT_TRUE(Contains(plan.steps[0].sql, "\"__ivmx_old\""));
     EXPECT_EQ(plan.steps[1].input, StepInput::TidsToDelete);
 }
 
 TEST(Maintenance, SumKeepsNullSemanticsThroughNonNullCount) {
-    auto plan = BuildMaintenancePlan(BranchTotals(), kUpdate);
+    auto plan = BuildMaintenancePlan(BranchTotals(), Updated(BranchTotals()));
     EXPECT_TRUE(Contains(plan.steps[0].sql,
                          "\"sum\" = CASE WHEN (__ivm_mv.\"__ivm_count_3__\" + "
                          "excluded.\"__ivm_count_3__\") = 0 THEN NULL"));
@@ -129,11 +133,11 @@ TEST(Maintenance, GlobalAggregateUpdatesItsOnlyRow) {
     auto v = BaseView(ViewShape::GlobalAggregate);
     v.columns.push_back(Agg("c", AggregateKind::CountStar));
     v.columns.push_back(Agg("m", AggregateKind::Max, "t.x", "integer", "integer"));
-    auto insert_plan = BuildMaintenancePlan(v, kInsert);
+    auto insert_plan = BuildMaintenancePlan(v, Inserted(v));
     ASSERT_EQ(insert_plan.steps.size(), 1u);
     EXPECT_EQ(insert_plan.steps[0].sql.rfind("UPDATE \"public\".\"mv\" AS __ivm_mv SET", 0), 0u);
     EXPECT_TRUE(Contains(insert_plan.steps[0].sql, "GREATEST("));
-    auto delete_plan = BuildMaintenancePlan(v, kDelete);
+    auto delete_plan = BuildMaintenancePlan(v, Deleted(v));
     ASSERT_EQ(delete_plan.steps.size(), 2u);
     EXPECT_TRUE(delete_plan.steps[0].reports_rows);
     EXPECT_FALSE(Contains(delete_plan.steps[1].sql, " IS NULL AND"));  // no keys to match
@@ -149,20 +153,20 @@ TEST(Maintenance, BagViewDeletesByPrimaryKeyWhenSelected) {
     x.expression_sql = "t.abalance * 2";
     v.columns = {id, x};
     v.row_key_columns = {"aid"};
-    auto plan = BuildMaintenancePlan(v, kUpdate);
+    auto plan = BuildMaintenancePlan(v, Updated(v));
     ASSERT_EQ(plan.steps.size(), 2u);
     EXPECT_TRUE(Contains(plan.steps[0].sql, "DELETE FROM \"public\".\"mv\" AS __ivm_mv USING"));
     EXPECT_TRUE(Contains(plan.steps[1].sql, "INSERT INTO \"public\".\"mv\" (\"aid\", \"x\") SELECT"));
     EXPECT_FALSE(NeedsViewLock(v));
     v.row_key_columns.clear();
-    auto by_value = BuildMaintenancePlan(v, kDelete);
+    auto by_value = BuildMaintenancePlan(v, Deleted(v));
     ASSERT_EQ(by_value.steps.size(), 1u);
     EXPECT_TRUE(Contains(by_value.steps[0].sql, "row_number() OVER (PARTITION BY"));
     EXPECT_TRUE(NeedsViewLock(v));
 }
 
 TEST(Maintenance, MinLostOnlyWhenNoInsertedValueReplacesIt) {
-    auto plan = BuildMaintenancePlan(BranchTotals(), kUpdate);
+    auto plan = BuildMaintenancePlan(BranchTotals(), Updated(BranchTotals()));
     EXPECT_TRUE(Contains(plan.steps[0].sql,
                          "(__ivm_d.\"__ivm_del_4__\" IS NOT NULL AND (__ivm_d.\"__ivm_ins_4__\" "
                          "IS NULL OR __ivm_d.\"__ivm_ins_4__\" > __ivm_d.\"__ivm_del_4__\"))"));
@@ -236,4 +240,62 @@ TEST(Columns, ValidationNamesTheOffendingColumn) {
     EXPECT_THROW(ValidateColumns(bag), Error);
     bag.row_key_columns = {"id"};
     EXPECT_NO_THROW(ValidateColumns(bag));
+}
+
+namespace {
+
+ViewDefinition TwoRelations(const std::string& second, unsigned int second_id) {
+    auto v = BaseView(ViewShape::Bag);
+    v.relations.push_back({{"public", second}, "u", second_id});
+    v.where_sql = "t.bid = u.bid";
+    OutputColumn a, b;
+    a.name = "a";
+    a.expression_sql = "t.abalance";
+    b.name = "b";
+    b.expression_sql = "u.bbalance";
+    v.columns = {a, b};
+    return v;
+}
+
+int SignSum(const Delta& d) {
+    int sum = 0;
+    for (const auto& s : d.streams) sum += s.sign;
+    return sum;
+}
+
+}  // namespace
+
+TEST(Delta, OneChangedRelationOfAJoinReadsTheOthersCurrentState) {
+    auto v = TwoRelations("branches", 2);
+    Delta d = RelationDelta(v, 1, kNew, kOld);
+    ASSERT_EQ(d.streams.size(), 2u);
+    EXPECT_FALSE(d.consolidate);
+    EXPECT_EQ(d.streams[0].sources, (std::vector<std::string>{kNew, "\"public\".\"branches\""}));
+    EXPECT_EQ(d.streams[0].sign, 1);
+    EXPECT_EQ(d.streams[1].sources[0], kOld);
+    EXPECT_EQ(d.streams[1].sign, -1);
+    EXPECT_TRUE(NeedsViewLock(v));
+}
+
+TEST(Delta, SelfJoinUsesInclusionExclusion) {
+    auto v = TwoRelations("accounts", 1);  // the same table twice
+    Delta insert = RelationDelta(v, 1, kNew, "");
+    // dR x R' + R' x dR - dR x dR
+    ASSERT_EQ(insert.streams.size(), 3u);
+    EXPECT_TRUE(insert.consolidate);
+    EXPECT_EQ(insert.streams[2].sources, (std::vector<std::string>{kNew, kNew}));
+    EXPECT_EQ(insert.streams[2].sign, -1);
+    Delta update = RelationDelta(v, 1, kNew, kOld);
+    EXPECT_EQ(update.streams.size(), 8u);  // 2 + 2 + 4
+    EXPECT_EQ(SignSum(update), 0);
+    auto plan = BuildMaintenancePlan(v, update);
+    ASSERT_EQ(plan.steps.size(), 2u);  // netted delete, netted insert
+    EXPECT_TRUE(Contains(plan.steps[0].sql, "HAVING sum(__ivm_s.__ivm_sign) <> 0"));
+    EXPECT_TRUE(Contains(plan.steps[1].sql, "generate_series(1, __ivm_c.__ivm_n)"));
+}
+
+TEST(Delta, UnchangedRelationGivesNoWork) {
+    auto v = TwoRelations("branches", 2);
+    EXPECT_TRUE(RelationDelta(v, 99, kNew, kOld).empty());
+    EXPECT_TRUE(BuildMaintenancePlan(v, RelationDelta(v, 99, kNew, kOld)).steps.empty());
 }

@@ -11,24 +11,31 @@
 
 namespace ivmx::core {
 
-// How the per-side values of a delta column are combined when a statement
-// both inserted and deleted rows.
-enum class Combine { GroupBy, Sum, Min, Max };
-
-struct DeltaColumn {
+// A column of the pre-projection every delta stream is reduced to before
+// aggregation: group keys and key-derived expressions, and aggregate
+// arguments (named __ivm_arg_<n>__).
+struct StreamColumn {
     std::string name;
-    std::string inserted_expr;  // over the inserted rows (aggregate or key expression)
-    std::string deleted_expr;   // over the deleted rows, already negated where signed
-    Combine combine = Combine::GroupBy;
-    std::string type;  // result type after combining (for Sum)
+    std::string expr;
 };
+std::vector<StreamColumn> StreamColumns(const ViewDefinition& view);
 
-// Delta columns of a Grouped, Distinct or GlobalAggregate view.
-std::vector<DeltaColumn> DeltaColumns(const ViewDefinition& view);
+// " FROM <source_1> AS <alias_1>, ... [WHERE <where>]" for the view's relations.
+std::string FromList(const ViewDefinition& view, const std::vector<std::string>& sources);
 
-// The delta as a query with DeltaColumns' names; one row per group
-// (exactly one row for a GlobalAggregate view).
-std::string DeltaQuery(const ViewDefinition& view, const DeltaSource& delta);
+// Which streams of a delta to read.
+enum class StreamSign { Any, Positive, Negative };
+
+// UNION ALL of the selected streams, each projected to `columns` (and to a
+// sign column __ivm_sign when with_sign). Empty if no stream matches.
+std::string StreamUnion(const ViewDefinition& view, const std::vector<StreamColumn>& columns,
+                        const Delta& delta, StreamSign which, bool with_sign);
+
+// The delta aggregated per group (one row for a GlobalAggregate view), with
+// the columns ProjectDelta reads: keys, derived columns, signed counters and
+// sums, and per min/max the extreme inserted (__ivm_ins_<n>__) and deleted
+// (__ivm_del_<n>__) values.
+std::string DeltaQuery(const ViewDefinition& view, const Delta& delta);
 
 // One output of the projection from a delta row onto IMMV columns.
 struct ProjectedColumn {

@@ -11,13 +11,43 @@
 
 namespace ivmx::core {
 
-// Where the changed rows of the (single) base relation come from: FROM-items
-// (a transition table's name, or a parenthesised query) with the base
-// relation's columns. An empty string means no rows on that side.
-struct DeltaSource {
+// A delta is a Z-set of view rows, given as signed streams. A stream is the
+// view's FROM list with each relation occurrence reading either the base
+// relation (its current, post-change state) or a FROM-item holding changed
+// rows of it (a transition table's name, or a parenthesised query with the
+// relation's columns); every row of the stream counts `sign` (+1 or -1).
+struct DeltaStream {
+    std::vector<std::string> sources;  // one FROM-item per view.relations entry
+    int sign = 1;
+};
+
+struct Delta {
+    std::vector<DeltaStream> streams;
+    // Several occurrences changed at once: streams may cancel each other, so
+    // rows must be netted before a bag view is touched.
+    bool consolidate = false;
+
+    bool HasNegative() const;
+    bool empty() const { return streams.empty(); }
+};
+
+// The changed rows of one relation occurrence: FROM-items of its inserted and
+// deleted rows (empty string: none).
+struct ChangedOccurrence {
+    size_t occurrence = 0;  // index into view.relations
     std::string inserted;
     std::string deleted;
 };
+
+// The delta of the view for changes to the given occurrences, by
+// inclusion-exclusion over the changed occurrences with every other
+// occurrence read in its current state:
+//   dV = sum over non-empty T of (-1)^(|T|+1) * prod_{i in T} dR_i * prod_{j not in T} R'_j
+Delta BuildDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed);
+
+// The delta for changes to relation relation_id (every occurrence of it).
+Delta RelationDelta(const ViewDefinition& view, unsigned int relation_id, const std::string& inserted,
+                    const std::string& deleted);
 
 // What a maintenance statement takes as its parameter $1.
 enum class StepInput {
@@ -41,7 +71,7 @@ struct MaintenancePlan {
 };
 
 // Statements applying `delta` to the IMMV of `view`.
-MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const DeltaSource& delta);
+MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& delta);
 
 // SELECT producing every IMMV column (visible, then hidden) from the base relations.
 std::string PopulateQuery(const ViewDefinition& view);

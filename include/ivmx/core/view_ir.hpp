@@ -23,7 +23,8 @@ struct QualifiedName {
 // One occurrence of a base relation in the FROM clause.
 struct BaseRelation {
     QualifiedName name;
-    std::string alias;  // as used by the deparsed expressions
+    std::string alias;             // as used by the deparsed expressions (already quoted if needed)
+    unsigned int relation_id = 0;  // the relation's identity in the server (its OID)
 };
 
 enum class AggregateKind { CountStar, Count, Sum, Avg, Min, Max };
@@ -64,8 +65,8 @@ enum class ViewShape {
 
 struct ViewDefinition {
     QualifiedName immv;
-    std::vector<BaseRelation> relations;  // FROM list (one entry for now)
-    std::string where_sql;                // empty when there is no WHERE
+    std::vector<BaseRelation> relations;  // FROM list: every occurrence of a base relation
+    std::string where_sql;                // join conditions and WHERE, ANDed; empty when none
     std::vector<OutputColumn> columns;    // select list order, hidden keys last
     ViewShape shape = ViewShape::Bag;
     // For a bag view: the output columns that carry the base table's primary
