@@ -6,6 +6,8 @@
 // object is created.
 #include "analyze.hpp"
 
+#include <algorithm>
+
 #include "ivmx/core/aggregate_rules.hpp"
 #include "ivmx/core/error.hpp"
 #include "ivmx/pg/guards.hpp"
@@ -128,41 +130,8 @@ const char* RelkindWord(char relkind) {
     }
 }
 
-// Checks the FROM clause: exactly one plain table.
-RangeTblEntry* CheckFromClause(Query* q) {
-    RangeTblEntry* table = nullptr;
-    int relations = 0;
-    PgCall([&] {
-        ListCell* lc;
-        foreach (lc, q->rtable) {
-            RangeTblEntry* rte = lfirst_node(RangeTblEntry, lc);
-            if (rte->rtekind == RTE_RELATION) {
-                ++relations;
-                table = rte;
-            }
-        }
-    });
-    for (int i = 0; i < list_length(q->rtable); ++i) {
-        RangeTblEntry* rte = static_cast<RangeTblEntry*>(list_nth(q->rtable, i));
-        switch (rte->rtekind) {
-            case RTE_RELATION:
-                break;
-            case RTE_JOIN:
-                Unsupported("a join");
-            case RTE_SUBQUERY:
-                Unsupported("a subquery in FROM");
-            case RTE_FUNCTION:
-                Unsupported("a function in FROM");
-            case RTE_VALUES:
-                Unsupported("VALUES in FROM");
-            default:
-                Unsupported("this kind of FROM item");
-        }
-    }
-    if (relations == 0)
-        throw NotSupported("an IMMV must read a table",
-                           "The view definition has no table in its FROM clause.");
-    if (relations > 1) Unsupported("a join");
+// Checks one base relation of the FROM clause.
+void CheckBaseRelation(RangeTblEntry* table) {
     if (table->tablesample != nullptr) Unsupported("TABLESAMPLE");
     const Oid relid = table->relid;
     const char relkind = table->relkind;
@@ -198,37 +167,134 @@ RangeTblEntry* CheckFromClause(Query* q) {
     if (is_immv)
         throw NotSupported("an IMMV as the base of another IMMV is not supported yet",
                            "\"" + name + "\" is an IMMV.");
-    return table;
 }
 
-RangeTblEntry* SingleRelation(Query* q) {
+// Checks the FROM clause: plain tables, combined by inner joins.
+void CheckFromClause(Query* q) {
+    int relations = 0;
     for (int i = 0; i < list_length(q->rtable); ++i) {
-        auto* rte = static_cast<RangeTblEntry*>(list_nth(q->rtable, i));
-        if (rte->rtekind == RTE_RELATION) return rte;
+        RangeTblEntry* rte = static_cast<RangeTblEntry*>(list_nth(q->rtable, i));
+        switch (rte->rtekind) {
+            case RTE_RELATION:
+                ++relations;
+                CheckBaseRelation(rte);
+                break;
+            case RTE_JOIN:
+                if (rte->jointype != JOIN_INNER) Unsupported("an outer join");
+                break;
+            case RTE_SUBQUERY:
+                Unsupported("a subquery in FROM");
+            case RTE_FUNCTION:
+                Unsupported("a function in FROM");
+            case RTE_VALUES:
+                Unsupported("VALUES in FROM");
+            default:
+                Unsupported("this kind of FROM item");
+        }
     }
-    throw core::Error(core::sqlstate::kInternalError, "stored IMMV definition has no base table");
+    if (relations == 0)
+        throw NotSupported("an IMMV must read a table",
+                           "The view definition has no table in its FROM clause.");
 }
 
-// Deparses expressions of a single-table query with every column reference
-// prefixed by the relation alias.
-class Deparser {
+// Join conditions and WHERE of the jointree, as a list of expressions to AND.
+void CollectQuals(Node* node, List** quals) {
+    if (node == nullptr || IsA(node, RangeTblRef)) return;
+    if (IsA(node, FromExpr)) {
+        FromExpr* from = castNode(FromExpr, node);
+        ListCell* lc;
+        foreach (lc, from->fromlist) CollectQuals(static_cast<Node*>(lfirst(lc)), quals);
+        if (from->quals != nullptr) *quals = lappend(*quals, from->quals);
+    } else if (IsA(node, JoinExpr)) {
+        JoinExpr* join = castNode(JoinExpr, node);
+        CollectQuals(join->larg, quals);
+        CollectQuals(join->rarg, quals);
+        if (join->quals != nullptr) *quals = lappend(*quals, join->quals);
+    }
+}
+
+// Renumbers Vars from range-table indexes to base-relation occurrence numbers
+// (1-based) and drops their syntactic (join alias) referents. A PostgreSQL
+// mutator callback: never throws.
+struct RenumberContext {
+    std::vector<int> occurrence_of_rtindex;  // indexed by rtindex; 0 = not a relation
+};
+
+Node* RenumberVars(Node* node, void* context) {
+    if (node == nullptr) return nullptr;
+    if (IsA(node, Var)) {
+        Var* var = static_cast<Var*>(copyObjectImpl(node));
+        auto* ctx = static_cast<RenumberContext*>(context);
+        if (var->varlevelsup == 0 && var->varno > 0 &&
+            size_t(var->varno) < ctx->occurrence_of_rtindex.size())
+            var->varno = ctx->occurrence_of_rtindex[var->varno];
+        var->varnosyn = var->varno;
+        var->varattnosyn = var->varattno;
+        return reinterpret_cast<Node*>(var);
+    }
+    return expression_tree_mutator(node, reinterpret_cast<Node* (*)()>(reinterpret_cast<void*>(RenumberVars)),
+                                   context);
+}
+
+// The view's base relation occurrences, and expressions deparsed over them
+// with every column reference prefixed by the occurrence's alias.
+class RelationScope {
 public:
-    Deparser(RangeTblEntry* rte) {
+    explicit RelationScope(Query* q) : query_(q) {
         PgCall([&] {
-            alias_ = quote_identifier(rte->eref->aliasname);
-            if (std::string(rte->eref->aliasname).rfind("__ivm", 0) == 0) alias_ = "__ivm_b1";
-            context_ = deparse_context_for(rte->eref->aliasname, rte->relid);
-            if (alias_ == "__ivm_b1") context_ = deparse_context_for("__ivm_b1", rte->relid);
+            context_.occurrence_of_rtindex.assign(list_length(q->rtable) + 1, 0);
+            List* rtable = NIL;
+            List* names = NIL;
+            for (int i = 0; i < list_length(q->rtable); ++i) {
+                auto* rte = static_cast<RangeTblEntry*>(list_nth(q->rtable, i));
+                if (rte->rtekind != RTE_RELATION) continue;
+                std::string alias = UniqueAlias(rte->eref->aliasname);
+                aliases_.push_back(alias);
+                relids_.push_back(rte->relid);
+                context_.occurrence_of_rtindex[i + 1] = int(relids_.size());
+                rtable = lappend(rtable, rte);
+                names = lappend(names, pstrdup(alias.c_str()));
+            }
+            PlannedStmt* stmt = makeNode(PlannedStmt);
+            stmt->rtable = rtable;
+            deparse_context_ = deparse_context_for_plan_tree(stmt, names);
         });
     }
-    std::string operator()(Node* expr) const {
-        return PgCall([&] { return std::string(deparse_expression(expr, context_, true, false)); });
+
+    // Join aliases flattened, Vars numbered by occurrence.
+    Node* Normalize(Node* expr) const {
+        return PgCall([&] {
+            Node* flat = flatten_join_alias_vars(query_, expr);
+            return RenumberVars(flat, const_cast<RenumberContext*>(&context_));
+        });
     }
-    const std::string& alias() const { return alias_; }
+
+    std::string operator()(Node* expr) const {
+        Node* normalized = Normalize(expr);
+        return PgCall(
+            [&] { return std::string(deparse_expression(normalized, deparse_context_, true, false)); });
+    }
+
+    size_t size() const { return relids_.size(); }
+    Oid relid(size_t i) const { return relids_[i]; }
+    // The alias as it appears in deparsed expressions (quoted if needed).
+    std::string quoted_alias(size_t i) const {
+        return PgCall([&] { return std::string(quote_identifier(aliases_[i].c_str())); });
+    }
 
 private:
-    std::string alias_;
-    List* context_ = nullptr;
+    std::string UniqueAlias(const std::string& wanted) const {
+        std::string alias = wanted.rfind("__ivm", 0) == 0 ? "r" : wanted;
+        for (int n = 2; std::find(aliases_.begin(), aliases_.end(), alias) != aliases_.end(); ++n)
+            alias = wanted + "_" + std::to_string(n);
+        return alias;
+    }
+
+    Query* query_;
+    RenumberContext context_;
+    std::vector<std::string> aliases_;
+    std::vector<Oid> relids_;
+    List* deparse_context_ = nullptr;
 };
 
 std::string TypeName(Oid type) {
@@ -249,9 +315,12 @@ bool HasBtreeEquality(Oid type) {
     });
 }
 
-bool IsNotNullColumn(Node* expr, Oid relid) {
+// Whether a normalized expression is a NOT NULL column of its relation.
+bool IsNotNullColumn(Node* expr, const RelationScope& scope) {
     if (!IsA(expr, Var)) return false;
     Var* var = castNode(Var, expr);
+    if (var->varno < 1 || size_t(var->varno) > scope.size()) return false;
+    const Oid relid = scope.relid(var->varno - 1);
     return PgCall([&] {
         HeapTuple tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(var->varattno));
         if (!HeapTupleIsValid(tup)) return false;
@@ -261,7 +330,7 @@ bool IsNotNullColumn(Node* expr, Oid relid) {
     });
 }
 
-core::Aggregate DescribeAggregate(Aggref* agg, const Deparser& deparse) {
+core::Aggregate DescribeAggregate(Aggref* agg, const RelationScope& deparse) {
     if (agg->aggfilter != nullptr) Unsupported("FILTER in an aggregate");
     if (agg->aggorder != NIL) Unsupported("ORDER BY in an aggregate");
     if (agg->aggdistinct != NIL) Unsupported("DISTINCT in an aggregate");
@@ -306,28 +375,34 @@ bool IsGroupedBy(Query* q, TargetEntry* tle) {
     });
 }
 
-// Output columns carrying the base table's primary key, if all are selected.
+// Output columns carrying the primary keys of every base relation occurrence
+// (which makes view rows unique), or nothing if one of them is not selected.
+// plain_vars[i] is the normalized Var output column i reads directly, if any.
 std::vector<std::string> RowKeyColumns(const std::vector<core::OutputColumn>& columns,
-                                       const std::vector<int>& plain_attnums, Oid relid) {
+                                       const std::vector<Var*>& plain_vars,
+                                       const RelationScope& scope) {
     std::vector<std::string> key;
-    PgCall([&] {
-        Oid constraint = InvalidOid;
-        Bitmapset* pk = get_primary_key_attnos(relid, false, &constraint);
-        int member = -1;
-        while ((member = bms_next_member(pk, member)) >= 0) {
-            AttrNumber attnum = member + FirstLowInvalidHeapAttributeNumber;
-            bool found = false;
-            for (size_t i = 0; i < columns.size() && !found; ++i)
-                if (plain_attnums[i] == attnum) {
-                    key.push_back(columns[i].name);
-                    found = true;
-                }
-            if (!found) {
-                key.clear();
-                return;
+    for (size_t occurrence = 1; occurrence <= scope.size(); ++occurrence) {
+        bool complete = PgCall([&] {
+            Oid constraint = InvalidOid;
+            Bitmapset* pk = get_primary_key_attnos(scope.relid(occurrence - 1), false, &constraint);
+            if (pk == nullptr) return false;
+            int member = -1;
+            while ((member = bms_next_member(pk, member)) >= 0) {
+                AttrNumber attnum = member + FirstLowInvalidHeapAttributeNumber;
+                bool found = false;
+                for (size_t i = 0; i < columns.size() && !found; ++i)
+                    if (plain_vars[i] != nullptr && plain_vars[i]->varno == int(occurrence) &&
+                        plain_vars[i]->varattno == attnum) {
+                        key.push_back(columns[i].name);
+                        found = true;
+                    }
+                if (!found) return false;
             }
-        }
-    });
+            return true;
+        });
+        if (!complete) return {};
+    }
     return key;
 }
 
@@ -358,7 +433,9 @@ std::vector<Oid> BaseRelations(Query* query) {
     std::vector<Oid> relids;
     for (int i = 0; i < list_length(query->rtable); ++i) {
         auto* rte = static_cast<RangeTblEntry*>(list_nth(query->rtable, i));
-        if (rte->rtekind == RTE_RELATION) relids.push_back(rte->relid);
+        if (rte->rtekind == RTE_RELATION &&
+            std::find(relids.begin(), relids.end(), rte->relid) == relids.end())
+            relids.push_back(rte->relid);
     }
     return relids;
 }
@@ -371,22 +448,27 @@ std::string DeparseQuery(Query* query) {
 
 core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, bool check_relations) {
     RejectUnsupportedClauses(q);
-    RangeTblEntry* rte = check_relations ? CheckFromClause(q) : SingleRelation(q);
+    if (check_relations) CheckFromClause(q);
     return WithSafeSearchPath([&] {
-        Deparser deparse(rte);
+        RelationScope deparse(q);
         core::ViewDefinition view;
         view.immv = immv;
-        view.relations.push_back({RelationName(rte->relid), deparse.alias(), rte->relid});
+        for (size_t i = 0; i < deparse.size(); ++i)
+            view.relations.push_back(
+                {RelationName(deparse.relid(i)), deparse.quoted_alias(i), deparse.relid(i)});
         const bool grouped = q->hasAggs || q->groupClause != NIL;
         view.shape = q->groupClause != NIL ? core::ViewShape::Grouped
                      : q->hasAggs         ? core::ViewShape::GlobalAggregate
                      : q->distinctClause != NIL ? core::ViewShape::Distinct
                                                 : core::ViewShape::Bag;
-        if (q->jointree->quals != nullptr) {
-            CheckExpression(q->jointree->quals);
-            view.where_sql = deparse(q->jointree->quals);
+        List* quals = NIL;
+        PgCall([&] { CollectQuals(reinterpret_cast<Node*>(q->jointree), &quals); });
+        if (quals != NIL) {
+            Node* conditions = PgCall([&] { return reinterpret_cast<Node*>(make_ands_explicit(quals)); });
+            CheckExpression(conditions);
+            view.where_sql = deparse(conditions);
         }
-        std::vector<int> plain_attnums;
+        std::vector<Var*> plain_vars;
         int hidden_keys = 0;
         for (int i = 0; i < list_length(q->targetList); ++i) {
             auto* tle = static_cast<TargetEntry*>(list_nth(q->targetList, i));
@@ -413,14 +495,15 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
                 Oid type = PgCall([&] { return exprType(expr); });
                 column.type_sql = QualifiedTypeName(type, PgCall([&] { return exprTypmod(expr); }));
                 column.has_equality = HasBtreeEquality(type);
-                column.not_null = IsNotNullColumn(expr, rte->relid);
+                column.not_null = IsNotNullColumn(deparse.Normalize(expr), deparse);
             }
-            plain_attnums.push_back(IsA(expr, Var) ? castNode(Var, expr)->varattno : 0);
+            Node* normalized = deparse.Normalize(expr);
+            plain_vars.push_back(IsA(normalized, Var) ? castNode(Var, normalized) : nullptr);
             view.columns.push_back(std::move(column));
         }
         if (view.columns.empty()) throw NotSupported("an IMMV must have at least one column");
         if (view.shape == core::ViewShape::Bag)
-            view.row_key_columns = RowKeyColumns(view.columns, plain_attnums, rte->relid);
+            view.row_key_columns = RowKeyColumns(view.columns, plain_vars, deparse);
         return view;
     });
 }

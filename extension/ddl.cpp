@@ -15,16 +15,21 @@ namespace {
 
 struct CaptureTrigger {
     const char* name;
-    int16 event;
+    int16 timing;
+    int16 events;
     const char* new_table;  // REFERENCING NEW TABLE AS, or nullptr
     const char* old_table;  // REFERENCING OLD TABLE AS, or nullptr
 };
 
+// BEFORE counts statements in flight (see statement_batch.hpp); the AFTER
+// triggers capture each statement's rows.
 const CaptureTrigger kCaptureTriggers[] = {
-    {"ivmx_capture_insert", TRIGGER_TYPE_INSERT, kNewTableName, nullptr},
-    {"ivmx_capture_update", TRIGGER_TYPE_UPDATE, kNewTableName, kOldTableName},
-    {"ivmx_capture_delete", TRIGGER_TYPE_DELETE, nullptr, kOldTableName},
-    {"ivmx_capture_truncate", TRIGGER_TYPE_TRUNCATE, nullptr, nullptr},
+    {"ivmx_capture_before", TRIGGER_TYPE_BEFORE,
+     TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE, nullptr, nullptr},
+    {"ivmx_capture_insert", TRIGGER_TYPE_AFTER, TRIGGER_TYPE_INSERT, kNewTableName, nullptr},
+    {"ivmx_capture_update", TRIGGER_TYPE_AFTER, TRIGGER_TYPE_UPDATE, kNewTableName, kOldTableName},
+    {"ivmx_capture_delete", TRIGGER_TYPE_AFTER, TRIGGER_TYPE_DELETE, nullptr, kOldTableName},
+    {"ivmx_capture_truncate", TRIGGER_TYPE_AFTER, TRIGGER_TYPE_TRUNCATE, nullptr, nullptr},
 };
 
 const char* kGuardTriggerName = "ivmx_guard";
@@ -86,9 +91,9 @@ std::vector<std::pair<Oid, int16>> InternalTriggers(Oid relid, const char* funct
     return found;
 }
 
-bool HasTriggerFor(const std::vector<std::pair<Oid, int16>>& triggers, int16 event) {
+bool HasTrigger(const std::vector<std::pair<Oid, int16>>& triggers, const CaptureTrigger& wanted) {
     for (const auto& [oid, type] : triggers)
-        if ((type & event) != 0) return true;
+        if (type == (wanted.timing | wanted.events)) return true;
     return false;
 }
 
@@ -98,12 +103,11 @@ void EnsureCaptureTriggers(Oid relid) {
     PgCall([&] {
         const auto existing = InternalTriggers(relid, "capture_trigger");
         for (const CaptureTrigger& t : kCaptureTriggers) {
-            if (HasTriggerFor(existing, t.event)) continue;
+            if (HasTrigger(existing, t)) continue;
             List* transitions = NIL;
             if (t.new_table != nullptr) transitions = lappend(transitions, Transition(t.new_table, true));
             if (t.old_table != nullptr) transitions = lappend(transitions, Transition(t.old_table, false));
-            CreateInternalTrigger(relid, t.name, TRIGGER_TYPE_AFTER, t.event, "capture_trigger",
-                                  transitions);
+            CreateInternalTrigger(relid, t.name, t.timing, t.events, "capture_trigger", transitions);
         }
         CommandCounterIncrement();
     });

@@ -156,8 +156,18 @@ std::vector<ViewMaintainer::PreparedStep>& ViewMaintainer::Prepared(ChangeKind k
     return *slot;
 }
 
-void ViewMaintainer::Apply(ChangeKind kind) {
-    std::vector<PreparedStep>& steps = Prepared(kind);
+void ViewMaintainer::Apply(ChangeKind kind) { RunSteps(Prepared(kind)); }
+
+void ViewMaintainer::ApplyDelta(const core::Delta& delta) {
+    std::vector<PreparedStep> steps;
+    for (const auto& step : core::BuildMaintenancePlan(definition_, delta).steps)
+        steps.push_back({nullptr, step.sql, step.input, step.reports_rows});
+    RunSteps(steps);
+}
+
+// Runs maintenance steps in order as the IMMV's owner, feeding the rows
+// reported by earlier steps (gone, stale) to the steps that take them.
+void ViewMaintainer::RunSteps(const std::vector<PreparedStep>& steps) {
     std::vector<ItemPointerData> gone, stale;
     AsOwner(owner_, [&] {
         for (const PreparedStep& step : steps) {
@@ -168,6 +178,7 @@ void ViewMaintainer::Apply(ChangeKind kind) {
             if (input != nullptr && input->empty()) continue;
             PgCall([&] {
                 Datum arg = (Datum)0;
+                Oid argtype = TIDARRAYOID;
                 if (input != nullptr) {
                     std::vector<Datum> tids;
                     for (auto& tid : *input) tids.push_back(PointerGetDatum(&tid));
@@ -175,8 +186,11 @@ void ViewMaintainer::Apply(ChangeKind kind) {
                                                           sizeof(ItemPointerData), false,
                                                           TYPALIGN_SHORT));
                 }
-                int rc = SPI_execute_plan(step.plan, input != nullptr ? &arg : nullptr, nullptr,
-                                          false, 0);
+                const int nargs = input != nullptr ? 1 : 0;
+                int rc = step.plan != nullptr
+                             ? SPI_execute_plan(step.plan, nargs ? &arg : nullptr, nullptr, false, 0)
+                             : SPI_execute_with_args(step.sql.c_str(), nargs, &argtype,
+                                                     nargs ? &arg : nullptr, nullptr, false, 0);
                 if (rc < 0)
                     elog(ERROR, "pg_ivmx maintenance statement failed: %s",
                          SPI_result_code_string(rc));

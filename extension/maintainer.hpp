@@ -50,6 +50,10 @@ public:
     // SPI) to the IMMV, as the IMMV's owner. Caller holds the IMMV lock.
     void Apply(ChangeKind kind);
 
+    // Applies an arbitrary delta (batched changes of several statements or
+    // relations), planning its statements for this one use.
+    void ApplyDelta(const core::Delta& delta);
+
     // Recomputes the IMMV from its base relations, as its owner.
     uint64 Refresh(bool with_data);
 
@@ -62,11 +66,13 @@ public:
 
 private:
     struct PreparedStep {
-        SPIPlanPtr plan = nullptr;
+        SPIPlanPtr plan = nullptr;  // kept plan, or nullptr to run sql unprepared
+        std::string sql;
         core::StepInput input = core::StepInput::None;
         bool reports_rows = false;
     };
     std::vector<PreparedStep>& Prepared(ChangeKind kind);
+    void RunSteps(const std::vector<PreparedStep>& steps);
 
     ImmvRecord record_;
     core::ViewDefinition definition_;

@@ -3,6 +3,7 @@
 #include "ivmx/pg/guards.hpp"
 #include "maintainer.hpp"
 #include "module.hpp"
+#include "statement_batch.hpp"
 #include "utility_hook.hpp"
 
 extern "C" {
@@ -46,6 +47,7 @@ void _PG_init(void) {
     ivmx::pg::DefineParameters();
     ivmx::pg::RegisterMaintainerCache();
     ivmx::pg::InstallUtilityHook();
+    ivmx::pg::RegisterStatementBatchCallbacks();
 }
 
 // Called first by the install script: the extension needs the library in

@@ -1,12 +1,16 @@
 // Trigger functions of pg_ivmx: the capture trigger on base relations, which
 // runs immediate maintenance at the end of every writing statement, and the
 // guard trigger on IMMVs, which rejects writes that are not maintenance.
+#include <algorithm>
+#include <string>
 #include <vector>
 
 #include "ivmx/core/error.hpp"
 #include "ivmx/pg/guards.hpp"
+#include "ivmx/core/sql_text.hpp"
 #include "maintainer.hpp"
 #include "pg_util.hpp"
+#include "statement_batch.hpp"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(ivmx_capture_trigger);
@@ -28,25 +32,107 @@ TriggerData* StatementTriggerData(FunctionCallInfo fcinfo, const char* function)
     return data;
 }
 
+// Applies the current statement's transition tables (registered with SPI)
+// through each IMMV's cached plans: the common case of one statement
+// changing one table.
+void ApplyStatement(Oid relid, ChangeKind kind) {
+    std::vector<ViewMaintainer*> views;
+    for (const auto& view : MaintainersFor(relid))
+        if (view->active()) views.push_back(view.get());
+    MaintenanceScope scope;
+    for (ViewMaintainer* view : views) view->Apply(kind);
+}
+
+// FROM-item reading the union of several change sets of one relation.
+std::string UnionOf(const std::vector<std::string>& sources) {
+    if (sources.size() == 1) return sources.front();
+    std::vector<std::string> selects;
+    for (const auto& s : sources) selects.push_back("SELECT * FROM " + s);
+    return "(" + core::Join(selects, " UNION ALL ") + ")";
+}
+
+// The changed occurrences of a view's relations for a batch of changes.
+std::vector<core::ChangedOccurrence> ChangedOccurrences(const core::ViewDefinition& view,
+                                                        const std::vector<BatchedChange>& changes) {
+    std::vector<core::ChangedOccurrence> changed;
+    for (size_t i = 0; i < view.relations.size(); ++i) {
+        std::vector<std::string> inserted, deleted;
+        for (const auto& c : changes) {
+            if (c.relid != view.relations[i].relation_id) continue;
+            if (!c.inserted.empty()) inserted.push_back(c.inserted);
+            if (!c.deleted.empty()) deleted.push_back(c.deleted);
+        }
+        if (inserted.empty() && deleted.empty()) continue;
+        changed.push_back({i, inserted.empty() ? "" : UnionOf(inserted),
+                           deleted.empty() ? "" : UnionOf(deleted)});
+    }
+    return changed;
+}
+
+// Applies every change of the outermost statement at once (the current
+// statement's transition tables plus the ones saved from statements that
+// finished earlier inside it).
+void ApplyBatch(Oid relid, ChangeKind kind) {
+    std::vector<BatchedChange> changes = TakeSavedChanges();
+    const TransitionTables current = TransitionSources(kind);
+    changes.push_back({relid, current.inserted, current.deleted});
+    std::vector<Oid> relids;
+    for (const auto& c : changes)
+        if (std::find(relids.begin(), relids.end(), c.relid) == relids.end()) relids.push_back(c.relid);
+    std::vector<ViewMaintainer*> views;
+    std::vector<Oid> seen;
+    for (Oid r : relids)
+        for (const auto& view : MaintainersFor(r))
+            if (view->active() && std::find(seen.begin(), seen.end(), view->immv()) == seen.end()) {
+                seen.push_back(view->immv());
+                views.push_back(view.get());
+            }
+    MaintenanceScope scope;
+    for (ViewMaintainer* view : views) {
+        const auto& definition = view->definition();
+        view->ApplyDelta(core::BuildDelta(definition, ChangedOccurrences(definition, changes)));
+    }
+}
+
+void RefreshAfterTruncate(Oid relid) {
+    if (StatementsInFlight())
+        throw core::NotSupported(
+            "TRUNCATE of a table read by an IMMV inside another statement is not supported",
+            "The table is truncated by a trigger or function while a statement changing tables "
+            "read by IMMVs is running.");
+    std::vector<ViewMaintainer*> views;
+    for (const auto& view : MaintainersFor(relid))
+        if (view->active()) views.push_back(view.get());
+    MaintenanceScope scope;
+    for (ViewMaintainer* view : views) view->Refresh(true);
+}
+
 void CaptureStatement(FunctionCallInfo fcinfo) {
     TriggerData* data = StatementTriggerData(fcinfo, "ivmx.capture_trigger");
     const TriggerEvent event = data->tg_event;
+    if (TRIGGER_FIRED_BEFORE(event)) {
+        StatementStarted();
+        return;
+    }
+    const Oid relid = RelationGetRelid(data->tg_relation);
     const bool truncate = TRIGGER_FIRED_BY_TRUNCATE(event);
+    if (!truncate && !StatementFinished()) {
+        // An enclosing statement is still running: it applies this change too.
+        SaveChange(relid, data->tg_newtable, data->tg_oldtable);
+        return;
+    }
     const ChangeKind kind = TRIGGER_FIRED_BY_INSERT(event)   ? ChangeKind::Insert
                             : TRIGGER_FIRED_BY_DELETE(event) ? ChangeKind::Delete
                                                              : ChangeKind::Update;
-    const Oid relid = RelationGetRelid(data->tg_relation);
     SpiConnect();
     WithSafeSearchPath([&] {
-        if (!truncate) PgCall([&] { SPI_register_trigger_data(data); });
-        std::vector<ViewMaintainer*> views;
-        for (const auto& view : MaintainersFor(relid))
-            if (view->active()) views.push_back(view.get());
-        MaintenanceScope scope;
-        for (ViewMaintainer* view : views) {
-            if (truncate) view->Refresh(true);
-            else view->Apply(kind);
+        if (truncate) {
+            RefreshAfterTruncate(relid);
+            return;
         }
+        PgCall([&] { SPI_register_trigger_data(data); });
+        if (HasSavedChanges()) ApplyBatch(relid, kind);
+        else ApplyStatement(relid, kind);
     });
     SpiFinish();
 }
