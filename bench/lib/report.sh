@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# Renders report.md (and, when gnuplot is installed, tps_ratio.png) from the
+# raw CSV files that bench/run leaves in a results directory. bench/run calls
+# it at the end; run it by hand to re-render an older directory:
+#   bash bench/lib/report.sh bench/results/20250101T000000Z
+#
+# Medians are over repetitions. A ratio is computed per repetition from the
+# with-view run and the no-view run measured next to it, and the median of
+# those paired ratios is reported (with their range), which cancels most of
+# the drift of a shared machine. A scenario with a failed IMMV check or a
+# failed run shows FAILED instead of with-view figures.
+set -euo pipefail
+
+dir=${1:?usage: report.sh RESULTS_DIR}
+[[ -d $dir ]] || {
+  echo "report: no directory $dir" >&2
+  exit 1
+}
+cd "$dir"
+for f in tps.csv ops.csv bulk.csv status.csv targets.csv scenarios.txt; do
+  [[ -f $f ]] || : >"$f"
+done
+
+# Shared awk: median and range of a space-separated list, number formatting.
+awk_lib='
+function sortv(a, n,   i, j, t) {
+  for (i = 2; i <= n; i++) {
+    t = a[i]
+    for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]
+    a[j + 1] = t
+  }
+}
+function median(list,   a, n) {
+  n = split(list, a, " ")
+  if (n == 0) return ""
+  sortv(a, n)
+  return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function lo(list,   a, n) { n = split(list, a, " "); sortv(a, n); return a[1] }
+function hi(list,   a, n) { n = split(list, a, " "); sortv(a, n); return a[n] }
+function count(list,   a) { return split(list, a, " ") }
+function fmt(v, digits) { return v == "" ? "—" : sprintf("%." digits "f", v) }
+function label(mode) {
+  return mode == "none" ? "no view" : mode == "immediate" ? "IMMV (immediate)" : \
+         mode == "matview" ? "plain matview" : mode
+}
+'
+
+render_tables() {
+  awk -F, "$awk_lib"'
+    FILENAME == "scenarios.txt" { split($0, s, "|"); kind[s[1]] = s[2]; desc[s[1]] = s[3]
+                                   order[++nscen] = s[1]; next }
+    FNR == 1 { next }                                   # CSV headers
+    FILENAME == "status.csv" { status[$1] = $2; detail[$1] = $3; next }
+    FILENAME == "targets.csv" { target[$1 "|" $2 "|" $3] = $4; next }
+    FILENAME == "tps.csv" {
+      sc = $1; mode = $2; c = $3; rep = $4
+      if (!((sc "|" c) in seenc)) { seenc[sc "|" c] = 1; clients[sc] = clients[sc] " " c }
+      if (!((sc "|" mode) in seenm)) { seenm[sc "|" mode] = 1; if (mode != "none") modes[sc] = modes[sc] " " mode }
+      k = sc "|" mode "|" c
+      runs[k]++
+      if ($11 != "ok") { bad[k]++ }
+      if ($6 != "") { tps[k] = tps[k] " " $6; lat[k] = lat[k] " " $7; per[k "|" rep] = $6 }
+      if (mode == "immediate") { verified[k]++; if ($10 == "0") verok[k]++ }
+      next
+    }
+    FILENAME == "ops.csv" {
+      k = $1 "|" $2 "|" $4
+      if (!(k in seeno)) { seeno[k] = 1; opkeys[++nops] = k }
+      ms[k "|" $3] = ms[k "|" $3] " " $7
+      next
+    }
+    FILENAME == "bulk.csv" {
+      k = $1 "|" $2
+      if (!(k in seenb)) { seenb[k] = 1; bkeys[++nb] = k }
+      if ($3 != "none") bmode[k] = $3
+      if ($7 != "-") { bms[k "|" $3] = bms[k "|" $3] " " $7; brows[k] = $6; bper[k "|" $3 "|" $4] = $7 }
+      if ($3 != "none") { bver[k]++; if ($8 == "0") bverok[k]++ }
+      next
+    }
+    END {
+      print "## Writer throughput (pgbench)\n"
+      print "Median over repetitions of the pgbench TPS and average latency; ratio = with-view TPS / no-view TPS of the same repetition (median, and range over repetitions).\n"
+      print "| scenario | mode | clients | runs | median TPS | latency avg (ms) | ratio vs no view | ratio range | target | IMMV check |"
+      print "|---|---|---:|---:|---:|---:|---:|---:|---|---|"
+      for (i = 1; i <= nscen; i++) {
+        sc = order[i]; if (kind[sc] != "tps") continue
+        nc = split(clients[sc], cl, " ")
+        for (ci = 1; ci <= nc; ci++) {
+          c = cl[ci]
+          nm = split("none" modes[sc], md, " ")
+          for (mi = 1; mi <= nm; mi++) {
+            mode = md[mi]; k = sc "|" mode "|" c
+            if (!(k in runs)) continue
+            failed = (status[sc] != "OK" && mode != "none")
+            ratios = ""
+            if (mode != "none")
+              for (r in per) {
+                split(r, p, "|")
+                if (p[1] == sc && p[2] == mode && p[3] == c && ((sc "|none|" c "|" p[4]) in per))
+                  ratios = ratios " " per[r] / per[sc "|none|" c "|" p[4]]
+              }
+            tgt = ""
+            if ((sc "|" mode "|" c) in target) {
+              t = target[sc "|" mode "|" c]
+              tgt = sprintf("≥ %.2f: %s", t, failed ? "FAILED" : (median(ratios) >= t ? "met" : "**missed**"))
+            }
+            chk = mode == "immediate" ? sprintf("%s (%d/%d)", verok[k] == verified[k] ? "ok" : "**FAILED**", verok[k], verified[k]) : "—"
+            if (failed)
+              printf "| %s | %s | %s | %d | FAILED | FAILED | FAILED | | %s | %s |\n", sc, label(mode), c, runs[k], tgt, chk
+            else
+              printf "| %s | %s | %s | %d | %s | %s | %s | %s | %s | %s |\n", sc, label(mode), c, runs[k],
+                fmt(median(tps[k]), 0), fmt(median(lat[k]), 3),
+                mode == "none" ? "1 (baseline)" : fmt(median(ratios), 2),
+                ratios == "" ? "" : fmt(lo(ratios), 2) "–" fmt(hi(ratios), 2), tgt, chk
+          }
+        }
+      }
+
+      print "\n## Create and full refresh\n"
+      print "Client-side time of each statement in ms: median (min–max) over every with-view run; the refresh runs right after the pgbench run, on an idle server.\n"
+      print "| scenario | view | operation | IMMV (pg_ivmx) | plain matview | IMMV / matview |"
+      print "|---|---|---|---:|---:|---:|"
+      for (i = 1; i <= nops; i++) {
+        k = opkeys[i]; split(k, p, "|")
+        a = ms[k "|immediate"]; b = ms[k "|matview"]
+        what = p[3] == "create" ? "create (`ivmx.create_immv` / `CREATE MATERIALIZED VIEW`)" : \
+               "refresh (`ivmx.refresh_immv(v, true)` / `REFRESH MATERIALIZED VIEW`)"
+        printf "| %s | %s | %s | %s | %s | %s |\n", p[1], p[2], what,
+          a == "" ? "—" : fmt(median(a), 1) " (" fmt(lo(a), 1) "–" fmt(hi(a), 1) ", n=" count(a) ")",
+          b == "" ? "—" : fmt(median(b), 1) " (" fmt(lo(b), 1) "–" fmt(hi(b), 1) ", n=" count(b) ")",
+          (a == "" || b == "") ? "—" : fmt(median(a) / median(b), 2)
+      }
+
+      if (nb > 0) {
+        print "\n## Bulk updates\n"
+        print "One statement, client-side time in ms (median over repetitions, each after a VACUUM); ratio = with-IMMV time / no-view time of the same repetition (median, range).\n"
+        print "| scenario | statement | rows | no view (ms) | with IMMV (ms) | ratio | ratio range | IMMV check |"
+        print "|---|---|---:|---:|---:|---:|---:|---|"
+        for (i = 1; i <= nb; i++) {
+          k = bkeys[i]; split(k, p, "|"); mode = bmode[k]
+          ratios = ""
+          for (r in bper) {
+            split(r, q, "|")
+            if (q[1] == p[1] && q[2] == p[2] && q[3] == mode && ((k "|none|" q[4]) in bper))
+              ratios = ratios " " bper[r] / bper[k "|none|" q[4]]
+          }
+          chk = bver[k] == 0 ? "—" : sprintf("%s (%d/%d)", bverok[k] == bver[k] ? "ok" : "**FAILED**", bverok[k], bver[k])
+          if (status[p[1]] != "OK")
+            printf "| %s | %s | %s | %s | FAILED | FAILED | | %s |\n", p[1], p[2], brows[k], fmt(median(bms[k "|none"]), 1), chk
+          else
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", p[1], p[2], brows[k],
+              fmt(median(bms[k "|none"]), 1), fmt(median(bms[k "|" mode]), 1), fmt(median(ratios), 2),
+              ratios == "" ? "" : fmt(lo(ratios), 2) "–" fmt(hi(ratios), 2), chk
+        }
+      }
+
+      print "\n## Scenarios\n"
+      print "| scenario | status | what it measures |"
+      print "|---|---|---|"
+      for (i = 1; i <= nscen; i++) {
+        sc = order[i]
+        st = (sc in status) ? status[sc] : "FAILED"
+        printf "| %s | %s | %s |\n", sc, st == "OK" ? "ok" : "**" st "**", desc[sc]
+      }
+      for (i = 1; i <= nscen; i++) {
+        sc = order[i]
+        if (status[sc] == "OK") continue
+        printf "\n**%s FAILED**: %s\n", sc, (sc in detail) && detail[sc] != "" ? detail[sc] : "the scenario stopped with an error; see bench.log"
+      }
+    }
+  ' scenarios.txt status.csv targets.csv tps.csv ops.csv bulk.csv
+}
+
+# chart.dat: one bar per scenario/mode/clients (median paired TPS ratio).
+chart_data() {
+  awk -F, "$awk_lib"'
+    FNR == 1 { next }
+    { k = $1 "|" $2 "|" $3; if ($6 != "") per[k "|" $4] = $6
+      if ($2 != "none" && !(k in seen)) { seen[k] = 1; keys[++n] = k } }
+    END {
+      for (i = 1; i <= n; i++) {
+        split(keys[i], p, "|"); ratios = ""
+        for (r in per) { split(r, q, "|")
+          if (q[1] == p[1] && q[2] == p[2] && q[3] == p[3] && ((p[1] "|none|" p[3] "|" q[4]) in per))
+            ratios = ratios " " per[r] / per[p[1] "|none|" p[3] "|" q[4]] }
+        if (ratios != "") printf "\"%s %s c=%s\" %.3f\n", p[1], p[2], p[3], median(ratios)
+      }
+    }
+  ' tps.csv
+}
+
+draw_chart() {
+  if ! command -v gnuplot >/dev/null; then
+    echo "report: gnuplot not installed, no chart (apt-get install gnuplot-nox)" >&2
+    return 0
+  fi
+  chart_data >chart.dat
+  [[ -s chart.dat ]] || return 0
+  gnuplot <<'GP' 2>>bench.log || echo "report: gnuplot failed, no chart (see bench.log)" >&2
+set terminal png size 900,520 noenhanced
+set output 'tps_ratio.png'
+set title 'Writer TPS with view / without view (median of paired repetitions; dashed: 1.0)'
+set style data histograms
+set style fill solid 0.7 border -1
+set boxwidth 0.7
+set yrange [0:*]
+set offsets 0, 0, 0.15, 0
+set ylabel 'TPS ratio'
+set grid ytics
+set xtics rotate by 30 right
+set bmargin 8
+set key off
+plot 'chart.dat' using 2:xtic(1) lc rgb '#4477aa', \
+     '' using 0:2:(sprintf('%.2f', $2)) with labels offset 0,1, \
+     1 with lines lc rgb 'gray' dt 2
+GP
+}
+
+{
+  [[ -f meta.md ]] && cat meta.md
+  render_tables
+  echo
+  echo "Raw data: tps.csv, ops.csv, bulk.csv (one row per run); pgbench output in logs/; progress in bench.log."
+  draw_chart
+  [[ -f tps_ratio.png ]] && echo "Chart: tps_ratio.png"
+} >report.md.tmp
+mv report.md.tmp report.md

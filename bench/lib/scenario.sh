@@ -1,0 +1,284 @@
+# shellcheck shell=bash
+# The scenario runner of bench/run. A scenario is a small file
+# bench/scenarios/NAME.sh that only declares things (see bench/README.md):
+#
+#   SCENARIO_DESC      one line for the report
+#   SCENARIO_KIND      tps  = pgbench runs of SCENARIO_WORKLOAD per client count
+#                      bulk = timed single statements declared with bench_bulk
+#   SCENARIO_WORKLOAD  pgbench script in bench/workloads/ (kind tps)
+#   SCENARIO_MODES     view modes compared with "none" (no view) in every
+#                      repetition: immediate (IMMV), matview (plain
+#                      CREATE MATERIALIZED VIEW)
+#   SCENARIO_TARGETS   optional "MODE:CLIENTS:MIN_RATIO ..." shown in the report
+#   SCENARIO_SETUP_SQL optional SQL run once after pgbench -i
+#   bench_view NAME QUERY      a view created in every mode except none
+#   bench_bulk LABEL STATEMENT a timed statement (kind bulk)
+#   scenario_during_run DB MODE  optional function, run in the background
+#                      during each with-view pgbench run; every line it prints
+#                      (CSV) lands in samples.csv (e.g. lag of deferred views)
+#
+# For each repetition the modes run back to back ("none" first in odd
+# repetitions, last in even ones) so that every with-view figure has a
+# no-view partner measured under the same machine conditions. Views are
+# created before and dropped after each with-view run; creation and a full
+# refresh after the run are timed too. Every IMMV is checked with
+# ivmx.verify_immv after every measurement: any difference or error marks the
+# scenario FAILED.
+#
+# Needs from bench/run: BENCH_DIR RESULTS SCALE DURATION CLIENTS REPS KEEP_DB
+# and lib/common.sh.
+
+scenario_reset() {
+  SCENARIO=
+  SCENARIO_DESC=
+  SCENARIO_KIND=
+  SCENARIO_WORKLOAD=
+  SCENARIO_MODES=
+  SCENARIO_TARGETS=
+  SCENARIO_SETUP_SQL=
+  VIEW_NAMES=()
+  VIEW_QUERIES=()
+  BULK_LABELS=()
+  BULK_STATEMENTS=()
+  FAILURES=()
+  unset -f scenario_during_run
+}
+
+bench_view() {
+  VIEW_NAMES+=("$1")
+  VIEW_QUERIES+=("$2")
+}
+
+bench_bulk() {
+  BULK_LABELS+=("$1")
+  BULK_STATEMENTS+=("$2")
+}
+
+# scenario_load NAME: sources bench/scenarios/NAME.sh and checks what it declared.
+scenario_load() {
+  local file=$BENCH_DIR/scenarios/$1.sh mode
+  [[ -f $file ]] || die "no scenario $1 ($file)"
+  scenario_reset
+  # shellcheck source=/dev/null
+  source "$file"
+  SCENARIO=$1
+  case $SCENARIO_KIND in
+    tps) [[ -f $BENCH_DIR/workloads/$SCENARIO_WORKLOAD ]] ||
+      die "$SCENARIO: workload bench/workloads/$SCENARIO_WORKLOAD not found" ;;
+    bulk) ((${#BULK_LABELS[@]} > 0)) || die "$SCENARIO: kind bulk needs bench_bulk lines" ;;
+    *) die "$SCENARIO: SCENARIO_KIND must be tps or bulk" ;;
+  esac
+  for mode in $SCENARIO_MODES; do
+    case $mode in
+      immediate | matview) ;;
+      *) die "$SCENARIO: unknown mode $mode" ;;
+    esac
+  done
+  ((${#VIEW_NAMES[@]} > 0)) || die "$SCENARIO: no bench_view declared"
+}
+
+# fail REASON: records a failure of the current scenario (it goes on running
+# so that the logs show how widespread the problem is).
+fail() {
+  FAILURES+=("$1")
+  log "FAILURE: $1"
+}
+
+# --- views in each mode ------------------------------------------------------
+
+# create_views DB MODE CLIENTS REP: creates every view in MODE, timing each.
+create_views() {
+  local db=$1 mode=$2 clients=$3 rep=$4 i name query stmt t
+  for i in "${!VIEW_NAMES[@]}"; do
+    name=${VIEW_NAMES[i]} query=${VIEW_QUERIES[i]}
+    case $mode in
+      immediate) stmt="SELECT ivmx.create_immv($(sql_literal "$name"), $(sql_literal "$query"), 'immediate')" ;;
+      matview) stmt="CREATE MATERIALIZED VIEW $name AS $query" ;;
+    esac
+    t=$(time_sql "$db" "$stmt") || die "$SCENARIO: creating $name ($mode) failed"
+    csv_row "$RESULTS/ops.csv" "$SCENARIO" "$name" "$mode" create "$clients" "$rep" "${t% *}"
+  done
+}
+
+# refresh_views DB MODE CLIENTS REP: full recompute of every view, timed.
+refresh_views() {
+  local db=$1 mode=$2 clients=$3 rep=$4 name stmt t
+  for name in "${VIEW_NAMES[@]}"; do
+    case $mode in
+      immediate) stmt="SELECT ivmx.refresh_immv($(sql_literal "$name"), true)" ;;
+      matview) stmt="REFRESH MATERIALIZED VIEW $name" ;;
+    esac
+    t=$(time_sql "$db" "$stmt") || die "$SCENARIO: refreshing $name ($mode) failed"
+    csv_row "$RESULTS/ops.csv" "$SCENARIO" "$name" "$mode" refresh "$clients" "$rep" "${t% *}"
+  done
+}
+
+drop_views() {
+  local db=$1 mode=$2 name
+  for name in "${VIEW_NAMES[@]}"; do
+    case $mode in
+      immediate) sql "$db" -c "DROP TABLE $name" ;;
+      matview) sql "$db" -c "DROP MATERIALIZED VIEW $name" ;;
+    esac
+  done
+}
+
+# verify_views DB MODE: prints the total number of rows by which the IMMVs
+# differ from their queries ("error" if a check failed to run, "n/a" for
+# modes without maintenance).
+verify_views() {
+  local db=$1 mode=$2 name n total=0
+  [[ $mode == immediate ]] || {
+    echo n/a
+    return
+  }
+  for name in "${VIEW_NAMES[@]}"; do
+    if ! n=$(sql "$db" -c "SELECT ivmx.verify_immv($(sql_literal "$name"))" 2>>"$RESULTS/bench.log"); then
+      echo error
+      return
+    fi
+    total=$((total + n))
+  done
+  echo "$total"
+}
+
+# Same starting conditions for every measurement: no dead rows left by the
+# previous one, fresh statistics, no checkpoint due. CHECKPOINT needs
+# superuser or pg_checkpoint; without them it is skipped.
+prepare_measurement() {
+  local db=$1
+  sql "$db" -c 'VACUUM ANALYZE'
+  sql "$db" -c 'CHECKPOINT' 2>/dev/null || true
+}
+
+# --- measurements --------------------------------------------------------------
+
+# measure_tps DB MODE CLIENTS REP SLOT: one pgbench run of the workload.
+measure_tps() {
+  local db=$1 mode=$2 clients=$3 rep=$4 slot=$5
+  local out=$RESULTS/logs/${SCENARIO}_${mode}_c${clients}_r${rep}.log
+  local rc=0 sampler='' tps latency xacts failed verify status=ok load1
+  load1=$(load_average)
+  if [[ $mode != none ]] && declare -F scenario_during_run >/dev/null; then
+    scenario_during_run "$db" "$mode" >"$out.samples" &
+    sampler=$!
+  fi
+  "$PGBIN/pgbench" -n -s "$SCALE" -c "$clients" -j "$clients" -T "$DURATION" \
+    -f "$BENCH_DIR/workloads/$SCENARIO_WORKLOAD" "$(conn "$db")" >"$out" 2>&1 || rc=$?
+  if [[ -n $sampler ]]; then
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    sed "s/^/$SCENARIO,$mode,$clients,$rep,/" "$out.samples" >>"$RESULTS/samples.csv"
+  fi
+  tps=$(awk '/^tps = / { print $3 }' "$out")
+  latency=$(awk '/^latency average = / { print $4 }' "$out")
+  xacts=$(awk '/^number of transactions actually processed: / { print $6 }' "$out")
+  failed=$(awk '/^number of failed transactions: / { print $5 }' "$out")
+  verify=$(verify_views "$db" "$mode")
+  if ((rc != 0)) || [[ -z $tps || ${failed:-0} != 0 ]]; then
+    status=pgbench_error
+    fail "pgbench exited $rc with ${failed:-?} failed transactions ($mode, $clients clients, rep $rep); see logs/$(basename "$out")"
+  fi
+  if [[ $verify != 0 && $verify != n/a ]]; then
+    status=verify_failed
+    fail "verify_immv after $mode, $clients clients, rep $rep: $verify"
+  fi
+  csv_row "$RESULTS/tps.csv" "$SCENARIO" "$mode" "$clients" "$rep" "$slot" \
+    "${tps:-}" "${latency:-}" "${xacts:-}" "${failed:-}" "$verify" "$status" "$load1"
+  log "$SCENARIO $mode c=$clients rep=$rep: tps=${tps:-?} latency=${latency:-?} ms verify=$verify"
+}
+
+# measure_bulk DB MODE REP SLOT: each bulk statement once, timed, then verified.
+measure_bulk() {
+  local db=$1 mode=$2 rep=$3 slot=$4 i t verify status load1
+  for i in "${!BULK_LABELS[@]}"; do
+    prepare_measurement "$db"
+    status=ok load1=$(load_average)
+    if ! t=$(time_sql "$db" "${BULK_STATEMENTS[i]}" 2>>"$RESULTS/bench.log"); then
+      t="- -" status=error
+      fail "bulk statement ${BULK_LABELS[i]} failed ($mode, rep $rep); see bench.log"
+    fi
+    verify=$(verify_views "$db" "$mode")
+    if [[ $verify != 0 && $verify != n/a ]]; then
+      status=verify_failed
+      fail "verify_immv after ${BULK_LABELS[i]} ($mode, rep $rep): $verify"
+    fi
+    csv_row "$RESULTS/bulk.csv" "$SCENARIO" "${BULK_LABELS[i]}" "$mode" "$rep" "$slot" \
+      "${t#* }" "${t% *}" "$verify" "$status" "$load1"
+    log "$SCENARIO $mode ${BULK_LABELS[i]} rep=$rep: ${t#* } rows in ${t% *} ms verify=$verify"
+  done
+}
+
+# --- one scenario --------------------------------------------------------------
+
+setup_database() {
+  local db=$1
+  log "$SCENARIO: database $db, pgbench -i -s $SCALE"
+  sql postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+  "$PGBIN/pgbench" -i -q -s "$SCALE" "$(conn "$db")" >>"$RESULTS/bench.log" 2>&1 ||
+    die "$SCENARIO: pgbench -i failed; see bench.log"
+  if [[ -n $SCENARIO_SETUP_SQL ]]; then
+    sql "$db" <<<"$SCENARIO_SETUP_SQL"
+  fi
+  sql "$db" -c 'CREATE EXTENSION pg_ivmx'
+  sql "$db" -c 'VACUUM ANALYZE'
+}
+
+# run_one DB MODE CLIENTS REP SLOT: one measurement in one mode.
+run_one() {
+  local db=$1 mode=$2 clients=$3 rep=$4 slot=$5
+  [[ $mode == none ]] || create_views "$db" "$mode" "$clients" "$rep"
+  case $SCENARIO_KIND in
+    tps)
+      prepare_measurement "$db"
+      measure_tps "$db" "$mode" "$clients" "$rep" "$slot"
+      ;;
+    bulk) measure_bulk "$db" "$mode" "$rep" "$slot" ;;
+  esac
+  if [[ $mode != none ]]; then
+    refresh_views "$db" "$mode" "$clients" "$rep"
+    drop_views "$db" "$mode"
+  fi
+}
+
+# scenario_run NAME: the whole scenario; writes its line of status.csv.
+# Exits non-zero if it failed.
+scenario_run() {
+  scenario_load "$1"
+  local db=ivmx_bench_$SCENARIO points clients rep slot mode t i j
+  local -a order
+  for t in $SCENARIO_TARGETS; do
+    csv_row "$RESULTS/targets.csv" "$SCENARIO" "${t//:/,}"
+  done
+  printf '%s|%s|%s\n' "$SCENARIO" "$SCENARIO_KIND" "$SCENARIO_DESC" >>"$RESULTS/scenarios.txt"
+  setup_database "$db"
+
+  # shellcheck disable=SC2153 # CLIENTS comes from bench/run
+  points=$CLIENTS
+  [[ $SCENARIO_KIND == tps ]] || points=1
+  for clients in $points; do
+    for ((rep = 1; rep <= REPS; rep++)); do
+      # shellcheck disable=SC2206
+      order=(none $SCENARIO_MODES)
+      if ((rep % 2 == 0)); then
+        for ((i = 0, j = ${#order[@]} - 1; i < j; i++, j--)); do
+          t=${order[i]} order[i]=${order[j]} order[j]=$t
+        done
+      fi
+      slot=0
+      for mode in "${order[@]}"; do
+        slot=$((slot + 1))
+        run_one "$db" "$mode" "$clients" "$rep" "$slot"
+      done
+    done
+  done
+
+  ((KEEP_DB)) || sql postgres -c "DROP DATABASE $db"
+  if ((${#FAILURES[@]} > 0)); then
+    local detail
+    detail=$(printf '%s; ' "${FAILURES[@]}")
+    csv_row "$RESULTS/status.csv" "$SCENARIO" FAILED "${detail//,/;}"
+    return 1
+  fi
+  csv_row "$RESULTS/status.csv" "$SCENARIO" OK ""
+}
