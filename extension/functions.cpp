@@ -13,7 +13,7 @@
 #include "ivmx/core/sql_writer.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "maintainer.hpp"
-#include "module.hpp"
+#include "settings.hpp"
 #include "pg_util.hpp"
 #include "snapshot_check.hpp"
 

@@ -1,8 +1,8 @@
-// pg_ivmx module entry: _PG_init, configuration parameters, and the check
-// that the library was preloaded.
+// pg_ivmx module entry: _PG_init (parameters, hooks, callbacks) and the
+// check that the library was preloaded.
 #include "ivmx/pg/guards.hpp"
 #include "maintainer.hpp"
-#include "module.hpp"
+#include "settings.hpp"
 #include "statement_batch.hpp"
 #include "utility_hook.hpp"
 
@@ -14,37 +14,14 @@ Datum ivmx_check_preloaded(PG_FUNCTION_ARGS);
 }
 
 namespace ivmx::pg {
-
 namespace {
-
 bool g_preloaded = false;
-int g_default_mode = static_cast<int>(MaintenanceMode::Immediate);
-
-const struct config_enum_entry kModeOptions[] = {
-    {"immediate", static_cast<int>(MaintenanceMode::Immediate), false},
-    {"deferred", static_cast<int>(MaintenanceMode::Deferred), false},
-    {nullptr, 0, false},
-};
-
-void DefineParameters() {
-    DefineCustomEnumVariable("ivmx.default_mode",
-                             "Maintenance mode of IMMVs created without an explicit mode.",
-                             "immediate: maintained by the writing statement; deferred: "
-                             "maintained in batches by the background scheduler.",
-                             &g_default_mode, static_cast<int>(MaintenanceMode::Immediate),
-                             kModeOptions, PGC_USERSET, 0, nullptr, nullptr, nullptr);
-    MarkGUCPrefixReserved("ivmx");
-}
-
 }  // namespace
-
-MaintenanceMode DefaultMode() { return static_cast<MaintenanceMode>(g_default_mode); }
-
 }  // namespace ivmx::pg
 
 void _PG_init(void) {
     ivmx::pg::g_preloaded = process_shared_preload_libraries_in_progress;
-    ivmx::pg::DefineParameters();
+    ivmx::pg::DefineSettings();
     ivmx::pg::RegisterMaintainerCache();
     ivmx::pg::InstallUtilityHook();
     ivmx::pg::RegisterStatementBatchCallbacks();
