@@ -30,6 +30,12 @@ include $(PGXS)
 override CPPFLAGS := $(patsubst -I$(SERVER_INCLUDE),-isystem $(SERVER_INCLUDE),$(CPPFLAGS))
 # Core objects must never see the server headers.
 src/%.o: override CPPFLAGS := -Iinclude
+# C++ objects record the headers they include, so that a header change
+# rebuilds every object depending on it.
+%.o: %.cpp
+	$(CXX) $(CXXFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
+-include $(OBJS:.o=.d)
+EXTRA_CLEAN = $(OBJS:.o=.d)
 else
 all:
 	@echo "PostgreSQL 15 server headers not found ($(PG_CONFIG)); run 'make setup' as root first" >&2; exit 1

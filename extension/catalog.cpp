@@ -8,7 +8,7 @@ namespace ivmx::pg {
 
 namespace {
 
-constexpr int kImmvNatts = 4;        // immvrelid, querytree, mode, populated
+constexpr int kImmvNatts = 14;       // see sql/pg_ivmx--*.sql, table ivmx.immv
 constexpr int kDependencyNatts = 2;  // immvrelid, relid
 
 Oid CatalogRelid(const char* name) {
@@ -56,7 +56,10 @@ std::optional<MaintenanceMode> ModeByName(const std::string& name) {
 
 std::optional<ImmvRecord> LoadImmv(Oid relid) {
     return PgCall([&]() -> std::optional<ImmvRecord> {
-        QueryLatest("SELECT querytree, mode, populated FROM ivmx.immv WHERE immvrelid = $1", relid, 1);
+        QueryLatest("SELECT querytree, mode, populated, watermark::text, partial_xid::text, "
+                    "partial_seq FROM ivmx.immv "
+                    "WHERE immvrelid = $1",
+                    relid, 1);
         if (SPI_processed == 0) return std::nullopt;
         HeapTuple tuple = SPI_tuptable->vals[0];
         TupleDesc desc = SPI_tuptable->tupdesc;
@@ -68,6 +71,12 @@ std::optional<ImmvRecord> LoadImmv(Oid relid) {
         char* mode = TextDatumGetCString(SPI_getbinval(tuple, desc, 2, &isnull));
         record.mode = ModeByName(mode).value_or(MaintenanceMode::Immediate);
         record.populated = DatumGetBool(SPI_getbinval(tuple, desc, 3, &isnull));
+        Datum mark = SPI_getbinval(tuple, desc, 4, &isnull);
+        if (!isnull) record.watermark = TextDatumGetCString(mark);
+        Datum pxid = SPI_getbinval(tuple, desc, 5, &isnull);
+        if (!isnull) record.partial_xid = std::stoull(TextDatumGetCString(pxid));
+        Datum pseq = SPI_getbinval(tuple, desc, 6, &isnull);
+        if (!isnull) record.partial_seq = DatumGetInt64(pseq);
         return record;
     });
 }
@@ -88,12 +97,19 @@ std::vector<Oid> ImmvsReading(Oid relid) {
 
 void InsertImmv(const ImmvRecord& record, const std::vector<Oid>& base_relids) {
     PgCall([&] {
-        Datum values[kImmvNatts];
-        bool nulls[kImmvNatts] = {false, false, false, false};
-        values[0] = ObjectIdGetDatum(record.relid);
-        values[1] = CStringGetTextDatum(record.query_tree.c_str());
-        values[2] = CStringGetTextDatum(ModeName(record.mode).c_str());
-        values[3] = BoolGetDatum(record.populated);
+        Datum values[kImmvNatts] = {};
+        bool nulls[kImmvNatts];
+        for (bool& n : nulls) n = true;
+        auto set = [&](int column, Datum value) {
+            values[column] = value;
+            nulls[column] = false;
+        };
+        set(0, ObjectIdGetDatum(record.relid));
+        set(1, CStringGetTextDatum(record.query_tree.c_str()));
+        set(2, CStringGetTextDatum(ModeName(record.mode).c_str()));
+        set(3, BoolGetDatum(record.populated));
+        set(10, Int64GetDatum(0));  // refresh_count
+        set(11, Int32GetDatum(0));  // failures
         InsertRow("immv", values, nulls);
         for (Oid base : base_relids) {
             Datum dep[kDependencyNatts] = {ObjectIdGetDatum(record.relid), ObjectIdGetDatum(base)};

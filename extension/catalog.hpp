@@ -23,6 +23,9 @@ struct ImmvRecord {
     std::string query_tree;  // nodeToString of the analysed defining query
     MaintenanceMode mode = MaintenanceMode::Immediate;
     bool populated = true;
+    std::string watermark;  // pg_snapshot text; empty unless deferred
+    uint64 partial_xid = 0;  // rows of this transaction up to partial_seq are applied too
+    int64 partial_seq = 0;
 };
 
 // The catalog row of an IMMV, or nullopt if relid is not an IMMV.

@@ -15,6 +15,9 @@
 #include "maintainer.hpp"
 #include "settings.hpp"
 #include "pg_util.hpp"
+#include "deferred.hpp"
+#include "delta_log.hpp"
+#include "../scheduler/refresh_runner.hpp"
 #include "snapshot_check.hpp"
 
 extern "C" {
@@ -85,9 +88,6 @@ int64 CreateImmv(FunctionCallInfo fcinfo) {
     const std::string name_text = RequiredText(fcinfo, 0, "immv_name");
     const std::string sql = RequiredText(fcinfo, 1, "view_definition");
     const MaintenanceMode mode = RequestedMode(fcinfo, 2);
-    if (mode == MaintenanceMode::Deferred)
-        throw core::NotSupported("deferred maintenance is not available in this version of pg_ivmx",
-                                 {}, "Create the IMMV with mode => 'immediate'.");
     const core::ImmvName name = core::ParseImmvName(name_text);
     Query* query = ParseViewQuery(sql);
     const std::vector<Oid> bases = BaseRelations(query);
@@ -102,6 +102,7 @@ int64 CreateImmv(FunctionCallInfo fcinfo) {
     core::ViewDefinition view = DescribeView(query, target, true);
     core::ApplyColumnNames(view, name.column_names);
     core::ValidateColumns(view);
+    if (mode == MaintenanceMode::Deferred) ValidateDeferred(view);
     const char* query_tree = PgCall([&] { return nodeToString(query); });
     uint64 rows = WithSafeSearchPath([&] {
         uint64 populated = SpiExecute(core::CreateTableSql(view));
@@ -110,13 +111,15 @@ int64 CreateImmv(FunctionCallInfo fcinfo) {
     });
     if (!core::CreateIndexSql(view)) NoticeMissingIndex(view);
     const Oid immv = ExistingRelid(target);
-    InsertImmv({immv, query_tree, mode, true}, bases);
+    InsertImmv({immv, query_tree, MaintenanceMode::Immediate, true}, bases);
+    if (!PG_ARGISNULL(3)) SetRefreshIntervalOf(immv, PG_GETARG_DATUM(3));
     RecordViewDependencies(immv, query);
     CreateGuardTrigger(immv);
     for (Oid base : bases) {
         EnsureCaptureTriggers(base);
         InvalidatePlans(base);
     }
+    if (mode == MaintenanceMode::Deferred) WithSafeSearchPath([&] { BeginDeferred(immv, view); });
     SpiFinish();
     return static_cast<int64>(rows);
 }
@@ -143,8 +146,15 @@ int64 RefreshImmv(FunctionCallInfo fcinfo) {
     if (with_data) EnsureSnapshotSeesLatest(BaseRelations(ImmvQuery(record)));
     MaintenanceScope scope;
     auto maintainer = LoadMaintainer(record);
-    const uint64 rows = WithSafeSearchPath([&] { return maintainer->Refresh(with_data); });
-    SetImmvPopulated(immv, with_data);
+    uint64 rows = 0;
+    if (record.mode == MaintenanceMode::Deferred && with_data) {
+        // Recompute in one snapshot and move the watermark with it.
+        SetImmvPopulated(immv, true);
+        rows = WithSafeSearchPath([&] { return RefreshDeferred(immv, RefreshKind::Full).rows_changed; });
+    } else {
+        rows = WithSafeSearchPath([&] { return maintainer->Refresh(with_data); });
+        SetImmvPopulated(immv, with_data);
+    }
     InvalidatePlans(immv);
     SpiFinish();
     return static_cast<int64>(rows);
@@ -246,6 +256,7 @@ void ForgetRelations(ArrayType* dropped) {
     });
     for (Oid base : bases) {
         DropCaptureTriggersIfUnused(base);
+        DropDeltaLogIfUnused(base);
         InvalidatePlans(base);
     }
     SpiFinish();

@@ -76,6 +76,9 @@ ErrorData* ErrorDataFromCurrentException() noexcept {
 }
 
 void RaiseErrorData(ErrorData* edata) {
+    // A converted PostgreSQL error already carries the context of every frame
+    // it crossed, the callers' included: do not have them add it again.
+    if (edata->context != nullptr) error_context_stack = nullptr;
     ThrowErrorData(edata);
     // ThrowErrorData returns only for elevels below ERROR; ours is ERROR.
     pg_unreachable();

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "analyze.hpp"
+#include "delta_log.hpp"
 #include "ivmx/core/sql_text.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "pg_util.hpp"
@@ -12,10 +13,7 @@ namespace ivmx::pg {
 
 namespace {
 
-struct RelationEntry {
-    bool valid = false;
-    std::vector<std::unique_ptr<ViewMaintainer>> views;
-};
+using RelationEntry = RelationMaintenance;
 
 // Backend-local cache, keyed by base relation OID. Node-based: references to
 // entries survive rehashing.
@@ -24,10 +22,10 @@ std::unordered_map<Oid, RelationEntry>& Cache() {
     return cache;
 }
 
-// Maintainers replaced while maintenance may still be running above us;
-// freed once no maintenance is in progress.
-std::vector<std::unique_ptr<ViewMaintainer>>& Retired() {
-    static std::vector<std::unique_ptr<ViewMaintainer>> retired;
+// Entries replaced while maintenance may still be running above us; freed
+// once no maintenance is in progress.
+std::vector<RelationMaintenance>& Retired() {
+    static std::vector<RelationMaintenance> retired;
     return retired;
 }
 
@@ -42,24 +40,19 @@ void InvalidateCallback(Datum, Oid relid) {
     }
 }
 
-Oid RelationOwner(Oid relid) {
-    return PgCall([&] {
-        HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-        if (!HeapTupleIsValid(tup)) elog(ERROR, "cache lookup failed for relation %u", relid);
-        Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tup))->relowner;
-        ReleaseSysCache(tup);
-        return owner;
-    });
-}
-
 void LoadEntry(Oid relid, RelationEntry& entry) {
-    for (auto& view : entry.views) Retired().push_back(std::move(view));
-    entry.views.clear();
+    Retired().push_back(std::move(entry));
+    entry = RelationMaintenance();
     entry.valid = true;  // cleared by any invalidation arriving from here on
+    bool logs = false;
     for (Oid immv : ImmvsReading(relid)) {
         auto record = LoadImmv(immv);
-        if (record) entry.views.push_back(LoadMaintainer(*record, relid));
+        if (!record) continue;
+        entry.views.push_back(LoadMaintainer(*record, relid));
+        logs |= entry.views.back()->deferred();
     }
+    if (logs)
+        if (auto log = DeltaLogOf(relid)) entry.log = std::make_unique<DeltaLogWriter>(relid, *log);
 }
 
 ItemPointerData TidAt(uint64 row) {
@@ -72,25 +65,6 @@ bool BoolAt(uint64 row, int column) {
     bool isnull = false;
     Datum d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, column, &isnull);
     return !isnull && DatumGetBool(d);
-}
-
-// Runs f as the given role, restricted as in SECURITY DEFINER maintenance
-// operations. On an exception the previous role is restored by transaction abort.
-template <typename F>
-auto AsOwner(Oid owner, F&& f) -> decltype(f()) {
-    Oid saved_user = InvalidOid;
-    int saved_context = 0;
-    GetUserIdAndSecContext(&saved_user, &saved_context);
-    SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE |
-                                      SECURITY_RESTRICTED_OPERATION);
-    if constexpr (std::is_void_v<decltype(f())>) {
-        f();
-        SetUserIdAndSecContext(saved_user, saved_context);
-    } else {
-        auto result = f();
-        SetUserIdAndSecContext(saved_user, saved_context);
-        return result;
-    }
 }
 
 }  // namespace
@@ -158,18 +132,45 @@ std::vector<ViewMaintainer::PreparedStep>& ViewMaintainer::Prepared(ChangeKind k
 
 void ViewMaintainer::Apply(ChangeKind kind) { RunSteps(Prepared(kind)); }
 
-void ViewMaintainer::ApplyDelta(const core::Delta& delta) {
+uint64 ViewMaintainer::ApplyDelta(const core::Delta& delta, Snapshot snapshot) {
     std::vector<PreparedStep> steps;
     for (const auto& step : core::BuildMaintenancePlan(definition_, delta).steps)
         steps.push_back({nullptr, step.sql, step.input, step.reports_rows});
-    RunSteps(steps);
+    return RunSteps(steps, snapshot);
 }
+
+uint64 ViewMaintainer::RecomputeAt(Snapshot snapshot) {
+    std::vector<PreparedStep> steps;
+    for (const auto& sql : core::RefreshStatements(definition_, true, false))
+        steps.push_back({nullptr, sql, core::StepInput::None, false});
+    return RunSteps(steps, snapshot);
+}
+
+namespace {
+
+// Executes one step's statement: a kept plan, or SQL planned for this use
+// (then, with a snapshot, run in exactly that snapshot).
+int ExecuteStatement(SPIPlanPtr plan, const std::string& sql, int nargs, Datum* args,
+                     Snapshot snapshot) {
+    Oid argtype = TIDARRAYOID;
+    if (plan != nullptr) return SPI_execute_plan(plan, args, nullptr, false, 0);
+    if (snapshot == nullptr) return SPI_execute_with_args(sql.c_str(), nargs, &argtype, args, nullptr, false, 0);
+    SPIPlanPtr once = SPI_prepare(sql.c_str(), nargs, &argtype);
+    if (once == nullptr)
+        elog(ERROR, "pg_ivmx could not plan maintenance statement: %s", SPI_result_code_string(SPI_result));
+    int rc = SPI_execute_snapshot(once, args, nullptr, snapshot, InvalidSnapshot, false, true, 0);
+    SPI_freeplan(once);
+    return rc;
+}
+
+}  // namespace
 
 // Runs maintenance steps in order as the IMMV's owner, feeding the rows
 // reported by earlier steps (gone, stale) to the steps that take them.
-void ViewMaintainer::RunSteps(const std::vector<PreparedStep>& steps) {
+uint64 ViewMaintainer::RunSteps(const std::vector<PreparedStep>& steps, Snapshot snapshot) {
     std::vector<ItemPointerData> gone, stale;
-    AsOwner(owner_, [&] {
+    uint64 written = 0;
+    AsRole(owner_, [&] {
         for (const PreparedStep& step : steps) {
             std::vector<ItemPointerData>* input = step.input == core::StepInput::TidsToDelete ? &gone
                                                   : step.input == core::StepInput::TidsToRecompute
@@ -178,7 +179,6 @@ void ViewMaintainer::RunSteps(const std::vector<PreparedStep>& steps) {
             if (input != nullptr && input->empty()) continue;
             PgCall([&] {
                 Datum arg = (Datum)0;
-                Oid argtype = TIDARRAYOID;
                 if (input != nullptr) {
                     std::vector<Datum> tids;
                     for (auto& tid : *input) tids.push_back(PointerGetDatum(&tid));
@@ -187,14 +187,15 @@ void ViewMaintainer::RunSteps(const std::vector<PreparedStep>& steps) {
                                                           TYPALIGN_SHORT));
                 }
                 const int nargs = input != nullptr ? 1 : 0;
-                int rc = step.plan != nullptr
-                             ? SPI_execute_plan(step.plan, nargs ? &arg : nullptr, nullptr, false, 0)
-                             : SPI_execute_with_args(step.sql.c_str(), nargs, &argtype,
-                                                     nargs ? &arg : nullptr, nullptr, false, 0);
+                int rc = ExecuteStatement(step.plan, step.sql, nargs, nargs ? &arg : nullptr, snapshot);
                 if (rc < 0)
                     elog(ERROR, "pg_ivmx maintenance statement failed: %s",
                          SPI_result_code_string(rc));
-                if (!step.reports_rows) return;
+                if (!step.reports_rows) {
+                    written += SPI_processed;
+                    return;
+                }
+                written += SPI_processed;
                 for (uint64 row = 0; row < SPI_processed; ++row) {
                     if (BoolAt(row, 2)) gone.push_back(TidAt(row));
                     else if (BoolAt(row, 3)) stale.push_back(TidAt(row));
@@ -203,11 +204,12 @@ void ViewMaintainer::RunSteps(const std::vector<PreparedStep>& steps) {
             });
         }
     });
+    return written;
 }
 
 uint64 ViewMaintainer::Refresh(bool with_data) {
     uint64 rows = 0;
-    AsOwner(owner_, [&] {
+    AsRole(owner_, [&] {
         for (const auto& sql : core::RefreshStatements(definition_, with_data)) rows = SpiExecute(sql);
     });
     return with_data ? rows : 0;
@@ -238,16 +240,21 @@ std::unique_ptr<ViewMaintainer> LoadMaintainer(const ImmvRecord& record, Oid cha
                                             changed_relation);
 }
 
-const std::vector<std::unique_ptr<ViewMaintainer>>& MaintainersFor(Oid relid) {
+RelationMaintenance::RelationMaintenance() = default;
+RelationMaintenance::~RelationMaintenance() = default;
+RelationMaintenance::RelationMaintenance(RelationMaintenance&&) noexcept = default;
+RelationMaintenance& RelationMaintenance::operator=(RelationMaintenance&&) noexcept = default;
+
+const RelationMaintenance& MaintainersFor(Oid relid) {
     if (!MaintenanceScope::Active()) Retired().clear();
     RelationEntry& entry = Cache()[relid];
     while (true) {
         if (!entry.valid) LoadEntry(relid, entry);
         for (const auto& view : entry.views)
-            PgCall([&] { LockRelationOid(view->immv(), view->lock_mode()); });
+            if (view->active()) PgCall([&] { LockRelationOid(view->immv(), view->lock_mode()); });
         // Taking the locks processed pending invalidations: an IMMV may have
-        // been dropped, renamed or refreshed meanwhile.
-        if (entry.valid) return entry.views;
+        // been dropped, renamed, refreshed or switched mode meanwhile.
+        if (entry.valid) return entry;
     }
 }
 

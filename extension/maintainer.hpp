@@ -51,8 +51,14 @@ public:
     void Apply(ChangeKind kind);
 
     // Applies an arbitrary delta (batched changes of several statements or
-    // relations), planning its statements for this one use.
-    void ApplyDelta(const core::Delta& delta);
+    // relations, or a deferred batch), planning its statements for this one
+    // use. With a snapshot, every statement reads in it (a deferred refresh
+    // reads logs and base relations consistently). Returns IMMV rows written.
+    uint64 ApplyDelta(const core::Delta& delta, Snapshot snapshot = nullptr);
+
+    // Recomputes the IMMV in `snapshot` with DELETE + INSERT, so that readers
+    // keep seeing the previous contents until commit. Returns rows written.
+    uint64 RecomputeAt(Snapshot snapshot);
 
     // Recomputes the IMMV from its base relations, as its owner.
     uint64 Refresh(bool with_data);
@@ -61,6 +67,8 @@ public:
     bool active() const {
         return record_.populated && record_.mode == MaintenanceMode::Immediate;
     }
+    bool deferred() const { return record_.populated && record_.mode == MaintenanceMode::Deferred; }
+    const ImmvRecord& record() const { return record_; }
     LOCKMODE lock_mode() const;
     const core::ViewDefinition& definition() const { return definition_; }
 
@@ -72,7 +80,7 @@ private:
         bool reports_rows = false;
     };
     std::vector<PreparedStep>& Prepared(ChangeKind kind);
-    void RunSteps(const std::vector<PreparedStep>& steps);
+    uint64 RunSteps(const std::vector<PreparedStep>& steps, Snapshot snapshot = nullptr);
 
     ImmvRecord record_;
     core::ViewDefinition definition_;
@@ -86,10 +94,26 @@ private:
 std::unique_ptr<ViewMaintainer> LoadMaintainer(const ImmvRecord& record,
                                                Oid changed_relation = InvalidOid);
 
-// The maintainers of the IMMVs reading base relation relid, loaded if needed,
-// with every IMMV locked in its maintenance lock mode. SPI must be connected.
-// The returned list stays valid until the next call.
-const std::vector<std::unique_ptr<ViewMaintainer>>& MaintainersFor(Oid relid);
+class DeltaLogWriter;
+
+// What the capture triggers of one base relation maintain: its IMMVs, and
+// the delta log when deferred IMMVs read it.
+struct RelationMaintenance {
+    std::vector<std::unique_ptr<ViewMaintainer>> views;
+    std::unique_ptr<DeltaLogWriter> log;
+    bool valid = false;
+
+    RelationMaintenance();
+    ~RelationMaintenance();
+    RelationMaintenance(RelationMaintenance&&) noexcept;
+    RelationMaintenance& operator=(RelationMaintenance&&) noexcept;
+};
+
+// The maintenance of base relation relid, loaded if needed, with every
+// immediate IMMV locked in its maintenance lock mode (deferred IMMVs are
+// never locked by writers). SPI must be connected. The result stays valid
+// until the next call made outside maintenance.
+const RelationMaintenance& MaintainersFor(Oid relid);
 
 // Registers the relcache invalidation callback (from _PG_init).
 void RegisterMaintainerCache();

@@ -16,6 +16,27 @@ core::QualifiedName RelationName(Oid relid) {
     });
 }
 
+Oid CatalogOwner() {
+    return PgCall([] {
+        Oid nsp = get_namespace_oid("ivmx", false);
+        HeapTuple tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+        if (!HeapTupleIsValid(tup)) elog(ERROR, "cache lookup failed for schema %u", nsp);
+        Oid owner = reinterpret_cast<Form_pg_namespace>(GETSTRUCT(tup))->nspowner;
+        ReleaseSysCache(tup);
+        return owner;
+    });
+}
+
+Oid RelationOwner(Oid relid) {
+    return PgCall([&] {
+        HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+        if (!HeapTupleIsValid(tup)) elog(ERROR, "cache lookup failed for relation %u", relid);
+        Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tup))->relowner;
+        ReleaseSysCache(tup);
+        return owner;
+    });
+}
+
 uint64 SpiExecute(const std::string& sql, bool read_only) {
     return PgCall([&] {
         int rc = SPI_execute(sql.c_str(), read_only, 0);
@@ -30,7 +51,9 @@ uint64 SpiExecute(const std::string& sql, bool read_only) {
 
 int64 SpiQueryInt64(const std::string& sql) {
     return PgCall([&] {
-        int rc = SPI_execute(sql.c_str(), true, 0);
+        // Not read-only: the query sees the latest state, including changes
+        // made earlier in the calling statement (e.g. by ivmx.flush()).
+        int rc = SPI_execute(sql.c_str(), false, 0);
         if (rc != SPI_OK_SELECT || SPI_processed != 1)
             ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
                             errmsg("pg_ivmx internal query returned an unexpected result"),

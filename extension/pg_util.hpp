@@ -36,6 +36,33 @@ auto WithSafeSearchPath(F&& f) -> decltype(f()) {
     }
 }
 
+// Runs f as role `role`, restricted as in SECURITY DEFINER maintenance
+// operations. On an exception the previous role is restored by transaction
+// (or subtransaction) abort.
+template <typename F>
+auto AsRole(Oid role, F&& f) -> decltype(f()) {
+    Oid saved_user = InvalidOid;
+    int saved_context = 0;
+    GetUserIdAndSecContext(&saved_user, &saved_context);
+    SetUserIdAndSecContext(role, saved_context | SECURITY_LOCAL_USERID_CHANGE |
+                                     SECURITY_RESTRICTED_OPERATION);
+    if constexpr (std::is_void_v<decltype(f())>) {
+        f();
+        SetUserIdAndSecContext(saved_user, saved_context);
+    } else {
+        auto result = f();
+        SetUserIdAndSecContext(saved_user, saved_context);
+        return result;
+    }
+}
+
+// The owner of the ivmx schema: pg_ivmx's own tables (catalog, delta logs)
+// are written as this role, whoever triggers the write.
+Oid CatalogOwner();
+
+// The owner of a relation.
+Oid RelationOwner(Oid relid);
+
 // Schema and name of a relation.
 core::QualifiedName RelationName(Oid relid);
 

@@ -11,6 +11,8 @@
 #include "maintainer.hpp"
 #include "pg_util.hpp"
 #include "statement_batch.hpp"
+#include "../scheduler/refresh_runner.hpp"
+#include "delta_log.hpp"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(ivmx_capture_trigger);
@@ -37,7 +39,7 @@ TriggerData* StatementTriggerData(FunctionCallInfo fcinfo, const char* function)
 // changing one table.
 void ApplyStatement(Oid relid, ChangeKind kind) {
     std::vector<ViewMaintainer*> views;
-    for (const auto& view : MaintainersFor(relid))
+    for (const auto& view : MaintainersFor(relid).views)
         if (view->active()) views.push_back(view.get());
     MaintenanceScope scope;
     for (ViewMaintainer* view : views) view->Apply(kind);
@@ -82,7 +84,7 @@ void ApplyBatch(Oid relid, ChangeKind kind) {
     std::vector<ViewMaintainer*> views;
     std::vector<Oid> seen;
     for (Oid r : relids)
-        for (const auto& view : MaintainersFor(r))
+        for (const auto& view : MaintainersFor(r).views)
             if (view->active() && std::find(seen.begin(), seen.end(), view->immv()) == seen.end()) {
                 seen.push_back(view->immv());
                 views.push_back(view.get());
@@ -101,10 +103,26 @@ void RefreshAfterTruncate(Oid relid) {
             "The table is truncated by a trigger or function while a statement changing tables "
             "read by IMMVs is running.");
     std::vector<ViewMaintainer*> views;
-    for (const auto& view : MaintainersFor(relid))
-        if (view->active()) views.push_back(view.get());
+    for (const auto& view : MaintainersFor(relid).views)
+        if (view->active() || view->deferred()) views.push_back(view.get());
     MaintenanceScope scope;
-    for (ViewMaintainer* view : views) view->Refresh(true);
+    for (ViewMaintainer* view : views) {
+        if (view->active()) view->Refresh(true);
+        else RefreshDeferred(view->immv(), RefreshKind::Full);
+    }
+}
+
+// Logs the statement's rows for the deferred IMMVs of the relation, and
+// tells whether immediate IMMVs read it.
+bool LogAndCheckImmediate(Oid relid, ChangeKind kind) {
+    const RelationMaintenance& maintenance = MaintainersFor(relid);
+    if (maintenance.log) {
+        maintenance.log->Write(kind);
+        NoteDeferredChange();
+    }
+    for (const auto& view : maintenance.views)
+        if (view->active()) return true;
+    return false;
 }
 
 void CaptureStatement(FunctionCallInfo fcinfo) {
@@ -116,11 +134,7 @@ void CaptureStatement(FunctionCallInfo fcinfo) {
     }
     const Oid relid = RelationGetRelid(data->tg_relation);
     const bool truncate = TRIGGER_FIRED_BY_TRUNCATE(event);
-    if (!truncate && !StatementFinished()) {
-        // An enclosing statement is still running: it applies this change too.
-        SaveChange(relid, data->tg_newtable, data->tg_oldtable);
-        return;
-    }
+    const bool last = truncate || StatementFinished();
     const ChangeKind kind = TRIGGER_FIRED_BY_INSERT(event)   ? ChangeKind::Insert
                             : TRIGGER_FIRED_BY_DELETE(event) ? ChangeKind::Delete
                                                              : ChangeKind::Update;
@@ -131,8 +145,15 @@ void CaptureStatement(FunctionCallInfo fcinfo) {
             return;
         }
         PgCall([&] { SPI_register_trigger_data(data); });
-        if (HasSavedChanges()) ApplyBatch(relid, kind);
-        else ApplyStatement(relid, kind);
+        const bool immediate = LogAndCheckImmediate(relid, kind);
+        if (!last) {
+            // An enclosing statement is still running: it applies this change too.
+            if (immediate) SaveChange(relid, data->tg_newtable, data->tg_oldtable);
+        } else if (HasSavedChanges()) {
+            ApplyBatch(relid, kind);
+        } else if (immediate) {
+            ApplyStatement(relid, kind);
+        }
     });
     SpiFinish();
 }

@@ -16,6 +16,26 @@ namespace ivmx::pg {
 // the caller may sleep before the next round is due (at most ivmx.naptime).
 long RunSchedulerRound();
 
+// How a deferred IMMV is brought forward.
+enum class RefreshKind {
+    Auto,  // incremental from the logs, or a recompute when the delta is large
+    Full,  // recompute from the base relations
+};
+
+struct RefreshResult {
+    int64 rows_consumed = 0;  // log rows applied
+    int64 rows_changed = 0;   // IMMV rows written
+    bool full = false;
+    bool more_pending = false;  // the batch limit left log rows for another round
+};
+
+// Brings deferred IMMV immv forward in the current transaction, reading the
+// logs and base relations in one snapshot taken after locking the IMMV
+// (ExclusiveLock: refreshes of one IMMV take turns; readers are not blocked),
+// and advances its watermark in the same transaction. Records the refresh
+// in ivmx.refresh_history. SPI must be connected.
+RefreshResult RefreshDeferred(Oid immv, RefreshKind kind);
+
 // Marks that the current transaction logged changes for deferred IMMVs:
 // when it commits, the database's scheduler is woken.
 void NoteDeferredChange();

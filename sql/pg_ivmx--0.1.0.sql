@@ -7,11 +7,26 @@ SELECT ivmx._check_preloaded();
 
 -- One row per IMMV. querytree is the analysed defining query (nodeToString),
 -- which keeps working across renames of the relations and columns it reads.
+-- For deferred IMMVs, watermark is the set of writer transactions whose
+-- logged changes the IMMV reflects; a flush inside a writing transaction
+-- also applied that transaction's rows up to partial_seq (partial_xid). The
+-- remaining columns are the scheduler's bookkeeping, written once per
+-- refresh, never per write.
 CREATE TABLE ivmx.immv (
     immvrelid regclass PRIMARY KEY,
     querytree text NOT NULL,
     mode text NOT NULL CHECK (mode IN ('immediate', 'deferred')),
-    populated boolean NOT NULL
+    populated boolean NOT NULL,
+    refresh_interval interval,
+    watermark pg_snapshot,
+    partial_xid xid8,
+    partial_seq bigint,
+    last_refresh timestamptz,
+    last_duration interval,
+    refresh_count bigint NOT NULL DEFAULT 0,
+    failures integer NOT NULL DEFAULT 0,
+    last_error text,
+    next_attempt timestamptz
 );
 
 -- Edges from an IMMV to every relation it reads.
@@ -22,13 +37,55 @@ CREATE TABLE ivmx.immv_dependency (
 );
 CREATE INDEX immv_dependency_relid_idx ON ivmx.immv_dependency (relid);
 
-REVOKE ALL ON ivmx.immv, ivmx.immv_dependency FROM PUBLIC;
-GRANT SELECT ON ivmx.immv, ivmx.immv_dependency TO PUBLIC;
+-- One row per refresh of a deferred IMMV (and per flush), newest kept.
+CREATE TABLE ivmx.refresh_history (
+    id bigserial PRIMARY KEY,
+    immvrelid regclass NOT NULL,
+    started_at timestamptz NOT NULL,
+    duration interval NOT NULL,
+    rows_consumed bigint NOT NULL,
+    rows_changed bigint NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('incremental', 'full')),
+    error text
+);
+CREATE INDEX refresh_history_immv_idx ON ivmx.refresh_history (immvrelid, id);
 
-CREATE FUNCTION ivmx.create_immv(immv_name text, view_definition text, mode text DEFAULT NULL)
+-- One delta log per base table read by deferred IMMVs (ivmx.delta_<oid>),
+-- written as its owner by every writer of the table. Rows are numbered from
+-- one sequence so that a transaction's rows are ordered across logs.
+CREATE SEQUENCE ivmx.delta_seq;
+CREATE TABLE ivmx.delta_log (
+    relid regclass PRIMARY KEY,
+    logrelid regclass NOT NULL
+);
+
+REVOKE ALL ON ivmx.immv, ivmx.immv_dependency, ivmx.refresh_history, ivmx.delta_log FROM PUBLIC;
+GRANT SELECT ON ivmx.immv, ivmx.immv_dependency, ivmx.refresh_history, ivmx.delta_log TO PUBLIC;
+
+CREATE FUNCTION ivmx.create_immv(immv_name text, view_definition text, mode text DEFAULT NULL,
+                                 refresh_interval interval DEFAULT NULL)
     RETURNS bigint LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'ivmx_create_immv';
-COMMENT ON FUNCTION ivmx.create_immv(text, text, text) IS
+COMMENT ON FUNCTION ivmx.create_immv(text, text, text, interval) IS
     'create an incrementally maintainable materialized view; returns the number of rows';
+
+CREATE FUNCTION ivmx.set_mode(immv regclass, mode text) RETURNS void
+    LANGUAGE C VOLATILE STRICT AS 'MODULE_PATHNAME', 'ivmx_set_mode';
+COMMENT ON FUNCTION ivmx.set_mode(regclass, text) IS
+    'switch an IMMV between immediate and deferred maintenance without losing a change';
+
+CREATE FUNCTION ivmx.set_refresh_interval(immv regclass, refresh_interval interval) RETURNS void
+    LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'ivmx_set_refresh_interval';
+COMMENT ON FUNCTION ivmx.set_refresh_interval(regclass, interval) IS
+    'refresh a deferred IMMV no more often than this (NULL: whenever changes are pending)';
+
+CREATE FUNCTION ivmx.flush(immv regclass) RETURNS bigint
+    LANGUAGE C VOLATILE STRICT AS 'MODULE_PATHNAME', 'ivmx_flush';
+COMMENT ON FUNCTION ivmx.flush(regclass) IS
+    'apply the pending changes of a deferred IMMV now; returns the log rows consumed';
+CREATE FUNCTION ivmx.flush() RETURNS bigint
+    LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'ivmx_flush_all';
+COMMENT ON FUNCTION ivmx.flush() IS
+    'apply the pending changes of every deferred IMMV of the database now';
 
 CREATE FUNCTION ivmx.refresh_immv(immv_name text, with_data boolean DEFAULT true)
     RETURNS bigint LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'ivmx_refresh_immv';
@@ -79,6 +136,33 @@ END;
 $$;
 CREATE EVENT TRIGGER ivmx_sql_drop ON sql_drop EXECUTE FUNCTION ivmx.on_sql_drop();
 
+-- Pending changes of a deferred IMMV: log rows not reflected yet, and when
+-- the oldest of them was written.
+CREATE FUNCTION ivmx.pending_changes(immv regclass, OUT rows bigint, OUT oldest timestamptz)
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    log regclass;
+    mark pg_snapshot;
+    pxid xid8;
+    pseq bigint;
+    n bigint;
+    t timestamptz;
+BEGIN
+    rows := 0;
+    SELECT i.watermark INTO mark FROM ivmx.immv i WHERE i.immvrelid = immv AND i.mode = 'deferred';
+    IF mark IS NULL THEN RETURN; END IF;
+    SELECT i.partial_xid, i.partial_seq INTO pxid, pseq FROM ivmx.immv i WHERE i.immvrelid = immv;
+    FOR log IN SELECT l.logrelid FROM ivmx.immv_dependency d JOIN ivmx.delta_log l ON l.relid = d.relid
+                WHERE d.immvrelid = immv LOOP
+        EXECUTE format('SELECT count(*), min(__ivm_time) FROM %s WHERE NOT pg_visible_in_snapshot(__ivm_xid, $1)'
+                       ' OR (__ivm_xid = $2 AND __ivm_seq > $3)', log)
+            INTO n, t USING mark, pxid, pseq;
+        rows := rows + n;
+        IF t IS NOT NULL AND (oldest IS NULL OR t < oldest) THEN oldest := t; END IF;
+    END LOOP;
+END;
+$$;
+
 -- A readable listing of IMMVs.
 CREATE VIEW ivmx.immvs AS
 SELECT i.immvrelid AS immv,
@@ -91,3 +175,24 @@ SELECT i.immvrelid AS immv,
   JOIN pg_catalog.pg_class c ON c.oid = i.immvrelid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace;
 GRANT SELECT ON ivmx.immvs TO PUBLIC;
+
+-- Maintenance state of every IMMV.
+CREATE VIEW ivmx.immv_status AS
+SELECT i.immvrelid AS immv,
+       i.mode,
+       CASE WHEN NOT i.populated THEN 'suspended'
+            WHEN i.failures > 0 THEN 'failing'
+            ELSE 'ok' END AS state,
+       p.rows AS pending_rows,
+       CASE WHEN p.oldest IS NOT NULL THEN pg_catalog.clock_timestamp() - p.oldest
+            WHEN i.mode = 'deferred' THEN interval '0' END AS lag,
+       i.refresh_interval,
+       i.last_refresh,
+       i.last_duration,
+       i.refresh_count,
+       i.failures AS consecutive_failures,
+       i.last_error,
+       i.next_attempt
+  FROM ivmx.immv i
+  CROSS JOIN LATERAL ivmx.pending_changes(i.immvrelid) p;
+GRANT SELECT ON ivmx.immv_status TO PUBLIC;

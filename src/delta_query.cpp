@@ -93,19 +93,25 @@ bool Selected(const DeltaStream& stream, StreamSign which) {
 }
 
 // The "lost extreme" test: the deleted rows held a value that may have been
-// the stored extreme, and no inserted value is at least as extreme.
-std::string LostExpr(const Aggregate& agg, const std::string& ins, const std::string& del) {
-    const char* beats = agg.kind == AggregateKind::Min ? " > " : " < ";
+// the stored extreme, and no inserted value is known to replace it. When the
+// delta may hold cancelling pairs (a row inserted and deleted within one
+// batch), an inserted value equal to the deleted one proves nothing: it may
+// be the very row that was deleted again.
+std::string LostExpr(const Aggregate& agg, const std::string& ins, const std::string& del,
+                     bool cancelling) {
+    const bool is_min = agg.kind == AggregateKind::Min;
+    const char* beats = cancelling ? (is_min ? " >= " : " <= ") : (is_min ? " > " : " < ");
     return "(" + del + " IS NOT NULL AND (" + ins + " IS NULL OR " + ins + beats + del + "))";
 }
 
-std::string LostFromDelta(const Aggregate& agg, size_t i, const std::string& q) {
-    return LostExpr(agg, ColumnRef(q, InsertedExtreme(i)), ColumnRef(q, DeletedExtreme(i)));
+std::string LostFromDelta(const Aggregate& agg, size_t i, const std::string& q, bool cancelling) {
+    return LostExpr(agg, ColumnRef(q, InsertedExtreme(i)), ColumnRef(q, DeletedExtreme(i)),
+                    cancelling);
 }
 
 // The value of output column c for a delta row: the final value for a group
 // that the IMMV does not hold yet.
-std::string OutputFromDelta(const OutputColumn& c, size_t i, const std::string& q) {
+std::string OutputFromDelta(const OutputColumn& c, size_t i, const std::string& q, bool cancelling) {
     if (c.role != ColumnRole::Aggregate) return ColumnRef(q, c.name);
     const Aggregate& agg = *c.aggregate;
     const std::string nn = ColumnRef(q, NonNullCountColumn(i));
@@ -117,7 +123,7 @@ std::string OutputFromDelta(const OutputColumn& c, size_t i, const std::string& 
         }
         case AggregateKind::Min:
         case AggregateKind::Max:
-            return "CASE WHEN " + LostFromDelta(agg, i, q) + " THEN " +
+            return "CASE WHEN " + LostFromDelta(agg, i, q, cancelling) + " THEN " +
                    ColumnRef(q, DeletedExtreme(i)) + " ELSE " + ColumnRef(q, InsertedExtreme(i)) +
                    " END";
         default:
@@ -197,12 +203,13 @@ std::string DeltaQuery(const ViewDefinition& view, const Delta& delta) {
     return sql;
 }
 
-std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std::string& q) {
+std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std::string& q,
+                                          bool cancelling) {
     std::vector<ProjectedColumn> out;
     for (const TableColumn& t : TableLayout(view)) {
         switch (t.kind) {
             case TableColumn::Kind::Output:
-                out.push_back({t.name, OutputFromDelta(view.columns[t.index], t.index, q)});
+                out.push_back({t.name, OutputFromDelta(view.columns[t.index], t.index, q, cancelling)});
                 break;
             case TableColumn::Kind::Multiplicity:
             case TableColumn::Kind::NonNullCount:
@@ -210,7 +217,8 @@ std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std:
                 out.push_back({t.name, ColumnRef(q, t.name)});
                 break;
             case TableColumn::Kind::LostExtreme:
-                out.push_back({t.name, LostFromDelta(*view.columns[t.index].aggregate, t.index, q)});
+                out.push_back(
+                    {t.name, LostFromDelta(*view.columns[t.index].aggregate, t.index, q, cancelling)});
                 break;
         }
     }
@@ -219,7 +227,8 @@ std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std:
     if (view.shape == ViewShape::GlobalAggregate)
         for (size_t i = 0; i < view.columns.size(); ++i)
             if (view.columns[i].aggregate && IsExtreme(view.columns[i].aggregate->kind))
-                out.push_back({LostExtremeColumn(i), LostFromDelta(*view.columns[i].aggregate, i, q)});
+                out.push_back(
+                    {LostExtremeColumn(i), LostFromDelta(*view.columns[i].aggregate, i, q, cancelling)});
     return out;
 }
 

@@ -128,14 +128,18 @@ std::vector<std::string> AccumulateSetList(const ViewDefinition& view, const std
 }
 
 // Condition on a freshly written IMMV row (qualifier m) meaning a min/max
-// must be recomputed: no value stored although non-null inputs remain.
+// must be recomputed: no value stored although non-null inputs remain, or a
+// new group was inserted from a delta that lost its extreme (its value is
+// then only the deleted one, kept for the update path).
 std::string StaleExpr(const ViewDefinition& view, const std::string& m) {
     std::vector<std::string> terms;
     for (size_t i = 0; i < view.columns.size(); ++i) {
         const auto& agg = view.columns[i].aggregate;
-        if (agg && (agg->kind == AggregateKind::Min || agg->kind == AggregateKind::Max))
-            terms.push_back("(" + ColumnRef(m, view.columns[i].name) + " IS NULL AND " +
-                            ColumnRef(m, NonNullCountColumn(i)) + " > 0)");
+        if (!agg || (agg->kind != AggregateKind::Min && agg->kind != AggregateKind::Max)) continue;
+        terms.push_back("(" + ColumnRef(m, view.columns[i].name) + " IS NULL AND " +
+                        ColumnRef(m, NonNullCountColumn(i)) + " > 0)");
+        if (view.shape == ViewShape::Grouped)
+            terms.push_back(ColumnRef(m, LostExtremeColumn(i)) + " IS TRUE");
     }
     return terms.empty() ? "false" : Join(terms, " OR ");
 }
@@ -149,7 +153,7 @@ std::string ReportRows(const std::string& dml, const std::string& gone, const st
 
 std::string ProjectionSelect(const ViewDefinition& view, const Delta& delta) {
     std::vector<std::string> select_list;
-    for (const auto& p : ProjectDelta(view, kDeltaAlias))
+    for (const auto& p : ProjectDelta(view, kDeltaAlias, delta.consolidate))
         select_list.push_back(p.expr + " AS " + QuoteIdent(p.name));
     return "SELECT " + Join(select_list, ", ") + " FROM (" + DeltaQuery(view, delta) + ") AS " +
            kDeltaAlias;
@@ -178,12 +182,13 @@ MaintenanceStep GlobalUpdate(const ViewDefinition& view, const Delta& delta) {
 // Recomputes every min/max of the IMMV rows listed in $1 from the base table.
 MaintenanceStep RecomputeExtremes(const ViewDefinition& view) {
     const std::string m = kImmvAlias;
-    std::vector<std::string> targets, values;
+    std::vector<std::string> targets, values, clear;
     for (size_t i = 0; i < view.columns.size(); ++i) {
         const auto& agg = view.columns[i].aggregate;
         if (!agg || (agg->kind != AggregateKind::Min && agg->kind != AggregateKind::Max)) continue;
         targets.push_back(QuoteIdent(view.columns[i].name));
         values.push_back(AggregateFunctionName(agg->kind) + "(" + agg->argument_sql + ")");
+        if (view.shape == ViewShape::Grouped) clear.push_back(", " + QuoteIdent(LostExtremeColumn(i)) + " = NULL");
     }
     std::string subquery = "SELECT " + Join(values, ", ") + FromBase(view);
     std::vector<std::string> match;
@@ -193,8 +198,8 @@ MaintenanceStep RecomputeExtremes(const ViewDefinition& view) {
     if (!match.empty())
         subquery += (view.where_sql.empty() ? " WHERE " : " AND ") + Join(match, " AND ");
     const std::string lhs = targets.size() == 1 ? targets[0] : "(" + Join(targets, ", ") + ")";
-    return {"UPDATE " + Immv(view) + " AS " + m + " SET " + lhs + " = (" + subquery + ") WHERE " +
-                m + ".ctid = ANY ($1)",
+    return {"UPDATE " + Immv(view) + " AS " + m + " SET " + lhs + " = (" + subquery + ")" +
+                Join(clear, "") + " WHERE " + m + ".ctid = ANY ($1)",
             StepInput::TidsToRecompute, false};
 }
 
@@ -390,8 +395,9 @@ std::optional<std::string> CreateIndexSql(const ViewDefinition& view) {
     return sql;
 }
 
-std::vector<std::string> RefreshStatements(const ViewDefinition& view, bool with_data) {
-    std::vector<std::string> statements{"TRUNCATE " + Immv(view)};
+std::vector<std::string> RefreshStatements(const ViewDefinition& view, bool with_data,
+                                           bool truncate) {
+    std::vector<std::string> statements{(truncate ? "TRUNCATE " : "DELETE FROM ") + Immv(view)};
     if (with_data)
         statements.push_back("INSERT INTO " + Immv(view) + " (" +
                              Join(Quoted(TableColumns(view)), ", ") + ") " + PopulateQuery(view));

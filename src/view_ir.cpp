@@ -63,7 +63,10 @@ void ApplyColumnNames(ViewDefinition& view, const std::vector<std::string>& name
 
 void ValidateColumns(const ViewDefinition& view) {
     std::set<std::string> seen;
-    const bool match_by_value = view.shape == ViewShape::Bag && view.row_key_columns.empty();
+    // Bag rows are matched by value without a row key, and whenever deltas
+    // must be netted (a relation read more than once).
+    const bool match_by_value =
+        view.shape == ViewShape::Bag && (view.row_key_columns.empty() || HasRepeatedRelation(view));
     for (const auto& column : view.columns) {
         if (column.hidden) continue;
         if (IsReservedColumnName(column.name))
@@ -109,6 +112,13 @@ std::vector<std::string> IdentityColumns(const ViewDefinition& view) {
             break;
     }
     return identity;
+}
+
+bool HasRepeatedRelation(const ViewDefinition& view) {
+    for (size_t i = 0; i < view.relations.size(); ++i)
+        for (size_t j = i + 1; j < view.relations.size(); ++j)
+            if (view.relations[i].relation_id == view.relations[j].relation_id) return true;
+    return false;
 }
 
 bool NeedsViewLock(const ViewDefinition& view) {

@@ -45,8 +45,10 @@ struct ProjectedColumn {
 
 // Projects a delta row (qualifier.<delta column>) onto the IMMV's table
 // columns in table order, followed for GlobalAggregate views by the
-// lost-extreme flags that are not table columns there.
-std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std::string& qualifier);
+// lost-extreme flags that are not table columns there. cancelling: the
+// delta may hold a row both inserted and deleted (Delta::consolidate).
+std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std::string& qualifier,
+                                          bool cancelling);
 
 // Grouping expressions (keys and key-derived expressions) over the base alias.
 std::vector<std::string> GroupingExpressions(const ViewDefinition& view);

@@ -83,8 +83,10 @@ std::string CreateTableSql(const ViewDefinition& view);
 std::optional<std::string> CreateIndexSql(const ViewDefinition& view);
 
 // Statements that recompute the IMMV from scratch (empty it, then fill it
-// unless with_data is false).
-std::vector<std::string> RefreshStatements(const ViewDefinition& view, bool with_data);
+// unless with_data is false). truncate: empty with TRUNCATE (fast, but
+// blocks readers); otherwise with DELETE.
+std::vector<std::string> RefreshStatements(const ViewDefinition& view, bool with_data,
+                                           bool truncate = true);
 
 // The IMMV columns that belong to the user's select list, in order.
 std::vector<std::string> VisibleColumns(const ViewDefinition& view);

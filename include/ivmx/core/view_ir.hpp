@@ -119,6 +119,9 @@ bool IsKeyed(ViewShape shape);
 // base primary key of a bag view); empty when rows have no identity.
 std::vector<std::string> IdentityColumns(const ViewDefinition& view);
 
+// Whether some base relation occurs more than once (a self-join).
+bool HasRepeatedRelation(const ViewDefinition& view);
+
 // Whether maintenance must serialize writers on the whole IMMV (ExclusiveLock)
 // rather than rely on row locks of the rows it touches.
 bool NeedsViewLock(const ViewDefinition& view);

@@ -1,0 +1,146 @@
+// Delta logs of deferred maintenance (see extension/delta_log.hpp).
+#include "delta_log.hpp"
+
+#include <algorithm>
+
+#include "catalog.hpp"
+#include "ivmx/core/error.hpp"
+#include "ivmx/core/sql_text.hpp"
+#include "ivmx/pg/guards.hpp"
+#include "pg_util.hpp"
+
+namespace ivmx::pg {
+
+namespace {
+
+constexpr int kBookkeepingColumns = 4;  // __ivm_xid, __ivm_sign, __ivm_time, __ivm_seq
+
+std::string LogName(Oid relid) { return "delta_" + std::to_string(relid); }
+
+bool HasDeferredReader(Oid relid) {
+    return PgCall([&] {
+        Oid argtype = OIDOID;
+        Datum arg = ObjectIdGetDatum(relid);
+        int rc = SPI_execute_with_args(
+            "SELECT 1 FROM ivmx.immv_dependency d JOIN ivmx.immv i USING (immvrelid) "
+            "WHERE d.relid = $1 AND i.mode = 'deferred' LIMIT 1",
+            1, &argtype, &arg, nullptr, false, 1);
+        return rc == SPI_OK_SELECT && SPI_processed > 0;
+    });
+}
+
+// Columns of relid (not dropped) that the log also has.
+std::vector<std::string> SharedColumns(Oid base_relid, Oid log_relid) {
+    std::vector<std::string> base = AttributeNames(base_relid);
+    std::vector<std::string> logged = LoggedColumns(log_relid);
+    std::vector<std::string> shared;
+    for (const auto& c : logged)
+        if (std::find(base.begin(), base.end(), c) != base.end()) shared.push_back(c);
+    return shared;
+}
+
+std::string LogInsertSql(Oid base_relid, Oid log_relid, ChangeKind kind) {
+    std::vector<std::string> columns;
+    for (const auto& c : SharedColumns(base_relid, log_relid)) columns.push_back(core::QuoteIdent(c));
+    const std::string list = core::Join(columns, ", ");
+    const std::string log = core::QuoteQualified(RelationName(log_relid));
+    auto side = [&](const char* table, int sign) {
+        return "SELECT pg_current_xact_id(), " + std::to_string(sign) + ", now(), " + list +
+               " FROM " + core::QuoteIdent(table);
+    };
+    std::string select;
+    switch (kind) {
+        case ChangeKind::Insert:
+            select = side(kNewTableName, 1);
+            break;
+        case ChangeKind::Delete:
+            select = side(kOldTableName, -1);
+            break;
+        case ChangeKind::Update:
+            select = side(kNewTableName, 1) + " UNION ALL " + side(kOldTableName, -1);
+            break;
+    }
+    return "INSERT INTO " + log + " (__ivm_xid, __ivm_sign, __ivm_time, " + list + ") " + select;
+}
+
+}  // namespace
+
+std::optional<Oid> DeltaLogOf(Oid relid) {
+    return PgCall([&]() -> std::optional<Oid> {
+        Oid argtype = OIDOID;
+        Datum arg = ObjectIdGetDatum(relid);
+        // Not read-only: this transaction's own changes must be seen.
+        int rc = SPI_execute_with_args("SELECT logrelid::oid FROM ivmx.delta_log WHERE relid = $1", 1,
+                                       &argtype, &arg, nullptr, false, 1);
+        if (rc != SPI_OK_SELECT || SPI_processed == 0) return std::nullopt;
+        bool isnull = false;
+        return DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    });
+}
+
+Oid EnsureDeltaLog(Oid relid) {
+    if (auto existing = DeltaLogOf(relid)) return *existing;
+    const std::string base = core::QuoteQualified(RelationName(relid));
+    const std::string log = "ivmx." + core::QuoteIdent(LogName(relid));
+    AsRole(CatalogOwner(), [&] {
+        SpiExecute("CREATE TABLE " + log +
+                   " (__ivm_xid xid8 NOT NULL, __ivm_sign smallint NOT NULL, "
+                   "__ivm_time timestamptz NOT NULL, "
+                   "__ivm_seq bigint NOT NULL DEFAULT nextval('ivmx.delta_seq'), LIKE " + base + ")");
+        SpiExecute("INSERT INTO ivmx.delta_log (relid, logrelid) VALUES (" + std::to_string(relid) +
+                   ", '" + log + "'::regclass)");
+    });
+    PgCall([] { CommandCounterIncrement(); });
+    auto created = DeltaLogOf(relid);
+    if (!created) throw core::Error(core::sqlstate::kInternalError, "delta log was not created");
+    return *created;
+}
+
+void DropDeltaLogIfUnused(Oid relid) {
+    // A dropped relation has no readers left (they were dropped with it).
+    const bool exists = PgCall([&] { return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)); });
+    if (exists && HasDeferredReader(relid)) return;
+    auto log = DeltaLogOf(relid);
+    if (!log) return;
+    const std::string name = core::QuoteQualified(RelationName(*log));
+    AsRole(CatalogOwner(), [&] {
+        SpiExecute("DELETE FROM ivmx.delta_log WHERE relid = " + std::to_string(relid));
+        SpiExecute("DROP TABLE " + name);
+    });
+    PgCall([] { CommandCounterIncrement(); });
+}
+
+std::vector<std::string> LoggedColumns(Oid log_relid) {
+    std::vector<std::string> names = AttributeNames(log_relid);
+    names.erase(names.begin(), names.begin() + std::min<size_t>(kBookkeepingColumns, names.size()));
+    return names;
+}
+
+DeltaLogWriter::DeltaLogWriter(Oid base_relid, Oid log_relid)
+    : base_relid_(base_relid), log_relid_(log_relid), owner_(RelationOwner(log_relid)) {}
+
+DeltaLogWriter::~DeltaLogWriter() {
+    for (SPIPlanPtr plan : plans_)
+        if (plan != nullptr) SPI_freeplan(plan);
+}
+
+void DeltaLogWriter::Write(ChangeKind kind) {
+    SPIPlanPtr& plan = plans_[static_cast<size_t>(kind)];
+    if (plan == nullptr) {
+        const std::string sql = LogInsertSql(base_relid_, log_relid_, kind);
+        plan = PgCall([&] {
+            SPIPlanPtr p = SPI_prepare(sql.c_str(), 0, nullptr);
+            if (p == nullptr) elog(ERROR, "could not prepare delta log statement: %s", sql.c_str());
+            SPI_keepplan(p);
+            return p;
+        });
+    }
+    AsRole(owner_, [&] {
+        PgCall([&] {
+            int rc = SPI_execute_plan(plan, nullptr, nullptr, false, 0);
+            if (rc < 0) elog(ERROR, "could not write the delta log: %s", SPI_result_code_string(rc));
+        });
+    });
+}
+
+}  // namespace ivmx::pg

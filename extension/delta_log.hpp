@@ -1,0 +1,49 @@
+// Delta logs of deferred maintenance: one table per base relation read by
+// deferred IMMVs, ivmx."delta_<relid>", holding every changed row as
+// (__ivm_xid: writer's top-level transaction id, __ivm_sign: +1 inserted /
+// -1 deleted, __ivm_time: writer's transaction start, __ivm_seq: position in
+// ivmx.delta_seq, then the relation's columns).
+// All deferred IMMVs on the relation share it.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ivmx/pg/postgres.hpp"
+#include "maintainer.hpp"
+
+namespace ivmx::pg {
+
+// The log of relid, created if it does not exist yet.
+Oid EnsureDeltaLog(Oid relid);
+
+// The log of relid, if any.
+std::optional<Oid> DeltaLogOf(Oid relid);
+
+// Drops relid's log when no deferred IMMV reads relid any more.
+void DropDeltaLogIfUnused(Oid relid);
+
+// Columns of the base relation that its log records, in order.
+std::vector<std::string> LoggedColumns(Oid log_relid);
+
+// Appends a statement's transition tables (registered with SPI) to a log,
+// through statements prepared once per statement kind.
+class DeltaLogWriter {
+public:
+    DeltaLogWriter(Oid base_relid, Oid log_relid);
+    ~DeltaLogWriter();
+    DeltaLogWriter(const DeltaLogWriter&) = delete;
+    DeltaLogWriter& operator=(const DeltaLogWriter&) = delete;
+
+    void Write(ChangeKind kind);
+
+private:
+    Oid base_relid_;
+    Oid log_relid_;
+    Oid owner_;
+    std::array<SPIPlanPtr, 3> plans_{};
+};
+
+}  // namespace ivmx::pg

@@ -1,0 +1,43 @@
+// Watermarks of deferred IMMVs and the scheduling policy around them.
+//
+// A deferred IMMV remembers the set of writer transactions whose logged
+// changes it has applied, as a snapshot in pg_snapshot's text form
+// "xmin:xmax:xip,...": a transaction id is applied iff it is below xmax and
+// not listed. The pending changes of a view are the logged rows of
+// transactions not applied yet.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ivmx::core {
+
+struct XidSnapshot {
+    uint64_t xmin = 1;
+    uint64_t xmax = 1;
+    std::vector<uint64_t> xip;  // sorted, each in [xmin, xmax)
+
+    bool Visible(uint64_t xid) const;
+    std::string ToText() const;
+    // Parses pg_snapshot text; nullopt when malformed.
+    static std::optional<XidSnapshot> Parse(const std::string& text);
+};
+
+// The watermark after a refresh that read with snapshot `seen` and consumed
+// every pending transaction below `boundary` (UINT64_MAX: all of them). The
+// refreshing transaction's own id `own_xid` (0 if it logged nothing) counts
+// as applied when below the boundary: its rows were visible to it.
+XidSnapshot ConsumedThrough(const XidSnapshot& seen, uint64_t own_xid, uint64_t boundary);
+
+// Smallest boundary such that consuming the pending transactions below it
+// stays within max_rows rows (at least one transaction is always taken).
+// pending: (xid, rows) sorted by xid. Returns UINT64_MAX when all fit.
+uint64_t BatchBoundary(const std::vector<std::pair<uint64_t, int64_t>>& pending, int64_t max_rows);
+
+// Delay before retrying a view after `failures` consecutive failures:
+// base_ms doubled per failure, capped at cap_ms.
+int64_t RetryDelayMs(int failures, int64_t base_ms, int64_t cap_ms);
+
+}  // namespace ivmx::core

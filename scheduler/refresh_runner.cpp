@@ -1,0 +1,336 @@
+// Deferred maintenance: refreshing deferred IMMVs from their delta logs
+// (see scheduler/refresh_runner.hpp).
+//
+// A refresh locks the IMMV (ExclusiveLock: refreshes of one IMMV take turns,
+// readers are not blocked), takes one snapshot S, and in S reads the pending
+// log rows (those of transactions not in the IMMV's watermark W) and the
+// base relations. The delta of the consumed rows is applied with the same
+// engine as immediate maintenance (every occurrence not changed is read in
+// its S state), and W advances to the consumed transactions in the same
+// transaction: a crash loses nothing and applies nothing twice.
+#include "refresh_runner.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "../extension/catalog.hpp"
+#include "../extension/delta_log.hpp"
+#include "../extension/maintainer.hpp"
+#include "../extension/pg_util.hpp"
+#include "../extension/settings.hpp"
+#include "ivmx/core/sql_text.hpp"
+#include "ivmx/core/watermark.hpp"
+#include "ivmx/core/error.hpp"
+#include "ivmx/pg/guards.hpp"
+
+namespace ivmx::pg {
+
+namespace {
+
+constexpr uint64 kAllTransactions = std::numeric_limits<uint64>::max();
+
+// Runs a read-only query in `snapshot`; returns the rows as text.
+std::vector<std::vector<std::string>> QueryIn(const std::string& sql, Snapshot snapshot) {
+    return PgCall([&] {
+        SPIPlanPtr plan = SPI_prepare(sql.c_str(), 0, nullptr);
+        if (plan == nullptr) elog(ERROR, "could not plan refresh query: %s", sql.c_str());
+        int rc = SPI_execute_snapshot(plan, nullptr, nullptr, snapshot, InvalidSnapshot, true, false, 0);
+        if (rc != SPI_OK_SELECT) elog(ERROR, "refresh query failed: %s", sql.c_str());
+        std::vector<std::vector<std::string>> rows;
+        for (uint64 r = 0; r < SPI_processed; ++r) {
+            std::vector<std::string> row;
+            for (int c = 1; c <= SPI_tuptable->tupdesc->natts; ++c) {
+                char* value = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, c);
+                row.push_back(value != nullptr ? value : "");
+            }
+            rows.push_back(std::move(row));
+        }
+        SPI_freeplan(plan);
+        return rows;
+    });
+}
+
+std::string Literal(const std::string& text) {
+    return PgCall([&] { return std::string(quote_literal_cstr(text.c_str())); });
+}
+
+// SQL condition: log row not yet applied to an IMMV with this watermark.
+std::string PendingCondition(const ImmvRecord& record) {
+    std::string condition = "NOT pg_visible_in_snapshot(__ivm_xid, " + Literal(record.watermark) +
+                            "::pg_snapshot)";
+    if (record.partial_xid != 0)
+        condition = "(" + condition + " OR (__ivm_xid = '" + std::to_string(record.partial_xid) +
+                    "'::xid8 AND __ivm_seq > " + std::to_string(record.partial_seq) + "))";
+    return condition;
+}
+
+struct LogInfo {
+    Oid base;
+    std::string log;  // qualified, quoted
+    std::vector<std::string> columns;
+};
+
+std::vector<LogInfo> LogsOf(const core::ViewDefinition& view) {
+    std::vector<LogInfo> logs;
+    for (const auto& rel : view.relations) {
+        if (std::any_of(logs.begin(), logs.end(), [&](const LogInfo& l) { return l.base == rel.relation_id; }))
+            continue;
+        auto log = DeltaLogOf(rel.relation_id);
+        if (!log)
+            throw core::Error(core::sqlstate::kInternalError,
+                              "delta log of \"" + rel.name.name + "\" is missing");
+        logs.push_back({rel.relation_id, core::QuoteQualified(RelationName(*log)), LoggedColumns(*log)});
+    }
+    return logs;
+}
+
+// FROM-item with the logged rows of one sign that this refresh consumes.
+std::string LogSource(const LogInfo& log, const std::string& pending, uint64 boundary, int sign) {
+    std::vector<std::string> columns;
+    for (const auto& c : log.columns) columns.push_back(core::QuoteIdent(c));
+    std::string sql = "(SELECT " + core::Join(columns, ", ") + " FROM " + log.log + " WHERE __ivm_sign " +
+                      (sign > 0 ? "> 0" : "< 0") + " AND " + pending;
+    if (boundary != kAllTransactions) sql += " AND __ivm_xid < '" + std::to_string(boundary) + "'::xid8";
+    return sql + ")";
+}
+
+// Estimated rows of the base relations (pg_class.reltuples), or a negative
+// number when a relation was never vacuumed or analyzed (size unknown).
+double BaseRows(const std::vector<LogInfo>& logs) {
+    return PgCall([&] {
+        double rows = 0;
+        for (const auto& log : logs) {
+            HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(log.base));
+            if (!HeapTupleIsValid(tup)) continue;
+            const double tuples = reinterpret_cast<Form_pg_class>(GETSTRUCT(tup))->reltuples;
+            ReleaseSysCache(tup);
+            if (tuples < 0) return -1.0;
+            rows += tuples;
+        }
+        return std::max(rows, 1.0);
+    });
+}
+
+uint64 OwnTransaction() {
+    return PgCall([] {
+        FullTransactionId fxid = GetTopFullTransactionIdIfAny();
+        return FullTransactionIdIsValid(fxid) ? U64FromFullTransactionId(fxid) : uint64(0);
+    });
+}
+
+struct PendingSummary {
+    std::vector<std::pair<uint64_t, int64_t>> by_xid;  // sorted
+    int64 own_max_seq = 0;
+};
+
+PendingSummary SummarizePending(const std::vector<LogInfo>& logs, const std::string& pending,
+                                uint64 own, Snapshot snapshot) {
+    std::map<uint64_t, int64_t> counts;
+    PendingSummary summary;
+    for (const auto& log : logs) {
+        for (const auto& row : QueryIn("SELECT __ivm_xid::text, count(*), max(__ivm_seq) FROM " + log.log +
+                                           " WHERE " + pending + " GROUP BY 1",
+                                       snapshot)) {
+            const uint64_t xid = std::stoull(row[0]);
+            counts[xid] += std::stoll(row[1]);
+            if (xid == own) summary.own_max_seq = std::max<int64>(summary.own_max_seq, std::stoll(row[2]));
+        }
+    }
+    summary.by_xid.assign(counts.begin(), counts.end());
+    return summary;
+}
+
+void RecordRefresh(Oid immv, const ImmvRecord& next, TimestampTz started, const RefreshResult& result) {
+    const std::string id = std::to_string(immv);
+    const std::string partial = next.partial_xid != 0
+                                    ? "'" + std::to_string(next.partial_xid) + "'::xid8, " +
+                                          std::to_string(next.partial_seq)
+                                    : "NULL::xid8, NULL::bigint";
+    const std::string start = PgCall([&] { return std::string(timestamptz_to_str(started)); });
+    AsRole(CatalogOwner(), [&] {
+        SpiExecute("UPDATE ivmx.immv SET watermark = " + Literal(next.watermark) +
+                   "::pg_snapshot, (partial_xid, partial_seq) = (SELECT " + partial +
+                   "), last_refresh = " + Literal(start) +
+                   "::timestamptz, last_duration = clock_timestamp() - " + Literal(start) +
+                   "::timestamptz, refresh_count = refresh_count + 1, failures = 0, "
+                   "last_error = NULL, next_attempt = NULL WHERE immvrelid = " + id);
+        SpiExecute("INSERT INTO ivmx.refresh_history (immvrelid, started_at, duration, rows_consumed, "
+                   "rows_changed, kind) VALUES (" + id + ", " + Literal(start) +
+                   "::timestamptz, clock_timestamp() - " + Literal(start) + "::timestamptz, " +
+                   std::to_string(result.rows_consumed) + ", " + std::to_string(result.rows_changed) +
+                   ", '" + (result.full ? "full" : "incremental") + "')");
+        SpiExecute("DELETE FROM ivmx.refresh_history WHERE immvrelid = " + id +
+                   " AND id <= (SELECT id FROM ivmx.refresh_history WHERE immvrelid = " + id +
+                   " ORDER BY id DESC OFFSET " + std::to_string(HistoryLimit()) + " LIMIT 1)");
+    });
+}
+
+// Deletes log rows that every deferred consumer has applied.
+void CollectGarbage(const std::vector<LogInfo>& logs) {
+    AsRole(CatalogOwner(), [&] {
+        for (const auto& log : logs)
+            SpiExecute("DELETE FROM " + log.log +
+                       " l WHERE NOT EXISTS (SELECT 1 FROM ivmx.immv i JOIN ivmx.immv_dependency d "
+                       "USING (immvrelid) WHERE d.relid = " + std::to_string(log.base) +
+                       " AND i.mode = 'deferred' AND i.populated AND (NOT pg_visible_in_snapshot("
+                       "l.__ivm_xid, i.watermark) OR (l.__ivm_xid = i.partial_xid AND "
+                       "l.__ivm_seq > i.partial_seq)))");
+    });
+}
+
+}  // namespace
+
+RefreshResult RefreshDeferred(Oid immv, RefreshKind kind) {
+    PgCall([&] { LockRelationOid(immv, ExclusiveLock); });
+    const ImmvRecord record = RequireImmv(immv);
+    RefreshResult result;
+    if (record.mode != MaintenanceMode::Deferred || !record.populated) return result;
+    const TimestampTz started = PgCall([] { return GetCurrentTimestamp(); });
+    MaintenanceScope scope;
+    auto maintainer = LoadMaintainer(record);
+    const std::vector<LogInfo> logs = LogsOf(maintainer->definition());
+    Snapshot snapshot = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
+    const uint64 own = OwnTransaction();
+    const auto seen = core::XidSnapshot::Parse(QueryIn("SELECT pg_current_snapshot()::text", snapshot)[0][0]);
+    const bool known = core::XidSnapshot::Parse(record.watermark).has_value();
+    const std::string pending = known ? PendingCondition(record) : "true";
+    const PendingSummary summary = SummarizePending(logs, pending, own, snapshot);
+
+    const bool single_relation = maintainer->definition().relations.size() == 1;
+    uint64 boundary = single_relation ? core::BatchBoundary(summary.by_xid, MaxBatchRows()) : kAllTransactions;
+    for (const auto& [xid, rows] : summary.by_xid)
+        if (xid < boundary) result.rows_consumed += rows;
+    result.more_pending = boundary != kAllTransactions;
+    if (result.rows_consumed == 0 && kind != RefreshKind::Full && known) {
+        PgCall([&] { UnregisterSnapshot(snapshot); });
+        return result;
+    }
+    const double ratio = FullRefreshRatio();
+    const double base_rows = ratio > 0 ? BaseRows(logs) : -1;
+    result.full = kind == RefreshKind::Full || !known ||
+                  (base_rows > 0 && result.rows_consumed > ratio * base_rows);
+    if (result.full) {
+        boundary = kAllTransactions;
+        result.more_pending = false;
+        result.rows_changed = maintainer->RecomputeAt(snapshot);
+    } else {
+        std::vector<core::ChangedOccurrence> changed;
+        const auto& view = maintainer->definition();
+        for (size_t i = 0; i < view.relations.size(); ++i)
+            for (const auto& log : logs)
+                if (log.base == view.relations[i].relation_id)
+                    changed.push_back({i, LogSource(log, pending, boundary, +1),
+                                       LogSource(log, pending, boundary, -1)});
+        core::Delta delta = core::BuildDelta(view, changed);
+        delta.consolidate = true;  // a batch may insert and delete the same row
+        result.rows_changed = maintainer->ApplyDelta(delta, snapshot);
+    }
+    ImmvRecord next = record;
+    next.watermark = core::ConsumedThrough(*seen, own, boundary).ToText();
+    next.partial_xid = own != 0 && own < boundary ? own : 0;
+    next.partial_seq = summary.own_max_seq;
+    PgCall([&] { UnregisterSnapshot(snapshot); });
+    RecordRefresh(immv, next, started, result);
+    CollectGarbage(logs);
+    if (LogRefreshes())
+        PgCall([&] {
+            ereport(LOG, (errmsg("pg_ivmx refreshed \"%s\": %s, %lld log rows, %lld IMMV rows",
+                                 get_rel_name(immv), result.full ? "full" : "incremental",
+                                 static_cast<long long>(result.rows_consumed),
+                                 static_cast<long long>(result.rows_changed))));
+        });
+    return result;
+}
+
+namespace {
+
+struct DueView {
+    Oid immv;
+};
+
+// Runs f in a transaction of its own with an active snapshot and an SPI
+// connection; commits on success. On a PostgreSQL error the transaction is
+// aborted and the error rethrown as PgError.
+template <typename F>
+void InTransaction(F&& f) {
+    PgCall([] {
+        SetCurrentStatementStartTimestamp();
+        StartTransactionCommand();
+        PushActiveSnapshot(GetTransactionSnapshot());
+    });
+    try {
+        SpiConnect();
+        f();
+        SpiFinish();
+        PgCall([] {
+            PopActiveSnapshot();
+            CommitTransactionCommand();
+        });
+    } catch (...) {
+        PgCall([] { AbortCurrentTransaction(); });
+        throw;
+    }
+}
+
+// Deferred IMMVs due for a refresh now, and how long until the next one is.
+std::vector<DueView> DueViews(long& sleep_ms) {
+    std::vector<DueView> due;
+    InTransaction([&] {
+        for (const auto& row : QueryIn(
+                 "SELECT immvrelid::oid, "
+                 "GREATEST(COALESCE(next_attempt, '-infinity'), "
+                 "         COALESCE(last_refresh + refresh_interval, '-infinity')) <= now(), "
+                 "(EXTRACT(EPOCH FROM GREATEST(next_attempt, last_refresh + refresh_interval) - now()) "
+                 " * 1000)::bigint "
+                 "FROM ivmx.immv WHERE mode = 'deferred' AND populated ORDER BY immvrelid",
+                 GetActiveSnapshot())) {
+            if (row[1] == "t") due.push_back({static_cast<Oid>(std::stoul(row[0]))});
+            else if (!row[2].empty()) sleep_ms = std::min<long>(sleep_ms, std::max(10L, std::stol(row[2])));
+        }
+    });
+    return due;
+}
+
+void RecordFailure(Oid immv, const std::string& message) {
+    InTransaction([&] {
+        const std::string id = std::to_string(immv);
+        const std::string failures =
+            QueryIn("SELECT failures FROM ivmx.immv WHERE immvrelid = " + id, GetActiveSnapshot()).at(0).at(0);
+        const int64 delay = core::RetryDelayMs(std::stoi(failures) + 1, NaptimeMs(), MaxRetryIntervalMs());
+        AsRole(CatalogOwner(), [&] {
+            SpiExecute("UPDATE ivmx.immv SET failures = failures + 1, last_error = " + Literal(message) +
+                       ", next_attempt = now() + interval '" + std::to_string(delay) +
+                       " milliseconds' WHERE immvrelid = " + id);
+            SpiExecute("INSERT INTO ivmx.refresh_history (immvrelid, started_at, duration, rows_consumed, "
+                       "rows_changed, kind, error) VALUES (" + id + ", now(), interval '0', 0, 0, "
+                       "'incremental', " + Literal(message) + ")");
+        });
+        PgCall([&] {
+            ereport(LOG, (errmsg("pg_ivmx could not refresh IMMV with OID %u: %s", immv, message.c_str()),
+                          errdetail("Retrying in %lld ms.", static_cast<long long>(delay))));
+        });
+    });
+}
+
+}  // namespace
+
+long RunSchedulerRound() {
+    long sleep_ms = NaptimeMs();
+    for (const DueView& view : DueViews(sleep_ms)) {
+        try {
+            InTransaction([&] {
+                if (!PgCall([&] { return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(view.immv)); }))
+                    return;
+                if (RefreshDeferred(view.immv, RefreshKind::Auto).more_pending) sleep_ms = 0;
+            });
+        } catch (const PgError& e) {
+            RecordFailure(view.immv, e.what());
+        }
+    }
+    return sleep_ms;
+}
+
+}  // namespace ivmx::pg

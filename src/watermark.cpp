@@ -1,0 +1,72 @@
+// Watermarks and scheduling policy (see include/ivmx/core/watermark.hpp).
+#include "ivmx/core/watermark.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <sstream>
+
+namespace ivmx::core {
+
+bool XidSnapshot::Visible(uint64_t xid) const {
+    if (xid >= xmax) return false;
+    return !std::binary_search(xip.begin(), xip.end(), xid);
+}
+
+std::string XidSnapshot::ToText() const {
+    std::string text = std::to_string(xmin) + ":" + std::to_string(xmax) + ":";
+    for (size_t i = 0; i < xip.size(); ++i) {
+        if (i > 0) text += ",";
+        text += std::to_string(xip[i]);
+    }
+    return text;
+}
+
+std::optional<XidSnapshot> XidSnapshot::Parse(const std::string& text) {
+    XidSnapshot s;
+    std::istringstream in(text);
+    char colon1 = 0, colon2 = 0;
+    if (!(in >> s.xmin >> colon1 >> s.xmax >> colon2) || colon1 != ':' || colon2 != ':')
+        return std::nullopt;
+    uint64_t xid = 0;
+    while (in >> xid) {
+        s.xip.push_back(xid);
+        char comma = 0;
+        if (!(in >> comma)) break;
+        if (comma != ',') return std::nullopt;
+    }
+    if (s.xmin > s.xmax) return std::nullopt;
+    std::sort(s.xip.begin(), s.xip.end());
+    return s;
+}
+
+XidSnapshot ConsumedThrough(const XidSnapshot& seen, uint64_t own_xid, uint64_t boundary) {
+    XidSnapshot out;
+    out.xmax = std::min(seen.xmax, boundary);
+    for (uint64_t x : seen.xip)
+        if (x < out.xmax && x != own_xid) out.xip.push_back(x);
+    if (own_xid != 0 && own_xid < boundary && own_xid >= out.xmax) {
+        // Our own transaction is applied, the ones assigned meanwhile are not.
+        for (uint64_t x = out.xmax; x < own_xid; ++x) out.xip.push_back(x);
+        out.xmax = own_xid + 1;
+    }
+    out.xmin = out.xip.empty() ? out.xmax : std::min(out.xip.front(), out.xmax);
+    return out;
+}
+
+uint64_t BatchBoundary(const std::vector<std::pair<uint64_t, int64_t>>& pending, int64_t max_rows) {
+    int64_t rows = 0;
+    for (size_t i = 0; i < pending.size(); ++i) {
+        rows += pending[i].second;
+        if (rows > max_rows && i > 0) return pending[i].first;
+    }
+    return std::numeric_limits<uint64_t>::max();
+}
+
+int64_t RetryDelayMs(int failures, int64_t base_ms, int64_t cap_ms) {
+    if (failures <= 0) return 0;
+    int64_t delay = std::max<int64_t>(base_ms, 1);
+    for (int i = 1; i < failures && delay < cap_ms; ++i) delay *= 2;
+    return std::min(delay, cap_ms);
+}
+
+}  // namespace ivmx::core

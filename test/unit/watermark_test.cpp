@@ -1,0 +1,67 @@
+// Watermarks of deferred IMMVs and the retry/batching policy.
+#include <gtest/gtest.h>
+
+#include <limits>
+
+#include "ivmx/core/watermark.hpp"
+
+using ivmx::core::BatchBoundary;
+using ivmx::core::ConsumedThrough;
+using ivmx::core::RetryDelayMs;
+using ivmx::core::XidSnapshot;
+
+namespace {
+constexpr uint64_t kAll = std::numeric_limits<uint64_t>::max();
+}
+
+TEST(Watermark, ParsesAndPrintsPgSnapshotText) {
+    auto s = XidSnapshot::Parse("10:20:12,15");
+    ASSERT_TRUE(s.has_value());
+    EXPECT_EQ(s->ToText(), "10:20:12,15");
+    EXPECT_TRUE(s->Visible(11));
+    EXPECT_FALSE(s->Visible(12));
+    EXPECT_FALSE(s->Visible(20));
+    EXPECT_TRUE(XidSnapshot::Parse("5:5:").has_value());
+    EXPECT_FALSE(XidSnapshot::Parse("garbage").has_value());
+    EXPECT_FALSE(XidSnapshot::Parse("9:5:").has_value());
+}
+
+TEST(Watermark, ConsumingEverythingIsTheSnapshotRead) {
+    auto seen = *XidSnapshot::Parse("10:20:12,15");
+    EXPECT_EQ(ConsumedThrough(seen, 0, kAll).ToText(), "12:20:12,15");
+}
+
+TEST(Watermark, OwnTransactionCountsAsApplied) {
+    auto seen = *XidSnapshot::Parse("10:20:12,15");
+    EXPECT_EQ(ConsumedThrough(seen, 15, kAll).ToText(), "12:20:12");
+    // Own id beyond xmax: the ids in between stay pending.
+    auto out = ConsumedThrough(seen, 23, kAll);
+    EXPECT_TRUE(out.Visible(23));
+    EXPECT_FALSE(out.Visible(21));
+    EXPECT_FALSE(out.Visible(12));
+    EXPECT_TRUE(out.Visible(19));
+}
+
+TEST(Watermark, PartialBatchStopsAtBoundary) {
+    auto seen = *XidSnapshot::Parse("10:20:12,15");
+    auto out = ConsumedThrough(seen, 0, 14);
+    EXPECT_TRUE(out.Visible(13));
+    EXPECT_FALSE(out.Visible(12));
+    EXPECT_FALSE(out.Visible(14));
+    EXPECT_FALSE(out.Visible(16));
+}
+
+TEST(Watermark, BatchBoundaryTakesWholeTransactions) {
+    std::vector<std::pair<uint64_t, int64_t>> pending{{5, 10}, {7, 10}, {9, 10}};
+    EXPECT_EQ(BatchBoundary(pending, 100), kAll);
+    EXPECT_EQ(BatchBoundary(pending, 25), 9u);
+    EXPECT_EQ(BatchBoundary(pending, 10), 7u);
+    EXPECT_EQ(BatchBoundary(pending, 1), 7u);  // the first transaction is always taken
+}
+
+TEST(Retry, BacksOffExponentiallyUpToTheCap) {
+    EXPECT_EQ(RetryDelayMs(0, 1000, 60000), 0);
+    EXPECT_EQ(RetryDelayMs(1, 1000, 60000), 1000);
+    EXPECT_EQ(RetryDelayMs(3, 1000, 60000), 4000);
+    EXPECT_EQ(RetryDelayMs(30, 1000, 60000), 60000);
+}
