@@ -80,9 +80,9 @@ render_tables() {
     }
     END {
       print "## Writer throughput (pgbench)\n"
-      print "Median over repetitions of the pgbench TPS and average latency; ratio = with-view TPS / no-view TPS of the same repetition (median, and range over repetitions). A plain materialized view puts no work on writers, so its ratio is an A/A control: its distance from 1.00 is the noise of the machine.\n"
-      print "| scenario | mode | clients | runs | median TPS | latency avg (ms) | ratio vs no view | ratio range | target | IMMV check |"
-      print "|---|---|---:|---:|---:|---:|---:|---:|---|---|"
+      print "Median over repetitions of the pgbench TPS and average latency. Paired ratio = with-view TPS / no-view TPS of the same repetition: median and range over repetitions; ratio of medians = median TPS / median no-view TPS. A target counts as met (or missed) when both estimates agree, unclear otherwise. A plain materialized view puts no work on writers, so its ratio is an A/A control: its distance from 1.00 is the noise of the machine.\n"
+      print "| scenario | mode | clients | runs | median TPS | latency avg (ms) | paired ratio | ratio range | ratio of medians | target | IMMV check |"
+      print "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
       for (i = 1; i <= nscen; i++) {
         sc = order[i]; if (kind[sc] != "tps") continue
         nc = split(clients[sc], cl, " ")
@@ -100,19 +100,26 @@ render_tables() {
                 if (p[1] == sc && p[2] == mode && p[3] == c && ((sc "|none|" c "|" p[4]) in per))
                   ratios = ratios " " per[r] / per[sc "|none|" c "|" p[4]]
               }
+            rom = ""
+            if (mode != "none" && tps[k] != "" && tps[sc "|none|" c] != "")
+              rom = median(tps[k]) / median(tps[sc "|none|" c])
             tgt = ""
             if ((sc "|" mode "|" c) in target) {
               t = target[sc "|" mode "|" c]
-              tgt = sprintf("≥ %.2f: %s", t, failed ? "FAILED" : (median(ratios) >= t ? "met" : "**missed**"))
+              verdict = failed ? "FAILED" : ratios == "" || rom == "" ? "no data" : \
+                        (median(ratios) >= t && rom >= t) ? "met" : \
+                        (median(ratios) < t && rom < t) ? "**missed**" : "unclear"
+              tgt = sprintf("≥ %.2f: %s", t, verdict)
             }
             chk = mode == "immediate" ? sprintf("%s (%d/%d)", verok[k] == verified[k] ? "ok" : "**FAILED**", verok[k], verified[k]) : "—"
             if (failed)
-              printf "| %s | %s | %s | %d | FAILED | FAILED | FAILED | | %s | %s |\n", sc, label(mode), c, runs[k], tgt, chk
+              printf "| %s | %s | %s | %d | FAILED | FAILED | FAILED | | FAILED | %s | %s |\n", sc, label(mode), c, runs[k], tgt, chk
             else
-              printf "| %s | %s | %s | %d | %s | %s | %s | %s | %s | %s |\n", sc, label(mode), c, runs[k],
+              printf "| %s | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", sc, label(mode), c, runs[k],
                 fmt(median(tps[k]), 0), fmt(median(lat[k]), 3),
                 mode == "none" ? "1 (baseline)" : fmt(median(ratios), 2),
-                ratios == "" ? "" : fmt(lo(ratios), 2) "–" fmt(hi(ratios), 2), tgt, chk
+                ratios == "" ? "" : fmt(lo(ratios), 2) "–" fmt(hi(ratios), 2),
+                mode == "none" ? "" : fmt(rom, 2), tgt, chk
           }
         }
       }
@@ -134,9 +141,9 @@ render_tables() {
 
       if (nb > 0) {
         print "\n## Bulk updates\n"
-        print "One statement, client-side time in ms (median over repetitions, each after a VACUUM); ratio = with-IMMV time / no-view time of the same repetition (median, range).\n"
-        print "| scenario | statement | rows | no view (ms) | with IMMV (ms) | ratio | ratio range | IMMV check |"
-        print "|---|---|---:|---:|---:|---:|---:|---|"
+        print "One statement, client-side time in ms (median over repetitions, each after a VACUUM and a CHECKPOINT); paired ratio = with-IMMV time / no-view time of the same repetition (median, range); ratio of medians = median with IMMV / median without.\n"
+        print "| scenario | statement | rows | no view (ms) | with IMMV (ms) | paired ratio | ratio range | ratio of medians | IMMV check |"
+        print "|---|---|---:|---:|---:|---:|---:|---:|---|"
         for (i = 1; i <= nb; i++) {
           k = bkeys[i]; split(k, p, "|"); mode = bmode[k]
           ratios = ""
@@ -147,11 +154,12 @@ render_tables() {
           }
           chk = bver[k] == 0 ? "—" : sprintf("%s (%d/%d)", bverok[k] == bver[k] ? "ok" : "**FAILED**", bverok[k], bver[k])
           if (status[p[1]] != "OK")
-            printf "| %s | %s | %s | %s | FAILED | FAILED | | %s |\n", p[1], p[2], brows[k], fmt(median(bms[k "|none"]), 1), chk
+            printf "| %s | %s | %s | %s | FAILED | FAILED | | FAILED | %s |\n", p[1], p[2], brows[k], fmt(median(bms[k "|none"]), 1), chk
           else
-            printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", p[1], p[2], brows[k],
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", p[1], p[2], brows[k],
               fmt(median(bms[k "|none"]), 1), fmt(median(bms[k "|" mode]), 1), fmt(median(ratios), 2),
-              ratios == "" ? "" : fmt(lo(ratios), 2) "–" fmt(hi(ratios), 2), chk
+              ratios == "" ? "" : fmt(lo(ratios), 2) "–" fmt(hi(ratios), 2),
+              (bms[k "|none"] == "" || bms[k "|" mode] == "") ? "—" : fmt(median(bms[k "|" mode]) / median(bms[k "|none"]), 2), chk
         }
       }
 
