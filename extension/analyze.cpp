@@ -47,6 +47,29 @@ bool IsNotImmutable(Oid func_id, void* context) {
     return true;
 }
 
+// The SQL spelling of current_date, current_user and friends (all of them
+// depend on the time, the session or the role, none is immutable).
+std::string SqlValueFunctionName(const SQLValueFunction* f) {
+    switch (f->op) {
+        case SVFOP_CURRENT_DATE: return "CURRENT_DATE";
+        case SVFOP_CURRENT_TIME:
+        case SVFOP_CURRENT_TIME_N: return "CURRENT_TIME";
+        case SVFOP_CURRENT_TIMESTAMP:
+        case SVFOP_CURRENT_TIMESTAMP_N: return "CURRENT_TIMESTAMP";
+        case SVFOP_LOCALTIME:
+        case SVFOP_LOCALTIME_N: return "LOCALTIME";
+        case SVFOP_LOCALTIMESTAMP:
+        case SVFOP_LOCALTIMESTAMP_N: return "LOCALTIMESTAMP";
+        case SVFOP_CURRENT_ROLE: return "CURRENT_ROLE";
+        case SVFOP_CURRENT_USER: return "CURRENT_USER";
+        case SVFOP_USER: return "USER";
+        case SVFOP_SESSION_USER: return "SESSION_USER";
+        case SVFOP_CURRENT_CATALOG: return "CURRENT_CATALOG";
+        case SVFOP_CURRENT_SCHEMA: return "CURRENT_SCHEMA";
+    }
+    return "SQL value function";
+}
+
 // Expression walker (a PostgreSQL C callback: records the problem, never throws).
 bool FindProblem(Node* node, void* context) {
     if (node == nullptr) return false;
@@ -71,6 +94,8 @@ bool FindProblem(Node* node, void* context) {
     else if (IsA(node, GroupingFunc)) problem->construct = "GROUPING()";
     else if (IsA(node, Param)) problem->construct = "a parameter";
     else if (IsA(node, NextValueExpr)) problem->construct = "nextval()";
+    else if (IsA(node, SQLValueFunction))
+        problem->construct = "non-immutable function " + SqlValueFunctionName(castNode(SQLValueFunction, node));
     if (!problem->construct.empty()) return true;
     if (check_functions_in_node(node, IsNotImmutable, context)) {
         problem->construct = "non-immutable function";
@@ -84,6 +109,10 @@ void CheckExpression(Node* expr) {
     ExpressionProblem problem;
     PgCall([&] { FindProblem(expr, &problem); });
     if (problem.construct.empty()) return;
+    if (problem.construct.rfind("non-immutable function ", 0) == 0 && !OidIsValid(problem.function))
+        throw NotSupported(problem.construct + " is not supported on incrementally maintainable materialized views",
+                           "Maintenance re-evaluates expressions at later times; their result must "
+                           "depend only on their arguments.");
     if (OidIsValid(problem.function)) {
         std::string name = PgCall([&] { return std::string(get_func_name(problem.function)); });
         throw NotSupported("non-immutable function " + name +
@@ -488,10 +517,12 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
             } else {
                 CheckExpression(expr);
                 column.expression_sql = deparse(expr);
-                column.role = group_key || view.shape == core::ViewShape::Distinct
+                // In a grouped view every non-aggregate output is a function of
+                // the group (possibly through a primary key's functional
+                // dependency): keying rows by all of them gives the same groups.
+                column.role = group_key || grouped || view.shape == core::ViewShape::Distinct
                                   ? core::ColumnRole::GroupKey
-                              : grouped ? core::ColumnRole::Derived
-                                        : core::ColumnRole::Plain;
+                                  : core::ColumnRole::Plain;
                 Oid type = PgCall([&] { return exprType(expr); });
                 column.type_sql = QualifiedTypeName(type, PgCall([&] { return exprTypmod(expr); }));
                 column.has_equality = HasBtreeEquality(type);

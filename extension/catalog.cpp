@@ -1,6 +1,8 @@
 // pg_ivmx catalog access (see extension/catalog.hpp).
 #include "catalog.hpp"
 
+#include <cctype>
+
 #include "ivmx/pg/guards.hpp"
 #include "pg_util.hpp"
 
@@ -49,8 +51,11 @@ std::string ModeName(MaintenanceMode mode) {
 }
 
 std::optional<MaintenanceMode> ModeByName(const std::string& name) {
-    if (name == "immediate") return MaintenanceMode::Immediate;
-    if (name == "deferred") return MaintenanceMode::Deferred;
+    // Case-insensitive, like the values of enum configuration parameters.
+    std::string lower;
+    for (char c : name) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    if (lower == "immediate") return MaintenanceMode::Immediate;
+    if (lower == "deferred") return MaintenanceMode::Deferred;
     return std::nullopt;
 }
 

@@ -44,15 +44,20 @@ void LoadEntry(Oid relid, RelationEntry& entry) {
     Retired().push_back(std::move(entry));
     entry = RelationMaintenance();
     entry.valid = true;  // cleared by any invalidation arriving from here on
-    bool logs = false;
-    for (Oid immv : ImmvsReading(relid)) {
-        auto record = LoadImmv(immv);
-        if (!record) continue;
-        entry.views.push_back(LoadMaintainer(*record, relid));
-        logs |= entry.views.back()->deferred();
+    try {
+        bool logs = false;
+        for (Oid immv : ImmvsReading(relid)) {
+            auto record = LoadImmv(immv);
+            if (!record) continue;
+            entry.views.push_back(LoadMaintainer(*record, relid));
+            logs |= entry.views.back()->deferred();
+        }
+        if (logs)
+            if (auto log = DeltaLogOf(relid)) entry.log = std::make_unique<DeltaLogWriter>(relid, *log);
+    } catch (...) {
+        entry.valid = false;  // a failed load must be retried, never used
+        throw;
     }
-    if (logs)
-        if (auto log = DeltaLogOf(relid)) entry.log = std::make_unique<DeltaLogWriter>(relid, *log);
 }
 
 ItemPointerData TidAt(uint64 row) {

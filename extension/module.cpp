@@ -1,5 +1,6 @@
 // pg_ivmx module entry: _PG_init (parameters, hooks, callbacks) and the
 // check that the library was preloaded.
+#include "../scheduler/workers.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "maintainer.hpp"
 #include "settings.hpp"
@@ -25,6 +26,7 @@ void _PG_init(void) {
     ivmx::pg::RegisterMaintainerCache();
     ivmx::pg::InstallUtilityHook();
     ivmx::pg::RegisterStatementBatchCallbacks();
+    ivmx::pg::InstallBackgroundWorkers();  // only when preloaded: shared memory, launcher
 }
 
 // Called first by the install script: the extension needs the library in

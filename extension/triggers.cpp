@@ -92,7 +92,9 @@ void ApplyBatch(Oid relid, ChangeKind kind) {
     MaintenanceScope scope;
     for (ViewMaintainer* view : views) {
         const auto& definition = view->definition();
-        view->ApplyDelta(core::BuildDelta(definition, ChangedOccurrences(definition, changes)));
+        core::Delta delta = core::BuildDelta(definition, ChangedOccurrences(definition, changes));
+        delta.consolidate = true;  // statements of one batch may cancel each other's rows
+        view->ApplyDelta(delta);
     }
 }
 

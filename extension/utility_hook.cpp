@@ -1,9 +1,12 @@
 // ProcessUtility hook: DDL that would silently break an IMMV is refused with
-// a clear error before PostgreSQL runs it. Today that is ALTER TABLE ...
-// ALTER COLUMN ... TYPE on a column an IMMV reads (PostgreSQL itself would
-// only report an internal error for such a dependency).
+// a clear error before PostgreSQL runs it: changing the type of a column an
+// IMMV reads (PostgreSQL itself would only report an internal error for such
+// a dependency), dropping or retyping an IMMV's columns, renaming its
+// bookkeeping columns, and making a table inherit from a base table.
 #include <string>
 
+#include "../scheduler/workers.hpp"
+#include "ivmx/core/error.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "pg_util.hpp"
 #include "utility_hook.hpp"
@@ -47,18 +50,87 @@ bool ExtensionInstalled() {
     });
 }
 
-void CheckAlterTable(AlterTableStmt* stmt) {
-    bool alters_type = false;
-    PgCall([&] {
-        ListCell* lc;
-        foreach (lc, stmt->cmds) {
-            if (lfirst_node(AlterTableCmd, lc)->subtype == AT_AlterColumnType) alters_type = true;
-        }
+// Whether the catalog query (one oid parameter) returns a row.
+bool CatalogHas(const char* sql, Oid relid) {
+    return PgCall([&] {
+        Oid argtype = OIDOID;
+        Datum arg = ObjectIdGetDatum(relid);
+        int rc = SPI_execute_with_args(sql, 1, &argtype, &arg, nullptr, true, 1);
+        return rc == SPI_OK_SELECT && SPI_processed > 0;
     });
-    if (!alters_type || !ExtensionInstalled()) return;
+}
+
+bool IsImmv(Oid relid) { return CatalogHas("SELECT 1 FROM ivmx.immv WHERE immvrelid = $1", relid); }
+
+bool IsReadByImmv(Oid relid) {
+    return CatalogHas("SELECT 1 FROM ivmx.immv_dependency WHERE relid = $1", relid);
+}
+
+Oid RelidOf(RangeVar* rv) {
+    return PgCall([&] { return RangeVarGetRelid(rv, NoLock, true); });
+}
+
+[[noreturn]] void RefuseInheritance(RangeVar* parent) {
+    const std::string name = parent->relname;
+    throw core::NotSupported("cannot make a table inherit from \"" + name +
+                                 "\", which is read by an incrementally maintainable materialized view",
+                             "IMMVs maintain their base tables' own rows; rows of child tables would "
+                             "be missed.");
+}
+
+// A table must not become the child of a base table (CREATE TABLE ... INHERITS).
+void CheckCreateTable(CreateStmt* stmt) {
+    if (stmt->inhRelations == NIL || !ExtensionInstalled()) return;
+    SpiConnect();
+    for (int i = 0; i < list_length(stmt->inhRelations); ++i) {
+        auto* parent = static_cast<RangeVar*>(list_nth(stmt->inhRelations, i));
+        const Oid relid = RelidOf(parent);
+        if (OidIsValid(relid) && IsReadByImmv(relid)) RefuseInheritance(parent);
+    }
+    SpiFinish();
+}
+
+// Renaming an IMMV's bookkeeping columns would break its maintenance.
+void CheckRename(RenameStmt* stmt) {
+    if (stmt->renameType != OBJECT_COLUMN || stmt->relation == nullptr || stmt->subname == nullptr)
+        return;
+    if (std::string(stmt->subname).rfind("__ivm", 0) != 0 || !ExtensionInstalled()) return;
+    const Oid relid = RelidOf(stmt->relation);
+    if (!OidIsValid(relid)) return;
+    SpiConnect();
+    if (IsImmv(relid))
+        throw core::NotSupported("cannot rename column \"" + std::string(stmt->subname) +
+                                 "\" of an incrementally maintainable materialized view",
+                                 "Columns whose names start with \"__ivm\" hold the IMMV's bookkeeping.");
+    SpiFinish();
+}
+
+// Columns of an IMMV cannot be dropped or change type; base tables cannot
+// gain parents' children (ALTER TABLE ... INHERIT).
+void CheckAlterImmvOrInherit(AlterTableStmt* stmt, Oid relid) {
+    const bool immv = IsImmv(relid);
+    for (int i = 0; i < list_length(stmt->cmds); ++i) {
+        auto* cmd = static_cast<AlterTableCmd*>(list_nth(stmt->cmds, i));
+        if (immv && (cmd->subtype == AT_DropColumn || cmd->subtype == AT_AlterColumnType))
+            throw core::NotSupported(
+                std::string(cmd->subtype == AT_DropColumn ? "cannot drop" : "cannot alter the type of") +
+                    " a column of an incrementally maintainable materialized view",
+                "Its columns are defined by its query.",
+                "Drop the IMMV and create it again with the query you want.");
+        if (cmd->subtype == AT_AddInherit && cmd->def != nullptr && IsA(cmd->def, RangeVar)) {
+            RangeVar* parent = castNode(RangeVar, cmd->def);
+            const Oid parent_relid = RelidOf(parent);
+            if (OidIsValid(parent_relid) && IsReadByImmv(parent_relid)) RefuseInheritance(parent);
+        }
+    }
+}
+
+void CheckAlterTable(AlterTableStmt* stmt) {
+    if (!ExtensionInstalled()) return;
     const Oid relid = PgCall([&] { return RangeVarGetRelid(stmt->relation, NoLock, true); });
     if (!OidIsValid(relid)) return;
     SpiConnect();
+    CheckAlterImmvOrInherit(stmt, relid);
     for (int i = 0; i < list_length(stmt->cmds); ++i) {
         auto* cmd = static_cast<AlterTableCmd*>(list_nth(stmt->cmds, i));
         if (cmd->subtype != AT_AlterColumnType || cmd->name == nullptr) continue;
@@ -85,11 +157,17 @@ void IvmxProcessUtility(PlannedStmt* pstmt, const char* query_string, bool read_
     Node* parsetree = pstmt->utilityStmt;
     if (IsA(parsetree, AlterTableStmt))
         EntryGuard([&] { CheckAlterTable(castNode(AlterTableStmt, parsetree)); });
+    else if (IsA(parsetree, CreateStmt))
+        EntryGuard([&] { CheckCreateTable(castNode(CreateStmt, parsetree)); });
+    else if (IsA(parsetree, RenameStmt))
+        EntryGuard([&] { CheckRename(castNode(RenameStmt, parsetree)); });
+    SchedulerBeforeUtility(parsetree);  // DROP DATABASE & co.: stop its scheduler first
     if (g_previous_hook != nullptr)
         g_previous_hook(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
     else
         standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env,
                                 dest, qc);
+    SchedulerAfterUtility(parsetree);  // CREATE/DROP EXTENSION pg_ivmx: tell the workers at commit
 }
 
 }  // namespace

@@ -59,6 +59,8 @@ CREATE TABLE ivmx.delta_log (
     logrelid regclass NOT NULL
 );
 
+-- Every writer of a base table reads the catalog (to find its IMMVs).
+GRANT USAGE ON SCHEMA ivmx TO PUBLIC;
 REVOKE ALL ON ivmx.immv, ivmx.immv_dependency, ivmx.refresh_history, ivmx.delta_log FROM PUBLIC;
 GRANT SELECT ON ivmx.immv, ivmx.immv_dependency, ivmx.refresh_history, ivmx.delta_log TO PUBLIC;
 

@@ -43,8 +43,9 @@ std::string Negative() { return std::string(kSign) + " < 0"; }
 std::string SignedSum(const std::string& arg, const std::string& type) {
     const std::string plus = Filtered("sum(" + arg + ")", Positive());
     const std::string minus = Filtered("sum(" + arg + ")", Negative());
-    return "CAST(CASE WHEN " + minus + " IS NULL THEN " + plus + " WHEN " + plus + " IS NULL THEN -" +
-           minus + " ELSE " + plus + " - " + minus + " END AS " + type + ")";
+    // (x * -1) rather than -x: money has no unary minus.
+    return "CAST(CASE WHEN " + minus + " IS NULL THEN " + plus + " WHEN " + plus + " IS NULL THEN (" +
+           minus + " * -1) ELSE " + plus + " - " + minus + " END AS " + type + ")";
 }
 
 // Net number of rows (with a non-null arg, if given).
@@ -132,6 +133,18 @@ std::string OutputFromDelta(const OutputColumn& c, size_t i, const std::string& 
 }
 
 }  // namespace
+
+bool MayBeNonFinite(const Aggregate& agg) {
+    if (agg.kind != AggregateKind::Sum && agg.kind != AggregateKind::Avg) return false;
+    return agg.argument_type == "real" || agg.argument_type == "double precision" ||
+           agg.argument_type == "numeric";
+}
+
+bool NeedsRecompute(const ViewDefinition& view) {
+    for (const auto& c : view.columns)
+        if (c.aggregate && (IsExtreme(c.aggregate->kind) || MayBeNonFinite(*c.aggregate))) return true;
+    return false;
+}
 
 bool HasExtremes(const ViewDefinition& view) {
     for (const auto& c : view.columns)

@@ -135,7 +135,14 @@ std::string StaleExpr(const ViewDefinition& view, const std::string& m) {
     std::vector<std::string> terms;
     for (size_t i = 0; i < view.columns.size(); ++i) {
         const auto& agg = view.columns[i].aggregate;
-        if (!agg || (agg->kind != AggregateKind::Min && agg->kind != AggregateKind::Max)) continue;
+        if (!agg) continue;
+        if (MayBeNonFinite(*agg)) {
+            // Infinity - Infinity is NaN: a non-finite sum is recomputed.
+            const std::string sum = ColumnRef(m, agg->kind == AggregateKind::Avg ? AvgSumColumn(i)
+                                                                                 : view.columns[i].name);
+            terms.push_back("(" + sum + " - " + sum + ") <> 0");
+        }
+        if (agg->kind != AggregateKind::Min && agg->kind != AggregateKind::Max) continue;
         terms.push_back("(" + ColumnRef(m, view.columns[i].name) + " IS NULL AND " +
                         ColumnRef(m, NonNullCountColumn(i)) + " > 0)");
         if (view.shape == ViewShape::Grouped)
@@ -175,20 +182,30 @@ MaintenanceStep GlobalUpdate(const ViewDefinition& view, const Delta& delta) {
     std::string sql = "UPDATE " + Immv(view) + " AS " + m + " SET " +
                       Join(AccumulateSetList(view, m, e), ", ") + " FROM (" +
                       ProjectionSelect(view, delta) + ") AS " + e;
-    if (!delta.HasNegative() || !HasExtremes(view)) return {sql, StepInput::None, false};
+    if (!delta.HasNegative() || !NeedsRecompute(view)) return {sql, StepInput::None, false};
     return {ReportRows(sql, "false", StaleExpr(view, m)), StepInput::None, true};
 }
 
 // Recomputes every min/max of the IMMV rows listed in $1 from the base table.
-MaintenanceStep RecomputeExtremes(const ViewDefinition& view) {
+// Recomputes from the base relations, in one statement, the min/max and
+// possibly non-finite sums of the IMMV rows listed in $1.
+MaintenanceStep RecomputeAggregates(const ViewDefinition& view) {
     const std::string m = kImmvAlias;
     std::vector<std::string> targets, values, clear;
     for (size_t i = 0; i < view.columns.size(); ++i) {
         const auto& agg = view.columns[i].aggregate;
-        if (!agg || (agg->kind != AggregateKind::Min && agg->kind != AggregateKind::Max)) continue;
+        if (!agg) continue;
+        const bool extreme = agg->kind == AggregateKind::Min || agg->kind == AggregateKind::Max;
+        if (!extreme && !MayBeNonFinite(*agg)) continue;
         targets.push_back(QuoteIdent(view.columns[i].name));
         values.push_back(AggregateFunctionName(agg->kind) + "(" + agg->argument_sql + ")");
-        if (view.shape == ViewShape::Grouped) clear.push_back(", " + QuoteIdent(LostExtremeColumn(i)) + " = NULL");
+        if (agg->kind == AggregateKind::Avg) {
+            TableColumn sum{TableColumn::Kind::AvgSum, i, AvgSumColumn(i)};
+            targets.push_back(QuoteIdent(sum.name));
+            values.push_back(PopulateExpr(view, sum));
+        }
+        if (extreme && view.shape == ViewShape::Grouped)
+            clear.push_back(", " + QuoteIdent(LostExtremeColumn(i)) + " = NULL");
     }
     std::string subquery = "SELECT " + Join(values, ", ") + FromBase(view);
     std::vector<std::string> match;
@@ -277,7 +294,45 @@ MaintenanceStep BagInsertNetted(const ViewDefinition& view, const std::string& n
             StepInput::None, false};
 }
 
+// The row-key columns of a bag view with their expressions.
+std::vector<StreamColumn> RowKeys(const ViewDefinition& view) {
+    std::vector<StreamColumn> keys;
+    for (const auto& name : view.row_key_columns)
+        for (const auto& c : view.columns)
+            if (c.name == name) keys.push_back({name, c.expression_sql});
+    return keys;
+}
+
+// For a netted batch of a bag view with row keys: every IMMV row whose key
+// the batch touches is deleted, then re-derived from the base relations.
+// Needs equality only on the (primary key) row-key columns.
+void AddRederiveSteps(MaintenancePlan& plan, const ViewDefinition& view, const Delta& delta) {
+    const std::vector<StreamColumn> keys = RowKeys(view);
+    const std::string touched = StreamUnion(view, keys, delta, StreamSign::Any, false);
+    std::vector<std::string> match, key_exprs, key_names;
+    for (const auto& k : keys) {
+        match.push_back(ColumnRef(kImmvAlias, k.name) + " = " + ColumnRef(kDeltaAlias, k.name));
+        key_exprs.push_back(k.expr);
+        key_names.push_back(ColumnRef("__ivm_k", k.name));
+    }
+    plan.steps.push_back({"DELETE FROM " + Immv(view) + " AS " + kImmvAlias + " USING (SELECT DISTINCT * FROM (" +
+                              touched + ") AS __ivm_t) AS " + kDeltaAlias + " WHERE " + Join(match, " AND "),
+                          StepInput::None, false});
+    std::vector<std::string> select_list;
+    for (const auto& c : view.columns) select_list.push_back(c.expression_sql + " AS " + QuoteIdent(c.name));
+    const std::string from = FromBase(view);
+    plan.steps.push_back({"INSERT INTO " + Immv(view) + " (" + Join(Quoted(TableColumns(view)), ", ") +
+                              ") SELECT " + Join(select_list, ", ") + from +
+                              (view.where_sql.empty() ? " WHERE (" : " AND (") + Join(key_exprs, ", ") +
+                              ") IN (SELECT " + Join(key_names, ", ") + " FROM (" + touched + ") AS __ivm_k)",
+                          StepInput::None, false});
+}
+
 void AddBagSteps(MaintenancePlan& plan, const ViewDefinition& view, const Delta& delta) {
+    if (delta.consolidate && !view.row_key_columns.empty()) {
+        AddRederiveSteps(plan, view, delta);
+        return;
+    }
     if (delta.consolidate) {
         const std::string netted = NettedRows(view, delta, StreamSign::Any);
         plan.steps.push_back(BagDeleteByValue(view, netted));
@@ -362,13 +417,14 @@ MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& de
         case ViewShape::Grouped:
             plan.steps.push_back(KeyedUpsert(view, delta));
             if (delta.HasNegative()) {
-                if (HasExtremes(view)) plan.steps.push_back(RecomputeExtremes(view));
+                if (NeedsRecompute(view)) plan.steps.push_back(RecomputeAggregates(view));
                 plan.steps.push_back(DeleteGoneRows(view));
             }
             break;
         case ViewShape::GlobalAggregate:
             plan.steps.push_back(GlobalUpdate(view, delta));
-            if (delta.HasNegative() && HasExtremes(view)) plan.steps.push_back(RecomputeExtremes(view));
+            if (delta.HasNegative() && NeedsRecompute(view))
+                plan.steps.push_back(RecomputeAggregates(view));
             break;
     }
     return plan;
@@ -405,11 +461,22 @@ std::vector<std::string> RefreshStatements(const ViewDefinition& view, bool with
 }
 
 std::string VerifySql(const ViewDefinition& view, const std::string& definition_sql) {
-    const std::string stored =
-        "SELECT " + Join(Quoted(VisibleColumns(view)), ", ") + " FROM " + Immv(view);
-    return "SELECT (SELECT count(*) FROM (" + stored + " EXCEPT ALL (" + definition_sql +
-           ")) AS __ivm_a) + (SELECT count(*) FROM ((" + definition_sql + ") EXCEPT ALL " + stored +
-           ") AS __ivm_b)";
+    // Columns without an equality operator are compared by their text form.
+    std::vector<std::string> names, compared_stored, compared_query;
+    for (const auto& c : view.columns) {
+        if (c.hidden) continue;
+        names.push_back(QuoteIdent(c.name));
+        auto compare = [&](const std::string& ref) {
+            return c.has_equality || c.aggregate ? ref : "CAST(" + ref + " AS text)";
+        };
+        compared_stored.push_back(compare(ColumnRef("__ivm_s", c.name)));
+        compared_query.push_back(compare(ColumnRef("__ivm_q", c.name)));
+    }
+    const std::string stored = "SELECT " + Join(compared_stored, ", ") + " FROM " + Immv(view) + " AS __ivm_s";
+    const std::string query = "SELECT " + Join(compared_query, ", ") + " FROM (" + definition_sql +
+                              ") AS __ivm_q(" + Join(names, ", ") + ")";
+    return "SELECT (SELECT count(*) FROM (" + stored + " EXCEPT ALL " + query +
+           ") AS __ivm_a) + (SELECT count(*) FROM (" + query + " EXCEPT ALL " + stored + ") AS __ivm_b)";
 }
 
 }  // namespace ivmx::core

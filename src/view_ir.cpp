@@ -63,10 +63,9 @@ void ApplyColumnNames(ViewDefinition& view, const std::vector<std::string>& name
 
 void ValidateColumns(const ViewDefinition& view) {
     std::set<std::string> seen;
-    // Bag rows are matched by value without a row key, and whenever deltas
-    // must be netted (a relation read more than once).
-    const bool match_by_value =
-        view.shape == ViewShape::Bag && (view.row_key_columns.empty() || HasRepeatedRelation(view));
+    // Bag rows are matched by value without a row key (with one, netted
+    // batches re-derive the rows of the keys they touch).
+    const bool match_by_value = view.shape == ViewShape::Bag && view.row_key_columns.empty();
     for (const auto& column : view.columns) {
         if (column.hidden) continue;
         if (IsReservedColumnName(column.name))

@@ -62,4 +62,12 @@ std::string AddNullable(const std::string& a, const std::string& b);
 // Whether the view keeps any min/max aggregate.
 bool HasExtremes(const ViewDefinition& view);
 
+// Whether a sum/avg may hold Infinity or NaN, which cannot be subtracted
+// back out: such values are recomputed instead (float and numeric inputs).
+bool MayBeNonFinite(const Aggregate& agg);
+
+// Whether removing rows may leave an aggregate that must be recomputed from
+// the base relations (a lost min/max, a non-finite sum).
+bool NeedsRecompute(const ViewDefinition& view);
+
 }  // namespace ivmx::core

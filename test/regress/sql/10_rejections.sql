@@ -207,14 +207,8 @@ SELECT ivmx.create_immv('rej', '');
 SELECT count(*) AS rows_in_s FROM s;   -- the INSERT above did not run
 
 -- Modes and NULL arguments.
-SELECT ivmx.create_immv('rej', 'SELECT a FROM r', 'deferred');
-:rejected;
 SELECT ivmx.create_immv('rej', 'SELECT a FROM r', mode => 'lazy');
 :rejected;
-SET ivmx.default_mode = 'deferred';
-SELECT ivmx.create_immv('rej', 'SELECT a FROM r');
-:rejected;
-RESET ivmx.default_mode;
 SELECT ivmx.create_immv(NULL, 'SELECT a FROM r');
 :rejected;
 SELECT ivmx.create_immv('rej', NULL);

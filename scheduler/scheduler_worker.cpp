@@ -1,0 +1,142 @@
+// The per-database scheduler: a dynamic background worker ("pg_ivmx
+// scheduler") started by the launcher (launcher.cpp) for one database. It
+// refreshes the database's deferred IMMVs by calling RunSchedulerRound() in a
+// loop, sleeping on its latch in between; committing writers set that latch.
+//
+// The loop is C-shaped (trivially destructible locals only) because it calls
+// CHECK_FOR_INTERRUPTS and WaitLatch; the C++ refresh engine is entered only
+// through EntryGuard. An error escaping a round becomes FATAL here (a
+// background worker has no outer error handler): the process exits and the
+// launcher starts a new one after a back-off.
+#include "../extension/settings.hpp"
+#include "ivmx/pg/guards.hpp"
+#include "refresh_runner.hpp"
+#include "shared_state.hpp"
+
+extern "C" {
+PGDLLEXPORT void ivmx_scheduler_main(Datum main_arg);
+}
+
+namespace ivmx::pg {
+
+namespace {
+
+constexpr const char* kExtensionName = "pg_ivmx";
+constexpr const char* kApplicationName = "pg_ivmx scheduler";
+
+// Leaves with exit code 0 after recording why; the launcher decides whether a
+// successor starts.
+[[noreturn]] void ExitScheduler(int slot, SchedulerExit reason) {
+    SetSchedulerExit(slot, reason);
+    proc_exit(0);
+}
+
+// SIGTERM between rounds is a clean exit; SIGTERM during a round ends it
+// with FATAL at the engine's next CHECK_FOR_INTERRUPTS (the transaction is
+// aborted and the slot still records kTerminated or kStopped). SIGHUP reloads
+// the configuration; CHECK_FOR_INTERRUPTS serves the rest (barriers, ...).
+void HandleInterrupts(int slot) {
+    // No elog() before leaving: errfinish() itself would CHECK_FOR_INTERRUPTS.
+    if (ProcDiePending)
+        ExitScheduler(slot, StopRequested(slot) ? SchedulerExit::kStopped
+                                                : SchedulerExit::kTerminated);
+    CHECK_FOR_INTERRUPTS();
+    if (ConfigReloadPending) {
+        ConfigReloadPending = false;
+        ProcessConfigFile(PGC_SIGHUP);
+    }
+}
+
+// Whether pg_ivmx is installed in this database (a short transaction).
+bool ExtensionInstalled() {
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
+    const bool installed = OidIsValid(get_extension_oid(kExtensionName, true));
+    CommitTransactionCommand();
+    return installed;
+}
+
+// The extension is checked when the scheduler starts, at most once per
+// naptime afterwards, and at once when DROP EXTENSION / DROP SCHEMA committed.
+bool ExtensionCheckDue(int slot, TimestampTz last_check) {
+    if (TakeRecheckRequest(slot) || last_check == 0) return true;
+    return TimestampDifferenceExceeds(last_check, GetCurrentTimestamp(), NaptimeMs());
+}
+
+void CheckExtensionOrExit(int slot, bool* confirmed) {
+    if (!ExtensionInstalled()) {
+        SetSchedulerExit(slot, SchedulerExit::kNotInstalled);  // first: elog may not return
+        elog(DEBUG1, "pg_ivmx scheduler exiting: the extension is not installed in this database");
+        proc_exit(0);
+    }
+    if (!*confirmed) ConfirmExtension(slot);
+    *confirmed = true;
+}
+
+long ClampSleep(long sleep_ms) {
+    if (sleep_ms < 0) return 0;
+    return sleep_ms > NaptimeMs() ? NaptimeMs() : sleep_ms;
+}
+
+// One refresh round, outside any transaction, in round_context (reset
+// afterwards). Returns the time to sleep before the next round.
+long RunRound(MemoryContext round_context) {
+    long sleep_ms = NaptimeMs();
+    pgstat_report_activity(STATE_RUNNING, "pg_ivmx scheduler round");
+    const MemoryContext previous = MemoryContextSwitchTo(round_context);
+    EntryGuard([&sleep_ms] { sleep_ms = RunSchedulerRound(); });
+    MemoryContextSwitchTo(previous);
+    MemoryContextReset(round_context);
+    if (IsTransactionState()) {
+        elog(WARNING, "pg_ivmx scheduler round left a transaction open; aborting it");
+        AbortCurrentTransaction();
+    }
+    pgstat_report_stat(false);
+    pgstat_report_activity(STATE_IDLE, nullptr);
+    return ClampSleep(sleep_ms);
+}
+
+[[noreturn]] void SchedulerLoop(int slot) {
+    const MemoryContext round_context =
+        AllocSetContextCreate(TopMemoryContext, "pg_ivmx scheduler round", ALLOCSET_DEFAULT_SIZES);
+    TimestampTz last_check = 0;
+    bool confirmed = false;
+    for (;;) {
+        HandleInterrupts(slot);
+        if (ExtensionCheckDue(slot, last_check)) {
+            CheckExtensionOrExit(slot, &confirmed);
+            last_check = GetCurrentTimestamp();
+        }
+        // Cleared before the round: a commit after this point sets the latch.
+        (void)TakeWakeRequest(slot);
+        const long sleep_ms = SchedulerEnabled() ? RunRound(round_context) : NaptimeMs();
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms,
+                        PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+    }
+}
+
+void ReportApplicationName() {
+    SetConfigOption("application_name", kApplicationName, PGC_USERSET, PGC_S_SESSION);
+    pgstat_report_appname(kApplicationName);
+}
+
+}  // namespace
+
+}  // namespace ivmx::pg
+
+// Entry point of the worker. main_arg is the slot the launcher reserved; the
+// database oid is in bgw_extra. Runs as the bootstrap superuser; the refresh
+// engine switches to each IMMV's owner itself.
+void ivmx_scheduler_main(Datum main_arg) {
+    const int slot = DatumGetInt32(main_arg);
+    Oid database_id = InvalidOid;
+    memcpy(&database_id, MyBgworkerEntry->bgw_extra, sizeof(Oid));
+    pqsignal(SIGHUP, SignalHandlerForConfigReload);
+    pqsignal(SIGTERM, ivmx::pg::SchedulerSigtermHandler);
+    if (!ivmx::pg::AttachScheduler(slot, database_id)) proc_exit(0);
+    BackgroundWorkerUnblockSignals();
+    BackgroundWorkerInitializeConnectionByOid(database_id, InvalidOid, 0);
+    ivmx::pg::ReportApplicationName();
+    ivmx::pg::SchedulerLoop(slot);
+}
