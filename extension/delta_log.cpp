@@ -87,6 +87,8 @@ Oid EnsureDeltaLog(Oid relid) {
                    " (__ivm_xid xid8 NOT NULL, __ivm_sign smallint NOT NULL, "
                    "__ivm_time timestamptz NOT NULL, "
                    "__ivm_seq bigint NOT NULL DEFAULT nextval('ivmx.delta_seq'), LIKE " + base + ")");
+        // A member of the extension: pg_dump leaves it (and its rows) out.
+        SpiExecute("ALTER EXTENSION pg_ivmx ADD TABLE " + log);
         SpiExecute("INSERT INTO ivmx.delta_log (relid, logrelid) VALUES (" + std::to_string(relid) +
                    ", '" + log + "'::regclass)");
     });
@@ -105,6 +107,7 @@ void DropDeltaLogIfUnused(Oid relid) {
     const std::string name = core::QuoteQualified(RelationName(*log));
     AsRole(CatalogOwner(), [&] {
         SpiExecute("DELETE FROM ivmx.delta_log WHERE relid = " + std::to_string(relid));
+        SpiExecute("ALTER EXTENSION pg_ivmx DROP TABLE " + name);
         SpiExecute("DROP TABLE " + name);
     });
     PgCall([] { CommandCounterIncrement(); });
