@@ -8,6 +8,24 @@
 // through EntryGuard. An error escaping a round becomes FATAL here (a
 // background worker has no outer error handler): the process exits and the
 // launcher starts a new one after a back-off.
+//
+// What RunSchedulerRound() can rely on:
+//   * no transaction is open, CurrentResourceOwner is NULL, no snapshot is
+//     active: it starts (and ends) its own transactions;
+//   * CurrentMemoryContext is "pg_ivmx scheduler round", reset after each
+//     round: anything meant to outlive a round goes to TopMemoryContext or
+//     CacheMemoryContext explicitly (SPI_keepplan'd plans are fine);
+//   * it runs as the bootstrap superuser, connected to the database, with
+//     application_name "pg_ivmx scheduler";
+//   * SIGTERM is PostgreSQL's die(): the next CHECK_FOR_INTERRUPTS (inside
+//     PostgreSQL, or in the engine's own C-shaped frames) ends the process
+//     with FATAL, which is an exit, not a longjmp; SIGINT (pg_cancel_backend,
+//     statement_timeout) raises an ERROR that PgCall turns into PgError;
+//     SIGHUP is handled here between rounds, so the ivmx.* getters are
+//     current at the start of each round;
+//   * the latch is reset here: the engine must not wait on MyLatch itself
+//     without setting it again afterwards (a writer's wake-up would be lost).
+// A transaction left open by a round is aborted here with a WARNING.
 #include "../extension/settings.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "refresh_runner.hpp"
