@@ -180,7 +180,7 @@ render_tables() {
   ' scenarios.txt status.csv targets.csv tps.csv ops.csv bulk.csv
 }
 
-# chart.dat: one bar per scenario/mode/clients (median paired TPS ratio).
+# chart.dat: one bar per scenario/mode/clients: median paired TPS ratio, min, max.
 chart_data() {
   awk -F, "$awk_lib"'
     FNR == 1 { next }
@@ -192,7 +192,7 @@ chart_data() {
         for (r in per) { split(r, q, "|")
           if (q[1] == p[1] && q[2] == p[2] && q[3] == p[3] && ((p[1] "|none|" p[3] "|" q[4]) in per))
             ratios = ratios " " per[r] / per[p[1] "|none|" p[3] "|" q[4]] }
-        if (ratios != "") printf "\"%s %s c=%s\" %.3f\n", p[1], p[2], p[3], median(ratios)
+        if (ratios != "") printf "\"%s %s c=%s\" %.3f %.3f %.3f\n", p[1], p[2], p[3], median(ratios), lo(ratios), hi(ratios)
       }
     }
   ' tps.csv
@@ -208,8 +208,9 @@ draw_chart() {
   gnuplot <<'GP' 2>>bench.log || echo "report: gnuplot failed, no chart (see bench.log)" >&2
 set terminal png size 900,520 noenhanced
 set output 'tps_ratio.png'
-set title 'Writer TPS with view / without view (median of paired repetitions; dashed: 1.0)'
+set title 'Writer TPS with view / without view: median of paired repetitions, bars = range; gray line = 1.0'
 set style data histograms
+set style histogram errorbars gap 2 lw 1
 set style fill solid 0.7 border -1
 set boxwidth 0.7
 set yrange [0:*]
@@ -219,9 +220,9 @@ set grid ytics
 set xtics rotate by 30 right
 set bmargin 8
 set key off
-plot 'chart.dat' using 2:xtic(1) lc rgb '#4477aa', \
-     '' using 0:2:(sprintf('%.2f', $2)) with labels offset 0,1, \
-     1 with lines lc rgb 'gray' dt 2
+plot 'chart.dat' using 2:3:4:xtic(1) lc rgb '#4477aa', \
+     '' using ($0 - 0.25):2:(sprintf('%.2f', $2)) with labels, \
+     1 with lines lc rgb 'gray' 
 GP
 }
 
