@@ -168,7 +168,7 @@ void CheckBaseRelation(RangeTblEntry* table) {
     if (relkind != RELKIND_RELATION)
         throw NotSupported(std::string(RelkindWord(relkind)) + " as the base of an IMMV is not supported",
                            "\"" + name + "\" is " + RelkindWord(relkind) + ".");
-    bool inherited = false, is_catalog = false, is_temp = false, is_immv = false;
+    bool inherited = false, is_catalog = false, is_temp = false;
     PgCall([&] {
         inherited = has_subclass(relid) || has_superclass(relid);
         is_catalog = IsCatalogNamespace(get_rel_namespace(relid)) ||
@@ -184,18 +184,8 @@ void CheckBaseRelation(RangeTblEntry* table) {
     if (is_temp)
         throw NotSupported("temporary tables as the base of an IMMV are not supported",
                            "\"" + name + "\" is a temporary table.");
-    is_immv = PgCall([&] {
-        Oid catalog = get_relname_relid("immv", get_namespace_oid("ivmx", false));
-        if (!OidIsValid(catalog)) return false;
-        Datum arg = ObjectIdGetDatum(relid);
-        Oid argtype = OIDOID;
-        int rc = SPI_execute_with_args("SELECT 1 FROM ivmx.immv WHERE immvrelid = $1", 1, &argtype,
-                                       &arg, nullptr, true, 1);
-        return rc == SPI_OK_SELECT && SPI_processed > 0;
-    });
-    if (is_immv)
-        throw NotSupported("an IMMV as the base of another IMMV is not supported yet",
-                           "\"" + name + "\" is an IMMV.");
+    // Another IMMV is a valid base: its own maintenance writes are captured
+    // like any other change (nested IMMVs).
 }
 
 // Checks the FROM clause: plain tables, combined by inner joins.

@@ -173,6 +173,8 @@ int64 Flush(Oid immv) {
     });
     SpiConnect();
     RequireImmv(immv);
+    // Deferred IMMVs this one reads first, so that it sees them up to date.
+    for (Oid upstream : DeferredUpstream(immv)) FlushOne(upstream);
     const int64 consumed = FlushOne(immv);
     SpiFinish();
     return consumed;
@@ -182,8 +184,7 @@ int64 FlushAll() {
     SpiConnect();
     std::vector<Oid> immvs;
     PgCall([&] {
-        int rc = SPI_execute("SELECT immvrelid::oid FROM ivmx.immv WHERE mode = 'deferred' AND populated "
-                             "ORDER BY immvrelid",
+        int rc = SPI_execute("SELECT immvrelid::oid FROM ivmx.immv WHERE mode = 'deferred' AND populated",
                              true, 0);
         if (rc != SPI_OK_SELECT) elog(ERROR, "could not list deferred IMMVs");
         for (uint64 i = 0; i < SPI_processed; ++i) {
@@ -191,6 +192,14 @@ int64 FlushAll() {
             immvs.push_back(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
         }
     });
+    // Upstream views first: order by each view's deferred upstream chain.
+    std::vector<Oid> ordered;
+    for (Oid immv : immvs) {
+        for (Oid up : DeferredUpstream(immv))
+            if (std::find(ordered.begin(), ordered.end(), up) == ordered.end()) ordered.push_back(up);
+        if (std::find(ordered.begin(), ordered.end(), immv) == ordered.end()) ordered.push_back(immv);
+    }
+    immvs = ordered;
     int64 consumed = 0;
     for (Oid immv : immvs) consumed += FlushOne(immv);
     SpiFinish();

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@
 #include "ivmx/core/sql_text.hpp"
 #include "ivmx/core/watermark.hpp"
 #include "ivmx/core/error.hpp"
+#include "ivmx/core/dependency_graph.hpp"
 #include "ivmx/pg/guards.hpp"
 
 namespace ivmx::pg {
@@ -275,21 +277,40 @@ void InTransaction(F&& f) {
     }
 }
 
-// Deferred IMMVs due for a refresh now, and how long until the next one is.
+// The IMMV dependency graph of the database (edges view -> relation).
+core::DependencyGraph LoadDependencyGraph(Snapshot snapshot) {
+    std::vector<core::Dependency> edges;
+    for (const auto& row : QueryIn("SELECT immvrelid::oid, relid::oid FROM ivmx.immv_dependency", snapshot))
+        edges.push_back({static_cast<core::RelationId>(std::stoul(row[0])),
+                         static_cast<core::RelationId>(std::stoul(row[1]))});
+    return core::DependencyGraph(edges);
+}
+
+// Deferred IMMVs due for a refresh now, in dependency order (upstream views
+// first, so that one round brings a chain forward), leaving out views whose
+// upstream IMMVs are failing; and how long until the next one is due.
 std::vector<DueView> DueViews(long& sleep_ms) {
     std::vector<DueView> due;
     InTransaction([&] {
+        std::set<core::RelationId> ready, failing;
         for (const auto& row : QueryIn(
                  "SELECT immvrelid::oid, "
                  "GREATEST(COALESCE(next_attempt, '-infinity'), "
                  "         COALESCE(last_refresh + refresh_interval, '-infinity')) <= now(), "
                  "(EXTRACT(EPOCH FROM GREATEST(next_attempt, last_refresh + refresh_interval) - now()) "
-                 " * 1000)::bigint "
-                 "FROM ivmx.immv WHERE mode = 'deferred' AND populated ORDER BY immvrelid",
+                 " * 1000)::bigint, failures > 0 "
+                 "FROM ivmx.immv WHERE mode = 'deferred' AND populated",
                  GetActiveSnapshot())) {
-            if (row[1] == "t") due.push_back({static_cast<Oid>(std::stoul(row[0]))});
+            const auto id = static_cast<core::RelationId>(std::stoul(row[0]));
+            if (row[3] == "t") failing.insert(id);
+            if (row[1] == "t") ready.insert(id);
             else if (!row[2].empty()) sleep_ms = std::min<long>(sleep_ms, std::max(10L, std::stol(row[2])));
         }
+        const core::DependencyGraph graph = LoadDependencyGraph(GetActiveSnapshot());
+        const std::set<core::RelationId> blocked = graph.BlockedBy(failing);
+        std::vector<core::RelationId> order = graph.TopologicalOrder();
+        for (core::RelationId id : order)
+            if (ready.count(id) && !blocked.count(id)) due.push_back({static_cast<Oid>(id)});
     });
     return due;
 }
@@ -331,6 +352,21 @@ long RunSchedulerRound() {
         }
     }
     return sleep_ms;
+}
+
+std::vector<Oid> DeferredUpstream(Oid immv) {
+    std::vector<Oid> upstream;
+    Snapshot snapshot = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
+    const core::DependencyGraph graph = LoadDependencyGraph(snapshot);
+    std::set<core::RelationId> deferred;
+    for (const auto& row : QueryIn("SELECT immvrelid::oid FROM ivmx.immv WHERE mode = 'deferred' AND populated",
+                                   snapshot))
+        deferred.insert(static_cast<core::RelationId>(std::stoul(row[0])));
+    PgCall([&] { UnregisterSnapshot(snapshot); });
+    const std::set<core::RelationId> above = graph.Upstream(immv);
+    for (core::RelationId id : graph.TopologicalOrder())
+        if (above.count(id) && deferred.count(id)) upstream.push_back(static_cast<Oid>(id));
+    return upstream;
 }
 
 }  // namespace ivmx::pg

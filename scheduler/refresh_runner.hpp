@@ -4,6 +4,8 @@
 // refresh of each view runs in its own transaction inside it.
 #pragma once
 
+#include <vector>
+
 #include "ivmx/pg/postgres.hpp"
 
 namespace ivmx::pg {
@@ -35,6 +37,10 @@ struct RefreshResult {
 // and advances its watermark in the same transaction. Records the refresh
 // in ivmx.refresh_history. SPI must be connected.
 RefreshResult RefreshDeferred(Oid immv, RefreshKind kind);
+
+// The deferred IMMVs that immv reads directly or transitively, upstream
+// first (what ivmx.flush(immv) brings forward before immv). SPI connected.
+std::vector<Oid> DeferredUpstream(Oid immv);
 
 // Marks that the current transaction logged changes for deferred IMMVs:
 // when it commits, the database's scheduler is woken.

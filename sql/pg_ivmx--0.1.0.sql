@@ -178,16 +178,42 @@ SELECT i.immvrelid AS immv,
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace;
 GRANT SELECT ON ivmx.immvs TO PUBLIC;
 
--- Maintenance state of every IMMV.
+-- Edges of the IMMV dependency graph: every relation an IMMV reads.
+CREATE VIEW ivmx.immv_dependencies AS
+SELECT d.immvrelid AS immv,
+       d.relid AS reads,
+       (u.immvrelid IS NOT NULL) AS reads_immv
+  FROM ivmx.immv_dependency d
+  LEFT JOIN ivmx.immv u ON u.immvrelid = d.relid;
+GRANT SELECT ON ivmx.immv_dependencies TO PUBLIC;
+
+-- Maintenance state of every IMMV. depth is 1 for an IMMV over base tables
+-- only, else 1 + the depth of its deepest upstream IMMV; upstream lists the
+-- IMMVs it reads directly. state is upstream_failed while an IMMV it reads,
+-- directly or not, is failing.
 CREATE VIEW ivmx.immv_status AS
+WITH RECURSIVE upstream(immv, up, levels) AS (
+    SELECT d.immvrelid, d.relid, 1
+      FROM ivmx.immv_dependency d JOIN ivmx.immv u ON u.immvrelid = d.relid
+    UNION
+    SELECT s.immv, d.relid, s.levels + 1
+      FROM upstream s
+      JOIN ivmx.immv_dependency d ON d.immvrelid = s.up
+      JOIN ivmx.immv u ON u.immvrelid = d.relid
+)
 SELECT i.immvrelid AS immv,
        i.mode,
        CASE WHEN NOT i.populated THEN 'suspended'
             WHEN i.failures > 0 THEN 'failing'
+            WHEN EXISTS (SELECT 1 FROM upstream s JOIN ivmx.immv u ON u.immvrelid = s.up
+                          WHERE s.immv = i.immvrelid AND u.failures > 0) THEN 'upstream_failed'
             ELSE 'ok' END AS state,
        p.rows AS pending_rows,
        CASE WHEN p.oldest IS NOT NULL THEN pg_catalog.clock_timestamp() - p.oldest
             WHEN i.mode = 'deferred' THEN interval '0' END AS lag,
+       1 + COALESCE((SELECT max(s.levels) FROM upstream s WHERE s.immv = i.immvrelid), 0) AS depth,
+       ARRAY(SELECT s.up FROM upstream s WHERE s.immv = i.immvrelid AND s.levels = 1 ORDER BY 1)
+           AS upstream,
        i.refresh_interval,
        i.last_refresh,
        i.last_duration,
