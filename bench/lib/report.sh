@@ -229,6 +229,10 @@ GP
 {
   [[ -f meta.md ]] && cat meta.md
   render_tables
+  if [[ -f server.log ]]; then
+    echo
+    echo "Server log (server.log): $(grep -cE '^[^ ]+ [^ ]+ [^ ]+ \[[0-9]+\] (ERROR|FATAL|PANIC):' server.log || true) ERROR/FATAL/PANIC and $(grep -cE '^[^ ]+ [^ ]+ [^ ]+ \[[0-9]+\] WARNING:' server.log || true) WARNING entries."
+  fi
   echo
   echo "Raw data: tps.csv, ops.csv, bulk.csv (one row per run); pgbench output in logs/; progress in bench.log."
   draw_chart
