@@ -10,7 +10,7 @@ namespace ivmx::pg {
 
 namespace {
 
-constexpr int kImmvNatts = 14;       // see sql/pg_ivmx--*.sql, table ivmx.immv
+constexpr int kImmvNatts = 15;       // see sql/pg_ivmx--*.sql, table ivmx.immv
 constexpr int kDependencyNatts = 2;  // immvrelid, relid
 
 Oid CatalogRelid(const char* name) {
@@ -62,7 +62,7 @@ std::optional<MaintenanceMode> ModeByName(const std::string& name) {
 std::optional<ImmvRecord> LoadImmv(Oid relid) {
     return PgCall([&]() -> std::optional<ImmvRecord> {
         QueryLatest("SELECT querytree, mode, populated, watermark::text, partial_xid::text, "
-                    "partial_seq FROM ivmx.immv "
+                    "partial_seq, populated_xid::text FROM ivmx.immv "
                     "WHERE immvrelid = $1",
                     relid, 1);
         if (SPI_processed == 0) return std::nullopt;
@@ -82,6 +82,8 @@ std::optional<ImmvRecord> LoadImmv(Oid relid) {
         if (!isnull) record.partial_xid = std::stoull(TextDatumGetCString(pxid));
         Datum pseq = SPI_getbinval(tuple, desc, 6, &isnull);
         if (!isnull) record.partial_seq = DatumGetInt64(pseq);
+        Datum pop = SPI_getbinval(tuple, desc, 7, &isnull);
+        if (!isnull) record.populated_xid = std::stoull(TextDatumGetCString(pop));
         return record;
     });
 }
@@ -113,8 +115,9 @@ void InsertImmv(const ImmvRecord& record, const std::vector<Oid>& base_relids) {
         set(1, CStringGetTextDatum(record.query_tree.c_str()));
         set(2, CStringGetTextDatum(ModeName(record.mode).c_str()));
         set(3, BoolGetDatum(record.populated));
-        set(10, Int64GetDatum(0));  // refresh_count
-        set(11, Int32GetDatum(0));  // failures
+        set(4, FullTransactionIdGetDatum(GetTopFullTransactionId()));  // populated_xid
+        set(11, Int64GetDatum(0));  // refresh_count
+        set(12, Int32GetDatum(0));  // failures
         InsertRow("immv", values, nulls);
         for (Oid base : base_relids) {
             Datum dep[kDependencyNatts] = {ObjectIdGetDatum(record.relid), ObjectIdGetDatum(base)};
@@ -135,8 +138,10 @@ void SetImmvPopulated(Oid relid, bool populated) {
         if (HeapTupleIsValid(tuple)) {
             Datum values[kImmvNatts] = {};
             bool nulls[kImmvNatts] = {};
-            bool replace[kImmvNatts] = {false, false, false, true};
+            bool replace[kImmvNatts] = {};
+            replace[3] = replace[4] = true;
             values[3] = BoolGetDatum(populated);
+            values[4] = FullTransactionIdGetDatum(GetTopFullTransactionId());
             HeapTuple updated = heap_modify_tuple(tuple, RelationGetDescr(rel), values, nulls, replace);
             CatalogTupleUpdate(rel, &updated->t_self, updated);
             heap_freetuple(updated);
@@ -149,6 +154,24 @@ void SetImmvPopulated(Oid relid, bool populated) {
 
 Query* ImmvQuery(const ImmvRecord& record) {
     return PgCall([&] { return castNode(Query, stringToNode(record.query_tree.c_str())); });
+}
+
+void CheckRecomputeVisible(const ImmvRecord& record) {
+    if (record.populated_xid == 0) return;
+    PgCall([&] {
+        if (!IsolationUsesXactSnapshot()) return;
+        const TransactionId xid =
+            XidFromFullTransactionId(FullTransactionIdFromU64(record.populated_xid));
+        if (TransactionIdIsCurrentTransactionId(xid)) return;
+        if (!XidInMVCCSnapshot(xid, GetTransactionSnapshot())) return;
+        ereport(ERROR,
+                (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                 errmsg("could not serialize access due to concurrent refresh of IMMV \"%s\"",
+                        get_rel_name(record.relid)),
+                 errdetail("The IMMV was recomputed by a transaction that committed after this "
+                           "transaction's snapshot was taken."),
+                 errhint("Retry the transaction.")));
+    });
 }
 
 ImmvRecord RequireImmv(Oid relid) {

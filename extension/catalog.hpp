@@ -24,6 +24,7 @@ struct ImmvRecord {
     MaintenanceMode mode = MaintenanceMode::Immediate;
     bool populated = true;
     std::string watermark;  // pg_snapshot text; empty unless deferred
+    uint64 populated_xid = 0;  // transaction that last recomputed the IMMV
     uint64 partial_xid = 0;  // rows of this transaction up to partial_seq are applied too
     int64 partial_seq = 0;
 };
@@ -37,7 +38,13 @@ std::vector<Oid> ImmvsReading(Oid relid);
 // Registers a new IMMV and the relations it reads.
 void InsertImmv(const ImmvRecord& record, const std::vector<Oid>& base_relids);
 
-// Marks an IMMV populated or not (refresh_immv with_data).
+// In REPEATABLE READ / SERIALIZABLE: raises a serialization failure when the
+// IMMV was recomputed by a transaction this transaction's snapshot cannot
+// see (its contents would look empty or stale to our maintenance).
+void CheckRecomputeVisible(const ImmvRecord& record);
+
+// Marks an IMMV populated or not (refresh_immv with_data), recomputed by
+// the current transaction.
 void SetImmvPopulated(Oid relid, bool populated);
 
 // The analysed defining query of an IMMV, in the current memory context.

@@ -114,7 +114,8 @@ void EndDeferred(Oid immv, const core::ViewDefinition& view) {
     while (RefreshDeferred(immv, RefreshKind::Auto).more_pending) {
     }
     UpdateCatalog("mode = 'immediate', watermark = NULL, partial_xid = NULL, partial_seq = NULL, "
-                  "failures = 0, last_error = NULL, next_attempt = NULL",
+                  "failures = 0, last_error = NULL, next_attempt = NULL, "
+                  "populated_xid = pg_current_xact_id()",
                   immv);
     PgCall([] { CommandCounterIncrement(); });
     for (Oid base : bases) {

@@ -47,8 +47,13 @@ void LoadEntry(Oid relid, RelationEntry& entry) {
     try {
         bool logs = false;
         for (Oid immv : ImmvsReading(relid)) {
+            // Lock before reading the IMMV's definition and names: a DROP or
+            // RENAME we waited for is then seen (AccessShareLock conflicts
+            // with neither maintenance lock mode of other writers).
+            PgCall([&] { LockRelationOid(immv, AccessShareLock); });
             auto record = LoadImmv(immv);
-            if (!record) continue;
+            if (!record || !PgCall([&] { return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(immv)); }))
+                continue;
             entry.views.push_back(LoadMaintainer(*record, relid));
             logs |= entry.views.back()->deferred();
         }
@@ -135,9 +140,13 @@ std::vector<ViewMaintainer::PreparedStep>& ViewMaintainer::Prepared(ChangeKind k
     return *slot;
 }
 
-void ViewMaintainer::Apply(ChangeKind kind) { RunSteps(Prepared(kind)); }
+void ViewMaintainer::Apply(ChangeKind kind) {
+    CheckRecomputeVisible(record_);
+    RunSteps(Prepared(kind));
+}
 
 uint64 ViewMaintainer::ApplyDelta(const core::Delta& delta, Snapshot snapshot) {
+    if (snapshot == nullptr) CheckRecomputeVisible(record_);
     std::vector<PreparedStep> steps;
     for (const auto& step : core::BuildMaintenancePlan(definition_, delta).steps)
         steps.push_back({nullptr, step.sql, step.input, step.reports_rows});

@@ -13,6 +13,7 @@
 #include "statement_batch.hpp"
 #include "../scheduler/refresh_runner.hpp"
 #include "delta_log.hpp"
+#include "ddl.hpp"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(ivmx_capture_trigger);
@@ -109,8 +110,14 @@ void RefreshAfterTruncate(Oid relid) {
         if (view->active() || view->deferred()) views.push_back(view.get());
     MaintenanceScope scope;
     for (ViewMaintainer* view : views) {
-        if (view->active()) view->Refresh(true);
-        else RefreshDeferred(view->immv(), RefreshKind::Full);
+        if (view->active()) {
+            view->Refresh(true);
+            // Writers whose snapshot predates this recompute must not maintain it.
+            SetImmvPopulated(view->immv(), true);
+            InvalidatePlans(view->immv());
+        } else {
+            RefreshDeferred(view->immv(), RefreshKind::Full);
+        }
     }
 }
 

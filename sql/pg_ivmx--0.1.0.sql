@@ -7,6 +7,8 @@ SELECT ivmx._check_preloaded();
 
 -- One row per IMMV. querytree is the analysed defining query (nodeToString),
 -- which keeps working across renames of the relations and columns it reads.
+-- populated_xid is the transaction that last recomputed the IMMV: writers
+-- whose snapshot cannot see it must not maintain it (serialization failure).
 -- For deferred IMMVs, watermark is the set of writer transactions whose
 -- logged changes the IMMV reflects; a flush inside a writing transaction
 -- also applied that transaction's rows up to partial_seq (partial_xid). The
@@ -17,6 +19,7 @@ CREATE TABLE ivmx.immv (
     querytree text NOT NULL,
     mode text NOT NULL CHECK (mode IN ('immediate', 'deferred')),
     populated boolean NOT NULL,
+    populated_xid xid8,
     refresh_interval interval,
     watermark pg_snapshot,
     partial_xid xid8,

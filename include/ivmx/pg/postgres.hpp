@@ -64,6 +64,7 @@ extern "C" {
 #include "access/relation.h"
 #include "storage/itemptr.h"
 #include "utils/regproc.h"
+#include "utils/xid8.h"
 #include "parser/parse_func.h"
 #include "catalog/pg_trigger_d.h"
 }
