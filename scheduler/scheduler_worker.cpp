@@ -23,8 +23,9 @@
 //     statement_timeout) raises an ERROR that PgCall turns into PgError;
 //     SIGHUP is handled here between rounds, so the ivmx.* getters are
 //     current at the start of each round;
-//   * the latch is reset here: the engine must not wait on MyLatch itself
-//     without setting it again afterwards (a writer's wake-up would be lost).
+//   * writers' wake-ups arrive as the latch plus a flag in the slot; the
+//     flag is checked after each round, so a wait on MyLatch inside the round
+//     (a lock wait, or the engine's own) cannot lose a wake-up.
 // A transaction left open by a round is aborted here with a WARNING.
 #include "../extension/settings.hpp"
 #include "ivmx/pg/guards.hpp"
@@ -125,9 +126,12 @@ long RunRound(MemoryContext round_context) {
             CheckExtensionOrExit(slot, &confirmed);
             last_check = GetCurrentTimestamp();
         }
-        // Cleared before the round: a commit after this point sets the latch.
+        // Cleared before the round: a commit after this point sets the flag
+        // and the latch again. The flag is checked after the round too, in
+        // case a wait inside PostgreSQL (a lock wait) consumed the latch.
         (void)TakeWakeRequest(slot);
-        const long sleep_ms = SchedulerEnabled() ? RunRound(round_context) : NaptimeMs();
+        long sleep_ms = SchedulerEnabled() ? RunRound(round_context) : NaptimeMs();
+        if (TakeWakeRequest(slot) && SchedulerEnabled()) sleep_ms = 0;
         (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms,
                         PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);
