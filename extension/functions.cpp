@@ -7,6 +7,7 @@
 #include "analyze.hpp"
 #include "catalog.hpp"
 #include "ddl.hpp"
+#include "ivmx/core/dependency_graph.hpp"
 #include "ivmx/core/error.hpp"
 #include "ivmx/core/immv_name.hpp"
 #include "ivmx/core/sql_text.hpp"
@@ -66,6 +67,27 @@ core::QualifiedName TargetName(const core::ImmvName& name) {
     });
 }
 
+// A view can only read relations that exist before it, so a cycle cannot
+// arise; the dependency graph checks it all the same.
+void RefuseCycle(Oid immv, const std::vector<Oid>& bases) {
+    std::vector<core::Dependency> edges;
+    PgCall([&] {
+        int rc = SPI_execute("SELECT immvrelid::oid, relid::oid FROM ivmx.immv_dependency", false, 0);
+        if (rc != SPI_OK_SELECT) elog(ERROR, "could not read ivmx.immv_dependency");
+        for (uint64 i = 0; i < SPI_processed; ++i) {
+            bool isnull = false;
+            edges.push_back(
+                {DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)),
+                 DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull))});
+        }
+    });
+    std::vector<core::RelationId> reads(bases.begin(), bases.end());
+    if (core::DependencyGraph(edges).WouldCreateCycle(immv, reads))
+        throw core::Error(core::sqlstate::kInvalidObjectDefinition,
+                          "IMMV \"" + PgCall([&] { return std::string(get_rel_name(immv)); }) +
+                              "\" would depend on itself");
+}
+
 Oid ExistingRelid(const core::QualifiedName& name) {
     return PgCall([&] {
         RangeVar* rv = makeRangeVar(pstrdup(name.schema.c_str()), pstrdup(name.name.c_str()), -1);
@@ -111,6 +133,7 @@ int64 CreateImmv(FunctionCallInfo fcinfo) {
     });
     if (!core::CreateIndexSql(view)) NoticeMissingIndex(view);
     const Oid immv = ExistingRelid(target);
+    RefuseCycle(immv, bases);
     InsertImmv({immv, query_tree, MaintenanceMode::Immediate, true}, bases);
     if (!PG_ARGISNULL(3)) SetRefreshIntervalOf(immv, PG_GETARG_DATUM(3));
     RecordViewDependencies(immv, query);
