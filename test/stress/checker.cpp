@@ -1,0 +1,79 @@
+// IMMV verification and mismatch reports (see checker.hpp).
+#include "checker.hpp"
+
+namespace stress {
+
+namespace {
+
+const size_t kMaxDiffRows = 20;
+
+std::string VerifyAllSql() {
+    std::string sql = "SELECT ";
+    const std::vector<View>& views = Views();
+    for (size_t i = 0; i < views.size(); ++i)
+        sql += (i > 0 ? ", " : "") + std::string("ivmx.verify_immv(") + Quote(views[i].name) + ")";
+    return sql;
+}
+
+std::string FormatRow(const Row& row) {
+    std::string out = "(";
+    for (size_t i = 0; i < row.size(); ++i)
+        out += (i > 0 ? ", " : "") + (row[i] ? *row[i] : std::string("NULL"));
+    return out + ")";
+}
+
+// The IMMV's user-visible columns (not the engine's __ivm* state), in order.
+std::string VisibleColumns(Connection& conn, const View& view) {
+    SqlResult result = conn.MustExec(
+        "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute "
+        "WHERE attrelid = " +
+        Quote(view.name) +
+        "::regclass AND attnum > 0 AND NOT attisdropped "
+        "AND attname NOT LIKE '\\_\\_ivm%'");
+    return result.rows.at(0).at(0).value_or("*");
+}
+
+std::string DiffSection(Connection& conn, const std::string& title, const std::string& sql) {
+    SqlResult result = conn.Exec(sql);
+    std::string out = title + "\n  " + sql + "\n";
+    if (!result.ok) return out + "  failed: " + result.Summary() + "\n";
+    for (size_t i = 0; i < result.rows.size() && i < kMaxDiffRows; ++i)
+        out += "  " + FormatRow(result.rows[i]) + "\n";
+    if (result.rows.size() > kMaxDiffRows)
+        out += "  ... " + std::to_string(result.rows.size() - kMaxDiffRows) + " more\n";
+    if (result.rows.empty()) out += "  (no rows)\n";
+    return out;
+}
+
+}  // namespace
+
+std::vector<Mismatch> VerifyAll(Connection& conn) {
+    static const std::string sql = VerifyAllSql();
+    SqlResult result = conn.MustExec(sql);
+    std::vector<Mismatch> mismatches;
+    const std::vector<View>& views = Views();
+    for (size_t i = 0; i < views.size(); ++i) {
+        const long differing = std::stol(result.rows.at(0).at(i).value_or("-1"));
+        if (differing != 0) mismatches.push_back({&views[i], differing});
+    }
+    return mismatches;
+}
+
+std::string ExplainMismatch(Connection& conn, const Mismatch& mismatch) {
+    const View& view = *mismatch.view;
+    std::string out = "IMMV " + view.name + " (" + view.shape + ") differs from its query by " +
+                      std::to_string(mismatch.differing_rows) + " row(s)\n";
+    out += "definition given:  " + view.query + "\n";
+    SqlResult stored = conn.Exec("SELECT ivmx.get_immv_def(" + Quote(view.name) + ")");
+    if (stored.ok && !stored.rows.empty() && stored.rows[0][0])
+        out += "definition stored: " + *stored.rows[0][0] + "\n";
+    const std::string columns = VisibleColumns(conn, view);
+    const std::string immv = "SELECT " + columns + " FROM " + view.name;
+    out += DiffSection(
+        conn, "rows in the IMMV but not in its query:", immv + " EXCEPT ALL (" + view.query + ")");
+    out += DiffSection(
+        conn, "rows in the query but not in the IMMV:", "(" + view.query + ") EXCEPT ALL " + immv);
+    return out;
+}
+
+}  // namespace stress

@@ -1,0 +1,40 @@
+// What the stress runners count, and how they report a failure.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace stress {
+
+struct RunStats {
+    long statements = 0;           // data-changing statements that ran to completion
+    long in_transactions = 0;      // ... of which inside explicit transaction blocks
+    long transactions = 0;         // explicit transaction blocks
+    long rolled_back = 0;          // ... ended by ROLLBACK (planned or after an error)
+    long savepoint_rollbacks = 0;  // ROLLBACK TO SAVEPOINT
+    long unique_violations = 0;    // statements that failed as the generator allows
+    long deadlock_retries = 0;
+    long serialization_retries = 0;
+    long checks = 0;  // rounds of verify_immv over every IMMV
+    double seconds = 0;
+
+    void Add(const RunStats& o) {
+        statements += o.statements;
+        in_transactions += o.in_transactions;
+        transactions += o.transactions;
+        rolled_back += o.rolled_back;
+        savepoint_rollbacks += o.savepoint_rollbacks;
+        unique_violations += o.unique_violations;
+        deadlock_retries += o.deadlock_retries;
+        serialization_retries += o.serialization_retries;
+        checks += o.checks;
+    }
+};
+
+// A mismatch or an unexpected error, with the full report to print.
+class StressFailure : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+}  // namespace stress

@@ -1,0 +1,55 @@
+// The base tables and IMMVs the stress test works on.
+//
+// Three tables with small value domains, so that random changes collide in
+// the same groups: t_pk (integer primary key), t_bag (no key at all, so
+// duplicate rows are common) and t_kv (composite primary key). The IMMVs
+// cover every view shape the extension maintains, over one table and over
+// inner joins (self-joins included); each is checked against its defining
+// query after every statement.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace stress {
+
+// How the generators produce values for a column.
+enum class ValueKind {
+    Key,      // integers handed out by a counter (fresh rows get new values)
+    Small,    // integers 0 .. domain-1 (group keys that collide)
+    Numeric,  // numeric multiples of 0.25
+    Float,    // float8 multiples of 0.25: exact, so float sums are exact
+    Text,     // short strings from a small set (incl. '' and a quote)
+};
+
+struct Column {
+    std::string name;
+    std::string type;  // SQL type
+    ValueKind kind;
+    bool nullable;
+    int domain = 0;  // for Small
+};
+
+struct Table {
+    std::string name;
+    std::vector<Column> columns;
+    std::vector<std::string> primary_key;  // empty: no key
+    std::string row_tag;                   // the Key column that identifies (roughly) one row
+
+    const Column& Get(const std::string& column) const;
+    std::string ColumnList() const;  // "a, b, c"
+    std::string CreateSql() const;
+};
+
+// An IMMV under test.
+struct View {
+    std::string name;
+    std::string shape;  // what it exercises, for reports
+    std::string query;  // its defining query
+};
+
+const std::vector<Table>& Tables();
+const std::vector<View>& Views();
+const Table& TableNamed(const std::string& name);
+
+}  // namespace stress
