@@ -183,16 +183,8 @@ int64 Flush(Oid immv) {
 
 int64 FlushAll() {
     SpiConnect();
-    std::vector<Oid> immvs;
-    PgCall([&] {
-        int rc = SPI_execute("SELECT immvrelid::oid FROM ivmx.immv WHERE mode = 'deferred' AND populated",
-                             true, 0);
-        if (rc != SPI_OK_SELECT) elog(ERROR, "could not list deferred IMMVs");
-        for (uint64 i = 0; i < SPI_processed; ++i) {
-            bool isnull = false;
-            immvs.push_back(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
-        }
-    });
+    std::vector<Oid> immvs =
+        SpiOids("SELECT immvrelid::oid FROM ivmx.immv WHERE mode = 'deferred' AND populated");
     // Upstream views first: order by each view's deferred upstream chain.
     std::vector<Oid> ordered;
     for (Oid immv : immvs) {

@@ -18,15 +18,10 @@ constexpr int kBookkeepingColumns = 4;  // __ivm_xid, __ivm_sign, __ivm_time, __
 std::string LogName(Oid relid) { return "delta_" + std::to_string(relid); }
 
 bool HasDeferredReader(Oid relid) {
-    return PgCall([&] {
-        Oid argtype = OIDOID;
-        Datum arg = ObjectIdGetDatum(relid);
-        int rc = SPI_execute_with_args(
-            "SELECT 1 FROM ivmx.immv_dependency d JOIN ivmx.immv i USING (immvrelid) "
-            "WHERE d.relid = $1 AND i.mode = 'deferred' LIMIT 1",
-            1, &argtype, &arg, nullptr, false, 1);
-        return rc == SPI_OK_SELECT && SPI_processed > 0;
-    });
+    return !SpiOids("SELECT d.immvrelid::oid FROM ivmx.immv_dependency d JOIN ivmx.immv i USING (immvrelid) "
+                    "WHERE d.relid = $1 AND i.mode = 'deferred' LIMIT 1",
+                    relid)
+                .empty();
 }
 
 // Columns of relid (not dropped) that the log also has.
@@ -66,16 +61,9 @@ std::string LogInsertSql(Oid base_relid, Oid log_relid, ChangeKind kind) {
 }  // namespace
 
 std::optional<Oid> DeltaLogOf(Oid relid) {
-    return PgCall([&]() -> std::optional<Oid> {
-        Oid argtype = OIDOID;
-        Datum arg = ObjectIdGetDatum(relid);
-        // Not read-only: this transaction's own changes must be seen.
-        int rc = SPI_execute_with_args("SELECT logrelid::oid FROM ivmx.delta_log WHERE relid = $1", 1,
-                                       &argtype, &arg, nullptr, false, 1);
-        if (rc != SPI_OK_SELECT || SPI_processed == 0) return std::nullopt;
-        bool isnull = false;
-        return DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-    });
+    auto logs = SpiOids("SELECT logrelid::oid FROM ivmx.delta_log WHERE relid = $1", relid);
+    if (logs.empty()) return std::nullopt;
+    return logs.front();
 }
 
 Oid EnsureDeltaLog(Oid relid) {

@@ -49,6 +49,24 @@ uint64 SpiExecute(const std::string& sql, bool read_only) {
     });
 }
 
+std::vector<Oid> SpiOids(const std::string& sql, std::optional<Oid> param) {
+    return PgCall([&] {
+        Oid argtype = OIDOID;
+        Datum arg = ObjectIdGetDatum(param.value_or(InvalidOid));
+        const int nargs = param ? 1 : 0;
+        int rc = SPI_execute_with_args(sql.c_str(), nargs, nargs ? &argtype : nullptr,
+                                       nargs ? &arg : nullptr, nullptr, false, 0);
+        if (rc != SPI_OK_SELECT) elog(ERROR, "pg_ivmx catalog query failed: %s", sql.c_str());
+        std::vector<Oid> out;
+        for (uint64 i = 0; i < SPI_processed; ++i) {
+            bool isnull = false;
+            Datum d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+            if (!isnull) out.push_back(DatumGetObjectId(d));
+        }
+        return out;
+    });
+}
+
 int64 SpiQueryInt64(const std::string& sql) {
     return PgCall([&] {
         // Not read-only: the query sees the latest state, including changes

@@ -3,6 +3,7 @@
 // under, names of relations. All of them may throw ivmx::pg::PgError.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,11 @@ core::QualifiedName RelationName(Oid relid);
 // Executes one SQL statement through SPI (an SPI connection must be open);
 // returns SPI_processed. Throws on error or on an unexpected SPI result code.
 uint64 SpiExecute(const std::string& sql, bool read_only = false);
+
+// Runs a query (with $1 bound to `param` when given; not read-only, so it
+// sees this transaction's own changes) and returns the first column of every
+// row as an OID.
+std::vector<Oid> SpiOids(const std::string& sql, std::optional<Oid> param = std::nullopt);
 
 // Runs a query expected to return one row with one bigint column.
 int64 SpiQueryInt64(const std::string& sql);

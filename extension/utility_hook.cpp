@@ -51,19 +51,12 @@ bool ExtensionInstalled() {
 }
 
 // Whether the catalog query (one oid parameter) returns a row.
-bool CatalogHas(const char* sql, Oid relid) {
-    return PgCall([&] {
-        Oid argtype = OIDOID;
-        Datum arg = ObjectIdGetDatum(relid);
-        int rc = SPI_execute_with_args(sql, 1, &argtype, &arg, nullptr, true, 1);
-        return rc == SPI_OK_SELECT && SPI_processed > 0;
-    });
-}
+bool CatalogHas(const char* sql, Oid relid) { return !SpiOids(sql, relid).empty(); }
 
-bool IsImmv(Oid relid) { return CatalogHas("SELECT 1 FROM ivmx.immv WHERE immvrelid = $1", relid); }
+bool IsImmv(Oid relid) { return CatalogHas("SELECT immvrelid::oid FROM ivmx.immv WHERE immvrelid = $1", relid); }
 
 bool IsReadByImmv(Oid relid) {
-    return CatalogHas("SELECT 1 FROM ivmx.immv_dependency WHERE relid = $1", relid);
+    return CatalogHas("SELECT relid::oid FROM ivmx.immv_dependency WHERE relid = $1", relid);
 }
 
 Oid RelidOf(RangeVar* rv) {

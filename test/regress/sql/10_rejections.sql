@@ -214,9 +214,9 @@ SELECT ivmx.create_immv(NULL, 'SELECT a FROM r');
 SELECT ivmx.create_immv('rej', NULL);
 :rejected;
 
--- An IMMV cannot (yet) be the base of another IMMV.
+-- An IMMV may read another IMMV, but not expose its bookkeeping columns.
 SELECT ivmx.create_immv('base_immv', 'SELECT a, count(*) AS n FROM r GROUP BY a', mode => 'immediate');
-SELECT ivmx.create_immv('rej', 'SELECT a, n FROM base_immv');
+SELECT ivmx.create_immv('rej', 'SELECT a, __ivm_count__ FROM base_immv');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, (SELECT count(*) FROM pg_class WHERE relname LIKE 'rej%') AS relations,
        (SELECT count(*) FROM ivmx.immv) AS immvs;
 -- Nor can a rejected call inside a transaction leave anything once rolled back to a savepoint.
