@@ -28,6 +28,10 @@ PG_FUNCTION_INFO_V1(ivmx_get_immv_def);
 PG_FUNCTION_INFO_V1(ivmx_verify_immv);
 PG_FUNCTION_INFO_V1(ivmx_explain_immv);
 PG_FUNCTION_INFO_V1(ivmx_forget_relations);
+PG_FUNCTION_INFO_V1(ivmx_restore_immv);
+PG_FUNCTION_INFO_V1(ivmx_immv_commands);
+Datum ivmx_restore_immv(PG_FUNCTION_ARGS);
+Datum ivmx_immv_commands(PG_FUNCTION_ARGS);
 Datum ivmx_create_immv(PG_FUNCTION_ARGS);
 Datum ivmx_refresh_immv(PG_FUNCTION_ARGS);
 Datum ivmx_get_immv_def(PG_FUNCTION_ARGS);
@@ -88,6 +92,19 @@ void RefuseCycle(Oid immv, const std::vector<Oid>& bases) {
                               "\" would depend on itself");
 }
 
+// Records a new (or restored) IMMV: catalog rows, dependencies, the guard
+// trigger on it and the capture triggers on what it reads.
+void RegisterImmv(Oid immv, Query* query, const char* query_tree, const std::vector<Oid>& bases) {
+    RefuseCycle(immv, bases);
+    InsertImmv({immv, query_tree, MaintenanceMode::Immediate, true}, bases);
+    RecordViewDependencies(immv, query);
+    CreateGuardTrigger(immv);
+    for (Oid base : bases) {
+        EnsureCaptureTriggers(base);
+        InvalidatePlans(base);
+    }
+}
+
 Oid ExistingRelid(const core::QualifiedName& name) {
     return PgCall([&] {
         RangeVar* rv = makeRangeVar(pstrdup(name.schema.c_str()), pstrdup(name.name.c_str()), -1);
@@ -133,18 +150,84 @@ int64 CreateImmv(FunctionCallInfo fcinfo) {
     });
     if (!core::CreateIndexSql(view)) NoticeMissingIndex(view);
     const Oid immv = ExistingRelid(target);
-    RefuseCycle(immv, bases);
-    InsertImmv({immv, query_tree, MaintenanceMode::Immediate, true}, bases);
+    RegisterImmv(immv, query, query_tree, bases);
     if (!PG_ARGISNULL(3)) SetRefreshIntervalOf(immv, PG_GETARG_DATUM(3));
-    RecordViewDependencies(immv, query);
-    CreateGuardTrigger(immv);
-    for (Oid base : bases) {
-        EnsureCaptureTriggers(base);
-        InvalidatePlans(base);
-    }
     if (mode == MaintenanceMode::Deferred) WithSafeSearchPath([&] { BeginDeferred(immv, view); });
     SpiFinish();
     return static_cast<int64>(rows);
+}
+
+// Restores an IMMV whose table came back from pg_dump as a plain table:
+// checks that the table has the columns the definition gives, registers it
+// and its triggers again, and recomputes it if asked (otherwise its restored
+// rows are kept: they were consistent with the restored base tables).
+void RestoreImmv(FunctionCallInfo fcinfo) {
+    const std::string name_text = RequiredText(fcinfo, 0, "immv_name");
+    const std::string sql = RequiredText(fcinfo, 1, "view_definition");
+    const bool populate = PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2);
+    const core::ImmvName name = core::ParseImmvName(name_text);
+    Query* query = ParseViewQuery(sql);
+    const std::vector<Oid> bases = BaseRelations(query);
+    for (Oid base : bases) PgCall([&] { LockRelationOid(base, ExclusiveLock); });
+    EnsureSnapshotSeesLatest(bases);
+    const core::QualifiedName target = TargetName(name);
+    const Oid immv = ExistingRelid(target);
+    SpiConnect();
+    if (LoadImmv(immv))
+        throw core::Error("42710", "\"" + target.name + "\" is already an incrementally maintainable "
+                                   "materialized view");
+    MaintenanceScope scope;
+    core::ViewDefinition view = DescribeView(query, target, true);
+    std::vector<std::string> names = AttributeNames(immv);
+    names.resize(std::min(names.size(), core::VisibleColumns(view).size()));
+    core::ApplyColumnNames(view, names);
+    core::ValidateColumns(view);
+    if (AttributeNames(immv) != core::TableColumns(view))
+        throw core::Error(core::sqlstate::kInvalidObjectDefinition,
+                          "table \"" + target.name + "\" does not have the columns of the IMMV definition",
+                          "Expected columns: " + core::Join(core::TableColumns(view), ", ") + ".",
+                          "Restore the table as pg_dump saved it, or create the IMMV anew.");
+    const char* query_tree = PgCall([&] { return nodeToString(query); });
+    RegisterImmv(immv, query, query_tree, bases);
+    if (populate)
+        WithSafeSearchPath([&] {
+            for (const auto& statement : core::RefreshStatements(view, true)) SpiExecute(statement);
+        });
+    SpiFinish();
+}
+
+// One command per IMMV, upstream IMMVs first, that recreates (create) or
+// re-registers a restored table as (restore) each IMMV of the database.
+std::vector<std::string> ImmvCommands(bool restore) {
+    SpiConnect();
+    std::vector<core::Dependency> edges;
+    std::vector<Oid> immvs = SpiOids("SELECT immvrelid::oid FROM ivmx.immv");
+    for (Oid immv : immvs)
+        for (Oid rel : SpiOids("SELECT relid::oid FROM ivmx.immv_dependency WHERE immvrelid = $1", immv))
+            edges.push_back({immv, rel});
+    std::vector<std::string> commands;
+    for (core::RelationId id : core::DependencyGraph(edges).TopologicalOrder()) {
+        if (std::find(immvs.begin(), immvs.end(), id) == immvs.end()) continue;
+        const ImmvRecord record = RequireImmv(id);
+        auto maintainer = LoadMaintainer(record);
+        const std::string definition = DeparseQuery(ImmvQuery(record));
+        const core::QualifiedName name = RelationName(id);
+        std::vector<std::string> columns;
+        for (const auto& c : core::VisibleColumns(maintainer->definition())) columns.push_back(core::QuoteIdent(c));
+        const std::string target = core::QuoteQualified(name) + (restore ? "" : "(" + core::Join(columns, ", ") + ")");
+        auto literal = [](const std::string& text) {
+            return PgCall([&] { return std::string(quote_literal_cstr(text.c_str())); });
+        };
+        if (restore)
+            commands.push_back("SELECT ivmx.restore_immv(" + literal(target) + ", " + literal(definition) + ");");
+        else
+            commands.push_back("SELECT ivmx.create_immv(" + literal(target) + ", " + literal(definition) +
+                               ", mode => " + literal(ModeName(record.mode)) + ");");
+        if (restore && record.mode == MaintenanceMode::Deferred)
+            commands.push_back("SELECT ivmx.set_mode(" + literal(core::QuoteQualified(name)) + ", 'deferred');");
+    }
+    SpiFinish();
+    return commands;
 }
 
 Oid ImmvByName(const std::string& name, LOCKMODE lock) {
@@ -316,4 +399,12 @@ Datum ivmx_explain_immv(PG_FUNCTION_ARGS) {
 
 Datum ivmx_forget_relations(PG_FUNCTION_ARGS) {
     return EntryGuard([&] { ForgetRelations(PG_GETARG_ARRAYTYPE_P(0)); });
+}
+
+Datum ivmx_restore_immv(PG_FUNCTION_ARGS) {
+    return EntryGuard([&] { RestoreImmv(fcinfo); });
+}
+
+Datum ivmx_immv_commands(PG_FUNCTION_ARGS) {
+    return EntryGuard([&] { return TextArray(ImmvCommands(PG_GETARG_BOOL(0))); });
 }

@@ -114,6 +114,24 @@ CREATE FUNCTION ivmx.explain_immv(immv regclass) RETURNS SETOF text
 COMMENT ON FUNCTION ivmx.explain_immv(regclass) IS
     'the statements that maintain an IMMV after each kind of change to its base tables';
 
+-- pg_ivm-compatible dump and restore: pg_dump saves IMMV tables as plain
+-- tables with their rows; after restoring, run the commands that
+-- get_restore_immv_commands() printed before the dump.
+CREATE FUNCTION ivmx.restore_immv(immv_name text, view_definition text, populate boolean DEFAULT false)
+    RETURNS void LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'ivmx_restore_immv';
+COMMENT ON FUNCTION ivmx.restore_immv(text, text, boolean) IS
+    'make a table restored by pg_dump an IMMV again (populate => true recomputes it)';
+CREATE FUNCTION ivmx._immv_commands(restore boolean) RETURNS text[]
+    LANGUAGE C STABLE STRICT AS 'MODULE_PATHNAME', 'ivmx_immv_commands';
+CREATE FUNCTION ivmx.get_create_immv_commands() RETURNS SETOF text
+    LANGUAGE sql STABLE AS 'SELECT pg_catalog.unnest(ivmx._immv_commands(false))';
+COMMENT ON FUNCTION ivmx.get_create_immv_commands() IS
+    'create_immv commands recreating every IMMV of the database, inputs first';
+CREATE FUNCTION ivmx.get_restore_immv_commands() RETURNS SETOF text
+    LANGUAGE sql STABLE AS 'SELECT pg_catalog.unnest(ivmx._immv_commands(true))';
+COMMENT ON FUNCTION ivmx.get_restore_immv_commands() IS
+    'restore_immv commands re-registering every IMMV after pg_dump/pg_restore, inputs first';
+
 -- Trigger functions attached (as internal triggers) to base tables and IMMVs.
 CREATE FUNCTION ivmx.capture_trigger() RETURNS trigger
     LANGUAGE C AS 'MODULE_PATHNAME', 'ivmx_capture_trigger';
