@@ -140,17 +140,35 @@ std::vector<ViewMaintainer::PreparedStep>& ViewMaintainer::Prepared(ChangeKind k
     return *slot;
 }
 
+// In REPEATABLE READ / SERIALIZABLE the transaction snapshot may predate
+// changes other writers committed to the other base relations of a join
+// (they could not conflict on IMMV rows): such views, whose writers take
+// turns on the IMMV lock, compute their delta in the latest snapshot instead,
+// as in READ COMMITTED. Returns nullptr when the current snapshot is right.
+Snapshot ViewMaintainer::MaintenanceSnapshot() const {
+    if (!core::NeedsViewLock(definition_)) return nullptr;
+    return PgCall([] { return IsolationUsesXactSnapshot() ? RegisterSnapshot(GetLatestSnapshot()) : nullptr; });
+}
+
 void ViewMaintainer::Apply(ChangeKind kind) {
     CheckRecomputeVisible(record_);
-    RunSteps(Prepared(kind));
+    Snapshot snapshot = MaintenanceSnapshot();
+    RunSteps(Prepared(kind), snapshot);
+    if (snapshot != nullptr) PgCall([&] { UnregisterSnapshot(snapshot); });
 }
 
 uint64 ViewMaintainer::ApplyDelta(const core::Delta& delta, Snapshot snapshot) {
-    if (snapshot == nullptr) CheckRecomputeVisible(record_);
+    Snapshot own = nullptr;
+    if (snapshot == nullptr) {
+        CheckRecomputeVisible(record_);
+        snapshot = own = MaintenanceSnapshot();
+    }
     std::vector<PreparedStep> steps;
     for (const auto& step : core::BuildMaintenancePlan(definition_, delta).steps)
         steps.push_back({nullptr, step.sql, step.input, step.reports_rows});
-    return RunSteps(steps, snapshot);
+    const uint64 written = RunSteps(steps, snapshot);
+    if (own != nullptr) PgCall([&] { UnregisterSnapshot(own); });
+    return written;
 }
 
 uint64 ViewMaintainer::RecomputeAt(Snapshot snapshot) {
@@ -167,6 +185,8 @@ namespace {
 int ExecuteStatement(SPIPlanPtr plan, const std::string& sql, int nargs, Datum* args,
                      Snapshot snapshot) {
     Oid argtype = TIDARRAYOID;
+    if (plan != nullptr && snapshot != nullptr)
+        return SPI_execute_snapshot(plan, args, nullptr, snapshot, InvalidSnapshot, false, true, 0);
     if (plan != nullptr) return SPI_execute_plan(plan, args, nullptr, false, 0);
     if (snapshot == nullptr) return SPI_execute_with_args(sql.c_str(), nargs, &argtype, args, nullptr, false, 0);
     SPIPlanPtr once = SPI_prepare(sql.c_str(), nargs, &argtype);

@@ -80,6 +80,7 @@ private:
         bool reports_rows = false;
     };
     std::vector<PreparedStep>& Prepared(ChangeKind kind);
+    Snapshot MaintenanceSnapshot() const;
     uint64 RunSteps(const std::vector<PreparedStep>& steps, Snapshot snapshot = nullptr);
 
     ImmvRecord record_;
