@@ -1,0 +1,234 @@
+CREATE EXTENSION IF NOT EXISTS pg_ivmx;
+-- How deferred IMMVs are refreshed: ivmx.refresh_history and the counters of
+-- ivmx.immv_status, ivmx.max_batch_rows (a backlog drains in several
+-- incremental batches), ivmx.full_refresh_ratio (a large batch recomputes),
+-- ivmx.history_limit, refresh_immv of a deferred IMMV, and a refresh that
+-- fails (division by zero) and recovers once the offending row is gone.
+-- The scheduler is switched off for this file: only ivmx.flush applies.
+ALTER SYSTEM SET ivmx.enabled = off;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.3);
+-- This file's objects live in a schema of their own, dropped at the end:
+-- the listings below show only them, and later files inherit nothing.
+CREATE SCHEMA deferred_refresh;
+SET search_path = deferred_refresh, public;
+CREATE VIEW status AS
+SELECT s.* FROM ivmx.immv_status s JOIN pg_class c ON c.oid = s.immv
+ WHERE c.relnamespace = 'deferred_refresh'::regnamespace;
+CREATE VIEW logs AS
+SELECT l.relid, l.logrelid FROM ivmx.delta_log l JOIN pg_class c ON c.oid = l.relid
+ WHERE c.relnamespace = 'deferred_refresh'::regnamespace;
+-- Delta log tables (ivmx.delta_<oid>) that exist now; :logtables counts new ones.
+SELECT count(*) AS logs_before FROM pg_class
+ WHERE relnamespace = 'ivmx'::regnamespace AND relname ~ '^delta_[0-9]+$' \gset
+\set logtables 'SELECT count(*) - :logs_before AS log_tables FROM pg_class WHERE relnamespace = ''ivmx''::regnamespace AND relname ~ ''^delta_[0-9]+$'''
+\set history 'SELECT rows_consumed, kind, error FROM ivmx.refresh_history WHERE immvrelid = :''immv''::regclass ORDER BY id'
+
+-- 1000 rows, analyzed, so that small batches stay incremental.
+CREATE TABLE big (id int PRIMARY KEY, k int, v int);
+INSERT INTO big SELECT g, g % 5, g FROM generate_series(1, 1000) g;
+ANALYZE big;
+SELECT ivmx.create_immv('big_k', 'SELECT k, count(*) AS n, sum(v) AS s FROM big GROUP BY k',
+                        mode => 'deferred');
+\set immv big_k
+-- A new deferred IMMV has no history and has never been refreshed.
+:history;
+SELECT state, pending_rows, refresh_count, last_refresh IS NULL AS never,
+       consecutive_failures, last_error, next_attempt
+  FROM status WHERE immv = 'big_k'::regclass;
+
+-- Each flush that applies something is one history row.
+UPDATE big SET v = v + 1 WHERE id <= 3;
+SELECT ivmx.flush('big_k');
+INSERT INTO big VALUES (1001, 0, 1);
+SELECT ivmx.flush('big_k');
+-- Nothing pending: no refresh, no history row.
+SELECT ivmx.flush('big_k');
+:history;
+SELECT ivmx.verify_immv('big_k');
+SELECT state, pending_rows, refresh_count, last_refresh IS NOT NULL AS refreshed,
+       last_duration >= interval '0' AS has_duration, consecutive_failures, last_error
+  FROM status WHERE immv = 'big_k'::regclass;
+
+-- ivmx.max_batch_rows: with at most 3 log rows per batch, five transactions
+-- of 2 rows and one of 4 drain in six incremental batches of one
+-- transaction each (a batch always takes at least one transaction).
+ALTER SYSTEM SET ivmx.max_batch_rows = 3;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.3);
+SHOW ivmx.max_batch_rows;
+UPDATE big SET v = v + 1 WHERE id = 1;
+UPDATE big SET v = v + 1 WHERE id = 2;
+UPDATE big SET k = 4 WHERE id = 3;
+INSERT INTO big VALUES (1002, 1, 5), (1003, 2, 5), (1004, 3, 5), (1005, 9, 5);
+DELETE FROM big WHERE id IN (4, 5);
+UPDATE big SET v = -v WHERE id = 1002;
+SELECT pending_rows FROM status WHERE immv = 'big_k'::regclass;
+SELECT ivmx.verify_immv('big_k') > 0 AS behind;
+SELECT ivmx.flush('big_k');
+SELECT ivmx.verify_immv('big_k');
+SELECT pending_rows FROM status WHERE immv = 'big_k'::regclass;
+SELECT rows_consumed, kind, error FROM ivmx.refresh_history
+ WHERE immvrelid = 'big_k'::regclass ORDER BY id DESC LIMIT 6;
+SELECT k, n, s FROM big_k ORDER BY k;
+-- A single transaction larger than the limit is still one batch.
+UPDATE big SET v = v + 1 WHERE id BETWEEN 10 AND 19;
+SELECT ivmx.flush('big_k');
+SELECT rows_consumed, kind FROM ivmx.refresh_history
+ WHERE immvrelid = 'big_k'::regclass ORDER BY id DESC LIMIT 1;
+SELECT ivmx.verify_immv('big_k');
+ALTER SYSTEM RESET ivmx.max_batch_rows;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.3);
+
+-- ivmx.full_refresh_ratio: a batch of more log rows than this fraction of
+-- the base table's (analyzed) size recomputes the IMMV instead.
+CREATE TABLE small (id int PRIMARY KEY, k int, v int);
+INSERT INTO small SELECT g, g % 4, g FROM generate_series(1, 100) g;
+ANALYZE small;
+SELECT reltuples FROM pg_class WHERE oid = 'small'::regclass;
+SELECT ivmx.create_immv('small_k',
+    'SELECT k, count(*) AS n, sum(v) AS s, max(v) AS hi FROM small GROUP BY k', mode => 'deferred');
+\set immv small_k
+SHOW ivmx.full_refresh_ratio;
+-- 10 log rows of 100: incremental.
+UPDATE small SET v = v + 1 WHERE id <= 5;
+SELECT ivmx.flush('small_k');
+-- 60 log rows of 100 (above 0.2): full.
+UPDATE small SET v = 0 WHERE id <= 30;
+SELECT ivmx.flush('small_k');
+:history;
+SELECT ivmx.verify_immv('small_k');
+SELECT k, n, s, hi FROM small_k ORDER BY k;
+-- A full refresh after deletes and inserts is also exact.
+DELETE FROM small WHERE id > 50;
+INSERT INTO small VALUES (1000, 7, 7);
+SELECT ivmx.flush('small_k');
+SELECT rows_consumed, kind FROM ivmx.refresh_history
+ WHERE immvrelid = 'small_k'::regclass ORDER BY id DESC LIMIT 1;
+SELECT ivmx.verify_immv('small_k');
+SELECT k, n, s, hi FROM small_k ORDER BY k;
+-- A ratio of 0 never recomputes by size; a tiny one always does.
+ALTER SYSTEM SET ivmx.full_refresh_ratio = 0;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.3);
+UPDATE small SET v = v + 1;
+SELECT ivmx.flush('small_k');
+SELECT rows_consumed, kind FROM ivmx.refresh_history
+ WHERE immvrelid = 'small_k'::regclass ORDER BY id DESC LIMIT 1;
+SELECT ivmx.verify_immv('small_k');
+ALTER SYSTEM SET ivmx.full_refresh_ratio = 0.001;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.3);
+ANALYZE small;
+UPDATE small SET v = v + 1 WHERE id = 1;
+SELECT ivmx.flush('small_k');
+SELECT rows_consumed, kind FROM ivmx.refresh_history
+ WHERE immvrelid = 'small_k'::regclass ORDER BY id DESC LIMIT 1;
+SELECT ivmx.verify_immv('small_k');
+ALTER SYSTEM RESET ivmx.full_refresh_ratio;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.3);
+
+-- ivmx.history_limit: only the newest rows per IMMV are kept.
+ALTER SYSTEM SET ivmx.history_limit = 2;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.3);
+UPDATE small SET v = v + 1 WHERE id = 1;
+SELECT ivmx.flush('small_k');
+UPDATE small SET v = v + 1 WHERE id = 2;
+SELECT ivmx.flush('small_k');
+UPDATE small SET v = v + 1 WHERE id = 3;
+SELECT ivmx.flush('small_k');
+SELECT count(*) AS history_rows FROM ivmx.refresh_history WHERE immvrelid = 'small_k'::regclass;
+-- Other IMMVs keep their own rows.
+SELECT count(*) AS history_rows FROM ivmx.refresh_history WHERE immvrelid = 'big_k'::regclass;
+ALTER SYSTEM RESET ivmx.history_limit;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.3);
+
+-- refresh_immv of a deferred IMMV recomputes it and moves its watermark:
+-- the pending changes count as applied, later ones are pending.
+UPDATE small SET v = v + 1 WHERE id <= 3;
+SELECT pending_rows FROM status WHERE immv = 'small_k'::regclass;
+SELECT ivmx.refresh_immv('small_k', true) > 0 AS recomputed;
+SELECT ivmx.verify_immv('small_k');
+SELECT pending_rows FROM status WHERE immv = 'small_k'::regclass;
+SELECT ivmx.flush('small_k');
+SELECT kind FROM ivmx.refresh_history WHERE immvrelid = 'small_k'::regclass ORDER BY id DESC LIMIT 1;
+UPDATE small SET v = v + 1 WHERE id = 4;
+SELECT ivmx.flush('small_k');
+SELECT ivmx.verify_immv('small_k');
+-- Without data: the IMMV is suspended (empty, nothing applied); with data
+-- again it is recomputed and maintained as before.
+SELECT ivmx.refresh_immv('small_k', false);
+SELECT state, pending_rows FROM status WHERE immv = 'small_k'::regclass;
+SELECT count(*) AS rows FROM small_k;
+UPDATE small SET v = v + 1 WHERE id = 5;
+SELECT ivmx.flush('small_k');
+SELECT ivmx.flush();
+SELECT count(*) AS rows FROM small_k;
+SELECT ivmx.refresh_immv('small_k', true) > 0 AS recomputed;
+SELECT state, pending_rows FROM status WHERE immv = 'small_k'::regclass;
+SELECT ivmx.verify_immv('small_k');
+UPDATE small SET v = v + 1 WHERE id = 6;
+SELECT ivmx.flush('small_k');
+SELECT ivmx.verify_immv('small_k');
+
+-- A refresh that fails: the view divides by a base column. The writer of a
+-- zero is not affected (deferred); the flush raises the error and applies
+-- nothing; other IMMVs can still be flushed.
+\set VERBOSITY terse
+CREATE TABLE ratios (k int, v int);
+INSERT INTO ratios VALUES (1, 1), (1, 2), (2, 4);
+SELECT ivmx.create_immv('inverse', 'SELECT k, sum(100 / v) AS s FROM ratios GROUP BY k',
+                        mode => 'deferred');
+\set immv inverse
+INSERT INTO ratios VALUES (2, 0);
+SELECT ivmx.flush('inverse');
+SELECT pending_rows FROM status WHERE immv = 'inverse'::regclass;
+SELECT k, s FROM inverse ORDER BY k;
+SELECT ivmx.flush();
+UPDATE small SET v = v + 1 WHERE id = 7;
+SELECT ivmx.flush('small_k');
+SELECT ivmx.verify_immv('small_k');
+-- The failed flushes left no trace (they were rolled back).
+SELECT state, refresh_count, consecutive_failures, last_error
+  FROM status WHERE immv = 'inverse'::regclass;
+:history;
+-- Still failing while the zero is there, also with later good rows.
+INSERT INTO ratios VALUES (1, 4);
+SELECT ivmx.flush('inverse');
+-- Once the row is deleted the backlog nets to good rows only: the flush
+-- succeeds and the IMMV is exact.
+DELETE FROM ratios WHERE v = 0;
+SELECT ivmx.flush('inverse');
+SELECT ivmx.verify_immv('inverse');
+SELECT pending_rows FROM status WHERE immv = 'inverse'::regclass;
+SELECT k, s FROM inverse ORDER BY k;
+:history;
+\set VERBOSITY default
+
+-- refresh_history.rows_changed counts the IMMV rows a refresh wrote.
+CREATE TABLE counted (k int, v int);
+SELECT ivmx.create_immv('counted_k', 'SELECT k, count(*) AS n FROM counted GROUP BY k',
+                        mode => 'deferred');
+INSERT INTO counted VALUES (1, 1), (2, 2), (3, 3);
+SELECT ivmx.flush('counted_k');
+SELECT rows_consumed, rows_changed, kind FROM ivmx.refresh_history
+ WHERE immvrelid = 'counted_k'::regclass ORDER BY id;
+
+-- Dropping the schema drops every IMMV and base table of this file, with
+-- their catalog rows and delta logs.
+SET client_min_messages = warning;
+DROP SCHEMA deferred_refresh CASCADE;
+RESET client_min_messages;
+RESET search_path;
+SELECT count(*) AS orphan_immvs FROM ivmx.immv i
+ WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = i.immvrelid);
+SELECT count(*) AS orphan_logs FROM ivmx.delta_log l
+ WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = l.relid);
+:logtables;
+
+ALTER SYSTEM RESET ivmx.enabled;
+SELECT pg_reload_conf();
