@@ -25,7 +25,8 @@
 # ivmx.verify_immv after every measurement: any difference or error marks the
 # scenario FAILED.
 #
-# Needs from bench/run: BENCH_DIR RESULTS SCALE DURATION CLIENTS REPS KEEP_DB
+# bench/run calls scenario_prepare for every scenario, then scenario_run for
+# each. Needs from it: BENCH_DIR RESULTS SCALE DURATION CLIENTS REPS KEEP_DB
 # and lib/common.sh.
 
 scenario_reset() {
@@ -214,7 +215,8 @@ measure_bulk() {
 setup_database() {
   local db=$1
   log "$SCENARIO: database $db, pgbench -i -s $SCALE"
-  sql postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+  # WITH (FORCE): the extension's scheduler worker may be connected to it.
+  sql postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
   "$PGBIN/pgbench" -i -q -s "$SCALE" "$(conn "$db")" >>"$RESULTS/bench.log" 2>&1 ||
     die "$SCENARIO: pgbench -i failed; see bench.log"
   if [[ -n $SCENARIO_SETUP_SQL ]]; then
@@ -241,17 +243,27 @@ run_one() {
   fi
 }
 
-# scenario_run NAME: the whole scenario; writes its line of status.csv.
+# scenario_prepare NAME: its database, ready for scenario_run. bench/run
+# prepares every scenario before measuring any, so that CREATE EXTENSION reads
+# the SQL script installed with the library the server loaded at start even
+# if a `make install` happens during the (long) measurements.
+scenario_prepare() {
+  scenario_load "$1"
+  local t
+  printf '%s|%s|%s\n' "$SCENARIO" "$SCENARIO_KIND" "$SCENARIO_DESC" >>"$RESULTS/scenarios.txt"
+  for t in $SCENARIO_TARGETS; do
+    csv_row "$RESULTS/targets.csv" "$SCENARIO" "${t//:/,}"
+  done
+  setup_database "ivmx_bench_$SCENARIO"
+}
+
+# scenario_run NAME: the measurements of a prepared scenario; writes its line
+# of status.csv.
 # Exits non-zero if it failed.
 scenario_run() {
   scenario_load "$1"
   local db=ivmx_bench_$SCENARIO points clients rep slot mode t i j
   local -a order
-  for t in $SCENARIO_TARGETS; do
-    csv_row "$RESULTS/targets.csv" "$SCENARIO" "${t//:/,}"
-  done
-  printf '%s|%s|%s\n' "$SCENARIO" "$SCENARIO_KIND" "$SCENARIO_DESC" >>"$RESULTS/scenarios.txt"
-  setup_database "$db"
 
   # shellcheck disable=SC2153 # CLIENTS comes from bench/run
   points=$CLIENTS
@@ -273,7 +285,7 @@ scenario_run() {
     done
   done
 
-  ((KEEP_DB)) || sql postgres -c "DROP DATABASE $db"
+  ((KEEP_DB)) || sql postgres -c "DROP DATABASE $db WITH (FORCE)"
   if ((${#FAILURES[@]} > 0)); then
     local detail
     detail=$(printf '%s; ' "${FAILURES[@]}")
