@@ -26,19 +26,35 @@ sql() {
 }
 
 # time_sql DB STATEMENT: runs one statement in its own transaction and prints
-# "MS ROWS": the client-side elapsed time in milliseconds (parse, execute,
-# AFTER triggers and commit) and the row count of its command tag (or the
-# first result column for a SELECT). Fails if the statement fails.
+# "MS ROWS CPU_MS": the client-side elapsed time in milliseconds (parse,
+# execute, AFTER triggers and commit), the row count of its command tag (or
+# the first result column for a SELECT), and the CPU time its backend spent on
+# it (from /proc, 10 ms resolution; "-" unless the server is the local
+# throwaway cluster). Fails if the statement fails.
 time_sql() {
   local db=$1 stmt=$2 out
-  out=$("$PGBIN/psql" -X -At -v ON_ERROR_STOP=1 -d "$(conn "$db")" \
-    -c '\timing on' -c "$stmt") || return 1
-  awk '
-    /^Timing is on\.$/ { next }
+  local cpu_probe="\\! awk '{ print \"cpu\", \$14 + \$15 }' /proc/\$BENCH_BACKEND_PID/stat"
+  [[ -n ${BENCH_POSTMASTER_PID:-} ]] || cpu_probe=
+  out=$("$PGBIN/psql" -X -At -v ON_ERROR_STOP=1 -d "$(conn "$db")" <<EOF
+SELECT pg_backend_pid() AS backend_pid \\gset
+\\setenv BENCH_BACKEND_PID :backend_pid
+$cpu_probe
+\\timing on
+$stmt;
+\\timing off
+$cpu_probe
+EOF
+  ) || return 1
+  awk -v hz="$(getconf CLK_TCK)" '
+    /^Timing is (on|off)\.$/ { next }
+    /^cpu [0-9]+$/ { if (c0 == "") c0 = $2; else c1 = $2; next }
     /^Time: / { ms = $2; next }
     /^(INSERT 0|UPDATE|DELETE|SELECT) [0-9]+$/ { rows = $NF; next }
     rows == "" && /^-?[0-9]+$/ { rows = $0 }
-    END { if (ms == "") exit 1; printf "%s %s\n", ms, (rows == "" ? "" : rows) }
+    END {
+      if (ms == "") exit 1
+      printf "%s %s %s\n", ms, (rows == "" ? "-" : rows), (c1 == "" ? "-" : (c1 - c0) * 1000 / hz)
+    }
   ' <<<"$out"
 }
 
@@ -53,6 +69,35 @@ csv_row() {
 # load_average: the 1-minute load average of this machine (how busy the
 # shared machine was when a measurement started).
 load_average() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo ''; }
+
+# --- server CPU (local throwaway cluster only) ---------------------------------
+# When a backend exits, the kernel adds its user and system CPU time to the
+# postmaster's cutime and cstime (/proc/PID/stat fields 16 and 17). Their
+# difference across a measurement whose connections have all ended is the
+# CPU the server spent on it, however busy the rest of the machine was. Empty
+# output when BENCH_POSTMASTER_PID is unset (--conninfo).
+
+# server_cpu_ticks: the postmaster's cutime + cstime in clock ticks, after
+# waiting (at most 10 s) until no client backend is alive, so that every
+# finished connection is counted.
+server_cpu_ticks() {
+  [[ -n ${BENCH_POSTMASTER_PID:-} ]] || return 0
+  local i
+  # Client backends are titled "postgres: USER DB HOST(PORT) STATE".
+  for ((i = 0; i < 100; i++)); do
+    pgrep -P "$BENCH_POSTMASTER_PID" -f -- '\([0-9]+\) ' >/dev/null || break
+    sleep 0.1
+  done
+  awk '{ print $16 + $17 }' "/proc/$BENCH_POSTMASTER_PID/stat"
+}
+
+# cpu_per START END DIVISOR SCALE: (END - START) ticks in seconds * SCALE /
+# DIVISOR, one decimal; empty if a value is missing.
+cpu_per() {
+  [[ -n $1 && -n $2 && -n $3 && $3 != 0 ]] || return 0
+  awk -v a="$1" -v b="$2" -v n="$3" -v k="$4" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.1f", (b - a) / hz * k / n }'
+}
 
 # sql_literal TEXT: TEXT as a single-quoted SQL literal.
 sql_literal() { printf "'%s'" "${1//\'/\'\'}"; }

@@ -40,6 +40,7 @@ function lo(list,   a, n) { n = split(list, a, " "); sortv(a, n); return a[1] }
 function hi(list,   a, n) { n = split(list, a, " "); sortv(a, n); return a[n] }
 function count(list,   a) { return split(list, a, " ") }
 function fmt(v, digits) { return v == "" ? "—" : sprintf("%." digits "f", v) }
+function length_of(arr,   k, n) { n = 0; for (k in arr) n++; return n }
 function label(mode) {
   return mode == "none" ? "no view" : mode == "immediate" ? "IMMV (immediate)" : \
          mode == "matview" ? "plain matview" : mode
@@ -61,6 +62,7 @@ render_tables() {
       runs[k]++
       if ($11 != "ok") { bad[k]++ }
       if ($6 != "") { tps[k] = tps[k] " " $6; lat[k] = lat[k] " " $7; per[k "|" rep] = $6 }
+      if ($13 != "") { cpu[k] = cpu[k] " " $13; cper[k "|" rep] = $13 }
       if (mode == "immediate") { verified[k]++; if ($10 == "0") verok[k]++ }
       next
     }
@@ -75,6 +77,7 @@ render_tables() {
       if (!(k in seenb)) { seenb[k] = 1; bkeys[++nb] = k }
       if ($3 != "none") bmode[k] = $3
       if ($7 != "-") { bms[k "|" $3] = bms[k "|" $3] " " $7; brows[k] = $6; bper[k "|" $3 "|" $4] = $7 }
+      if ($11 != "") { bcpu[k "|" $3] = bcpu[k "|" $3] " " $11; bcper[k "|" $3 "|" $4] = $11 }
       if ($3 != "none") { bver[k]++; if ($8 == "0") bverok[k]++ }
       next
     }
@@ -124,6 +127,38 @@ render_tables() {
         }
       }
 
+      if (length_of(cpu) > 0) {
+        print "\n## Server CPU per transaction\n"
+        print "CPU time of the server backends that served the pgbench connections (from the postmaster'"'"'s cutime + cstime), divided by the transactions: less sensitive than TPS to what else runs on the machine (not immune: shared caches, lock waits that spin, context switches). Median over repetitions; CPU ratio = with-view / no-view of the same repetition (median, range).\n"
+        print "| scenario | mode | clients | server CPU µs/txn | CPU ratio vs no view | ratio range |"
+        print "|---|---|---:|---:|---:|---:|"
+        for (i = 1; i <= nscen; i++) {
+          sc = order[i]; if (kind[sc] != "tps") continue
+          nc = split(clients[sc], cl, " ")
+          for (ci = 1; ci <= nc; ci++) {
+            c = cl[ci]
+            nm = split("none" modes[sc], md, " ")
+            for (mi = 1; mi <= nm; mi++) {
+              mode = md[mi]; k = sc "|" mode "|" c
+              if (!(k in cpu)) continue
+              ratios = ""
+              if (mode != "none")
+                for (r in cper) {
+                  split(r, p, "|")
+                  if (p[1] == sc && p[2] == mode && p[3] == c && ((sc "|none|" c "|" p[4]) in cper) && cper[sc "|none|" c "|" p[4]] > 0)
+                    ratios = ratios " " cper[r] / cper[sc "|none|" c "|" p[4]]
+                }
+              if (status[sc] != "OK" && mode != "none")
+                printf "| %s | %s | %s | FAILED | FAILED | |\n", sc, label(mode), c
+              else
+                printf "| %s | %s | %s | %s | %s | %s |\n", sc, label(mode), c, fmt(median(cpu[k]), 0),
+                  mode == "none" ? "1 (baseline)" : fmt(median(ratios), 2),
+                  ratios == "" ? "" : fmt(lo(ratios), 2) "–" fmt(hi(ratios), 2)
+            }
+          }
+        }
+      }
+
       print "\n## Create and full refresh\n"
       print "Client-side time of each statement in ms: median (min–max) over every with-view run; the refresh runs right after the pgbench run, on an idle server.\n"
       print "| scenario | view | operation | IMMV (pg_ivmx) | plain matview | IMMV / matview |"
@@ -141,9 +176,9 @@ render_tables() {
 
       if (nb > 0) {
         print "\n## Bulk updates\n"
-        print "One statement, client-side time in ms (median over repetitions, each after a VACUUM and a CHECKPOINT); paired ratio = with-IMMV time / no-view time of the same repetition (median, range); ratio of medians = median with IMMV / median without.\n"
-        print "| scenario | statement | rows | no view (ms) | with IMMV (ms) | paired ratio | ratio range | ratio of medians | IMMV check |"
-        print "|---|---|---:|---:|---:|---:|---:|---:|---|"
+        print "One statement, client-side time in ms (median over repetitions, each after a VACUUM and a CHECKPOINT); paired ratio = with-IMMV time / no-view time of the same repetition (median, range); ratio of medians = median with IMMV / median without. Server CPU: what the backend running the statement spent on it (its AFTER triggers, hence the IMMV maintenance, included; 10 ms resolution); CPU ratio = paired median.\n"
+        print "| scenario | statement | rows | no view (ms) | with IMMV (ms) | paired ratio | ratio range | ratio of medians | server CPU no view (ms) | server CPU with IMMV (ms) | CPU ratio | IMMV check |"
+        print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
         for (i = 1; i <= nb; i++) {
           k = bkeys[i]; split(k, p, "|"); mode = bmode[k]
           ratios = ""
@@ -152,14 +187,21 @@ render_tables() {
             if (q[1] == p[1] && q[2] == p[2] && q[3] == mode && ((k "|none|" q[4]) in bper))
               ratios = ratios " " bper[r] / bper[k "|none|" q[4]]
           }
+          cratios = ""
+          for (r in bcper) {
+            split(r, q, "|")
+            if (q[1] == p[1] && q[2] == p[2] && q[3] == mode && ((k "|none|" q[4]) in bcper) && bcper[k "|none|" q[4]] > 0)
+              cratios = cratios " " bcper[r] / bcper[k "|none|" q[4]]
+          }
           chk = bver[k] == 0 ? "—" : sprintf("%s (%d/%d)", bverok[k] == bver[k] ? "ok" : "**FAILED**", bverok[k], bver[k])
           if (status[p[1]] != "OK")
-            printf "| %s | %s | %s | %s | FAILED | FAILED | | FAILED | %s |\n", p[1], p[2], brows[k], fmt(median(bms[k "|none"]), 1), chk
+            printf "| %s | %s | %s | %s | FAILED | FAILED | | FAILED | %s | FAILED | FAILED | %s |\n", p[1], p[2], brows[k], fmt(median(bms[k "|none"]), 1), fmt(median(bcpu[k "|none"]), 0), chk
           else
-            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", p[1], p[2], brows[k],
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", p[1], p[2], brows[k],
               fmt(median(bms[k "|none"]), 1), fmt(median(bms[k "|" mode]), 1), fmt(median(ratios), 2),
               ratios == "" ? "" : fmt(lo(ratios), 2) "–" fmt(hi(ratios), 2),
-              (bms[k "|none"] == "" || bms[k "|" mode] == "") ? "—" : fmt(median(bms[k "|" mode]) / median(bms[k "|none"]), 2), chk
+              (bms[k "|none"] == "" || bms[k "|" mode] == "") ? "—" : fmt(median(bms[k "|" mode]) / median(bms[k "|none"]), 2),
+              fmt(median(bcpu[k "|none"]), 0), fmt(median(bcpu[k "|" mode]), 0), fmt(median(cratios), 2), chk
         }
       }
 

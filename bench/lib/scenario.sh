@@ -97,7 +97,7 @@ create_views() {
       matview) stmt="CREATE MATERIALIZED VIEW $name AS $query" ;;
     esac
     t=$(time_sql "$db" "$stmt") || die "$SCENARIO: creating $name ($mode) failed"
-    csv_row "$RESULTS/ops.csv" "$SCENARIO" "$name" "$mode" create "$clients" "$rep" "${t% *}"
+    csv_row "$RESULTS/ops.csv" "$SCENARIO" "$name" "$mode" create "$clients" "$rep" "${t%% *}"
   done
 }
 
@@ -110,7 +110,7 @@ refresh_views() {
       matview) stmt="REFRESH MATERIALIZED VIEW $name" ;;
     esac
     t=$(time_sql "$db" "$stmt") || die "$SCENARIO: refreshing $name ($mode) failed"
-    csv_row "$RESULTS/ops.csv" "$SCENARIO" "$name" "$mode" refresh "$clients" "$rep" "${t% *}"
+    csv_row "$RESULTS/ops.csv" "$SCENARIO" "$name" "$mode" refresh "$clients" "$rep" "${t%% *}"
   done
 }
 
@@ -158,14 +158,16 @@ prepare_measurement() {
 measure_tps() {
   local db=$1 mode=$2 clients=$3 rep=$4 slot=$5
   local out=$RESULTS/logs/${SCENARIO}_${mode}_c${clients}_r${rep}.log
-  local rc=0 sampler='' tps latency xacts failed verify status=ok load1
+  local rc=0 sampler='' tps latency xacts failed verify status=ok load1 cpu0 cpu1
   load1=$(load_average)
+  cpu0=$(server_cpu_ticks)
   if [[ $mode != none ]] && declare -F scenario_during_run >/dev/null; then
     scenario_during_run "$db" "$mode" >"$out.samples" &
     sampler=$!
   fi
   "$PGBIN/pgbench" -n -s "$SCALE" -c "$clients" -j "$clients" -T "$DURATION" \
     -f "$BENCH_DIR/workloads/$SCENARIO_WORKLOAD" "$(conn "$db")" >"$out" 2>&1 || rc=$?
+  cpu1=$(server_cpu_ticks)
   if [[ -n $sampler ]]; then
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
@@ -185,28 +187,30 @@ measure_tps() {
     fail "verify_immv after $mode, $clients clients, rep $rep: $verify"
   fi
   csv_row "$RESULTS/tps.csv" "$SCENARIO" "$mode" "$clients" "$rep" "$slot" \
-    "${tps:-}" "${latency:-}" "${xacts:-}" "${failed:-}" "$verify" "$status" "$load1"
+    "${tps:-}" "${latency:-}" "${xacts:-}" "${failed:-}" "$verify" "$status" "$load1" \
+    "$(cpu_per "$cpu0" "$cpu1" "${xacts:-}" 1000000)"
   log "$SCENARIO $mode c=$clients rep=$rep: tps=${tps:-?} latency=${latency:-?} ms verify=$verify"
 }
 
 # measure_bulk DB MODE REP SLOT: each bulk statement once, timed, then verified.
 measure_bulk() {
-  local db=$1 mode=$2 rep=$3 slot=$4 i t verify status load1
+  local db=$1 mode=$2 rep=$3 slot=$4 i t ms rows cpu verify status load1
   for i in "${!BULK_LABELS[@]}"; do
     prepare_measurement "$db"
     status=ok load1=$(load_average)
     if ! t=$(time_sql "$db" "${BULK_STATEMENTS[i]}" 2>>"$RESULTS/bench.log"); then
-      t="- -" status=error
+      t="- - -" status=error
       fail "bulk statement ${BULK_LABELS[i]} failed ($mode, rep $rep); see bench.log"
     fi
+    read -r ms rows cpu <<<"$t"
     verify=$(verify_views "$db" "$mode")
     if [[ $verify != 0 && $verify != n/a ]]; then
       status=verify_failed
       fail "verify_immv after ${BULK_LABELS[i]} ($mode, rep $rep): $verify"
     fi
     csv_row "$RESULTS/bulk.csv" "$SCENARIO" "${BULK_LABELS[i]}" "$mode" "$rep" "$slot" \
-      "${t#* }" "${t% *}" "$verify" "$status" "$load1"
-    log "$SCENARIO $mode ${BULK_LABELS[i]} rep=$rep: ${t#* } rows in ${t% *} ms verify=$verify"
+      "$rows" "$ms" "$verify" "$status" "$load1" "${cpu#-}"
+    log "$SCENARIO $mode ${BULK_LABELS[i]} rep=$rep: $rows rows in $ms ms (backend CPU ${cpu} ms) verify=$verify"
   done
 }
 
@@ -255,6 +259,26 @@ scenario_prepare() {
     csv_row "$RESULTS/targets.csv" "$SCENARIO" "${t//:/,}"
   done
   setup_database "ivmx_bench_$SCENARIO"
+  warm_up "ivmx_bench_$SCENARIO"
+}
+
+# warm_up DB: the workload once, unmeasured, so that the first measurement
+# (always a no-view one) does not pay for cold caches alone.
+warm_up() {
+  local db=$1 stmt
+  log "$SCENARIO: warm-up"
+  case $SCENARIO_KIND in
+    tps)
+      "$PGBIN/pgbench" -n -s "$SCALE" -c 1 -T "$((DURATION < 5 ? DURATION : 5))" \
+        -f "$BENCH_DIR/workloads/$SCENARIO_WORKLOAD" "$(conn "$db")" >>"$RESULTS/bench.log" 2>&1 ||
+        die "$SCENARIO: warm-up pgbench failed; see bench.log"
+      ;;
+    bulk)
+      for stmt in "${BULK_STATEMENTS[@]}"; do
+        sql "$db" -c "$stmt"
+      done
+      ;;
+  esac
 }
 
 # scenario_run NAME: the measurements of a prepared scenario; writes its line
