@@ -194,6 +194,43 @@ SELECT ivmx.flush('d_reports');
 :verify_join;
 :show_reports;
 
+-- Statement forms reach the delta log like plain DML: INSERT ... ON
+-- CONFLICT, a writable CTE changing both tables of a join, ON DELETE
+-- CASCADE, COPY, a row trigger writing another base table, savepoints.
+CREATE TABLE parent (id int PRIMARY KEY, name text);
+CREATE TABLE child (id int PRIMARY KEY, pid int REFERENCES parent ON DELETE CASCADE, v int);
+INSERT INTO parent VALUES (1, 'a'), (2, 'b');
+INSERT INTO child VALUES (1, 1, 10), (2, 1, 20), (3, 2, 30);
+SELECT ivmx.create_immv('d_family',
+    'SELECT p.name, count(*) AS n, sum(c.v) AS s FROM child c JOIN parent p ON p.id = c.pid GROUP BY p.name',
+    mode => 'deferred');
+SELECT ivmx.create_immv('d_child',
+    'SELECT pid, count(*) AS n, sum(v) AS s, max(v) AS hi FROM child GROUP BY pid', mode => 'deferred');
+\set verify_forms 'SELECT ivmx.verify_immv(''d_family'') AS d_family, ivmx.verify_immv(''d_child'') AS d_child'
+INSERT INTO child VALUES (3, 2, 35), (4, 2, 40) ON CONFLICT (id) DO UPDATE SET v = excluded.v;
+WITH renamed AS (UPDATE parent SET name = 'bb' WHERE id = 2 RETURNING id)
+INSERT INTO child SELECT 5, id, 50 FROM renamed;
+DELETE FROM parent WHERE id = 1;
+COPY child FROM stdin;
+6	2	60
+\.
+CREATE FUNCTION add_first_child() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN INSERT INTO child VALUES (NEW.id + 100, NEW.id, 1); RETURN NEW; END $$;
+CREATE TRIGGER first_child AFTER INSERT ON parent FOR EACH ROW EXECUTE FUNCTION add_first_child();
+INSERT INTO parent VALUES (3, 'c');
+BEGIN;
+SAVEPOINT s;
+INSERT INTO child VALUES (7, 3, 7);
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO child VALUES (8, 3, 8);
+COMMIT;
+:verify_forms;
+SELECT immv, pending_rows FROM status WHERE immv IN ('d_family'::regclass, 'd_child'::regclass) ORDER BY immv::text;
+SELECT ivmx.flush('d_family') AS d_family, ivmx.flush('d_child') AS d_child;
+:verify_forms;
+SELECT name, n, s FROM d_family ORDER BY name;
+SELECT pid, n, s, hi FROM d_child ORDER BY pid;
+
 -- Every deferred IMMV is consistent and nothing is pending.
 SELECT ivmx.flush();
 SELECT immv, ivmx.verify_immv(immv) AS verify, pending_rows, state
