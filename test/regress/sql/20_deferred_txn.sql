@@ -286,6 +286,16 @@ SELECT immv FROM status ORDER BY immv::text;
 SELECT count(*) AS logs FROM logs;
 :logtables;
 
+-- Dropping a deferred IMMV also removes its refresh history.
+CREATE TABLE hist (k int);
+SELECT ivmx.create_immv('hist_k', 'SELECT k, count(*) AS n FROM hist GROUP BY k', mode => 'deferred');
+INSERT INTO hist VALUES (1);
+SELECT ivmx.flush('hist_k');
+SELECT 'hist_k'::regclass::oid AS hist_oid \gset
+SELECT count(*) AS history_rows FROM ivmx.refresh_history WHERE immvrelid = :hist_oid;
+DROP TABLE hist_k;
+SELECT count(*) AS history_rows FROM ivmx.refresh_history WHERE immvrelid = :hist_oid;
+
 -- Dropping the schema drops every IMMV and base table of this file, with
 -- their catalog rows and delta logs.
 SET client_min_messages = warning;
