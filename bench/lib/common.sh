@@ -78,14 +78,16 @@ load_average() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo ''; }
 # output when BENCH_POSTMASTER_PID is unset (--conninfo).
 
 # server_cpu_ticks: the postmaster's cutime + cstime in clock ticks, after
-# waiting (at most 10 s) until no client backend is alive, so that every
+# waiting (at most 10 s) until no client backend is alive and every exited
+# child has been reaped (a zombie's CPU is not in cutime yet), so that every
 # finished connection is counted.
 server_cpu_ticks() {
   [[ -n ${BENCH_POSTMASTER_PID:-} ]] || return 0
   local i
   # Client backends are titled "postgres: USER DB HOST(PORT) STATE".
   for ((i = 0; i < 100; i++)); do
-    pgrep -P "$BENCH_POSTMASTER_PID" -f -- '\([0-9]+\) ' >/dev/null || break
+    ps --ppid "$BENCH_POSTMASTER_PID" -o stat=,args= |
+      awk '$1 ~ /^Z/ || / [^ ]+\([0-9]+\) / { busy = 1 } END { exit !busy }' || break
     sleep 0.1
   done
   awk '{ print $16 + $17 }' "/proc/$BENCH_POSTMASTER_PID/stat"
