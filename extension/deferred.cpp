@@ -12,6 +12,7 @@
 #include "delta_log.hpp"
 #include "ivmx/core/error.hpp"
 #include "ivmx/core/sql_text.hpp"
+#include "ivmx/core/watermark.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "maintainer.hpp"
 #include "pg_util.hpp"
@@ -98,9 +99,25 @@ void ValidateDeferred(const core::ViewDefinition& view) {
 
 void BeginDeferred(Oid immv, const core::ViewDefinition& view) {
     ValidateDeferred(view);
-    for (Oid base : DistinctRelations(view)) RefuseOwnLoggedRows(EnsureDeltaLog(base));
+    const Oid owner = RelationOwner(immv);
+    for (Oid base : DistinctRelations(view)) {
+        const Oid log = EnsureDeltaLog(base);
+        RefuseOwnLoggedRows(log);
+        // Refreshes run as the IMMV's owner, who can read the base table.
+        const std::string role = PgCall([&] { return std::string(GetUserNameFromId(owner, false)); });
+        AsRole(CatalogOwner(), [&] {
+            SpiExecute("GRANT SELECT ON " + core::QuoteQualified(RelationName(log)) + " TO " + core::QuoteIdent(role));
+        });
+    }
     PgCall([] { CommandCounterIncrement(); });
-    UpdateCatalog("mode = 'deferred', watermark = '" + LatestSnapshotText() +
+    // The IMMV reflects every committed transaction and this one so far; this
+    // transaction's rows logged from now on are pending.
+    const uint64 own = PgCall([] {
+        FullTransactionId fxid = GetTopFullTransactionIdIfAny();
+        return FullTransactionIdIsValid(fxid) ? U64FromFullTransactionId(fxid) : uint64(0);
+    });
+    const auto seen = core::XidSnapshot::Parse(LatestSnapshotText());
+    UpdateCatalog("mode = 'deferred', watermark = '" + core::WithPending(*seen, own).ToText() +
                       "'::pg_snapshot, partial_xid = NULL, partial_seq = NULL, failures = 0, "
                       "last_error = NULL, next_attempt = NULL",
                   immv);

@@ -66,15 +66,51 @@ std::optional<Oid> DeltaLogOf(Oid relid) {
     return logs.front();
 }
 
+// Column definitions ("name" type [COLLATE ...]) of relid's live
+// attributes, without constraints: a log row only records values.
+std::vector<std::pair<std::string, std::string>> ColumnDefinitions(Oid relid) {
+    return PgCall([&] {
+        std::vector<std::pair<std::string, std::string>> columns;
+        Relation rel = relation_open(relid, AccessShareLock);
+        TupleDesc desc = RelationGetDescr(rel);
+        for (int i = 0; i < desc->natts; ++i) {
+            Form_pg_attribute att = TupleDescAttr(desc, i);
+            if (att->attisdropped) continue;
+            std::string type = format_type_extended(att->atttypid, att->atttypmod,
+                                                    FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
+            if (OidIsValid(att->attcollation) && att->attcollation != DEFAULT_COLLATION_OID)
+                type += " COLLATE " + std::string(generate_collation_name(att->attcollation));
+            columns.emplace_back(NameStr(att->attname), type);
+        }
+        relation_close(rel, AccessShareLock);
+        return columns;
+    });
+}
+
+// Adds to the log the base columns it lacks (added to the base table after
+// the log was created); their values in older log rows are NULL, which no
+// IMMV reads (an IMMV using them is newer than those rows).
+void AddMissingColumns(Oid relid, Oid log) {
+    const std::vector<std::string> logged = LoggedColumns(log);
+    const std::string name = core::QuoteQualified(RelationName(log));
+    for (const auto& [column, type] : ColumnDefinitions(relid))
+        if (std::find(logged.begin(), logged.end(), column) == logged.end())
+            AsRole(CatalogOwner(),
+                   [&] { SpiExecute("ALTER TABLE " + name + " ADD COLUMN " + core::QuoteIdent(column) + " " + type); });
+}
+
 Oid EnsureDeltaLog(Oid relid) {
-    if (auto existing = DeltaLogOf(relid)) return *existing;
-    const std::string base = core::QuoteQualified(RelationName(relid));
+    if (auto existing = DeltaLogOf(relid)) {
+        AddMissingColumns(relid, *existing);
+        return *existing;
+    }
     const std::string log = "ivmx." + core::QuoteIdent(LogName(relid));
+    std::vector<std::string> columns{"__ivm_xid xid8 NOT NULL", "__ivm_sign smallint NOT NULL",
+                                     "__ivm_time timestamptz NOT NULL",
+                                     "__ivm_seq bigint NOT NULL DEFAULT nextval('ivmx.delta_seq')"};
+    for (const auto& [column, type] : ColumnDefinitions(relid)) columns.push_back(core::QuoteIdent(column) + " " + type);
     AsRole(CatalogOwner(), [&] {
-        SpiExecute("CREATE TABLE " + log +
-                   " (__ivm_xid xid8 NOT NULL, __ivm_sign smallint NOT NULL, "
-                   "__ivm_time timestamptz NOT NULL, "
-                   "__ivm_seq bigint NOT NULL DEFAULT nextval('ivmx.delta_seq'), LIKE " + base + ")");
+        SpiExecute("CREATE TABLE " + log + " (" + core::Join(columns, ", ") + ")");
         // A member of the extension: pg_dump leaves it (and its rows) out.
         SpiExecute("ALTER EXTENSION pg_ivmx ADD TABLE " + log);
         SpiExecute("INSERT INTO ivmx.delta_log (relid, logrelid) VALUES (" + std::to_string(relid) +
@@ -84,6 +120,27 @@ Oid EnsureDeltaLog(Oid relid) {
     auto created = DeltaLogOf(relid);
     if (!created) throw core::Error(core::sqlstate::kInternalError, "delta log was not created");
     return *created;
+}
+
+void FollowBaseColumnChange(Oid relid, const std::string& column, const std::string& new_name) {
+    auto log = DeltaLogOf(relid);
+    if (!log) return;
+    const std::vector<std::string> logged = LoggedColumns(*log);
+    if (std::find(logged.begin(), logged.end(), column) == logged.end()) return;
+    const std::string name = core::QuoteQualified(RelationName(*log));
+    AsRole(CatalogOwner(), [&] {
+        if (!new_name.empty()) {
+            SpiExecute("ALTER TABLE " + name + " RENAME COLUMN " + core::QuoteIdent(column) + " TO " +
+                       core::QuoteIdent(new_name));
+            return;
+        }
+        // The type changed (the column is read by no IMMV, else the change
+        // was refused): log it in its new type from now on.
+        for (const auto& [base_column, type] : ColumnDefinitions(relid))
+            if (base_column == column)
+                SpiExecute("ALTER TABLE " + name + " ALTER COLUMN " + core::QuoteIdent(column) + " TYPE " + type +
+                           " USING NULL");
+    });
 }
 
 void DropDeltaLogIfUnused(Oid relid) {

@@ -22,6 +22,10 @@ Oid EnsureDeltaLog(Oid relid);
 // The log of relid, if any.
 std::optional<Oid> DeltaLogOf(Oid relid);
 
+// Keeps relid's log in step with a change of one of relid's columns: a
+// rename (new_name given) or a change of type (new_name empty).
+void FollowBaseColumnChange(Oid relid, const std::string& column, const std::string& new_name);
+
 // Drops relid's log when no deferred IMMV reads relid any more.
 void DropDeltaLogIfUnused(Oid relid);
 

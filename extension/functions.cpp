@@ -359,6 +359,9 @@ void ForgetRelations(ArrayType* dropped) {
         rc = SPI_execute_with_args("DELETE FROM ivmx.immv WHERE immvrelid::oid = ANY ($1)", 1,
                                    &argtype, &arg, nullptr, false, 0);
         if (rc != SPI_OK_DELETE) elog(ERROR, "could not update ivmx.immv");
+        rc = SPI_execute_with_args("DELETE FROM ivmx.refresh_history WHERE immvrelid::oid = ANY ($1)", 1,
+                                   &argtype, &arg, nullptr, false, 0);
+        if (rc != SPI_OK_DELETE) elog(ERROR, "could not update ivmx.refresh_history");
     });
     for (Oid base : bases) {
         DropCaptureTriggersIfUnused(base);

@@ -94,11 +94,12 @@ TransitionTables TransitionSources(ChangeKind kind) {
 }
 
 ViewMaintainer::ViewMaintainer(const ImmvRecord& record, core::ViewDefinition definition, Oid owner,
-                               Oid changed_relation)
+                               Oid changed_relation, bool read_by_immvs)
     : record_(record),
       definition_(std::move(definition)),
       owner_(owner),
-      changed_relation_(changed_relation) {}
+      changed_relation_(changed_relation),
+      read_by_immvs_(read_by_immvs) {}
 
 ViewMaintainer::~ViewMaintainer() {
     for (auto& steps : prepared_) {
@@ -146,7 +147,7 @@ std::vector<ViewMaintainer::PreparedStep>& ViewMaintainer::Prepared(ChangeKind k
 // turns on the IMMV lock, compute their delta in the latest snapshot instead,
 // as in READ COMMITTED. Returns nullptr when the current snapshot is right.
 Snapshot ViewMaintainer::MaintenanceSnapshot() const {
-    if (!core::NeedsViewLock(definition_)) return nullptr;
+    if (definition_.relations.size() < 2) return nullptr;
     return PgCall([] { return IsolationUsesXactSnapshot() ? RegisterSnapshot(GetLatestSnapshot()) : nullptr; });
 }
 
@@ -271,7 +272,7 @@ std::unique_ptr<ViewMaintainer> LoadMaintainer(const ImmvRecord& record, Oid cha
     names.resize(std::min(names.size(), core::VisibleColumns(definition).size()));
     core::ApplyColumnNames(definition, names);
     return std::make_unique<ViewMaintainer>(record, std::move(definition), RelationOwner(record.relid),
-                                            changed_relation);
+                                            changed_relation, !ImmvsReading(record.relid).empty());
 }
 
 RelationMaintenance::RelationMaintenance() = default;

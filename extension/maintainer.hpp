@@ -41,7 +41,7 @@ class ViewMaintainer {
 public:
     // changed_relation: the base relation whose changes this maintainer applies.
     ViewMaintainer(const ImmvRecord& record, core::ViewDefinition definition, Oid owner,
-                   Oid changed_relation);
+                   Oid changed_relation, bool read_by_immvs);
     ~ViewMaintainer();
     ViewMaintainer(const ViewMaintainer&) = delete;
     ViewMaintainer& operator=(const ViewMaintainer&) = delete;
@@ -69,6 +69,8 @@ public:
     }
     bool deferred() const { return record_.populated && record_.mode == MaintenanceMode::Deferred; }
     const ImmvRecord& record() const { return record_; }
+    // Whether other IMMVs read this IMMV (its changes cascade).
+    bool read_by_immvs() const { return read_by_immvs_; }
     LOCKMODE lock_mode() const;
     const core::ViewDefinition& definition() const { return definition_; }
 
@@ -87,6 +89,7 @@ private:
     core::ViewDefinition definition_;
     Oid owner_;
     Oid changed_relation_;
+    bool read_by_immvs_ = false;
     std::array<std::optional<std::vector<PreparedStep>>, 3> prepared_;
 };
 

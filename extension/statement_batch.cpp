@@ -129,7 +129,8 @@ bool HasSavedChanges() {
 
 std::vector<BatchedChange> TakeSavedChanges() {
     std::vector<BatchedChange> out;
-    int n = 0;
+    // Names stay unique across calls: one batch may register several rounds.
+    static uint64 n = 0;
     for (auto& level : Levels()) {
         for (const auto& change : level.changes) {
             ++n;

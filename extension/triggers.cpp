@@ -7,6 +7,7 @@
 
 #include "ivmx/core/error.hpp"
 #include "ivmx/pg/guards.hpp"
+#include "ivmx/core/dependency_graph.hpp"
 #include "ivmx/core/sql_text.hpp"
 #include "maintainer.hpp"
 #include "pg_util.hpp"
@@ -72,31 +73,55 @@ std::vector<core::ChangedOccurrence> ChangedOccurrences(const core::ViewDefiniti
     return changed;
 }
 
-// Applies every change of the outermost statement at once (the current
-// statement's transition tables plus the ones saved from statements that
-// finished earlier inside it).
+// The active immediate IMMV `immv` among the maintainers of the changed
+// relations, or nullptr if it reads none of them.
+ViewMaintainer* ChangedReader(Oid immv, const std::vector<BatchedChange>& changes) {
+    std::vector<Oid> relids;
+    for (const auto& c : changes)
+        if (std::find(relids.begin(), relids.end(), c.relid) == relids.end()) relids.push_back(c.relid);
+    for (Oid r : relids)
+        for (const auto& view : MaintainersFor(r).views)
+            if (view->immv() == immv && view->active()) return view.get();
+    return nullptr;
+}
+
+// Applies every change of the outermost statement at once: the current
+// statement's transition tables, the ones saved from statements that
+// finished earlier inside it, and the changes the maintenance itself makes
+// to IMMVs that other IMMVs read. IMMVs are maintained in dependency order,
+// each once, from all the changes of everything it reads: an IMMV reading a
+// table both directly and through another IMMV (a diamond) sees both
+// changes together, so their overlap is counted once.
 void ApplyBatch(Oid relid, ChangeKind kind) {
     std::vector<BatchedChange> changes = TakeSavedChanges();
     const TransitionTables current = TransitionSources(kind);
     changes.push_back({relid, current.inserted, current.deleted});
-    std::vector<Oid> relids;
-    for (const auto& c : changes)
-        if (std::find(relids.begin(), relids.end(), c.relid) == relids.end()) relids.push_back(c.relid);
-    std::vector<ViewMaintainer*> views;
-    std::vector<Oid> seen;
-    for (Oid r : relids)
-        for (const auto& view : MaintainersFor(r).views)
-            if (view->active() && std::find(seen.begin(), seen.end(), view->immv()) == seen.end()) {
-                seen.push_back(view->immv());
-                views.push_back(view.get());
-            }
+    std::vector<core::Dependency> edges;
+    for (Oid immv : SpiOids("SELECT DISTINCT immvrelid::oid FROM ivmx.immv_dependency"))
+        for (Oid read : SpiOids("SELECT relid::oid FROM ivmx.immv_dependency WHERE immvrelid = $1", immv))
+            edges.push_back({immv, read});
+    // The maintenance writes below count as part of this statement: their
+    // changes are saved for the IMMVs downstream instead of applied at once.
+    StatementStarted();
     MaintenanceScope scope;
-    for (ViewMaintainer* view : views) {
+    for (core::RelationId id : core::DependencyGraph(edges).TopologicalOrder()) {
+        ViewMaintainer* view = ChangedReader(id, changes);
+        if (view == nullptr) continue;
         const auto& definition = view->definition();
         core::Delta delta = core::BuildDelta(definition, ChangedOccurrences(definition, changes));
         delta.consolidate = true;  // statements of one batch may cancel each other's rows
         view->ApplyDelta(delta);
+        for (auto& change : TakeSavedChanges()) changes.push_back(change);
     }
+    StatementFinished();
+}
+
+// Whether the changes of relid need the batched path: an IMMV maintained
+// from them is itself read by other IMMVs.
+bool FeedsOtherImmvs(Oid relid) {
+    for (const auto& view : MaintainersFor(relid).views)
+        if (view->active() && view->read_by_immvs()) return true;
+    return false;
 }
 
 void RefreshAfterTruncate(Oid relid) {
@@ -158,7 +183,7 @@ void CaptureStatement(FunctionCallInfo fcinfo) {
         if (!last) {
             // An enclosing statement is still running: it applies this change too.
             if (immediate) SaveChange(relid, data->tg_newtable, data->tg_oldtable);
-        } else if (HasSavedChanges()) {
+        } else if (HasSavedChanges() || (immediate && FeedsOtherImmvs(relid))) {
             ApplyBatch(relid, kind);
         } else if (immediate) {
             ApplyStatement(relid, kind);

@@ -9,6 +9,7 @@
 #include "ivmx/core/error.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "pg_util.hpp"
+#include "delta_log.hpp"
 #include "utility_hook.hpp"
 
 extern "C" {
@@ -144,6 +145,32 @@ void CheckAlterTable(AlterTableStmt* stmt) {
     SpiFinish();
 }
 
+// After a base table's column was renamed or changed type, its delta log
+// follows (the log stands in for the table in deferred refreshes).
+void FollowColumnChanges(Node* parsetree) {
+    if (!ExtensionInstalled()) return;
+    RangeVar* relation = IsA(parsetree, RenameStmt) ? castNode(RenameStmt, parsetree)->relation
+                                                    : castNode(AlterTableStmt, parsetree)->relation;
+    if (relation == nullptr) return;
+    const Oid relid = RelidOf(relation);
+    if (!OidIsValid(relid)) return;
+    std::vector<std::pair<std::string, std::string>> changes;  // column, new name ("" = new type)
+    if (IsA(parsetree, RenameStmt)) {
+        RenameStmt* stmt = castNode(RenameStmt, parsetree);
+        if (stmt->renameType != OBJECT_COLUMN || stmt->subname == nullptr || stmt->newname == nullptr) return;
+        changes.emplace_back(stmt->subname, stmt->newname);
+    } else {
+        for (int i = 0; i < list_length(castNode(AlterTableStmt, parsetree)->cmds); ++i) {
+            auto* cmd = static_cast<AlterTableCmd*>(list_nth(castNode(AlterTableStmt, parsetree)->cmds, i));
+            if (cmd->subtype == AT_AlterColumnType && cmd->name != nullptr) changes.emplace_back(cmd->name, "");
+        }
+    }
+    if (changes.empty()) return;
+    SpiConnect();
+    for (const auto& [column, new_name] : changes) FollowBaseColumnChange(relid, column, new_name);
+    SpiFinish();
+}
+
 void IvmxProcessUtility(PlannedStmt* pstmt, const char* query_string, bool read_only_tree,
                         ProcessUtilityContext context, ParamListInfo params,
                         QueryEnvironment* query_env, DestReceiver* dest, QueryCompletion* qc) {
@@ -161,6 +188,8 @@ void IvmxProcessUtility(PlannedStmt* pstmt, const char* query_string, bool read_
         standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env,
                                 dest, qc);
     SchedulerAfterUtility(parsetree);  // CREATE/DROP EXTENSION pg_ivmx: tell the workers at commit
+    if (IsA(parsetree, RenameStmt) || IsA(parsetree, AlterTableStmt))
+        EntryGuard([&] { FollowColumnChanges(parsetree); });
 }
 
 }  // namespace

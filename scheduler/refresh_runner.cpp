@@ -73,7 +73,26 @@ struct LogInfo {
     Oid base;
     std::string log;  // qualified, quoted
     std::vector<std::string> columns;
+    bool comparable;  // every logged column has an equality operator
 };
+
+// Whether every column after the bookkeeping ones has a btree equality
+// (so that logged rows can be netted by value).
+bool ColumnsComparable(Oid log) {
+    return PgCall([&] {
+        Relation rel = relation_open(log, AccessShareLock);
+        TupleDesc desc = RelationGetDescr(rel);
+        bool comparable = true;
+        for (int i = 0; i < desc->natts; ++i) {
+            Form_pg_attribute att = TupleDescAttr(desc, i);
+            if (att->attisdropped || std::string(NameStr(att->attname)).rfind("__ivm_", 0) == 0) continue;
+            TypeCacheEntry* tc = lookup_type_cache(att->atttypid, TYPECACHE_EQ_OPR);
+            if (!OidIsValid(tc->eq_opr)) comparable = false;
+        }
+        relation_close(rel, AccessShareLock);
+        return comparable;
+    });
+}
 
 std::vector<LogInfo> LogsOf(const core::ViewDefinition& view) {
     std::vector<LogInfo> logs;
@@ -84,19 +103,28 @@ std::vector<LogInfo> LogsOf(const core::ViewDefinition& view) {
         if (!log)
             throw core::Error(core::sqlstate::kInternalError,
                               "delta log of \"" + rel.name.name + "\" is missing");
-        logs.push_back({rel.relation_id, core::QuoteQualified(RelationName(*log)), LoggedColumns(*log)});
+        logs.push_back({rel.relation_id, core::QuoteQualified(RelationName(*log)), LoggedColumns(*log),
+                        ColumnsComparable(*log)});
     }
     return logs;
 }
 
 // FROM-item with the logged rows of one sign that this refresh consumes.
+// Rows both inserted and deleted within the batch are netted out first
+// (when the columns can be compared), so that the view's expressions are
+// never evaluated over rows that no longer exist: a row that made an
+// expression fail and was then removed must not keep failing the refresh.
 std::string LogSource(const LogInfo& log, const std::string& pending, uint64 boundary, int sign) {
     std::vector<std::string> columns;
     for (const auto& c : log.columns) columns.push_back(core::QuoteIdent(c));
-    std::string sql = "(SELECT " + core::Join(columns, ", ") + " FROM " + log.log + " WHERE __ivm_sign " +
-                      (sign > 0 ? "> 0" : "< 0") + " AND " + pending;
-    if (boundary != kAllTransactions) sql += " AND __ivm_xid < '" + std::to_string(boundary) + "'::xid8";
-    return sql + ")";
+    std::string consumed = pending;
+    if (boundary != kAllTransactions) consumed += " AND __ivm_xid < '" + std::to_string(boundary) + "'::xid8";
+    auto side = [&](int s) {
+        return "SELECT " + core::Join(columns, ", ") + " FROM " + log.log + " WHERE __ivm_sign " +
+               (s > 0 ? "> 0" : "< 0") + " AND " + consumed;
+    };
+    if (!log.comparable) return "(" + side(sign) + ")";
+    return "(" + side(sign) + " EXCEPT ALL " + side(-sign) + ")";
 }
 
 // Estimated rows of the base relations (pg_class.reltuples), or a negative
@@ -199,13 +227,20 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind) {
     const auto seen = core::XidSnapshot::Parse(QueryIn("SELECT pg_current_snapshot()::text", snapshot)[0][0]);
     const bool known = core::XidSnapshot::Parse(record.watermark).has_value();
     const std::string pending = known ? PendingCondition(record) : "true";
-    const PendingSummary summary = SummarizePending(logs, pending, own, snapshot);
+    // The logs belong to pg_ivmx: read them as their owner, whoever flushes.
+    const PendingSummary summary =
+        AsRole(CatalogOwner(), [&] { return SummarizePending(logs, pending, own, snapshot); });
 
     const bool single_relation = maintainer->definition().relations.size() == 1;
     uint64 boundary = single_relation ? core::BatchBoundary(summary.by_xid, MaxBatchRows()) : kAllTransactions;
+    // A transaction whose rows were applied in part (by its own flush) is
+    // always consumed in full: the watermark cannot apply it in part again.
+    if (record.partial_xid != 0 && boundary <= record.partial_xid) boundary = record.partial_xid + 1;
     for (const auto& [xid, rows] : summary.by_xid)
         if (xid < boundary) result.rows_consumed += rows;
-    result.more_pending = boundary != kAllTransactions;
+    result.more_pending = false;
+    for (const auto& [xid, rows] : summary.by_xid)
+        if (xid >= boundary) result.more_pending = true;
     if (result.rows_consumed == 0 && kind != RefreshKind::Full && known) {
         PgCall([&] { UnregisterSnapshot(snapshot); });
         return result;
@@ -231,9 +266,12 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind) {
         result.rows_changed = maintainer->ApplyDelta(delta, snapshot);
     }
     ImmvRecord next = record;
-    next.watermark = core::ConsumedThrough(*seen, own, boundary).ToText();
+    const core::XidSnapshot previous = known ? *core::XidSnapshot::Parse(record.watermark) : core::XidSnapshot{};
+    next.watermark = core::ConsumedThrough(*seen, previous, own, boundary).ToText();
     next.partial_xid = own != 0 && own < boundary ? own : 0;
     next.partial_seq = summary.own_max_seq;
+    if (next.partial_xid != 0 && record.partial_xid == own)
+        next.partial_seq = std::max<int64>(next.partial_seq, record.partial_seq);
     PgCall([&] { UnregisterSnapshot(snapshot); });
     RecordRefresh(immv, next, started, result);
     CollectGarbage(logs);
@@ -292,7 +330,7 @@ core::DependencyGraph LoadDependencyGraph(Snapshot snapshot) {
 std::vector<DueView> DueViews(long& sleep_ms) {
     std::vector<DueView> due;
     InTransaction([&] {
-        std::set<core::RelationId> ready, failing;
+        std::set<core::RelationId> ready, failing, deferred;
         for (const auto& row : QueryIn(
                  "SELECT immvrelid::oid, "
                  "GREATEST(COALESCE(next_attempt, '-infinity'), "
@@ -302,11 +340,19 @@ std::vector<DueView> DueViews(long& sleep_ms) {
                  "FROM ivmx.immv WHERE mode = 'deferred' AND populated",
                  GetActiveSnapshot())) {
             const auto id = static_cast<core::RelationId>(std::stoul(row[0]));
+            deferred.insert(id);
             if (row[3] == "t") failing.insert(id);
             if (row[1] == "t") ready.insert(id);
             else if (!row[2].empty()) sleep_ms = std::min<long>(sleep_ms, std::max(10L, std::stol(row[2])));
         }
         const core::DependencyGraph graph = LoadDependencyGraph(GetActiveSnapshot());
+        // A due view pulls its deferred upstream views along (refresh
+        // intervals notwithstanding), so that it is brought to their state.
+        std::set<core::RelationId> pulled;
+        for (core::RelationId id : ready)
+            for (core::RelationId up : graph.Upstream(id))
+                if (deferred.count(up) && !failing.count(up)) pulled.insert(up);
+        ready.insert(pulled.begin(), pulled.end());
         const std::set<core::RelationId> blocked = graph.BlockedBy(failing);
         std::vector<core::RelationId> order = graph.TopologicalOrder();
         for (core::RelationId id : order)

@@ -151,11 +151,10 @@ std::string StaleExpr(const ViewDefinition& view, const std::string& m) {
     return terms.empty() ? "false" : Join(terms, " OR ");
 }
 
-// Wraps a data-modifying statement with RETURNING so that only rows needing
-// a follow-up step come back: (tid, gone, stale).
+// Adds RETURNING to a data-modifying statement: one (tid, gone, stale) row
+// per IMMV row written, telling which need a follow-up step.
 std::string ReportRows(const std::string& dml, const std::string& gone, const std::string& stale) {
-    return "WITH __ivm_w AS (" + dml + " RETURNING " + kImmvAlias + ".ctid AS tid, " + gone +
-           " AS gone, " + stale + " AS stale) SELECT tid, gone, stale FROM __ivm_w WHERE gone OR stale";
+    return dml + " RETURNING " + kImmvAlias + ".ctid AS tid, " + gone + " AS gone, " + stale + " AS stale";
 }
 
 std::string ProjectionSelect(const ViewDefinition& view, const Delta& delta) {

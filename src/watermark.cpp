@@ -39,17 +39,36 @@ std::optional<XidSnapshot> XidSnapshot::Parse(const std::string& text) {
     return s;
 }
 
-XidSnapshot ConsumedThrough(const XidSnapshot& seen, uint64_t own_xid, uint64_t boundary) {
+XidSnapshot ConsumedThrough(const XidSnapshot& seen, const XidSnapshot& previous, uint64_t own_xid,
+                            uint64_t boundary) {
+    // Applied afterwards: x visible in `seen` and (x below the boundary or
+    // x applied before), plus our own id when below the boundary.
+    const uint64_t cut = std::min(seen.xmax, boundary);
     XidSnapshot out;
-    out.xmax = std::min(seen.xmax, boundary);
+    out.xmax = std::max(cut, std::min(previous.xmax, seen.xmax));
     for (uint64_t x : seen.xip)
         if (x < out.xmax && x != own_xid) out.xip.push_back(x);
-    if (own_xid != 0 && own_xid < boundary && own_xid >= out.xmax) {
-        // Our own transaction is applied, the ones assigned meanwhile are not.
-        for (uint64_t x = out.xmax; x < own_xid; ++x) out.xip.push_back(x);
-        out.xmax = own_xid + 1;
+    for (uint64_t x : previous.xip)  // not applied before, and beyond the cut
+        if (x >= cut && x < out.xmax) out.xip.push_back(x);
+    if (own_xid != 0 && own_xid < boundary) {
+        if (own_xid >= out.xmax) {
+            // Our own transaction is applied, the ones assigned meanwhile are not.
+            for (uint64_t x = out.xmax; x < own_xid; ++x) out.xip.push_back(x);
+            out.xmax = own_xid + 1;
+        }
+        out.xip.erase(std::remove(out.xip.begin(), out.xip.end(), own_xid), out.xip.end());
     }
+    std::sort(out.xip.begin(), out.xip.end());
+    out.xip.erase(std::unique(out.xip.begin(), out.xip.end()), out.xip.end());
     out.xmin = out.xip.empty() ? out.xmax : std::min(out.xip.front(), out.xmax);
+    return out;
+}
+
+XidSnapshot WithPending(const XidSnapshot& snapshot, uint64_t xid) {
+    XidSnapshot out = snapshot;
+    if (xid == 0 || !out.Visible(xid)) return out;
+    out.xip.insert(std::lower_bound(out.xip.begin(), out.xip.end(), xid), xid);
+    out.xmin = std::min(out.xmin, xid);
     return out;
 }
 

@@ -26,16 +26,20 @@ TEST(Watermark, ParsesAndPrintsPgSnapshotText) {
     EXPECT_FALSE(XidSnapshot::Parse("9:5:").has_value());
 }
 
+namespace {
+const XidSnapshot kNothing = *XidSnapshot::Parse("1:1:");
+}
+
 TEST(Watermark, ConsumingEverythingIsTheSnapshotRead) {
     auto seen = *XidSnapshot::Parse("10:20:12,15");
-    EXPECT_EQ(ConsumedThrough(seen, 0, kAll).ToText(), "12:20:12,15");
+    EXPECT_EQ(ConsumedThrough(seen, kNothing, 0, kAll).ToText(), "12:20:12,15");
 }
 
 TEST(Watermark, OwnTransactionCountsAsApplied) {
     auto seen = *XidSnapshot::Parse("10:20:12,15");
-    EXPECT_EQ(ConsumedThrough(seen, 15, kAll).ToText(), "12:20:12");
+    EXPECT_EQ(ConsumedThrough(seen, kNothing, 15, kAll).ToText(), "12:20:12");
     // Own id beyond xmax: the ids in between stay pending.
-    auto out = ConsumedThrough(seen, 23, kAll);
+    auto out = ConsumedThrough(seen, kNothing, 23, kAll);
     EXPECT_TRUE(out.Visible(23));
     EXPECT_FALSE(out.Visible(21));
     EXPECT_FALSE(out.Visible(12));
@@ -44,11 +48,23 @@ TEST(Watermark, OwnTransactionCountsAsApplied) {
 
 TEST(Watermark, PartialBatchStopsAtBoundary) {
     auto seen = *XidSnapshot::Parse("10:20:12,15");
-    auto out = ConsumedThrough(seen, 0, 14);
+    auto out = ConsumedThrough(seen, kNothing, 0, 14);
     EXPECT_TRUE(out.Visible(13));
     EXPECT_FALSE(out.Visible(12));
     EXPECT_FALSE(out.Visible(14));
     EXPECT_FALSE(out.Visible(16));
+}
+
+TEST(Watermark, PartialBatchKeepsWhatWasAppliedBefore) {
+    // 30..39 were applied; transaction 25 committed late and is consumed now
+    // alone (boundary 26), while 27 is still pending.
+    auto previous = *XidSnapshot::Parse("25:40:25,27");
+    auto seen = *XidSnapshot::Parse("45:50:");
+    auto out = ConsumedThrough(seen, previous, 0, 26);
+    EXPECT_TRUE(out.Visible(25));
+    EXPECT_FALSE(out.Visible(27));
+    EXPECT_TRUE(out.Visible(35));
+    EXPECT_FALSE(out.Visible(42));  // committed but not consumed yet
 }
 
 TEST(Watermark, BatchBoundaryTakesWholeTransactions) {
@@ -64,4 +80,14 @@ TEST(Retry, BacksOffExponentiallyUpToTheCap) {
     EXPECT_EQ(RetryDelayMs(1, 1000, 60000), 1000);
     EXPECT_EQ(RetryDelayMs(3, 1000, 60000), 4000);
     EXPECT_EQ(RetryDelayMs(30, 1000, 60000), 60000);
+}
+
+TEST(Watermark, OwnTransactionStaysPendingWhenDeferredModeStarts) {
+    auto seen = *XidSnapshot::Parse("10:20:12");
+    auto mark = ivmx::core::WithPending(seen, 15);
+    EXPECT_FALSE(mark.Visible(15));
+    EXPECT_TRUE(mark.Visible(14));
+    EXPECT_EQ(mark.ToText(), "10:20:12,15");
+    EXPECT_EQ(ivmx::core::WithPending(seen, 25).ToText(), "10:20:12");  // not applied anyway
+    EXPECT_EQ(ivmx::core::WithPending(seen, 0).ToText(), "10:20:12");
 }

@@ -26,10 +26,19 @@ struct XidSnapshot {
 };
 
 // The watermark after a refresh that read with snapshot `seen` and consumed
-// every pending transaction below `boundary` (UINT64_MAX: all of them). The
-// refreshing transaction's own id `own_xid` (0 if it logged nothing) counts
-// as applied when below the boundary: its rows were visible to it.
-XidSnapshot ConsumedThrough(const XidSnapshot& seen, uint64_t own_xid, uint64_t boundary);
+// every pending transaction below `boundary` (UINT64_MAX: all of them): the
+// transactions applied before (`previous`) stay applied, those `seen`
+// reports committed below the boundary are added. The refreshing
+// transaction's own id `own_xid` (0 if it logged nothing) counts as applied
+// when below the boundary: its rows were visible to it.
+XidSnapshot ConsumedThrough(const XidSnapshot& seen, const XidSnapshot& previous, uint64_t own_xid,
+                            uint64_t boundary);
+
+// The snapshot with transaction `xid` marked as not applied (a transaction
+// sees itself as neither running nor committed: pg_snapshot lists other
+// transactions only). Used when a transaction starts deferred maintenance
+// and keeps writing: its later rows must stay pending.
+XidSnapshot WithPending(const XidSnapshot& snapshot, uint64_t xid);
 
 // Smallest boundary such that consuming the pending transactions below it
 // stays within max_rows rows (at least one transaction is always taken).

@@ -65,6 +65,7 @@ extern "C" {
 #include "storage/itemptr.h"
 #include "utils/regproc.h"
 #include "utils/xid8.h"
+#include "catalog/pg_collation.h"
 #include "parser/parse_func.h"
 #include "catalog/pg_trigger_d.h"
 }
