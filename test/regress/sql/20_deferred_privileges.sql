@@ -84,6 +84,16 @@ SELECT ivmx.verify_immv('per_customer') AS per_customer, ivmx.verify_immv('big_o
 SELECT customer, n, total FROM per_customer ORDER BY customer;
 SELECT id, amount FROM big_orders ORDER BY id;
 
+-- A new owner of a deferred IMMV: refreshes run as the new owner and must
+-- still read the delta log.
+ALTER TABLE big_orders OWNER TO regress_ivmx_deferred_writer;
+INSERT INTO orders VALUES (5, 'dee', 50);
+\set VERBOSITY terse
+SELECT ivmx.flush('big_orders');
+\set VERBOSITY default
+SELECT ivmx.verify_immv('big_orders');
+SELECT id, amount FROM big_orders ORDER BY id;
+
 SET client_min_messages = warning;
 DROP SCHEMA deferred_privileges CASCADE;
 RESET client_min_messages;
