@@ -111,6 +111,27 @@ SELECT ivmx.flush('strict_k');
 SELECT ivmx.verify_immv('strict_k');
 SELECT k, n FROM strict_k ORDER BY k;
 
+-- A column the IMMV does not read is dropped and added again under the same
+-- name with another type; an IMMV created afterwards reads the new column
+-- through the same delta log.
+CREATE TABLE readded (k int, note int);
+SELECT ivmx.create_immv('readded_k', 'SELECT k, count(*) AS n FROM readded GROUP BY k',
+                        mode => 'deferred');
+INSERT INTO readded VALUES (1, 1);
+ALTER TABLE readded DROP COLUMN note;
+ALTER TABLE readded ADD COLUMN note text;
+INSERT INTO readded VALUES (1, 'x');
+SELECT ivmx.flush('readded_k');
+SELECT ivmx.verify_immv('readded_k');
+SELECT k, n FROM readded_k ORDER BY k;
+SELECT ivmx.create_immv('readded_note', 'SELECT note, count(*) AS n FROM readded GROUP BY note',
+                        mode => 'deferred');
+INSERT INTO readded VALUES (2, 'y');
+UPDATE readded SET note = 'z' WHERE note IS NULL;
+SELECT ivmx.flush('readded_k') AS readded_k, ivmx.flush('readded_note') AS readded_note;
+SELECT ivmx.verify_immv('readded_k') AS readded_k, ivmx.verify_immv('readded_note') AS readded_note;
+SELECT note, n FROM readded_note ORDER BY note;
+
 \set VERBOSITY default
 SET client_min_messages = warning;
 DROP SCHEMA deferred_ddl CASCADE;
