@@ -71,26 +71,30 @@ csv_row() {
 load_average() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo ''; }
 
 # --- server CPU (local throwaway cluster only) ---------------------------------
-# When a backend exits, the kernel adds its user and system CPU time to the
-# postmaster's cutime and cstime (/proc/PID/stat fields 16 and 17). Their
-# difference across a measurement whose connections have all ended is the
-# CPU the server spent on it, however busy the rest of the machine was. Empty
-# output when BENCH_POSTMASTER_PID is unset (--conninfo).
+# The CPU time of the whole server: the postmaster's own, that of its live
+# (and zombie) children from /proc/PID/stat, and that of its reaped children,
+# which the kernel adds to the postmaster's cutime and cstime. The difference
+# across a measurement is the CPU every server process (backends, WAL writer,
+# autovacuum, pg_ivmx workers) spent during it, however busy the rest of the
+# machine was. Empty output when BENCH_POSTMASTER_PID is unset (--conninfo).
 
-# server_cpu_ticks: the postmaster's cutime + cstime in clock ticks, after
-# waiting (at most 10 s) until no client backend is alive and every exited
-# child has been reaped (a zombie's CPU is not in cutime yet), so that every
-# finished connection is counted.
+# server_cpu_ticks: that total in clock ticks, read once no client backend is
+# still running (at most 10 s of waiting).
 server_cpu_ticks() {
   [[ -n ${BENCH_POSTMASTER_PID:-} ]] || return 0
-  local i
+  local pm=$BENCH_POSTMASTER_PID i
   # Client backends are titled "postgres: USER DB HOST(PORT) STATE".
   for ((i = 0; i < 100; i++)); do
-    ps --ppid "$BENCH_POSTMASTER_PID" -o stat=,args= |
-      awk '$1 ~ /^Z/ || / [^ ]+\([0-9]+\) / { busy = 1 } END { exit !busy }' || break
+    pgrep -P "$pm" -f -- ' [^ ]+\([0-9]+\) ' >/dev/null || break
     sleep 0.1
   done
-  awk '{ print $16 + $17 }' "/proc/$BENCH_POSTMASTER_PID/stat"
+  # Children first: one reaped in between is counted twice rather than never.
+  {
+    for i in $(ps --ppid "$pm" -o pid=); do
+      awk '{ print $14 + $15 }' "/proc/$i/stat" 2>/dev/null || true
+    done
+    awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat"
+  } | awk '{ total += $1 } END { print total }'
 }
 
 # cpu_per START END DIVISOR SCALE: (END - START) ticks in seconds * SCALE /

@@ -129,7 +129,7 @@ render_tables() {
 
       if (length_of(cpu) > 0) {
         print "\n## Server CPU per transaction\n"
-        print "CPU time of the server backends that served the pgbench connections (from the postmaster'"'"'s cutime + cstime), divided by the transactions: less sensitive than TPS to what else runs on the machine (not immune: shared caches, lock waits that spin, context switches). Median over repetitions; CPU ratio = with-view / no-view of the same repetition (median, range).\n"
+        print "CPU time of the whole server during the run (every postgres process: backends, WAL writer, autovacuum, pg_ivmx workers; from /proc), divided by the transactions. It ignores other processes of the machine, but not their effects on ours (shared caches, contention); in a VM without steal-time accounting, time the hypervisor gives to other guests is charged to whichever process was running, so it can be as noisy as TPS. Median over repetitions; CPU ratio = with-view / no-view of the same repetition (median, range).\n"
         print "| scenario | mode | clients | server CPU µs/txn | CPU ratio vs no view | ratio range |"
         print "|---|---|---:|---:|---:|---:|"
         for (i = 1; i <= nscen; i++) {
