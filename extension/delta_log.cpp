@@ -87,21 +87,9 @@ std::vector<std::pair<std::string, std::string>> ColumnDefinitions(Oid relid) {
     });
 }
 
-// Adds to the log the base columns it lacks (added to the base table after
-// the log was created); their values in older log rows are NULL, which no
-// IMMV reads (an IMMV using them is newer than those rows).
-void AddMissingColumns(Oid relid, Oid log) {
-    const std::vector<std::string> logged = LoggedColumns(log);
-    const std::string name = core::QuoteQualified(RelationName(log));
-    for (const auto& [column, type] : ColumnDefinitions(relid))
-        if (std::find(logged.begin(), logged.end(), column) == logged.end())
-            AsRole(CatalogOwner(),
-                   [&] { SpiExecute("ALTER TABLE " + name + " ADD COLUMN " + core::QuoteIdent(column) + " " + type); });
-}
-
 Oid EnsureDeltaLog(Oid relid) {
     if (auto existing = DeltaLogOf(relid)) {
-        AddMissingColumns(relid, *existing);
+        SyncDeltaLog(relid);
         return *existing;
     }
     const std::string log = "ivmx." + core::QuoteIdent(LogName(relid));
@@ -122,25 +110,43 @@ Oid EnsureDeltaLog(Oid relid) {
     return *created;
 }
 
-void FollowBaseColumnChange(Oid relid, const std::string& column, const std::string& new_name) {
+void FollowBaseColumnRename(Oid relid, const std::string& column, const std::string& new_name) {
     auto log = DeltaLogOf(relid);
     if (!log) return;
     const std::vector<std::string> logged = LoggedColumns(*log);
-    if (std::find(logged.begin(), logged.end(), column) == logged.end()) return;
+    if (std::find(logged.begin(), logged.end(), column) == logged.end() ||
+        std::find(logged.begin(), logged.end(), new_name) != logged.end())
+        return;
     const std::string name = core::QuoteQualified(RelationName(*log));
     AsRole(CatalogOwner(), [&] {
-        if (!new_name.empty()) {
-            SpiExecute("ALTER TABLE " + name + " RENAME COLUMN " + core::QuoteIdent(column) + " TO " +
-                       core::QuoteIdent(new_name));
-            return;
-        }
-        // The type changed (the column is read by no IMMV, else the change
-        // was refused): log it in its new type from now on.
-        for (const auto& [base_column, type] : ColumnDefinitions(relid))
-            if (base_column == column)
-                SpiExecute("ALTER TABLE " + name + " ALTER COLUMN " + core::QuoteIdent(column) + " TYPE " + type +
-                           " USING NULL");
+        SpiExecute("ALTER TABLE " + name + " RENAME COLUMN " + core::QuoteIdent(column) + " TO " +
+                   core::QuoteIdent(new_name));
     });
+}
+
+void SyncDeltaLog(Oid relid) {
+    auto log = DeltaLogOf(relid);
+    if (!log) return;
+    const auto base = ColumnDefinitions(relid);
+    const auto logged = ColumnDefinitions(*log);
+    const std::string name = core::QuoteQualified(RelationName(*log));
+    auto type_in = [](const std::vector<std::pair<std::string, std::string>>& columns, const std::string& column) {
+        for (const auto& [c, t] : columns)
+            if (c == column) return t;
+        return std::string();
+    };
+    std::vector<std::string> changes;
+    for (const auto& [column, type] : logged) {
+        if (column.rfind("__ivm_", 0) == 0) continue;
+        const std::string now = type_in(base, column);
+        if (now.empty()) changes.push_back("DROP COLUMN " + core::QuoteIdent(column));
+        else if (now != type)  // read by no IMMV (else the change was refused)
+            changes.push_back("ALTER COLUMN " + core::QuoteIdent(column) + " TYPE " + now + " USING NULL");
+    }
+    for (const auto& [column, type] : base)
+        if (type_in(logged, column).empty()) changes.push_back("ADD COLUMN " + core::QuoteIdent(column) + " " + type);
+    if (changes.empty()) return;
+    AsRole(CatalogOwner(), [&] { SpiExecute("ALTER TABLE " + name + " " + core::Join(changes, ", ")); });
 }
 
 void DropDeltaLogIfUnused(Oid relid) {

@@ -22,9 +22,14 @@ Oid EnsureDeltaLog(Oid relid);
 // The log of relid, if any.
 std::optional<Oid> DeltaLogOf(Oid relid);
 
-// Keeps relid's log in step with a change of one of relid's columns: a
-// rename (new_name given) or a change of type (new_name empty).
-void FollowBaseColumnChange(Oid relid, const std::string& column, const std::string& new_name);
+// Renames the log's column after the base column was renamed.
+void FollowBaseColumnRename(Oid relid, const std::string& column, const std::string& new_name);
+
+// Brings the log's columns in line with relid's (after ALTER TABLE): drops
+// columns the table dropped, adds its new ones, and follows type changes of
+// columns no IMMV reads. Older log rows get NULL in changed columns, which no
+// IMMV reads (an IMMV reading them is newer than those rows).
+void SyncDeltaLog(Oid relid);
 
 // Drops relid's log when no deferred IMMV reads relid any more.
 void DropDeltaLogIfUnused(Oid relid);

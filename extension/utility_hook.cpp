@@ -145,8 +145,8 @@ void CheckAlterTable(AlterTableStmt* stmt) {
     SpiFinish();
 }
 
-// After a base table's column was renamed or changed type, its delta log
-// follows (the log stands in for the table in deferred refreshes).
+// After a base table's columns changed, its delta log follows (the log
+// stands in for the table in deferred refreshes).
 void FollowColumnChanges(Node* parsetree) {
     if (!ExtensionInstalled()) return;
     RangeVar* relation = IsA(parsetree, RenameStmt) ? castNode(RenameStmt, parsetree)->relation
@@ -154,20 +154,13 @@ void FollowColumnChanges(Node* parsetree) {
     if (relation == nullptr) return;
     const Oid relid = RelidOf(relation);
     if (!OidIsValid(relid)) return;
-    std::vector<std::pair<std::string, std::string>> changes;  // column, new name ("" = new type)
+    SpiConnect();
     if (IsA(parsetree, RenameStmt)) {
         RenameStmt* stmt = castNode(RenameStmt, parsetree);
-        if (stmt->renameType != OBJECT_COLUMN || stmt->subname == nullptr || stmt->newname == nullptr) return;
-        changes.emplace_back(stmt->subname, stmt->newname);
-    } else {
-        for (int i = 0; i < list_length(castNode(AlterTableStmt, parsetree)->cmds); ++i) {
-            auto* cmd = static_cast<AlterTableCmd*>(list_nth(castNode(AlterTableStmt, parsetree)->cmds, i));
-            if (cmd->subtype == AT_AlterColumnType && cmd->name != nullptr) changes.emplace_back(cmd->name, "");
-        }
+        if (stmt->renameType == OBJECT_COLUMN && stmt->subname != nullptr && stmt->newname != nullptr)
+            FollowBaseColumnRename(relid, stmt->subname, stmt->newname);
     }
-    if (changes.empty()) return;
-    SpiConnect();
-    for (const auto& [column, new_name] : changes) FollowBaseColumnChange(relid, column, new_name);
+    SyncDeltaLog(relid);
     SpiFinish();
 }
 

@@ -71,28 +71,10 @@ std::string PendingCondition(const ImmvRecord& record) {
 
 struct LogInfo {
     Oid base;
+    Oid relid;
     std::string log;  // qualified, quoted
     std::vector<std::string> columns;
-    bool comparable;  // every logged column has an equality operator
 };
-
-// Whether every column after the bookkeeping ones has a btree equality
-// (so that logged rows can be netted by value).
-bool ColumnsComparable(Oid log) {
-    return PgCall([&] {
-        Relation rel = relation_open(log, AccessShareLock);
-        TupleDesc desc = RelationGetDescr(rel);
-        bool comparable = true;
-        for (int i = 0; i < desc->natts; ++i) {
-            Form_pg_attribute att = TupleDescAttr(desc, i);
-            if (att->attisdropped || std::string(NameStr(att->attname)).rfind("__ivm_", 0) == 0) continue;
-            TypeCacheEntry* tc = lookup_type_cache(att->atttypid, TYPECACHE_EQ_OPR);
-            if (!OidIsValid(tc->eq_opr)) comparable = false;
-        }
-        relation_close(rel, AccessShareLock);
-        return comparable;
-    });
-}
 
 std::vector<LogInfo> LogsOf(const core::ViewDefinition& view) {
     std::vector<LogInfo> logs;
@@ -103,28 +85,45 @@ std::vector<LogInfo> LogsOf(const core::ViewDefinition& view) {
         if (!log)
             throw core::Error(core::sqlstate::kInternalError,
                               "delta log of \"" + rel.name.name + "\" is missing");
-        logs.push_back({rel.relation_id, core::QuoteQualified(RelationName(*log)), LoggedColumns(*log),
-                        ColumnsComparable(*log)});
+        logs.push_back({rel.relation_id, *log, core::QuoteQualified(RelationName(*log)), LoggedColumns(*log)});
     }
     return logs;
 }
 
 // FROM-item with the logged rows of one sign that this refresh consumes.
-// Rows both inserted and deleted within the batch are netted out first
-// (when the columns can be compared), so that the view's expressions are
-// never evaluated over rows that no longer exist: a row that made an
-// expression fail and was then removed must not keep failing the refresh.
+// Rows both inserted and deleted within the batch are netted out first, so
+// that the view's expressions are never evaluated over rows that no longer
+// exist (a removed row that made an expression fail must not keep failing
+// the refresh). Rows are matched by their text image, not by equality: 1.0
+// and 1.00 are different rows to a view that shows them as text.
 std::string LogSource(const LogInfo& log, const std::string& pending, uint64 boundary, int sign) {
     std::vector<std::string> columns;
     for (const auto& c : log.columns) columns.push_back(core::QuoteIdent(c));
+    const std::string list = core::Join(columns, ", ");
+    const std::string image = "CAST(ROW(" + list + ") AS text)";
     std::string consumed = pending;
     if (boundary != kAllTransactions) consumed += " AND __ivm_xid < '" + std::to_string(boundary) + "'::xid8";
-    auto side = [&](int s) {
-        return "SELECT " + core::Join(columns, ", ") + " FROM " + log.log + " WHERE __ivm_sign " +
-               (s > 0 ? "> 0" : "< 0") + " AND " + consumed;
+    auto rows = [&](int s) {
+        return " FROM " + log.log + " WHERE __ivm_sign " + (s > 0 ? "> 0" : "< 0") + " AND " + consumed;
     };
-    if (!log.comparable) return "(" + side(sign) + ")";
-    return "(" + side(sign) + " EXCEPT ALL " + side(-sign) + ")";
+    std::vector<std::string> kept;
+    for (const auto& c : columns) kept.push_back("__ivm_p." + c);
+    return "(SELECT " + core::Join(kept, ", ") + " FROM (SELECT " + list + ", " + image +
+           " AS __ivm_img, row_number() OVER (PARTITION BY " + image + ") AS __ivm_rn" + rows(sign) +
+           ") AS __ivm_p LEFT JOIN (SELECT " + image + " AS __ivm_img, count(*) AS __ivm_n" + rows(-sign) +
+           " GROUP BY 1) AS __ivm_q ON __ivm_q.__ivm_img = __ivm_p.__ivm_img WHERE __ivm_p.__ivm_rn > "
+           "COALESCE(__ivm_q.__ivm_n, 0))";
+}
+
+// The IMMV's owner, who runs its maintenance, may read the logs (also after
+// ALTER TABLE ... OWNER TO).
+void LetOwnerReadLogs(Oid immv, const std::vector<LogInfo>& logs) {
+    const Oid owner = RelationOwner(immv);
+    for (const auto& log : logs) {
+        if (PgCall([&] { return pg_class_aclcheck(log.relid, owner, ACL_SELECT) == ACLCHECK_OK; })) continue;
+        const std::string role = PgCall([&] { return std::string(GetUserNameFromId(owner, false)); });
+        AsRole(CatalogOwner(), [&] { SpiExecute("GRANT SELECT ON " + log.log + " TO " + core::QuoteIdent(role)); });
+    }
 }
 
 // Estimated rows of the base relations (pg_class.reltuples), or a negative
@@ -222,6 +221,7 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind) {
     MaintenanceScope scope;
     auto maintainer = LoadMaintainer(record);
     const std::vector<LogInfo> logs = LogsOf(maintainer->definition());
+    LetOwnerReadLogs(immv, logs);
     Snapshot snapshot = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
     const uint64 own = OwnTransaction();
     const auto seen = core::XidSnapshot::Parse(QueryIn("SELECT pg_current_snapshot()::text", snapshot)[0][0]);
