@@ -7,11 +7,10 @@ namespace {
 
 const size_t kMaxDiffRows = 20;
 
-std::string VerifyAllSql() {
+std::string VerifySql(const std::vector<const View*>& views) {
     std::string sql = "SELECT ";
-    const std::vector<View>& views = Views();
     for (size_t i = 0; i < views.size(); ++i)
-        sql += (i > 0 ? ", " : "") + std::string("ivmx.verify_immv(") + Quote(views[i].name) + ")";
+        sql += (i > 0 ? ", " : "") + std::string("ivmx.verify_immv(") + Quote(views[i]->name) + ")";
     return sql;
 }
 
@@ -47,22 +46,35 @@ std::string DiffSection(Connection& conn, const std::string& title, const std::s
 
 }  // namespace
 
-std::vector<Mismatch> VerifyAll(Connection& conn) {
-    static const std::string sql = VerifyAllSql();
-    SqlResult result = conn.MustExec(sql);
+std::vector<Mismatch> Verify(Connection& conn, const std::vector<const View*>& views) {
     std::vector<Mismatch> mismatches;
-    const std::vector<View>& views = Views();
+    if (views.empty()) return mismatches;
+    SqlResult result = conn.MustExec(VerifySql(views));
     for (size_t i = 0; i < views.size(); ++i) {
         const long differing = std::stol(result.rows.at(0).at(i).value_or("-1"));
-        if (differing != 0) mismatches.push_back({&views[i], differing});
+        if (differing != 0) mismatches.push_back({views[i], differing});
     }
     return mismatches;
+}
+
+std::vector<Mismatch> VerifyAll(Connection& conn) {
+    std::vector<const View*> all;
+    for (const View& view : Views()) all.push_back(&view);
+    return Verify(conn, all);
+}
+
+std::vector<const View*> ViewsInMode(bool deferred) {
+    std::vector<const View*> out;
+    for (const View& view : Views())
+        if (view.deferred == deferred) out.push_back(&view);
+    return out;
 }
 
 std::string ExplainMismatch(Connection& conn, const Mismatch& mismatch) {
     const View& view = *mismatch.view;
     std::string out = "IMMV " + view.name + " (" + view.shape + ") differs from its query by " +
                       std::to_string(mismatch.differing_rows) + " row(s)\n";
+    out += std::string("created ") + (view.deferred ? "deferred" : "immediate") + "\n";
     out += "definition given:  " + view.query + "\n";
     SqlResult stored = conn.Exec("SELECT ivmx.get_immv_def(" + Quote(view.name) + ")");
     if (stored.ok && !stored.rows.empty() && stored.rows[0][0])

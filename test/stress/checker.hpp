@@ -20,6 +20,12 @@ struct Mismatch {
 // transaction and snapshot. Throws DatabaseError if verification itself fails.
 std::vector<Mismatch> VerifyAll(Connection& conn);
 
+// The same for the given IMMVs only (none: no round trip).
+std::vector<Mismatch> Verify(Connection& conn, const std::vector<const View*>& views);
+
+// The IMMVs of Views() created in immediate mode, and those created deferred.
+std::vector<const View*> ViewsInMode(bool deferred);
+
 // A multi-line report of one mismatch, read in the same session and state.
 std::string ExplainMismatch(Connection& conn, const Mismatch& mismatch);
 

@@ -16,6 +16,8 @@ struct RunStats {
     long deadlock_retries = 0;
     long serialization_retries = 0;
     long checks = 0;  // rounds of verify_immv over every IMMV
+    long flushes = 0;        // ivmx.flush calls, each followed by a check of what it refreshed
+    long mode_switches = 0;  // ivmx.set_mode calls
     double seconds = 0;
 
     void Add(const RunStats& o) {
@@ -28,6 +30,8 @@ struct RunStats {
         deadlock_retries += o.deadlock_retries;
         serialization_retries += o.serialization_retries;
         checks += o.checks;
+        flushes += o.flushes;
+        mode_switches += o.mode_switches;
     }
 };
 

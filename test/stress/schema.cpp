@@ -3,6 +3,8 @@
 
 #include <stdexcept>
 
+#include "pg.hpp"
+
 namespace stress {
 
 const Column& Table::Get(const std::string& column) const {
@@ -118,8 +120,98 @@ const std::vector<View>& Views() {
         {"mv_self_join", "self-join, grouped, with min/max",
          "SELECT p.g, count(*) AS pairs, sum(q.v) AS sum_v, min(q.v) AS min_v, max(p.s) AS max_s "
          "FROM t_pk p JOIN t_pk q ON p.g = q.g AND p.n = q.n GROUP BY p.g"},
+
+        // Deferred twins of immediate shapes: maintained from the delta log by
+        // ivmx.flush and the background scheduler instead of in the writer.
+        {"dmv_pk_groups", "deferred: GROUP BY with every aggregate, incl. min/max",
+         "SELECT n, g, count(*) AS cnt, count(v) AS cnt_v, sum(v) AS sum_v, avg(v) AS avg_v, "
+         "min(v) AS min_v, max(v) AS max_v, sum(f) AS sum_f, min(id) AS min_id, "
+         "max(id) AS max_id FROM t_pk GROUP BY n, g",
+         true},
+        {"dmv_bag_groups", "deferred: GROUP BY over a table without primary key, min/max",
+         "SELECT g, count(*) AS cnt, sum(n) AS sum_n, min(n) AS min_n, max(n) AS max_n, "
+         "min(f) AS min_f, max(s) AS max_s FROM t_bag GROUP BY g",
+         true},
+        {"dmv_distinct", "deferred: DISTINCT over nullable columns",
+         "SELECT DISTINCT g, n FROM t_bag", true},
+        {"dmv_bag_proj", "deferred: bag projection without primary key (duplicates)",
+         "SELECT g, n + 1 AS n1, v * 2 AS v2, coalesce(s, '?') || '!' AS s2 FROM t_bag "
+         "WHERE n IS NULL OR n < 3",
+         true},
+        {"dmv_pk_proj", "deferred: projection selecting the primary key",
+         "SELECT id, g, s, v FROM t_pk WHERE f IS NULL OR f >= 0", true},
+        {"dmv_pk_totals", "deferred: aggregates without GROUP BY, incl. min/max",
+         "SELECT count(*) AS cnt, sum(v) AS sum_v, min(n) AS min_n, max(n) AS max_n, "
+         "min(s) AS min_s, max(s) AS max_s FROM t_pk",
+         true},
+        {"dmv_join_groups", "deferred: inner join of two tables, grouped, with min/max",
+         "SELECT b.g, count(*) AS cnt, sum(k.x) AS sum_x, min(b.f) AS min_f, max(k.t) AS max_t "
+         "FROM t_bag b JOIN t_kv k ON b.g = k.a GROUP BY b.g",
+         true},
+
+        // Nested IMMVs. Chain A, immediate -> deferred -> immediate: a join,
+        // an aggregate over it, a filter over the aggregate.
+        {"nest_a1", "nested A1 (immediate): join of two tables",
+         "SELECT p.id, p.g, k.b, k.x, p.v, k.s FROM t_pk p JOIN t_kv k ON p.n = k.x AND p.g = k.a"},
+        {"nest_a2", "nested A2 (deferred): aggregate over the IMMV nest_a1",
+         "SELECT g, x, count(*) AS cnt, sum(v) AS sum_v, min(v) AS min_v, max(b) AS max_b "
+         "FROM nest_a1 GROUP BY g, x",
+         true,
+         {"nest_a1"}},
+        {"nest_a3", "nested A3 (immediate): filter over the aggregate IMMV nest_a2",
+         "SELECT g, x, cnt, sum_v, min_v FROM nest_a2 WHERE cnt > 1",
+         false,
+         {"nest_a2"}},
+        // Chain B, deferred -> immediate -> deferred, over a table without key.
+        {"nest_b1", "nested B1 (deferred): join of a bag table and a keyed table",
+         "SELECT b.rid, b.g, b.n, b.f, k.t FROM t_bag b JOIN t_kv k ON b.n = k.x AND b.g = k.g",
+         true},
+        {"nest_b2", "nested B2 (immediate): aggregate over the deferred IMMV nest_b1",
+         "SELECT g, count(*) AS cnt, sum(f) AS sum_f, max(t) AS max_t, min(n) AS min_n "
+         "FROM nest_b1 GROUP BY g",
+         false,
+         {"nest_b1"}},
+        {"nest_b3", "nested B3 (deferred): filter over the aggregate IMMV nest_b2",
+         "SELECT g, cnt, max_t FROM nest_b2 WHERE cnt >= 2", true, {"nest_b2"}},
+        // A diamond: IMMVs joining t_pk with an immediate IMMV over t_pk, so
+        // one statement changes both inputs of the join.
+        {"dia_base", "diamond base (immediate): filtered projection of t_pk",
+         "SELECT id, g, n, v FROM t_pk WHERE s IS NOT NULL"},
+        {"dia_top", "diamond top (immediate): t_pk joined with its IMMV dia_base",
+         "SELECT p.g, count(*) AS cnt, sum(d.v) AS sum_v, max(d.n) AS max_n "
+         "FROM t_pk p JOIN dia_base d ON p.id = d.id GROUP BY p.g",
+         false,
+         {"dia_base"}},
+        {"dia_top_d", "diamond top (deferred): t_pk joined with its IMMV dia_base, grouped",
+         "SELECT p.n, d.g, count(*) AS cnt, min(p.f) AS min_f, max(d.v) AS max_v "
+         "FROM t_pk p JOIN dia_base d ON p.g = d.g AND p.n = d.n GROUP BY p.n, d.g",
+         true,
+         {"dia_base"}},
     };
     return views;
+}
+
+std::string View::CreateSql() const {
+    return "SELECT ivmx.create_immv(" + Quote(name) + ", " + Quote(query) +
+           (deferred ? ", mode => 'deferred'" : "") + ")";
+}
+
+const View& ViewNamed(const std::string& name) {
+    for (const View& v : Views())
+        if (v.name == name) return v;
+    throw std::logic_error("no IMMV " + name);
+}
+
+std::vector<const View*> ViewAndUpstream(const View& view) {
+    std::vector<const View*> out = {&view};
+    for (size_t i = 0; i < out.size(); ++i)
+        for (const std::string& read : out[i]->reads) {
+            const View* upstream = &ViewNamed(read);
+            bool seen = false;
+            for (const View* v : out) seen = seen || v == upstream;
+            if (!seen) out.push_back(upstream);
+        }
+    return out;
 }
 
 }  // namespace stress

@@ -46,10 +46,18 @@ struct View {
     std::string name;
     std::string shape;  // what it exercises, for reports
     std::string query;  // its defining query
+    bool deferred = false;          // created with mode => 'deferred'
+    std::vector<std::string> reads = {};  // IMMVs its query reads (nested IMMVs)
+
+    std::string CreateSql() const;  // the ivmx.create_immv call
 };
 
 const std::vector<Table>& Tables();
+// In dependency order: an IMMV comes after every IMMV it reads.
 const std::vector<View>& Views();
+const View& ViewNamed(const std::string& name);
+// `view` and every IMMV it reads, directly or through others.
+std::vector<const View*> ViewAndUpstream(const View& view);
 const Table& TableNamed(const std::string& name);
 
 }  // namespace stress

@@ -3,18 +3,35 @@
 
 #include <chrono>
 
+#include "pg.hpp"
+
 #include "checker.hpp"
 
 namespace stress {
 
+namespace {
+
+std::vector<const View*> AllViews() {
+    std::vector<const View*> out;
+    for (const View& view : Views()) out.push_back(&view);
+    return out;
+}
+
+}  // namespace
+
 SequentialRunner::SequentialRunner(Connection& conn, Rng& rng, DmlGenerator& dml, History& history,
                                    uint64_t seed)
-    : conn_(conn), rng_(rng), dml_(dml), history_(history), seed_(seed) {}
+    : conn_(conn), rng_(rng), dml_(dml), history_(history), seed_(seed) {
+    for (const View& view : Views()) deferred_[&view] = view.deferred;
+}
 
 RunStats SequentialRunner::Run(long budget) {
     const auto start = std::chrono::steady_clock::now();
     Check("setup");
+    FlushAndCheck();
     while (stats_.statements < budget) {
+        if (rng_.Percent(10)) FlushAndCheck();
+        if (rng_.Percent(1)) SwitchMode();
         if (rng_.Percent(15)) {
             RunTransaction(budget);
         } else {
@@ -33,12 +50,15 @@ RunStats SequentialRunner::Run(long budget) {
 void SequentialRunner::RunTransaction(long budget) {
     const std::vector<std::string> isolation = {"", " ISOLATION LEVEL REPEATABLE READ",
                                                 " ISOLATION LEVEL SERIALIZABLE"};
-    Control("BEGIN" + rng_.Pick(isolation));
+    const std::string level = rng_.Pick(isolation);
+    Control("BEGIN" + level);
+    snapshot_transaction_ = !level.empty();
     ++stats_.transactions;
     savepoints_ = 0;
+    flushed_in_transaction_ = false;
     const int steps = rng_.Between(2, 8);
     for (int step = 0; step < steps && stats_.statements < budget; ++step) {
-        switch (rng_.Weighted({70, 12, 10, 8})) {
+        switch (rng_.Weighted({70, 12, 10, 8, 9})) {
             case 0:
                 ++stats_.in_transactions;
                 if (Execute(dml_.Next())) {
@@ -56,11 +76,20 @@ void SequentialRunner::RunTransaction(long budget) {
             case 2:
                 if (savepoints_ > 0) RollbackToSavepoint(rng_.Between(1, savepoints_));
                 break;
-            default:
+            case 3:
                 if (savepoints_ > 0) {
                     const int depth = rng_.Between(1, savepoints_);
                     Control("RELEASE SAVEPOINT sp" + std::to_string(depth));
                     savepoints_ = depth - 1;
+                }
+                break;
+            default:
+                if (snapshot_transaction_ && !flush_in_snapshot_blocks_) break;
+                // The flush applies this transaction's own uncommitted changes.
+                flushed_in_transaction_ = true;
+                if (!FlushAndCheck()) {
+                    EndTransaction(false);
+                    return;
                 }
         }
     }
@@ -78,6 +107,11 @@ void SequentialRunner::EndTransaction(bool commit) {
     Control(commit ? "COMMIT" : "ROLLBACK");
     if (!commit) ++stats_.rolled_back;
     Check(commit ? "COMMIT" : "ROLLBACK");
+    // What a flush inside the block applied is committed or rolled back with
+    // it; the next flush must leave every deferred IMMV exact either way.
+    snapshot_transaction_ = false;
+    if (flushed_in_transaction_ && rng_.Percent(50)) FlushAndCheck();
+    flushed_in_transaction_ = false;
 }
 
 bool SequentialRunner::Execute(const Statement& statement) {
@@ -100,10 +134,75 @@ void SequentialRunner::Control(const std::string& sql) {
 }
 
 void SequentialRunner::Check(const std::string& after) {
+    CheckViews(CurrentlyImmediate(), after);
+}
+
+std::vector<const View*> SequentialRunner::CurrentlyDeferred() const {
+    std::vector<const View*> out;
+    for (const View& view : Views())
+        if (deferred_.at(&view)) out.push_back(&view);
+    return out;
+}
+
+std::vector<const View*> SequentialRunner::CurrentlyImmediate() const {
+    std::vector<const View*> out;
+    for (const View& view : Views())
+        if (!deferred_.at(&view)) out.push_back(&view);
+    return out;
+}
+
+bool SequentialRunner::Flush(const View* view) {
+    const std::string sql =
+        view == nullptr ? "SELECT ivmx.flush()" : "SELECT ivmx.flush(" + Quote(view->name) + ")";
+    ++stats_.flushes;
+    SqlResult result = conn_.Exec(sql);
+    history_.Record(0, sql + ";", result.Summary());
+    if (result.ok) return true;
+    if (snapshot_transaction_ && result.sqlstate == sqlstate::kSerializationFailure) {
+        ++stats_.serialization_retries;
+        return false;
+    }
+    Fail(sql + " failed: " + result.Summary());
+}
+
+bool SequentialRunner::FlushAndCheck() {
+    const std::vector<const View*> deferred = CurrentlyDeferred();
+    if (deferred.empty()) return true;
+    if (rng_.Percent(20)) {
+        if (!Flush(nullptr)) return false;
+        CheckViews(AllViews(), "SELECT ivmx.flush()");
+        return true;
+    }
+    const View* view = rng_.Pick(deferred);
+    if (!Flush(view)) return false;
+    // The flush brought the IMMVs it reads forward first; immediate IMMVs
+    // over it changed with it.
+    std::vector<const View*> views = ViewAndUpstream(*view);
+    for (const View* v : CurrentlyImmediate()) views.push_back(v);
+    CheckViews(views, "SELECT ivmx.flush('" + view->name + "')");
+    return true;
+}
+
+void SequentialRunner::SwitchMode() {
+    std::vector<const View*> switchable;
+    for (const View& view : Views())
+        if (view.deferred) switchable.push_back(&view);
+    const View* view = rng_.Pick(switchable);
+    const bool to_deferred = !deferred_.at(view);
+    const std::string sql = "SELECT ivmx.set_mode(" + Quote(view->name) + ", '" +
+                            (to_deferred ? "deferred" : "immediate") + "')";
+    ++stats_.mode_switches;
+    Control(sql);
+    deferred_[view] = to_deferred;
+    // Switching to immediate applies everything pending: check at once.
+    Check(sql);
+}
+
+void SequentialRunner::CheckViews(std::vector<const View*> views, const std::string& after) {
     ++stats_.checks;
     std::vector<Mismatch> mismatches;
     try {
-        mismatches = VerifyAll(conn_);
+        mismatches = Verify(conn_, views);
     } catch (const DatabaseError& e) {
         Fail("verification after " + after + " failed: " + e.what());
     }

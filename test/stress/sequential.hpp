@@ -1,11 +1,18 @@
 // The sequential mode: one session runs random statements, alone or in
-// transaction blocks with savepoints, and checks every IMMV after each
-// statement and after each COMMIT, ROLLBACK and ROLLBACK TO SAVEPOINT.
+// transaction blocks with savepoints, and checks every immediate IMMV after
+// each statement and after each COMMIT, ROLLBACK and ROLLBACK TO SAVEPOINT.
+// Deferred IMMVs are checked right after an ivmx.flush, issued at random
+// points (inside transaction blocks too); now and then an IMMV created
+// deferred is switched to immediate and back with ivmx.set_mode. The
+// background scheduler refreshes deferred IMMVs meanwhile; a flush must make
+// them exact whatever it did.
 // Deterministic: the seed fixes every statement and so every database state.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "dml.hpp"
 #include "history.hpp"
@@ -23,6 +30,10 @@ class SequentialRunner {
     // first mismatch or unexpected error.
     RunStats Run(long budget);
 
+    // Whether flushes also happen inside REPEATABLE READ and SERIALIZABLE
+    // blocks (default: only in READ COMMITTED blocks and outside blocks).
+    void set_flush_in_snapshot_blocks(bool on) { flush_in_snapshot_blocks_ = on; }
+
   private:
     void RunTransaction(long budget);
     // Sends one statement; false when it failed with an error the generator
@@ -32,7 +43,21 @@ class SequentialRunner {
     void Control(const std::string& sql);
     void EndTransaction(bool commit);
     void RollbackToSavepoint(int depth);
+    // Checks the IMMVs currently in immediate mode.
     void Check(const std::string& after);
+    // Flushes one random deferred IMMV (or, sometimes, all of them) and checks
+    // it, the IMMVs it reads and every immediate IMMV.
+    // False when the flush failed with a serialization failure, which a
+    // REPEATABLE READ or SERIALIZABLE block may get when the scheduler
+    // refreshed the IMMV after the block's snapshot: the block must end.
+    bool FlushAndCheck();
+    bool Flush(const View* view);  // nullptr: ivmx.flush() of every deferred IMMV
+    // Switches a random IMMV created deferred to the other mode (outside
+    // transaction blocks only).
+    void SwitchMode();
+    std::vector<const View*> CurrentlyDeferred() const;
+    std::vector<const View*> CurrentlyImmediate() const;
+    void CheckViews(std::vector<const View*> views, const std::string& after);
     [[noreturn]] void Fail(const std::string& what);
 
     Connection& conn_;
@@ -42,6 +67,10 @@ class SequentialRunner {
     uint64_t seed_;
     RunStats stats_;
     int savepoints_ = 0;  // open savepoints sp1 .. spN
+    std::map<const View*, bool> deferred_;  // current mode of each IMMV
+    bool flushed_in_transaction_ = false;
+    bool snapshot_transaction_ = false;
+    bool flush_in_snapshot_blocks_ = false;  // in a REPEATABLE READ or SERIALIZABLE block
 };
 
 }  // namespace stress

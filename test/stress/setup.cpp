@@ -33,8 +33,7 @@ void CreateSchema(Connection& conn, DmlGenerator& dml, History& history) {
             Run(conn, history, dml.Insert(table, 8).sql);
     }
     for (const View& view : Views())
-        Run(conn, history,
-            "SELECT ivmx.create_immv(" + Quote(view.name) + ", " + Quote(view.query) + ")");
+        Run(conn, history, view.CreateSql());
 }
 
 }  // namespace stress
