@@ -365,7 +365,9 @@ int ActiveProbes() {
     hash_seq_init(&status, g_databases);
     DatabaseEntry* entry;
     while ((entry = static_cast<DatabaseEntry*>(hash_seq_search(&status))) != nullptr)
-        if (entry->state == DatabaseState::kActive && !entry->expect_installed) ++probes;
+        if (entry->state == DatabaseState::kActive && !entry->expect_installed &&
+            !(entry->slot >= 0 && ExtensionConfirmed(entry->slot)))
+            ++probes;
     return probes;
 }
 

@@ -212,10 +212,20 @@ void CollectGarbage(const std::vector<LogInfo>& logs) {
 
 }  // namespace
 
-RefreshResult RefreshDeferred(Oid immv, RefreshKind kind) {
-    PgCall([&] { LockRelationOid(immv, ExclusiveLock); });
-    const ImmvRecord record = RequireImmv(immv);
+RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait) {
     RefreshResult result;
+    if (!wait) {
+        // The scheduler does not wait behind a session holding the IMMV
+        // (say, a transaction that flushed it and is still open): it tries
+        // again next round and refreshes the other views meanwhile.
+        if (!PgCall([&] { return ConditionalLockRelationOid(immv, ExclusiveLock); })) {
+            result.busy = true;
+            return result;
+        }
+    } else {
+        PgCall([&] { LockRelationOid(immv, ExclusiveLock); });
+    }
+    const ImmvRecord record = RequireImmv(immv);
     if (record.mode != MaintenanceMode::Deferred || !record.populated) return result;
     const TimestampTz started = PgCall([] { return GetCurrentTimestamp(); });
     MaintenanceScope scope;
@@ -391,7 +401,9 @@ long RunSchedulerRound() {
             InTransaction([&] {
                 if (!PgCall([&] { return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(view.immv)); }))
                     return;
-                if (RefreshDeferred(view.immv, RefreshKind::Auto).more_pending) sleep_ms = 0;
+                const RefreshResult result = RefreshDeferred(view.immv, RefreshKind::Auto, false);
+                if (result.more_pending) sleep_ms = 0;
+                if (result.busy) sleep_ms = std::min<long>(sleep_ms, 100);
             });
         } catch (const PgError& e) {
             RecordFailure(view.immv, e.what());

@@ -29,6 +29,7 @@ struct RefreshResult {
     int64 rows_changed = 0;   // IMMV rows written
     bool full = false;
     bool more_pending = false;  // the batch limit left log rows for another round
+    bool busy = false;          // not waited for: another session holds the IMMV
 };
 
 // Brings deferred IMMV immv forward in the current transaction, reading the
@@ -36,7 +37,8 @@ struct RefreshResult {
 // (ExclusiveLock: refreshes of one IMMV take turns; readers are not blocked),
 // and advances its watermark in the same transaction. Records the refresh
 // in ivmx.refresh_history. SPI must be connected.
-RefreshResult RefreshDeferred(Oid immv, RefreshKind kind);
+// With wait false, returns at once (busy) if another session holds the IMMV.
+RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait = true);
 
 // The deferred IMMVs that immv reads directly or transitively, upstream
 // first (what ivmx.flush(immv) brings forward before immv). SPI connected.

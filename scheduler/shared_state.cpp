@@ -276,6 +276,13 @@ void ConfirmExtension(int i) {
     LWLockRelease(g_state->lock);
 }
 
+bool ExtensionConfirmed(int i) {
+    LWLockAcquire(g_state->lock, LW_SHARED);
+    const bool confirmed = Slot(i)->extension_confirmed;
+    LWLockRelease(g_state->lock);
+    return confirmed;
+}
+
 bool StopRequested(int i) {
     LWLockAcquire(g_state->lock, LW_SHARED);
     const bool requested = Slot(i)->stop_requested;

@@ -106,6 +106,10 @@ SlotState ReadSlot(int i, Oid* database_id);
 // If slot i is kExited: frees it, fills *exit and returns true.
 bool TakeExitedSlot(int i, SlotExit* exit);
 
+// Whether the scheduler in slot i has found pg_ivmx installed (it is then a
+// scheduler, no longer a probe).
+bool ExtensionConfirmed(int i);
+
 // If slot i is still kStarting (its worker never attached): frees it and
 // returns true. The caller knows the worker is gone.
 bool FreeUnattachedSlot(int i);
