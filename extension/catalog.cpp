@@ -62,7 +62,7 @@ std::optional<MaintenanceMode> ModeByName(const std::string& name) {
 std::optional<ImmvRecord> LoadImmv(Oid relid) {
     return PgCall([&]() -> std::optional<ImmvRecord> {
         QueryLatest("SELECT querytree, mode, populated, watermark::text, partial_xid::text, "
-                    "partial_seq, populated_xid::text FROM ivmx.immv "
+                    "partial_seq, populated_xid::text, xmin::text FROM ivmx.immv "
                     "WHERE immvrelid = $1",
                     relid, 1);
         if (SPI_processed == 0) return std::nullopt;
@@ -84,6 +84,8 @@ std::optional<ImmvRecord> LoadImmv(Oid relid) {
         if (!isnull) record.partial_seq = DatumGetInt64(pseq);
         Datum pop = SPI_getbinval(tuple, desc, 7, &isnull);
         if (!isnull) record.populated_xid = std::stoull(TextDatumGetCString(pop));
+        record.row_xmin = static_cast<TransactionId>(
+            std::stoul(TextDatumGetCString(SPI_getbinval(tuple, desc, 8, &isnull))));
         return record;
     });
 }

@@ -25,6 +25,7 @@ struct ImmvRecord {
     bool populated = true;
     std::string watermark;  // pg_snapshot text; empty unless deferred
     uint64 populated_xid = 0;  // transaction that last recomputed the IMMV
+    TransactionId row_xmin = InvalidTransactionId;  // last writer of this catalog row (a refresh)
     uint64 partial_xid = 0;  // rows of this transaction up to partial_seq are applied too
     int64 partial_seq = 0;
 };

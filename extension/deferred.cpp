@@ -173,9 +173,29 @@ void SetRefreshInterval(Oid immv, Datum interval, bool is_null) {
     SpiFinish();
 }
 
+// In REPEATABLE READ / SERIALIZABLE, the IMMV must not have been refreshed
+// by a transaction this transaction's snapshot cannot see: the flush would
+// find nothing left to do, yet this transaction would keep reading the IMMV
+// as it was before that refresh.
+void CheckRefreshVisible(Oid immv) {
+    if (!PgCall([] { return IsolationUsesXactSnapshot(); })) return;
+    const TransactionId xid = RequireImmv(immv).row_xmin;
+    PgCall([&] {
+        if (TransactionIdIsCurrentTransactionId(xid) || !XidInMVCCSnapshot(xid, GetTransactionSnapshot())) return;
+        ereport(ERROR,
+                (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                 errmsg("could not serialize access due to concurrent refresh of IMMV \"%s\"",
+                        get_rel_name(immv)),
+                 errdetail("The IMMV was refreshed by a transaction that committed after this "
+                           "transaction's snapshot was taken."),
+                 errhint("Retry the transaction, or flush in READ COMMITTED.")));
+    });
+}
+
 // Applies everything pending for one deferred IMMV; returns log rows consumed.
 int64 FlushOne(Oid immv) {
     int64 consumed = 0;
+    CheckRefreshVisible(immv);
     RefreshResult result;
     do {
         result = WithSafeSearchPath([&] { return RefreshDeferred(immv, RefreshKind::Auto); });

@@ -214,6 +214,11 @@ void CollectGarbage(const std::vector<LogInfo>& logs) {
 
 RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait) {
     RefreshResult result;
+    // Lock the relations the IMMV reads before the IMMV itself, in the order
+    // a TRUNCATE of a base table (which recomputes the IMMV) takes them:
+    // otherwise the two could deadlock.
+    for (Oid base : SpiOids("SELECT relid::oid FROM ivmx.immv_dependency WHERE immvrelid = $1", immv))
+        PgCall([&] { LockRelationOid(base, AccessShareLock); });
     if (!wait) {
         // The scheduler does not wait behind a session holding the IMMV
         // (say, a transaction that flushed it and is still open): it tries
