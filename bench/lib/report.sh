@@ -17,7 +17,7 @@ dir=${1:?usage: report.sh RESULTS_DIR}
   exit 1
 }
 cd "$dir"
-for f in tps.csv ops.csv bulk.csv status.csv targets.csv scenarios.txt; do
+for f in tps.csv ops.csv bulk.csv status.csv targets.csv scenarios.txt lag.csv catchup.csv; do
   [[ -f $f ]] || : >"$f"
 done
 
@@ -39,10 +39,18 @@ function median(list,   a, n) {
 function lo(list,   a, n) { n = split(list, a, " "); sortv(a, n); return a[1] }
 function hi(list,   a, n) { n = split(list, a, " "); sortv(a, n); return a[n] }
 function count(list,   a) { return split(list, a, " ") }
+function pct(list, q,   a, n, r) {            # nearest-rank percentile
+  n = split(list, a, " ")
+  if (n == 0) return ""
+  sortv(a, n)
+  r = int(q * n); if (r < q * n) r++; if (r < 1) r = 1
+  return a[r]
+}
 function fmt(v, digits) { return v == "" ? "—" : sprintf("%." digits "f", v) }
 function length_of(arr,   k, n) { n = 0; for (k in arr) n++; return n }
 function label(mode) {
   return mode == "none" ? "no view" : mode == "immediate" ? "IMMV (immediate)" : \
+         mode == "deferred" ? "IMMV (deferred)" : \
          mode == "matview" ? "plain matview" : mode
 }
 '
@@ -54,6 +62,22 @@ render_tables() {
     FNR == 1 { next }                                   # CSV headers
     FILENAME == "status.csv" { status[$1] = $2; detail[$1] = $3; next }
     FILENAME == "targets.csv" { target[$1 "|" $2 "|" $3] = $4; next }
+    FILENAME == "lag.csv" {
+      rk = $1 "|" $2 "|" $3 "|" $4
+      if (!(rk in lagn)) lagruns[++nlagruns] = rk
+      lagn[rk]++; lags[rk] = lags[rk] " " $6
+      next
+    }
+    FILENAME == "catchup.csv" {
+      rk = $1 "|" $2 "|" $3 "|" $4 "|" $5
+      if (!(rk in cu)) curuns[++ncuruns] = rk
+      cu[rk] = $6; cust[rk] = $7; cup0[rk] = $8
+      if ($5 == "pgbench") {
+        k = $1 "|" $2 "|" $3
+        if ($7 == "ok") cums[k] = cums[k] " " $6; else cubad[k]++
+      }
+      next
+    }
     FILENAME == "tps.csv" {
       sc = $1; mode = $2; c = $3; rep = $4
       if (!((sc "|" c) in seenc)) { seenc[sc "|" c] = 1; clients[sc] = clients[sc] " " c }
@@ -63,7 +87,7 @@ render_tables() {
       if ($11 != "ok") { bad[k]++ }
       if ($6 != "") { tps[k] = tps[k] " " $6; lat[k] = lat[k] " " $7; per[k "|" rep] = $6 }
       if ($13 != "") { cpu[k] = cpu[k] " " $13; cper[k "|" rep] = $13 }
-      if (mode == "immediate") { verified[k]++; if ($10 == "0") verok[k]++ }
+      if (mode == "immediate" || mode == "deferred") { verified[k]++; if ($10 == "0") verok[k]++ }
       next
     }
     FILENAME == "ops.csv" {
@@ -82,10 +106,15 @@ render_tables() {
       next
     }
     END {
+      for (i = 1; i <= nlagruns; i++) {                # per-run lag percentiles
+        rk = lagruns[i]; split(rk, p, "|"); k = p[1] "|" p[2] "|" p[3]
+        lp50[rk] = pct(lags[rk], 0.5); lp99[rk] = pct(lags[rk], 0.99); lmax[rk] = hi(lags[rk])
+        p99s[k] = p99s[k] " " lp99[rk]
+      }
       print "## Writer throughput (pgbench)\n"
-      print "Median over repetitions of the pgbench TPS and average latency. Paired ratio = with-view TPS / no-view TPS of the same repetition: median and range over repetitions; ratio of medians = median TPS / median no-view TPS. A target counts as met (or missed) when both estimates agree, unclear otherwise. A plain materialized view puts no work on writers, so its ratio is an A/A control: its distance from 1.00 is the noise of the machine.\n"
-      print "| scenario | mode | clients | runs | median TPS | latency avg (ms) | paired ratio | ratio range | ratio of medians | target | IMMV check |"
-      print "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
+      print "Median over repetitions of the pgbench TPS and average latency. Paired ratio = with-view TPS / no-view TPS of the same repetition: median and range over repetitions; ratio of medians = median TPS / median no-view TPS. A target counts as met (or missed) when both estimates agree, unclear otherwise. A plain materialized view puts no work on writers, so its ratio is an A/A control: its distance from 1.00 is the noise of the machine. Deferred IMMVs: lag p99 = median over repetitions of the 99th percentile of each run of the sampled lag (100 ms samples, see below); catch-up = median time after the run until nothing is pending, without flush (timeouts counted apart); the IMMV check follows an `ivmx.flush`.\n"
+      print "| scenario | mode | clients | runs | median TPS | latency avg (ms) | paired ratio | ratio range | ratio of medians | target | lag p99 (s) | catch-up (ms) | IMMV check |"
+      print "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|"
       for (i = 1; i <= nscen; i++) {
         sc = order[i]; if (kind[sc] != "tps") continue
         nc = split(clients[sc], cl, " ")
@@ -114,16 +143,37 @@ render_tables() {
                         (median(ratios) < t && rom < t) ? "**missed**" : "unclear"
               tgt = sprintf("≥ %.2f: %s", t, verdict)
             }
-            chk = mode == "immediate" ? sprintf("%s (%d/%d)", verok[k] == verified[k] ? "ok" : "**FAILED**", verok[k], verified[k]) : "—"
+            lagc = (k in p99s) ? fmt(median(p99s[k]), 3) : "—"
+            cuc = (k in cums) ? fmt(median(cums[k]), 0) : "—"
+            if (cubad[k] > 0) cuc = cuc " (" cubad[k] " **timeout**)"
+            if (mode != "deferred") { lagc = "—"; cuc = "—" }
+            chk = (mode == "immediate" || mode == "deferred") ? sprintf("%s (%d/%d)", verok[k] == verified[k] ? "ok" : "**FAILED**", verok[k], verified[k]) : "—"
             if (failed)
-              printf "| %s | %s | %s | %d | FAILED | FAILED | FAILED | | FAILED | %s | %s |\n", sc, label(mode), c, runs[k], tgt, chk
+              printf "| %s | %s | %s | %d | FAILED | FAILED | FAILED | | FAILED | %s | %s | %s | %s |\n", sc, label(mode), c, runs[k], tgt, lagc, cuc, chk
             else
-              printf "| %s | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", sc, label(mode), c, runs[k],
+              printf "| %s | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", sc, label(mode), c, runs[k],
                 fmt(median(tps[k]), 0), fmt(median(lat[k]), 3),
                 mode == "none" ? "1 (baseline)" : fmt(median(ratios), 2),
                 ratios == "" ? "" : fmt(lo(ratios), 2) "–" fmt(hi(ratios), 2),
-                mode == "none" ? "" : fmt(rom, 2), tgt, chk
+                mode == "none" ? "" : fmt(rom, 2), tgt, lagc, cuc, chk
           }
+        }
+      }
+
+      if (nlagruns + ncuruns > 0) {
+        print "\n## Deferred maintenance: lag and catch-up\n"
+        print "Per run. Lag: `max(lag)` of `ivmx.immv_status` over the deferred IMMVs (only the leaf for scenarios that say so), sampled every 100 ms during the pgbench run (one short psql connection per sample); percentiles are nearest-rank over the samples of that run. Catch-up: after the run (or bulk statement), the time until `pending_rows` is 0 for every deferred IMMV, polled every 50 ms on the server without `ivmx.flush` (10 s at most); pending = log rows pending when the wait began.\n"
+        print "| scenario | mode | clients | rep | after | lag samples | lag p50 (s) | lag p99 (s) | lag max (s) | pending | catch-up (ms) |"
+        print "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"
+        for (i = 1; i <= ncuruns; i++) {
+          rk = curuns[i]; split(rk, p, "|"); lk = p[1] "|" p[2] "|" p[3] "|" p[4]
+          printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", p[1], label(p[2]), p[3], p[4], p[5],
+            (lk in lagn && p[5] == "pgbench") ? lagn[lk] : "—",
+            (lk in lagn && p[5] == "pgbench") ? fmt(lp50[lk], 3) : "—",
+            (lk in lagn && p[5] == "pgbench") ? fmt(lp99[lk], 3) : "—",
+            (lk in lagn && p[5] == "pgbench") ? fmt(lmax[lk], 3) : "—",
+            cup0[rk] == "" ? "—" : cup0[rk],
+            cust[rk] == "ok" ? fmt(cu[rk], 0) : "**" cust[rk] "**" (cu[rk] == "" ? "" : " (" fmt(cu[rk], 0) ")")
         }
       }
 
@@ -161,15 +211,17 @@ render_tables() {
 
       print "\n## Create and full refresh\n"
       print "Client-side time of each statement in ms: median (min–max) over every with-view run; the refresh runs right after the pgbench run, on an idle server.\n"
-      print "| scenario | view | operation | IMMV (pg_ivmx) | plain matview | IMMV / matview |"
-      print "|---|---|---|---:|---:|---:|"
+      print "| scenario | view | operation | IMMV (pg_ivmx) | deferred IMMV | plain matview | IMMV / matview |"
+      print "|---|---|---|---:|---:|---:|---:|"
       for (i = 1; i <= nops; i++) {
         k = opkeys[i]; split(k, p, "|")
-        a = ms[k "|immediate"]; b = ms[k "|matview"]
+        a = ms[k "|immediate"]; b = ms[k "|matview"]; d = ms[k "|deferred"]
         what = p[3] == "create" ? "create (`ivmx.create_immv` / `CREATE MATERIALIZED VIEW`)" : \
+               p[3] == "flush" ? "flush after catch-up (`ivmx.flush(v)`)" : \
                "refresh (`ivmx.refresh_immv(v, true)` / `REFRESH MATERIALIZED VIEW`)"
-        printf "| %s | %s | %s | %s | %s | %s |\n", p[1], p[2], what,
+        printf "| %s | %s | %s | %s | %s | %s | %s |\n", p[1], p[2], what,
           a == "" ? "—" : fmt(median(a), 1) " (" fmt(lo(a), 1) "–" fmt(hi(a), 1) ", n=" count(a) ")",
+          d == "" ? "—" : fmt(median(d), 1) " (" fmt(lo(d), 1) "–" fmt(hi(d), 1) ", n=" count(d) ")",
           b == "" ? "—" : fmt(median(b), 1) " (" fmt(lo(b), 1) "–" fmt(hi(b), 1) ", n=" count(b) ")",
           (a == "" || b == "") ? "—" : fmt(median(a) / median(b), 2)
       }
@@ -219,7 +271,7 @@ render_tables() {
         printf "\n**%s FAILED**: %s\n", sc, (sc in detail) && detail[sc] != "" ? detail[sc] : "the scenario stopped with an error; see bench.log"
       }
     }
-  ' scenarios.txt status.csv targets.csv tps.csv ops.csv bulk.csv
+  ' scenarios.txt status.csv targets.csv lag.csv catchup.csv tps.csv ops.csv bulk.csv
 }
 
 # chart.dat: one bar per scenario/mode/clients: median paired TPS ratio, min, max.

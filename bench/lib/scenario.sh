@@ -7,11 +7,17 @@
 #                      bulk = timed single statements declared with bench_bulk
 #   SCENARIO_WORKLOAD  pgbench script in bench/workloads/ (kind tps)
 #   SCENARIO_MODES     view modes compared with "none" (no view) in every
-#                      repetition: immediate (IMMV), matview (plain
-#                      CREATE MATERIALIZED VIEW)
+#                      repetition: immediate (IMMV), deferred (IMMV with
+#                      mode => 'deferred'), matview (plain
+#                      CREATE MATERIALIZED VIEW); bench/run --modes may
+#                      narrow the list
+#   SCENARIO_LAG_VIEWS optional: the deferred views whose lag is sampled
+#                      (default: every deferred IMMV of the database)
 #   SCENARIO_TARGETS   optional "MODE:CLIENTS:MIN_RATIO ..." shown in the report
 #   SCENARIO_SETUP_SQL optional SQL run once after pgbench -i
-#   bench_view NAME QUERY      a view created in every mode except none
+#   bench_view NAME QUERY      a view created in every mode except none;
+#                      views are created in the order declared (a later one
+#                      may read an earlier one) and dropped in reverse
 #   bench_bulk LABEL STATEMENT a timed statement (kind bulk)
 #   scenario_during_run DB MODE  optional function, run in the background
 #                      during each with-view pgbench run; every line it prints
@@ -25,6 +31,14 @@
 # ivmx.verify_immv after every measurement: any difference or error marks the
 # scenario FAILED.
 #
+# Deferred mode: during each pgbench run the lag of the deferred IMMVs
+# (max(lag) of ivmx.immv_status) is sampled every 100 ms into lag.csv; after
+# the run (or bulk statement) the time until no deferred IMMV has pending rows
+# is measured without flushing (polled every 50 ms on the server, 10 s at
+# most) into catchup.csv; only then is each IMMV flushed (ivmx.flush, timed
+# into ops.csv) and verified. The scheduler's catch-up work is therefore
+# included in the server CPU per transaction of deferred runs.
+#
 # bench/run calls scenario_prepare for every scenario, then scenario_run for
 # each. Needs from it: BENCH_DIR RESULTS SCALE DURATION CLIENTS REPS KEEP_DB
 # and lib/common.sh.
@@ -37,6 +51,7 @@ scenario_reset() {
   SCENARIO_MODES=
   SCENARIO_TARGETS=
   SCENARIO_SETUP_SQL=
+  SCENARIO_LAG_VIEWS=
   VIEW_NAMES=()
   VIEW_QUERIES=()
   BULK_LABELS=()
@@ -63,6 +78,7 @@ scenario_load() {
   # shellcheck source=/dev/null
   source "$file"
   SCENARIO=$1
+  narrow_modes
   case $SCENARIO_KIND in
     tps) [[ -f $BENCH_DIR/workloads/$SCENARIO_WORKLOAD ]] ||
       die "$SCENARIO: workload bench/workloads/$SCENARIO_WORKLOAD not found" ;;
@@ -71,12 +87,27 @@ scenario_load() {
   esac
   for mode in $SCENARIO_MODES; do
     case $mode in
-      immediate | matview) ;;
+      immediate | deferred | matview) ;;
       *) die "$SCENARIO: unknown mode $mode" ;;
     esac
   done
   ((${#VIEW_NAMES[@]} > 0)) || die "$SCENARIO: no bench_view declared"
 }
+
+# narrow_modes: keeps only the modes listed in ONLY_MODES (bench/run --modes),
+# if set; a scenario left with no mode keeps its own list (the option then
+# does not apply to it).
+narrow_modes() {
+  [[ -n ${ONLY_MODES:-} ]] || return 0
+  local m kept=
+  for m in $SCENARIO_MODES; do
+    [[ " ${ONLY_MODES//,/ } " == *" $m "* ]] && kept+="$m "
+  done
+  [[ -z $kept ]] || SCENARIO_MODES=${kept% }
+}
+
+# is_immv MODE: true for the modes maintained by pg_ivmx.
+is_immv() { [[ $1 == immediate || $1 == deferred ]]; }
 
 # fail REASON: records a failure of the current scenario (it goes on running
 # so that the logs show how widespread the problem is).
@@ -93,7 +124,7 @@ create_views() {
   for i in "${!VIEW_NAMES[@]}"; do
     name=${VIEW_NAMES[i]} query=${VIEW_QUERIES[i]}
     case $mode in
-      immediate) stmt="SELECT ivmx.create_immv($(sql_literal "$name"), $(sql_literal "$query"), 'immediate')" ;;
+      immediate | deferred) stmt="SELECT ivmx.create_immv($(sql_literal "$name"), $(sql_literal "$query"), '$mode')" ;;
       matview) stmt="CREATE MATERIALIZED VIEW $name AS $query" ;;
     esac
     t=$(time_sql "$db" "$stmt") || die "$SCENARIO: creating $name ($mode) failed"
@@ -106,7 +137,7 @@ refresh_views() {
   local db=$1 mode=$2 clients=$3 rep=$4 name stmt t
   for name in "${VIEW_NAMES[@]}"; do
     case $mode in
-      immediate) stmt="SELECT ivmx.refresh_immv($(sql_literal "$name"), true)" ;;
+      immediate | deferred) stmt="SELECT ivmx.refresh_immv($(sql_literal "$name"), true)" ;;
       matview) stmt="REFRESH MATERIALIZED VIEW $name" ;;
     esac
     t=$(time_sql "$db" "$stmt") || die "$SCENARIO: refreshing $name ($mode) failed"
@@ -114,25 +145,38 @@ refresh_views() {
   done
 }
 
+# drop_views DB MODE: drops the views in reverse order of creation (a view
+# read by another goes after it).
 drop_views() {
-  local db=$1 mode=$2 name
-  for name in "${VIEW_NAMES[@]}"; do
+  local db=$1 mode=$2 name i
+  for ((i = ${#VIEW_NAMES[@]} - 1; i >= 0; i--)); do
+    name=${VIEW_NAMES[i]}
     case $mode in
-      immediate) sql "$db" -c "DROP TABLE $name" ;;
+      immediate | deferred) sql "$db" -c "DROP TABLE $name" ;;
       matview) sql "$db" -c "DROP MATERIALIZED VIEW $name" ;;
     esac
   done
 }
 
-# verify_views DB MODE: prints the total number of rows by which the IMMVs
-# differ from their queries ("error" if a check failed to run, "n/a" for
-# modes without maintenance).
+# verify_views DB MODE CLIENTS REP: prints the total number of rows by which
+# the IMMVs differ from their queries ("error" if a check failed to run, "n/a"
+# for modes without maintenance). Deferred IMMVs are flushed first, in the
+# order of creation (inputs first), each flush timed into ops.csv.
 verify_views() {
-  local db=$1 mode=$2 name n total=0
-  [[ $mode == immediate ]] || {
+  local db=$1 mode=$2 clients=$3 rep=$4 name n t total=0
+  is_immv "$mode" || {
     echo n/a
     return
   }
+  if [[ $mode == deferred ]]; then
+    for name in "${VIEW_NAMES[@]}"; do
+      if ! t=$(time_sql "$db" "SELECT ivmx.flush($(sql_literal "$name"))" 2>>"$RESULTS/bench.log"); then
+        echo error
+        return
+      fi
+      csv_row "$RESULTS/ops.csv" "$SCENARIO" "$name" "$mode" flush "$clients" "$rep" "${t%% *}"
+    done
+  fi
   for name in "${VIEW_NAMES[@]}"; do
     if ! n=$(sql "$db" -c "SELECT ivmx.verify_immv($(sql_literal "$name"))" 2>>"$RESULTS/bench.log"); then
       echo error
@@ -152,18 +196,84 @@ prepare_measurement() {
   sql "$db" -c 'CHECKPOINT' 2>/dev/null || true
 }
 
+# --- deferred views: lag and catch-up ------------------------------------------
+
+# lag_filter: the WHERE clause selecting the deferred IMMVs whose lag counts.
+lag_filter() {
+  local where="mode = 'deferred'" v list=
+  for v in $SCENARIO_LAG_VIEWS; do
+    list+="${list:+, }$(sql_literal "$v")::regclass"
+  done
+  [[ -z $list ]] || where+=" AND immv IN ($list)"
+  printf '%s' "$where"
+}
+
+# lag_sampler DB: every 100 ms one CSV line "SERVER_EPOCH_S,LAG_S,PENDING_ROWS"
+# (max lag and total pending log rows of the deferred IMMVs), until killed.
+# One psql session repeating the query with \watch (each sample its own
+# transaction and snapshot); a connection per sample would cost the server
+# more than the sampling itself. Run it in the background: $! is the psql.
+lag_sampler() {
+  local db=$1 q
+  q="SELECT round(extract(epoch from clock_timestamp())::numeric, 3),
+            round(coalesce(extract(epoch from max(lag)), 0)::numeric, 3),
+            coalesce(sum(pending_rows), 0)
+       FROM ivmx.immv_status WHERE $(lag_filter)"
+  exec "$PGBIN/psql" -X -q -At -F , -d "$(conn "$db")" 2>/dev/null <<<"$q \\watch 0.1"
+}
+
+# catch_up DB: waits, without flushing, until no deferred IMMV has pending log
+# rows; prints "MS STATUS PENDING_AT_START" (STATUS ok or timeout). Polled on
+# the server (every 50 ms, 10 s at most, each poll a fresh snapshot) so that
+# the figure carries no client round trips.
+catch_up() {
+  local db=$1
+  sql "$db" -F ' ' \
+    -c "CREATE FUNCTION pg_temp.bench_catch_up() RETURNS TABLE (ms numeric, status text, pending0 bigint)
+        LANGUAGE plpgsql AS \$f\$
+        DECLARE t0 timestamptz := clock_timestamp(); n bigint;
+        BEGIN
+          pending0 := (SELECT coalesce(sum(pending_rows), 0) FROM ivmx.immv_status WHERE mode = 'deferred');
+          n := pending0;
+          WHILE n > 0 AND clock_timestamp() - t0 < interval '10 s' LOOP
+            PERFORM pg_sleep(0.05);
+            n := (SELECT coalesce(sum(pending_rows), 0) FROM ivmx.immv_status WHERE mode = 'deferred');
+          END LOOP;
+          ms := round(extract(epoch FROM clock_timestamp() - t0)::numeric * 1000, 1);
+          status := CASE WHEN n > 0 THEN 'timeout' ELSE 'ok' END;
+          RETURN NEXT;
+        END \$f\$" \
+    -c "SELECT * FROM pg_temp.bench_catch_up()"
+}
+
+# record_catch_up DB MODE CLIENTS REP WHAT: catch_up into catchup.csv.
+record_catch_up() {
+  local db=$1 mode=$2 clients=$3 rep=$4 what=$5 ms st p0
+  if ! read -r ms st p0 < <(catch_up "$db" 2>>"$RESULTS/bench.log"); then
+    ms='' st=error p0=''
+  fi
+  [[ -n ${ms:-} ]] || st=error
+  csv_row "$RESULTS/catchup.csv" "$SCENARIO" "$mode" "$clients" "$rep" "$what" "${ms:-}" "${st:-error}" "${p0:-}"
+  log "$SCENARIO $mode c=$clients rep=$rep $what: catch-up ${ms:-?} ms ($st, ${p0:-?} rows pending at the end)"
+  [[ $st == ok ]] || log "warning: deferred IMMVs did not catch up ($st); see ivmx.immv_status"
+}
+
 # --- measurements --------------------------------------------------------------
 
 # measure_tps DB MODE CLIENTS REP SLOT: one pgbench run of the workload.
 measure_tps() {
   local db=$1 mode=$2 clients=$3 rep=$4 slot=$5
   local out=$RESULTS/logs/${SCENARIO}_${mode}_c${clients}_r${rep}.log
-  local rc=0 sampler='' tps latency xacts failed verify status=ok load1 cpu0 cpu1
+  local rc=0 sampler='' lagger='' tps latency xacts failed verify status=ok load1 cpu0 cpu1
   load1=$(load_average)
   cpu0=$(server_cpu_ticks)
   if [[ $mode != none ]] && declare -F scenario_during_run >/dev/null; then
     scenario_during_run "$db" "$mode" >"$out.samples" &
     sampler=$!
+  fi
+  if [[ $mode == deferred ]]; then
+    lag_sampler "$db" >"$out.lag" &
+    lagger=$!
   fi
   "$PGBIN/pgbench" -n -s "$SCALE" -c "$clients" -j "$clients" -T "$DURATION" \
     -f "$BENCH_DIR/workloads/$SCENARIO_WORKLOAD" "$(conn "$db")" >"$out" 2>&1 || rc=$?
@@ -173,11 +283,17 @@ measure_tps() {
     wait "$sampler" 2>/dev/null || true
     sed "s/^/$SCENARIO,$mode,$clients,$rep,/" "$out.samples" >>"$RESULTS/samples.csv"
   fi
+  if [[ -n $lagger ]]; then
+    kill "$lagger" 2>/dev/null || true
+    wait "$lagger" 2>/dev/null || true
+    grep -E '^[0-9.]+,[0-9.]+,[0-9]+$' "$out.lag" | sed "s/^/$SCENARIO,$mode,$clients,$rep,/" >>"$RESULTS/lag.csv" || true
+    record_catch_up "$db" "$mode" "$clients" "$rep" pgbench
+  fi
   tps=$(awk '/^tps = / { print $3 }' "$out")
   latency=$(awk '/^latency average = / { print $4 }' "$out")
   xacts=$(awk '/^number of transactions actually processed: / { print $6 }' "$out")
   failed=$(awk '/^number of failed transactions: / { print $5 }' "$out")
-  verify=$(verify_views "$db" "$mode")
+  verify=$(verify_views "$db" "$mode" "$clients" "$rep")
   if ((rc != 0)) || [[ -z $tps || ${failed:-0} != 0 ]]; then
     status=pgbench_error
     fail "pgbench exited $rc with ${failed:-?} failed transactions ($mode, $clients clients, rep $rep); see logs/$(basename "$out")"
@@ -203,7 +319,8 @@ measure_bulk() {
       fail "bulk statement ${BULK_LABELS[i]} failed ($mode, rep $rep); see bench.log"
     fi
     read -r ms rows cpu <<<"$t"
-    verify=$(verify_views "$db" "$mode")
+    [[ $mode != deferred || $status != ok ]] || record_catch_up "$db" "$mode" 1 "$rep" "${BULK_LABELS[i]}"
+    verify=$(verify_views "$db" "$mode" 1 "$rep")
     if [[ $verify != 0 && $verify != n/a ]]; then
       status=verify_failed
       fail "verify_immv after ${BULK_LABELS[i]} ($mode, rep $rep): $verify"
