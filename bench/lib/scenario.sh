@@ -277,7 +277,6 @@ measure_tps() {
   fi
   "$PGBIN/pgbench" -n -s "$SCALE" -c "$clients" -j "$clients" -T "$DURATION" \
     -f "$BENCH_DIR/workloads/$SCENARIO_WORKLOAD" "$(conn "$db")" >"$out" 2>&1 || rc=$?
-  cpu1=$(server_cpu_ticks)
   if [[ -n $sampler ]]; then
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
@@ -289,6 +288,9 @@ measure_tps() {
     grep -E '^[0-9.]+,[0-9.]+,[0-9]+$' "$out.lag" | sed "s/^/$SCENARIO,$mode,$clients,$rep,/" >>"$RESULTS/lag.csv" || true
     record_catch_up "$db" "$mode" "$clients" "$rep" pgbench
   fi
+  # After the samplers are gone (server_cpu_ticks waits for every client
+  # backend to leave) and, for deferred IMMVs, after the scheduler's catch-up.
+  cpu1=$(server_cpu_ticks)
   tps=$(awk '/^tps = / { print $3 }' "$out")
   latency=$(awk '/^latency average = / { print $4 }' "$out")
   xacts=$(awk '/^number of transactions actually processed: / { print $6 }' "$out")
