@@ -126,9 +126,11 @@ void LetOwnerReadLogs(Oid immv, const std::vector<LogInfo>& logs) {
     }
 }
 
-// Estimated rows of the base relations (pg_class.reltuples), or a negative
-// number when a relation was never vacuumed or analyzed (size unknown).
+// Estimated rows of the base relations: pg_class.reltuples, or, for a
+// relation never vacuumed or analyzed, its size in pages times a typical
+// row count per page.
 double BaseRows(const std::vector<LogInfo>& logs) {
+    constexpr double kRowsPerPage = 50;
     return PgCall([&] {
         double rows = 0;
         for (const auto& log : logs) {
@@ -136,8 +138,13 @@ double BaseRows(const std::vector<LogInfo>& logs) {
             if (!HeapTupleIsValid(tup)) continue;
             const double tuples = reinterpret_cast<Form_pg_class>(GETSTRUCT(tup))->reltuples;
             ReleaseSysCache(tup);
-            if (tuples < 0) return -1.0;
-            rows += tuples;
+            if (tuples >= 0) {
+                rows += tuples;
+                continue;
+            }
+            Relation rel = relation_open(log.base, AccessShareLock);
+            rows += std::max<double>(RelationGetNumberOfBlocks(rel), 1) * kRowsPerPage;
+            relation_close(rel, AccessShareLock);
         }
         return std::max(rows, 1.0);
     });
@@ -261,7 +268,7 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait) {
         return result;
     }
     const double ratio = FullRefreshRatio();
-    const double base_rows = ratio > 0 ? BaseRows(logs) : -1;
+    const double base_rows = ratio > 0 ? BaseRows(logs) : -1;  // > 0 when ratio > 0
     result.full = kind == RefreshKind::Full || !known ||
                   (base_rows > 0 && result.rows_consumed > ratio * base_rows);
     if (result.full) {

@@ -61,6 +61,9 @@ unix_socket_directories = '$CLUSTER_DIR'
 shared_preload_libraries = '${CLUSTER_PRELOAD-pg_ivmx}'
 max_connections = 100
 max_prepared_transactions = 10
+# One pg_ivmx scheduler per database with the extension: the suites create
+# many databases in one cluster.
+max_worker_processes = 40
 fsync = off
 log_min_messages = warning
 ${CLUSTER_EXTRA_CONF:-}

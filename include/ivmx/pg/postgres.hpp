@@ -66,6 +66,7 @@ extern "C" {
 #include "utils/regproc.h"
 #include "utils/xid8.h"
 #include "catalog/pg_collation.h"
+#include "storage/bufmgr.h"
 #include "parser/parse_func.h"
 #include "catalog/pg_trigger_d.h"
 }
