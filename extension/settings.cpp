@@ -17,6 +17,7 @@ double g_full_refresh_ratio = 0.2;
 int g_max_retry_interval_ms = 5 * 60 * 1000;
 bool g_log_refreshes = false;
 int g_history_limit = 1000;
+int g_refresh_delay_ms = 100;
 
 const struct config_enum_entry kModeOptions[] = {
     {"immediate", static_cast<int>(MaintenanceMode::Immediate), false},
@@ -54,6 +55,12 @@ void DefineSettings() {
                             "Retries back off exponentially up to this interval.",
                             &g_max_retry_interval_ms, 5 * 60 * 1000, 100, INT_MAX, PGC_SIGHUP,
                             GUC_UNIT_MS, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("ivmx.refresh_delay",
+                            "Shortest time between two rounds of a scheduler.",
+                            "Changes committed meanwhile are applied together; 0 refreshes after "
+                            "every commit.",
+                            &g_refresh_delay_ms, 100, 0, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
+                            nullptr, nullptr);
     DefineCustomBoolVariable("ivmx.log_refreshes", "Logs every refresh with its timing.", nullptr,
                              &g_log_refreshes, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("ivmx.history_limit",
@@ -71,5 +78,6 @@ double FullRefreshRatio() { return g_full_refresh_ratio; }
 int MaxRetryIntervalMs() { return g_max_retry_interval_ms; }
 bool LogRefreshes() { return g_log_refreshes; }
 int HistoryLimit() { return g_history_limit; }
+int RefreshDelayMs() { return g_refresh_delay_ms; }
 
 }  // namespace ivmx::pg

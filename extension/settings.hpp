@@ -16,5 +16,6 @@ double FullRefreshRatio();            // ivmx.full_refresh_ratio
 int MaxRetryIntervalMs();             // ivmx.max_retry_interval
 bool LogRefreshes();                  // ivmx.log_refreshes
 int HistoryLimit();                   // ivmx.history_limit
+int RefreshDelayMs();                 // ivmx.refresh_delay
 
 }  // namespace ivmx::pg

@@ -119,9 +119,20 @@ long RunRound(MemoryContext round_context) {
     const MemoryContext round_context =
         AllocSetContextCreate(TopMemoryContext, "pg_ivmx scheduler round", ALLOCSET_DEFAULT_SIZES);
     TimestampTz last_check = 0;
+    TimestampTz last_round = 0;
     bool confirmed = false;
     for (;;) {
         HandleInterrupts(slot);
+        // Rounds start at most every ivmx.refresh_delay: the commits of a busy
+        // database are applied in batches instead of one refresh each.
+        const long since = last_round == 0 ? LONG_MAX
+                                           : static_cast<long>((GetCurrentTimestamp() - last_round) / 1000);
+        if (since < RefreshDelayMs()) {
+            (void)WaitLatch(nullptr, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, RefreshDelayMs() - since,
+                            PG_WAIT_EXTENSION);
+            HandleInterrupts(slot);
+        }
+        last_round = GetCurrentTimestamp();
         if (ExtensionCheckDue(slot, last_check)) {
             CheckExtensionOrExit(slot, &confirmed);
             last_check = GetCurrentTimestamp();

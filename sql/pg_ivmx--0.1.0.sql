@@ -211,7 +211,9 @@ GRANT SELECT ON ivmx.immv_dependencies TO PUBLIC;
 -- Maintenance state of every IMMV. depth is 1 for an IMMV over base tables
 -- only, else 1 + the depth of its deepest upstream IMMV; upstream lists the
 -- IMMVs it reads directly. state is upstream_failed while an IMMV it reads,
--- directly or not, is failing.
+-- directly or not, is failing. pending_rows counts the IMMV's own pending
+-- log rows; lag is the age of the oldest change not yet reflected in it,
+-- its upstream IMMVs' pending changes included.
 CREATE VIEW ivmx.immv_status AS
 WITH RECURSIVE upstream(immv, up, levels) AS (
     SELECT d.immvrelid, d.relid, 1
@@ -221,6 +223,9 @@ WITH RECURSIVE upstream(immv, up, levels) AS (
       FROM upstream s
       JOIN ivmx.immv_dependency d ON d.immvrelid = s.up
       JOIN ivmx.immv u ON u.immvrelid = d.relid
+), own AS (
+    SELECT i.immvrelid, p.rows, p.oldest
+      FROM ivmx.immv i CROSS JOIN LATERAL ivmx.pending_changes(i.immvrelid) p
 )
 SELECT i.immvrelid AS immv,
        i.mode,
@@ -229,8 +234,8 @@ SELECT i.immvrelid AS immv,
             WHEN EXISTS (SELECT 1 FROM upstream s JOIN ivmx.immv u ON u.immvrelid = s.up
                           WHERE s.immv = i.immvrelid AND u.failures > 0) THEN 'upstream_failed'
             ELSE 'ok' END AS state,
-       p.rows AS pending_rows,
-       CASE WHEN p.oldest IS NOT NULL THEN pg_catalog.clock_timestamp() - p.oldest
+       o.rows AS pending_rows,
+       CASE WHEN oldest.t IS NOT NULL THEN pg_catalog.clock_timestamp() - oldest.t
             WHEN i.mode = 'deferred' THEN interval '0' END AS lag,
        1 + COALESCE((SELECT max(s.levels) FROM upstream s WHERE s.immv = i.immvrelid), 0) AS depth,
        ARRAY(SELECT s.up FROM upstream s WHERE s.immv = i.immvrelid AND s.levels = 1 ORDER BY 1)
@@ -243,5 +248,12 @@ SELECT i.immvrelid AS immv,
        i.last_error,
        i.next_attempt
   FROM ivmx.immv i
-  CROSS JOIN LATERAL ivmx.pending_changes(i.immvrelid) p;
+  JOIN own o ON o.immvrelid = i.immvrelid
+  CROSS JOIN LATERAL (
+      SELECT min(x.oldest) AS t
+        FROM (SELECT o.oldest
+              UNION ALL
+              SELECT u.oldest FROM upstream s JOIN own u ON u.immvrelid = s.up
+               WHERE s.immv = i.immvrelid) AS x
+  ) AS oldest;
 GRANT SELECT ON ivmx.immv_status TO PUBLIC;
