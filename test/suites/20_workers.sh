@@ -15,6 +15,8 @@
 # line per check and "N passed, M failed"; exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=test/lib/checks.sh
+source test/lib/checks.sh
 
 own_cluster=false
 if [[ -z ${PGPORT:-} ]]; then
@@ -37,41 +39,9 @@ failed=0
 sql_in() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 sql() { sql_in postgres "$1"; }
 
-pass() { passed=$((passed + 1)); echo "ok     $1"; }
-fail() { failed=$((failed + 1)); echo "FAILED $1${2:+ ($2)}"; }
 
-# poll QUERY EXPECTED [TRIES]: true once QUERY prints EXPECTED (default 50
-# tries, 0.2 s apart: 10 s).
-poll() {
-  local query=$1 expected=$2 tries=${3:-50} got=
-  for ((i = 0; i < tries; i++)); do
-    got=$(sql "$query" 2>/dev/null || true)
-    [[ $got == "$expected" ]] && return 0
-    sleep 0.2
-  done
-  echo "    last result: '$got', expected '$expected'" >&2
-  return 1
-}
 
-# stays QUERY EXPECTED SECONDS: true if QUERY prints EXPECTED throughout.
-stays() {
-  local query=$1 expected=$2 end=$((SECONDS + $3)) got
-  while ((SECONDS < end)); do
-    got=$(sql "$query")
-    if [[ $got != "$expected" ]]; then
-      echo "    got '$got', expected '$expected'" >&2
-      return 1
-    fi
-    sleep 0.2
-  done
-}
 
-# check NAME COMMAND...: records whether COMMAND succeeded.
-check() {
-  local name=$1
-  shift
-  if "$@"; then pass "$name"; else fail "$name"; fi
-}
 
 launcher_q="SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_ivmx launcher'"
 launcher_pid_q="SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_ivmx launcher'"

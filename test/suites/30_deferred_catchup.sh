@@ -14,6 +14,8 @@
 # per check and "N passed, M failed"; exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=test/lib/checks.sh
+source test/lib/checks.sh
 
 own_cluster=false
 if [[ -z ${PGPORT:-} ]]; then
@@ -34,44 +36,9 @@ sleeper=
 sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" -c "$1"; }
 sql_postgres() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
 
-pass() { passed=$((passed + 1)); echo "ok     $1"; }
-fail() { failed=$((failed + 1)); echo "FAILED $1${2:+ ($2)}"; }
 
-# poll QUERY EXPECTED [SECONDS]: true once QUERY prints EXPECTED (polled every
-# 0.1 s, for TIMEOUT seconds by default).
-poll() {
-  local query=$1 expected=$2 seconds=${3:-$TIMEOUT} got= end
-  end=$(($(date +%s%N) + seconds * 1000000000))
-  while :; do
-    got=$(sql "$query" 2>&1 || true)
-    [[ $got == "$expected" ]] && return 0
-    (($(date +%s%N) >= end)) && break
-    sleep 0.1
-  done
-  echo "    last result: '$got', expected '$expected'" >&2
-  return 1
-}
 
-# stays QUERY EXPECTED SECONDS: true if QUERY prints EXPECTED throughout.
-stays() {
-  local query=$1 expected=$2 end got
-  end=$(($(date +%s%N) + $3 * 1000000000))
-  while (($(date +%s%N) < end)); do
-    got=$(sql "$query" 2>&1 || true)
-    if [[ $got != "$expected" ]]; then
-      echo "    got '$got', expected '$expected'" >&2
-      return 1
-    fi
-    sleep 0.1
-  done
-}
 
-# check NAME COMMAND...: records whether COMMAND succeeded.
-check() {
-  local name=$1
-  shift
-  if "$@"; then pass "$name"; else fail "$name"; fi
-}
 
 # Query printing 't' when IMMV $1 has nothing pending and equals its query.
 caught_up() {

@@ -22,6 +22,8 @@ cd "$(dirname "$0")/../.."
 
 # shellcheck source=test/lib/cluster.sh
 source test/lib/cluster.sh
+# shellcheck source=test/lib/checks.sh
+source test/lib/checks.sh
 export PATH="$PGBIN:$PATH"
 own_cluster=false
 if [[ -z ${PGPORT:-} ]]; then
@@ -43,27 +45,7 @@ failed=0
 loader=
 
 sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" -c "$1"; }
-pass() { passed=$((passed + 1)); echo "ok     $1"; }
-fail() { failed=$((failed + 1)); echo "FAILED $1${2:+ ($2)}"; }
-check() {
-  local name=$1
-  shift
-  if "$@"; then pass "$name"; else fail "$name"; fi
-}
 
-# poll QUERY EXPECTED [SECONDS]: true once QUERY prints EXPECTED (every 0.1 s).
-poll() {
-  local query=$1 expected=$2 seconds=${3:-10} got= end
-  end=$(($(date +%s%N) + seconds * 1000000000))
-  while :; do
-    got=$(sql "$query" 2>&1 || true)
-    [[ $got == "$expected" ]] && return 0
-    (($(date +%s%N) >= end)) && break
-    sleep 0.1
-  done
-  echo "    last result: '$got', expected '$expected'" >&2
-  return 1
-}
 
 # Waits until the server accepts connections to $DB again (crash recovery).
 server_up() {
