@@ -104,6 +104,21 @@ std::vector<Oid> ImmvsReading(Oid relid) {
     });
 }
 
+core::DependencyGraph LoadDependencyGraph() {
+    std::vector<core::Dependency> edges;
+    PgCall([&] {
+        int rc = SPI_execute("SELECT immvrelid::oid, relid::oid FROM ivmx.immv_dependency", false, 0);
+        if (rc != SPI_OK_SELECT) elog(ERROR, "could not read ivmx.immv_dependency");
+        for (uint64 i = 0; i < SPI_processed; ++i) {
+            bool isnull = false;
+            edges.push_back(
+                {DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)),
+                 DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull))});
+        }
+    });
+    return core::DependencyGraph(edges);
+}
+
 void InsertImmv(const ImmvRecord& record, const std::vector<Oid>& base_relids) {
     PgCall([&] {
         Datum values[kImmvNatts] = {};

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "ivmx/core/dependency_graph.hpp"
 #include "ivmx/pg/postgres.hpp"
 
 namespace ivmx::pg {
@@ -32,6 +33,10 @@ struct ImmvRecord {
 
 // The catalog row of an IMMV, or nullopt if relid is not an IMMV.
 std::optional<ImmvRecord> LoadImmv(Oid relid);
+
+// The dependency graph of the database's IMMVs (edges IMMV -> relation it
+// reads), in one catalog query that sees this transaction's own changes.
+core::DependencyGraph LoadDependencyGraph();
 
 // IMMVs that read relation relid.
 std::vector<Oid> ImmvsReading(Oid relid);

@@ -74,19 +74,8 @@ core::QualifiedName TargetName(const core::ImmvName& name) {
 // A view can only read relations that exist before it, so a cycle cannot
 // arise; the dependency graph checks it all the same.
 void RefuseCycle(Oid immv, const std::vector<Oid>& bases) {
-    std::vector<core::Dependency> edges;
-    PgCall([&] {
-        int rc = SPI_execute("SELECT immvrelid::oid, relid::oid FROM ivmx.immv_dependency", false, 0);
-        if (rc != SPI_OK_SELECT) elog(ERROR, "could not read ivmx.immv_dependency");
-        for (uint64 i = 0; i < SPI_processed; ++i) {
-            bool isnull = false;
-            edges.push_back(
-                {DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)),
-                 DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull))});
-        }
-    });
     std::vector<core::RelationId> reads(bases.begin(), bases.end());
-    if (core::DependencyGraph(edges).WouldCreateCycle(immv, reads))
+    if (LoadDependencyGraph().WouldCreateCycle(immv, reads))
         throw core::Error(core::sqlstate::kInvalidObjectDefinition,
                           "IMMV \"" + PgCall([&] { return std::string(get_rel_name(immv)); }) +
                               "\" would depend on itself");
@@ -200,13 +189,9 @@ void RestoreImmv(FunctionCallInfo fcinfo) {
 // re-registers a restored table as (restore) each IMMV of the database.
 std::vector<std::string> ImmvCommands(bool restore) {
     SpiConnect();
-    std::vector<core::Dependency> edges;
-    std::vector<Oid> immvs = SpiOids("SELECT immvrelid::oid FROM ivmx.immv");
-    for (Oid immv : immvs)
-        for (Oid rel : SpiOids("SELECT relid::oid FROM ivmx.immv_dependency WHERE immvrelid = $1", immv))
-            edges.push_back({immv, rel});
+    const std::vector<Oid> immvs = SpiOids("SELECT immvrelid::oid FROM ivmx.immv");
     std::vector<std::string> commands;
-    for (core::RelationId id : core::DependencyGraph(edges).TopologicalOrder()) {
+    for (core::RelationId id : LoadDependencyGraph().TopologicalOrder()) {
         if (std::find(immvs.begin(), immvs.end(), id) == immvs.end()) continue;
         const ImmvRecord record = RequireImmv(id);
         auto maintainer = LoadMaintainer(record);

@@ -96,15 +96,12 @@ void ApplyBatch(Oid relid, ChangeKind kind) {
     std::vector<BatchedChange> changes = TakeSavedChanges();
     const TransitionTables current = TransitionSources(kind);
     changes.push_back({relid, current.inserted, current.deleted});
-    std::vector<core::Dependency> edges;
-    for (Oid immv : SpiOids("SELECT DISTINCT immvrelid::oid FROM ivmx.immv_dependency"))
-        for (Oid read : SpiOids("SELECT relid::oid FROM ivmx.immv_dependency WHERE immvrelid = $1", immv))
-            edges.push_back({immv, read});
+    const core::DependencyGraph graph = LoadDependencyGraph();
     // The maintenance writes below count as part of this statement: their
     // changes are saved for the IMMVs downstream instead of applied at once.
     StatementStarted();
     MaintenanceScope scope;
-    for (core::RelationId id : core::DependencyGraph(edges).TopologicalOrder()) {
+    for (core::RelationId id : graph.TopologicalOrder()) {
         ViewMaintainer* view = ChangedReader(id, changes);
         if (view == nullptr) continue;
         const auto& definition = view->definition();

@@ -337,14 +337,6 @@ void InTransaction(F&& f) {
     }
 }
 
-// The IMMV dependency graph of the database (edges view -> relation).
-core::DependencyGraph LoadDependencyGraph(Snapshot snapshot) {
-    std::vector<core::Dependency> edges;
-    for (const auto& row : QueryIn("SELECT immvrelid::oid, relid::oid FROM ivmx.immv_dependency", snapshot))
-        edges.push_back({static_cast<core::RelationId>(std::stoul(row[0])),
-                         static_cast<core::RelationId>(std::stoul(row[1]))});
-    return core::DependencyGraph(edges);
-}
 
 // Deferred IMMVs due for a refresh now, in dependency order (upstream views
 // first, so that one round brings a chain forward), leaving out views whose
@@ -367,7 +359,7 @@ std::vector<DueView> DueViews(long& sleep_ms) {
             if (row[1] == "t") ready.insert(id);
             else if (!row[2].empty()) sleep_ms = std::min<long>(sleep_ms, std::max(10L, std::stol(row[2])));
         }
-        const core::DependencyGraph graph = LoadDependencyGraph(GetActiveSnapshot());
+        const core::DependencyGraph graph = LoadDependencyGraph();
         // A due view pulls its deferred upstream views along (refresh
         // intervals notwithstanding), so that it is brought to their state.
         std::set<core::RelationId> pulled;
@@ -427,7 +419,7 @@ long RunSchedulerRound() {
 std::vector<Oid> DeferredUpstream(Oid immv) {
     std::vector<Oid> upstream;
     Snapshot snapshot = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
-    const core::DependencyGraph graph = LoadDependencyGraph(snapshot);
+    const core::DependencyGraph graph = LoadDependencyGraph();
     std::set<core::RelationId> deferred;
     for (const auto& row : QueryIn("SELECT immvrelid::oid FROM ivmx.immv WHERE mode = 'deferred' AND populated",
                                    snapshot))

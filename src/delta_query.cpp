@@ -155,7 +155,7 @@ bool HasExtremes(const ViewDefinition& view) {
 std::vector<std::string> GroupingExpressions(const ViewDefinition& view) {
     std::vector<std::string> grouping;
     for (const auto& c : view.columns)
-        if (c.role == ColumnRole::GroupKey || c.role == ColumnRole::Derived ||
+        if (c.role == ColumnRole::GroupKey ||
             (c.role == ColumnRole::Plain && IsKeyed(view.shape)))
             grouping.push_back(c.expression_sql);
     return grouping;

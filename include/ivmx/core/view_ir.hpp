@@ -40,15 +40,16 @@ struct Aggregate {
 // How an output column of the IMMV table is computed and maintained.
 enum class ColumnRole {
     Plain,      // a projected expression of an ungrouped view (bag or DISTINCT)
-    GroupKey,   // a GROUP BY expression
-    Derived,    // a non-aggregate expression of a grouped view (a function of the keys)
+    GroupKey,   // a GROUP BY expression, or any other non-aggregate output of a
+                // grouped view (a function of the group: keying by it too gives
+                // the same groups)
     Aggregate,  // an aggregate call
 };
 
 struct OutputColumn {
     std::string name;
     ColumnRole role = ColumnRole::Plain;
-    std::string expression_sql;  // Plain, GroupKey, Derived
+    std::string expression_sql;  // Plain, GroupKey
     std::optional<Aggregate> aggregate;
     bool hidden = false;     // not part of the user's select list (a GROUP BY key it omits)
     bool not_null = false;   // known never to be NULL (a NOT NULL column read directly)
