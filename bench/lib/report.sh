@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Renders report.md (and, when gnuplot is installed, tps_ratio.png) from the
-# raw CSV files that bench/run leaves in a results directory. bench/run calls
+# Renders report.md (and, when gnuplot is installed, tps_ratio.png and
+# lag_over_time.png) from the raw CSV files that bench/run leaves in a results directory. bench/run calls
 # it at the end; run it by hand to re-render an older directory:
 #   bash bench/lib/report.sh bench/results/20250101T000000Z
 #
@@ -17,7 +17,7 @@ dir=${1:?usage: report.sh RESULTS_DIR}
   exit 1
 }
 cd "$dir"
-for f in tps.csv ops.csv bulk.csv status.csv targets.csv scenarios.txt lag.csv catchup.csv; do
+for f in tps.csv ops.csv bulk.csv status.csv targets.csv scenarios.txt lag.csv catchup.csv sweep.csv; do
   [[ -f $f ]] || : >"$f"
 done
 
@@ -48,6 +48,18 @@ function pct(list, q,   a, n, r) {            # nearest-rank percentile
 }
 function fmt(v, digits) { return v == "" ? "—" : sprintf("%." digits "f", v) }
 function length_of(arr,   k, n) { n = 0; for (k in arr) n++; return n }
+# paired(V, SC, MODE, C): the ratios V[SC|MODE|C|REP] / V[SC|none|C|REP] over
+# the repetitions that have both (space-separated); empty for mode none.
+function paired(v, sc, mode, c,   r, p, ratios) {
+  ratios = ""
+  if (mode == "none") return ""
+  for (r in v) {
+    split(r, p, "|")
+    if (p[1] == sc && p[2] == mode && p[3] == c && ((sc "|none|" c "|" p[4]) in v) && v[sc "|none|" c "|" p[4]] > 0)
+      ratios = ratios " " v[r] / v[sc "|none|" c "|" p[4]]
+  }
+  return ratios
+}
 function label(mode) {
   return mode == "none" ? "no view" : mode == "immediate" ? "IMMV (immediate)" : \
          mode == "deferred" ? "IMMV (deferred)" : \
@@ -62,6 +74,12 @@ render_tables() {
     FNR == 1 { next }                                   # CSV headers
     FILENAME == "status.csv" { status[$1] = $2; detail[$1] = $3; next }
     FILENAME == "targets.csv" { target[$1 "|" $2 "|" $3] = $4; next }
+    FILENAME == "sweep.csv" {                          # settings of each sweep point
+      k = $1 "|deferred/" $2
+      if (!(k in swset)) { swpoints[$1] = swpoints[$1] " deferred/" $2 }
+      swset[k] = 1; swnap[k] = $3; swdelay[k] = $4; swbatch[k] = $5
+      next
+    }
     FILENAME == "lag.csv" {
       rk = $1 "|" $2 "|" $3 "|" $4
       if (!(rk in lagn)) lagruns[++nlagruns] = rk
@@ -87,7 +105,8 @@ render_tables() {
       if ($11 != "ok") { bad[k]++ }
       if ($6 != "") { tps[k] = tps[k] " " $6; lat[k] = lat[k] " " $7; per[k "|" rep] = $6 }
       if ($13 != "") { cpu[k] = cpu[k] " " $13; cper[k "|" rep] = $13 }
-      if (mode == "immediate" || mode == "deferred") { verified[k]++; if ($10 == "0") verok[k]++ }
+      if ($16 != "") { q50[k] = q50[k] " " $14; q95[k] = q95[k] " " $15; q99[k] = q99[k] " " $16; q99per[k "|" rep] = $16 }
+      if (mode != "none" && mode != "matview") { verified[k]++; if ($10 == "0") verok[k]++ }
       next
     }
     FILENAME == "ops.csv" {
@@ -109,7 +128,7 @@ render_tables() {
       for (i = 1; i <= nlagruns; i++) {                # per-run lag percentiles
         rk = lagruns[i]; split(rk, p, "|"); k = p[1] "|" p[2] "|" p[3]
         lp50[rk] = pct(lags[rk], 0.5); lp99[rk] = pct(lags[rk], 0.99); lmax[rk] = hi(lags[rk])
-        p99s[k] = p99s[k] " " lp99[rk]
+        p50s[k] = p50s[k] " " lp50[rk]; p99s[k] = p99s[k] " " lp99[rk]; maxs[k] = maxs[k] " " lmax[rk]
       }
       print "## Writer throughput (pgbench)\n"
       print "Median over repetitions of the pgbench TPS and average latency. Paired ratio = with-view TPS / no-view TPS of the same repetition: median and range over repetitions; ratio of medians = median TPS / median no-view TPS. A target counts as met (or missed) when both estimates agree, unclear otherwise. A plain materialized view puts no work on writers, so its ratio is an A/A control: its distance from 1.00 is the noise of the machine. Deferred IMMVs: lag p99 = median over repetitions of the 99th percentile of each run of the sampled lag (100 ms samples, see below); catch-up = median time after the run until nothing is pending, without flush (timeouts counted apart); the IMMV check follows an `ivmx.flush`.\n"
@@ -156,6 +175,66 @@ render_tables() {
                 mode == "none" ? "1 (baseline)" : fmt(median(ratios), 2),
                 ratios == "" ? "" : fmt(lo(ratios), 2) "–" fmt(hi(ratios), 2),
                 mode == "none" ? "" : fmt(rom, 2), tgt, lagc, cuc, chk
+          }
+        }
+      }
+
+      if (length_of(q99) > 0) {
+        print "\n## Transaction latency percentiles\n"
+        print "From the pgbench log of every transaction (`-l`): the 50th, 95th and 99th percentile (nearest rank) of the latencies of each run, in ms, then the median over repetitions. p99 ratio = with-view p99 / no-view p99 of the same repetition (median, range): the tail cost of the view on writers.\n"
+        print "| scenario | mode | clients | p50 (ms) | p95 (ms) | p99 (ms) | p99 ratio vs no view | ratio range |"
+        print "|---|---|---:|---:|---:|---:|---:|---:|"
+        for (i = 1; i <= nscen; i++) {
+          sc = order[i]; if (kind[sc] != "tps") continue
+          nc = split(clients[sc], cl, " ")
+          for (ci = 1; ci <= nc; ci++) {
+            c = cl[ci]
+            nm = split("none" modes[sc], md, " ")
+            for (mi = 1; mi <= nm; mi++) {
+              mode = md[mi]; k = sc "|" mode "|" c
+              if (!(k in q99)) continue
+              ratios = paired(q99per, sc, mode, c)
+              if (status[sc] != "OK" && mode != "none")
+                printf "| %s | %s | %s | FAILED | FAILED | FAILED | FAILED | |\n", sc, label(mode), c
+              else
+                printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", sc, label(mode), c,
+                  fmt(median(q50[k]), 3), fmt(median(q95[k]), 3), fmt(median(q99[k]), 3),
+                  mode == "none" ? "1 (baseline)" : fmt(median(ratios), 2),
+                  ratios == "" ? "" : fmt(lo(ratios), 2) "–" fmt(hi(ratios), 2)
+            }
+          }
+        }
+      }
+
+      for (i = 1; i <= nscen; i++) {
+        sc = order[i]; if (kind[sc] != "sweep") continue
+        if (!sweep_header++) {
+          print "\n## Deferred scheduler settings: lag versus writer throughput\n"
+          print "One deferred IMMV under the same write load at each settings point (the `ivmx.*` scheduler GUCs set with ALTER SYSTEM and reloaded; columns: the values a new session saw), and once without a view. Writer TPS: median over repetitions; paired ratio = TPS / no-view TPS of the same repetition (median). Latency p99: median over repetitions of the 99th percentile of each run. Lag p50 / p99: median over repetitions of the percentile of the 100 ms lag samples of each run; lag max: over every run. Catch-up: median time after the run until nothing is pending, without flush (timeouts counted apart). The IMMV check follows an `ivmx.flush`.\n"
+          print "| scenario | settings point | naptime | refresh_delay | max_batch_rows | clients | runs | writer TPS | paired ratio | latency p99 (ms) | lag p50 (s) | lag p99 (s) | lag max (s) | catch-up (ms) | IMMV check |"
+          print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+        }
+        nc = split(clients[sc], cl, " ")
+        for (ci = 1; ci <= nc; ci++) {
+          c = cl[ci]
+          nm = split("none" swpoints[sc], md, " ")
+          for (mi = 1; mi <= nm; mi++) {
+            mode = md[mi]; k = sc "|" mode "|" c; sk = sc "|" mode
+            if (!(k in runs)) continue
+            ratios = paired(per, sc, mode, c)
+            point = mode == "none" ? "no view" : substr(mode, 10)
+            cuc = (k in cums) ? fmt(median(cums[k]), 0) : "—"
+            if (cubad[k] > 0) cuc = cuc " (" cubad[k] " **timeout**)"
+            chk = mode == "none" ? "—" : sprintf("%s (%d/%d)", verok[k] == verified[k] ? "ok" : "**FAILED**", verok[k], verified[k])
+            settings = mode == "none" ? " | | " : sprintf("%s | %s | %s", swnap[sk], swdelay[sk], swbatch[sk])
+            if (status[sc] != "OK" && mode != "none")
+              printf "| %s | %s | %s | %s | %d | FAILED | FAILED | FAILED | FAILED | FAILED | FAILED | %s | %s |\n", sc, point, settings, c, runs[k], cuc, chk
+            else
+              printf "| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", sc, point, settings, c, runs[k],
+                fmt(median(tps[k]), 0), mode == "none" ? "1 (baseline)" : fmt(median(ratios), 2),
+                fmt(median(q99[k]), 3),
+                (k in p50s) ? fmt(median(p50s[k]), 3) : "—", (k in p99s) ? fmt(median(p99s[k]), 3) : "—",
+                (k in maxs) ? fmt(hi(maxs[k]), 3) : "—", mode == "none" ? "—" : cuc, chk
           }
         }
       }
@@ -271,13 +350,14 @@ render_tables() {
         printf "\n**%s FAILED**: %s\n", sc, (sc in detail) && detail[sc] != "" ? detail[sc] : "the scenario stopped with an error; see bench.log"
       }
     }
-  ' scenarios.txt status.csv targets.csv lag.csv catchup.csv tps.csv ops.csv bulk.csv
+  ' scenarios.txt status.csv targets.csv sweep.csv lag.csv catchup.csv tps.csv ops.csv bulk.csv
 }
 
 # chart.dat: one bar per scenario/mode/clients: median paired TPS ratio, min, max.
 chart_data() {
   awk -F, "$awk_lib"'
     FNR == 1 { next }
+    $2 ~ /\// { next }                    # settings sweep points: their own table
     { k = $1 "|" $2 "|" $3; if ($6 != "") per[k "|" $4] = $6
       if ($2 != "none" && !(k in seen)) { seen[k] = 1; keys[++n] = k } }
     END {
@@ -320,6 +400,52 @@ plot 'chart.dat' using 2:3:4:xtic(1) lc rgb '#4477aa', \
 GP
 }
 
+# lag_plot.dat + lag_plot.gp: the lag samples of repetition 1 of every
+# deferred run, against the seconds since the run's first sample; one panel
+# per scenario (a line per client count) and, for a settings sweep, one panel
+# per client count (a line per settings point).
+lag_chart_files() {
+  awk -F, '
+    FNR == 1 || $4 != 1 { next }
+    {
+      if ($2 ~ /\//) { panel = $1 " c=" $3; line = substr($2, index($2, "/") + 1) }
+      else { panel = $1 " (" $2 ")"; line = "c=" $3 }
+      pk = panel; lk = panel "|" line
+      if (!(pk in pidx)) { pidx[pk] = ++np; pname[np] = panel }
+      if (!(lk in lidx)) { lidx[lk] = nl++; lpanel[nl - 1] = pidx[pk]; lname[nl - 1] = line; t0[lk] = $5 }
+      data[lidx[lk]] = data[lidx[lk]] sprintf("%.3f %s\n", $5 - t0[lk], $6)
+    }
+    END {
+      if (nl == 0) exit
+      for (i = 0; i < nl; i++) printf "%s\n\n", data[i] > "lag_plot.dat"
+      cols = np > 1 ? 2 : 1; rows = int((np + cols - 1) / cols)
+      gp = "lag_plot.gp"
+      printf "set terminal png size %d,%d noenhanced\n", cols * 560, rows * 330 + 40 > gp
+      print "set output \"lag_over_time.png\"" > gp
+      printf "set multiplot layout %d,%d title \"Lag of deferred IMMVs during each pgbench run (repetition 1; max(lag) of ivmx.immv_status every 100 ms)\"\n", rows, cols > gp
+      print "set xlabel \"s since the first sample\"; set ylabel \"lag (s)\"; set yrange [0:*]; set grid; set key top left Left reverse samplen 2 opaque" > gp
+      for (p = 1; p <= np; p++) {
+        printf "set title \"%s\"\nplot ", pname[p] > gp
+        sep = ""
+        for (i = 0; i < nl; i++) if (lpanel[i] == p) {
+          printf "%s\"lag_plot.dat\" index %d using 1:2 with lines lw 1.5 title \"%s\"", sep, i, lname[i] > gp
+          sep = ", "
+        }
+        printf "\n" > gp
+      }
+      print "unset multiplot" > gp
+    }
+  ' lag.csv
+}
+
+draw_lag_chart() {
+  command -v gnuplot >/dev/null || return 0
+  rm -f lag_plot.dat lag_plot.gp lag_over_time.png
+  lag_chart_files
+  [[ -s lag_plot.gp ]] || return 0
+  gnuplot lag_plot.gp 2>>bench.log || echo "report: gnuplot failed, no lag chart (see bench.log)" >&2
+}
+
 {
   [[ -f meta.md ]] && cat meta.md
   render_tables
@@ -328,8 +454,10 @@ GP
     echo "Server log (server.log): $(grep -cE '^[^ ]+ [^ ]+ [^ ]+ \[[0-9]+\] (ERROR|FATAL|PANIC):' server.log || true) ERROR/FATAL/PANIC and $(grep -cE '^[^ ]+ [^ ]+ [^ ]+ \[[0-9]+\] WARNING:' server.log || true) WARNING entries."
   fi
   echo
-  echo "Raw data: tps.csv, ops.csv, bulk.csv (one row per run); pgbench output in logs/; progress in bench.log."
+  echo "Raw data: tps.csv, ops.csv, bulk.csv (one row per run), lag.csv, catchup.csv, sweep.csv; pgbench output in logs/; progress in bench.log."
   draw_chart
+  draw_lag_chart
   [[ -f tps_ratio.png ]] && echo "Chart: tps_ratio.png"
+  [[ -f lag_over_time.png ]] && echo "Lag over time of the deferred runs: lag_over_time.png"
 } >report.md.tmp
 mv report.md.tmp report.md

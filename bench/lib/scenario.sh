@@ -5,7 +5,12 @@
 #   SCENARIO_DESC      one line for the report
 #   SCENARIO_KIND      tps  = pgbench runs of SCENARIO_WORKLOAD per client count
 #                      bulk = timed single statements declared with bench_bulk
-#   SCENARIO_WORKLOAD  pgbench script in bench/workloads/ (kind tps)
+#                      sweep = pgbench runs of SCENARIO_WORKLOAD against
+#                      deferred IMMVs, once per scheduler settings point
+#                      declared with bench_sweep_point (SWEEP_CLIENTS)
+#   SCENARIO_WORKLOAD  pgbench script in bench/workloads/ (kinds tps, sweep),
+#                      or builtin:NAME for a pgbench built-in script
+#                      (builtin:tpcb-like)
 #   SCENARIO_MODES     view modes compared with "none" (no view) in every
 #                      repetition: immediate (IMMV), deferred (IMMV with
 #                      mode => 'deferred'), matview (plain
@@ -19,6 +24,10 @@
 #                      views are created in the order declared (a later one
 #                      may read an earlier one) and dropped in reverse
 #   bench_bulk LABEL STATEMENT a timed statement (kind bulk)
+#   bench_sweep_point LABEL "GUC=VALUE ..."  a settings point (kind sweep):
+#                      the ivmx.* scheduler GUCs are reset, these set with
+#                      ALTER SYSTEM and reloaded before its runs; LABEL (no
+#                      spaces, commas or |) names it in the report
 #   scenario_during_run DB MODE  optional function, run in the background
 #                      during each with-view pgbench run; every line it prints
 #                      (CSV) lands in samples.csv (e.g. lag of deferred views)
@@ -31,6 +40,9 @@
 # ivmx.verify_immv after every measurement: any difference or error marks the
 # scenario FAILED.
 #
+# Every pgbench run logs each transaction (pgbench -l); the p50/p95/p99 of
+# their latencies go into tps.csv and the log files are deleted.
+#
 # Deferred mode: during each pgbench run the lag of the deferred IMMVs
 # (max(lag) of ivmx.immv_status) is sampled every 100 ms into lag.csv; after
 # the run (or bulk statement) the time until no deferred IMMV has pending rows
@@ -41,7 +53,7 @@
 #
 # bench/run calls scenario_prepare for every scenario, then scenario_run for
 # each. Needs from it: BENCH_DIR RESULTS SCALE DURATION CLIENTS REPS KEEP_DB
-# and lib/common.sh.
+# SWEEP_CLIENTS SWEEP_MAX_POINTS (0: all) and lib/common.sh.
 
 scenario_reset() {
   SCENARIO=
@@ -56,7 +68,10 @@ scenario_reset() {
   VIEW_QUERIES=()
   BULK_LABELS=()
   BULK_STATEMENTS=()
+  SWEEP_LABELS=()
+  SWEEP_SETTINGS=()
   FAILURES=()
+  MODE_TAG=
   unset -f scenario_during_run
 }
 
@@ -70,6 +85,15 @@ bench_bulk() {
   BULK_STATEMENTS+=("$2")
 }
 
+bench_sweep_point() {
+  SWEEP_LABELS+=("$1")
+  SWEEP_SETTINGS+=("$2")
+}
+
+# The scheduler settings a sweep point may set (and that are reset before
+# each point and after the sweep).
+SWEEP_GUCS="ivmx.naptime ivmx.refresh_delay ivmx.max_batch_rows"
+
 # scenario_load NAME: sources bench/scenarios/NAME.sh and checks what it declared.
 scenario_load() {
   local file=$BENCH_DIR/scenarios/$1.sh mode
@@ -80,11 +104,14 @@ scenario_load() {
   SCENARIO=$1
   narrow_modes
   case $SCENARIO_KIND in
-    tps) [[ -f $BENCH_DIR/workloads/$SCENARIO_WORKLOAD ]] ||
-      die "$SCENARIO: workload bench/workloads/$SCENARIO_WORKLOAD not found" ;;
+    tps | sweep)
+      [[ $SCENARIO_WORKLOAD == builtin:?* || -f $BENCH_DIR/workloads/$SCENARIO_WORKLOAD ]] ||
+        die "$SCENARIO: workload bench/workloads/$SCENARIO_WORKLOAD not found"
+      ;;
     bulk) ((${#BULK_LABELS[@]} > 0)) || die "$SCENARIO: kind bulk needs bench_bulk lines" ;;
-    *) die "$SCENARIO: SCENARIO_KIND must be tps or bulk" ;;
+    *) die "$SCENARIO: SCENARIO_KIND must be tps, bulk or sweep" ;;
   esac
+  [[ $SCENARIO_KIND != sweep ]] || check_sweep
   for mode in $SCENARIO_MODES; do
     case $mode in
       immediate | deferred | matview) ;;
@@ -92,6 +119,30 @@ scenario_load() {
     esac
   done
   ((${#VIEW_NAMES[@]} > 0)) || die "$SCENARIO: no bench_view declared"
+}
+
+# check_sweep: what a sweep scenario must declare.
+check_sweep() {
+  local label setting
+  [[ $SCENARIO_MODES == deferred ]] || die "$SCENARIO: a sweep runs deferred IMMVs only (SCENARIO_MODES=deferred)"
+  ((${#SWEEP_LABELS[@]} > 0)) || die "$SCENARIO: kind sweep needs bench_sweep_point lines"
+  for label in "${SWEEP_LABELS[@]}"; do
+    [[ $label =~ ^[A-Za-z0-9_.=:+-]+$ ]] || die "$SCENARIO: sweep label '$label' must be one word without , or |"
+  done
+  # shellcheck disable=SC2048 # each point holds space-separated settings
+  for setting in ${SWEEP_SETTINGS[*]}; do
+    [[ " $SWEEP_GUCS " == *" ${setting%%=*} "* && $setting == *=* ]] ||
+      die "$SCENARIO: sweep setting '$setting' is not GUC=VALUE with a GUC of: $SWEEP_GUCS"
+  done
+}
+
+# workload_args: the pgbench arguments that select the scenario's workload,
+# one per line.
+workload_args() {
+  case $SCENARIO_WORKLOAD in
+    builtin:*) printf '%s\n' -b "${SCENARIO_WORKLOAD#builtin:}" ;;
+    *) printf '%s\n' -s "$SCALE" -f "$BENCH_DIR/workloads/$SCENARIO_WORKLOAD" ;;
+  esac
 }
 
 # narrow_modes: keeps only the modes listed in ONLY_MODES (bench/run --modes),
@@ -253,18 +304,43 @@ record_catch_up() {
     ms='' st=error p0=''
   fi
   [[ -n ${ms:-} ]] || st=error
-  csv_row "$RESULTS/catchup.csv" "$SCENARIO" "$mode" "$clients" "$rep" "$what" "${ms:-}" "${st:-error}" "${p0:-}"
-  log "$SCENARIO $mode c=$clients rep=$rep $what: catch-up ${ms:-?} ms ($st, ${p0:-?} rows pending at the end)"
+  csv_row "$RESULTS/catchup.csv" "$SCENARIO" "${MODE_TAG:-$mode}" "$clients" "$rep" "$what" "${ms:-}" "${st:-error}" "${p0:-}"
+  log "$SCENARIO ${MODE_TAG:-$mode} c=$clients rep=$rep $what: catch-up ${ms:-?} ms ($st, ${p0:-?} rows pending at the end)"
   [[ $st == ok ]] || log "warning: deferred IMMVs did not catch up ($st); see ivmx.immv_status"
 }
 
 # --- measurements --------------------------------------------------------------
 
-# measure_tps DB MODE CLIENTS REP SLOT: one pgbench run of the workload.
+# prefix_lines TEXT: copies stdin to stdout with TEXT before every line (TEXT
+# may hold any character but a newline).
+prefix_lines() { awk -v p="$1" '{ print p $0 }'; }
+
+# latency_percentiles PREFIX: "P50 P95 P99" in ms (nearest rank) of the
+# transactions logged by pgbench -l into PREFIX.* (one file per thread; the
+# third field is the latency in µs, "failed" or "skipped" for transactions
+# without one), then deletes those files. Prints "- - -" if none was logged.
+latency_percentiles() {
+  local prefix=$1
+  cat "$prefix".* 2>/dev/null |
+    awk '$3 ~ /^[0-9]+$/ { print $3 }' | sort -n |
+    awk '{ v[NR] = $1 }
+      function rank(q,   r) { r = int(q * NR); if (r < q * NR) r++; if (r < 1) r = 1; return v[r] / 1000 }
+      END {
+        if (NR == 0) { print "- - -"; exit }
+        printf "%.3f %.3f %.3f\n", rank(0.50), rank(0.95), rank(0.99)
+      }'
+  rm -f "$prefix".*
+}
+
+# measure_tps DB MODE CLIENTS REP SLOT: one pgbench run of the workload. The
+# mode column of its CSV rows is MODE_TAG if set (a sweep point), else MODE.
 measure_tps() {
   local db=$1 mode=$2 clients=$3 rep=$4 slot=$5
-  local out=$RESULTS/logs/${SCENARIO}_${mode}_c${clients}_r${rep}.log
-  local rc=0 sampler='' lagger='' tps latency xacts failed verify status=ok load1 cpu0 cpu1
+  local tag=${MODE_TAG:-$mode}
+  local out=$RESULTS/logs/${SCENARIO}_${tag//[^A-Za-z0-9_.=-]/_}_c${clients}_r${rep}.log
+  local rc=0 sampler='' lagger='' tps latency xacts failed verify status=ok load1 cpu0 cpu1 p50 p95 p99
+  local -a workload
+  mapfile -t workload < <(workload_args)
   load1=$(load_average)
   cpu0=$(server_cpu_ticks)
   if [[ $mode != none ]] && declare -F scenario_during_run >/dev/null; then
@@ -275,17 +351,19 @@ measure_tps() {
     lag_sampler "$db" >"$out.lag" &
     lagger=$!
   fi
-  "$PGBIN/pgbench" -n -s "$SCALE" -c "$clients" -j "$clients" -T "$DURATION" \
-    -f "$BENCH_DIR/workloads/$SCENARIO_WORKLOAD" "$(conn "$db")" >"$out" 2>&1 || rc=$?
+  rm -f "$out.txlog".*
+  "$PGBIN/pgbench" -n -c "$clients" -j "$clients" -T "$DURATION" -l --log-prefix="$out.txlog" \
+    "${workload[@]}" "$(conn "$db")" >"$out" 2>&1 || rc=$?
+  read -r p50 p95 p99 < <(latency_percentiles "$out.txlog")
   if [[ -n $sampler ]]; then
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
-    sed "s/^/$SCENARIO,$mode,$clients,$rep,/" "$out.samples" >>"$RESULTS/samples.csv"
+    prefix_lines "$SCENARIO,$tag,$clients,$rep," <"$out.samples" >>"$RESULTS/samples.csv"
   fi
   if [[ -n $lagger ]]; then
     kill "$lagger" 2>/dev/null || true
     wait "$lagger" 2>/dev/null || true
-    grep -E '^[0-9.]+,[0-9.]+,[0-9]+$' "$out.lag" | sed "s/^/$SCENARIO,$mode,$clients,$rep,/" >>"$RESULTS/lag.csv" || true
+    grep -E '^[0-9.]+,[0-9.]+,[0-9]+$' "$out.lag" | prefix_lines "$SCENARIO,$tag,$clients,$rep," >>"$RESULTS/lag.csv" || true
     record_catch_up "$db" "$mode" "$clients" "$rep" pgbench
   fi
   # After the samplers are gone (server_cpu_ticks waits for every client
@@ -298,16 +376,16 @@ measure_tps() {
   verify=$(verify_views "$db" "$mode" "$clients" "$rep")
   if ((rc != 0)) || [[ -z $tps || ${failed:-0} != 0 ]]; then
     status=pgbench_error
-    fail "pgbench exited $rc with ${failed:-?} failed transactions ($mode, $clients clients, rep $rep); see logs/$(basename "$out")"
+    fail "pgbench exited $rc with ${failed:-?} failed transactions ($tag, $clients clients, rep $rep); see logs/$(basename "$out")"
   fi
   if [[ $verify != 0 && $verify != n/a ]]; then
     status=verify_failed
-    fail "verify_immv after $mode, $clients clients, rep $rep: $verify"
+    fail "verify_immv after $tag, $clients clients, rep $rep: $verify"
   fi
-  csv_row "$RESULTS/tps.csv" "$SCENARIO" "$mode" "$clients" "$rep" "$slot" \
+  csv_row "$RESULTS/tps.csv" "$SCENARIO" "$tag" "$clients" "$rep" "$slot" \
     "${tps:-}" "${latency:-}" "${xacts:-}" "${failed:-}" "$verify" "$status" "$load1" \
-    "$(cpu_per "$cpu0" "$cpu1" "${xacts:-}" 1000000)"
-  log "$SCENARIO $mode c=$clients rep=$rep: tps=${tps:-?} latency=${latency:-?} ms verify=$verify"
+    "$(cpu_per "$cpu0" "$cpu1" "${xacts:-}" 1000000)" "${p50#-}" "${p95#-}" "${p99#-}"
+  log "$SCENARIO $tag c=$clients rep=$rep: tps=${tps:-?} latency=${latency:-?} ms (p50/p95/p99 ${p50}/${p95}/${p99}) verify=$verify"
 }
 
 # measure_bulk DB MODE REP SLOT: each bulk statement once, timed, then verified.
@@ -354,7 +432,7 @@ run_one() {
   local db=$1 mode=$2 clients=$3 rep=$4 slot=$5
   [[ $mode == none ]] || create_views "$db" "$mode" "$clients" "$rep"
   case $SCENARIO_KIND in
-    tps)
+    tps | sweep)
       prepare_measurement "$db"
       measure_tps "$db" "$mode" "$clients" "$rep" "$slot"
       ;;
@@ -387,9 +465,11 @@ warm_up() {
   local db=$1 stmt
   log "$SCENARIO: warm-up"
   case $SCENARIO_KIND in
-    tps)
-      "$PGBIN/pgbench" -n -s "$SCALE" -c 1 -T "$((DURATION < 5 ? DURATION : 5))" \
-        -f "$BENCH_DIR/workloads/$SCENARIO_WORKLOAD" "$(conn "$db")" >>"$RESULTS/bench.log" 2>&1 ||
+    tps | sweep)
+      local -a workload
+      mapfile -t workload < <(workload_args)
+      "$PGBIN/pgbench" -n -c 1 -T "$((DURATION < 5 ? DURATION : 5))" \
+        "${workload[@]}" "$(conn "$db")" >>"$RESULTS/bench.log" 2>&1 ||
         die "$SCENARIO: warm-up pgbench failed; see bench.log"
       ;;
     bulk)
@@ -398,6 +478,82 @@ warm_up() {
       done
       ;;
   esac
+}
+
+# --- settings sweep (kind sweep) ---------------------------------------------
+
+# reset_sweep_settings DB: ALTER SYSTEM RESET of every sweep GUC and a reload.
+reset_sweep_settings() {
+  local db=$1 guc
+  local -a stmts=()
+  for guc in $SWEEP_GUCS; do
+    stmts+=(-c "ALTER SYSTEM RESET $guc")
+  done
+  sql "$db" "${stmts[@]}" -c 'SELECT pg_reload_conf()' >/dev/null
+}
+
+# apply_sweep_point DB INDEX: the scheduler settings of sweep point INDEX
+# (every other sweep GUC back to its default), reloaded; records the values a
+# new session sees into sweep.csv. The reload reaches the scheduler within
+# its current wait (at most ivmx.refresh_delay): half a second is allowed.
+apply_sweep_point() {
+  local db=$1 i=$2 setting guc values columns=
+  local -a stmts=()
+  for guc in $SWEEP_GUCS; do
+    stmts+=(-c "ALTER SYSTEM RESET $guc")
+  done
+  for setting in ${SWEEP_SETTINGS[i]}; do
+    stmts+=(-c "ALTER SYSTEM SET ${setting%%=*} = $(sql_literal "${setting#*=}")")
+  done
+  sql "$db" "${stmts[@]}" -c 'SELECT pg_reload_conf()' >/dev/null ||
+    die "$SCENARIO: could not apply sweep point ${SWEEP_LABELS[i]} (ALTER SYSTEM needs a superuser)"
+  sleep 0.5
+  for guc in $SWEEP_GUCS; do
+    columns+="${columns:+, }current_setting('$guc')"
+  done
+  values=$(sql "$db" -F , -c "SELECT $columns") ||
+    die "$SCENARIO: could not read the settings of sweep point ${SWEEP_LABELS[i]}"
+  csv_row "$RESULTS/sweep.csv" "$SCENARIO" "${SWEEP_LABELS[i]}" "$values"
+  log "$SCENARIO: sweep point ${SWEEP_LABELS[i]} ($SWEEP_GUCS = $values)"
+}
+
+# sweep_run DB: for every client count of SWEEP_CLIENTS and repetition, the
+# no-view run and one deferred run per settings point, back to back (no view
+# first and the points in order in odd repetitions, reversed in even ones).
+# The CSV mode of a point's rows is deferred/LABEL. Settings are reset when
+# the sweep ends, also on error (the EXIT trap of scenario_run's subshell).
+sweep_run() {
+  local db=$1 clients rep slot item i j t npoints=${#SWEEP_LABELS[@]}
+  local -a order
+  if ((${SWEEP_MAX_POINTS:-0} > 0 && SWEEP_MAX_POINTS < npoints)); then
+    npoints=$SWEEP_MAX_POINTS
+  fi
+  # shellcheck disable=SC2064 # expand db now
+  trap "reset_sweep_settings $db || true" EXIT
+  for clients in $SWEEP_CLIENTS; do
+    for ((rep = 1; rep <= REPS; rep++)); do
+      order=(none)
+      for ((i = 0; i < npoints; i++)); do order+=("$i"); done
+      if ((rep % 2 == 0)); then
+        for ((i = 0, j = ${#order[@]} - 1; i < j; i++, j--)); do
+          t=${order[i]} order[i]=${order[j]} order[j]=$t
+        done
+      fi
+      slot=0
+      for item in "${order[@]}"; do
+        slot=$((slot + 1))
+        if [[ $item == none ]]; then
+          run_one "$db" none "$clients" "$rep" "$slot"
+          continue
+        fi
+        apply_sweep_point "$db" "$item"
+        MODE_TAG="deferred/${SWEEP_LABELS[item]}"
+        run_one "$db" deferred "$clients" "$rep" "$slot"
+        MODE_TAG=
+      done
+    done
+  done
+  reset_sweep_settings "$db"
 }
 
 # scenario_run NAME: the measurements of a prepared scenario; writes its line
@@ -411,6 +567,8 @@ scenario_run() {
   # shellcheck disable=SC2153 # CLIENTS comes from bench/run
   points=$CLIENTS
   [[ $SCENARIO_KIND == tps ]] || points=1
+  [[ $SCENARIO_KIND != sweep ]] || points=
+  [[ $SCENARIO_KIND != sweep ]] || sweep_run "$db"
   for clients in $points; do
     for ((rep = 1; rep <= REPS; rep++)); do
       # shellcheck disable=SC2206
