@@ -168,7 +168,8 @@ render_tables() {
             if (mode != "deferred") { lagc = "—"; cuc = "—" }
             chk = (mode == "immediate" || mode == "deferred") ? sprintf("%s (%d/%d)", verok[k] == verified[k] ? "ok" : "**FAILED**", verok[k], verified[k]) : "—"
             if (failed)
-              printf "| %s | %s | %s | %d | FAILED | FAILED | FAILED | | FAILED | %s | %s | %s | %s |\n", sc, label(mode), c, runs[k], tgt, lagc, cuc, chk
+              printf "| %s | %s | %s | %d | FAILED | FAILED | FAILED | | FAILED | %s | %s | %s | %s |\n", sc, label(mode), c, runs[k], tgt,
+                mode == "deferred" ? "FAILED" : lagc, mode == "deferred" ? "FAILED" : cuc, chk
             else
               printf "| %s | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", sc, label(mode), c, runs[k],
                 fmt(median(tps[k]), 0), fmt(median(lat[k]), 3),
@@ -246,6 +247,11 @@ render_tables() {
         print "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"
         for (i = 1; i <= ncuruns; i++) {
           rk = curuns[i]; split(rk, p, "|"); lk = p[1] "|" p[2] "|" p[3] "|" p[4]
+          if (status[p[1]] != "OK") {
+            printf "| %s | %s | %s | %s | %s | %s | FAILED | FAILED | FAILED | %s | FAILED |\n", p[1], label(p[2]), p[3], p[4], p[5],
+              (lk in lagn && p[5] == "pgbench") ? lagn[lk] : "—", cup0[rk] == "" ? "—" : cup0[rk]
+            continue
+          }
           printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", p[1], label(p[2]), p[3], p[4], p[5],
             (lk in lagn && p[5] == "pgbench") ? lagn[lk] : "—",
             (lk in lagn && p[5] == "pgbench") ? fmt(lp50[lk], 3) : "—",
@@ -353,10 +359,13 @@ render_tables() {
   ' scenarios.txt status.csv targets.csv sweep.csv lag.csv catchup.csv tps.csv ops.csv bulk.csv
 }
 
-# chart.dat: one bar per scenario/mode/clients: median paired TPS ratio, min, max.
+# chart.dat: one bar per scenario/mode/clients: median paired TPS ratio, min,
+# max; scenarios that FAILED have no bar.
 chart_data() {
   awk -F, "$awk_lib"'
     FNR == 1 { next }
+    FILENAME == "status.csv" { if ($2 == "OK") ok[$1] = 1; next }
+    !($1 in ok) { next }
     $2 ~ /\// { next }                    # settings sweep points: their own table
     { k = $1 "|" $2 "|" $3; if ($6 != "") per[k "|" $4] = $6
       if ($2 != "none" && !(k in seen)) { seen[k] = 1; keys[++n] = k } }
@@ -369,7 +378,7 @@ chart_data() {
         if (ratios != "") printf "\"%s %s c=%s\" %.3f %.3f %.3f\n", p[1], p[2], p[3], median(ratios), lo(ratios), hi(ratios)
       }
     }
-  ' tps.csv
+  ' status.csv tps.csv
 }
 
 draw_chart() {
@@ -377,10 +386,13 @@ draw_chart() {
     echo "report: gnuplot not installed, no chart (apt-get install gnuplot-nox)" >&2
     return 0
   fi
+  rm -f tps_ratio.png
   chart_data >chart.dat
   [[ -s chart.dat ]] || return 0
-  gnuplot <<'GP' 2>>bench.log || echo "report: gnuplot failed, no chart (see bench.log)" >&2
-set terminal png size 900,520 noenhanced
+  local width
+  width=$(awk 'END { w = 240 + 44 * NR; print (w < 900 ? 900 : w) }' chart.dat)
+  gnuplot <<GP 2>>bench.log || echo "report: gnuplot failed, no chart (see bench.log)" >&2
+set terminal png size $width,560 noenhanced
 set output 'tps_ratio.png'
 set title 'Writer TPS with view / without view: median of paired repetitions, bars = range; gray line = 1.0'
 set style data histograms
@@ -391,11 +403,12 @@ set yrange [0:*]
 set offsets 0, 0, 0.15, 0
 set ylabel 'TPS ratio'
 set grid ytics
-set xtics rotate by 30 right
-set bmargin 8
+set xtics rotate by 40 right
+set bmargin 11
+set lmargin 16
 set key off
 plot 'chart.dat' using 2:3:4:xtic(1) lc rgb '#4477aa', \
-     '' using ($0 - 0.25):2:(sprintf('%.2f', $2)) with labels, \
+     '' using (\$0 - 0.25):2:(sprintf('%.2f', \$2)) with labels, \
      1 with lines lc rgb 'gray' 
 GP
 }
@@ -406,10 +419,12 @@ GP
 # per client count (a line per settings point).
 lag_chart_files() {
   awk -F, '
+    FILENAME == "status.csv" { if (FNR > 1 && $2 != "OK") failed[$1] = 1; next }
     FNR == 1 || $4 != 1 { next }
     {
       if ($2 ~ /\//) { panel = $1 " c=" $3; line = substr($2, index($2, "/") + 1) }
       else { panel = $1 " (" $2 ")"; line = "c=" $3 }
+      if ($1 in failed) panel = panel " - FAILED its IMMV check or a run"
       pk = panel; lk = panel "|" line
       if (!(pk in pidx)) { pidx[pk] = ++np; pname[np] = panel }
       if (!(lk in lidx)) { lidx[lk] = nl++; lpanel[nl - 1] = pidx[pk]; lname[nl - 1] = line; t0[lk] = $5 }
@@ -423,7 +438,7 @@ lag_chart_files() {
       printf "set terminal png size %d,%d noenhanced\n", cols * 560, rows * 330 + 40 > gp
       print "set output \"lag_over_time.png\"" > gp
       printf "set multiplot layout %d,%d title \"Lag of deferred IMMVs during each pgbench run (repetition 1; max(lag) of ivmx.immv_status every 100 ms)\"\n", rows, cols > gp
-      print "set xlabel \"s since the first sample\"; set ylabel \"lag (s)\"; set yrange [0:*]; set grid; set key top left Left reverse samplen 2 opaque" > gp
+      print "set xlabel \"s since the first sample\"; set ylabel \"lag (s)\"; set yrange [0:*]; set grid; set key top left Left reverse samplen 2" > gp
       for (p = 1; p <= np; p++) {
         printf "set title \"%s\"\nplot ", pname[p] > gp
         sep = ""
@@ -435,7 +450,7 @@ lag_chart_files() {
       }
       print "unset multiplot" > gp
     }
-  ' lag.csv
+  ' status.csv lag.csv
 }
 
 draw_lag_chart() {

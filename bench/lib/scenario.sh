@@ -53,7 +53,7 @@
 #
 # bench/run calls scenario_prepare for every scenario, then scenario_run for
 # each. Needs from it: BENCH_DIR RESULTS SCALE DURATION CLIENTS REPS KEEP_DB
-# SWEEP_CLIENTS SWEEP_MAX_POINTS (0: all) and lib/common.sh.
+# SWEEP_CLIENTS SWEEP_REPS SWEEP_MAX_POINTS (0: all) and lib/common.sh.
 
 scenario_reset() {
   SCENARIO=
@@ -517,7 +517,8 @@ apply_sweep_point() {
   log "$SCENARIO: sweep point ${SWEEP_LABELS[i]} ($SWEEP_GUCS = $values)"
 }
 
-# sweep_run DB: for every client count of SWEEP_CLIENTS and repetition, the
+# sweep_run DB: for every client count of SWEEP_CLIENTS and repetition (of
+# SWEEP_REPS), the
 # no-view run and one deferred run per settings point, back to back (no view
 # first and the points in order in odd repetitions, reversed in even ones).
 # The CSV mode of a point's rows is deferred/LABEL. Settings are reset when
@@ -531,7 +532,7 @@ sweep_run() {
   # shellcheck disable=SC2064 # expand db now
   trap "reset_sweep_settings $db || true" EXIT
   for clients in $SWEEP_CLIENTS; do
-    for ((rep = 1; rep <= REPS; rep++)); do
+    for ((rep = 1; rep <= SWEEP_REPS; rep++)); do
       order=(none)
       for ((i = 0; i < npoints; i++)); do order+=("$i"); done
       if ((rep % 2 == 0)); then
