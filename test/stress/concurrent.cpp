@@ -50,7 +50,9 @@ struct Unit {
     bool truncates = false;  // holds kTruncateLock exclusively
 };
 
-enum class Outcome { Done, UniqueViolation, Retry };
+// ConstraintViolation: a unique or foreign key violation the generator allows;
+// the unit ends (rolled back) and is not retried.
+enum class Outcome { Done, ConstraintViolation, Retry };
 
 class Session {
   public:
@@ -105,7 +107,8 @@ class Session {
                 if (unit.transaction) {
                     ++stats_.transactions;
                     stats_.in_transactions += static_cast<long>(unit.statements.size());
-                    if (!unit.commit || outcome == Outcome::UniqueViolation) ++stats_.rolled_back;
+                    if (!unit.commit || outcome == Outcome::ConstraintViolation)
+                        ++stats_.rolled_back;
                 }
                 return;
             }
@@ -140,7 +143,11 @@ class Session {
     Outcome Classify(const SqlResult& result) {
         if (result.sqlstate == sqlstate::kUniqueViolation) {
             ++stats_.unique_violations;
-            return Outcome::UniqueViolation;
+            return Outcome::ConstraintViolation;
+        }
+        if (result.sqlstate == sqlstate::kForeignKeyViolation) {
+            ++stats_.foreign_key_violations;
+            return Outcome::ConstraintViolation;
         }
         if (result.sqlstate == sqlstate::kDeadlock) {
             ++stats_.deadlock_retries;

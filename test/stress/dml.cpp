@@ -149,7 +149,14 @@ std::string DmlGenerator::ConflictAction(const Table& table) {
     if (sets.empty())
         sets.push_back(table.columns.back().name + " = EXCLUDED." + table.columns.back().name);
     std::string action = " ON CONFLICT " + target + " DO UPDATE SET " + Join(sets, ", ");
-    if (rng_.Percent(20)) action += " WHERE t.g <> EXCLUDED.g";
+    if (rng_.Percent(20)) {
+        // A condition on the first small non-key column (g, or t_fk's k).
+        for (const Column& c : table.columns)
+            if (c.kind == ValueKind::Small && !IsKeyColumn(table, c)) {
+                action += " WHERE t." + c.name + " <> EXCLUDED." + c.name;
+                break;
+            }
+    }
     return action;
 }
 
@@ -184,7 +191,7 @@ Statement DmlGenerator::Copy(const Table& table) {
 Statement DmlGenerator::WritableCte(const Table& table) {
     const std::string& name = table.name;
     const std::string columns = table.ColumnList();
-    switch (rng_.Below(5)) {
+    switch (rng_.Below(7)) {
         case 0:  // delete rows and put them back, changed, with the same keys
             return {"WITH moved AS (DELETE FROM " + name + " WHERE " + values_.Predicate(table) +
                     " RETURNING " + columns + ") INSERT INTO " + name + " (" + columns +
@@ -204,6 +211,21 @@ Statement DmlGenerator::WritableCte(const Table& table) {
         case 3:  // insert rows and delete others (the delete does not see the new rows)
             return {"WITH added AS (" + Insert(table, rng_.Between(1, 3)).sql +
                     " RETURNING 1) DELETE FROM " + name + " WHERE " + values_.Predicate(table)};
+        case 4: {  // change t_pk rows and their children in t_fk
+            const Table& pk = TableNamed("t_pk");
+            return {"WITH up AS (UPDATE t_pk SET " + values_.SetList(pk, false) + " WHERE " +
+                    values_.Predicate(pk) +
+                    " RETURNING id, g) UPDATE t_fk SET w = NULLIF((coalesce(w, 2) + 1) % 3, 2), "
+                    "k = (SELECT g % 4 FROM up WHERE up.id = t_fk.pid) "
+                    "WHERE pid IN (SELECT id FROM up)"};
+        }
+        case 5: {  // delete children in t_fk and move their parents to another group
+            const Table& fk = TableNamed("t_fk");
+            return {
+                "WITH gone AS (DELETE FROM t_fk WHERE " + values_.Predicate(fk) +
+                " RETURNING pid, w) UPDATE t_pk SET n = (SELECT max(w) FROM gone "
+                "WHERE gone.pid = t_pk.id), g = (g + 1) % 5 WHERE id IN (SELECT pid FROM gone)"};
+        }
         default: {  // move rows from t_bag into t_kv
             const Table& bag = TableNamed("t_bag");
             const Table& kv = TableNamed("t_kv");
@@ -218,7 +240,8 @@ Statement DmlGenerator::WritableCte(const Table& table) {
 }
 
 Statement DmlGenerator::Truncate() {
-    const std::vector<std::string> targets = {"t_pk", "t_bag", "t_kv", "t_bag, t_kv"};
+    // t_pk only with t_fk, which references it.
+    const std::vector<std::string> targets = {"t_pk, t_fk", "t_bag", "t_kv", "t_bag, t_kv", "t_fk"};
     return {"TRUNCATE " + rng_.Pick(targets)};
 }
 

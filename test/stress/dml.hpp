@@ -3,7 +3,9 @@
 // Each call of Next() picks a table and a statement shape: single- and
 // multi-row INSERT, INSERT ... SELECT, UPDATE and DELETE (by key or by a
 // random predicate), INSERT ... ON CONFLICT, COPY FROM STDIN, writable CTEs
-// that change one table twice (or two tables at once), and TRUNCATE.
+// that change one table twice (or two tables at once), and TRUNCATE. Any
+// statement on t_pk or t_fk may change other tables too (ON DELETE/UPDATE
+// CASCADE, t_fk's mirror triggers, see schema.cpp).
 #pragma once
 
 #include <string>

@@ -20,6 +20,7 @@ namespace stress {
 // SQLSTATEs the runners react to.
 namespace sqlstate {
 inline const char* const kUniqueViolation = "23505";
+inline const char* const kForeignKeyViolation = "23503";
 inline const char* const kDeadlock = "40P01";
 inline const char* const kSerializationFailure = "40001";
 }  // namespace sqlstate

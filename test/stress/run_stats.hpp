@@ -7,15 +7,16 @@
 namespace stress {
 
 struct RunStats {
-    long statements = 0;           // data-changing statements that ran to completion
-    long in_transactions = 0;      // ... of which inside explicit transaction blocks
-    long transactions = 0;         // explicit transaction blocks
-    long rolled_back = 0;          // ... ended by ROLLBACK (planned or after an error)
-    long savepoint_rollbacks = 0;  // ROLLBACK TO SAVEPOINT
-    long unique_violations = 0;    // statements that failed as the generator allows
+    long statements = 0;              // data-changing statements that ran to completion
+    long in_transactions = 0;         // ... of which inside explicit transaction blocks
+    long transactions = 0;            // explicit transaction blocks
+    long rolled_back = 0;             // ... ended by ROLLBACK (planned or after an error)
+    long savepoint_rollbacks = 0;     // ROLLBACK TO SAVEPOINT
+    long unique_violations = 0;       // statements that failed as the generator allows
+    long foreign_key_violations = 0;  // ... (a t_fk row whose parent is gone)
     long deadlock_retries = 0;
     long serialization_retries = 0;
-    long checks = 0;  // rounds of verify_immv over every IMMV
+    long checks = 0;         // rounds of verify_immv over every IMMV
     long flushes = 0;        // ivmx.flush calls, each followed by a check of what it refreshed
     long mode_switches = 0;  // ivmx.set_mode calls
     double seconds = 0;
@@ -27,6 +28,7 @@ struct RunStats {
         rolled_back += o.rolled_back;
         savepoint_rollbacks += o.savepoint_rollbacks;
         unique_violations += o.unique_violations;
+        foreign_key_violations += o.foreign_key_violations;
         deadlock_retries += o.deadlock_retries;
         serialization_retries += o.serialization_retries;
         checks += o.checks;

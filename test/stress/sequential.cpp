@@ -124,6 +124,10 @@ bool SequentialRunner::Execute(const Statement& statement) {
         ++stats_.unique_violations;
         return false;
     }
+    if (result.sqlstate == sqlstate::kForeignKeyViolation) {
+        ++stats_.foreign_key_violations;
+        return false;
+    }
     Fail("statement #" + std::to_string(number) + " failed: " + result.Summary());
 }
 

@@ -37,7 +37,7 @@ class SequentialRunner {
   private:
     void RunTransaction(long budget);
     // Sends one statement; false when it failed with an error the generator
-    // allows (a unique violation). Any other error is a failure.
+    // allows (a unique or foreign key violation). Any other error is a failure.
     bool Execute(const Statement& statement);
     // Sends transaction control that must succeed.
     void Control(const std::string& sql);
@@ -66,7 +66,7 @@ class SequentialRunner {
     History& history_;
     uint64_t seed_;
     RunStats stats_;
-    int savepoints_ = 0;  // open savepoints sp1 .. spN
+    int savepoints_ = 0;                    // open savepoints sp1 .. spN
     std::map<const View*, bool> deferred_;  // current mode of each IMMV
     bool flushed_in_transaction_ = false;
     bool snapshot_transaction_ = false;

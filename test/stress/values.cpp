@@ -60,6 +60,18 @@ std::string ValueSource::SmallLiteral(const Column& column, bool allow_null) {
     return std::to_string(rng_.Below(column.domain));
 }
 
+int ValueSource::ReferencedKey(const Column& column) {
+    return keys_.Existing(TableNamed(column.references));
+}
+
+std::string ValueSource::ReferenceValue(const Column& column) {
+    if (column.nullable && rng_.Percent(15)) return "NULL";
+    const Table& parent = TableNamed(column.references);
+    const std::string& key = parent.primary_key.front();
+    return "(SELECT min(" + key + ") FROM " + parent.name + " WHERE " + key +
+           " >= " + std::to_string(ReferencedKey(column)) + ")";
+}
+
 // A multiple of 0.25 in [-5, 20], sometimes written with a different scale.
 std::string ValueSource::QuarterLiteral() {
     const int quarters = rng_.Between(-20, 80);
@@ -78,12 +90,17 @@ std::string ValueSource::TextValue() {
 std::string ValueSource::Literal(const Table& table, const Column& column) {
     if (column.kind == ValueKind::Key) return std::to_string(keys_.Fresh(table));
     if (column.kind == ValueKind::Small) return SmallLiteral(column, true);
+    if (column.kind == ValueKind::Reference) return ReferenceValue(column);
     if (column.nullable && rng_.Percent(15)) return "NULL";
     if (column.kind == ValueKind::Text) return Quote(TextValue());
     return QuarterLiteral();
 }
 
+// COPY cannot run a subquery: a reference is a key this stream handed out,
+// which may be gone (a foreign key violation the runners allow).
 std::string ValueSource::CopyField(const Table& table, const Column& column) {
+    if (column.kind == ValueKind::Reference)
+        return column.nullable && rng_.Percent(15) ? "\\N" : std::to_string(ReferencedKey(column));
     const std::string literal = Literal(table, column);
     if (literal == "NULL") return "\\N";
     if (column.kind != ValueKind::Text) return literal;
@@ -99,6 +116,10 @@ std::string ValueSource::Atom(const Table& table) {
     if (c.nullable && rng_.Percent(12))
         return name + (rng_.Percent(50) ? " IS NULL" : " IS NOT NULL");
     switch (c.kind) {
+        case ValueKind::Reference: {
+            const std::string key = std::to_string(ReferencedKey(c));
+            return name + rng_.Pick(std::vector<std::string>{" = ", " < ", " >= "}) + key;
+        }
         case ValueKind::Key: {
             const int key = keys_.Existing(table);
             switch (rng_.Below(3)) {
@@ -176,6 +197,7 @@ std::string ValueSource::RowPredicate(const Table& table) {
 // (which keeps multiples of 0.25 exact and small domains small).
 std::string ValueSource::ColumnUpdate(const Column& c) {
     const std::string& n = c.name;
+    if (c.kind == ValueKind::Reference) return ReferenceValue(c);
     if (rng_.Percent(35) || c.kind == ValueKind::Key) {
         if (c.kind == ValueKind::Small) return SmallLiteral(c, true);
         if (c.nullable && rng_.Percent(20)) return "NULL";
@@ -202,6 +224,7 @@ std::string ValueSource::ColumnUpdate(const Column& c) {
             return rng_.Pick(options);
         }
         case ValueKind::Key:
+        case ValueKind::Reference:
             break;
     }
     return n;
@@ -245,6 +268,8 @@ std::string ValueSource::UpsertAssignment(const Column& c) {
             return rng_.Percent(50) ? "t." + n + " + EXCLUDED." + n : "EXCLUDED." + n;
         case ValueKind::Text:
             return rng_.Percent(50) ? "EXCLUDED." + n : "coalesce(EXCLUDED." + n + ", t." + n + ")";
+        case ValueKind::Reference:
+            return rng_.Percent(50) ? "EXCLUDED." + n : "t." + n;
         case ValueKind::Key:
             break;
     }

@@ -69,6 +69,10 @@ class ValueSource {
 
   private:
     std::string SmallLiteral(const Column& column, bool allow_null);
+    // NULL now and then, else the smallest key of the referenced table at or
+    // above one this stream handed out (a subquery: it exists, or is NULL).
+    std::string ReferenceValue(const Column& column);
+    int ReferencedKey(const Column& column);
     std::string QuarterLiteral();
     std::string TextValue();
     std::string Atom(const Table& table);
