@@ -27,6 +27,15 @@ const int kUnitsBetweenChecks = 8;
 // shared before it takes its snapshot.
 const char* const kTruncateLock = "7070";
 
+// Most IMMVs join several tables, and a writer locks each IMMV it maintains
+// (ExclusiveLock), so units that change tables in different orders deadlock
+// often, and a REPEATABLE READ unit fails whenever any other writer of its
+// IMMVs commits first. So that no unit starves, every unit holds this
+// advisory lock shared, and a unit that failed kAttemptsBeforeRunningAlone
+// times takes it exclusively: it runs alone (the scheduler and flushes aside).
+const char* const kStarvationLock = "7071";
+const int kAttemptsBeforeRunningAlone = 2;
+
 // What the sessions share: the first failure stops them all.
 struct SharedState {
     std::atomic<bool> stop{false};
@@ -101,7 +110,13 @@ class Session {
 
     void RunUnit(const Unit& unit) {
         for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
+            const std::string lock =
+                attempt > kAttemptsBeforeRunningAlone
+                    ? std::string("pg_advisory_lock(") + kStarvationLock + ")"
+                    : std::string("pg_advisory_lock_shared(") + kStarvationLock + ")";
+            Send("SELECT " + lock);
             const Outcome outcome = TryUnit(unit);
+            Send("SELECT pg_advisory_un" + lock.substr(std::string("pg_advisory_").size()));
             if (outcome != Outcome::Retry) {
                 stats_.statements += static_cast<long>(unit.statements.size());
                 if (unit.transaction) {
