@@ -8,8 +8,10 @@
 
 #include <algorithm>
 
+#include "flatten.hpp"
 #include "ivmx/core/aggregate_rules.hpp"
 #include "ivmx/core/error.hpp"
+#include "ivmx/core/join_tree.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "pg_util.hpp"
 
@@ -123,16 +125,52 @@ void CheckExpression(Node* expr) {
     Unsupported(problem.construct);
 }
 
+// Walker finding the first subquery expression of a tree. Plain data: a
+// PostgreSQL callback that never throws.
+bool FindSublink(Node* node, void* context) {
+    if (node == nullptr) return false;
+    if (IsA(node, SubLink)) {
+        *static_cast<SubLink**>(context) = castNode(SubLink, node);
+        return true;
+    }
+    return expression_tree_walker(node, reinterpret_cast<bool (*)()>(reinterpret_cast<void*>(FindSublink)), context);
+}
+
+// Names a subquery expression left after flattening, and where it is.
+[[noreturn]] void RejectSublink(Query* q) {
+    SubLink* link = nullptr;
+    const bool in_select_list =
+        PgCall([&] { return FindSublink(reinterpret_cast<Node*>(q->targetList), &link); });
+    if (!in_select_list) PgCall([&] { return FindSublink(reinterpret_cast<Node*>(q->jointree), &link); });
+    std::string what = "a subquery";
+    if (link != nullptr) {
+        switch (link->subLinkType) {
+            case EXISTS_SUBLINK:
+                Unsupported("EXISTS (subquery) other than as a condition ANDed into WHERE",
+                            "Write the condition as [NOT] EXISTS (...) AND ...; OR and NOT around EXISTS are "
+                            "not maintained.");
+            case ANY_SUBLINK: what = "IN / ANY (subquery)"; break;
+            case ALL_SUBLINK: what = "ALL (subquery)"; break;
+            case EXPR_SUBLINK: what = "a scalar subquery"; break;
+            case ARRAY_SUBLINK: what = "ARRAY (subquery)"; break;
+            default: what = "a subquery expression"; break;
+        }
+    }
+    Unsupported(what + (in_select_list ? " in the select list" : " in a condition"),
+                "Subqueries are supported in FROM, and as EXISTS or NOT EXISTS conditions ANDed into the "
+                "WHERE clause; IN (subquery) can often be written as EXISTS.");
+}
+
 void RejectUnsupportedClauses(Query* q) {
     if (q->commandType != CMD_SELECT || q->utilityStmt != nullptr)
         throw core::Error(core::sqlstate::kInvalidParameterValue,
                           "view definition must be a single SELECT statement");
     if (q->hasRecursive) Unsupported("WITH RECURSIVE");
-    if (q->cteList != NIL) Unsupported("a WITH clause");
     if (q->hasModifyingCTE) Unsupported("a data-modifying WITH clause");
+    if (q->cteList != NIL) Unsupported("a WITH clause");
     if (q->hasWindowFuncs) Unsupported("a window function");
     if (q->hasTargetSRFs) Unsupported("a set-returning function in the select list");
-    if (q->hasSubLinks) Unsupported("a subquery");
+    if (q->hasSubLinks) RejectSublink(q);
     if (q->hasForUpdate || q->rowMarks != NIL) Unsupported("FOR UPDATE/SHARE");
     if (q->sortClause != NIL) Unsupported("ORDER BY", "Order the rows when reading the IMMV.");
     if (q->limitCount != nullptr || q->limitOffset != nullptr) Unsupported("LIMIT/OFFSET");
@@ -199,7 +237,8 @@ void CheckFromClause(Query* q) {
                 CheckBaseRelation(rte);
                 break;
             case RTE_JOIN:
-                if (rte->jointype != JOIN_INNER) Unsupported("an outer join");
+                break;
+            case RTE_RESULT:  // a subquery pulled up by FlattenViewQuery
                 break;
             case RTE_SUBQUERY:
                 Unsupported("a subquery in FROM");
@@ -295,6 +334,12 @@ public:
     }
 
     size_t size() const { return relids_.size(); }
+    // The occurrence (0-based) of the relation at range-table index rtindex.
+    size_t OccurrenceOf(Index rtindex) const {
+        if (rtindex >= context_.occurrence_of_rtindex.size() || context_.occurrence_of_rtindex[rtindex] == 0)
+            throw core::Error(core::sqlstate::kInternalError, "join tree refers to a range-table entry that is not a relation");
+        return size_t(context_.occurrence_of_rtindex[rtindex] - 1);
+    }
     Oid relid(size_t i) const { return relids_[i]; }
     // The alias as it appears in deparsed expressions (quoted if needed).
     std::string quoted_alias(size_t i) const {
@@ -315,6 +360,92 @@ private:
     std::vector<Oid> relids_;
     List* deparse_context_ = nullptr;
 };
+
+// Whether the join tree has an outer, semi- or anti-join.
+bool HasNonInnerJoin(Node* node) {
+    if (node == nullptr || IsA(node, RangeTblRef)) return false;
+    if (IsA(node, JoinExpr)) {
+        JoinExpr* join = castNode(JoinExpr, node);
+        return join->jointype != JOIN_INNER || HasNonInnerJoin(join->larg) || HasNonInnerJoin(join->rarg);
+    }
+    ListCell* lc;
+    foreach (lc, castNode(FromExpr, node)->fromlist)
+        if (HasNonInnerJoin(static_cast<Node*>(lfirst(lc)))) return true;
+    return false;
+}
+
+std::string Condition(Node* quals, const RelationScope& deparse) {
+    if (quals == nullptr) return {};
+    CheckExpression(quals);
+    return deparse(quals);
+}
+
+core::JoinTree JoinNode(core::JoinTree::Kind kind, std::string condition, core::JoinTree left,
+                        core::JoinTree right) {
+    core::JoinTree node;
+    node.kind = kind;
+    node.condition_sql = std::move(condition);
+    node.children.push_back(std::move(left));
+    node.children.push_back(std::move(right));
+    return node;
+}
+
+core::JoinTree BuildJoinTree(Node* node, const RelationScope& deparse);
+
+// The items of a FROM list, cross-joined.
+core::JoinTree CrossJoin(List* items, const RelationScope& deparse) {
+    if (items == NIL) throw core::NotSupported("an IMMV must read a table");
+    core::JoinTree tree = BuildJoinTree(static_cast<Node*>(linitial(items)), deparse);
+    for (int i = 1; i < list_length(items); ++i)
+        tree = JoinNode(core::JoinTree::Kind::Inner, {}, std::move(tree),
+                        BuildJoinTree(static_cast<Node*>(list_nth(items, i)), deparse));
+    return tree;
+}
+
+core::JoinTree BuildJoinTree(Node* node, const RelationScope& deparse) {
+    using Kind = core::JoinTree::Kind;
+    if (IsA(node, RangeTblRef)) {
+        core::JoinTree leaf;
+        leaf.occurrence = deparse.OccurrenceOf(castNode(RangeTblRef, node)->rtindex);
+        return leaf;
+    }
+    if (IsA(node, FromExpr)) {
+        FromExpr* from = castNode(FromExpr, node);
+        core::JoinTree tree = CrossJoin(from->fromlist, deparse);
+        if (from->quals == nullptr) return tree;
+        core::JoinTree filter;
+        filter.kind = Kind::Filter;
+        filter.condition_sql = Condition(from->quals, deparse);
+        filter.children.push_back(std::move(tree));
+        return filter;
+    }
+    JoinExpr* join = castNode(JoinExpr, node);
+    std::string condition = Condition(join->quals, deparse);
+    core::JoinTree left = BuildJoinTree(join->larg, deparse);
+    core::JoinTree right = BuildJoinTree(join->rarg, deparse);
+    switch (join->jointype) {
+        case JOIN_INNER:
+            return JoinNode(Kind::Inner, condition, std::move(left), std::move(right));
+        case JOIN_LEFT:
+            return JoinNode(Kind::Left, condition, std::move(left), std::move(right));
+        case JOIN_RIGHT:
+            return JoinNode(Kind::Left, condition, std::move(right), std::move(left));
+        case JOIN_FULL:
+            return JoinNode(Kind::Full, condition, std::move(left), std::move(right));
+        case JOIN_SEMI:
+            return JoinNode(Kind::Semi, condition, std::move(left), std::move(right));
+        case JOIN_ANTI:
+            return JoinNode(Kind::Anti, condition, std::move(left), std::move(right));
+        default:
+            Unsupported("this kind of join");
+    }
+}
+
+// The join tree of the FROM clause; the top-level WHERE goes to where_sql.
+core::JoinTree TopJoinTree(FromExpr* from, const RelationScope& deparse, std::string& where_sql) {
+    where_sql = Condition(from->quals, deparse);
+    return CrossJoin(from->fromlist, deparse);
+}
 
 std::string TypeName(Oid type) {
     return PgCall([&] { return std::string(format_type_be(type)); });
@@ -449,6 +580,7 @@ Query* ParseViewQuery(const std::string& sql) {
 }
 
 std::vector<Oid> BaseRelations(Query* query) {
+    query = FlattenViewQuery(query);
     std::vector<Oid> relids;
     for (int i = 0; i < list_length(query->rtable); ++i) {
         auto* rte = static_cast<RangeTblEntry*>(list_nth(query->rtable, i));
@@ -460,15 +592,16 @@ std::vector<Oid> BaseRelations(Query* query) {
 }
 
 std::string DeparseQuery(Query* query) {
-    return WithSafeSearchPath([&] {
+    return WithMaintenanceSettings([&] {
         return PgCall([&] { return std::string(pg_get_querydef(static_cast<Query*>(copyObjectImpl(query)), false)); });
     });
 }
 
 core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, bool check_relations) {
+    if (q->commandType == CMD_SELECT && q->utilityStmt == nullptr) q = FlattenViewQuery(q);
     RejectUnsupportedClauses(q);
     if (check_relations) CheckFromClause(q);
-    return WithSafeSearchPath([&] {
+    return WithMaintenanceSettings([&] {
         RelationScope deparse(q);
         core::ViewDefinition view;
         view.immv = immv;
@@ -480,12 +613,17 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
                      : q->hasAggs         ? core::ViewShape::GlobalAggregate
                      : q->distinctClause != NIL ? core::ViewShape::Distinct
                                                 : core::ViewShape::Bag;
-        List* quals = NIL;
-        PgCall([&] { CollectQuals(reinterpret_cast<Node*>(q->jointree), &quals); });
-        if (quals != NIL) {
-            Node* conditions = PgCall([&] { return reinterpret_cast<Node*>(make_ands_explicit(quals)); });
-            CheckExpression(conditions);
-            view.where_sql = deparse(conditions);
+        if (HasNonInnerJoin(reinterpret_cast<Node*>(q->jointree))) {
+            view.join_tree = TopJoinTree(q->jointree, deparse, view.where_sql);
+            core::ValidateJoinTree(view);
+        } else {
+            List* quals = NIL;
+            PgCall([&] { CollectQuals(reinterpret_cast<Node*>(q->jointree), &quals); });
+            if (quals != NIL) {
+                Node* conditions = PgCall([&] { return reinterpret_cast<Node*>(make_ands_explicit(quals)); });
+                CheckExpression(conditions);
+                view.where_sql = deparse(conditions);
+            }
         }
         std::vector<Var*> plain_vars;
         int hidden_keys = 0;
@@ -516,14 +654,15 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
                 Oid type = PgCall([&] { return exprType(expr); });
                 column.type_sql = QualifiedTypeName(type, PgCall([&] { return exprTypmod(expr); }));
                 column.has_equality = HasBtreeEquality(type);
-                column.not_null = IsNotNullColumn(deparse.Normalize(expr), deparse);
+                // Below an outer join even a NOT NULL column may read NULL.
+                column.not_null = !view.join_tree && IsNotNullColumn(deparse.Normalize(expr), deparse);
             }
             Node* normalized = deparse.Normalize(expr);
             plain_vars.push_back(IsA(normalized, Var) ? castNode(Var, normalized) : nullptr);
             view.columns.push_back(std::move(column));
         }
         if (view.columns.empty()) throw NotSupported("an IMMV must have at least one column");
-        if (view.shape == core::ViewShape::Bag)
+        if (view.shape == core::ViewShape::Bag && !view.join_tree)
             view.row_key_columns = RowKeyColumns(view.columns, plain_vars, deparse);
         return view;
     });

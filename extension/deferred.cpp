@@ -156,7 +156,7 @@ void SetMode(Oid immv, const std::string& mode_name) {
     const ImmvRecord record = RequireImmv(immv);
     if (record.mode != *mode) {
         auto maintainer = LoadMaintainer(record);
-        WithSafeSearchPath([&] {
+        WithMaintenanceSettings([&] {
             if (*mode == MaintenanceMode::Deferred) BeginDeferred(immv, maintainer->definition());
             else EndDeferred(immv, maintainer->definition());
         });
@@ -198,7 +198,7 @@ int64 FlushOne(Oid immv) {
     CheckRefreshVisible(immv);
     RefreshResult result;
     do {
-        result = WithSafeSearchPath([&] { return RefreshDeferred(immv, RefreshKind::Auto); });
+        result = WithMaintenanceSettings([&] { return RefreshDeferred(immv, RefreshKind::Auto); });
         consumed += result.rows_consumed;
     } while (result.more_pending);
     return consumed;

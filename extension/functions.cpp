@@ -132,7 +132,7 @@ int64 CreateImmv(FunctionCallInfo fcinfo) {
     core::ValidateColumns(view);
     if (mode == MaintenanceMode::Deferred) ValidateDeferred(view);
     const char* query_tree = PgCall([&] { return nodeToString(query); });
-    uint64 rows = WithSafeSearchPath([&] {
+    uint64 rows = WithMaintenanceSettings([&] {
         uint64 populated = SpiExecute(core::CreateTableSql(view));
         if (auto index = core::CreateIndexSql(view)) SpiExecute(*index);
         return populated;
@@ -141,7 +141,7 @@ int64 CreateImmv(FunctionCallInfo fcinfo) {
     const Oid immv = ExistingRelid(target);
     RegisterImmv(immv, query, query_tree, bases);
     if (!PG_ARGISNULL(3)) SetRefreshIntervalOf(immv, PG_GETARG_DATUM(3));
-    if (mode == MaintenanceMode::Deferred) WithSafeSearchPath([&] { BeginDeferred(immv, view); });
+    if (mode == MaintenanceMode::Deferred) WithMaintenanceSettings([&] { BeginDeferred(immv, view); });
     SpiFinish();
     return static_cast<int64>(rows);
 }
@@ -179,7 +179,7 @@ void RestoreImmv(FunctionCallInfo fcinfo) {
     const char* query_tree = PgCall([&] { return nodeToString(query); });
     RegisterImmv(immv, query, query_tree, bases);
     if (populate)
-        WithSafeSearchPath([&] {
+        WithMaintenanceSettings([&] {
             for (const auto& statement : core::RefreshStatements(view, true)) SpiExecute(statement);
         });
     SpiFinish();
@@ -241,9 +241,9 @@ int64 RefreshImmv(FunctionCallInfo fcinfo) {
     if (record.mode == MaintenanceMode::Deferred && with_data) {
         // Recompute in one snapshot and move the watermark with it.
         SetImmvPopulated(immv, true);
-        rows = WithSafeSearchPath([&] { return RefreshDeferred(immv, RefreshKind::Full).rows_changed; });
+        rows = WithMaintenanceSettings([&] { return RefreshDeferred(immv, RefreshKind::Full).rows_changed; });
     } else {
-        rows = WithSafeSearchPath([&] { return maintainer->Refresh(with_data); });
+        rows = WithMaintenanceSettings([&] { return maintainer->Refresh(with_data); });
         SetImmvPopulated(immv, with_data);
     }
     InvalidatePlans(immv);
@@ -271,7 +271,7 @@ int64 VerifyImmv(Oid immv) {
         });
     auto maintainer = LoadMaintainer(record);
     const std::string definition = DeparseQuery(ImmvQuery(record));
-    const int64 differing = WithSafeSearchPath(
+    const int64 differing = WithMaintenanceSettings(
         [&] { return SpiQueryInt64(core::VerifySql(maintainer->definition(), definition)); });
     SpiFinish();
     return differing;

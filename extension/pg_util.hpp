@@ -17,14 +17,21 @@ namespace ivmx::pg {
 // objects cannot shadow them.
 inline constexpr const char* kSafeSearchPath = "pg_catalog, pg_temp";
 
-// Runs f with search_path set to kSafeSearchPath, restoring the previous
-// value afterwards. On an exception the setting is left to transaction abort.
+// Runs f with the settings generated statements are planned and run under,
+// restoring the previous values afterwards (on an exception they are left to
+// transaction abort):
+//  * search_path = kSafeSearchPath;
+//  * jit = off: maintenance statements are many, short and large in text, so
+//    that compiling them would cost more than it saves, and the planner's
+//    estimates over transition tables and never-analyzed tables often exceed
+//    the JIT cost thresholds by far.
 template <typename F>
-auto WithSafeSearchPath(F&& f) -> decltype(f()) {
+auto WithMaintenanceSettings(F&& f) -> decltype(f()) {
     int nest_level = PgCall([] {
         int level = NewGUCNestLevel();
         set_config_option("search_path", kSafeSearchPath, PGC_USERSET, PGC_S_SESSION,
                           GUC_ACTION_SAVE, true, 0, false);
+        set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
         return level;
     });
     if constexpr (std::is_void_v<decltype(f())>) {

@@ -170,7 +170,7 @@ void CaptureStatement(FunctionCallInfo fcinfo) {
                             : TRIGGER_FIRED_BY_DELETE(event) ? ChangeKind::Delete
                                                              : ChangeKind::Update;
     SpiConnect();
-    WithSafeSearchPath([&] {
+    WithMaintenanceSettings([&] {
         if (truncate) {
             RefreshAfterTruncate(relid);
             return;

@@ -405,7 +405,8 @@ long RunSchedulerRound() {
             InTransaction([&] {
                 if (!PgCall([&] { return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(view.immv)); }))
                     return;
-                const RefreshResult result = RefreshDeferred(view.immv, RefreshKind::Auto, false);
+                const RefreshResult result =
+                    WithMaintenanceSettings([&] { return RefreshDeferred(view.immv, RefreshKind::Auto, false); });
                 if (result.more_pending) sleep_ms = 0;
                 if (result.busy) sleep_ms = std::min<long>(sleep_ms, 100);
             });

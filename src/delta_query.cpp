@@ -10,6 +10,7 @@
 #include "ivmx/core/delta_query.hpp"
 
 #include "ivmx/core/aggregate_rules.hpp"
+#include "ivmx/core/join_tree.hpp"
 #include "ivmx/core/sql_text.hpp"
 
 namespace ivmx::core {
@@ -174,6 +175,7 @@ std::vector<StreamColumn> StreamColumns(const ViewDefinition& view) {
 }
 
 std::string FromList(const ViewDefinition& view, const std::vector<std::string>& sources) {
+    if (view.join_tree) return JoinTreeFrom(view);  // only ever asked for the current state
     std::vector<std::string> items;
     for (size_t i = 0; i < view.relations.size(); ++i)
         items.push_back(sources[i] + " AS " + view.relations[i].alias);
@@ -191,7 +193,8 @@ std::string StreamUnion(const ViewDefinition& view, const std::vector<StreamColu
         for (const auto& c : columns) list.push_back(c.expr + " AS " + QuoteIdent(c.name));
         if (with_sign) list.push_back(std::to_string(stream.sign) + " AS " + kSign);
         if (list.empty()) list.push_back("1");
-        selects.push_back("SELECT " + Join(list, ", ") + FromList(view, stream.sources));
+        selects.push_back("SELECT " + Join(list, ", ") +
+                          (stream.from_sql.empty() ? FromList(view, stream.sources) : stream.from_sql));
     }
     return Join(selects, " UNION ALL ");
 }

@@ -13,6 +13,7 @@
 
 #include "ivmx/core/aggregate_rules.hpp"
 #include "ivmx/core/delta_query.hpp"
+#include "ivmx/core/join_tree.hpp"
 #include "ivmx/core/sql_text.hpp"
 
 namespace ivmx::core {
@@ -32,6 +33,12 @@ std::vector<std::string> BaseSources(const ViewDefinition& view) {
 }
 
 std::string FromBase(const ViewDefinition& view) { return FromList(view, BaseSources(view)); }
+
+// What joins one more condition to FromBase(view): " WHERE " or " AND ".
+std::string MoreConditions(const ViewDefinition& view) {
+    // A join tree's FROM clause always ends in a WHERE clause (JoinTreeFrom).
+    return view.join_tree || !view.where_sql.empty() ? " AND " : " WHERE ";
+}
 
 std::vector<std::string> Quoted(const std::vector<std::string>& names) {
     std::vector<std::string> out;
@@ -212,7 +219,7 @@ MaintenanceStep RecomputeAggregates(const ViewDefinition& view) {
         if (c.role == ColumnRole::GroupKey || (c.role == ColumnRole::Plain && IsKeyed(view.shape)))
             match.push_back(MatchExpr(c.expression_sql, ColumnRef(m, c.name), c.not_null));
     if (!match.empty())
-        subquery += (view.where_sql.empty() ? " WHERE " : " AND ") + Join(match, " AND ");
+        subquery += MoreConditions(view) + Join(match, " AND ");
     const std::string lhs = targets.size() == 1 ? targets[0] : "(" + Join(targets, ", ") + ")";
     return {"UPDATE " + Immv(view) + " AS " + m + " SET " + lhs + " = (" + subquery + ")" +
                 Join(clear, "") + " WHERE " + m + ".ctid = ANY ($1)",
@@ -322,7 +329,7 @@ void AddRederiveSteps(MaintenancePlan& plan, const ViewDefinition& view, const D
     const std::string from = FromBase(view);
     plan.steps.push_back({"INSERT INTO " + Immv(view) + " (" + Join(Quoted(TableColumns(view)), ", ") +
                               ") SELECT " + Join(select_list, ", ") + from +
-                              (view.where_sql.empty() ? " WHERE (" : " AND (") + Join(key_exprs, ", ") +
+                              MoreConditions(view) + "(" + Join(key_exprs, ", ") +
                               ") IN (SELECT " + Join(key_names, ", ") + " FROM (" + touched + ") AS __ivm_k)",
                           StepInput::None, false});
 }
@@ -370,13 +377,19 @@ bool Delta::HasNegative() const {
 
 Delta BuildDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed) {
     Delta delta;
+    if (view.join_tree) {
+        // Match counts make streams of one change cancel each other: always net.
+        AddJoinTreeDelta(view, changed, delta);
+        delta.consolidate = true;
+        return delta;
+    }
     delta.consolidate = changed.size() > 1;
     const std::vector<std::string> base = BaseSources(view);
     // Every non-empty subset T of the changed occurrences (a bit mask), and for
     // each member every non-empty side (inserted +1, deleted -1).
     for (unsigned long mask = 1; mask < (1ul << changed.size()); ++mask) {
         const int coefficient = __builtin_popcountl(mask) % 2 == 1 ? 1 : -1;
-        std::vector<DeltaStream> partial{{base, coefficient}};
+        std::vector<DeltaStream> partial{{base, coefficient, {}}};
         for (size_t i = 0; i < changed.size(); ++i) {
             if ((mask & (1ul << i)) == 0) continue;
             std::vector<DeltaStream> next;
@@ -426,6 +439,8 @@ MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& de
                 plan.steps.push_back(RecomputeAggregates(view));
             break;
     }
+    if (!delta.with_items.empty())
+        for (auto& step : plan.steps) step.sql = "WITH " + Join(delta.with_items, ", ") + " " + step.sql;
     return plan;
 }
 

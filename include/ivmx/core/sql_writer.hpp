@@ -16,13 +16,19 @@ namespace ivmx::core {
 // relation (its current, post-change state) or a FROM-item holding changed
 // rows of it (a transition table's name, or a parenthesised query with the
 // relation's columns); every row of the stream counts `sign` (+1 or -1).
+// A view with a join tree has streams given as whole FROM clauses instead
+// (from_sql: " FROM ... WHERE ...", the view's WHERE included).
 struct DeltaStream {
     std::vector<std::string> sources;  // one FROM-item per view.relations entry
     int sign = 1;
+    std::string from_sql;              // set instead of sources for join-tree views
 };
 
 struct Delta {
     std::vector<DeltaStream> streams;
+    // WITH queries the streams read ("name AS MATERIALIZED (...)"): every
+    // statement applying the delta starts with them.
+    std::vector<std::string> with_items;
     // Several occurrences changed at once: streams may cancel each other, so
     // rows must be netted before a bag view is touched.
     bool consolidate = false;

@@ -57,6 +57,25 @@ struct OutputColumn {
     std::string type_sql;    // SQL type name of the expression (informative; CREATE TABLE AS decides)
 };
 
+// The FROM clause as a tree, for views that are not plain inner joins (outer
+// joins, EXISTS / NOT EXISTS). Leaves are base relation occurrences; every
+// condition is SQL over the occurrences' aliases.
+struct JoinTree {
+    enum class Kind {
+        Relation,  // view.relations[occurrence]
+        Inner,     // children[0] JOIN children[1] ON condition (empty: a cross join)
+        Left,      // children[0] LEFT JOIN children[1] ON condition
+        Full,      // children[0] FULL JOIN children[1] ON condition
+        Filter,    // rows of children[0] for which condition holds
+        Semi,      // rows of children[0] with a row of children[1] satisfying condition (EXISTS)
+        Anti,      // rows of children[0] with no such row (NOT EXISTS)
+    };
+    Kind kind = Kind::Relation;
+    size_t occurrence = 0;
+    std::string condition_sql;
+    std::vector<JoinTree> children;
+};
+
 enum class ViewShape {
     Bag,              // SELECT exprs FROM ... WHERE ...: duplicates are physical rows
     Distinct,         // SELECT DISTINCT ...
@@ -68,6 +87,10 @@ struct ViewDefinition {
     QualifiedName immv;
     std::vector<BaseRelation> relations;  // FROM list: every occurrence of a base relation
     std::string where_sql;                // join conditions and WHERE, ANDed; empty when none
+    // Set when the FROM clause has outer joins or EXISTS: the relations are
+    // combined as the tree says, and where_sql holds only the top-level WHERE
+    // (without its EXISTS conditions). Unset: an inner join of all relations.
+    std::optional<JoinTree> join_tree;
     std::vector<OutputColumn> columns;    // select list order, hidden keys last
     ViewShape shape = ViewShape::Bag;
     // For a bag view: the output columns that carry the base table's primary
@@ -119,6 +142,10 @@ bool IsKeyed(ViewShape shape);
 // The columns that identify an IMMV row (group keys, DISTINCT columns, or the
 // base primary key of a bag view); empty when rows have no identity.
 std::vector<std::string> IdentityColumns(const ViewDefinition& view);
+
+// Whether the view's FROM clause is a join tree (outer joins, EXISTS), whose
+// delta is not linear in every relation.
+bool HasJoinTree(const ViewDefinition& view);
 
 // Whether some base relation occurs more than once (a self-join).
 bool HasRepeatedRelation(const ViewDefinition& view);
