@@ -1,6 +1,7 @@
 // SQL-callable functions of pg_ivmx. Each is a thin extern "C" wrapper that
 // runs a C++ body through EntryGuard (see include/ivmx/pg/guards.hpp).
 #include <algorithm>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -190,8 +191,17 @@ void RestoreImmv(FunctionCallInfo fcinfo) {
 std::vector<std::string> ImmvCommands(bool restore) {
     SpiConnect();
     const std::vector<Oid> immvs = SpiOids("SELECT immvrelid::oid FROM ivmx.immv");
+    const core::DependencyGraph graph = LoadDependencyGraph();
+    // A deferred IMMV's dumped rows may lag behind the dumped base tables,
+    // and its pending changes (the delta logs) are not dumped: it and every
+    // IMMV reading it are recomputed on restore. Immediate IMMVs are dumped
+    // in the same snapshot as their inputs and keep their rows.
+    std::set<core::RelationId> deferred;
+    for (Oid id : SpiOids("SELECT immvrelid::oid FROM ivmx.immv WHERE mode = 'deferred'")) deferred.insert(id);
+    std::set<core::RelationId> recompute = graph.BlockedBy(deferred);
+    recompute.insert(deferred.begin(), deferred.end());
     std::vector<std::string> commands;
-    for (core::RelationId id : LoadDependencyGraph().TopologicalOrder()) {
+    for (core::RelationId id : graph.TopologicalOrder()) {
         if (std::find(immvs.begin(), immvs.end(), id) == immvs.end()) continue;
         const ImmvRecord record = RequireImmv(id);
         auto maintainer = LoadMaintainer(record);
@@ -204,7 +214,8 @@ std::vector<std::string> ImmvCommands(bool restore) {
             return PgCall([&] { return std::string(quote_literal_cstr(text.c_str())); });
         };
         if (restore)
-            commands.push_back("SELECT ivmx.restore_immv(" + literal(target) + ", " + literal(definition) + ");");
+            commands.push_back("SELECT ivmx.restore_immv(" + literal(target) + ", " + literal(definition) +
+                               (recompute.count(id) ? ", populate => true" : "") + ");");
         else
             commands.push_back("SELECT ivmx.create_immv(" + literal(target) + ", " + literal(definition) +
                                ", mode => " + literal(ModeName(record.mode)) + ");");
