@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Smoke test of the benchmark suite: `bash bench/run --quick` (agg_update with
-# no view, an immediate and a deferred IMMV; scale 1, 3 s per run), on its own
+# no view, an immediate and a deferred IMMV, and the first points of the
+# deferred settings sweep; scale 1, short runs), on its own
 # throwaway cluster as bench/run starts by default; the cluster of
 # test/run_all.sh (PGPORT) is not used, so that the measurements disturb no
 # other suite. Fails only if the run fails (a scenario FAILED, an IMMV check
