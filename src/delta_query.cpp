@@ -123,6 +123,10 @@ std::string OutputFromDelta(const OutputColumn& c, size_t i, const std::string& 
             return "CASE WHEN " + nn + " = 0 THEN NULL ELSE CAST(" + ColumnRef(q, AvgSumColumn(i)) +
                    " / CAST(" + nn + " AS " + state.divisor_type + ") AS " + agg.result_type + ") END";
         }
+        case AggregateKind::Sum:
+            // Non-null values that cancel each other (+v and -v of one batch)
+            // sum to 0, but a group without non-null values has a NULL sum.
+            return "CASE WHEN " + nn + " = 0 THEN NULL ELSE " + ColumnRef(q, c.name) + " END";
         case AggregateKind::Min:
         case AggregateKind::Max:
             return "CASE WHEN " + LostFromDelta(agg, i, q, cancelling) + " THEN " +

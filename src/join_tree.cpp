@@ -129,7 +129,7 @@ public:
                 t.items.push_back(Fragment(n));
                 break;
         }
-        for (size_t occurrence : Outputs(n)) t.rows[occurrence] = view_.relations[occurrence].alias;
+        for (size_t occurrence : Outputs(n)) t.rows[occurrence] = WholeRow(occurrence);
         return t;
     }
 
@@ -170,6 +170,14 @@ public:
     const std::vector<std::string>& with_items() const { return with_items_; }
 
 private:
+    // The row of an occurrence as a value of its relation's row type. alias.*
+    // in an expression is the whole row even where some relation in scope
+    // has a column named like the alias.
+    std::string WholeRow(size_t occurrence) const {
+        const BaseRelation& rel = view_.relations[occurrence];
+        return "CAST(" + rel.alias + ".* AS " + QuoteQualified(rel.name) + ")";
+    }
+
     // The occurrences whose rows a subtree outputs (not the inner side of a
     // semi- or anti-join).
     std::vector<size_t> Outputs(const JoinTree& n) const {
@@ -244,7 +252,7 @@ private:
                 if (source.empty()) continue;
                 Term t;
                 t.items.push_back(source + " AS " + rel.alias);
-                t.rows[occurrence] = "CAST(" + rel.alias + " AS " + QuoteQualified(rel.name) + ")";
+                t.rows[occurrence] = WholeRow(occurrence);
                 t.sign = side == 0 ? "1" : "-1";
                 out.push_back(std::move(t));
             }

@@ -192,6 +192,18 @@ SELECT ivmx.flush() >= 0 AS flushed;
 SELECT ivmx.refresh_immv('lj', true) > 0 AS refreshed;
 :verify;
 
+-- A group that appears in a statement whose non-null values cancel each
+-- other (its only child leaves as the parent moves to a new group): its sum
+-- is NULL, not 0.
+CREATE TABLE mp (id int PRIMARY KEY, g int);
+CREATE TABLE mc (cid int PRIMARY KEY, pid int REFERENCES mp ON DELETE CASCADE, w int);
+INSERT INTO mp VALUES (10, 1), (11, 1);
+INSERT INTO mc VALUES (20, 10, 7);
+SELECT ivmx.create_immv('moved', 'SELECT mp.g, count(*) AS n, count(mc.cid) AS nc, sum(mc.w) AS s FROM mp LEFT JOIN mc ON mc.pid = mp.id GROUP BY mp.g');
+WITH a AS (UPDATE mp SET g = 5 WHERE id = 10 RETURNING 1), b AS (DELETE FROM mc WHERE cid = 20 RETURNING 1) SELECT count(*) FROM a;
+:verify;
+SELECT g, n, nc, s FROM moved ORDER BY g;
+
 -- Dropping the schema drops its IMMVs with their catalog rows and triggers.
 SET client_min_messages = warning;
 DROP SCHEMA outer_joins CASCADE;
