@@ -97,9 +97,7 @@ std::string TableSizes(Connection& conn) {
 
 RunStats RunSequentialMode(const Options& options) {
     const std::string dbname = DatabaseName("sequential");
-    // JIT stays on only with STRESS_KNOWN_BUGS=1: outer-join refreshes can
-    // spend minutes compiling their maintenance queries, see README.md.
-    RecreateDatabase(dbname, options.known_bugs);
+    RecreateDatabase(dbname);
     Connection conn(dbname);
     Rng rng = Rng::ForStream(options.seed, 1);
     DmlWeights weights;
@@ -130,7 +128,7 @@ RunStats RunSequentialMode(const Options& options) {
 
 RunStats RunConcurrentMode(const Options& options) {
     const std::string dbname = DatabaseName("concurrent");
-    RecreateDatabase(dbname, options.known_bugs);
+    RecreateDatabase(dbname);
     {
         Connection conn(dbname);
         Rng rng = Rng::ForStream(options.seed, 2);

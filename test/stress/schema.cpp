@@ -122,9 +122,8 @@ struct TwinShape {
     std::string suffix;
     std::string shape;
     std::string query;
-    // The deferred twin hits an open pg_ivmx bug (a refresh that runs for
-    // seconds, or for minutes with JIT on; see README.md): created only with
-    // STRESS_KNOWN_BUGS=1.
+    // The deferred twin hits an open pg_ivmx bug (listed in README.md):
+    // created only with STRESS_KNOWN_BUGS=1.
     bool deferred_twin_known_bug = false;
 };
 
@@ -140,13 +139,11 @@ const std::vector<TwinShape>& TwinShapes() {
          "FULL JOIN t_kv k ON p.n = k.x AND p.g = k.a"},
         {"left_nested", "3 tables: a LEFT JOIN (b JOIN c)",
          "SELECT p.id, p.n, k.b, c.cid FROM t_pk p "
-         "LEFT JOIN (t_kv k JOIN t_fk c ON c.k = k.a AND c.w = k.g) ON p.n = k.x AND p.g = c.k",
-         true},
+         "LEFT JOIN (t_kv k JOIN t_fk c ON c.k = k.a AND c.w = k.g) ON p.n = k.x AND p.g = c.k"},
         {"full_left", "3 tables: a FULL JOIN b LEFT JOIN c",
          "SELECT b.rid, b.n, k.b, c.cid FROM t_bag b "
          "FULL JOIN t_kv k ON b.n = k.x AND b.g = k.a "
-         "LEFT JOIN t_fk c ON c.k = k.a AND c.s = k.s",
-         true},
+         "LEFT JOIN t_fk c ON c.k = k.a AND c.s = k.s"},
         {"self_left", "self LEFT JOIN with a non-equality in ON",
          "SELECT p.id, q.id AS qid, q.v FROM t_pk p LEFT JOIN t_pk q ON q.g = p.n AND q.id > p.id"},
         {"left_groups", "count/sum/min/max grouped over a LEFT JOIN (preserved side key)",
@@ -170,8 +167,7 @@ const std::vector<TwinShape>& TwinShapes() {
         {"exists_not_exists", "EXISTS and NOT EXISTS over a join, correlated to both tables",
          "SELECT p.id, k.a, k.b FROM t_pk p JOIN t_kv k ON p.n = k.x AND p.g = k.a "
          "WHERE EXISTS (SELECT 1 FROM t_bag b WHERE b.g = k.g AND b.n = p.g) "
-         "AND NOT EXISTS (SELECT 1 FROM t_fk c WHERE c.k = k.a AND c.w = p.n)",
-         true},
+         "AND NOT EXISTS (SELECT 1 FROM t_fk c WHERE c.k = k.a AND c.w = p.n)"},
         {"from_subquery", "subquery in FROM with WHERE inside and outside",
          "SELECT q.g, q.n1, q.s FROM (SELECT g, n + 1 AS n1, s FROM t_bag WHERE v IS NOT NULL) q "
          "WHERE q.n1 > 1"},

@@ -14,11 +14,10 @@ void Run(Connection& conn, History& history, const std::string& sql) {
 
 }  // namespace
 
-void RecreateDatabase(const std::string& dbname, bool jit) {
+void RecreateDatabase(const std::string& dbname) {
     Connection admin("postgres");
     admin.MustExec("DROP DATABASE IF EXISTS " + dbname + " WITH (FORCE)");
     admin.MustExec("CREATE DATABASE " + dbname + " TEMPLATE template0");
-    if (!jit) admin.MustExec("ALTER DATABASE " + dbname + " SET jit = off");
 }
 
 void DropDatabase(const std::string& dbname) {

@@ -12,10 +12,7 @@
 namespace stress {
 
 // Drops `dbname` if it exists and creates it empty (connected to "postgres").
-// Unless `jit` is true, JIT compilation is switched off for every session of
-// the database, the scheduler's included (see README.md: an open pg_ivmx bug
-// makes some refreshes compile for minutes).
-void RecreateDatabase(const std::string& dbname, bool jit);
+void RecreateDatabase(const std::string& dbname);
 
 // Drops `dbname` (after a passing run).
 void DropDatabase(const std::string& dbname);
