@@ -123,10 +123,15 @@ std::string OutputFromDelta(const OutputColumn& c, size_t i, const std::string& 
             return "CASE WHEN " + nn + " = 0 THEN NULL ELSE CAST(" + ColumnRef(q, AvgSumColumn(i)) +
                    " / CAST(" + nn + " AS " + state.divisor_type + ") AS " + agg.result_type + ") END";
         }
-        case AggregateKind::Sum:
-            // Non-null values that cancel each other (+v and -v of one batch)
-            // sum to 0, but a group without non-null values has a NULL sum.
-            return "CASE WHEN " + nn + " = 0 THEN NULL ELSE " + ColumnRef(q, c.name) + " END";
+        case AggregateKind::Sum: {
+            // A group the IMMV does not hold yet whose non-null values cancel
+            // each other (+v and -v of one batch) has a NULL sum, not 0. For a
+            // group it holds, this value is added to the stored sum, where a
+            // NULL adds nothing, as the 0 it replaces would (x * 0: a zero of
+            // the sum's own type, interval and money included).
+            const std::string sum = ColumnRef(q, c.name);
+            return "CASE WHEN " + nn + " = 0 AND " + sum + " = " + sum + " * 0 THEN NULL ELSE " + sum + " END";
+        }
         case AggregateKind::Min:
         case AggregateKind::Max:
             return "CASE WHEN " + LostFromDelta(agg, i, q, cancelling) + " THEN " +
