@@ -8,7 +8,7 @@
 SCENARIO_DESC="INSERT-only into pgbench_history; view: count/sum/min/max(delta) per tid"
 SCENARIO_KIND=tps
 SCENARIO_WORKLOAD=append_history.sql
-SCENARIO_MODES="immediate deferred"
+SCENARIO_MODES="immediate deferred matview"
 
 bench_view teller_deltas \
   'SELECT tid, count(*) AS n, sum(delta) AS total, min(delta) AS lowest, max(delta) AS highest FROM pgbench_history GROUP BY tid'

@@ -12,7 +12,7 @@
 SCENARIO_DESC="single-row UPDATE of pgbench_accounts.abalance; view: SELECT DISTINCT bid, abalance WHERE abalance <> 0 (rows enter and leave)"
 SCENARIO_KIND=tps
 SCENARIO_WORKLOAD=update_balance.sql
-SCENARIO_MODES="immediate deferred"
+SCENARIO_MODES="immediate deferred matview"
 
 bench_view balance_pairs \
   'SELECT DISTINCT bid, abalance FROM pgbench_accounts WHERE abalance <> 0'

@@ -9,7 +9,7 @@
 SCENARIO_DESC="UPDATE pgbench_accounts + INSERT pgbench_history per transaction; views: count/sum per bid of each table"
 SCENARIO_KIND=tps
 SCENARIO_WORKLOAD=update_history.sql
-SCENARIO_MODES="immediate deferred"
+SCENARIO_MODES="immediate deferred matview"
 
 bench_view branch_totals \
   'SELECT bid, count(*), sum(abalance) FROM pgbench_accounts GROUP BY bid'

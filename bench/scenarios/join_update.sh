@@ -8,7 +8,7 @@
 SCENARIO_DESC="single-row UPDATE of pgbench_accounts.abalance; view: accounts ⋈ branches"
 SCENARIO_KIND=tps
 SCENARIO_WORKLOAD=update_balance.sql
-SCENARIO_MODES="immediate deferred"
+SCENARIO_MODES="immediate deferred matview"
 # Same goal as agg_update for the immediate IMMV.
 SCENARIO_TARGETS="immediate:1:0.5 immediate:4:0.4"
 

@@ -10,7 +10,7 @@
 SCENARIO_DESC="per transaction: DELETE the min and the max of one group of bench_readings, INSERT two readings; view: count/min/max per group"
 SCENARIO_KIND=tps
 SCENARIO_WORKLOAD=minmax_churn.sql
-SCENARIO_MODES="immediate deferred"
+SCENARIO_MODES="immediate deferred matview"
 SCENARIO_SETUP_SQL="
 SELECT setseed(0.5);
 CREATE TABLE bench_readings (

@@ -9,7 +9,7 @@
 SCENARIO_DESC="pgbench built-in tpcb-like; views: count/sum(abalance) per bid, count/sum(delta) of pgbench_history per tid"
 SCENARIO_KIND=tps
 SCENARIO_WORKLOAD=builtin:tpcb-like
-SCENARIO_MODES="immediate deferred"
+SCENARIO_MODES="immediate deferred matview"
 
 bench_view branch_totals \
   'SELECT bid, count(*), sum(abalance) FROM pgbench_accounts GROUP BY bid'
