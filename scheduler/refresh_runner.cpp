@@ -95,7 +95,10 @@ std::vector<LogInfo> LogsOf(const core::ViewDefinition& view) {
 // that the view's expressions are never evaluated over rows that no longer
 // exist (a removed row that made an expression fail must not keep failing
 // the refresh). Rows are matched by their text image, not by equality: 1.0
-// and 1.00 are different rows to a view that shows them as text.
+// and 1.00 are different rows to a view that shows them as text. One scan
+// and one sort: per image, the rows of this sign beyond the count of the
+// other sign are kept (a self-join here let the planner rescan a sorted
+// backlog once per row).
 std::string LogSource(const LogInfo& log, const std::string& pending, uint64 boundary, int sign) {
     std::vector<std::string> columns;
     for (const auto& c : log.columns) columns.push_back(core::QuoteIdent(c));
@@ -103,16 +106,14 @@ std::string LogSource(const LogInfo& log, const std::string& pending, uint64 bou
     const std::string image = "CAST(ROW(" + list + ") AS text)";
     std::string consumed = pending;
     if (boundary != kAllTransactions) consumed += " AND __ivm_xid < '" + std::to_string(boundary) + "'::xid8";
-    auto rows = [&](int s) {
-        return " FROM " + log.log + " WHERE __ivm_sign " + (s > 0 ? "> 0" : "< 0") + " AND " + consumed;
-    };
+    const std::string mine = sign > 0 ? "__ivm_sign > 0" : "__ivm_sign < 0";
+    const std::string theirs = sign > 0 ? "__ivm_sign < 0" : "__ivm_sign > 0";
     std::vector<std::string> kept;
     for (const auto& c : columns) kept.push_back("__ivm_p." + c);
-    return "(SELECT " + core::Join(kept, ", ") + " FROM (SELECT " + list + ", " + image +
-           " AS __ivm_img, row_number() OVER (PARTITION BY " + image + ") AS __ivm_rn" + rows(sign) +
-           ") AS __ivm_p LEFT JOIN (SELECT " + image + " AS __ivm_img, count(*) AS __ivm_n" + rows(-sign) +
-           " GROUP BY 1) AS __ivm_q ON __ivm_q.__ivm_img = __ivm_p.__ivm_img WHERE __ivm_p.__ivm_rn > "
-           "COALESCE(__ivm_q.__ivm_n, 0))";
+    return "(SELECT " + core::Join(kept, ", ") + " FROM (SELECT " + list + ", __ivm_sign, row_number() OVER (" +
+           "PARTITION BY " + image + ", " + mine + " ORDER BY __ivm_seq) AS __ivm_rn, count(*) FILTER (WHERE " +
+           theirs + ") OVER (PARTITION BY " + image + ") AS __ivm_other FROM " + log.log + " WHERE " + consumed +
+           ") AS __ivm_p WHERE __ivm_p." + mine + " AND __ivm_p.__ivm_rn > __ivm_p.__ivm_other)";
 }
 
 // The IMMV's owner, who runs its maintenance, may read the logs (also after

@@ -225,7 +225,7 @@ echo "    load ran for $((SECONDS - start)) s"
 
 # --- consistency ----------------------------------------------------------------------
 all_caught_up="SELECT bool_and(pending_rows = 0 AND ivmx.verify_immv(immv) = 0) FROM ivmx.immv_status"
-check "the scheduler alone brings every IMMV up to date (pending 0, verify 0)" poll "$all_caught_up" t 10
+check "the scheduler alone brings every IMMV up to date (pending 0, verify 0)" poll "$all_caught_up" t 30
 check "ivmx.flush() succeeds" poll "SELECT ivmx.flush() >= 0" t 1
 for v in branch_totals busy_accounts branch_join; do
   check "$v: verify_immv = 0 after flush" poll "SELECT ivmx.verify_immv('$v')" 0 1
