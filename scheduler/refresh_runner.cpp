@@ -110,9 +110,12 @@ std::string LogSource(const LogInfo& log, const std::string& pending, uint64 bou
     const std::string theirs = sign > 0 ? "__ivm_sign < 0" : "__ivm_sign > 0";
     std::vector<std::string> kept;
     for (const auto& c : columns) kept.push_back("__ivm_p." + c);
+    // The image is computed once per row, in the innermost query.
+    const std::string rows = "(SELECT " + list + ", __ivm_sign, __ivm_seq, " + image + " AS __ivm_img FROM " +
+                             log.log + " WHERE " + consumed + ") AS __ivm_l";
     return "(SELECT " + core::Join(kept, ", ") + " FROM (SELECT " + list + ", __ivm_sign, row_number() OVER (" +
-           "PARTITION BY " + image + ", " + mine + " ORDER BY __ivm_seq) AS __ivm_rn, count(*) FILTER (WHERE " +
-           theirs + ") OVER (PARTITION BY " + image + ") AS __ivm_other FROM " + log.log + " WHERE " + consumed +
+           "PARTITION BY __ivm_img, " + mine + " ORDER BY __ivm_seq) AS __ivm_rn, count(*) FILTER (WHERE " +
+           theirs + ") OVER (PARTITION BY __ivm_img) AS __ivm_other FROM " + rows +
            ") AS __ivm_p WHERE __ivm_p." + mine + " AND __ivm_p.__ivm_rn > __ivm_p.__ivm_other)";
 }
 

@@ -233,8 +233,10 @@ private:
                 const JoinTree& r = n.children[1];
                 const std::string c = OnCondition(n.condition_sql);
                 std::vector<Term> out = InnerTerms(l, r, c);
-                AppendPadded(out, MatchFilterTerms(l, r, c, false));
-                if (n.kind == Kind::Full) AppendPadded(out, MatchFilterTerms(r, l, c, false));
+                // Dangling rows: Select pads the occurrences they do not bind.
+                for (auto& t : MatchFilterTerms(l, r, c, false)) out.push_back(std::move(t));
+                if (n.kind == Kind::Full)
+                    for (auto& t : MatchFilterTerms(r, l, c, false)) out.push_back(std::move(t));
                 return out;
             }
         }
@@ -289,7 +291,7 @@ private:
         // [status now] - [status before] of a row of l.
         std::string change = Indicator(matches_now) + " - " + Indicator(matched_before);
         if (!keep_matched) change = Indicator(matched_before) + " - " + Indicator(matches_now);
-        const std::string touched = Exists(DeltaTerm(r), cond);
+        const std::string touched = Exists(delta_r, cond);
 
         // l before the change: l' - dl.
         Term post_l = WithCondition(Post(l), touched);
@@ -301,11 +303,6 @@ private:
             out.push_back(std::move(old));
         }
         return out;
-    }
-
-    // The terms, with NULL rows for every occurrence they do not bind.
-    static void AppendPadded(std::vector<Term>& out, std::vector<Term> more) {
-        for (auto& t : more) out.push_back(std::move(t));
     }
 
     static std::string Body(const Term& t, const std::string& cond) {

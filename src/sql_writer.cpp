@@ -439,8 +439,11 @@ MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& de
                 plan.steps.push_back(RecomputeAggregates(view));
             break;
     }
+    // Steps fed the rows an earlier step reported (StepInput::Tids*) do not
+    // read the delta: only the others get its WITH queries to parse and plan.
     if (!delta.with_items.empty())
-        for (auto& step : plan.steps) step.sql = "WITH " + Join(delta.with_items, ", ") + " " + step.sql;
+        for (auto& step : plan.steps)
+            if (step.input == StepInput::None) step.sql = "WITH " + Join(delta.with_items, ", ") + " " + step.sql;
     return plan;
 }
 

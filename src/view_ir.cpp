@@ -113,8 +113,6 @@ std::vector<std::string> IdentityColumns(const ViewDefinition& view) {
     return identity;
 }
 
-bool HasJoinTree(const ViewDefinition& view) { return view.join_tree.has_value(); }
-
 bool HasRepeatedRelation(const ViewDefinition& view) {
     for (size_t i = 0; i < view.relations.size(); ++i)
         for (size_t j = i + 1; j < view.relations.size(); ++j)

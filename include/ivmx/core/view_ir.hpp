@@ -143,10 +143,6 @@ bool IsKeyed(ViewShape shape);
 // base primary key of a bag view); empty when rows have no identity.
 std::vector<std::string> IdentityColumns(const ViewDefinition& view);
 
-// Whether the view's FROM clause is a join tree (outer joins, EXISTS), whose
-// delta is not linear in every relation.
-bool HasJoinTree(const ViewDefinition& view);
-
 // Whether some base relation occurs more than once (a self-join).
 bool HasRepeatedRelation(const ViewDefinition& view);
 
