@@ -2,7 +2,8 @@
 # Checks for the shell suites in test/suites: one "ok"/"FAILED" line per
 # check, and polling with a deadline. The caller defines sql QUERY (prints
 # the result) and the counters passed/failed, and prints the closing
-# "N passed, M failed" line itself.
+# "N passed, M failed" line itself. use_or_start_cluster gives a suite run
+# alone a throwaway cluster of its own.
 
 pass() { passed=$((passed + 1)); echo "ok     $1"; }
 fail() { failed=$((failed + 1)); echo "FAILED $1${2:+ ($2)}"; }
@@ -41,4 +42,18 @@ stays() {
     fi
     sleep 0.1
   done
+}
+
+# use_or_start_cluster: uses the cluster of test/run_all.sh when PGPORT is
+# set; otherwise starts a throwaway one (test/lib/cluster.sh) and sets
+# own_cluster=true, so that the caller's cleanup stops it (cluster_stop).
+use_or_start_cluster() {
+  own_cluster=false
+  [[ -z ${PGPORT:-} ]] || return 0
+  # shellcheck source=test/lib/cluster.sh
+  source test/lib/cluster.sh
+  export PATH="$PGBIN:$PATH"
+  own_cluster=true
+  # shellcheck disable=SC2119  # no DIR: a fresh temporary one
+  cluster_start
 }

@@ -24,15 +24,7 @@ cd "$(dirname "$0")/../.."
 # shellcheck source=test/lib/checks.sh
 source test/lib/checks.sh
 
-own_cluster=false
-if [[ -z ${PGPORT:-} ]]; then
-  # shellcheck source=test/lib/cluster.sh
-  source test/lib/cluster.sh
-  export PATH="$PGBIN:$PATH"
-  own_cluster=true
-  # shellcheck disable=SC2119  # no DIR: a fresh temporary one
-  cluster_start
-fi
+use_or_start_cluster
 
 SRC=ivmx_dump_src_$$
 DST=ivmx_dump_dst_$$
