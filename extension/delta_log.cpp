@@ -2,6 +2,7 @@
 #include "delta_log.hpp"
 
 #include <algorithm>
+#include <memory>
 
 #include "catalog.hpp"
 #include "ivmx/core/error.hpp"
@@ -178,7 +179,89 @@ DeltaLogWriter::~DeltaLogWriter() {
         if (plan != nullptr) SPI_freeplan(plan);
 }
 
-void DeltaLogWriter::Write(ChangeKind kind) {
+namespace {
+
+// For each attribute of the log, the index of the base attribute its value
+// comes from, or -1 (a bookkeeping column, dropped in the log, or not in the
+// base table: NULL). Empty when the log cannot take the base rows' values as
+// they are: a column of another type, unexpected bookkeeping columns, or an
+// index (which a heap insert would not maintain).
+std::vector<int> DirectColumnMap(TupleDesc base, Relation log) {
+    static const char* const kBookkeeping[kBookkeepingColumns] = {"__ivm_xid", "__ivm_sign", "__ivm_time",
+                                                                  "__ivm_seq"};
+    TupleDesc desc = RelationGetDescr(log);
+    if (log->rd_rel->relhasindex || desc->natts < kBookkeepingColumns) return {};
+    std::vector<int> map(desc->natts, -1);
+    for (int i = 0; i < desc->natts; ++i) {
+        Form_pg_attribute attr = TupleDescAttr(desc, i);
+        if (i < kBookkeepingColumns) {
+            if (attr->attisdropped || strcmp(NameStr(attr->attname), kBookkeeping[i]) != 0) return {};
+            continue;
+        }
+        if (attr->attisdropped) continue;
+        for (int j = 0; j < base->natts; ++j) {
+            Form_pg_attribute from = TupleDescAttr(base, j);
+            if (from->attisdropped || strcmp(NameStr(from->attname), NameStr(attr->attname)) != 0) continue;
+            if (from->atttypid != attr->atttypid) return {};
+            map[i] = j;
+            break;
+        }
+    }
+    return map;
+}
+
+}  // namespace
+
+void DeltaLogWriter::Write(ChangeKind kind, TriggerData* data) {
+    Relation log = PgCall([&] { return table_open(log_relid_, RowExclusiveLock); });
+    const TupleDesc base_desc = RelationGetDescr(data->tg_relation);
+    const TupleDesc log_desc = RelationGetDescr(log);
+    const std::vector<int> map = DirectColumnMap(base_desc, log);
+    if (map.empty()) {
+        PgCall([&] { table_close(log, NoLock); });
+        WriteWithSql(kind);
+        return;
+    }
+    std::vector<Datum> values(log_desc->natts, Datum(0));
+    std::unique_ptr<bool[]> nulls(new bool[log_desc->natts]);
+    Tuplestorestate* inserted = kind != ChangeKind::Delete ? data->tg_newtable : nullptr;
+    Tuplestorestate* deleted = kind != ChangeKind::Insert ? data->tg_oldtable : nullptr;
+    PgCall([&] {
+        const Oid sequence = get_relname_relid("delta_seq", get_namespace_oid("ivmx", false));
+        if (!OidIsValid(sequence)) elog(ERROR, "sequence ivmx.delta_seq is missing");
+        const Datum xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
+        const Datum started = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+        TupleTableSlot* slot = MakeSingleTupleTableSlot(base_desc, &TTSOpsMinimalTuple);
+        for (int side = 0; side < 2; ++side) {
+            Tuplestorestate* rows = side == 0 ? inserted : deleted;
+            if (rows == nullptr) continue;
+            // A read pointer of our own: the triggers and maintenance
+            // statements after us read the same rows.
+            const int pointer = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
+            tuplestore_select_read_pointer(rows, pointer);
+            tuplestore_rescan(rows);
+            while (tuplestore_gettupleslot(rows, true, false, slot)) {
+                slot_getallattrs(slot);
+                values[0] = xid;
+                values[1] = Int16GetDatum(side == 0 ? 1 : -1);
+                values[2] = started;
+                values[3] = Int64GetDatum(nextval_internal(sequence, false));
+                for (int i = 0; i < log_desc->natts; ++i) {
+                    nulls[i] = i >= kBookkeepingColumns && (map[i] < 0 || slot->tts_isnull[map[i]]);
+                    if (map[i] >= 0) values[i] = slot->tts_values[map[i]];
+                }
+                HeapTuple tuple = heap_form_tuple(log_desc, values.data(), nulls.get());
+                simple_heap_insert(log, tuple);
+                heap_freetuple(tuple);
+            }
+            tuplestore_select_read_pointer(rows, 0);
+        }
+        ExecDropSingleTupleTableSlot(slot);
+        table_close(log, NoLock);  // locked until the transaction ends
+    });
+}
+
+void DeltaLogWriter::WriteWithSql(ChangeKind kind) {
     SPIPlanPtr& plan = plans_[static_cast<size_t>(kind)];
     if (plan == nullptr) {
         const std::string sql = LogInsertSql(base_relid_, log_relid_, kind);

@@ -2,7 +2,8 @@
 // deferred IMMVs, ivmx."delta_<relid>", holding every changed row as
 // (__ivm_xid: writer's top-level transaction id, __ivm_sign: +1 inserted /
 // -1 deleted, __ivm_time: writer's transaction start, __ivm_seq: position in
-// ivmx.delta_seq, then the relation's columns).
+// ivmx.delta_seq, increasing within each writing backend, then the
+// relation's columns).
 // All deferred IMMVs on the relation share it.
 #pragma once
 
@@ -37,8 +38,12 @@ void DropDeltaLogIfUnused(Oid relid);
 // Columns of the base relation that its log records, in order.
 std::vector<std::string> LoggedColumns(Oid log_relid);
 
-// Appends a statement's transition tables (registered with SPI) to a log,
-// through statements prepared once per statement kind.
+// Appends a statement's transition tables to a log. The rows are written
+// straight into the log's heap (no SQL statement per trigger call: this is
+// the whole cost deferred mode puts on writers); a log whose columns no
+// longer have the base table's types, or that someone gave an index, is
+// written through an INSERT ... SELECT from the transition tables (which must
+// then be registered with SPI), prepared once per statement kind.
 class DeltaLogWriter {
 public:
     DeltaLogWriter(Oid base_relid, Oid log_relid);
@@ -46,9 +51,11 @@ public:
     DeltaLogWriter(const DeltaLogWriter&) = delete;
     DeltaLogWriter& operator=(const DeltaLogWriter&) = delete;
 
-    void Write(ChangeKind kind);
+    void Write(ChangeKind kind, TriggerData* data);
 
 private:
+    void WriteWithSql(ChangeKind kind);
+
     Oid base_relid_;
     Oid log_relid_;
     Oid owner_;

@@ -284,7 +284,7 @@ const RelationMaintenance& MaintainersFor(Oid relid) {
     if (!MaintenanceScope::Active()) Retired().clear();
     RelationEntry& entry = Cache()[relid];
     while (true) {
-        if (!entry.valid) LoadEntry(relid, entry);
+        if (!entry.valid) WithMaintenanceSettings([&] { LoadEntry(relid, entry); });
         for (const auto& view : entry.views)
             if (view->active()) PgCall([&] { LockRelationOid(view->immv(), view->lock_mode()); });
         // Taking the locks processed pending invalidations: an IMMV may have

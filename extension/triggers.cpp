@@ -145,10 +145,10 @@ void RefreshAfterTruncate(Oid relid) {
 
 // Logs the statement's rows for the deferred IMMVs of the relation, and
 // tells whether immediate IMMVs read it.
-bool LogAndCheckImmediate(Oid relid, ChangeKind kind) {
+bool LogAndCheckImmediate(Oid relid, ChangeKind kind, TriggerData* data) {
     const RelationMaintenance& maintenance = MaintainersFor(relid);
     if (maintenance.log) {
-        maintenance.log->Write(kind);
+        maintenance.log->Write(kind, data);
         NoteDeferredChange();
     }
     for (const auto& view : maintenance.views)
@@ -170,22 +170,22 @@ void CaptureStatement(FunctionCallInfo fcinfo) {
                             : TRIGGER_FIRED_BY_DELETE(event) ? ChangeKind::Delete
                                                              : ChangeKind::Update;
     SpiConnect();
-    WithMaintenanceSettings([&] {
-        if (truncate) {
-            RefreshAfterTruncate(relid);
-            return;
-        }
-        PgCall([&] { SPI_register_trigger_data(data); });
-        const bool immediate = LogAndCheckImmediate(relid, kind);
-        if (!last) {
-            // An enclosing statement is still running: it applies this change too.
-            if (immediate) SaveChange(relid, data->tg_newtable, data->tg_oldtable);
-        } else if (HasSavedChanges() || (immediate && FeedsOtherImmvs(relid))) {
-            ApplyBatch(relid, kind);
-        } else if (immediate) {
-            ApplyStatement(relid, kind);
-        }
-    });
+    if (truncate) {
+        WithMaintenanceSettings([&] { RefreshAfterTruncate(relid); });
+        SpiFinish();
+        return;
+    }
+    PgCall([&] { SPI_register_trigger_data(data); });
+    // Logging for deferred IMMVs runs no query: it needs no settings.
+    const bool immediate = LogAndCheckImmediate(relid, kind, data);
+    if (!last) {
+        // An enclosing statement is still running: it applies this change too.
+        if (immediate) SaveChange(relid, data->tg_newtable, data->tg_oldtable);
+    } else if (HasSavedChanges() || (immediate && FeedsOtherImmvs(relid))) {
+        WithMaintenanceSettings([&] { ApplyBatch(relid, kind); });
+    } else if (immediate) {
+        WithMaintenanceSettings([&] { ApplyStatement(relid, kind); });
+    }
     SpiFinish();
 }
 

@@ -208,16 +208,20 @@ void RecordRefresh(Oid immv, const ImmvRecord& next, TimestampTz started, const 
     });
 }
 
-// Deletes log rows that every deferred consumer has applied.
+// Deletes log rows that every deferred consumer has applied. Rows another
+// refresh is deleting right now are skipped, not waited for: two refreshes
+// of views on one table (a flush and the scheduler) would otherwise wait on
+// each other's deletions while holding their IMMVs' locks. What a refresh
+// that rolls back leaves is collected by the next one.
 void CollectGarbage(const std::vector<LogInfo>& logs) {
     AsRole(CatalogOwner(), [&] {
         for (const auto& log : logs)
-            SpiExecute("DELETE FROM " + log.log +
+            SpiExecute("DELETE FROM " + log.log + " WHERE ctid = ANY (ARRAY(SELECT l.ctid FROM " + log.log +
                        " l WHERE NOT EXISTS (SELECT 1 FROM ivmx.immv i JOIN ivmx.immv_dependency d "
                        "USING (immvrelid) WHERE d.relid = " + std::to_string(log.base) +
                        " AND i.mode = 'deferred' AND i.populated AND (NOT pg_visible_in_snapshot("
                        "l.__ivm_xid, i.watermark) OR (l.__ivm_xid = i.partial_xid AND "
-                       "l.__ivm_seq > i.partial_seq)))");
+                       "l.__ivm_seq > i.partial_seq))) FOR UPDATE OF l SKIP LOCKED))");
     });
 }
 
@@ -379,6 +383,15 @@ std::vector<DueView> DueViews(long& sleep_ms) {
     return due;
 }
 
+constexpr int kConflictRetryMs = 100;
+
+// Errors that say another transaction was in the way, not that the view
+// cannot be refreshed.
+bool IsTransientConflict(const PgError& e) {
+    return e.sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED || e.sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE ||
+           e.sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE;
+}
+
 void RecordFailure(Oid immv, const std::string& message) {
     InTransaction([&] {
         const std::string id = std::to_string(immv);
@@ -415,7 +428,19 @@ long RunSchedulerRound() {
                 if (result.busy) sleep_ms = std::min<long>(sleep_ms, 100);
             });
         } catch (const PgError& e) {
-            RecordFailure(view.immv, e.what());
+            if (!IsTransientConflict(e)) {
+                RecordFailure(view.immv, e.what());
+                continue;
+            }
+            // Lost a deadlock or a serialization conflict to a session: not a
+            // failure of the view; the next round (soon) tries again.
+            PgCall([&] {
+                ereport(LOG, (errmsg("pg_ivmx scheduler gave way to a concurrent transaction on IMMV "
+                                     "with OID %u: %s",
+                                     view.immv, e.what()),
+                              errdetail("Retrying in at most %d ms.", kConflictRetryMs)));
+            });
+            sleep_ms = std::min<long>(sleep_ms, kConflictRetryMs);
         }
     }
     return sleep_ms;

@@ -27,6 +27,9 @@
 //     flag is checked after each round, so a wait on MyLatch inside the round
 //     (a lock wait, or the engine's own) cannot lose a wake-up.
 // A transaction left open by a round is aborted here with a WARNING.
+#include <algorithm>
+#include <string>
+
 #include "../extension/settings.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "refresh_runner.hpp"
@@ -154,6 +157,14 @@ void ReportApplicationName() {
     pgstat_report_appname(kApplicationName);
 }
 
+// In a deadlock the process whose deadlock_timeout runs out first detects it
+// and is the one cancelled. The scheduler checks after a tenth of the
+// server's deadlock_timeout, so it gives way to sessions (and retries).
+void YieldInDeadlocks() {
+    const std::string ms = std::to_string(std::max(1, DeadlockTimeout / 10));
+    SetConfigOption("deadlock_timeout", ms.c_str(), PGC_SUSET, PGC_S_SESSION);
+}
+
 }  // namespace
 
 }  // namespace ivmx::pg
@@ -171,5 +182,6 @@ void ivmx_scheduler_main(Datum main_arg) {
     BackgroundWorkerUnblockSignals();
     BackgroundWorkerInitializeConnectionByOid(database_id, InvalidOid, 0);
     ivmx::pg::ReportApplicationName();
+    ivmx::pg::YieldInDeadlocks();
     ivmx::pg::SchedulerLoop(slot);
 }

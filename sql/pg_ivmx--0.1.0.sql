@@ -54,9 +54,11 @@ CREATE TABLE ivmx.refresh_history (
 CREATE INDEX refresh_history_immv_idx ON ivmx.refresh_history (immvrelid, id);
 
 -- One delta log per base table read by deferred IMMVs (ivmx.delta_<oid>),
--- written as its owner by every writer of the table. Rows are numbered from
--- one sequence so that a transaction's rows are ordered across logs.
-CREATE SEQUENCE ivmx.delta_seq;
+-- written by every writer of the table. Rows are numbered from one sequence
+-- so that a transaction's rows are ordered across logs; it is cached per
+-- backend (numbers increase within a backend, hence within a transaction),
+-- so that writers draw their numbers without contending for it.
+CREATE SEQUENCE ivmx.delta_seq CACHE 1000;
 CREATE TABLE ivmx.delta_log (
     relid regclass PRIMARY KEY,
     logrelid regclass NOT NULL

@@ -72,6 +72,10 @@ extern "C" {
 #include "storage/bufmgr.h"
 #include "parser/parse_func.h"
 #include "catalog/pg_trigger_d.h"
+#include "access/heapam.h"
+#include "commands/sequence.h"
+#include "executor/tuptable.h"
+#include "utils/tuplestore.h"
 }
 
 #include "ivmx/pg/compat.hpp"

@@ -233,6 +233,33 @@ SELECT ivmx.verify_immv('amount_text') AS amount_text, ivmx.verify_immv('amount_
 SELECT id, vt FROM amount_text ORDER BY id;
 SELECT vt, n FROM amount_texts ORDER BY vt;
 
+-- A log row holds a copy of its row, values stored out of line included:
+-- the refresh reads them after the base row is gone and vacuumed away.
+CREATE TABLE docs (id int PRIMARY KEY, body text);
+ALTER TABLE docs ALTER COLUMN body SET STORAGE EXTERNAL;
+SELECT ivmx.create_immv('doc_sizes', 'SELECT id, length(body) AS len, md5(body) AS h FROM docs',
+                        mode => 'deferred');
+SELECT logrelid AS doclog FROM ivmx.delta_log WHERE relid = 'docs'::regclass \gset
+INSERT INTO docs VALUES (1, repeat('abcdefghij', 1000)), (2, repeat('x', 5000));
+UPDATE docs SET id = 3 WHERE id = 1;
+DELETE FROM docs WHERE id = 3;
+VACUUM docs;
+SELECT __ivm_sign, count(*), count(DISTINCT __ivm_seq) AS positions, sum(length(body)) AS chars
+  FROM :doclog GROUP BY __ivm_sign ORDER BY __ivm_sign;
+SELECT ivmx.flush('doc_sizes');
+SELECT ivmx.verify_immv('doc_sizes');
+SELECT id, len FROM doc_sizes ORDER BY id;
+-- A log somebody indexed is written through SQL instead (a heap insert
+-- would leave the index behind), with the same result.
+CREATE INDEX ON :doclog (__ivm_xid);
+INSERT INTO docs VALUES (4, repeat('y', 3000));
+UPDATE docs SET body = body || 'z' WHERE id = 2;
+SELECT __ivm_sign, count(*), sum(length(body)) AS chars
+  FROM :doclog GROUP BY __ivm_sign ORDER BY __ivm_sign;
+SELECT ivmx.flush('doc_sizes');
+SELECT ivmx.verify_immv('doc_sizes');
+SELECT id, len FROM doc_sizes ORDER BY id;
+
 -- Dropping the schema drops every IMMV and base table of this file, with
 -- their catalog rows and delta logs.
 SET client_min_messages = warning;
