@@ -225,6 +225,30 @@ void CollectGarbage(const std::vector<LogInfo>& logs) {
     });
 }
 
+// In REPEATABLE READ or SERIALIZABLE, raises a serialization failure if a
+// refresh of the IMMV committed after this transaction's snapshot was taken
+// (its watermark row differs between that snapshot and the latest one):
+// what the refresh applied is invisible in this snapshot, so building on the
+// latest watermark would leave the IMMV short of those changes here.
+void EnsureWatermarkInSnapshot(Oid immv) {
+    if (!PgCall([] { return IsolationUsesXactSnapshot(); })) return;
+    const std::string sql = "SELECT watermark::text, partial_xid::text, partial_seq FROM ivmx.immv "
+                            "WHERE immvrelid = " + std::to_string(immv);
+    Snapshot latest = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
+    const auto mine = QueryIn(sql, PgCall([] { return GetTransactionSnapshot(); }));
+    const auto now = QueryIn(sql, latest);
+    PgCall([&] { UnregisterSnapshot(latest); });
+    if (mine == now) return;
+    PgCall([&] {
+        ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                        errmsg("could not serialize access due to concurrent refresh"),
+                        errdetail("IMMV \"%s\" was refreshed by a transaction that committed after this "
+                                  "transaction's snapshot was taken.",
+                                  get_rel_name(immv)),
+                        errhint("Retry the transaction, or flush in READ COMMITTED.")));
+    });
+}
+
 }  // namespace
 
 RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait) {
@@ -247,6 +271,7 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait) {
     }
     const ImmvRecord record = RequireImmv(immv);
     if (record.mode != MaintenanceMode::Deferred || !record.populated) return result;
+    EnsureWatermarkInSnapshot(immv);
     const TimestampTz started = PgCall([] { return GetCurrentTimestamp(); });
     MaintenanceScope scope;
     auto maintainer = LoadMaintainer(record);

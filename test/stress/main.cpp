@@ -12,8 +12,6 @@
 //   STRESS_STATEMENTS   statements of the sequential mode (default 1000)
 //   STRESS_CONCURRENT_STATEMENTS  statements of the concurrent mode, split
 //                       among sessions (default 4000)
-//   STRESS_KNOWN_BUGS   1: also run the shapes the default leaves out because
-//                       they hit open pg_ivmx bugs (see README.md)
 //   STRESS_SESSIONS     sessions of the concurrent mode (default 4)
 //   STRESS_MODE         all (default), sequential or concurrent
 //   STRESS_SCRIPT       file to write the sequential mode's statements to, as
@@ -40,7 +38,6 @@ struct Options {
     long statements = 1000;
     long concurrent_statements = 4000;
     int sessions = 4;
-    bool known_bugs = false;
     bool sequential = true;
     bool concurrent = true;
     std::string script;
@@ -70,7 +67,6 @@ Options OptionsFromEnv() {
     options.statements = static_cast<long>(NumberFromEnv("STRESS_STATEMENTS", 1000));
     options.concurrent_statements =
         static_cast<long>(NumberFromEnv("STRESS_CONCURRENT_STATEMENTS", 4000));
-    options.known_bugs = NumberFromEnv("STRESS_KNOWN_BUGS", 0) != 0;
     options.sessions = static_cast<int>(NumberFromEnv("STRESS_SESSIONS", 4));
     const char* mode = std::getenv("STRESS_MODE");
     const std::string mode_text = mode != nullptr && *mode != '\0' ? mode : "all";
@@ -101,23 +97,17 @@ RunStats RunSequentialMode(const Options& options) {
     Connection conn(dbname);
     Rng rng = Rng::ForStream(options.seed, 1);
     DmlWeights weights;
-    // Held out by default: TRUNCATE of a table with deferred IMMVs deadlocks
-    // with the scheduler's concurrent refresh (40P01), see README.md.
-    if (!options.known_bugs) weights.truncate_per_mille = 0;
     DmlGenerator dml(rng, 0, 1, weights);
     History history(20, options.script);
     CreateSchema(conn, dml, history);
     SequentialRunner runner(conn, rng, dml, history, options.seed);
-    // Held out by default: a flush inside a REPEATABLE READ or SERIALIZABLE
-    // block can leave the IMMV stale in the block's snapshot, see README.md.
-    runner.set_flush_in_snapshot_blocks(options.known_bugs);
     RunStats stats = runner.Run(options.statements);
     std::printf("sequential: the tables ended with %s rows\n", TableSizes(conn).c_str());
     std::printf(
         "sequential: %ld statements (%ld inside %ld transactions, %ld rolled back, %ld rollbacks "
         "to a "
         "savepoint), %ld flushes, %ld mode switches, %ld checks of %zu IMMVs, %ld unique "
-        "violations, %ld foreign key violations, %ld flushes ended by a serialization failure, 0 "
+        "violations, %ld foreign key violations, %ld serialization failures of a flush or TRUNCATE in a snapshot transaction, 0 "
         "mismatches, %.1f s\n",
         stats.statements, stats.in_transactions, stats.transactions, stats.rolled_back,
         stats.savepoint_rollbacks, stats.flushes, stats.mode_switches, stats.checks, Views().size(),
@@ -157,7 +147,6 @@ RunStats RunConcurrentMode(const Options& options) {
 
 int Main() {
     const Options options = OptionsFromEnv();
-    IncludeKnownBugViews(options.known_bugs);
     std::printf("stress: seed %llu (rerun with STRESS_SEED=%llu)\n",
                 static_cast<unsigned long long>(options.seed),
                 static_cast<unsigned long long>(options.seed));

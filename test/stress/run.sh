@@ -8,7 +8,7 @@
 # them); without them it starts a throwaway cluster (test/lib/cluster.sh) and
 # stops it at the end. Expects pg_ivmx to be installed (make install).
 # Knobs: STRESS_SEED, STRESS_STATEMENTS, STRESS_CONCURRENT_STATEMENTS,
-# STRESS_SESSIONS, STRESS_MODE, STRESS_KNOWN_BUGS.
+# STRESS_SESSIONS, STRESS_MODE.
 # The first line printed is the seed; the exit status is non-zero on any
 # mismatch or error.
 set -euo pipefail

@@ -122,9 +122,6 @@ struct TwinShape {
     std::string suffix;
     std::string shape;
     std::string query;
-    // The deferred twin hits an open pg_ivmx bug (listed in README.md):
-    // created only with STRESS_KNOWN_BUGS=1.
-    bool deferred_twin_known_bug = false;
 };
 
 const std::vector<TwinShape>& TwinShapes() {
@@ -184,8 +181,6 @@ const std::vector<TwinShape>& TwinShapes() {
     return shapes;
 }
 
-bool include_known_bug_views = false;
-bool views_built = false;
 
 std::vector<View> AllViews() {
     std::vector<View> views = {
@@ -311,22 +306,15 @@ std::vector<View> AllViews() {
     };
     for (const TwinShape& twin : TwinShapes()) {
         views.push_back({"mv_" + twin.suffix, twin.shape, twin.query});
-        if (!twin.deferred_twin_known_bug || include_known_bug_views)
-            views.push_back({"dmv_" + twin.suffix, "deferred: " + twin.shape, twin.query, true});
+        views.push_back({"dmv_" + twin.suffix, "deferred: " + twin.shape, twin.query, true});
     }
     return views;
 }
 
 }  // namespace
 
-void IncludeKnownBugViews(bool on) {
-    if (views_built) throw std::logic_error("IncludeKnownBugViews called after Views()");
-    include_known_bug_views = on;
-}
-
 const std::vector<View>& Views() {
     static const std::vector<View> views = AllViews();
-    views_built = true;
     return views;
 }
 

@@ -62,9 +62,6 @@ const std::vector<Table>& Tables();
 const std::vector<std::string>& TableTriggersSql();
 // In dependency order: an IMMV comes after every IMMV it reads.
 const std::vector<View>& Views();
-// Whether Views() also holds the IMMVs left out of the default run because
-// they hit open pg_ivmx bugs (README.md). Call before the first Views().
-void IncludeKnownBugViews(bool on);
 const View& ViewNamed(const std::string& name);
 // `view` and every IMMV it reads, directly or through others.
 std::vector<const View*> ViewAndUpstream(const View& view);

@@ -84,7 +84,6 @@ void SequentialRunner::RunTransaction(long budget) {
                 }
                 break;
             default:
-                if (snapshot_transaction_ && !flush_in_snapshot_blocks_) break;
                 // The flush applies this transaction's own uncommitted changes.
                 flushed_in_transaction_ = true;
                 if (!FlushAndCheck()) {
@@ -126,6 +125,12 @@ bool SequentialRunner::Execute(const Statement& statement) {
     }
     if (result.sqlstate == sqlstate::kForeignKeyViolation) {
         ++stats_.foreign_key_violations;
+        return false;
+    }
+    // TRUNCATE recomputes deferred IMMVs, which a snapshot transaction cannot
+    // do after the scheduler refreshed them since its snapshot.
+    if (snapshot_transaction_ && result.sqlstate == sqlstate::kSerializationFailure) {
+        ++stats_.serialization_retries;
         return false;
     }
     Fail("statement #" + std::to_string(number) + " failed: " + result.Summary());

@@ -30,10 +30,6 @@ class SequentialRunner {
     // first mismatch or unexpected error.
     RunStats Run(long budget);
 
-    // Whether flushes also happen inside REPEATABLE READ and SERIALIZABLE
-    // blocks (default: only in READ COMMITTED blocks and outside blocks).
-    void set_flush_in_snapshot_blocks(bool on) { flush_in_snapshot_blocks_ = on; }
-
   private:
     void RunTransaction(long budget);
     // Sends one statement; false when it failed with an error the generator
@@ -70,7 +66,6 @@ class SequentialRunner {
     std::map<const View*, bool> deferred_;  // current mode of each IMMV
     bool flushed_in_transaction_ = false;
     bool snapshot_transaction_ = false;
-    bool flush_in_snapshot_blocks_ = false;  // in a REPEATABLE READ or SERIALIZABLE block
 };
 
 }  // namespace stress
