@@ -1,6 +1,7 @@
 // Immediate maintenance cache and execution (see extension/maintainer.hpp).
 #include "maintainer.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "analyze.hpp"
@@ -109,8 +110,30 @@ ViewMaintainer::~ViewMaintainer() {
     }
 }
 
-LOCKMODE ViewMaintainer::lock_mode() const {
-    return core::NeedsViewLock(definition_) ? ExclusiveLock : RowExclusiveLock;
+void ViewMaintainer::LockForWriter() {
+    const core::WriterConcurrency concurrency = core::WriterConcurrencyOf(definition_, changed_relation_);
+    const bool per_relation = concurrency == core::WriterConcurrency::PerRelation &&
+                              !PgCall([] { return IsTransactionBlock(); });
+    if (concurrency == core::WriterConcurrency::Exclusive ||
+        (concurrency == core::WriterConcurrency::PerRelation && !per_relation)) {
+        PgCall([&] { LockRelationOid(immv(), ExclusiveLock); });
+        return;
+    }
+    PgCall([&] { LockRelationOid(immv(), RowExclusiveLock); });
+    if (!per_relation) return;
+    std::vector<Oid> relations;
+    for (const auto& rel : definition_.relations) relations.push_back(rel.relation_id);
+    std::sort(relations.begin(), relations.end());  // one order for every writer: no deadlock among them
+    relations.erase(std::unique(relations.begin(), relations.end()), relations.end());
+    PgCall([&] {
+        if (!OidIsValid(lock_class_))
+            lock_class_ = get_relname_relid("immv", get_namespace_oid("ivmx", false));
+        // RowExclusiveLock is shared by writers of the same relation and
+        // conflicts with the ShareLock writers of other relations take.
+        for (Oid relation : relations)
+            LockDatabaseObject(lock_class_, immv(), static_cast<int32>(relation),
+                               relation == changed_relation_ ? RowExclusiveLock : ShareLock);
+    });
 }
 
 std::vector<ViewMaintainer::PreparedStep>& ViewMaintainer::Prepared(ChangeKind kind) {
@@ -286,7 +309,7 @@ const RelationMaintenance& MaintainersFor(Oid relid) {
     while (true) {
         if (!entry.valid) WithMaintenanceSettings([&] { LoadEntry(relid, entry); });
         for (const auto& view : entry.views)
-            if (view->active()) PgCall([&] { LockRelationOid(view->immv(), view->lock_mode()); });
+            if (view->active()) view->LockForWriter();
         // Taking the locks processed pending invalidations: an IMMV may have
         // been dropped, renamed, refreshed or switched mode meanwhile.
         if (entry.valid) return entry;

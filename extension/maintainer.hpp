@@ -71,7 +71,16 @@ public:
     const ImmvRecord& record() const { return record_; }
     // Whether other IMMVs read this IMMV (its changes cascade).
     bool read_by_immvs() const { return read_by_immvs_; }
-    LOCKMODE lock_mode() const;
+    // Takes the locks a writer of the changed relation holds on the IMMV until
+    // its transaction ends, so that writers whose deltas depend on each
+    // other's changes take turns (core::WriterConcurrencyOf): RowExclusiveLock
+    // on the IMMV when none do; ExclusiveLock when every writer must wait for
+    // every other, and also in a transaction block (which may go on to write
+    // the view's other relations: taking turns from the first write on
+    // spares it a lock upgrade that could deadlock with its peers); otherwise
+    // RowExclusiveLock plus a lock per relation of the view, shared by its
+    // writers and conflicting with the other relations' writers.
+    void LockForWriter();
     const core::ViewDefinition& definition() const { return definition_; }
 
 private:
@@ -90,6 +99,7 @@ private:
     Oid owner_;
     Oid changed_relation_;
     bool read_by_immvs_ = false;
+    Oid lock_class_ = InvalidOid;  // ivmx.immv: the class of the per-relation writer locks
     std::array<std::optional<std::vector<PreparedStep>>, 3> prepared_;
 };
 

@@ -2,6 +2,7 @@
 // locking needs (see include/ivmx/core/view_ir.hpp).
 #include "ivmx/core/view_ir.hpp"
 
+#include <optional>
 #include <set>
 
 #include "ivmx/core/error.hpp"
@@ -120,13 +121,43 @@ bool HasRepeatedRelation(const ViewDefinition& view) {
     return false;
 }
 
-bool NeedsViewLock(const ViewDefinition& view) {
-    // Rows of a bag view without a key are matched by value: two writers
-    // deleting equal rows would pick the same physical row.
-    if (view.shape == ViewShape::Bag && view.row_key_columns.empty()) return true;
-    // Several occurrences of base relations: the delta of one writer depends
-    // on the others' changes (the cross terms), so writers take turns.
-    return view.relations.size() > 1;
+namespace {
+
+// Whether occurrence `occurrence` is reached from the tree's root through
+// inner joins, filters and the row-preserving side of outer, semi and anti
+// joins only; nullopt when the subtree does not hold it.
+std::optional<bool> OnPreservedPath(const JoinTree& tree, size_t occurrence) {
+    if (tree.kind == JoinTree::Kind::Relation)
+        return tree.occurrence == occurrence ? std::optional<bool>(true) : std::nullopt;
+    for (size_t child = 0; child < tree.children.size(); ++child) {
+        const std::optional<bool> below = OnPreservedPath(tree.children[child], occurrence);
+        if (!below) continue;
+        switch (tree.kind) {
+            case JoinTree::Kind::Left:
+            case JoinTree::Kind::Semi:
+            case JoinTree::Kind::Anti:
+                return *below && child == 0;
+            case JoinTree::Kind::Full:
+                return false;
+            default:
+                return *below;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+WriterConcurrency WriterConcurrencyOf(const ViewDefinition& view, unsigned int relation_id) {
+    if (view.shape == ViewShape::Bag && view.row_key_columns.empty()) return WriterConcurrency::Exclusive;
+    if (view.relations.size() == 1) return WriterConcurrency::Free;
+    std::vector<size_t> occurrences;
+    for (size_t i = 0; i < view.relations.size(); ++i)
+        if (view.relations[i].relation_id == relation_id) occurrences.push_back(i);
+    if (occurrences.size() != 1) return WriterConcurrency::Exclusive;
+    if (view.join_tree && OnPreservedPath(*view.join_tree, occurrences[0]) != std::optional<bool>(true))
+        return WriterConcurrency::Exclusive;
+    return WriterConcurrency::PerRelation;
 }
 
 }  // namespace ivmx::core

@@ -135,3 +135,66 @@ TEST(JoinTreeValidation, RejectsTreesNotNamingEveryRelationOnce) {
 
 }  // namespace
 }  // namespace ivmx::core
+
+namespace ivmx::core {
+namespace {
+
+// A keyed view (rows identified by both ids), so that only the positions of
+// the relations decide how their writers take turns.
+ViewDefinition Keyed(ViewDefinition v) {
+    v.row_key_columns = {"aid", "bid"};
+    return v;
+}
+
+TEST(WriterConcurrency, InnerJoinWritersOfOneRelationRunTogether) {
+    ViewDefinition v = Keyed(TwoTables(JoinTree::Kind::Inner));
+    EXPECT_EQ(WriterConcurrencyOf(v, 1), WriterConcurrency::PerRelation);
+    EXPECT_EQ(WriterConcurrencyOf(v, 2), WriterConcurrency::PerRelation);
+    v.join_tree.reset();  // the same inner join, written in FROM / WHERE
+    EXPECT_EQ(WriterConcurrencyOf(v, 1), WriterConcurrency::PerRelation);
+    // A bag matched by value: every writer takes turns.
+    v.row_key_columns.clear();
+    EXPECT_EQ(WriterConcurrencyOf(v, 1), WriterConcurrency::Exclusive);
+}
+
+TEST(WriterConcurrency, NullableSideAndExistsSubqueryWritersTakeTurns) {
+    const ViewDefinition left = Keyed(TwoTables(JoinTree::Kind::Left));
+    EXPECT_EQ(WriterConcurrencyOf(left, 1), WriterConcurrency::PerRelation);
+    EXPECT_EQ(WriterConcurrencyOf(left, 2), WriterConcurrency::Exclusive);
+    const ViewDefinition full = Keyed(TwoTables(JoinTree::Kind::Full));
+    EXPECT_EQ(WriterConcurrencyOf(full, 1), WriterConcurrency::Exclusive);
+    EXPECT_EQ(WriterConcurrencyOf(full, 2), WriterConcurrency::Exclusive);
+    for (JoinTree::Kind kind : {JoinTree::Kind::Semi, JoinTree::Kind::Anti}) {
+        const ViewDefinition v = Keyed(TwoTables(kind));
+        EXPECT_EQ(WriterConcurrencyOf(v, 1), WriterConcurrency::PerRelation);
+        EXPECT_EQ(WriterConcurrencyOf(v, 2), WriterConcurrency::Exclusive);
+    }
+}
+
+TEST(WriterConcurrency, NestedJoinsLookAtTheWholePath) {
+    ViewDefinition v = Keyed(TwoTables(JoinTree::Kind::Inner));
+    v.relations.push_back({{"public", "c"}, "c", 3});
+    // (a LEFT JOIN b) JOIN c: c is inner, b nullable.
+    v.join_tree = Node(JoinTree::Kind::Inner, Node(JoinTree::Kind::Left, Leaf(0), Leaf(1), "a.k = b.k"), Leaf(2),
+                       "a.k = c.k");
+    EXPECT_EQ(WriterConcurrencyOf(v, 1), WriterConcurrency::PerRelation);
+    EXPECT_EQ(WriterConcurrencyOf(v, 2), WriterConcurrency::Exclusive);
+    EXPECT_EQ(WriterConcurrencyOf(v, 3), WriterConcurrency::PerRelation);
+    // a LEFT JOIN (b JOIN c): both b and c are on the nullable side.
+    v.join_tree = Node(JoinTree::Kind::Left, Leaf(0), Node(JoinTree::Kind::Inner, Leaf(1), Leaf(2), "b.k = c.k"),
+                       "a.k = b.k");
+    EXPECT_EQ(WriterConcurrencyOf(v, 1), WriterConcurrency::PerRelation);
+    EXPECT_EQ(WriterConcurrencyOf(v, 3), WriterConcurrency::Exclusive);
+}
+
+TEST(WriterConcurrency, SelfJoinWritersTakeTurnsSingleRelationWritersNever) {
+    ViewDefinition v = Keyed(TwoTables(JoinTree::Kind::Inner));
+    v.relations[1].relation_id = 1;
+    EXPECT_EQ(WriterConcurrencyOf(v, 1), WriterConcurrency::Exclusive);
+    v.relations.pop_back();
+    v.join_tree.reset();
+    EXPECT_EQ(WriterConcurrencyOf(v, 1), WriterConcurrency::Free);
+}
+
+}  // namespace
+}  // namespace ivmx::core

@@ -146,8 +146,24 @@ std::vector<std::string> IdentityColumns(const ViewDefinition& view);
 // Whether some base relation occurs more than once (a self-join).
 bool HasRepeatedRelation(const ViewDefinition& view);
 
-// Whether maintenance must serialize writers on the whole IMMV (ExclusiveLock)
-// rather than rely on row locks of the rows it touches.
-bool NeedsViewLock(const ViewDefinition& view);
+// Which concurrent writers of a view's base relations must take turns on its
+// maintenance, so that the later one computes its delta after the earlier
+// one committed (READ COMMITTED):
+//   Free         none: row locks on the IMMV rows they change suffice (one
+//                relation, rows identified by a key);
+//   PerRelation  writers of different relations take turns; writers of this
+//                relation alone may run together, as their deltas join their
+//                own change with the other relations only;
+//   Exclusive    every writer takes turns with every other: the relation
+//                occurs several times (a self-join: the cross terms of one
+//                relation), on the nullable side of an outer join or inside
+//                EXISTS / NOT EXISTS (whether a row had a match before is
+//                derived from the relation's state, which another writer of
+//                it changes), or rows are matched by value (a bag without a
+//                key: two writers would delete the same physical row).
+enum class WriterConcurrency { Free, PerRelation, Exclusive };
+
+// For writers of relation `relation_id` (a BaseRelation::relation_id).
+WriterConcurrency WriterConcurrencyOf(const ViewDefinition& view, unsigned int relation_id);
 
 }  // namespace ivmx::core
