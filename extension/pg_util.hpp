@@ -66,6 +66,31 @@ auto AsRole(Oid role, F&& f) -> decltype(f()) {
 
 // The owner of the ivmx schema: pg_ivmx's own tables (catalog, delta logs)
 // are written as this role, whoever triggers the write.
+// Runs f in a subtransaction. Returns nothing when f succeeded (its work
+// then belongs to the current transaction), or the PostgreSQL error f raised,
+// after rolling back everything f did.
+template <typename F>
+std::optional<PgError> InSubtransaction(F&& f) {
+    const MemoryContext context = CurrentMemoryContext;
+    const ResourceOwner owner = CurrentResourceOwner;
+    auto restore = [&] {
+        MemoryContextSwitchTo(context);
+        CurrentResourceOwner = owner;
+    };
+    PgCall([] { BeginInternalSubTransaction(nullptr); });
+    MemoryContextSwitchTo(context);
+    try {
+        f();
+    } catch (const PgError& e) {
+        PgCall([] { RollbackAndReleaseCurrentSubTransaction(); });
+        restore();
+        return e;
+    }
+    PgCall([] { ReleaseCurrentSubTransaction(); });
+    restore();
+    return std::nullopt;
+}
+
 Oid CatalogOwner();
 
 // The owner of a relation.

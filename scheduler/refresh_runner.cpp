@@ -99,13 +99,17 @@ std::vector<LogInfo> LogsOf(const core::ViewDefinition& view) {
 // and one sort: per image, the rows of this sign beyond the count of the
 // other sign are kept (a self-join here let the planner rescan a sorted
 // backlog once per row).
+std::string ConsumedCondition(const std::string& pending, uint64 boundary) {
+    if (boundary == kAllTransactions) return pending;
+    return pending + " AND __ivm_xid < '" + std::to_string(boundary) + "'::xid8";
+}
+
 std::string LogSource(const LogInfo& log, const std::string& pending, uint64 boundary, int sign) {
     std::vector<std::string> columns;
     for (const auto& c : log.columns) columns.push_back(core::QuoteIdent(c));
     const std::string list = core::Join(columns, ", ");
     const std::string image = "CAST(ROW(" + list + ") AS text)";
-    std::string consumed = pending;
-    if (boundary != kAllTransactions) consumed += " AND __ivm_xid < '" + std::to_string(boundary) + "'::xid8";
+    const std::string consumed = ConsumedCondition(pending, boundary);
     const std::string mine = sign > 0 ? "__ivm_sign > 0" : "__ivm_sign < 0";
     const std::string theirs = sign > 0 ? "__ivm_sign < 0" : "__ivm_sign > 0";
     std::vector<std::string> kept;
@@ -117,6 +121,17 @@ std::string LogSource(const LogInfo& log, const std::string& pending, uint64 bou
            "PARTITION BY __ivm_img, " + mine + " ORDER BY __ivm_seq) AS __ivm_rn, count(*) FILTER (WHERE " +
            theirs + ") OVER (PARTITION BY __ivm_img) AS __ivm_other FROM " + rows +
            ") AS __ivm_p WHERE __ivm_p." + mine + " AND __ivm_p.__ivm_rn > __ivm_p.__ivm_other)";
+}
+
+// FROM-item with the logged rows of one sign that this refresh consumes, as
+// they are: rows inserted and deleted within the batch cancel out in the
+// delta's consolidation, which is all a refresh needs unless the view's
+// expressions fail on such a row (see LogSource).
+std::string LogRows(const LogInfo& log, const std::string& pending, uint64 boundary, int sign) {
+    std::vector<std::string> columns;
+    for (const auto& c : log.columns) columns.push_back(core::QuoteIdent(c));
+    return "(SELECT " + core::Join(columns, ", ") + " FROM " + log.log + " WHERE " +
+           ConsumedCondition(pending, boundary) + (sign > 0 ? " AND __ivm_sign > 0)" : " AND __ivm_sign < 0)");
 }
 
 // The IMMV's owner, who runs its maintenance, may read the logs (also after
@@ -172,7 +187,7 @@ PendingSummary SummarizePending(const std::vector<LogInfo>& logs, const std::str
     PendingSummary summary;
     for (const auto& log : logs) {
         for (const auto& row : QueryIn("SELECT __ivm_xid::text, count(*), max(__ivm_seq) FROM " + log.log +
-                                           " WHERE " + pending + " GROUP BY 1",
+                                           " WHERE " + pending + " GROUP BY __ivm_xid",
                                        snapshot)) {
             const uint64_t xid = std::stoull(row[0]);
             counts[xid] += std::stoll(row[1]);
@@ -208,21 +223,40 @@ void RecordRefresh(Oid immv, const ImmvRecord& next, TimestampTz started, const 
     });
 }
 
-// Deletes log rows that every deferred consumer has applied. Rows another
-// refresh is deleting right now are skipped, not waited for: two refreshes
-// of views on one table (a flush and the scheduler) would otherwise wait on
-// each other's deletions while holding their IMMVs' locks. What a refresh
-// that rolls back leaves is collected by the next one.
-void CollectGarbage(const std::vector<LogInfo>& logs) {
+// Deletes log rows that every deferred consumer has applied. One refresh
+// at a time collects a log (holding ShareUpdateExclusiveLock on it, which
+// writers do not conflict with, until its transaction ends); another one
+// skips it rather than wait: two refreshes of views on one table (a flush
+// and the scheduler) would otherwise wait on each other's deletions while
+// holding their IMMVs' locks. The rows are found in the latest snapshot, so
+// that a REPEATABLE READ flush does not trip over rows another refresh
+// deleted since its snapshot. Returns the rows deleted per log.
+std::vector<std::pair<Oid, int64>> CollectGarbage(const std::vector<LogInfo>& logs) {
+    std::vector<std::pair<Oid, int64>> deleted;
     AsRole(CatalogOwner(), [&] {
-        for (const auto& log : logs)
-            SpiExecute("DELETE FROM " + log.log + " WHERE ctid = ANY (ARRAY(SELECT l.ctid FROM " + log.log +
-                       " l WHERE NOT EXISTS (SELECT 1 FROM ivmx.immv i JOIN ivmx.immv_dependency d "
-                       "USING (immvrelid) WHERE d.relid = " + std::to_string(log.base) +
-                       " AND i.mode = 'deferred' AND i.populated AND (NOT pg_visible_in_snapshot("
-                       "l.__ivm_xid, i.watermark) OR (l.__ivm_xid = i.partial_xid AND "
-                       "l.__ivm_seq > i.partial_seq))) FOR UPDATE OF l SKIP LOCKED))");
+        for (const auto& log : logs) {
+            if (!PgCall([&] { return ConditionalLockRelationOid(log.relid, ShareUpdateExclusiveLock); })) continue;
+            const std::string sql =
+                "DELETE FROM " + log.log +
+                " l WHERE NOT EXISTS (SELECT 1 FROM ivmx.immv i JOIN ivmx.immv_dependency d "
+                "USING (immvrelid) WHERE d.relid = " + std::to_string(log.base) +
+                " AND i.mode = 'deferred' AND i.populated AND (NOT pg_visible_in_snapshot("
+                "l.__ivm_xid, i.watermark) OR (l.__ivm_xid = i.partial_xid AND "
+                "l.__ivm_seq > i.partial_seq)))";
+            const uint64 rows = PgCall([&] {
+                SPIPlanPtr plan = SPI_prepare(sql.c_str(), 0, nullptr);
+                if (plan == nullptr) elog(ERROR, "could not plan delta log cleanup: %s", sql.c_str());
+                Snapshot latest = RegisterSnapshot(GetLatestSnapshot());
+                const int rc = SPI_execute_snapshot(plan, nullptr, nullptr, latest, InvalidSnapshot, false, false, 0);
+                UnregisterSnapshot(latest);
+                if (rc != SPI_OK_DELETE) elog(ERROR, "delta log cleanup failed: %s", sql.c_str());
+                SPI_freeplan(plan);
+                return SPI_processed;
+            });
+            deleted.emplace_back(log.relid, static_cast<int64>(rows));
+        }
     });
+    return deleted;
 }
 
 // In REPEATABLE READ or SERIALIZABLE, raises a serialization failure if a
@@ -309,16 +343,25 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait) {
         result.more_pending = false;
         result.rows_changed = maintainer->RecomputeAt(snapshot);
     } else {
-        std::vector<core::ChangedOccurrence> changed;
         const auto& view = maintainer->definition();
-        for (size_t i = 0; i < view.relations.size(); ++i)
-            for (const auto& log : logs)
-                if (log.base == view.relations[i].relation_id)
-                    changed.push_back({i, LogSource(log, pending, boundary, +1),
-                                       LogSource(log, pending, boundary, -1)});
-        core::Delta delta = core::BuildDelta(view, changed);
-        delta.consolidate = true;  // a batch may insert and delete the same row
-        result.rows_changed = maintainer->ApplyDelta(delta, snapshot);
+        auto apply = [&](bool netted) {
+            std::vector<core::ChangedOccurrence> changed;
+            for (size_t i = 0; i < view.relations.size(); ++i)
+                for (const auto& log : logs)
+                    if (log.base == view.relations[i].relation_id)
+                        changed.push_back({i,
+                                           netted ? LogSource(log, pending, boundary, +1)
+                                                  : LogRows(log, pending, boundary, +1),
+                                           netted ? LogSource(log, pending, boundary, -1)
+                                                  : LogRows(log, pending, boundary, -1)});
+            core::Delta delta = core::BuildDelta(view, changed);
+            delta.consolidate = true;  // a batch may insert and delete the same row
+            result.rows_changed = maintainer->ApplyDelta(delta, snapshot);
+        };
+        // The batch as logged first; only if that fails, netted first (which
+        // costs a sort of the batch by row image): the failure may come from
+        // a row that no longer exists.
+        if (InSubtransaction([&] { apply(false); })) apply(true);
     }
     ImmvRecord next = record;
     const core::XidSnapshot previous = known ? *core::XidSnapshot::Parse(record.watermark) : core::XidSnapshot{};
@@ -329,7 +372,7 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait) {
         next.partial_seq = std::max<int64>(next.partial_seq, record.partial_seq);
     PgCall([&] { UnregisterSnapshot(snapshot); });
     RecordRefresh(immv, next, started, result);
-    CollectGarbage(logs);
+    result.collected = CollectGarbage(logs);
     if (LogRefreshes())
         PgCall([&] {
             ereport(LOG, (errmsg("pg_ivmx refreshed \"%s\": %s, %lld log rows, %lld IMMV rows",
@@ -440,6 +483,59 @@ void RecordFailure(Oid immv, const std::string& message) {
 
 }  // namespace
 
+// Applied log rows deleted by this scheduler since it last vacuumed each log.
+std::map<Oid, int64>& DeletedSinceVacuum() {
+    static std::map<Oid, int64> deleted;
+    return deleted;
+}
+
+// A log is vacuumed once this many of its rows were deleted: every refresh
+// scans its log, and PostgreSQL reuses a deleted row's space only after a
+// vacuum; autovacuum alone (a minute apart by default) would let a busy log
+// grow to many times its pending rows.
+constexpr int64 kVacuumAfterDeletedRows = 20000;
+
+// Vacuums the logs due (see above), outside the refresh transactions.
+void VacuumLogs() {
+    auto& deleted = DeletedSinceVacuum();
+    for (auto it = deleted.begin(); it != deleted.end();) {
+        if (it->second < kVacuumAfterDeletedRows) {
+            ++it;
+            continue;
+        }
+        const Oid log = it->first;
+        it = deleted.erase(it);
+        const MemoryContext round = CurrentMemoryContext;
+        const MemoryContext portal = PortalContext;
+        try {
+            PgCall([&] {
+                SetCurrentStatementStartTimestamp();
+                StartTransactionCommand();
+                // What vacuum() keeps across its own transactions lives in
+                // the round's context (vacuum() makes its context in
+                // PortalContext, which a background worker does not have).
+                MemoryContextSwitchTo(round);
+                PortalContext = round;
+                char* name = get_rel_name(log);
+                if (name != nullptr) {
+                    RangeVar* range = makeRangeVar(get_namespace_name(get_rel_namespace(log)), name, -1);
+                    compat::VacuumTable(makeVacuumRelation(range, log, NIL));
+                }
+                PortalContext = portal;
+                CommitTransactionCommand();
+                MemoryContextSwitchTo(round);
+            });
+        } catch (const PgError& e) {
+            PortalContext = portal;
+            PgCall([&] {
+                AbortCurrentTransaction();
+                MemoryContextSwitchTo(round);
+                ereport(LOG, (errmsg("pg_ivmx scheduler could not vacuum delta log with OID %u: %s", log, e.what())));
+            });
+        }
+    }
+}
+
 long RunSchedulerRound() {
     long sleep_ms = NaptimeMs();
     for (const DueView& view : DueViews(sleep_ms)) {
@@ -451,6 +547,7 @@ long RunSchedulerRound() {
                     WithMaintenanceSettings([&] { return RefreshDeferred(view.immv, RefreshKind::Auto, false); });
                 if (result.more_pending) sleep_ms = 0;
                 if (result.busy) sleep_ms = std::min<long>(sleep_ms, 100);
+                for (const auto& [log, rows] : result.collected) DeletedSinceVacuum()[log] += rows;
             });
         } catch (const PgError& e) {
             if (!IsTransientConflict(e)) {
@@ -468,6 +565,7 @@ long RunSchedulerRound() {
             sleep_ms = std::min<long>(sleep_ms, kConflictRetryMs);
         }
     }
+    VacuumLogs();
     return sleep_ms;
 }
 

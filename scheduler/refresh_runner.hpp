@@ -30,6 +30,7 @@ struct RefreshResult {
     bool full = false;
     bool more_pending = false;  // the batch limit left log rows for another round
     bool busy = false;          // not waited for: another session holds the IMMV
+    std::vector<std::pair<Oid, int64>> collected;  // per delta log: applied rows deleted
 };
 
 // Brings deferred IMMV immv forward in the current transaction, reading the

@@ -22,4 +22,25 @@ namespace ivmx::pg::compat {
 // Whether role owns relation relid (PostgreSQL 16 renamed this object_ownercheck).
 inline bool OwnsRelation(Oid relid, Oid role) { return pg_class_ownercheck(relid, role); }
 
+// VACUUM of one table (and its TOAST table) by a background worker, as a
+// top-level command: called in a started transaction without a snapshot,
+// which it commits; returns in a new one. Locked tables are skipped, and the
+// file is never truncated (that needs AccessExclusiveLock, which the table's
+// writers would keep it waiting for). PostgreSQL 16 changed vacuum()'s
+// arguments and added VACOPT_PROCESS_MAIN.
+inline void VacuumTable(VacuumRelation* table) {
+    VacuumParams params;
+    memset(&params, 0, sizeof(params));
+    params.options = VACOPT_VACUUM | VACOPT_PROCESS_TOAST | VACOPT_SKIP_LOCKED;
+    params.freeze_min_age = -1;
+    params.freeze_table_age = -1;
+    params.multixact_freeze_min_age = -1;
+    params.multixact_freeze_table_age = -1;
+    params.log_min_duration = -1;
+    params.index_cleanup = VACOPTVALUE_AUTO;
+    params.truncate = VACOPTVALUE_DISABLED;
+    params.nworkers = -1;
+    vacuum(list_make1(table), &params, nullptr, true);
+}
+
 }  // namespace ivmx::pg::compat

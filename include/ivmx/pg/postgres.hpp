@@ -74,6 +74,7 @@ extern "C" {
 #include "catalog/pg_trigger_d.h"
 #include "access/heapam.h"
 #include "commands/sequence.h"
+#include "commands/vacuum.h"
 #include "executor/tuptable.h"
 #include "utils/tuplestore.h"
 }
