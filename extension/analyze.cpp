@@ -528,9 +528,56 @@ bool IsGroupedBy(Query* q, TargetEntry* tle) {
 // Output columns carrying the primary keys of every base relation occurrence
 // (which makes view rows unique), or nothing if one of them is not selected.
 // plain_vars[i] is the normalized Var output column i reads directly, if any.
+// A column of a relation occurrence: (occurrence, 1-based; attribute number).
+using ColumnRef = std::pair<int, AttrNumber>;
+
+// Pairs of columns that the inner join conditions make equal: conjuncts
+// `x = y` of two columns of one type under the type's default equality, so
+// that a row of the view holds the same value in both (and a key of one
+// relation may be read from the other: a foreign key joined to it).
+std::vector<std::pair<ColumnRef, ColumnRef>> EqualColumns(List* quals, const RelationScope& scope) {
+    std::vector<std::pair<ColumnRef, ColumnRef>> equal;
+    ListCell* lc;
+    foreach (lc, quals) {
+        Node* normalized = scope.Normalize(static_cast<Node*>(lfirst(lc)));
+        List* conjuncts = PgCall([&] { return make_ands_implicit(reinterpret_cast<Expr*>(normalized)); });
+        ListCell* cc;
+        foreach (cc, conjuncts) {
+            auto* op = static_cast<Node*>(lfirst(cc));
+            if (!IsA(op, OpExpr) || list_length(castNode(OpExpr, op)->args) != 2) continue;
+            auto* l = static_cast<Node*>(linitial(castNode(OpExpr, op)->args));
+            auto* r = static_cast<Node*>(lsecond(castNode(OpExpr, op)->args));
+            if (!IsA(l, Var) || !IsA(r, Var)) continue;
+            Var* a = castNode(Var, l);
+            Var* b = castNode(Var, r);
+            if (a->varlevelsup != 0 || b->varlevelsup != 0 || a->vartype != b->vartype) continue;
+            const Oid eq = PgCall([&] { return lookup_type_cache(a->vartype, TYPECACHE_EQ_OPR)->eq_opr; });
+            if (!OidIsValid(eq) || castNode(OpExpr, op)->opno != eq) continue;
+            equal.push_back({{a->varno, a->varattno}, {b->varno, b->varattno}});
+        }
+    }
+    return equal;
+}
+
+// For a bag view over inner joins: the output columns that together carry
+// the primary key of every relation occurrence, each key column directly or
+// through a column the join conditions make equal to it; empty when some
+// key is not in the output.
 std::vector<std::string> RowKeyColumns(const std::vector<core::OutputColumn>& columns,
                                        const std::vector<Var*>& plain_vars,
+                                       const std::vector<std::pair<ColumnRef, ColumnRef>>& equal,
                                        const RelationScope& scope) {
+    // The columns equal to `column` (itself included), by closure over `equal`.
+    auto equivalents = [&](ColumnRef column) {
+        std::vector<ColumnRef> found{column};
+        for (size_t i = 0; i < found.size(); ++i)
+            for (const auto& [x, y] : equal) {
+                const ColumnRef other = x == found[i] ? y : y == found[i] ? x : ColumnRef{0, 0};
+                if (other.first != 0 && std::find(found.begin(), found.end(), other) == found.end())
+                    found.push_back(other);
+            }
+        return found;
+    };
     std::vector<std::string> key;
     for (size_t occurrence = 1; occurrence <= scope.size(); ++occurrence) {
         bool complete = PgCall([&] {
@@ -540,11 +587,14 @@ std::vector<std::string> RowKeyColumns(const std::vector<core::OutputColumn>& co
             int member = -1;
             while ((member = bms_next_member(pk, member)) >= 0) {
                 AttrNumber attnum = member + FirstLowInvalidHeapAttributeNumber;
+                const std::vector<ColumnRef> same = equivalents({int(occurrence), attnum});
                 bool found = false;
                 for (size_t i = 0; i < columns.size() && !found; ++i)
-                    if (plain_vars[i] != nullptr && plain_vars[i]->varno == int(occurrence) &&
-                        plain_vars[i]->varattno == attnum) {
-                        key.push_back(columns[i].name);
+                    if (plain_vars[i] != nullptr &&
+                        std::find(same.begin(), same.end(), ColumnRef{plain_vars[i]->varno, plain_vars[i]->varattno}) !=
+                            same.end()) {
+                        if (std::find(key.begin(), key.end(), columns[i].name) == key.end())
+                            key.push_back(columns[i].name);
                         found = true;
                     }
                 if (!found) return false;
@@ -616,8 +666,9 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
         if (HasNonInnerJoin(reinterpret_cast<Node*>(q->jointree))) {
             view.join_tree = TopJoinTree(q->jointree, deparse, view.where_sql);
             core::ValidateJoinTree(view);
-        } else {
-            List* quals = NIL;
+        }
+        List* quals = NIL;  // the inner join's conditions
+        if (!view.join_tree) {
             PgCall([&] { CollectQuals(reinterpret_cast<Node*>(q->jointree), &quals); });
             if (quals != NIL) {
                 Node* conditions = PgCall([&] { return reinterpret_cast<Node*>(make_ands_explicit(quals)); });
@@ -663,7 +714,7 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
         }
         if (view.columns.empty()) throw NotSupported("an IMMV must have at least one column");
         if (view.shape == core::ViewShape::Bag && !view.join_tree)
-            view.row_key_columns = RowKeyColumns(view.columns, plain_vars, deparse);
+            view.row_key_columns = RowKeyColumns(view.columns, plain_vars, EqualColumns(quals, deparse), deparse);
         return view;
     });
 }

@@ -126,6 +126,11 @@ struct TwinShape {
 
 const std::vector<TwinShape>& TwinShapes() {
     static const std::vector<TwinShape> shapes = {
+        {"fk_keyed", "inner join on a foreign key; t_pk's key read from t_fk.pid (keyed rows)",
+         "SELECT c.cid, c.pid, p.g, p.v, c.w FROM t_fk c JOIN t_pk p ON c.pid = p.id"},
+        {"kv_keyed", "inner join of three tables, t_pk's key read from t_kv.a (keyed rows)",
+         "SELECT k.a, k.b, c.cid, p.n, p.s FROM t_kv k JOIN t_pk p ON p.id = k.a "
+         "JOIN t_fk c ON c.pid = p.id"},
         {"left_bag", "LEFT JOIN of two tables on two nullable keys, bag",
          "SELECT b.rid, b.g, b.s, k.b AS kb, k.t FROM t_bag b "
          "LEFT JOIN t_kv k ON b.n = k.x AND b.g = k.a"},

@@ -1,0 +1,70 @@
+CREATE EXTENSION IF NOT EXISTS pg_ivmx;
+-- Row identity of join views without groups: the IMMV has a key (and a
+-- unique index; its rows are maintained by key) when the output carries the
+-- primary key of every table, each key column directly or through a column
+-- an inner join condition makes equal to it (a foreign key joined with
+-- USING, ON or WHERE). Otherwise rows are matched by value.
+-- :verify lists the IMMVs that differ from their query (none: an empty
+-- string) and how many were checked; the file works in a schema of its own.
+
+\set verify 'SELECT coalesce(string_agg(immvrelid::text, '','' ORDER BY immvrelid::text) FILTER (WHERE diff <> 0), '''') AS wrong, count(*) AS checked FROM (SELECT immvrelid, ivmx.verify_immv(immvrelid) AS diff FROM ivmx.immv JOIN pg_class ON pg_class.oid = immvrelid WHERE relnamespace = ''join_keys''::regnamespace) AS v'
+
+CREATE SCHEMA join_keys;
+SET search_path = join_keys, public;
+CREATE TABLE branches (bid int PRIMARY KEY, bbalance int NOT NULL);
+CREATE TABLE accounts (aid int PRIMARY KEY, bid int, abalance int NOT NULL);
+CREATE TABLE tellers (tid int, region int, bid int, PRIMARY KEY (tid, region));
+INSERT INTO branches VALUES (1, 100), (2, 200), (3, 300);
+INSERT INTO accounts VALUES (1, 1, 10), (2, 1, 20), (3, 2, 30), (4, NULL, 40), (5, 3, 50);
+INSERT INTO tellers VALUES (1, 1, 1), (1, 2, 2), (2, 1, 2);
+
+-- Keyed: branches' key is read from accounts.bid (USING, ON, WHERE).
+SELECT ivmx.create_immv('j_using', 'SELECT a.aid, bid, a.abalance, b.bbalance FROM accounts a JOIN branches b USING (bid)');
+SELECT ivmx.create_immv('j_on', 'SELECT a.aid, a.bid, b.bbalance FROM accounts a JOIN branches b ON b.bid = a.bid AND b.bbalance > 0');
+SELECT ivmx.create_immv('j_where', 'SELECT a.aid, a.bid AS branch, t.tid, t.region FROM accounts a, tellers t WHERE t.bid = a.bid');
+-- Three tables, the branch key through two equalities.
+SELECT ivmx.create_immv('j_three', 'SELECT a.aid, t.tid, t.region, t.bid FROM accounts a JOIN branches b ON a.bid = b.bid JOIN tellers t ON t.bid = b.bid');
+-- Not keyed: the branch key is not in the output, or equal only under OR,
+-- or joined with another operator.
+SELECT ivmx.create_immv('j_nokey', 'SELECT a.aid, b.bbalance FROM accounts a JOIN branches b ON a.bid = b.bid');
+SELECT ivmx.create_immv('j_or', 'SELECT a.aid, a.bid FROM accounts a JOIN branches b ON a.bid = b.bid OR a.bid IS NULL');
+SELECT ivmx.create_immv('j_lt', 'SELECT a.aid, a.bid FROM accounts a JOIN branches b ON a.bid <= b.bid');
+SELECT c.relname AS immv, pg_get_indexdef(i.indexrelid) AS definition
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+ WHERE c.relnamespace = 'join_keys'::regnamespace AND c.relname LIKE 'j\_%'
+ ORDER BY 1;
+:verify;
+
+-- Changes to every table, keys moving between branches, NULL keys.
+UPDATE accounts SET abalance = abalance + 1 WHERE aid IN (1, 3);
+:verify;
+UPDATE accounts SET bid = 2 WHERE aid = 1;
+:verify;
+UPDATE accounts SET bid = 3 WHERE bid IS NULL;
+UPDATE accounts SET bid = NULL WHERE aid = 5;
+:verify;
+INSERT INTO accounts VALUES (6, 2, 60), (7, 9, 70);
+INSERT INTO branches VALUES (9, 900);
+:verify;
+UPDATE branches SET bbalance = -bbalance WHERE bid = 2;
+:verify;
+INSERT INTO tellers VALUES (3, 1, 9), (3, 2, 3);
+UPDATE tellers SET bid = 1 WHERE tid = 2;
+:verify;
+DELETE FROM branches WHERE bid = 1;
+DELETE FROM tellers WHERE region = 2;
+DELETE FROM accounts WHERE aid = 6;
+:verify;
+-- One statement changing two tables (branch ids renumbered in both).
+WITH moved AS (UPDATE branches SET bid = bid + 10 WHERE bid = 3 RETURNING bid)
+UPDATE accounts SET bid = 13 WHERE bid = 3;
+:verify;
+SELECT aid, bid, abalance, bbalance FROM j_using ORDER BY aid;
+SELECT aid, tid, region, bid FROM j_three ORDER BY aid, tid, region;
+
+-- Dropping the schema drops its IMMVs with their catalog rows and triggers.
+SET client_min_messages = warning;
+DROP SCHEMA join_keys CASCADE;
+RESET client_min_messages;
+RESET search_path;
+SELECT count(*) AS orphaned_catalog_rows FROM ivmx.immv WHERE NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = immvrelid);
