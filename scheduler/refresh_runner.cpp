@@ -236,17 +236,28 @@ std::vector<std::pair<Oid, int64>> CollectGarbage(const std::vector<LogInfo>& lo
     AsRole(CatalogOwner(), [&] {
         for (const auto& log : logs) {
             if (!PgCall([&] { return ConditionalLockRelationOid(log.relid, ShareUpdateExclusiveLock); })) continue;
-            const std::string sql =
-                "DELETE FROM " + log.log +
-                " l WHERE NOT EXISTS (SELECT 1 FROM ivmx.immv i JOIN ivmx.immv_dependency d "
-                "USING (immvrelid) WHERE d.relid = " + std::to_string(log.base) +
-                " AND i.mode = 'deferred' AND i.populated AND (NOT pg_visible_in_snapshot("
-                "l.__ivm_xid, i.watermark) OR (l.__ivm_xid = i.partial_xid AND "
-                "l.__ivm_seq > i.partial_seq)))";
+            Snapshot latest = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
+            // A row goes when no consumer has it pending; the consumers'
+            // watermarks are spelled out so that the scan evaluates no subquery.
+            std::vector<std::string> applied;
+            for (const auto& consumer :
+                 QueryIn("SELECT i.watermark::text, i.partial_xid::text, i.partial_seq FROM ivmx.immv i "
+                         "JOIN ivmx.immv_dependency d USING (immvrelid) WHERE d.relid = " +
+                             std::to_string(log.base) + " AND i.mode = 'deferred' AND i.populated",
+                         latest)) {
+                const std::string watermark =
+                    consumer[0].empty() ? "NULL::pg_snapshot" : Literal(consumer[0]) + "::pg_snapshot";
+                const std::string partial = consumer[1].empty() ? "false"
+                                                                : "(__ivm_xid = '" + consumer[1] +
+                                                                      "'::xid8 AND __ivm_seq > " + consumer[2] + ")";
+                applied.push_back("(NOT pg_visible_in_snapshot(__ivm_xid, " + watermark + ") OR " + partial +
+                                  ") IS NOT TRUE");
+            }
+            const std::string sql = "DELETE FROM " + log.log + " WHERE " +
+                                    (applied.empty() ? std::string("true") : core::Join(applied, " AND "));
             const uint64 rows = PgCall([&] {
                 SPIPlanPtr plan = SPI_prepare(sql.c_str(), 0, nullptr);
                 if (plan == nullptr) elog(ERROR, "could not plan delta log cleanup: %s", sql.c_str());
-                Snapshot latest = RegisterSnapshot(GetLatestSnapshot());
                 const int rc = SPI_execute_snapshot(plan, nullptr, nullptr, latest, InvalidSnapshot, false, false, 0);
                 UnregisterSnapshot(latest);
                 if (rc != SPI_OK_DELETE) elog(ERROR, "delta log cleanup failed: %s", sql.c_str());
