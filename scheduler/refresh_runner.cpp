@@ -471,11 +471,14 @@ bool IsTransientConflict(const PgError& e) {
            e.sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE;
 }
 
+// Records a failed refresh; nothing when the IMMV is gone meanwhile (a
+// refresh racing DROP fails, and that is no failure of a view).
 void RecordFailure(Oid immv, const std::string& message) {
     InTransaction([&] {
         const std::string id = std::to_string(immv);
-        const std::string failures =
-            QueryIn("SELECT failures FROM ivmx.immv WHERE immvrelid = " + id, GetActiveSnapshot()).at(0).at(0);
+        const auto rows = QueryIn("SELECT failures FROM ivmx.immv WHERE immvrelid = " + id, GetActiveSnapshot());
+        if (rows.empty() || rows[0].empty()) return;
+        const std::string failures = rows[0][0];
         const int64 delay = core::RetryDelayMs(std::stoi(failures) + 1, NaptimeMs(), MaxRetryIntervalMs());
         AsRole(CatalogOwner(), [&] {
             SpiExecute("UPDATE ivmx.immv SET failures = failures + 1, last_error = " + Literal(message) +
@@ -560,6 +563,11 @@ long RunSchedulerRound() {
                 if (result.busy) sleep_ms = std::min<long>(sleep_ms, 100);
                 for (const auto& [log, rows] : result.collected) DeletedSinceVacuum()[log] += rows;
             });
+        } catch (const core::Error& e) {
+            // The engine's own errors are failures of this view, not of the
+            // scheduler: the other views go on.
+            RecordFailure(view.immv, e.what());
+            continue;
         } catch (const PgError& e) {
             if (!IsTransientConflict(e)) {
                 RecordFailure(view.immv, e.what());
@@ -574,6 +582,8 @@ long RunSchedulerRound() {
                               errdetail("Retrying in at most %d ms.", kConflictRetryMs)));
             });
             sleep_ms = std::min<long>(sleep_ms, kConflictRetryMs);
+        } catch (const std::exception& e) {
+            RecordFailure(view.immv, std::string("pg_ivmx internal error: ") + e.what());
         }
     }
     VacuumLogs();
