@@ -8,19 +8,19 @@
 
 namespace ivmx::pg {
 
-namespace {
-
-constexpr int kImmvNatts = 15;       // see sql/pg_ivmx--*.sql, table ivmx.immv
-constexpr int kDependencyNatts = 2;  // immvrelid, relid
-
 Oid CatalogRelid(const char* name) {
     Oid nsp = get_namespace_oid("ivmx", false);
     Oid relid = get_relname_relid(name, nsp);
     if (!OidIsValid(relid))
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-                        errmsg("pg_ivmx catalog table ivmx.%s is missing", name)));
+                        errmsg("pg_ivmx relation ivmx.%s is missing", name)));
     return relid;
 }
+
+namespace {
+
+constexpr int kImmvNatts = 15;       // see sql/pg_ivmx--*.sql, table ivmx.immv
+constexpr int kDependencyNatts = 2;  // immvrelid, relid
 
 void InsertRow(const char* table, Datum* values, bool* nulls) {
     Relation rel = table_open(CatalogRelid(table), RowExclusiveLock);

@@ -16,6 +16,11 @@ namespace ivmx::pg {
 
 enum class MaintenanceMode { Immediate, Deferred };
 
+// The OID of pg_ivmx's relation ivmx.<name> (a catalog table, the log
+// sequence); an error if it is missing. Raises PostgreSQL errors: call
+// inside PgCall.
+Oid CatalogRelid(const char* name);
+
 std::string ModeName(MaintenanceMode mode);
 std::optional<MaintenanceMode> ModeByName(const std::string& name);
 

@@ -172,7 +172,10 @@ std::vector<std::string> LoggedColumns(Oid log_relid) {
 }
 
 DeltaLogWriter::DeltaLogWriter(Oid base_relid, Oid log_relid)
-    : base_relid_(base_relid), log_relid_(log_relid), owner_(RelationOwner(log_relid)) {}
+    : base_relid_(base_relid),
+      log_relid_(log_relid),
+      owner_(RelationOwner(log_relid)),
+      sequence_(PgCall([] { return CatalogRelid("delta_seq"); })) {}
 
 DeltaLogWriter::~DeltaLogWriter() {
     for (SPIPlanPtr plan : plans_)
@@ -227,8 +230,6 @@ void DeltaLogWriter::Write(ChangeKind kind, TriggerData* data) {
     Tuplestorestate* inserted = kind != ChangeKind::Delete ? data->tg_newtable : nullptr;
     Tuplestorestate* deleted = kind != ChangeKind::Insert ? data->tg_oldtable : nullptr;
     PgCall([&] {
-        const Oid sequence = get_relname_relid("delta_seq", get_namespace_oid("ivmx", false));
-        if (!OidIsValid(sequence)) elog(ERROR, "sequence ivmx.delta_seq is missing");
         const Datum xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
         const Datum started = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
         TupleTableSlot* slot = MakeSingleTupleTableSlot(base_desc, &TTSOpsMinimalTuple);
@@ -245,7 +246,7 @@ void DeltaLogWriter::Write(ChangeKind kind, TriggerData* data) {
                 values[0] = xid;
                 values[1] = Int16GetDatum(side == 0 ? 1 : -1);
                 values[2] = started;
-                values[3] = Int64GetDatum(nextval_internal(sequence, false));
+                values[3] = Int64GetDatum(nextval_internal(sequence_, false));
                 for (int i = 0; i < log_desc->natts; ++i) {
                     nulls[i] = i >= kBookkeepingColumns && (map[i] < 0 || slot->tts_isnull[map[i]]);
                     if (map[i] >= 0) values[i] = slot->tts_values[map[i]];

@@ -59,6 +59,7 @@ private:
     Oid base_relid_;
     Oid log_relid_;
     Oid owner_;
+    Oid sequence_;  // ivmx.delta_seq
     std::array<SPIPlanPtr, 3> plans_{};
 };
 

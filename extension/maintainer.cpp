@@ -100,7 +100,15 @@ ViewMaintainer::ViewMaintainer(const ImmvRecord& record, core::ViewDefinition de
       definition_(std::move(definition)),
       owner_(owner),
       changed_relation_(changed_relation),
-      read_by_immvs_(read_by_immvs) {}
+      read_by_immvs_(read_by_immvs),
+      writer_concurrency_(core::WriterConcurrencyOf(definition_, changed_relation)) {
+    if (writer_concurrency_ != core::WriterConcurrency::PerRelation) return;
+    for (const auto& rel : definition_.relations) lock_relations_.push_back(rel.relation_id);
+    // One order for every writer: no deadlock among them.
+    std::sort(lock_relations_.begin(), lock_relations_.end());
+    lock_relations_.erase(std::unique(lock_relations_.begin(), lock_relations_.end()), lock_relations_.end());
+    lock_class_ = PgCall([] { return CatalogRelid("immv"); });
+}
 
 ViewMaintainer::~ViewMaintainer() {
     for (auto& steps : prepared_) {
@@ -110,27 +118,20 @@ ViewMaintainer::~ViewMaintainer() {
     }
 }
 
-void ViewMaintainer::LockForWriter() {
-    const core::WriterConcurrency concurrency = core::WriterConcurrencyOf(definition_, changed_relation_);
-    const bool per_relation = concurrency == core::WriterConcurrency::PerRelation &&
-                              !PgCall([] { return IsTransactionBlock(); });
-    if (concurrency == core::WriterConcurrency::Exclusive ||
-        (concurrency == core::WriterConcurrency::PerRelation && !per_relation)) {
-        PgCall([&] { LockRelationOid(immv(), ExclusiveLock); });
-        return;
-    }
-    PgCall([&] { LockRelationOid(immv(), RowExclusiveLock); });
-    if (!per_relation) return;
-    std::vector<Oid> relations;
-    for (const auto& rel : definition_.relations) relations.push_back(rel.relation_id);
-    std::sort(relations.begin(), relations.end());  // one order for every writer: no deadlock among them
-    relations.erase(std::unique(relations.begin(), relations.end()), relations.end());
+void ViewMaintainer::LockForWriter() const {
     PgCall([&] {
-        if (!OidIsValid(lock_class_))
-            lock_class_ = get_relname_relid("immv", get_namespace_oid("ivmx", false));
+        if (writer_concurrency_ == core::WriterConcurrency::Free) {
+            LockRelationOid(immv(), RowExclusiveLock);
+            return;
+        }
+        if (writer_concurrency_ == core::WriterConcurrency::Exclusive || IsTransactionBlock()) {
+            LockRelationOid(immv(), ExclusiveLock);
+            return;
+        }
+        LockRelationOid(immv(), RowExclusiveLock);
         // RowExclusiveLock is shared by writers of the same relation and
         // conflicts with the ShareLock writers of other relations take.
-        for (Oid relation : relations)
+        for (Oid relation : lock_relations_)
             LockDatabaseObject(lock_class_, immv(), static_cast<int32>(relation),
                                relation == changed_relation_ ? RowExclusiveLock : ShareLock);
     });

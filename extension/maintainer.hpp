@@ -80,7 +80,7 @@ public:
     // spares it a lock upgrade that could deadlock with its peers); otherwise
     // RowExclusiveLock plus a lock per relation of the view, shared by its
     // writers and conflicting with the other relations' writers.
-    void LockForWriter();
+    void LockForWriter() const;
     const core::ViewDefinition& definition() const { return definition_; }
 
 private:
@@ -99,6 +99,10 @@ private:
     Oid owner_;
     Oid changed_relation_;
     bool read_by_immvs_ = false;
+    // How writers of changed_relation_ take turns (see LockForWriter), and
+    // for PerRelation the view's relations in lock order.
+    core::WriterConcurrency writer_concurrency_;
+    std::vector<Oid> lock_relations_;
     Oid lock_class_ = InvalidOid;  // ivmx.immv: the class of the per-relation writer locks
     std::array<std::optional<std::vector<PreparedStep>>, 3> prepared_;
 };

@@ -64,8 +64,6 @@ auto AsRole(Oid role, F&& f) -> decltype(f()) {
     }
 }
 
-// The owner of the ivmx schema: pg_ivmx's own tables (catalog, delta logs)
-// are written as this role, whoever triggers the write.
 // Runs f in a subtransaction. Returns nothing when f succeeded (its work
 // then belongs to the current transaction), or the PostgreSQL error f raised,
 // after rolling back everything f did.
@@ -91,6 +89,8 @@ std::optional<PgError> InSubtransaction(F&& f) {
     return std::nullopt;
 }
 
+// The owner of the ivmx schema: pg_ivmx's own tables (catalog, delta logs)
+// are written as this role, whoever triggers the write.
 Oid CatalogOwner();
 
 // The owner of a relation.

@@ -91,47 +91,33 @@ std::vector<LogInfo> LogsOf(const core::ViewDefinition& view) {
 }
 
 // FROM-item with the logged rows of one sign that this refresh consumes.
-// Rows both inserted and deleted within the batch are netted out first, so
+// As logged, rows inserted and deleted within the batch cancel out in the
+// delta's consolidation, which is all a refresh needs unless the view's
+// expressions fail on such a row. Netted, those rows are removed first, so
 // that the view's expressions are never evaluated over rows that no longer
-// exist (a removed row that made an expression fail must not keep failing
-// the refresh). Rows are matched by their text image, not by equality: 1.0
-// and 1.00 are different rows to a view that shows them as text. One scan
-// and one sort: per image, the rows of this sign beyond the count of the
-// other sign are kept (a self-join here let the planner rescan a sorted
-// backlog once per row).
-std::string ConsumedCondition(const std::string& pending, uint64 boundary) {
-    if (boundary == kAllTransactions) return pending;
-    return pending + " AND __ivm_xid < '" + std::to_string(boundary) + "'::xid8";
-}
-
-std::string LogSource(const LogInfo& log, const std::string& pending, uint64 boundary, int sign) {
+// exist. Rows are matched by their text image, not by equality: 1.0 and 1.00
+// are different rows to a view that shows them as text. One scan and one
+// sort: per image, the rows of this sign beyond the count of the other sign
+// are kept (a self-join here let the planner rescan a sorted backlog once per
+// row).
+std::string LogSource(const LogInfo& log, const std::string& pending, uint64 boundary, int sign, bool netted) {
     std::vector<std::string> columns;
     for (const auto& c : log.columns) columns.push_back(core::QuoteIdent(c));
     const std::string list = core::Join(columns, ", ");
-    const std::string image = "CAST(ROW(" + list + ") AS text)";
-    const std::string consumed = ConsumedCondition(pending, boundary);
+    std::string consumed = pending;
+    if (boundary != kAllTransactions) consumed += " AND __ivm_xid < '" + std::to_string(boundary) + "'::xid8";
     const std::string mine = sign > 0 ? "__ivm_sign > 0" : "__ivm_sign < 0";
+    if (!netted) return "(SELECT " + list + " FROM " + log.log + " WHERE " + consumed + " AND " + mine + ")";
     const std::string theirs = sign > 0 ? "__ivm_sign < 0" : "__ivm_sign > 0";
     std::vector<std::string> kept;
     for (const auto& c : columns) kept.push_back("__ivm_p." + c);
     // The image is computed once per row, in the innermost query.
-    const std::string rows = "(SELECT " + list + ", __ivm_sign, __ivm_seq, " + image + " AS __ivm_img FROM " +
-                             log.log + " WHERE " + consumed + ") AS __ivm_l";
+    const std::string rows = "(SELECT " + list + ", __ivm_sign, __ivm_seq, CAST(ROW(" + list +
+                             ") AS text) AS __ivm_img FROM " + log.log + " WHERE " + consumed + ") AS __ivm_l";
     return "(SELECT " + core::Join(kept, ", ") + " FROM (SELECT " + list + ", __ivm_sign, row_number() OVER (" +
            "PARTITION BY __ivm_img, " + mine + " ORDER BY __ivm_seq) AS __ivm_rn, count(*) FILTER (WHERE " +
            theirs + ") OVER (PARTITION BY __ivm_img) AS __ivm_other FROM " + rows +
            ") AS __ivm_p WHERE __ivm_p." + mine + " AND __ivm_p.__ivm_rn > __ivm_p.__ivm_other)";
-}
-
-// FROM-item with the logged rows of one sign that this refresh consumes, as
-// they are: rows inserted and deleted within the batch cancel out in the
-// delta's consolidation, which is all a refresh needs unless the view's
-// expressions fail on such a row (see LogSource).
-std::string LogRows(const LogInfo& log, const std::string& pending, uint64 boundary, int sign) {
-    std::vector<std::string> columns;
-    for (const auto& c : log.columns) columns.push_back(core::QuoteIdent(c));
-    return "(SELECT " + core::Join(columns, ", ") + " FROM " + log.log + " WHERE " +
-           ConsumedCondition(pending, boundary) + (sign > 0 ? " AND __ivm_sign > 0)" : " AND __ivm_sign < 0)");
 }
 
 // The IMMV's owner, who runs its maintenance, may read the logs (also after
@@ -360,11 +346,8 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait) {
             for (size_t i = 0; i < view.relations.size(); ++i)
                 for (const auto& log : logs)
                     if (log.base == view.relations[i].relation_id)
-                        changed.push_back({i,
-                                           netted ? LogSource(log, pending, boundary, +1)
-                                                  : LogRows(log, pending, boundary, +1),
-                                           netted ? LogSource(log, pending, boundary, -1)
-                                                  : LogRows(log, pending, boundary, -1)});
+                        changed.push_back({i, LogSource(log, pending, boundary, +1, netted),
+                                           LogSource(log, pending, boundary, -1, netted)});
             core::Delta delta = core::BuildDelta(view, changed);
             delta.consolidate = true;  // a batch may insert and delete the same row
             result.rows_changed = maintainer->ApplyDelta(delta, snapshot);
@@ -477,9 +460,8 @@ void RecordFailure(Oid immv, const std::string& message) {
     InTransaction([&] {
         const std::string id = std::to_string(immv);
         const auto rows = QueryIn("SELECT failures FROM ivmx.immv WHERE immvrelid = " + id, GetActiveSnapshot());
-        if (rows.empty() || rows[0].empty()) return;
-        const std::string failures = rows[0][0];
-        const int64 delay = core::RetryDelayMs(std::stoi(failures) + 1, NaptimeMs(), MaxRetryIntervalMs());
+        if (rows.empty()) return;
+        const int64 delay = core::RetryDelayMs(std::stoi(rows[0][0]) + 1, NaptimeMs(), MaxRetryIntervalMs());
         AsRole(CatalogOwner(), [&] {
             SpiExecute("UPDATE ivmx.immv SET failures = failures + 1, last_error = " + Literal(message) +
                        ", next_attempt = now() + interval '" + std::to_string(delay) +
@@ -563,11 +545,6 @@ long RunSchedulerRound() {
                 if (result.busy) sleep_ms = std::min<long>(sleep_ms, 100);
                 for (const auto& [log, rows] : result.collected) DeletedSinceVacuum()[log] += rows;
             });
-        } catch (const core::Error& e) {
-            // The engine's own errors are failures of this view, not of the
-            // scheduler: the other views go on.
-            RecordFailure(view.immv, e.what());
-            continue;
         } catch (const PgError& e) {
             if (!IsTransientConflict(e)) {
                 RecordFailure(view.immv, e.what());
@@ -583,7 +560,9 @@ long RunSchedulerRound() {
             });
             sleep_ms = std::min<long>(sleep_ms, kConflictRetryMs);
         } catch (const std::exception& e) {
-            RecordFailure(view.immv, std::string("pg_ivmx internal error: ") + e.what());
+            // The engine's own errors are failures of this view, not of the
+            // scheduler: the other views go on.
+            RecordFailure(view.immv, e.what());
         }
     }
     VacuumLogs();
