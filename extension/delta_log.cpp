@@ -171,6 +171,56 @@ std::vector<std::string> LoggedColumns(Oid log_relid) {
     return names;
 }
 
+namespace {
+
+// Whether two values of this column that are equal are also the same value
+// in every respect a view can observe (its text output, its functions): true
+// for integers, text in a deterministic collation, timestamps and the like;
+// false for numeric (1.0 = 1.00), floats (-0 = 0), intervals, bpchar without
+// a length (trailing blanks), and types without a hashable equality.
+bool EqualityIsIdentity(Form_pg_attribute att) {
+    switch (att->atttypid) {
+        case BOOLOID:
+        case CHAROID:
+        case INT2OID:
+        case INT4OID:
+        case INT8OID:
+        case OIDOID:
+        case DATEOID:
+        case TIMEOID:
+        case TIMESTAMPOID:
+        case TIMESTAMPTZOID:
+        case UUIDOID:
+        case BYTEAOID:
+        case NAMEOID:
+            return true;
+        case TEXTOID:
+        case VARCHAROID:
+            return !OidIsValid(att->attcollation) || get_collation_isdeterministic(att->attcollation);
+        case BPCHAROID:
+            return att->atttypmod >= 0 &&
+                   (!OidIsValid(att->attcollation) || get_collation_isdeterministic(att->attcollation));
+        default:
+            return type_is_enum(att->atttypid);
+    }
+}
+
+}  // namespace
+
+bool LoggedValuesAreImages(Oid log_relid) {
+    return PgCall([&] {
+        bool all = true;
+        Relation rel = relation_open(log_relid, AccessShareLock);
+        TupleDesc desc = RelationGetDescr(rel);
+        for (int i = kBookkeepingColumns; i < desc->natts; ++i) {
+            Form_pg_attribute att = TupleDescAttr(desc, i);
+            if (!att->attisdropped && !EqualityIsIdentity(att)) all = false;
+        }
+        relation_close(rel, AccessShareLock);
+        return all;
+    });
+}
+
 DeltaLogWriter::DeltaLogWriter(Oid base_relid, Oid log_relid)
     : base_relid_(base_relid),
       log_relid_(log_relid),

@@ -38,6 +38,11 @@ void DropDeltaLogIfUnused(Oid relid);
 // Columns of the base relation that its log records, in order.
 std::vector<std::string> LoggedColumns(Oid log_relid);
 
+// Whether log rows can be told apart by comparing their logged columns with
+// equality (hashable, and equal values are indistinguishable), rather than by
+// their text images.
+bool LoggedValuesAreImages(Oid log_relid);
+
 // Appends a statement's transition tables to a log. The rows are written
 // straight into the log's heap (no SQL statement per trigger call: this is
 // the whole cost deferred mode puts on writers); a log whose columns no

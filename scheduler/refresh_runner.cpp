@@ -74,6 +74,7 @@ struct LogInfo {
     Oid relid;
     std::string log;  // qualified, quoted
     std::vector<std::string> columns;
+    bool by_value;  // rows are netted by their values (LoggedValuesAreImages)
 };
 
 std::vector<LogInfo> LogsOf(const core::ViewDefinition& view) {
@@ -85,7 +86,8 @@ std::vector<LogInfo> LogsOf(const core::ViewDefinition& view) {
         if (!log)
             throw core::Error(core::sqlstate::kInternalError,
                               "delta log of \"" + rel.name.name + "\" is missing");
-        logs.push_back({rel.relation_id, *log, core::QuoteQualified(RelationName(*log)), LoggedColumns(*log)});
+        logs.push_back({rel.relation_id, *log, core::QuoteQualified(RelationName(*log)), LoggedColumns(*log),
+                        LoggedValuesAreImages(*log)});
     }
     return logs;
 }
@@ -93,13 +95,12 @@ std::vector<LogInfo> LogsOf(const core::ViewDefinition& view) {
 // FROM-item with the logged rows of one sign that this refresh consumes.
 // As logged, rows inserted and deleted within the batch cancel out in the
 // delta's consolidation, which is all a refresh needs unless the view's
-// expressions fail on such a row. Netted, those rows are removed first, so
-// that the view's expressions are never evaluated over rows that no longer
-// exist. Rows are matched by their text image, not by equality: 1.0 and 1.00
-// are different rows to a view that shows them as text. One scan and one
-// sort: per image, the rows of this sign beyond the count of the other sign
-// are kept (a self-join here let the planner rescan a sorted backlog once per
-// row).
+// expressions fail on such a row or it applies the batch by row key. Netted,
+// the rows a batch both inserted and deleted are removed first: rows of each
+// image are counted, and the sign that wins keeps that many. Rows are matched
+// by their text image, not by equality (1.0 and 1.00 are different rows to a
+// view that shows them as text), or, where equal values of every column are
+// indistinguishable, by their values: one hash aggregation, no text output.
 std::string LogSource(const LogInfo& log, const std::string& pending, uint64 boundary, int sign, bool netted) {
     std::vector<std::string> columns;
     for (const auto& c : log.columns) columns.push_back(core::QuoteIdent(c));
@@ -108,10 +109,19 @@ std::string LogSource(const LogInfo& log, const std::string& pending, uint64 bou
     if (boundary != kAllTransactions) consumed += " AND __ivm_xid < '" + std::to_string(boundary) + "'::xid8";
     const std::string mine = sign > 0 ? "__ivm_sign > 0" : "__ivm_sign < 0";
     if (!netted) return "(SELECT " + list + " FROM " + log.log + " WHERE " + consumed + " AND " + mine + ")";
-    const std::string theirs = sign > 0 ? "__ivm_sign < 0" : "__ivm_sign > 0";
     std::vector<std::string> kept;
     for (const auto& c : columns) kept.push_back("__ivm_p." + c);
-    // The image is computed once per row, in the innermost query.
+    if (log.by_value) {
+        return "(SELECT " + core::Join(kept, ", ") + " FROM (SELECT " + list +
+               ", sum(__ivm_sign) AS __ivm_n FROM " + log.log + " WHERE " + consumed + " GROUP BY " + list +
+               ") AS __ivm_p, generate_series(1, abs(__ivm_p.__ivm_n)) WHERE __ivm_p.__ivm_n " +
+               (sign > 0 ? "> 0" : "< 0") + ")";
+    }
+    // One scan and one sort: per image, the rows of this sign beyond the
+    // count of the other sign are kept (a self-join here let the planner
+    // rescan a sorted backlog once per row). The image is computed once per
+    // row, in the innermost query.
+    const std::string theirs = sign > 0 ? "__ivm_sign < 0" : "__ivm_sign > 0";
     const std::string rows = "(SELECT " + list + ", __ivm_sign, __ivm_seq, CAST(ROW(" + list +
                              ") AS text) AS __ivm_img FROM " + log.log + " WHERE " + consumed + ") AS __ivm_l";
     return "(SELECT " + core::Join(kept, ", ") + " FROM (SELECT " + list + ", __ivm_sign, row_number() OVER (" +
@@ -164,6 +174,7 @@ uint64 OwnTransaction() {
 
 struct PendingSummary {
     std::vector<std::pair<uint64_t, int64_t>> by_xid;  // sorted
+    std::vector<uint64_t> first_xid;                   // per log; UINT64_MAX: no rows
     int64 own_max_seq = 0;
 };
 
@@ -172,10 +183,12 @@ PendingSummary SummarizePending(const std::vector<LogInfo>& logs, const std::str
     std::map<uint64_t, int64_t> counts;
     PendingSummary summary;
     for (const auto& log : logs) {
+        summary.first_xid.push_back(UINT64_MAX);
         for (const auto& row : QueryIn("SELECT __ivm_xid::text, count(*), max(__ivm_seq) FROM " + log.log +
                                            " WHERE " + pending + " GROUP BY __ivm_xid",
                                        snapshot)) {
             const uint64_t xid = std::stoull(row[0]);
+            summary.first_xid.back() = std::min(summary.first_xid.back(), xid);
             counts[xid] += std::stoll(row[1]);
             if (xid == own) summary.own_max_seq = std::max<int64>(summary.own_max_seq, std::stoll(row[2]));
         }
@@ -341,21 +354,32 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait) {
         result.rows_changed = maintainer->RecomputeAt(snapshot);
     } else {
         const auto& view = maintainer->definition();
-        auto apply = [&](bool netted) {
+        // Occurrences of relations whose logs hold rows of this batch.
+        std::vector<std::pair<size_t, const LogInfo*>> occurrences;
+        for (size_t i = 0; i < view.relations.size(); ++i)
+            for (size_t l = 0; l < logs.size(); ++l)
+                if (logs[l].base == view.relations[i].relation_id && summary.first_xid[l] < boundary)
+                    occurrences.push_back({i, &logs[l]});
+        auto apply = [&](bool netted, bool consolidate) {
             std::vector<core::ChangedOccurrence> changed;
-            for (size_t i = 0; i < view.relations.size(); ++i)
-                for (const auto& log : logs)
-                    if (log.base == view.relations[i].relation_id)
-                        changed.push_back({i, LogSource(log, pending, boundary, +1, netted),
-                                           LogSource(log, pending, boundary, -1, netted)});
+            for (const auto& [i, log] : occurrences)
+                changed.push_back({i, LogSource(*log, pending, boundary, +1, netted),
+                                   LogSource(*log, pending, boundary, -1, netted)});
             core::Delta delta = core::BuildDelta(view, changed);
-            delta.consolidate = true;  // a batch may insert and delete the same row
+            delta.consolidate |= consolidate;
             result.rows_changed = maintainer->ApplyDelta(delta, snapshot);
         };
-        // The batch as logged first; only if that fails, netted first (which
-        // costs a sort of the batch by row image): the failure may come from
-        // a row that no longer exists.
-        if (InSubtransaction([&] { apply(false); })) apply(true);
+        if (core::NettedBatchIsKeyed(view, occurrences.size())) {
+            // Netted, one changed relation gives each row key at most one
+            // deleted and one inserted row: applied by key, like a statement.
+            apply(true, false);
+        } else if (InSubtransaction([&] { apply(false, true); })) {
+            // The batch as logged first (a batch may insert and delete the
+            // same row: consolidated); only if that fails, netted first (which
+            // costs a sort of the batch by row image): the failure may come
+            // from a row that no longer exists.
+            apply(true, true);
+        }
     }
     ImmvRecord next = record;
     const core::XidSnapshot previous = known ? *core::XidSnapshot::Parse(record.watermark) : core::XidSnapshot{};

@@ -96,6 +96,11 @@ bool IsReservedColumnName(const std::string& name) { return name.rfind("__ivm", 
 
 bool IsKeyed(ViewShape shape) { return shape == ViewShape::Distinct || shape == ViewShape::Grouped; }
 
+bool NettedBatchIsKeyed(const ViewDefinition& view, size_t changed_occurrences) {
+    return view.shape == ViewShape::Bag && !view.row_key_columns.empty() && !view.join_tree &&
+           changed_occurrences == 1;
+}
+
 std::vector<std::string> IdentityColumns(const ViewDefinition& view) {
     std::vector<std::string> identity;
     switch (view.shape) {

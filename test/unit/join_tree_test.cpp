@@ -196,5 +196,21 @@ TEST(WriterConcurrency, SelfJoinWritersTakeTurnsSingleRelationWritersNever) {
     EXPECT_EQ(WriterConcurrencyOf(v, 1), WriterConcurrency::Free);
 }
 
+TEST(NettedBatch, AppliedByKeyOnlyForKeyedInnerBagsWithOneChange) {
+    ViewDefinition v = Keyed(TwoTables(JoinTree::Kind::Inner));
+    v.join_tree.reset();
+    EXPECT_TRUE(NettedBatchIsKeyed(v, 1));
+    // Two changed occurrences: the cross terms may repeat a key.
+    EXPECT_FALSE(NettedBatchIsKeyed(v, 2));
+    // Outer joins derive rows from match counts, not from one base row.
+    EXPECT_FALSE(NettedBatchIsKeyed(Keyed(TwoTables(JoinTree::Kind::Left)), 1));
+    v.row_key_columns.clear();
+    EXPECT_FALSE(NettedBatchIsKeyed(v, 1));
+    v = Keyed(TwoTables(JoinTree::Kind::Inner));
+    v.join_tree.reset();
+    v.shape = ViewShape::Distinct;
+    EXPECT_FALSE(NettedBatchIsKeyed(v, 1));
+}
+
 }  // namespace
 }  // namespace ivmx::core

@@ -143,6 +143,13 @@ bool IsKeyed(ViewShape shape);
 // base primary key of a bag view); empty when rows have no identity.
 std::vector<std::string> IdentityColumns(const ViewDefinition& view);
 
+// Whether a netted batch that changed `changed_occurrences` relation
+// occurrences can be applied by row key, as a statement's change is: a bag
+// view with a row key and no outer join or EXISTS, with one changed
+// occurrence. Netting leaves at most one deleted and one inserted row per
+// base primary key, so each IMMV row key then occurs at most once per sign.
+bool NettedBatchIsKeyed(const ViewDefinition& view, size_t changed_occurrences);
+
 // Whether some base relation occurs more than once (a self-join).
 bool HasRepeatedRelation(const ViewDefinition& view);
 

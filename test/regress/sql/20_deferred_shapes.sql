@@ -140,6 +140,44 @@ SELECT ivmx.flush();
 SELECT id, k, v FROM d_keyed ORDER BY id;
 :show_bag;
 
+-- A keyed join (the foreign key carries the other table's key): a batch that
+-- changes one table is netted and applied by key. Rows changed many times in
+-- one batch, deleted and re-inserted with the same image, numeric values that
+-- are equal but not the same (1.0 / 1.00: netted by image), a padded bpchar.
+CREATE TABLE kgroups (gid int PRIMARY KEY, label text);
+CREATE TABLE kitems (iid int PRIMARY KEY, gid int NOT NULL REFERENCES kgroups, price numeric, tag char(4));
+INSERT INTO kgroups VALUES (1, 'one'), (2, 'two');
+INSERT INTO kitems SELECT i, 1 + i % 2, i * 1.5, 't' || i FROM generate_series(1, 6) i;
+SELECT ivmx.create_immv('d_kjoin',
+    'SELECT i.iid, g.gid, g.label, i.price, i.tag FROM kitems i JOIN kgroups g USING (gid)', mode => 'deferred');
+\set verify_kjoin 'SELECT ivmx.verify_immv(''d_kjoin'') AS d_kjoin'
+\set show_kjoin 'SELECT iid, gid, label, price::text, tag FROM d_kjoin ORDER BY iid'
+UPDATE kitems SET price = price + 1 WHERE iid = 1;
+UPDATE kitems SET price = price + 1 WHERE iid = 1;
+UPDATE kitems SET price = price - 2 WHERE iid = 1;   -- back to the first image
+UPDATE kitems SET price = 3.00 WHERE iid = 2;        -- equal to 3.0, shown differently
+UPDATE kitems SET gid = 1 WHERE iid = 4;             -- moves to the other group
+DELETE FROM kitems WHERE iid = 5;
+INSERT INTO kitems VALUES (5, 2, 7.5, 't5');          -- the same image again
+INSERT INTO kitems VALUES (7, 1, 1, 'x');
+UPDATE kitems SET tag = 'y' WHERE iid = 7;
+DELETE FROM kitems WHERE iid = 7;                     -- inserted and gone
+INSERT INTO kitems VALUES (8, 2, NULL, NULL);
+UPDATE kitems SET iid = 9 WHERE iid = 6;              -- the key itself changes
+:verify_kjoin;
+SELECT ivmx.flush('d_kjoin');
+:verify_kjoin;
+:show_kjoin;
+-- The other table of the join changes alone, then both in one batch.
+UPDATE kgroups SET label = 'uno' WHERE gid = 1;
+SELECT ivmx.flush('d_kjoin');
+:verify_kjoin;
+UPDATE kgroups SET label = 'dos' WHERE gid = 2;
+UPDATE kitems SET price = price * 2 WHERE gid = 2;
+SELECT ivmx.flush('d_kjoin');
+:verify_kjoin;
+:show_kjoin;
+
 -- Inner join of two tables, and a self-join.
 CREATE TABLE customers (cid int PRIMARY KEY, region text);
 CREATE TABLE orders (oid int PRIMARY KEY, cid int, amount int);
