@@ -344,7 +344,9 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait) {
         PgCall([&] { UnregisterSnapshot(snapshot); });
         return result;
     }
-    const double ratio = FullRefreshRatio();
+    // A recompute rewrites every row of the IMMV, which views reading it
+    // would receive as a change of every row: for them it is never cheaper.
+    const double ratio = ImmvsReading(immv).empty() ? FullRefreshRatio() : 0;
     const double base_rows = ratio > 0 ? BaseRows(logs) : -1;  // > 0 when ratio > 0
     result.full = kind == RefreshKind::Full || !known ||
                   (base_rows > 0 && result.rows_consumed > ratio * base_rows);

@@ -126,6 +126,15 @@ SELECT ivmx.flush('small_k');
 SELECT rows_consumed, kind FROM ivmx.refresh_history
  WHERE immvrelid = 'small_k'::regclass ORDER BY id DESC LIMIT 1;
 SELECT ivmx.verify_immv('small_k');
+-- ... but not an IMMV that another IMMV reads: a recompute would pass a
+-- change of every row on to it.
+SELECT ivmx.create_immv('small_top', 'SELECT k, n FROM small_k WHERE n > 1', mode => 'deferred');
+UPDATE small SET v = v + 1 WHERE id = 2;
+SELECT ivmx.flush('small_top');
+SELECT immvrelid, rows_consumed, kind FROM ivmx.refresh_history
+ WHERE immvrelid IN ('small_k'::regclass, 'small_top'::regclass) ORDER BY id DESC LIMIT 2;
+SELECT ivmx.verify_immv('small_k'), ivmx.verify_immv('small_top');
+DROP TABLE small_top;
 ALTER SYSTEM RESET ivmx.full_refresh_ratio;
 SELECT pg_reload_conf();
 SELECT pg_sleep(0.3);
