@@ -309,6 +309,7 @@ public:
                 std::string alias = UniqueAlias(rte->eref->aliasname);
                 aliases_.push_back(alias);
                 relids_.push_back(rte->relid);
+                columns_read_.push_back(ColumnsRead(rte));
                 context_.occurrence_of_rtindex[i + 1] = int(relids_.size());
                 rtable = lappend(rtable, rte);
                 names = lappend(names, pstrdup(alias.c_str()));
@@ -341,12 +342,27 @@ public:
         return size_t(context_.occurrence_of_rtindex[rtindex] - 1);
     }
     Oid relid(size_t i) const { return relids_[i]; }
+    const std::vector<std::string>& columns_read(size_t i) const { return columns_read_[i]; }
     // The alias as it appears in deparsed expressions (quoted if needed).
     std::string quoted_alias(size_t i) const {
         return PgCall([&] { return std::string(quote_identifier(aliases_[i].c_str())); });
     }
 
 private:
+    // The user columns the query reads of a relation (the parser marks each
+    // column it meets, in any clause); empty for all of them: a whole-row
+    // reference, or no marks at all.
+    static std::vector<std::string> ColumnsRead(RangeTblEntry* rte) {
+        std::vector<std::string> names;
+        int member = -1;
+        while ((member = bms_next_member(rte->selectedCols, member)) >= 0) {
+            const AttrNumber attno = member + FirstLowInvalidHeapAttributeNumber;
+            if (attno == InvalidAttrNumber) return {};
+            if (attno > 0) names.push_back(get_attname(rte->relid, attno, false));
+        }
+        return names;
+    }
+
     std::string UniqueAlias(const std::string& wanted) const {
         std::string alias = wanted.rfind("__ivm", 0) == 0 ? "r" : wanted;
         for (int n = 2; std::find(aliases_.begin(), aliases_.end(), alias) != aliases_.end(); ++n)
@@ -358,6 +374,7 @@ private:
     RenumberContext context_;
     std::vector<std::string> aliases_;
     std::vector<Oid> relids_;
+    std::vector<std::vector<std::string>> columns_read_;
     List* deparse_context_ = nullptr;
 };
 
@@ -656,8 +673,8 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
         core::ViewDefinition view;
         view.immv = immv;
         for (size_t i = 0; i < deparse.size(); ++i)
-            view.relations.push_back(
-                {RelationName(deparse.relid(i)), deparse.quoted_alias(i), deparse.relid(i)});
+            view.relations.push_back({RelationName(deparse.relid(i)), deparse.quoted_alias(i), deparse.relid(i),
+                                      deparse.columns_read(i)});
         const bool grouped = q->hasAggs || q->groupClause != NIL;
         view.shape = q->groupClause != NIL ? core::ViewShape::Grouped
                      : q->hasAggs         ? core::ViewShape::GlobalAggregate

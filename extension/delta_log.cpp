@@ -207,17 +207,17 @@ bool EqualityIsIdentity(Form_pg_attribute att) {
 
 }  // namespace
 
-bool LoggedValuesAreImages(Oid log_relid) {
+std::vector<std::string> LoggedColumnsEqualByValue(Oid log_relid) {
     return PgCall([&] {
-        bool all = true;
+        std::vector<std::string> names;
         Relation rel = relation_open(log_relid, AccessShareLock);
         TupleDesc desc = RelationGetDescr(rel);
         for (int i = kBookkeepingColumns; i < desc->natts; ++i) {
             Form_pg_attribute att = TupleDescAttr(desc, i);
-            if (!att->attisdropped && !EqualityIsIdentity(att)) all = false;
+            if (!att->attisdropped && EqualityIsIdentity(att)) names.push_back(NameStr(att->attname));
         }
         relation_close(rel, AccessShareLock);
-        return all;
+        return names;
     });
 }
 

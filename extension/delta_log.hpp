@@ -38,10 +38,9 @@ void DropDeltaLogIfUnused(Oid relid);
 // Columns of the base relation that its log records, in order.
 std::vector<std::string> LoggedColumns(Oid log_relid);
 
-// Whether log rows can be told apart by comparing their logged columns with
-// equality (hashable, and equal values are indistinguishable), rather than by
-// their text images.
-bool LoggedValuesAreImages(Oid log_relid);
+// The logged columns whose values can be compared with equality instead of
+// by their text images: hashable, and equal values are indistinguishable.
+std::vector<std::string> LoggedColumnsEqualByValue(Oid log_relid);
 
 // Appends a statement's transition tables to a log. The rows are written
 // straight into the log's heap (no SQL statement per trigger call: this is

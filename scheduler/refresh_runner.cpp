@@ -74,7 +74,7 @@ struct LogInfo {
     Oid relid;
     std::string log;  // qualified, quoted
     std::vector<std::string> columns;
-    bool by_value;  // rows are netted by their values (LoggedValuesAreImages)
+    std::vector<std::string> equal_by_value;  // LoggedColumnsEqualByValue
 };
 
 std::vector<LogInfo> LogsOf(const core::ViewDefinition& view) {
@@ -87,23 +87,32 @@ std::vector<LogInfo> LogsOf(const core::ViewDefinition& view) {
             throw core::Error(core::sqlstate::kInternalError,
                               "delta log of \"" + rel.name.name + "\" is missing");
         logs.push_back({rel.relation_id, *log, core::QuoteQualified(RelationName(*log)), LoggedColumns(*log),
-                        LoggedValuesAreImages(*log)});
+                        LoggedColumnsEqualByValue(*log)});
     }
     return logs;
 }
 
-// FROM-item with the logged rows of one sign that this refresh consumes.
+// FROM-item with the logged rows of one sign that this refresh consumes,
+// with the columns the view reads of the relation (`read`, all if empty).
 // As logged, rows inserted and deleted within the batch cancel out in the
 // delta's consolidation, which is all a refresh needs unless the view's
 // expressions fail on such a row or it applies the batch by row key. Netted,
 // the rows a batch both inserted and deleted are removed first: rows of each
-// image are counted, and the sign that wins keeps that many. Rows are matched
-// by their text image, not by equality (1.0 and 1.00 are different rows to a
-// view that shows them as text), or, where equal values of every column are
-// indistinguishable, by their values: one hash aggregation, no text output.
-std::string LogSource(const LogInfo& log, const std::string& pending, uint64 boundary, int sign, bool netted) {
+// image are counted, and the sign that wins keeps that many. Only the columns
+// read count (a change of other columns is no change to the view). Rows are
+// matched by their text image, not by equality (1.0 and 1.00 are different
+// rows to a view that shows them as text), or, where equal values of every
+// column read are indistinguishable, by their values: one hash aggregation,
+// no text output.
+std::string LogSource(const LogInfo& log, const std::vector<std::string>& read, const std::string& pending,
+                      uint64 boundary, int sign, bool netted) {
     std::vector<std::string> columns;
-    for (const auto& c : log.columns) columns.push_back(core::QuoteIdent(c));
+    bool by_value = true;
+    for (const auto& c : log.columns) {
+        if (!read.empty() && std::find(read.begin(), read.end(), c) == read.end()) continue;
+        columns.push_back(core::QuoteIdent(c));
+        by_value &= std::find(log.equal_by_value.begin(), log.equal_by_value.end(), c) != log.equal_by_value.end();
+    }
     const std::string list = core::Join(columns, ", ");
     std::string consumed = pending;
     if (boundary != kAllTransactions) consumed += " AND __ivm_xid < '" + std::to_string(boundary) + "'::xid8";
@@ -111,7 +120,7 @@ std::string LogSource(const LogInfo& log, const std::string& pending, uint64 bou
     if (!netted) return "(SELECT " + list + " FROM " + log.log + " WHERE " + consumed + " AND " + mine + ")";
     std::vector<std::string> kept;
     for (const auto& c : columns) kept.push_back("__ivm_p." + c);
-    if (log.by_value) {
+    if (by_value && !columns.empty()) {
         return "(SELECT " + core::Join(kept, ", ") + " FROM (SELECT " + list +
                ", sum(__ivm_sign) AS __ivm_n FROM " + log.log + " WHERE " + consumed + " GROUP BY " + list +
                ") AS __ivm_p, generate_series(1, abs(__ivm_p.__ivm_n)) WHERE __ivm_p.__ivm_n " +
@@ -172,29 +181,39 @@ uint64 OwnTransaction() {
     });
 }
 
+// What is pending in the logs of one view: in all, per log (the oldest
+// transaction), and, when asked for, per transaction (for ivmx.max_batch_rows).
 struct PendingSummary {
-    std::vector<std::pair<uint64_t, int64_t>> by_xid;  // sorted
+    int64 rows = 0;
     std::vector<uint64_t> first_xid;                   // per log; UINT64_MAX: no rows
+    std::vector<std::pair<uint64_t, int64_t>> by_xid;  // sorted; filled by CountByTransaction
     int64 own_max_seq = 0;
 };
 
+// One aggregate per log: no sort, and one row to read back.
 PendingSummary SummarizePending(const std::vector<LogInfo>& logs, const std::string& pending,
                                 uint64 own, Snapshot snapshot) {
-    std::map<uint64_t, int64_t> counts;
     PendingSummary summary;
     for (const auto& log : logs) {
-        summary.first_xid.push_back(UINT64_MAX);
-        for (const auto& row : QueryIn("SELECT __ivm_xid::text, count(*), max(__ivm_seq) FROM " + log.log +
-                                           " WHERE " + pending + " GROUP BY __ivm_xid",
-                                       snapshot)) {
-            const uint64_t xid = std::stoull(row[0]);
-            summary.first_xid.back() = std::min(summary.first_xid.back(), xid);
-            counts[xid] += std::stoll(row[1]);
-            if (xid == own) summary.own_max_seq = std::max<int64>(summary.own_max_seq, std::stoll(row[2]));
-        }
+        const auto row = QueryIn("SELECT count(*), min(__ivm_xid)::text, max(__ivm_seq) FILTER (WHERE __ivm_xid = '" +
+                                     std::to_string(own) + "'::xid8) FROM " + log.log + " WHERE " + pending,
+                                 snapshot)[0];
+        summary.rows += std::stoll(row[0]);
+        summary.first_xid.push_back(row[1].empty() ? UINT64_MAX : std::stoull(row[1]));
+        if (!row[2].empty()) summary.own_max_seq = std::max<int64>(summary.own_max_seq, std::stoll(row[2]));
     }
-    summary.by_xid.assign(counts.begin(), counts.end());
     return summary;
+}
+
+void CountByTransaction(PendingSummary& summary, const std::vector<LogInfo>& logs, const std::string& pending,
+                        Snapshot snapshot) {
+    std::map<uint64_t, int64_t> counts;
+    for (const auto& log : logs)
+        for (const auto& row : QueryIn("SELECT __ivm_xid::text, count(*) FROM " + log.log + " WHERE " + pending +
+                                           " GROUP BY __ivm_xid",
+                                       snapshot))
+            counts[std::stoull(row[0])] += std::stoll(row[1]);
+    summary.by_xid.assign(counts.begin(), counts.end());
 }
 
 void RecordRefresh(Oid immv, const ImmvRecord& next, TimestampTz started, const RefreshResult& result) {
@@ -327,19 +346,25 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait) {
     const bool known = core::XidSnapshot::Parse(record.watermark).has_value();
     const std::string pending = known ? PendingCondition(record) : "true";
     // The logs belong to pg_ivmx: read them as their owner, whoever flushes.
-    const PendingSummary summary =
+    PendingSummary summary =
         AsRole(CatalogOwner(), [&] { return SummarizePending(logs, pending, own, snapshot); });
 
-    const bool single_relation = maintainer->definition().relations.size() == 1;
-    uint64 boundary = single_relation ? core::BatchBoundary(summary.by_xid, MaxBatchRows()) : kAllTransactions;
+    // A single-relation view takes at most ivmx.max_batch_rows per refresh,
+    // in whole transactions; other views take everything pending.
+    uint64 boundary = kAllTransactions;
+    if (maintainer->definition().relations.size() == 1 && summary.rows > MaxBatchRows()) {
+        AsRole(CatalogOwner(), [&] { CountByTransaction(summary, logs, pending, snapshot); });
+        boundary = core::BatchBoundary(summary.by_xid, MaxBatchRows());
+    }
     // A transaction whose rows were applied in part (by its own flush) is
     // always consumed in full: the watermark cannot apply it in part again.
     if (record.partial_xid != 0 && boundary <= record.partial_xid) boundary = record.partial_xid + 1;
-    for (const auto& [xid, rows] : summary.by_xid)
-        if (xid < boundary) result.rows_consumed += rows;
+    result.rows_consumed = summary.by_xid.empty() ? summary.rows : 0;
     result.more_pending = false;
-    for (const auto& [xid, rows] : summary.by_xid)
+    for (const auto& [xid, rows] : summary.by_xid) {
+        if (xid < boundary) result.rows_consumed += rows;
         if (xid >= boundary) result.more_pending = true;
+    }
     if (result.rows_consumed == 0 && kind != RefreshKind::Full && known) {
         PgCall([&] { UnregisterSnapshot(snapshot); });
         return result;
@@ -364,9 +389,12 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait) {
                     occurrences.push_back({i, &logs[l]});
         auto apply = [&](bool netted, bool consolidate) {
             std::vector<core::ChangedOccurrence> changed;
-            for (const auto& [i, log] : occurrences)
-                changed.push_back({i, LogSource(*log, pending, boundary, +1, netted),
-                                   LogSource(*log, pending, boundary, -1, netted)});
+            for (const auto& [i, log] : occurrences) {
+                // Join trees carry their rows as whole rows of the relation's type.
+                const auto& read = view.join_tree ? std::vector<std::string>{} : view.relations[i].columns_read;
+                changed.push_back({i, LogSource(*log, read, pending, boundary, +1, netted),
+                                   LogSource(*log, read, pending, boundary, -1, netted)});
+            }
             core::Delta delta = core::BuildDelta(view, changed);
             delta.consolidate |= consolidate;
             result.rows_changed = maintainer->ApplyDelta(delta, snapshot);

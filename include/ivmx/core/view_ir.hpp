@@ -25,6 +25,8 @@ struct BaseRelation {
     QualifiedName name;
     std::string alias;             // as used by the deparsed expressions (already quoted if needed)
     unsigned int relation_id = 0;  // the relation's identity in the server (its OID)
+    // The columns the view reads of it; empty: every column.
+    std::vector<std::string> columns_read;
 };
 
 enum class AggregateKind { CountStar, Count, Sum, Avg, Min, Max };

@@ -168,6 +168,22 @@ UPDATE kitems SET iid = 9 WHERE iid = 6;              -- the key itself changes
 SELECT ivmx.flush('d_kjoin');
 :verify_kjoin;
 :show_kjoin;
+-- A view that reads some columns only: changes of the others are no changes
+-- to it (the batch is netted on the columns read, here by value).
+SELECT ivmx.create_immv('d_ktags', 'SELECT i.iid, gid, i.tag, g.label FROM kitems i JOIN kgroups g USING (gid)',
+    mode => 'deferred');
+UPDATE kitems SET price = price + 100;
+UPDATE kitems SET tag = 'z' WHERE iid = 3;
+UPDATE kitems SET tag = 't3' WHERE iid = 3;
+UPDATE kitems SET tag = 'new' WHERE iid = 8;
+SELECT ivmx.flush('d_ktags');
+SELECT rows_consumed, rows_changed FROM ivmx.refresh_history
+ WHERE immvrelid = 'd_ktags'::regclass ORDER BY id DESC LIMIT 1;
+SELECT ivmx.verify_immv('d_ktags');
+SELECT ivmx.flush('d_kjoin');
+:verify_kjoin;
+UPDATE kitems SET price = price - 100;
+DROP TABLE d_ktags;
 -- The other table of the join changes alone, then both in one batch.
 UPDATE kgroups SET label = 'uno' WHERE gid = 1;
 SELECT ivmx.flush('d_kjoin');
