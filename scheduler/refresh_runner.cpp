@@ -403,7 +403,7 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait) {
             // Netted, one changed relation gives each row key at most one
             // deleted and one inserted row: applied by key, like a statement.
             apply(true, false);
-        } else if (InSubtransaction([&] { apply(false, true); })) {
+        } else if (!occurrences.empty() && InSubtransaction([&] { apply(false, true); })) {
             // The batch as logged first (a batch may insert and delete the
             // same row: consolidated); only if that fails, netted first (which
             // costs a sort of the batch by row image): the failure may come
