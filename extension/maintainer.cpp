@@ -72,6 +72,12 @@ ItemPointerData TidAt(uint64 row) {
     return *reinterpret_cast<ItemPointer>(DatumGetPointer(d));
 }
 
+uint64 CountAt(uint64 row) {
+    bool isnull = false;
+    Datum d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 1, &isnull);
+    return isnull ? 0 : static_cast<uint64>(DatumGetInt64(d));
+}
+
 bool BoolAt(uint64 row, int column) {
     bool isnull = false;
     Datum d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, column, &isnull);
@@ -137,18 +143,19 @@ void ViewMaintainer::LockForWriter() const {
     });
 }
 
-std::vector<ViewMaintainer::PreparedStep>& ViewMaintainer::Prepared(ChangeKind kind) {
-    auto& slot = prepared_[static_cast<size_t>(kind)];
+std::vector<ViewMaintainer::PreparedStep>& ViewMaintainer::Prepared(ChangeKind kind, bool in_place) {
+    auto& slot = prepared_[static_cast<size_t>(kind) * 2 + (in_place ? 1 : 0)];
     if (slot) return *slot;
     const TransitionTables tables = TransitionSources(kind);
-    core::MaintenancePlan plan = core::BuildMaintenancePlan(
-        definition_,
-        core::RelationDelta(definition_, changed_relation_, tables.inserted, tables.deleted));
+    core::Delta delta = core::RelationDelta(definition_, changed_relation_, tables.inserted, tables.deleted);
+    delta.update_in_place = in_place;
+    core::MaintenancePlan plan = core::BuildMaintenancePlan(definition_, delta);
     std::vector<PreparedStep> steps;
     for (const auto& step : plan.steps) {
         PreparedStep prepared;
         prepared.input = step.input;
         prepared.reports_rows = step.reports_rows;
+        prepared.returns_count = step.returns_count;
         prepared.plan = PgCall([&] {
             Oid argtype = TIDARRAYOID;
             const int nargs = step.input == core::StepInput::None ? 0 : 1;
@@ -175,10 +182,10 @@ Snapshot ViewMaintainer::MaintenanceSnapshot() const {
     return PgCall([] { return IsolationUsesXactSnapshot() ? RegisterSnapshot(GetLatestSnapshot()) : nullptr; });
 }
 
-void ViewMaintainer::Apply(ChangeKind kind) {
+void ViewMaintainer::Apply(ChangeKind kind, uint64 rows) {
     CheckRecomputeVisible(record_);
     Snapshot snapshot = MaintenanceSnapshot();
-    RunSteps(Prepared(kind), snapshot);
+    RunSteps(Prepared(kind, rows >= core::kInPlaceMinRows), snapshot);
     if (snapshot != nullptr) PgCall([&] { UnregisterSnapshot(snapshot); });
 }
 
@@ -190,7 +197,7 @@ uint64 ViewMaintainer::ApplyDelta(const core::Delta& delta, Snapshot snapshot) {
     }
     std::vector<PreparedStep> steps;
     for (const auto& step : core::BuildMaintenancePlan(definition_, delta).steps)
-        steps.push_back({nullptr, step.sql, step.input, step.reports_rows});
+        steps.push_back({nullptr, step.sql, step.input, step.reports_rows, step.returns_count});
     const uint64 written = RunSteps(steps, snapshot);
     if (own != nullptr) PgCall([&] { UnregisterSnapshot(own); });
     return written;
@@ -250,6 +257,10 @@ uint64 ViewMaintainer::RunSteps(const std::vector<PreparedStep>& steps, Snapshot
                 if (rc < 0)
                     elog(ERROR, "pg_ivmx maintenance statement failed: %s",
                          SPI_result_code_string(rc));
+                if (step.returns_count) {
+                    written += CountAt(0);
+                    return;
+                }
                 if (!step.reports_rows) {
                     written += SPI_processed;
                     return;

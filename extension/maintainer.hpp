@@ -47,8 +47,9 @@ public:
     ViewMaintainer& operator=(const ViewMaintainer&) = delete;
 
     // Applies the statement's transition tables (already registered with
-    // SPI) to the IMMV, as the IMMV's owner. Caller holds the IMMV lock.
-    void Apply(ChangeKind kind);
+    // SPI; `rows` rows changed) to the IMMV, as the IMMV's owner. Caller
+    // holds the IMMV lock.
+    void Apply(ChangeKind kind, uint64 rows);
 
     // Applies an arbitrary delta (batched changes of several statements or
     // relations, or a deferred batch), planning its statements for this one
@@ -89,8 +90,9 @@ private:
         std::string sql;
         core::StepInput input = core::StepInput::None;
         bool reports_rows = false;
+        bool returns_count = false;
     };
-    std::vector<PreparedStep>& Prepared(ChangeKind kind);
+    std::vector<PreparedStep>& Prepared(ChangeKind kind, bool in_place);
     Snapshot MaintenanceSnapshot() const;
     uint64 RunSteps(const std::vector<PreparedStep>& steps, Snapshot snapshot = nullptr);
 
@@ -104,7 +106,8 @@ private:
     core::WriterConcurrency writer_concurrency_;
     std::vector<Oid> lock_relations_;
     Oid lock_class_ = InvalidOid;  // ivmx.immv: the class of the per-relation writer locks
-    std::array<std::optional<std::vector<PreparedStep>>, 3> prepared_;
+    // Per statement kind, for statements of few rows and of many (in place).
+    std::array<std::optional<std::vector<PreparedStep>>, 6> prepared_;
 };
 
 // Builds the maintainer of an IMMV from its catalog row (SPI connected), for

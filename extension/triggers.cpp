@@ -39,12 +39,14 @@ TriggerData* StatementTriggerData(FunctionCallInfo fcinfo, const char* function)
 // Applies the current statement's transition tables (registered with SPI)
 // through each IMMV's cached plans: the common case of one statement
 // changing one table.
-void ApplyStatement(Oid relid, ChangeKind kind) {
+void ApplyStatement(Oid relid, ChangeKind kind, const TriggerData* data) {
     std::vector<ViewMaintainer*> views;
     for (const auto& view : MaintainersFor(relid).views)
         if (view->active()) views.push_back(view.get());
+    Tuplestorestate* rows = data->tg_newtable != nullptr ? data->tg_newtable : data->tg_oldtable;
+    const uint64 changed = rows != nullptr ? PgCall([&] { return uint64(tuplestore_tuple_count(rows)); }) : 0;
     MaintenanceScope scope;
-    for (ViewMaintainer* view : views) view->Apply(kind);
+    for (ViewMaintainer* view : views) view->Apply(kind, changed);
 }
 
 // FROM-item reading the union of several change sets of one relation.
@@ -184,7 +186,7 @@ void CaptureStatement(FunctionCallInfo fcinfo) {
     } else if (HasSavedChanges() || (immediate && FeedsOtherImmvs(relid))) {
         WithMaintenanceSettings([&] { ApplyBatch(relid, kind); });
     } else if (immediate) {
-        WithMaintenanceSettings([&] { ApplyStatement(relid, kind); });
+        WithMaintenanceSettings([&] { ApplyStatement(relid, kind, data); });
     }
     SpiFinish();
 }

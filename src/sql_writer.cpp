@@ -8,8 +8,11 @@
 //  * GlobalAggregate: one UPDATE of the single row, then the same recompute.
 //  * Bag: delete the rows matching the deleted side (by the base primary key
 //    when the view selects it, else by value, k copies for k deleted rows),
-//    then insert the rows of the inserted side.
+//    then insert the rows of the inserted side; with a key, rows whose key
+//    is on both sides are updated in place instead.
 #include "ivmx/core/sql_writer.hpp"
+
+#include <algorithm>
 
 #include "ivmx/core/aggregate_rules.hpp"
 #include "ivmx/core/delta_query.hpp"
@@ -334,6 +337,50 @@ void AddRederiveSteps(MaintenancePlan& plan, const ViewDefinition& view, const D
                           StepInput::None, false});
 }
 
+// For a bag view with row keys and a delta in which each key occurs at most
+// once per sign (one changed relation), one statement: rows whose key is on
+// both sides are updated in place (a HOT update when the page has room: no
+// new index entry, no new page), rows only deleted are deleted, rows only
+// inserted are inserted. The three sets of IMMV rows are disjoint, so the
+// sub-statements (which see the same snapshot) cannot meet; each side of the
+// delta is computed once. The statement returns how many rows it changed.
+void AddKeyedSteps(MaintenancePlan& plan, const ViewDefinition& view, const Delta& delta) {
+    const std::vector<StreamColumn> keys = RowKeys(view);
+    const std::string m = kImmvAlias, p = "__ivm_p", d = kDeltaAlias;
+    // Equality of the key columns of two aliases (keys are primary key
+    // columns: never NULL).
+    auto same_key = [&](const std::string& a, const std::string& b) {
+        std::vector<std::string> match;
+        for (const auto& k : keys) match.push_back(ColumnRef(a, k.name) + " = " + ColumnRef(b, k.name));
+        return Join(match, " AND ");
+    };
+    std::vector<std::string> ctes{
+        p + " AS MATERIALIZED (" + StreamUnion(view, BagColumns(view), delta, StreamSign::Positive, false) + ")",
+        d + " AS MATERIALIZED (" + StreamUnion(view, keys, delta, StreamSign::Negative, false) + ")"};
+    std::vector<std::string> counted;
+    std::vector<std::string> set;
+    for (const auto& c : view.columns)
+        if (std::find(view.row_key_columns.begin(), view.row_key_columns.end(), c.name) == view.row_key_columns.end())
+            set.push_back(QuoteIdent(c.name) + " = " + ColumnRef(p, c.name));
+    if (!set.empty()) {
+        ctes.push_back("__ivm_u AS (UPDATE " + Immv(view) + " AS " + m + " SET " + Join(set, ", ") + " FROM " + p +
+                       " WHERE " + same_key(m, p) + " RETURNING 1)");
+        counted.push_back("(SELECT count(*) FROM __ivm_u)");
+    }
+    ctes.push_back("__ivm_x AS (DELETE FROM " + Immv(view) + " AS " + m + " USING " + d + " WHERE " + same_key(m, d) +
+                   " AND NOT EXISTS (SELECT 1 FROM " + p + " WHERE " + same_key(p, d) + ") RETURNING 1)");
+    counted.push_back("(SELECT count(*) FROM __ivm_x)");
+    std::vector<std::string> names;
+    for (const auto& c : view.columns) names.push_back(ColumnRef(p, c.name));
+    ctes.push_back("__ivm_i AS (INSERT INTO " + Immv(view) + " (" + Join(Quoted(TableColumns(view)), ", ") +
+                   ") SELECT " + Join(names, ", ") + " FROM " + p + " WHERE NOT EXISTS (SELECT 1 FROM " + d +
+                   " WHERE " + same_key(p, d) + ") RETURNING 1)");
+    counted.push_back("(SELECT count(*) FROM __ivm_i)");
+    MaintenanceStep step{"WITH " + Join(ctes, ", ") + " SELECT " + Join(counted, " + "), StepInput::None, false};
+    step.returns_count = true;
+    plan.steps.push_back(step);
+}
+
 void AddBagSteps(MaintenancePlan& plan, const ViewDefinition& view, const Delta& delta) {
     if (delta.consolidate && !view.row_key_columns.empty()) {
         AddRederiveSteps(plan, view, delta);
@@ -345,12 +392,16 @@ void AddBagSteps(MaintenancePlan& plan, const ViewDefinition& view, const Delta&
         plan.steps.push_back(BagInsertNetted(view, netted));
         return;
     }
+    bool has_positive = false;
+    for (const auto& s : delta.streams) has_positive |= s.sign > 0;
+    if (!view.row_key_columns.empty() && delta.update_in_place && delta.HasNegative() && has_positive) {
+        AddKeyedSteps(plan, view, delta);
+        return;
+    }
     if (delta.HasNegative())
         plan.steps.push_back(view.row_key_columns.empty()
                                  ? BagDeleteByValue(view, NettedRows(view, delta, StreamSign::Negative))
                                  : BagDeleteByKey(view, delta));
-    bool has_positive = false;
-    for (const auto& s : delta.streams) has_positive |= s.sign > 0;
     if (has_positive) plan.steps.push_back(BagInsert(view, delta));
 }
 
@@ -457,7 +508,11 @@ std::string PopulateQuery(const ViewDefinition& view) {
 }
 
 std::string CreateTableSql(const ViewDefinition& view) {
-    return "CREATE TABLE " + Immv(view) + " AS " + PopulateQuery(view);
+    // Rows of a keyed bag are updated in place: room on each page keeps
+    // those updates on the page (HOT), without a new index entry.
+    const bool updated_in_place = view.shape == ViewShape::Bag && !view.row_key_columns.empty();
+    return "CREATE TABLE " + Immv(view) + (updated_in_place ? " WITH (fillfactor = " + std::to_string(kKeyedFillFactor) + ")" : "") +
+           " AS " + PopulateQuery(view);
 }
 
 std::optional<std::string> CreateIndexSql(const ViewDefinition& view) {

@@ -153,12 +153,37 @@ TEST(Maintenance, BagViewDeletesByPrimaryKeyWhenSelected) {
     x.expression_sql = "t.abalance * 2";
     v.columns = {id, x};
     v.row_key_columns = {"aid"};
+    // Deleted only: by key.
+    auto deleted = BuildMaintenancePlan(v, Deleted(v));
+    ASSERT_EQ(deleted.steps.size(), 1u);
+    EXPECT_TRUE(Contains(deleted.steps[0].sql, "DELETE FROM \"public\".\"mv\" AS __ivm_mv USING"));
+    EXPECT_TRUE(Contains(deleted.steps[0].sql, "__ivm_mv.\"aid\" = __ivm_d.\"aid\""));
+    // Both sides: one statement; rows whose key is on both are updated in
+    // place (the key itself is not assigned), the others deleted or inserted.
     auto plan = BuildMaintenancePlan(v, Updated(v));
-    ASSERT_EQ(plan.steps.size(), 2u);
-    EXPECT_TRUE(Contains(plan.steps[0].sql, "DELETE FROM \"public\".\"mv\" AS __ivm_mv USING"));
-    EXPECT_TRUE(Contains(plan.steps[1].sql, "INSERT INTO \"public\".\"mv\" (\"aid\", \"x\") SELECT"));
+    ASSERT_EQ(plan.steps.size(), 1u);
+    const std::string& sql = plan.steps[0].sql;
+    EXPECT_TRUE(plan.steps[0].returns_count);
+    EXPECT_TRUE(Contains(sql, "UPDATE \"public\".\"mv\" AS __ivm_mv SET \"x\" = __ivm_p.\"x\" FROM __ivm_p"));
+    EXPECT_FALSE(Contains(sql, "SET \"aid\""));
+    EXPECT_TRUE(Contains(sql, "DELETE FROM \"public\".\"mv\" AS __ivm_mv USING __ivm_d"));
+    EXPECT_TRUE(Contains(sql, "INSERT INTO \"public\".\"mv\" (\"aid\", \"x\") SELECT"));
+    EXPECT_TRUE(Contains(sql, "(SELECT count(*) FROM __ivm_u) + (SELECT count(*) FROM __ivm_x)"));
+    EXPECT_TRUE(Contains(CreateTableSql(v), "WITH (fillfactor = 90) AS SELECT"));
+    // A statement of few rows deletes and re-inserts.
+    auto few = Updated(v);
+    few.update_in_place = false;
+    auto small = BuildMaintenancePlan(v, few);
+    ASSERT_EQ(small.steps.size(), 2u);
+    EXPECT_TRUE(Contains(small.steps[0].sql, "DELETE FROM \"public\".\"mv\" AS __ivm_mv USING"));
+    EXPECT_TRUE(Contains(small.steps[1].sql, "INSERT INTO \"public\".\"mv\" (\"aid\", \"x\") SELECT"));
+    // Only key columns: nothing to update in place.
+    v.columns = {id};
+    EXPECT_FALSE(Contains(BuildMaintenancePlan(v, Updated(v)).steps[0].sql, "UPDATE"));
+    v.columns = {id, x};
     EXPECT_EQ(WriterConcurrencyOf(v, v.relations[0].relation_id), WriterConcurrency::Free);
     v.row_key_columns.clear();
+    EXPECT_FALSE(Contains(CreateTableSql(v), "fillfactor"));
     auto by_value = BuildMaintenancePlan(v, Deleted(v));
     ASSERT_EQ(by_value.steps.size(), 1u);
     EXPECT_TRUE(Contains(by_value.steps[0].sql, "row_number() OVER (PARTITION BY"));

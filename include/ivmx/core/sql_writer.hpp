@@ -32,6 +32,10 @@ struct Delta {
     // Several occurrences changed at once: streams may cancel each other, so
     // rows must be netted before a bag view is touched.
     bool consolidate = false;
+    // A keyed bag view's rows whose key is on both sides are updated in
+    // place, in one statement with the deletes and inserts (see
+    // kInPlaceMinRows); otherwise deleted and re-inserted.
+    bool update_in_place = true;
 
     bool HasNegative() const;
     bool empty() const { return streams.empty(); }
@@ -68,6 +72,8 @@ struct MaintenanceStep {
     // The statement returns rows (tid, gone boolean, stale boolean) naming
     // IMMV rows that later steps must delete (gone) or recompute (stale).
     bool reports_rows = false;
+    // The statement returns one row: the number of IMMV rows it changed.
+    bool returns_count = false;
 };
 
 // The statements that apply one delta to one IMMV, in order. Steps with an
@@ -84,6 +90,16 @@ std::string PopulateQuery(const ViewDefinition& view);
 
 // CREATE TABLE <immv> AS <populate query>: creates and fills the IMMV.
 std::string CreateTableSql(const ViewDefinition& view);
+
+// The fillfactor of IMMVs whose rows maintenance updates in place (bag views
+// with a row key).
+constexpr int kKeyedFillFactor = 90;
+
+// A statement that changes fewer rows than this deletes and re-inserts the
+// rows of a keyed view: the one statement that updates in place costs more
+// to start (its common table expressions and anti-joins) than it saves on so
+// few rows.
+constexpr unsigned long kInPlaceMinRows = 64;
 
 // CREATE UNIQUE INDEX on the IMMV's identity columns, if it has any.
 std::optional<std::string> CreateIndexSql(const ViewDefinition& view);

@@ -35,6 +35,13 @@ SELECT c.relname AS immv, pg_get_indexdef(i.indexrelid) AS definition
  ORDER BY 1;
 :verify;
 
+-- Keyed IMMVs leave room on their pages: rows whose key a statement of many
+-- rows keeps are updated in place, on their page (see the end of the file).
+SELECT c.relname AS immv, c.reloptions
+  FROM pg_class c
+ WHERE c.relnamespace = 'join_keys'::regnamespace AND c.relname LIKE 'j\_%' AND c.relkind = 'r'
+ ORDER BY 1;
+
 -- Changes to every table, keys moving between branches, NULL keys.
 UPDATE accounts SET abalance = abalance + 1 WHERE aid IN (1, 3);
 :verify;
@@ -61,6 +68,27 @@ UPDATE accounts SET bid = 13 WHERE bid = 3;
 :verify;
 SELECT aid, bid, abalance, bbalance FROM j_using ORDER BY aid;
 SELECT aid, tid, region, bid FROM j_three ORDER BY aid, tid, region;
+
+-- A statement of many rows updates the rows whose key it keeps in place
+-- (heap-only tuples where the page has room: no new index entries), deletes
+-- and inserts the others; one of few rows deletes and re-inserts.
+INSERT INTO branches VALUES (21, 2100), (22, 2200);
+CREATE TABLE many (id int PRIMARY KEY, gid int NOT NULL REFERENCES branches, v int);
+INSERT INTO many SELECT g, 21 + g % 2, g FROM generate_series(1, 200) g;
+SELECT ivmx.create_immv('j_many', 'SELECT m.id, bid, m.v, b.bbalance FROM many m JOIN branches b ON b.bid = m.gid');
+BEGIN;
+UPDATE many SET v = v + 1 WHERE id <= 100;
+SELECT pg_stat_get_xact_tuples_updated('j_many'::regclass) AS updated,
+       pg_stat_get_xact_tuples_hot_updated('j_many'::regclass) > 0 AS some_on_their_page;
+COMMIT;
+UPDATE many SET gid = 22, v = -v WHERE id > 190;         -- keys change
+DELETE FROM many WHERE id BETWEEN 101 AND 150;
+WITH gone AS (DELETE FROM many WHERE id BETWEEN 151 AND 180 RETURNING id)
+INSERT INTO many SELECT id + 1000, 21, id FROM gone;      -- one statement, both sides
+UPDATE many SET v = v + 1;                                -- in place, after those
+UPDATE many SET v = 0 WHERE id = 1;                      -- few rows
+:verify;
+SELECT count(*), sum(v) FROM j_many;
 
 -- Dropping the schema drops its IMMVs with their catalog rows and triggers.
 SET client_min_messages = warning;
