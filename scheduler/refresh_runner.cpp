@@ -397,6 +397,9 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait) {
             }
             core::Delta delta = core::BuildDelta(view, changed);
             delta.consolidate |= consolidate;
+            // Measured under a write load on a deferred chain: deleting and
+            // re-inserting kept the scheduler ahead better than updating in place.
+            delta.update_in_place = false;
             result.rows_changed = maintainer->ApplyDelta(delta, snapshot);
         };
         if (core::NettedBatchIsKeyed(view, occurrences.size())) {
