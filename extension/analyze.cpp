@@ -542,9 +542,6 @@ bool IsGroupedBy(Query* q, TargetEntry* tle) {
     });
 }
 
-// Output columns carrying the primary keys of every base relation occurrence
-// (which makes view rows unique), or nothing if one of them is not selected.
-// plain_vars[i] is the normalized Var output column i reads directly, if any.
 // A column of a relation occurrence: (occurrence, 1-based; attribute number).
 using ColumnRef = std::pair<int, AttrNumber>;
 
@@ -579,7 +576,8 @@ std::vector<std::pair<ColumnRef, ColumnRef>> EqualColumns(List* quals, const Rel
 // For a bag view over inner joins: the output columns that together carry
 // the primary key of every relation occurrence, each key column directly or
 // through a column the join conditions make equal to it; empty when some
-// key is not in the output.
+// key is not in the output. plain_vars[i] is the normalized Var output
+// column i reads directly, if any.
 std::vector<std::string> RowKeyColumns(const std::vector<core::OutputColumn>& columns,
                                        const std::vector<Var*>& plain_vars,
                                        const std::vector<std::pair<ColumnRef, ColumnRef>>& equal,

@@ -88,7 +88,7 @@ void SetRefreshIntervalOf(Oid immv, Datum interval) {
 }
 
 void ValidateDeferred(const core::ViewDefinition& view) {
-    if (view.shape != core::ViewShape::Bag || !view.row_key_columns.empty()) return;
+    if (view.shape != core::ViewShape::Bag || core::HasRowKey(view)) return;
     for (const auto& column : view.columns)
         if (!column.has_equality)
             throw core::NotSupported("column \"" + column.name + "\" of type " + column.type_sql +

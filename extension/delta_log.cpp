@@ -165,12 +165,6 @@ void DropDeltaLogIfUnused(Oid relid) {
     PgCall([] { CommandCounterIncrement(); });
 }
 
-std::vector<std::string> LoggedColumns(Oid log_relid) {
-    std::vector<std::string> names = AttributeNames(log_relid);
-    names.erase(names.begin(), names.begin() + std::min<size_t>(kBookkeepingColumns, names.size()));
-    return names;
-}
-
 namespace {
 
 // Whether two values of this column that are equal are also the same value
@@ -207,18 +201,26 @@ bool EqualityIsIdentity(Form_pg_attribute att) {
 
 }  // namespace
 
-std::vector<std::string> LoggedColumnsEqualByValue(Oid log_relid) {
+std::vector<LoggedColumn> DescribeLoggedColumns(Oid log_relid) {
     return PgCall([&] {
-        std::vector<std::string> names;
+        std::vector<LoggedColumn> columns;
         Relation rel = relation_open(log_relid, AccessShareLock);
         TupleDesc desc = RelationGetDescr(rel);
-        for (int i = kBookkeepingColumns; i < desc->natts; ++i) {
+        int bookkeeping = kBookkeepingColumns;
+        for (int i = 0; i < desc->natts; ++i) {
             Form_pg_attribute att = TupleDescAttr(desc, i);
-            if (!att->attisdropped && EqualityIsIdentity(att)) names.push_back(NameStr(att->attname));
+            if (att->attisdropped || bookkeeping-- > 0) continue;
+            columns.push_back({NameStr(att->attname), EqualityIsIdentity(att)});
         }
         relation_close(rel, AccessShareLock);
-        return names;
+        return columns;
     });
+}
+
+std::vector<std::string> LoggedColumns(Oid log_relid) {
+    std::vector<std::string> names;
+    for (const auto& c : DescribeLoggedColumns(log_relid)) names.push_back(c.name);
+    return names;
 }
 
 DeltaLogWriter::DeltaLogWriter(Oid base_relid, Oid log_relid)
@@ -269,7 +271,9 @@ void DeltaLogWriter::Write(ChangeKind kind, TriggerData* data) {
     Relation log = PgCall([&] { return table_open(log_relid_, RowExclusiveLock); });
     const TupleDesc base_desc = RelationGetDescr(data->tg_relation);
     const TupleDesc log_desc = RelationGetDescr(log);
-    const std::vector<int> map = DirectColumnMap(base_desc, log);
+    // Opening the log processed its pending invalidations (ForgetColumnMap).
+    if (!column_map_) column_map_ = DirectColumnMap(base_desc, log);
+    const std::vector<int>& map = *column_map_;
     if (map.empty()) {
         PgCall([&] { table_close(log, NoLock); });
         WriteWithSql(kind);

@@ -35,12 +35,17 @@ void SyncDeltaLog(Oid relid);
 // Drops relid's log when no deferred IMMV reads relid any more.
 void DropDeltaLogIfUnused(Oid relid);
 
-// Columns of the base relation that its log records, in order.
-std::vector<std::string> LoggedColumns(Oid log_relid);
+// A column of the base relation that its log records, and whether logged
+// values of it can be compared with equality instead of by their text
+// images (hashable, and equal values are indistinguishable).
+struct LoggedColumn {
+    std::string name;
+    bool equal_by_value;
+};
 
-// The logged columns whose values can be compared with equality instead of
-// by their text images: hashable, and equal values are indistinguishable.
-std::vector<std::string> LoggedColumnsEqualByValue(Oid log_relid);
+// The columns a log records, in order.
+std::vector<LoggedColumn> DescribeLoggedColumns(Oid log_relid);
+std::vector<std::string> LoggedColumns(Oid log_relid);  // their names
 
 // Appends a statement's transition tables to a log. The rows are written
 // straight into the log's heap (no SQL statement per trigger call: this is
@@ -57,6 +62,11 @@ public:
 
     void Write(ChangeKind kind, TriggerData* data);
 
+    Oid log_relid() const { return log_relid_; }
+    // Called when the log's relcache entry is invalidated (a column added or
+    // dropped, an index created): the column map is derived again.
+    void ForgetColumnMap() { column_map_.reset(); }
+
 private:
     void WriteWithSql(ChangeKind kind);
 
@@ -64,6 +74,11 @@ private:
     Oid log_relid_;
     Oid owner_;
     Oid sequence_;  // ivmx.delta_seq
+    // Per log attribute, the base attribute it takes its value from (see
+    // DirectColumnMap); empty: write through SQL. Derived at the first write
+    // after the log last changed; a change of the base relation replaces the
+    // whole writer.
+    std::optional<std::vector<int>> column_map_;
     std::array<SPIPlanPtr, 3> plans_{};
 };
 

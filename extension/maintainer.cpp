@@ -38,6 +38,7 @@ void InvalidateCallback(Datum, Oid relid) {
         }
         for (const auto& view : entry.views)
             if (view->immv() == relid) entry.valid = false;
+        if (entry.log && entry.log->log_relid() == relid) entry.log->ForgetColumnMap();
     }
 }
 
@@ -185,7 +186,7 @@ Snapshot ViewMaintainer::MaintenanceSnapshot() const {
 void ViewMaintainer::Apply(ChangeKind kind, uint64 rows) {
     CheckRecomputeVisible(record_);
     Snapshot snapshot = MaintenanceSnapshot();
-    RunSteps(Prepared(kind, rows >= core::kInPlaceMinRows), snapshot);
+    RunSteps(Prepared(kind, core::UpdatesInPlace(definition_, rows)), snapshot);
     if (snapshot != nullptr) PgCall([&] { UnregisterSnapshot(snapshot); });
 }
 

@@ -35,12 +35,25 @@ namespace {
 constexpr uint64 kAllTransactions = std::numeric_limits<uint64>::max();
 
 // Runs a read-only query in `snapshot`; returns the rows as text.
-std::vector<std::vector<std::string>> QueryIn(const std::string& sql, Snapshot snapshot) {
+// Runs sql once, reading in snapshot; `result` reads SPI's result before the
+// plan is freed. Raises a PostgreSQL error unless the statement ends with
+// `expected` (an SPI_OK_* code).
+template <typename F>
+auto RunIn(const std::string& sql, Snapshot snapshot, int expected, F&& result) {
     return PgCall([&] {
         SPIPlanPtr plan = SPI_prepare(sql.c_str(), 0, nullptr);
         if (plan == nullptr) elog(ERROR, "could not plan refresh query: %s", sql.c_str());
-        int rc = SPI_execute_snapshot(plan, nullptr, nullptr, snapshot, InvalidSnapshot, true, false, 0);
-        if (rc != SPI_OK_SELECT) elog(ERROR, "refresh query failed: %s", sql.c_str());
+        const int rc = SPI_execute_snapshot(plan, nullptr, nullptr, snapshot, InvalidSnapshot,
+                                            expected == SPI_OK_SELECT, false, 0);
+        if (rc != expected) elog(ERROR, "refresh query failed: %s", sql.c_str());
+        auto out = result();
+        SPI_freeplan(plan);
+        return out;
+    });
+}
+
+std::vector<std::vector<std::string>> QueryIn(const std::string& sql, Snapshot snapshot) {
+    return RunIn(sql, snapshot, SPI_OK_SELECT, [] {
         std::vector<std::vector<std::string>> rows;
         for (uint64 r = 0; r < SPI_processed; ++r) {
             std::vector<std::string> row;
@@ -50,7 +63,6 @@ std::vector<std::vector<std::string>> QueryIn(const std::string& sql, Snapshot s
             }
             rows.push_back(std::move(row));
         }
-        SPI_freeplan(plan);
         return rows;
     });
 }
@@ -73,8 +85,7 @@ struct LogInfo {
     Oid base;
     Oid relid;
     std::string log;  // qualified, quoted
-    std::vector<std::string> columns;
-    std::vector<std::string> equal_by_value;  // LoggedColumnsEqualByValue
+    std::vector<LoggedColumn> columns;
 };
 
 std::vector<LogInfo> LogsOf(const core::ViewDefinition& view) {
@@ -86,8 +97,8 @@ std::vector<LogInfo> LogsOf(const core::ViewDefinition& view) {
         if (!log)
             throw core::Error(core::sqlstate::kInternalError,
                               "delta log of \"" + rel.name.name + "\" is missing");
-        logs.push_back({rel.relation_id, *log, core::QuoteQualified(RelationName(*log)), LoggedColumns(*log),
-                        LoggedColumnsEqualByValue(*log)});
+        logs.push_back({rel.relation_id, *log, core::QuoteQualified(RelationName(*log)),
+                        DescribeLoggedColumns(*log)});
     }
     return logs;
 }
@@ -109,9 +120,9 @@ std::string LogSource(const LogInfo& log, const std::vector<std::string>& read, 
     std::vector<std::string> columns;
     bool by_value = true;
     for (const auto& c : log.columns) {
-        if (!read.empty() && std::find(read.begin(), read.end(), c) == read.end()) continue;
-        columns.push_back(core::QuoteIdent(c));
-        by_value &= std::find(log.equal_by_value.begin(), log.equal_by_value.end(), c) != log.equal_by_value.end();
+        if (!read.empty() && std::find(read.begin(), read.end(), c.name) == read.end()) continue;
+        columns.push_back(core::QuoteIdent(c.name));
+        by_value &= c.equal_by_value;
     }
     const std::string list = core::Join(columns, ", ");
     std::string consumed = pending;
@@ -273,15 +284,8 @@ std::vector<std::pair<Oid, int64>> CollectGarbage(const std::vector<LogInfo>& lo
             }
             const std::string sql = "DELETE FROM " + log.log + " WHERE " +
                                     (applied.empty() ? std::string("true") : core::Join(applied, " AND "));
-            const uint64 rows = PgCall([&] {
-                SPIPlanPtr plan = SPI_prepare(sql.c_str(), 0, nullptr);
-                if (plan == nullptr) elog(ERROR, "could not plan delta log cleanup: %s", sql.c_str());
-                const int rc = SPI_execute_snapshot(plan, nullptr, nullptr, latest, InvalidSnapshot, false, false, 0);
-                UnregisterSnapshot(latest);
-                if (rc != SPI_OK_DELETE) elog(ERROR, "delta log cleanup failed: %s", sql.c_str());
-                SPI_freeplan(plan);
-                return SPI_processed;
-            });
+            const uint64 rows = RunIn(sql, latest, SPI_OK_DELETE, [] { return SPI_processed; });
+            PgCall([&] { UnregisterSnapshot(latest); });
             deleted.emplace_back(log.relid, static_cast<int64>(rows));
         }
     });
@@ -397,9 +401,6 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait) {
             }
             core::Delta delta = core::BuildDelta(view, changed);
             delta.consolidate |= consolidate;
-            // Measured under a write load on a deferred chain: deleting and
-            // re-inserting kept the scheduler ahead better than updating in place.
-            delta.update_in_place = false;
             result.rows_changed = maintainer->ApplyDelta(delta, snapshot);
         };
         if (core::NettedBatchIsKeyed(view, occurrences.size())) {
@@ -534,8 +535,6 @@ void RecordFailure(Oid immv, const std::string& message) {
     });
 }
 
-}  // namespace
-
 // Applied log rows deleted by this scheduler since it last vacuumed each log.
 std::map<Oid, int64>& DeletedSinceVacuum() {
     static std::map<Oid, int64> deleted;
@@ -588,6 +587,8 @@ void VacuumLogs() {
         }
     }
 }
+
+}  // namespace
 
 long RunSchedulerRound() {
     long sleep_ms = NaptimeMs();

@@ -242,20 +242,29 @@ std::vector<StreamColumn> BagColumns(const ViewDefinition& view) {
     return columns;
 }
 
+// The row-key columns of a bag view with their expressions.
+std::vector<StreamColumn> RowKeys(const ViewDefinition& view) {
+    std::vector<StreamColumn> keys;
+    for (const auto& name : view.row_key_columns)
+        for (const auto& c : view.columns)
+            if (c.name == name) keys.push_back({name, c.expression_sql});
+    return keys;
+}
+
+// Equality of the row-key columns of two aliases (keys are primary key
+// columns: never NULL).
+std::string SameKey(const std::vector<StreamColumn>& keys, const std::string& a, const std::string& b) {
+    std::vector<std::string> match;
+    for (const auto& k : keys) match.push_back(ColumnRef(a, k.name) + " = " + ColumnRef(b, k.name));
+    return Join(match, " AND ");
+}
+
 // Deletes one IMMV row per deleted row, matched by the base primary key(s).
 MaintenanceStep BagDeleteByKey(const ViewDefinition& view, const Delta& delta) {
-    const std::string m = kImmvAlias, d = kDeltaAlias;
-    std::vector<StreamColumn> keys;
-    std::vector<std::string> match;
-    for (const auto& c : view.columns)
-        for (const auto& name : view.row_key_columns)
-            if (c.name == name) {
-                keys.push_back({name, c.expression_sql});
-                match.push_back(ColumnRef(m, name) + " = " + ColumnRef(d, name));
-            }
-    return {"DELETE FROM " + Immv(view) + " AS " + m + " USING (" +
-                StreamUnion(view, keys, delta, StreamSign::Negative, false) + ") AS " + d +
-                " WHERE " + Join(match, " AND "),
+    const std::vector<StreamColumn> keys = RowKeys(view);
+    return {"DELETE FROM " + Immv(view) + " AS " + kImmvAlias + " USING (" +
+                StreamUnion(view, keys, delta, StreamSign::Negative, false) + ") AS " + kDeltaAlias + " WHERE " +
+                SameKey(keys, kImmvAlias, kDeltaAlias),
             StepInput::None, false};
 }
 
@@ -303,29 +312,20 @@ MaintenanceStep BagInsertNetted(const ViewDefinition& view, const std::string& n
             StepInput::None, false};
 }
 
-// The row-key columns of a bag view with their expressions.
-std::vector<StreamColumn> RowKeys(const ViewDefinition& view) {
-    std::vector<StreamColumn> keys;
-    for (const auto& name : view.row_key_columns)
-        for (const auto& c : view.columns)
-            if (c.name == name) keys.push_back({name, c.expression_sql});
-    return keys;
-}
-
 // For a netted batch of a bag view with row keys: every IMMV row whose key
 // the batch touches is deleted, then re-derived from the base relations.
 // Needs equality only on the (primary key) row-key columns.
 void AddRederiveSteps(MaintenancePlan& plan, const ViewDefinition& view, const Delta& delta) {
     const std::vector<StreamColumn> keys = RowKeys(view);
     const std::string touched = StreamUnion(view, keys, delta, StreamSign::Any, false);
-    std::vector<std::string> match, key_exprs, key_names;
+    std::vector<std::string> key_exprs, key_names;
     for (const auto& k : keys) {
-        match.push_back(ColumnRef(kImmvAlias, k.name) + " = " + ColumnRef(kDeltaAlias, k.name));
         key_exprs.push_back(k.expr);
         key_names.push_back(ColumnRef("__ivm_k", k.name));
     }
     plan.steps.push_back({"DELETE FROM " + Immv(view) + " AS " + kImmvAlias + " USING (SELECT DISTINCT * FROM (" +
-                              touched + ") AS __ivm_t) AS " + kDeltaAlias + " WHERE " + Join(match, " AND "),
+                              touched + ") AS __ivm_t) AS " + kDeltaAlias + " WHERE " +
+                              SameKey(keys, kImmvAlias, kDeltaAlias),
                           StepInput::None, false});
     std::vector<std::string> select_list;
     for (const auto& c : view.columns) select_list.push_back(c.expression_sql + " AS " + QuoteIdent(c.name));
@@ -347,13 +347,7 @@ void AddRederiveSteps(MaintenancePlan& plan, const ViewDefinition& view, const D
 void AddKeyedSteps(MaintenancePlan& plan, const ViewDefinition& view, const Delta& delta) {
     const std::vector<StreamColumn> keys = RowKeys(view);
     const std::string m = kImmvAlias, p = "__ivm_p", d = kDeltaAlias;
-    // Equality of the key columns of two aliases (keys are primary key
-    // columns: never NULL).
-    auto same_key = [&](const std::string& a, const std::string& b) {
-        std::vector<std::string> match;
-        for (const auto& k : keys) match.push_back(ColumnRef(a, k.name) + " = " + ColumnRef(b, k.name));
-        return Join(match, " AND ");
-    };
+    auto same_key = [&](const std::string& a, const std::string& b) { return SameKey(keys, a, b); };
     std::vector<std::string> ctes{
         p + " AS MATERIALIZED (" + StreamUnion(view, BagColumns(view), delta, StreamSign::Positive, false) + ")",
         d + " AS MATERIALIZED (" + StreamUnion(view, keys, delta, StreamSign::Negative, false) + ")"};
@@ -392,9 +386,7 @@ void AddBagSteps(MaintenancePlan& plan, const ViewDefinition& view, const Delta&
         plan.steps.push_back(BagInsertNetted(view, netted));
         return;
     }
-    bool has_positive = false;
-    for (const auto& s : delta.streams) has_positive |= s.sign > 0;
-    if (!view.row_key_columns.empty() && delta.update_in_place && delta.HasNegative() && has_positive) {
+    if (!view.row_key_columns.empty() && delta.update_in_place && delta.HasNegative() && delta.HasPositive()) {
         AddKeyedSteps(plan, view, delta);
         return;
     }
@@ -402,7 +394,7 @@ void AddBagSteps(MaintenancePlan& plan, const ViewDefinition& view, const Delta&
         plan.steps.push_back(view.row_key_columns.empty()
                                  ? BagDeleteByValue(view, NettedRows(view, delta, StreamSign::Negative))
                                  : BagDeleteByKey(view, delta));
-    if (has_positive) plan.steps.push_back(BagInsert(view, delta));
+    if (delta.HasPositive()) plan.steps.push_back(BagInsert(view, delta));
 }
 
 }  // namespace
@@ -424,6 +416,16 @@ bool Delta::HasNegative() const {
     for (const auto& s : streams)
         if (s.sign < 0) return true;
     return false;
+}
+
+bool Delta::HasPositive() const {
+    for (const auto& s : streams)
+        if (s.sign > 0) return true;
+    return false;
+}
+
+bool UpdatesInPlace(const ViewDefinition& view, unsigned long rows) {
+    return HasRowKey(view) && rows >= kInPlaceMinRows;
 }
 
 Delta BuildDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed) {
@@ -508,11 +510,12 @@ std::string PopulateQuery(const ViewDefinition& view) {
 }
 
 std::string CreateTableSql(const ViewDefinition& view) {
-    // Rows of a keyed bag are updated in place: room on each page keeps
-    // those updates on the page (HOT), without a new index entry.
-    const bool updated_in_place = view.shape == ViewShape::Bag && !view.row_key_columns.empty();
-    return "CREATE TABLE " + Immv(view) + (updated_in_place ? " WITH (fillfactor = " + std::to_string(kKeyedFillFactor) + ")" : "") +
-           " AS " + PopulateQuery(view);
+    // Rows of a bag with a row key are updated in place (UpdatesInPlace):
+    // room on each page keeps those updates on the page (HOT), without a new
+    // index entry.
+    const std::string options =
+        HasRowKey(view) ? " WITH (fillfactor = " + std::to_string(kKeyedFillFactor) + ")" : "";
+    return "CREATE TABLE " + Immv(view) + options + " AS " + PopulateQuery(view);
 }
 
 std::optional<std::string> CreateIndexSql(const ViewDefinition& view) {

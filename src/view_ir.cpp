@@ -64,9 +64,8 @@ void ApplyColumnNames(ViewDefinition& view, const std::vector<std::string>& name
 
 void ValidateColumns(const ViewDefinition& view) {
     std::set<std::string> seen;
-    // Bag rows are matched by value without a row key (with one, netted
-    // batches re-derive the rows of the keys they touch).
-    const bool match_by_value = view.shape == ViewShape::Bag && view.row_key_columns.empty();
+    // Bag rows are matched by value without a row key (with one, by key).
+    const bool match_by_value = view.shape == ViewShape::Bag && !HasRowKey(view);
     for (const auto& column : view.columns) {
         if (column.hidden) continue;
         if (IsReservedColumnName(column.name))
@@ -96,9 +95,12 @@ bool IsReservedColumnName(const std::string& name) { return name.rfind("__ivm", 
 
 bool IsKeyed(ViewShape shape) { return shape == ViewShape::Distinct || shape == ViewShape::Grouped; }
 
+bool HasRowKey(const ViewDefinition& view) {
+    return view.shape == ViewShape::Bag && !view.row_key_columns.empty();
+}
+
 bool NettedBatchIsKeyed(const ViewDefinition& view, size_t changed_occurrences) {
-    return view.shape == ViewShape::Bag && !view.row_key_columns.empty() && !view.join_tree &&
-           changed_occurrences == 1;
+    return HasRowKey(view) && !view.join_tree && changed_occurrences == 1;
 }
 
 std::vector<std::string> IdentityColumns(const ViewDefinition& view) {
@@ -154,7 +156,7 @@ std::optional<bool> OnPreservedPath(const JoinTree& tree, size_t occurrence) {
 }  // namespace
 
 WriterConcurrency WriterConcurrencyOf(const ViewDefinition& view, unsigned int relation_id) {
-    if (view.shape == ViewShape::Bag && view.row_key_columns.empty()) return WriterConcurrency::Exclusive;
+    if (view.shape == ViewShape::Bag && !HasRowKey(view)) return WriterConcurrency::Exclusive;
     if (view.relations.size() == 1) return WriterConcurrency::Free;
     std::vector<size_t> occurrences;
     for (size_t i = 0; i < view.relations.size(); ++i)

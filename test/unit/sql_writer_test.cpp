@@ -158,9 +158,14 @@ TEST(Maintenance, BagViewDeletesByPrimaryKeyWhenSelected) {
     ASSERT_EQ(deleted.steps.size(), 1u);
     EXPECT_TRUE(Contains(deleted.steps[0].sql, "DELETE FROM \"public\".\"mv\" AS __ivm_mv USING"));
     EXPECT_TRUE(Contains(deleted.steps[0].sql, "__ivm_mv.\"aid\" = __ivm_d.\"aid\""));
-    // Both sides: one statement; rows whose key is on both are updated in
-    // place (the key itself is not assigned), the others deleted or inserted.
-    auto plan = BuildMaintenancePlan(v, Updated(v));
+    // Both sides, many rows: one statement; rows whose key is on both are
+    // updated in place (the key itself is not assigned), the others deleted
+    // or inserted.
+    EXPECT_TRUE(UpdatesInPlace(v, kInPlaceMinRows));
+    EXPECT_FALSE(UpdatesInPlace(v, kInPlaceMinRows - 1));
+    auto many = Updated(v);
+    many.update_in_place = true;
+    auto plan = BuildMaintenancePlan(v, many);
     ASSERT_EQ(plan.steps.size(), 1u);
     const std::string& sql = plan.steps[0].sql;
     EXPECT_TRUE(plan.steps[0].returns_count);
@@ -171,18 +176,17 @@ TEST(Maintenance, BagViewDeletesByPrimaryKeyWhenSelected) {
     EXPECT_TRUE(Contains(sql, "(SELECT count(*) FROM __ivm_u) + (SELECT count(*) FROM __ivm_x)"));
     EXPECT_TRUE(Contains(CreateTableSql(v), "WITH (fillfactor = 90) AS SELECT"));
     // A statement of few rows deletes and re-inserts.
-    auto few = Updated(v);
-    few.update_in_place = false;
-    auto small = BuildMaintenancePlan(v, few);
+    auto small = BuildMaintenancePlan(v, Updated(v));
     ASSERT_EQ(small.steps.size(), 2u);
     EXPECT_TRUE(Contains(small.steps[0].sql, "DELETE FROM \"public\".\"mv\" AS __ivm_mv USING"));
     EXPECT_TRUE(Contains(small.steps[1].sql, "INSERT INTO \"public\".\"mv\" (\"aid\", \"x\") SELECT"));
     // Only key columns: nothing to update in place.
     v.columns = {id};
-    EXPECT_FALSE(Contains(BuildMaintenancePlan(v, Updated(v)).steps[0].sql, "UPDATE"));
+    EXPECT_FALSE(Contains(BuildMaintenancePlan(v, many).steps[0].sql, "UPDATE"));
     v.columns = {id, x};
     EXPECT_EQ(WriterConcurrencyOf(v, v.relations[0].relation_id), WriterConcurrency::Free);
     v.row_key_columns.clear();
+    EXPECT_FALSE(UpdatesInPlace(v, kInPlaceMinRows));
     EXPECT_FALSE(Contains(CreateTableSql(v), "fillfactor"));
     auto by_value = BuildMaintenancePlan(v, Deleted(v));
     ASSERT_EQ(by_value.steps.size(), 1u);

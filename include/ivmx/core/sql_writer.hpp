@@ -33,11 +33,14 @@ struct Delta {
     // rows must be netted before a bag view is touched.
     bool consolidate = false;
     // A keyed bag view's rows whose key is on both sides are updated in
-    // place, in one statement with the deletes and inserts (see
-    // kInPlaceMinRows); otherwise deleted and re-inserted.
-    bool update_in_place = true;
+    // place, in one statement with the deletes and inserts (UpdatesInPlace);
+    // otherwise deleted and re-inserted. Not for deferred batches: under a
+    // write load on a deferred chain, deleting and re-inserting kept the
+    // scheduler further ahead (measured).
+    bool update_in_place = false;
 
     bool HasNegative() const;
+    bool HasPositive() const;
     bool empty() const { return streams.empty(); }
 };
 
@@ -100,6 +103,11 @@ constexpr int kKeyedFillFactor = 90;
 // to start (its common table expressions and anti-joins) than it saves on so
 // few rows.
 constexpr unsigned long kInPlaceMinRows = 64;
+
+// Whether a statement that changed `rows` rows of a base relation updates
+// the view's rows in place (Delta::update_in_place): a bag view with a row
+// key, and enough rows.
+bool UpdatesInPlace(const ViewDefinition& view, unsigned long rows);
 
 // CREATE UNIQUE INDEX on the IMMV's identity columns, if it has any.
 std::optional<std::string> CreateIndexSql(const ViewDefinition& view);

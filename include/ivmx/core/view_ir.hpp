@@ -145,6 +145,10 @@ bool IsKeyed(ViewShape shape);
 // base primary key of a bag view); empty when rows have no identity.
 std::vector<std::string> IdentityColumns(const ViewDefinition& view);
 
+// Whether the view is a bag whose rows carry base primary keys (its rows are
+// identified, deleted and updated by key).
+bool HasRowKey(const ViewDefinition& view);
+
 // Whether a netted batch that changed `changed_occurrences` relation
 // occurrences can be applied by row key, as a statement's change is: a bag
 // view with a row key and no outer join or EXISTS, with one changed
