@@ -271,9 +271,7 @@ void DeltaLogWriter::Write(ChangeKind kind, TriggerData* data) {
     Relation log = PgCall([&] { return table_open(log_relid_, RowExclusiveLock); });
     const TupleDesc base_desc = RelationGetDescr(data->tg_relation);
     const TupleDesc log_desc = RelationGetDescr(log);
-    // Opening the log processed its pending invalidations (ForgetColumnMap).
-    if (!column_map_) column_map_ = DirectColumnMap(base_desc, log);
-    const std::vector<int>& map = *column_map_;
+    const std::vector<int> map = DirectColumnMap(base_desc, log);
     if (map.empty()) {
         PgCall([&] { table_close(log, NoLock); });
         WriteWithSql(kind);

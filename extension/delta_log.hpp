@@ -62,11 +62,6 @@ public:
 
     void Write(ChangeKind kind, TriggerData* data);
 
-    Oid log_relid() const { return log_relid_; }
-    // Called when the log's relcache entry is invalidated (a column added or
-    // dropped, an index created): the column map is derived again.
-    void ForgetColumnMap() { column_map_.reset(); }
-
 private:
     void WriteWithSql(ChangeKind kind);
 
@@ -74,11 +69,6 @@ private:
     Oid log_relid_;
     Oid owner_;
     Oid sequence_;  // ivmx.delta_seq
-    // Per log attribute, the base attribute it takes its value from (see
-    // DirectColumnMap); empty: write through SQL. Derived at the first write
-    // after the log last changed; a change of the base relation replaces the
-    // whole writer.
-    std::optional<std::vector<int>> column_map_;
     std::array<SPIPlanPtr, 3> plans_{};
 };
 

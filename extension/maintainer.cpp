@@ -38,7 +38,6 @@ void InvalidateCallback(Datum, Oid relid) {
         }
         for (const auto& view : entry.views)
             if (view->immv() == relid) entry.valid = false;
-        if (entry.log && entry.log->log_relid() == relid) entry.log->ForgetColumnMap();
     }
 }
 
