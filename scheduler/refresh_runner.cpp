@@ -103,51 +103,77 @@ std::vector<LogInfo> LogsOf(const core::ViewDefinition& view) {
     return logs;
 }
 
-// FROM-item with the logged rows of one sign that this refresh consumes,
-// with the columns the view reads of the relation (`read`, all if empty).
-// As logged, rows inserted and deleted within the batch cancel out in the
-// delta's consolidation, which is all a refresh needs unless the view's
-// expressions fail on such a row or it applies the batch by row key. Netted,
-// the rows a batch both inserted and deleted are removed first: rows of each
-// image are counted, and the sign that wins keeps that many. Only the columns
-// read count (a change of other columns is no change to the view). Rows are
-// matched by their text image, not by equality (1.0 and 1.00 are different
-// rows to a view that shows them as text), or, where equal values of every
-// column read are indistinguishable, by their values: one hash aggregation,
-// no text output.
-std::string LogSource(const LogInfo& log, const std::vector<std::string>& read, const std::string& pending,
-                      uint64 boundary, int sign, bool netted) {
-    std::vector<std::string> columns;
+// The columns of a log that a view reads of its relation (`read`; all if
+// empty), quoted, and whether equal values of all of them are
+// indistinguishable (equality is identity).
+struct ReadColumns {
+    std::vector<std::string> quoted;
     bool by_value = true;
+};
+ReadColumns ColumnsRead(const LogInfo& log, const std::vector<std::string>& read) {
+    ReadColumns columns;
     for (const auto& c : log.columns) {
         if (!read.empty() && std::find(read.begin(), read.end(), c.name) == read.end()) continue;
-        columns.push_back(core::QuoteIdent(c.name));
-        by_value &= c.equal_by_value;
+        columns.quoted.push_back(core::QuoteIdent(c.name));
+        columns.by_value &= c.equal_by_value;
     }
-    const std::string list = core::Join(columns, ", ");
-    std::string consumed = pending;
-    if (boundary != kAllTransactions) consumed += " AND __ivm_xid < '" + std::to_string(boundary) + "'::xid8";
-    const std::string mine = sign > 0 ? "__ivm_sign > 0" : "__ivm_sign < 0";
-    if (!netted) return "(SELECT " + list + " FROM " + log.log + " WHERE " + consumed + " AND " + mine + ")";
-    std::vector<std::string> kept;
-    for (const auto& c : columns) kept.push_back("__ivm_p." + c);
-    if (by_value && !columns.empty()) {
-        return "(SELECT " + core::Join(kept, ", ") + " FROM (SELECT " + list +
-               ", sum(__ivm_sign) AS __ivm_n FROM " + log.log + " WHERE " + consumed + " GROUP BY " + list +
-               ") AS __ivm_p, generate_series(1, abs(__ivm_p.__ivm_n)) WHERE __ivm_p.__ivm_n " +
-               (sign > 0 ? "> 0" : "< 0") + ")";
-    }
-    // One scan and one sort: per image, the rows of this sign beyond the
-    // count of the other sign are kept (a self-join here let the planner
-    // rescan a sorted backlog once per row). The image is computed once per
-    // row, in the innermost query.
-    const std::string theirs = sign > 0 ? "__ivm_sign < 0" : "__ivm_sign > 0";
+    columns.by_value &= !columns.quoted.empty();
+    return columns;
+}
+
+// The log rows this refresh consumes.
+std::string Consumed(const std::string& pending, uint64 boundary) {
+    if (boundary == kAllTransactions) return pending;
+    return pending + " AND __ivm_xid < '" + std::to_string(boundary) + "'::xid8";
+}
+
+// FROM-item with the logged rows of one sign as logged: rows inserted and
+// deleted within the batch cancel out in the delta's consolidation, which is
+// all a refresh needs unless the view's expressions fail on such a row or it
+// applies the batch by row key.
+std::string LoggedSide(const LogInfo& log, const ReadColumns& columns, const std::string& consumed, int sign) {
+    return "(SELECT " + core::Join(columns.quoted, ", ") + " FROM " + log.log + " WHERE " + consumed + " AND " +
+           (sign > 0 ? "__ivm_sign > 0" : "__ivm_sign < 0") + ")";
+}
+
+// The batch of one log netted, as a WITH query `name` with the columns read
+// and __ivm_n, the signed number of copies of the row that the batch adds or
+// removes (never 0). Only the columns read count (a change of other columns
+// is no change to the view). Rows are matched by their values where equal
+// values of every column read are indistinguishable (one hash aggregation,
+// no text output), else by their text image, not by equality (1.0 and 1.00
+// are different rows to a view that shows them as text): per image, the
+// rows of a sign beyond the count of the other sign are kept, each with
+// __ivm_n = its sign.
+std::string NettedLog(const LogInfo& log, const ReadColumns& columns, const std::string& consumed,
+                      const std::string& name) {
+    const std::string list = core::Join(columns.quoted, ", ");
+    if (columns.by_value)
+        return name + " AS MATERIALIZED (SELECT " + list + ", sum(__ivm_sign) AS __ivm_n FROM " + log.log +
+               " WHERE " + consumed + " GROUP BY " + list + " HAVING sum(__ivm_sign) <> 0)";
+    // One scan and one sort; the image is computed once per row, in the
+    // innermost query.
     const std::string rows = "(SELECT " + list + ", __ivm_sign, __ivm_seq, CAST(ROW(" + list +
                              ") AS text) AS __ivm_img FROM " + log.log + " WHERE " + consumed + ") AS __ivm_l";
-    return "(SELECT " + core::Join(kept, ", ") + " FROM (SELECT " + list + ", __ivm_sign, row_number() OVER (" +
-           "PARTITION BY __ivm_img, " + mine + " ORDER BY __ivm_seq) AS __ivm_rn, count(*) FILTER (WHERE " +
-           theirs + ") OVER (PARTITION BY __ivm_img) AS __ivm_other FROM " + rows +
-           ") AS __ivm_p WHERE __ivm_p." + mine + " AND __ivm_p.__ivm_rn > __ivm_p.__ivm_other)";
+    return name + " AS MATERIALIZED (SELECT " + list + ", __ivm_sign AS __ivm_n FROM (SELECT " + list +
+           ", __ivm_sign, row_number() OVER (PARTITION BY __ivm_img, __ivm_sign ORDER BY __ivm_seq) AS __ivm_rn, "
+           "count(*) FILTER (WHERE __ivm_sign > 0) OVER (PARTITION BY __ivm_img) AS __ivm_ins, "
+           "count(*) FILTER (WHERE __ivm_sign < 0) OVER (PARTITION BY __ivm_img) AS __ivm_del FROM " + rows +
+           ") AS __ivm_w WHERE __ivm_rn > CASE WHEN __ivm_sign > 0 THEN __ivm_del ELSE __ivm_ins END)";
+}
+
+// FROM-item with the rows of one sign of a netted log (NettedLog `name`).
+// `single`: no row is added or removed twice (the relation's primary key is
+// among the columns read), which spares the planner a row multiplier whose
+// size it cannot know.
+std::string NettedSide(const std::string& name, const ReadColumns& columns, int sign, bool single) {
+    std::vector<std::string> kept;
+    for (const auto& c : columns.quoted) kept.push_back("__ivm_c." + c);
+    const std::string side = sign > 0 ? "__ivm_c.__ivm_n > 0" : "__ivm_c.__ivm_n < 0";
+    if (single)
+        return "(SELECT " + core::Join(kept, ", ") + " FROM " + name + " AS __ivm_c WHERE " + side + ")";
+    return "(SELECT " + core::Join(kept, ", ") + " FROM " + name +
+           " AS __ivm_c, generate_series(1, abs(__ivm_c.__ivm_n)) WHERE " + side + ")";
 }
 
 // The IMMV's owner, who runs its maintenance, may read the logs (also after
@@ -391,28 +417,42 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait) {
             for (size_t l = 0; l < logs.size(); ++l)
                 if (logs[l].base == view.relations[i].relation_id && summary.first_xid[l] < boundary)
                     occurrences.push_back({i, &logs[l]});
-        auto apply = [&](bool netted, bool consolidate) {
+        // netted: each log's batch is netted once (NettedLog) and both sides
+        // of its change read that; keyed: applied by row key (below).
+        auto apply = [&](bool netted, bool keyed) {
             std::vector<core::ChangedOccurrence> changed;
+            std::vector<std::string> with;
             for (const auto& [i, log] : occurrences) {
                 // Join trees carry their rows as whole rows of the relation's type.
-                const auto& read = view.join_tree ? std::vector<std::string>{} : view.relations[i].columns_read;
-                changed.push_back({i, LogSource(*log, read, pending, boundary, +1, netted),
-                                   LogSource(*log, read, pending, boundary, -1, netted)});
+                const auto columns = ColumnsRead(
+                    *log, view.join_tree ? std::vector<std::string>{} : view.relations[i].columns_read);
+                const std::string consumed = Consumed(pending, boundary);
+                if (!netted) {
+                    changed.push_back({i, LoggedSide(*log, columns, consumed, +1),
+                                       LoggedSide(*log, columns, consumed, -1)});
+                    continue;
+                }
+                const std::string name = "__ivm_log" + std::to_string(i);
+                with.push_back(NettedLog(*log, columns, consumed, name));
+                changed.push_back({i, NettedSide(name, columns, +1, keyed), NettedSide(name, columns, -1, keyed)});
             }
             core::Delta delta = core::BuildDelta(view, changed);
-            delta.consolidate |= consolidate;
+            delta.with_items.insert(delta.with_items.begin(), with.begin(), with.end());
+            delta.consolidate |= !keyed;
+            delta.update_in_place = keyed && core::UpdatesInPlace(view, result.rows_consumed);
             result.rows_changed = maintainer->ApplyDelta(delta, snapshot);
         };
         if (core::NettedBatchIsKeyed(view, occurrences.size())) {
             // Netted, one changed relation gives each row key at most one
-            // deleted and one inserted row: applied by key, like a statement.
-            apply(true, false);
-        } else if (!occurrences.empty() && InSubtransaction([&] { apply(false, true); })) {
+            // deleted and one inserted row: applied by key, like a statement
+            // (in place, where the view's rows keep their key).
+            apply(true, true);
+        } else if (!occurrences.empty() && InSubtransaction([&] { apply(false, false); })) {
             // The batch as logged first (a batch may insert and delete the
             // same row: consolidated); only if that fails, netted first (which
             // costs a sort of the batch by row image): the failure may come
             // from a row that no longer exists.
-            apply(true, true);
+            apply(true, false);
         }
     }
     ImmvRecord next = record;

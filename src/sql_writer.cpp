@@ -338,37 +338,59 @@ void AddRederiveSteps(MaintenancePlan& plan, const ViewDefinition& view, const D
 }
 
 // For a bag view with row keys and a delta in which each key occurs at most
-// once per sign (one changed relation), one statement: rows whose key is on
+// once per sign (one changed relation), one statement. The two sides of the
+// delta are paired by key in one full join (a hash or merge join whatever
+// the planner expects of their sizes), computed once: rows whose key is on
 // both sides are updated in place (a HOT update when the page has room: no
 // new index entry, no new page), rows only deleted are deleted, rows only
 // inserted are inserted. The three sets of IMMV rows are disjoint, so the
-// sub-statements (which see the same snapshot) cannot meet; each side of the
-// delta is computed once. The statement returns how many rows it changed.
+// sub-statements (which see the same snapshot) cannot meet. The statement
+// returns how many rows it changed.
 void AddKeyedSteps(MaintenancePlan& plan, const ViewDefinition& view, const Delta& delta) {
     const std::vector<StreamColumn> keys = RowKeys(view);
-    const std::string m = kImmvAlias, p = "__ivm_p", d = kDeltaAlias;
-    auto same_key = [&](const std::string& a, const std::string& b) { return SameKey(keys, a, b); };
+    const std::string m = kImmvAlias, p = "__ivm_p", d = kDeltaAlias, k = "__ivm_k";
+    // In __ivm_k, the inserted row's columns under their names, the deleted
+    // row's key under __ivm_old_<name>.
+    std::vector<std::string> paired;
+    for (const auto& c : view.columns) paired.push_back(ColumnRef(p, c.name));
+    std::vector<std::string> old_keys;
+    for (const auto& key : keys) {
+        old_keys.push_back("__ivm_old_" + key.name);
+        paired.push_back(ColumnRef(d, key.name) + " AS " + QuoteIdent(old_keys.back()));
+    }
+    // Row keys are primary key columns: never NULL in a row that exists.
+    const std::string inserted = ColumnRef(k, keys[0].name) + " IS NOT NULL";
+    const std::string deleted = ColumnRef(k, old_keys[0]) + " IS NOT NULL";
+    auto negate = [](const std::string& condition) { return "NOT (" + condition + ")"; };
+    std::string old_match;
+    for (size_t i = 0; i < keys.size(); ++i)
+        old_match += (i ? " AND " : "") + ColumnRef(m, keys[i].name) + " = " + ColumnRef(k, old_keys[i]);
+
     std::vector<std::string> ctes{
-        p + " AS MATERIALIZED (" + StreamUnion(view, BagColumns(view), delta, StreamSign::Positive, false) + ")",
-        d + " AS MATERIALIZED (" + StreamUnion(view, keys, delta, StreamSign::Negative, false) + ")"};
+        k + " AS MATERIALIZED (SELECT " + Join(paired, ", ") + " FROM (" +
+        StreamUnion(view, BagColumns(view), delta, StreamSign::Positive, false) + ") AS " + p + " FULL JOIN (" +
+        StreamUnion(view, keys, delta, StreamSign::Negative, false) + ") AS " + d + " ON " + SameKey(keys, p, d) +
+        ")"};
     std::vector<std::string> counted;
     std::vector<std::string> set;
     for (const auto& c : view.columns)
         if (std::find(view.row_key_columns.begin(), view.row_key_columns.end(), c.name) == view.row_key_columns.end())
-            set.push_back(QuoteIdent(c.name) + " = " + ColumnRef(p, c.name));
+            set.push_back(QuoteIdent(c.name) + " = " + ColumnRef(k, c.name));
     if (!set.empty()) {
-        ctes.push_back("__ivm_u AS (UPDATE " + Immv(view) + " AS " + m + " SET " + Join(set, ", ") + " FROM " + p +
-                       " WHERE " + same_key(m, p) + " RETURNING 1)");
+        ctes.push_back("__ivm_u AS (UPDATE " + Immv(view) + " AS " + m + " SET " + Join(set, ", ") + " FROM " + k +
+                       " WHERE " + old_match + " AND " + inserted + " RETURNING 1)");
         counted.push_back("(SELECT count(*) FROM __ivm_u)");
     }
-    ctes.push_back("__ivm_x AS (DELETE FROM " + Immv(view) + " AS " + m + " USING " + d + " WHERE " + same_key(m, d) +
-                   " AND NOT EXISTS (SELECT 1 FROM " + p + " WHERE " + same_key(p, d) + ") RETURNING 1)");
+    // (Without columns but the key, a key on both sides is a row unchanged.)
+    const std::string only_deleted = deleted + " AND " + negate(inserted);
+    const std::string only_inserted = inserted + " AND " + negate(deleted);
+    ctes.push_back("__ivm_x AS (DELETE FROM " + Immv(view) + " AS " + m + " USING " + k + " WHERE " + old_match +
+                   " AND " + only_deleted + " RETURNING 1)");
     counted.push_back("(SELECT count(*) FROM __ivm_x)");
     std::vector<std::string> names;
-    for (const auto& c : view.columns) names.push_back(ColumnRef(p, c.name));
+    for (const auto& c : view.columns) names.push_back(ColumnRef(k, c.name));
     ctes.push_back("__ivm_i AS (INSERT INTO " + Immv(view) + " (" + Join(Quoted(TableColumns(view)), ", ") +
-                   ") SELECT " + Join(names, ", ") + " FROM " + p + " WHERE NOT EXISTS (SELECT 1 FROM " + d +
-                   " WHERE " + same_key(p, d) + ") RETURNING 1)");
+                   ") SELECT " + Join(names, ", ") + " FROM " + k + " WHERE " + only_inserted + " RETURNING 1)");
     counted.push_back("(SELECT count(*) FROM __ivm_i)");
     MaintenanceStep step{"WITH " + Join(ctes, ", ") + " SELECT " + Join(counted, " + "), StepInput::None, false};
     step.returns_count = true;
@@ -496,7 +518,11 @@ MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& de
     // read the delta: only the others get its WITH queries to parse and plan.
     if (!delta.with_items.empty())
         for (auto& step : plan.steps)
-            if (step.input == StepInput::None) step.sql = "WITH " + Join(delta.with_items, ", ") + " " + step.sql;
+            if (step.input == StepInput::None) {
+                // A step with WITH queries of its own lists them after these.
+                const bool own = step.sql.compare(0, 5, "WITH ") == 0;
+                step.sql = "WITH " + Join(delta.with_items, ", ") + (own ? ", " + step.sql.substr(5) : " " + step.sql);
+            }
     return plan;
 }
 

@@ -169,9 +169,18 @@ TEST(Maintenance, BagViewDeletesByPrimaryKeyWhenSelected) {
     ASSERT_EQ(plan.steps.size(), 1u);
     const std::string& sql = plan.steps[0].sql;
     EXPECT_TRUE(plan.steps[0].returns_count);
-    EXPECT_TRUE(Contains(sql, "UPDATE \"public\".\"mv\" AS __ivm_mv SET \"x\" = __ivm_p.\"x\" FROM __ivm_p"));
+    EXPECT_TRUE(Contains(sql, "FULL JOIN"));
+    EXPECT_TRUE(Contains(sql, "ON __ivm_p.\"aid\" = __ivm_d.\"aid\""));
+    EXPECT_TRUE(Contains(sql, "UPDATE \"public\".\"mv\" AS __ivm_mv SET \"x\" = __ivm_k.\"x\" FROM __ivm_k "
+                              "WHERE __ivm_mv.\"aid\" = __ivm_k.\"__ivm_old_aid\" AND __ivm_k.\"aid\" IS NOT NULL"));
     EXPECT_FALSE(Contains(sql, "SET \"aid\""));
-    EXPECT_TRUE(Contains(sql, "DELETE FROM \"public\".\"mv\" AS __ivm_mv USING __ivm_d"));
+    EXPECT_TRUE(Contains(sql, "DELETE FROM \"public\".\"mv\" AS __ivm_mv USING __ivm_k"));
+    EXPECT_FALSE(Contains(sql, "NOT EXISTS"));
+    // WITH queries of the delta come first, in the statement's own WITH.
+    many.with_items = {"__ivm_log0 AS MATERIALIZED (SELECT 1)"};
+    const std::string shared = BuildMaintenancePlan(v, many).steps[0].sql;
+    EXPECT_EQ(shared.rfind("WITH __ivm_log0 AS MATERIALIZED (SELECT 1), __ivm_k AS MATERIALIZED (", 0), 0u);
+    many.with_items.clear();
     EXPECT_TRUE(Contains(sql, "INSERT INTO \"public\".\"mv\" (\"aid\", \"x\") SELECT"));
     EXPECT_TRUE(Contains(sql, "(SELECT count(*) FROM __ivm_u) + (SELECT count(*) FROM __ivm_x)"));
     EXPECT_TRUE(Contains(CreateTableSql(v), "WITH (fillfactor = 90) AS SELECT"));

@@ -34,9 +34,7 @@ struct Delta {
     bool consolidate = false;
     // A keyed bag view's rows whose key is on both sides are updated in
     // place, in one statement with the deletes and inserts (UpdatesInPlace);
-    // otherwise deleted and re-inserted. Not for deferred batches: under a
-    // write load on a deferred chain, deleting and re-inserting kept the
-    // scheduler further ahead (measured).
+    // otherwise deleted and re-inserted.
     bool update_in_place = false;
 
     bool HasNegative() const;
