@@ -101,7 +101,7 @@ void BeginDeferred(Oid immv, const core::ViewDefinition& view) {
     ValidateDeferred(view);
     const Oid owner = RelationOwner(immv);
     for (Oid base : DistinctRelations(view)) {
-        const Oid log = EnsureDeltaLog(base);
+        const Oid log = EnsureDeltaLog(base, view);
         RefuseOwnLoggedRows(log);
         // Refreshes run as the IMMV's owner, who can read the base table.
         const std::string role = PgCall([&] { return std::string(GetUserNameFromId(owner, false)); });

@@ -88,16 +88,76 @@ std::vector<std::pair<std::string, std::string>> ColumnDefinitions(Oid relid) {
     });
 }
 
-Oid EnsureDeltaLog(Oid relid) {
+namespace {
+
+// The columns of relid that its log must record: those its deferred
+// readers (and `extra`, a reader not in the catalog yet) read; all of them
+// for a reader of whole rows (a join tree, a whole-row reference).
+struct LogNeeds {
+    bool all = false;
+    std::vector<std::string> columns;
+
+    void Add(const core::ViewDefinition& view, Oid relid) {
+        for (const auto& rel : view.relations) {
+            if (rel.relation_id != relid) continue;
+            if (view.join_tree || rel.columns_read.empty()) all = true;
+            for (const auto& c : rel.columns_read)
+                if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
+        }
+    }
+    bool Wants(const std::string& column) const {
+        return all || std::find(columns.begin(), columns.end(), column) != columns.end();
+    }
+};
+
+LogNeeds NeedsOf(Oid relid, const core::ViewDefinition* extra) {
+    LogNeeds needs;
+    if (extra != nullptr) needs.Add(*extra, relid);
+    for (Oid immv : SpiOids("SELECT d.immvrelid::oid FROM ivmx.immv_dependency d JOIN ivmx.immv i "
+                            "USING (immvrelid) WHERE d.relid = $1 AND i.mode = 'deferred' ORDER BY 1",
+                            relid))
+        needs.Add(LoadMaintainer(RequireImmv(immv))->definition(), relid);
+    return needs;
+}
+
+void SyncLog(Oid relid, Oid log, const LogNeeds& needs) {
+    const auto base = ColumnDefinitions(relid);
+    const auto logged = ColumnDefinitions(log);
+    const std::string name = core::QuoteQualified(RelationName(log));
+    auto type_in = [](const std::vector<std::pair<std::string, std::string>>& columns, const std::string& column) {
+        for (const auto& [c, t] : columns)
+            if (c == column) return t;
+        return std::string();
+    };
+    std::vector<std::string> changes;
+    for (const auto& [column, type] : logged) {
+        if (column.rfind("__ivm_", 0) == 0) continue;
+        const std::string now = type_in(base, column);
+        if (now.empty()) changes.push_back("DROP COLUMN " + core::QuoteIdent(column));
+        else if (now != type)  // read by no IMMV (else the change was refused)
+            changes.push_back("ALTER COLUMN " + core::QuoteIdent(column) + " TYPE " + now + " USING NULL");
+    }
+    for (const auto& [column, type] : base)
+        if (needs.Wants(column) && type_in(logged, column).empty())
+            changes.push_back("ADD COLUMN " + core::QuoteIdent(column) + " " + type);
+    if (changes.empty()) return;
+    AsRole(CatalogOwner(), [&] { SpiExecute("ALTER TABLE " + name + " " + core::Join(changes, ", ")); });
+}
+
+}  // namespace
+
+Oid EnsureDeltaLog(Oid relid, const core::ViewDefinition& reader) {
+    const LogNeeds needs = NeedsOf(relid, &reader);
     if (auto existing = DeltaLogOf(relid)) {
-        SyncDeltaLog(relid);
+        SyncLog(relid, *existing, needs);
         return *existing;
     }
     const std::string log = "ivmx." + core::QuoteIdent(LogName(relid));
     std::vector<std::string> columns{"__ivm_xid xid8 NOT NULL", "__ivm_sign smallint NOT NULL",
                                      "__ivm_time timestamptz NOT NULL",
                                      "__ivm_seq bigint NOT NULL DEFAULT nextval('ivmx.delta_seq')"};
-    for (const auto& [column, type] : ColumnDefinitions(relid)) columns.push_back(core::QuoteIdent(column) + " " + type);
+    for (const auto& [column, type] : ColumnDefinitions(relid))
+        if (needs.Wants(column)) columns.push_back(core::QuoteIdent(column) + " " + type);
     AsRole(CatalogOwner(), [&] {
         SpiExecute("CREATE TABLE " + log + " (" + core::Join(columns, ", ") + ")");
         // A member of the extension: pg_dump leaves it (and its rows) out.
@@ -126,28 +186,7 @@ void FollowBaseColumnRename(Oid relid, const std::string& column, const std::str
 }
 
 void SyncDeltaLog(Oid relid) {
-    auto log = DeltaLogOf(relid);
-    if (!log) return;
-    const auto base = ColumnDefinitions(relid);
-    const auto logged = ColumnDefinitions(*log);
-    const std::string name = core::QuoteQualified(RelationName(*log));
-    auto type_in = [](const std::vector<std::pair<std::string, std::string>>& columns, const std::string& column) {
-        for (const auto& [c, t] : columns)
-            if (c == column) return t;
-        return std::string();
-    };
-    std::vector<std::string> changes;
-    for (const auto& [column, type] : logged) {
-        if (column.rfind("__ivm_", 0) == 0) continue;
-        const std::string now = type_in(base, column);
-        if (now.empty()) changes.push_back("DROP COLUMN " + core::QuoteIdent(column));
-        else if (now != type)  // read by no IMMV (else the change was refused)
-            changes.push_back("ALTER COLUMN " + core::QuoteIdent(column) + " TYPE " + now + " USING NULL");
-    }
-    for (const auto& [column, type] : base)
-        if (type_in(logged, column).empty()) changes.push_back("ADD COLUMN " + core::QuoteIdent(column) + " " + type);
-    if (changes.empty()) return;
-    AsRole(CatalogOwner(), [&] { SpiExecute("ALTER TABLE " + name + " " + core::Join(changes, ", ")); });
+    if (auto log = DeltaLogOf(relid)) SyncLog(relid, *log, NeedsOf(relid, nullptr));
 }
 
 void DropDeltaLogIfUnused(Oid relid) {

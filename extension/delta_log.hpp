@@ -3,7 +3,8 @@
 // (__ivm_xid: writer's top-level transaction id, __ivm_sign: +1 inserted /
 // -1 deleted, __ivm_time: writer's transaction start, __ivm_seq: position in
 // ivmx.delta_seq, increasing within each writing backend, then the
-// relation's columns).
+// relation's columns that deferred IMMVs read: a column no view reads is
+// not copied into every log row).
 // All deferred IMMVs on the relation share it.
 #pragma once
 
@@ -17,8 +18,9 @@
 
 namespace ivmx::pg {
 
-// The log of relid, created if it does not exist yet.
-Oid EnsureDeltaLog(Oid relid);
+// The log of relid for a new deferred reader: created if it does not exist
+// yet, with the columns `reader` and relid's other deferred readers read.
+Oid EnsureDeltaLog(Oid relid, const core::ViewDefinition& reader);
 
 // The log of relid, if any.
 std::optional<Oid> DeltaLogOf(Oid relid);
@@ -27,9 +29,10 @@ std::optional<Oid> DeltaLogOf(Oid relid);
 void FollowBaseColumnRename(Oid relid, const std::string& column, const std::string& new_name);
 
 // Brings the log's columns in line with relid's (after ALTER TABLE): drops
-// columns the table dropped, adds its new ones, and follows type changes of
-// columns no IMMV reads. Older log rows get NULL in changed columns, which no
-// IMMV reads (an IMMV reading them is newer than those rows).
+// columns the table dropped, adds columns its deferred readers read (new
+// columns, for readers of whole rows), and follows type changes of columns
+// no IMMV reads. Older log rows get NULL in added or changed columns, which
+// no IMMV reads (an IMMV reading them is newer than those rows).
 void SyncDeltaLog(Oid relid);
 
 // Drops relid's log when no deferred IMMV reads relid any more.

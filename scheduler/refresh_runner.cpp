@@ -103,8 +103,8 @@ std::vector<LogInfo> LogsOf(const core::ViewDefinition& view) {
     return logs;
 }
 
-// The columns of a log that a view reads of its relation (`read`; all if
-// empty), quoted, and whether equal values of all of them are
+// The columns of a log that a view reads of its relation, in the order of
+// `read`, quoted, and whether equal values of all of them are
 // indistinguishable (equality is identity).
 struct ReadColumns {
     std::vector<std::string> quoted;
@@ -112,10 +112,14 @@ struct ReadColumns {
 };
 ReadColumns ColumnsRead(const LogInfo& log, const std::vector<std::string>& read) {
     ReadColumns columns;
-    for (const auto& c : log.columns) {
-        if (!read.empty() && std::find(read.begin(), read.end(), c.name) == read.end()) continue;
-        columns.quoted.push_back(core::QuoteIdent(c.name));
-        columns.by_value &= c.equal_by_value;
+    for (const auto& name : read) {
+        auto logged = std::find_if(log.columns.begin(), log.columns.end(),
+                                   [&](const LoggedColumn& c) { return c.name == name; });
+        if (logged == log.columns.end())
+            throw core::Error(core::sqlstate::kInternalError,
+                              "delta log " + log.log + " does not record column \"" + name + "\"");
+        columns.quoted.push_back(core::QuoteIdent(name));
+        columns.by_value &= logged->equal_by_value;
     }
     columns.by_value &= !columns.quoted.empty();
     return columns;
@@ -423,9 +427,11 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait) {
             std::vector<core::ChangedOccurrence> changed;
             std::vector<std::string> with;
             for (const auto& [i, log] : occurrences) {
-                // Join trees carry their rows as whole rows of the relation's type.
+                // Join trees carry their rows as whole rows of the relation's
+                // type (every column, in the table's order).
+                const auto& read = view.relations[i].columns_read;
                 const auto columns = ColumnsRead(
-                    *log, view.join_tree ? std::vector<std::string>{} : view.relations[i].columns_read);
+                    *log, view.join_tree || read.empty() ? AttributeNames(log->base) : read);
                 const std::string consumed = Consumed(pending, boundary);
                 if (!netted) {
                     changed.push_back({i, LoggedSide(*log, columns, consumed, +1),
