@@ -289,12 +289,20 @@ void RecordRefresh(Oid immv, const ImmvRecord& next, TimestampTz started, const 
 // and the scheduler) would otherwise wait on each other's deletions while
 // holding their IMMVs' locks. The rows are found in the latest snapshot, so
 // that a REPEATABLE READ flush does not trip over rows another refresh
-// deleted since its snapshot. Returns the rows deleted per log.
-std::vector<std::pair<Oid, int64>> CollectGarbage(const std::vector<LogInfo>& logs) {
+// deleted since its snapshot. With `truncate` (a transaction that ends right
+// after), a log that no other session holds and whose rows are all applied
+// is truncated instead: no row to delete, nothing left to vacuum. That is
+// the usual state of the log of an IMMV that other deferred IMMVs read,
+// written only by its own refreshes. Returns the rows deleted per log.
+std::vector<std::pair<Oid, int64>> CollectGarbage(const std::vector<LogInfo>& logs, bool truncate) {
     std::vector<std::pair<Oid, int64>> deleted;
     AsRole(CatalogOwner(), [&] {
         for (const auto& log : logs) {
-            if (!PgCall([&] { return ConditionalLockRelationOid(log.relid, ShareUpdateExclusiveLock); })) continue;
+            const bool exclusive =
+                truncate && PgCall([&] { return ConditionalLockRelationOid(log.relid, AccessExclusiveLock); });
+            if (!exclusive &&
+                !PgCall([&] { return ConditionalLockRelationOid(log.relid, ShareUpdateExclusiveLock); }))
+                continue;
             Snapshot latest = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
             // A row goes when no consumer has it pending; the consumers'
             // watermarks are spelled out so that the scan evaluates no subquery.
@@ -312,9 +320,26 @@ std::vector<std::pair<Oid, int64>> CollectGarbage(const std::vector<LogInfo>& lo
                 applied.push_back("(NOT pg_visible_in_snapshot(__ivm_xid, " + watermark + ") OR " + partial +
                                   ") IS NOT TRUE");
             }
-            const std::string sql = "DELETE FROM " + log.log + " WHERE " +
-                                    (applied.empty() ? std::string("true") : core::Join(applied, " AND "));
-            const uint64 rows = RunIn(sql, latest, SPI_OK_DELETE, [] { return SPI_processed; });
+            const std::string condition = applied.empty() ? std::string("true") : core::Join(applied, " AND ");
+            if (exclusive) {
+                // Nobody else holds the log: the latest snapshot sees all its rows.
+                const bool all_applied =
+                    QueryIn("SELECT NOT EXISTS (SELECT FROM " + log.log + " WHERE NOT (" + condition + "))",
+                            latest)[0][0] == "t";
+                if (all_applied) {
+                    PgCall([&] { UnregisterSnapshot(latest); });
+                    SpiExecute("TRUNCATE " + log.log);
+                    deleted.emplace_back(log.relid, 0);
+                    continue;
+                }
+                // Writers must not wait behind the deletion.
+                PgCall([&] {
+                    LockRelationOid(log.relid, ShareUpdateExclusiveLock);
+                    UnlockRelationOid(log.relid, AccessExclusiveLock);
+                });
+            }
+            const uint64 rows = RunIn("DELETE FROM " + log.log + " WHERE " + condition, latest, SPI_OK_DELETE,
+                                      [] { return SPI_processed; });
             PgCall([&] { UnregisterSnapshot(latest); });
             deleted.emplace_back(log.relid, static_cast<int64>(rows));
         }
@@ -348,14 +373,14 @@ void EnsureWatermarkInSnapshot(Oid immv) {
 
 }  // namespace
 
-RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait) {
+RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
     RefreshResult result;
     // Lock the relations the IMMV reads before the IMMV itself, in the order
     // a TRUNCATE of a base table (which recomputes the IMMV) takes them:
     // otherwise the two could deadlock.
     for (Oid base : SpiOids("SELECT relid::oid FROM ivmx.immv_dependency WHERE immvrelid = $1", immv))
         PgCall([&] { LockRelationOid(base, AccessShareLock); });
-    if (!wait) {
+    if (scheduled) {
         // The scheduler does not wait behind a session holding the IMMV
         // (say, a transaction that flushed it and is still open): it tries
         // again next round and refreshes the other views meanwhile.
@@ -470,7 +495,7 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait) {
         next.partial_seq = std::max<int64>(next.partial_seq, record.partial_seq);
     PgCall([&] { UnregisterSnapshot(snapshot); });
     RecordRefresh(immv, next, started, result);
-    result.collected = CollectGarbage(logs);
+    result.collected = CollectGarbage(logs, scheduled);
     if (LogRefreshes())
         PgCall([&] {
             ereport(LOG, (errmsg("pg_ivmx refreshed \"%s\": %s, %lld log rows, %lld IMMV rows",
@@ -644,7 +669,7 @@ long RunSchedulerRound() {
                 if (!PgCall([&] { return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(view.immv)); }))
                     return;
                 const RefreshResult result =
-                    WithMaintenanceSettings([&] { return RefreshDeferred(view.immv, RefreshKind::Auto, false); });
+                    WithMaintenanceSettings([&] { return RefreshDeferred(view.immv, RefreshKind::Auto, true); });
                 if (result.more_pending) sleep_ms = 0;
                 if (result.busy) sleep_ms = std::min<long>(sleep_ms, 100);
                 for (const auto& [log, rows] : result.collected) DeletedSinceVacuum()[log] += rows;

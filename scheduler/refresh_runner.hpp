@@ -38,8 +38,10 @@ struct RefreshResult {
 // (ExclusiveLock: refreshes of one IMMV take turns; readers are not blocked),
 // and advances its watermark in the same transaction. Records the refresh
 // in ivmx.refresh_history. SPI must be connected.
-// With wait false, returns at once (busy) if another session holds the IMMV.
-RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool wait = true);
+// scheduled: a refresh in a transaction of the scheduler's own, which ends
+// right after it: it returns at once (busy) if another session holds the
+// IMMV, and may truncate a log whose rows are all applied.
+RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled = false);
 
 // The deferred IMMVs that immv reads directly or transitively, upstream
 // first (what ivmx.flush(immv) brings forward before immv). SPI connected.
