@@ -290,16 +290,22 @@ void RecordRefresh(Oid immv, const ImmvRecord& next, TimestampTz started, const 
 // holding their IMMVs' locks. The rows are found in the latest snapshot, so
 // that a REPEATABLE READ flush does not trip over rows another refresh
 // deleted since its snapshot. With `truncate` (a transaction that ends right
-// after), a log that no other session holds and whose rows are all applied
-// is truncated instead: no row to delete, nothing left to vacuum. That is
-// the usual state of the log of an IMMV that other deferred IMMVs read,
-// written only by its own refreshes. Returns the rows deleted per log.
+// after), the log of a deferred IMMV that other deferred IMMVs read (written
+// only by the IMMV's refreshes, usually in the same scheduler round) is
+// truncated instead when no other session holds it and all its rows are
+// applied: no row to delete, nothing left to vacuum. (The log of a table
+// is not: it would make the table's writers wait.) Returns the rows deleted
+// per log.
 std::vector<std::pair<Oid, int64>> CollectGarbage(const std::vector<LogInfo>& logs, bool truncate) {
     std::vector<std::pair<Oid, int64>> deleted;
     AsRole(CatalogOwner(), [&] {
         for (const auto& log : logs) {
             const bool exclusive =
-                truncate && PgCall([&] { return ConditionalLockRelationOid(log.relid, AccessExclusiveLock); });
+                truncate &&
+                QueryIn("SELECT EXISTS (SELECT FROM ivmx.immv WHERE immvrelid = " + std::to_string(log.base) +
+                            " AND mode = 'deferred')",
+                        PgCall([] { return GetActiveSnapshot(); }))[0][0] == "t" &&
+                PgCall([&] { return ConditionalLockRelationOid(log.relid, AccessExclusiveLock); });
             if (!exclusive &&
                 !PgCall([&] { return ConditionalLockRelationOid(log.relid, ShareUpdateExclusiveLock); }))
                 continue;
@@ -332,7 +338,7 @@ std::vector<std::pair<Oid, int64>> CollectGarbage(const std::vector<LogInfo>& lo
                     deleted.emplace_back(log.relid, 0);
                     continue;
                 }
-                // Writers must not wait behind the deletion.
+                // The IMMV's refreshes must not wait behind the deletion.
                 PgCall([&] {
                     LockRelationOid(log.relid, ShareUpdateExclusiveLock);
                     UnlockRelationOid(log.relid, AccessExclusiveLock);
