@@ -282,6 +282,58 @@ void RecordRefresh(Oid immv, const ImmvRecord& next, TimestampTz started, const 
     });
 }
 
+// SQL condition: a row of the log that every deferred consumer of its
+// relation has applied. The consumers' watermarks are spelled out so that a
+// scan evaluates no subquery.
+std::string AppliedByAll(const LogInfo& log, Snapshot snapshot) {
+    std::vector<std::string> applied;
+    for (const auto& consumer :
+         QueryIn("SELECT i.watermark::text, i.partial_xid::text, i.partial_seq FROM ivmx.immv i "
+                 "JOIN ivmx.immv_dependency d USING (immvrelid) WHERE d.relid = " +
+                     std::to_string(log.base) + " AND i.mode = 'deferred' AND i.populated",
+                 snapshot)) {
+        const std::string watermark =
+            consumer[0].empty() ? "NULL::pg_snapshot" : Literal(consumer[0]) + "::pg_snapshot";
+        const std::string partial = consumer[1].empty() ? "false"
+                                                        : "(__ivm_xid = '" + consumer[1] +
+                                                              "'::xid8 AND __ivm_seq > " + consumer[2] + ")";
+        applied.push_back("(NOT pg_visible_in_snapshot(__ivm_xid, " + watermark + ") OR " + partial +
+                          ") IS NOT TRUE");
+    }
+    return applied.empty() ? std::string("true") : core::Join(applied, " AND ");
+}
+
+// Truncates the log of a deferred IMMV that other deferred IMMVs read (it is
+// written only by the IMMV's refreshes, usually in the same scheduler round)
+// when no other session holds it and all its rows are applied: no row to
+// delete, nothing left to vacuum. (Never the log of a table: its writers
+// would queue behind the check.) Holds ShareUpdateExclusiveLock on the log
+// when it returns false.
+bool TruncateIfAllApplied(const LogInfo& log) {
+    const bool of_deferred_immv =
+        QueryIn("SELECT EXISTS (SELECT FROM ivmx.immv WHERE immvrelid = " + std::to_string(log.base) +
+                    " AND mode = 'deferred')",
+                PgCall([] { return GetActiveSnapshot(); }))[0][0] == "t";
+    if (!of_deferred_immv || !PgCall([&] { return ConditionalLockRelationOid(log.relid, AccessExclusiveLock); }))
+        return false;
+    // Nobody else holds the log: the latest snapshot sees all its rows.
+    Snapshot latest = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
+    const bool all_applied =
+        QueryIn("SELECT NOT EXISTS (SELECT FROM " + log.log + " WHERE NOT (" + AppliedByAll(log, latest) + "))",
+                latest)[0][0] == "t";
+    PgCall([&] { UnregisterSnapshot(latest); });
+    if (all_applied) {
+        SpiExecute("TRUNCATE " + log.log);
+        return true;
+    }
+    // The IMMV's refreshes must not wait behind a deletion.
+    PgCall([&] {
+        LockRelationOid(log.relid, ShareUpdateExclusiveLock);
+        UnlockRelationOid(log.relid, AccessExclusiveLock);
+    });
+    return false;
+}
+
 // Deletes log rows that every deferred consumer has applied. One refresh
 // at a time collects a log (holding ShareUpdateExclusiveLock on it, which
 // writers do not conflict with, until its transaction ends); another one
@@ -290,62 +342,20 @@ void RecordRefresh(Oid immv, const ImmvRecord& next, TimestampTz started, const 
 // holding their IMMVs' locks. The rows are found in the latest snapshot, so
 // that a REPEATABLE READ flush does not trip over rows another refresh
 // deleted since its snapshot. With `truncate` (a transaction that ends right
-// after), the log of a deferred IMMV that other deferred IMMVs read (written
-// only by the IMMV's refreshes, usually in the same scheduler round) is
-// truncated instead when no other session holds it and all its rows are
-// applied: no row to delete, nothing left to vacuum. (The log of a table
-// is not: it would make the table's writers wait.) Returns the rows deleted
-// per log.
+// after), logs of deferred IMMVs may be truncated instead
+// (TruncateIfAllApplied). Returns the rows deleted per log.
 std::vector<std::pair<Oid, int64>> CollectGarbage(const std::vector<LogInfo>& logs, bool truncate) {
     std::vector<std::pair<Oid, int64>> deleted;
     AsRole(CatalogOwner(), [&] {
         for (const auto& log : logs) {
-            const bool exclusive =
-                truncate &&
-                QueryIn("SELECT EXISTS (SELECT FROM ivmx.immv WHERE immvrelid = " + std::to_string(log.base) +
-                            " AND mode = 'deferred')",
-                        PgCall([] { return GetActiveSnapshot(); }))[0][0] == "t" &&
-                PgCall([&] { return ConditionalLockRelationOid(log.relid, AccessExclusiveLock); });
-            if (!exclusive &&
-                !PgCall([&] { return ConditionalLockRelationOid(log.relid, ShareUpdateExclusiveLock); }))
+            if (truncate && TruncateIfAllApplied(log)) {
+                deleted.emplace_back(log.relid, 0);
                 continue;
+            }
+            if (!PgCall([&] { return ConditionalLockRelationOid(log.relid, ShareUpdateExclusiveLock); })) continue;
             Snapshot latest = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
-            // A row goes when no consumer has it pending; the consumers'
-            // watermarks are spelled out so that the scan evaluates no subquery.
-            std::vector<std::string> applied;
-            for (const auto& consumer :
-                 QueryIn("SELECT i.watermark::text, i.partial_xid::text, i.partial_seq FROM ivmx.immv i "
-                         "JOIN ivmx.immv_dependency d USING (immvrelid) WHERE d.relid = " +
-                             std::to_string(log.base) + " AND i.mode = 'deferred' AND i.populated",
-                         latest)) {
-                const std::string watermark =
-                    consumer[0].empty() ? "NULL::pg_snapshot" : Literal(consumer[0]) + "::pg_snapshot";
-                const std::string partial = consumer[1].empty() ? "false"
-                                                                : "(__ivm_xid = '" + consumer[1] +
-                                                                      "'::xid8 AND __ivm_seq > " + consumer[2] + ")";
-                applied.push_back("(NOT pg_visible_in_snapshot(__ivm_xid, " + watermark + ") OR " + partial +
-                                  ") IS NOT TRUE");
-            }
-            const std::string condition = applied.empty() ? std::string("true") : core::Join(applied, " AND ");
-            if (exclusive) {
-                // Nobody else holds the log: the latest snapshot sees all its rows.
-                const bool all_applied =
-                    QueryIn("SELECT NOT EXISTS (SELECT FROM " + log.log + " WHERE NOT (" + condition + "))",
-                            latest)[0][0] == "t";
-                if (all_applied) {
-                    PgCall([&] { UnregisterSnapshot(latest); });
-                    SpiExecute("TRUNCATE " + log.log);
-                    deleted.emplace_back(log.relid, 0);
-                    continue;
-                }
-                // The IMMV's refreshes must not wait behind the deletion.
-                PgCall([&] {
-                    LockRelationOid(log.relid, ShareUpdateExclusiveLock);
-                    UnlockRelationOid(log.relid, AccessExclusiveLock);
-                });
-            }
-            const uint64 rows = RunIn("DELETE FROM " + log.log + " WHERE " + condition, latest, SPI_OK_DELETE,
-                                      [] { return SPI_processed; });
+            const uint64 rows = RunIn("DELETE FROM " + log.log + " WHERE " + AppliedByAll(log, latest), latest,
+                                      SPI_OK_DELETE, [] { return SPI_processed; });
             PgCall([&] { UnregisterSnapshot(latest); });
             deleted.emplace_back(log.relid, static_cast<int64>(rows));
         }

@@ -284,7 +284,7 @@ namespace {
 
 ViewDefinition TwoRelations(const std::string& second, unsigned int second_id) {
     auto v = BaseView(ViewShape::Bag);
-    v.relations.push_back({{"public", second}, "u", second_id});
+    v.relations.push_back({{"public", second}, "u", second_id, {}});
     v.where_sql = "t.bid = u.bid";
     OutputColumn a, b;
     a.name = "a";

@@ -27,7 +27,7 @@ inline core::OutputColumn Agg(const std::string& name, core::AggregateKind kind,
 inline core::ViewDefinition BaseView(core::ViewShape shape) {
     core::ViewDefinition v;
     v.immv = {"public", "mv"};
-    v.relations.push_back({{"public", "accounts"}, "t", 1});
+    v.relations.push_back({{"public", "accounts"}, "t", 1, {}});
     v.shape = shape;
     return v;
 }
