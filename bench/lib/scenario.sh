@@ -250,10 +250,12 @@ prepare_measurement() {
 # --- deferred views: lag and catch-up ------------------------------------------
 
 # lag_filter: the WHERE clause selecting the deferred IMMVs whose lag counts.
+# Views are named with to_regclass: in the runs without them the sampler must
+# keep running (a cast to regclass would fail and end it at once).
 lag_filter() {
   local where="mode = 'deferred'" v list=
   for v in $SCENARIO_LAG_VIEWS; do
-    list+="${list:+, }$(sql_literal "$v")::regclass"
+    list+="${list:+, }to_regclass($(sql_literal "$v"))"
   done
   [[ -z $list ]] || where+=" AND immv IN ($list)"
   printf '%s' "$where"
