@@ -18,12 +18,14 @@ constexpr int kBookkeepingColumns = 4;  // __ivm_xid, __ivm_sign, __ivm_time, __
 
 std::string LogName(Oid relid) { return "delta_" + std::to_string(relid); }
 
-bool HasDeferredReader(Oid relid) {
-    return !SpiOids("SELECT d.immvrelid::oid FROM ivmx.immv_dependency d JOIN ivmx.immv i USING (immvrelid) "
-                    "WHERE d.relid = $1 AND i.mode = 'deferred' LIMIT 1",
-                    relid)
-                .empty();
+// The deferred IMMVs that read relid.
+std::vector<Oid> DeferredReaders(Oid relid) {
+    return SpiOids("SELECT d.immvrelid::oid FROM ivmx.immv_dependency d JOIN ivmx.immv i USING (immvrelid) "
+                   "WHERE d.relid = $1 AND i.mode = 'deferred' ORDER BY 1",
+                   relid);
 }
+
+bool HasDeferredReader(Oid relid) { return !DeferredReaders(relid).empty(); }
 
 // Columns of relid (not dropped) that the log also has.
 std::vector<std::string> SharedColumns(Oid base_relid, Oid log_relid) {
@@ -98,10 +100,10 @@ struct LogNeeds {
     std::vector<std::string> columns;
 
     void Add(const core::ViewDefinition& view, Oid relid) {
-        for (const auto& rel : view.relations) {
-            if (rel.relation_id != relid) continue;
-            if (view.join_tree || rel.columns_read.empty()) all = true;
-            for (const auto& c : rel.columns_read)
+        for (size_t i = 0; i < view.relations.size(); ++i) {
+            if (view.relations[i].relation_id != relid) continue;
+            all |= core::ReadsWholeRows(view, i);
+            for (const auto& c : view.relations[i].columns_read)
                 if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
         }
     }
@@ -113,10 +115,7 @@ struct LogNeeds {
 LogNeeds NeedsOf(Oid relid, const core::ViewDefinition* extra) {
     LogNeeds needs;
     if (extra != nullptr) needs.Add(*extra, relid);
-    for (Oid immv : SpiOids("SELECT d.immvrelid::oid FROM ivmx.immv_dependency d JOIN ivmx.immv i "
-                            "USING (immvrelid) WHERE d.relid = $1 AND i.mode = 'deferred' ORDER BY 1",
-                            relid))
-        needs.Add(LoadMaintainer(RequireImmv(immv))->definition(), relid);
+    for (Oid immv : DeferredReaders(relid)) needs.Add(LoadMaintainer(RequireImmv(immv))->definition(), relid);
     return needs;
 }
 

@@ -310,11 +310,9 @@ std::string AppliedByAll(const LogInfo& log, Snapshot snapshot) {
 // would queue behind the check.) Holds ShareUpdateExclusiveLock on the log
 // when it returns false.
 bool TruncateIfAllApplied(const LogInfo& log) {
-    const bool of_deferred_immv =
-        QueryIn("SELECT EXISTS (SELECT FROM ivmx.immv WHERE immvrelid = " + std::to_string(log.base) +
-                    " AND mode = 'deferred')",
-                PgCall([] { return GetActiveSnapshot(); }))[0][0] == "t";
-    if (!of_deferred_immv || !PgCall([&] { return ConditionalLockRelationOid(log.relid, AccessExclusiveLock); }))
+    const std::optional<ImmvRecord> upstream = LoadImmv(log.base);
+    if (!upstream || upstream->mode != MaintenanceMode::Deferred ||
+        !PgCall([&] { return ConditionalLockRelationOid(log.relid, AccessExclusiveLock); }))
         return false;
     // Nobody else holds the log: the latest snapshot sees all its rows.
     Snapshot latest = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
@@ -468,11 +466,10 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
             std::vector<core::ChangedOccurrence> changed;
             std::vector<std::string> with;
             for (const auto& [i, log] : occurrences) {
-                // Join trees carry their rows as whole rows of the relation's
-                // type (every column, in the table's order).
-                const auto& read = view.relations[i].columns_read;
-                const auto columns = ColumnsRead(
-                    *log, view.join_tree || read.empty() ? AttributeNames(log->base) : read);
+                // Whole rows: every column, in the table's order.
+                const auto columns = ColumnsRead(*log, core::ReadsWholeRows(view, i)
+                                                           ? AttributeNames(log->base)
+                                                           : view.relations[i].columns_read);
                 const std::string consumed = Consumed(pending, boundary);
                 if (!netted) {
                     changed.push_back({i, LoggedSide(*log, columns, consumed, +1),

@@ -252,10 +252,11 @@ std::vector<StreamColumn> RowKeys(const ViewDefinition& view) {
 }
 
 // Equality of the row-key columns of two aliases (keys are primary key
-// columns: never NULL).
-std::string SameKey(const std::vector<StreamColumn>& keys, const std::string& a, const std::string& b) {
+// columns: never NULL); b's columns may be named with a prefix.
+std::string SameKey(const std::vector<StreamColumn>& keys, const std::string& a, const std::string& b,
+                    const std::string& b_prefix = "") {
     std::vector<std::string> match;
-    for (const auto& k : keys) match.push_back(ColumnRef(a, k.name) + " = " + ColumnRef(b, k.name));
+    for (const auto& k : keys) match.push_back(ColumnRef(a, k.name) + " = " + ColumnRef(b, b_prefix + k.name));
     return Join(match, " AND ");
 }
 
@@ -351,20 +352,15 @@ void AddKeyedSteps(MaintenancePlan& plan, const ViewDefinition& view, const Delt
     const std::string m = kImmvAlias, p = "__ivm_p", d = kDeltaAlias, k = "__ivm_k";
     // In __ivm_k, the inserted row's columns under their names, the deleted
     // row's key under __ivm_old_<name>.
+    const std::string old = "__ivm_old_";
     std::vector<std::string> paired;
     for (const auto& c : view.columns) paired.push_back(ColumnRef(p, c.name));
-    std::vector<std::string> old_keys;
-    for (const auto& key : keys) {
-        old_keys.push_back("__ivm_old_" + key.name);
-        paired.push_back(ColumnRef(d, key.name) + " AS " + QuoteIdent(old_keys.back()));
-    }
+    for (const auto& key : keys) paired.push_back(ColumnRef(d, key.name) + " AS " + QuoteIdent(old + key.name));
     // Row keys are primary key columns: never NULL in a row that exists.
     const std::string inserted = ColumnRef(k, keys[0].name) + " IS NOT NULL";
-    const std::string deleted = ColumnRef(k, old_keys[0]) + " IS NOT NULL";
+    const std::string deleted = ColumnRef(k, old + keys[0].name) + " IS NOT NULL";
     auto negate = [](const std::string& condition) { return "NOT (" + condition + ")"; };
-    std::string old_match;
-    for (size_t i = 0; i < keys.size(); ++i)
-        old_match += (i ? " AND " : "") + ColumnRef(m, keys[i].name) + " = " + ColumnRef(k, old_keys[i]);
+    const std::string old_match = SameKey(keys, m, k, old);
 
     std::vector<std::string> ctes{
         k + " AS MATERIALIZED (SELECT " + Join(paired, ", ") + " FROM (" +
@@ -408,7 +404,7 @@ void AddBagSteps(MaintenancePlan& plan, const ViewDefinition& view, const Delta&
         plan.steps.push_back(BagInsertNetted(view, netted));
         return;
     }
-    if (!view.row_key_columns.empty() && delta.update_in_place && delta.HasNegative() && delta.HasPositive()) {
+    if (HasRowKey(view) && delta.update_in_place && delta.HasNegative() && delta.HasPositive()) {
         AddKeyedSteps(plan, view, delta);
         return;
     }

@@ -99,6 +99,10 @@ bool HasRowKey(const ViewDefinition& view) {
     return view.shape == ViewShape::Bag && !view.row_key_columns.empty();
 }
 
+bool ReadsWholeRows(const ViewDefinition& view, size_t occurrence) {
+    return view.join_tree.has_value() || view.relations[occurrence].columns_read.empty();
+}
+
 bool NettedBatchIsKeyed(const ViewDefinition& view, size_t changed_occurrences) {
     return HasRowKey(view) && !view.join_tree && changed_occurrences == 1;
 }

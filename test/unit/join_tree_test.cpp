@@ -33,8 +33,8 @@ JoinTree Node(JoinTree::Kind kind, JoinTree l, JoinTree r, const std::string& co
 ViewDefinition TwoTables(JoinTree::Kind kind) {
     ViewDefinition v;
     v.immv = {"public", "mv"};
-    v.relations.push_back({{"public", "a"}, "a", 1});
-    v.relations.push_back({{"public", "b"}, "b", 2});
+    v.relations.push_back({{"public", "a"}, "a", 1, {}});
+    v.relations.push_back({{"public", "b"}, "b", 2, {}});
     v.join_tree = Node(kind, Leaf(0), Leaf(1), "a.k = b.k");
     OutputColumn c1, c2;
     c1.name = "aid";
@@ -95,7 +95,7 @@ TEST(JoinTreeDelta, NestedOuterJoinsGrowLinearly) {
     ViewDefinition v;
     v.immv = {"public", "mv"};
     const char* names[] = {"a", "b", "c", "d"};
-    for (unsigned i = 0; i < 4; ++i) v.relations.push_back({{"public", names[i]}, names[i], i + 1});
+    for (unsigned i = 0; i < 4; ++i) v.relations.push_back({{"public", names[i]}, names[i], i + 1, {}});
     v.join_tree = Node(JoinTree::Kind::Full, Leaf(0),
                        Node(JoinTree::Kind::Full, Leaf(1),
                             Node(JoinTree::Kind::Full, Leaf(2), Leaf(3), "c.k = d.k"), "b.k = c.k"),
@@ -173,7 +173,7 @@ TEST(WriterConcurrency, NullableSideAndExistsSubqueryWritersTakeTurns) {
 
 TEST(WriterConcurrency, NestedJoinsLookAtTheWholePath) {
     ViewDefinition v = Keyed(TwoTables(JoinTree::Kind::Inner));
-    v.relations.push_back({{"public", "c"}, "c", 3});
+    v.relations.push_back({{"public", "c"}, "c", 3, {}});
     // (a LEFT JOIN b) JOIN c: c is inner, b nullable.
     v.join_tree = Node(JoinTree::Kind::Inner, Node(JoinTree::Kind::Left, Leaf(0), Leaf(1), "a.k = b.k"), Leaf(2),
                        "a.k = c.k");
@@ -210,6 +210,19 @@ TEST(NettedBatch, AppliedByKeyOnlyForKeyedInnerBagsWithOneChange) {
     v.join_tree.reset();
     v.shape = ViewShape::Distinct;
     EXPECT_FALSE(NettedBatchIsKeyed(v, 1));
+}
+
+TEST(ReadsWholeRows, JoinTreesAndWholeRowReferences) {
+    ViewDefinition v = TwoTables(JoinTree::Kind::Left);
+    v.relations[0].columns_read = {"id"};
+    v.relations[1].columns_read = {"id"};
+    // A join tree carries rows of the relation's type.
+    EXPECT_TRUE(ReadsWholeRows(v, 0));
+    v.join_tree.reset();
+    EXPECT_FALSE(ReadsWholeRows(v, 0));
+    // No columns named: every column is read.
+    v.relations[1].columns_read.clear();
+    EXPECT_TRUE(ReadsWholeRows(v, 1));
 }
 
 }  // namespace

@@ -98,7 +98,7 @@ constexpr int kKeyedFillFactor = 90;
 
 // A statement that changes fewer rows than this deletes and re-inserts the
 // rows of a keyed view: the one statement that updates in place costs more
-// to start (its common table expressions and anti-joins) than it saves on so
+// to start (its common table expressions and full join) than it saves on so
 // few rows.
 constexpr unsigned long kInPlaceMinRows = 64;
 

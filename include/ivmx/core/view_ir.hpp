@@ -149,6 +149,11 @@ std::vector<std::string> IdentityColumns(const ViewDefinition& view);
 // identified, deleted and updated by key).
 bool HasRowKey(const ViewDefinition& view);
 
+// Whether the view reads whole rows of relation occurrence `occurrence`
+// (a join tree carries them as rows of the relation's type; a whole-row
+// reference reads every column), rather than its columns_read.
+bool ReadsWholeRows(const ViewDefinition& view, size_t occurrence);
+
 // Whether a netted batch that changed `changed_occurrences` relation
 // occurrences can be applied by row key, as a statement's change is: a bag
 // view with a row key and no outer join or EXISTS, with one changed
