@@ -305,6 +305,16 @@ std::vector<int> DirectColumnMap(TupleDesc base, Relation log) {
 
 }  // namespace
 
+namespace {
+
+// Log rows are inserted this many at a time (heap_multi_insert: one WAL
+// record and one buffer lock per page rather than per row). The scheduler's
+// refreshes log thousands of rows per statement for the IMMVs that read
+// theirs; a writer's single-row UPDATE logs two.
+constexpr size_t kLogInsertBatch = 1000;
+
+}  // namespace
+
 void DeltaLogWriter::Write(ChangeKind kind, TriggerData* data) {
     Relation log = PgCall([&] { return table_open(log_relid_, RowExclusiveLock); });
     const TupleDesc base_desc = RelationGetDescr(data->tg_relation);
@@ -315,14 +325,21 @@ void DeltaLogWriter::Write(ChangeKind kind, TriggerData* data) {
         WriteWithSql(kind);
         return;
     }
-    std::vector<Datum> values(log_desc->natts, Datum(0));
-    std::unique_ptr<bool[]> nulls(new bool[log_desc->natts]);
     Tuplestorestate* inserted = kind != ChangeKind::Delete ? data->tg_newtable : nullptr;
     Tuplestorestate* deleted = kind != ChangeKind::Insert ? data->tg_oldtable : nullptr;
+    // Log rows waiting for their insert (slots in the statement's memory
+    // context, dropped at the end or with it).
+    std::vector<TupleTableSlot*> slots;
+    size_t used = 0;
     PgCall([&] {
         const Datum xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
         const Datum started = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-        TupleTableSlot* slot = MakeSingleTupleTableSlot(base_desc, &TTSOpsMinimalTuple);
+        const CommandId cid = GetCurrentCommandId(true);
+        auto flush = [&] {
+            if (used > 0) heap_multi_insert(log, slots.data(), static_cast<int>(used), cid, 0, nullptr);
+            used = 0;
+        };
+        TupleTableSlot* row = MakeSingleTupleTableSlot(base_desc, &TTSOpsMinimalTuple);
         for (int side = 0; side < 2; ++side) {
             Tuplestorestate* rows = side == 0 ? inserted : deleted;
             if (rows == nullptr) continue;
@@ -331,23 +348,33 @@ void DeltaLogWriter::Write(ChangeKind kind, TriggerData* data) {
             const int pointer = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
             tuplestore_select_read_pointer(rows, pointer);
             tuplestore_rescan(rows);
-            while (tuplestore_gettupleslot(rows, true, false, slot)) {
-                slot_getallattrs(slot);
-                values[0] = xid;
-                values[1] = Int16GetDatum(side == 0 ? 1 : -1);
-                values[2] = started;
-                values[3] = Int64GetDatum(nextval_internal(sequence_, false));
+            while (tuplestore_gettupleslot(rows, true, false, row)) {
+                slot_getallattrs(row);
+                if (used == slots.size()) slots.push_back(MakeSingleTupleTableSlot(log_desc, &TTSOpsVirtual));
+                TupleTableSlot* slot = slots[used];
+                ExecClearTuple(slot);
+                slot->tts_values[0] = xid;
+                slot->tts_values[1] = Int16GetDatum(side == 0 ? 1 : -1);
+                slot->tts_values[2] = started;
+                slot->tts_values[3] = Int64GetDatum(nextval_internal(sequence_, false));
                 for (int i = 0; i < log_desc->natts; ++i) {
-                    nulls[i] = i >= kBookkeepingColumns && (map[i] < 0 || slot->tts_isnull[map[i]]);
-                    if (map[i] >= 0) values[i] = slot->tts_values[map[i]];
+                    if (i < kBookkeepingColumns) {
+                        slot->tts_isnull[i] = false;
+                        continue;
+                    }
+                    slot->tts_isnull[i] = map[i] < 0 || row->tts_isnull[map[i]];
+                    slot->tts_values[i] = slot->tts_isnull[i] ? Datum(0) : row->tts_values[map[i]];
                 }
-                HeapTuple tuple = heap_form_tuple(log_desc, values.data(), nulls.get());
-                simple_heap_insert(log, tuple);
-                heap_freetuple(tuple);
+                ExecStoreVirtualTuple(slot);
+                // Its values point into the tuplestore's current row: copy.
+                ExecMaterializeSlot(slot);
+                if (++used == kLogInsertBatch) flush();
             }
             tuplestore_select_read_pointer(rows, 0);
         }
-        ExecDropSingleTupleTableSlot(slot);
+        flush();
+        for (TupleTableSlot* slot : slots) ExecDropSingleTupleTableSlot(slot);
+        ExecDropSingleTupleTableSlot(row);
         table_close(log, NoLock);  // locked until the transaction ends
     });
 }

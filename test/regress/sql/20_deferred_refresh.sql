@@ -269,6 +269,32 @@ SELECT ivmx.flush('doc_sizes');
 SELECT ivmx.verify_immv('doc_sizes');
 SELECT id, len FROM doc_sizes ORDER BY id;
 
+-- Statements of many rows are logged in batches of inserts: values of every
+-- width (short and out-of-line text, numeric, NULL) survive the batching,
+-- in the log of a table and in the log an IMMV's refresh writes for the
+-- deferred IMMV that reads it.
+CREATE TABLE notes (id int PRIMARY KEY, grp int, amount numeric, note text);
+ALTER TABLE notes ALTER COLUMN note SET STORAGE EXTERNAL;
+INSERT INTO notes
+SELECT g, g % 7, CASE WHEN g % 11 = 0 THEN NULL ELSE g / 3.0 END,
+       CASE WHEN g % 500 = 0 THEN repeat(md5(g::text), 100)
+            WHEN g % 13 = 0 THEN NULL ELSE 'n' || g END
+  FROM generate_series(1, 2500) g;
+SELECT ivmx.create_immv('notes_mid', 'SELECT id, grp, amount, note FROM notes', mode => 'deferred');
+SELECT ivmx.create_immv('notes_top',
+    'SELECT grp, count(note) AS notes, sum(amount) AS total, max(length(note)) AS longest, '
+    'min(note) AS first FROM notes_mid GROUP BY grp', mode => 'deferred');
+UPDATE notes SET amount = amount + 1, note = note || '+';
+DELETE FROM notes WHERE id % 10 = 0;
+INSERT INTO notes SELECT g, g % 3, g, repeat('w', g % 4000) FROM generate_series(3001, 4200) g;
+SELECT logrelid AS notelog FROM ivmx.delta_log WHERE relid = 'notes'::regclass \gset
+SELECT __ivm_sign, count(*), count(DISTINCT __ivm_seq) AS positions, count(note) AS notes
+  FROM :notelog GROUP BY __ivm_sign ORDER BY __ivm_sign;
+SELECT ivmx.flush('notes_top');
+SELECT ivmx.verify_immv('notes_mid') AS notes_mid, ivmx.verify_immv('notes_top') AS notes_top;
+SELECT (SELECT count(*) FROM notes_mid) AS mid_rows,
+       (SELECT sum(length(note)) FROM notes_mid) = (SELECT sum(length(note)) FROM notes) AS same_chars;
+
 -- Dropping the schema drops every IMMV and base table of this file, with
 -- their catalog rows and delta logs.
 SET client_min_messages = warning;
