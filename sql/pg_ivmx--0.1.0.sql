@@ -215,7 +215,9 @@ GRANT SELECT ON ivmx.immv_dependencies TO PUBLIC;
 -- IMMVs it reads directly. state is upstream_failed while an IMMV it reads,
 -- directly or not, is failing. pending_rows counts the IMMV's own pending
 -- log rows; lag is the age of the oldest change not yet reflected in it,
--- its upstream IMMVs' pending changes included.
+-- its upstream IMMVs' pending changes included. The logs are read (by
+-- ivmx.pending_changes) only for the rows asked for and their upstream
+-- IMMVs: a query for one IMMV does not scan the logs of all of them.
 CREATE VIEW ivmx.immv_status AS
 WITH RECURSIVE upstream(immv, up, levels) AS (
     SELECT d.immvrelid, d.relid, 1
@@ -225,9 +227,6 @@ WITH RECURSIVE upstream(immv, up, levels) AS (
       FROM upstream s
       JOIN ivmx.immv_dependency d ON d.immvrelid = s.up
       JOIN ivmx.immv u ON u.immvrelid = d.relid
-), own AS (
-    SELECT i.immvrelid, p.rows, p.oldest
-      FROM ivmx.immv i CROSS JOIN LATERAL ivmx.pending_changes(i.immvrelid) p
 )
 SELECT i.immvrelid AS immv,
        i.mode,
@@ -250,12 +249,13 @@ SELECT i.immvrelid AS immv,
        i.last_error,
        i.next_attempt
   FROM ivmx.immv i
-  JOIN own o ON o.immvrelid = i.immvrelid
+  CROSS JOIN LATERAL ivmx.pending_changes(i.immvrelid) o
   CROSS JOIN LATERAL (
       SELECT min(x.oldest) AS t
         FROM (SELECT o.oldest
               UNION ALL
-              SELECT u.oldest FROM upstream s JOIN own u ON u.immvrelid = s.up
-               WHERE s.immv = i.immvrelid) AS x
+              SELECT u.oldest
+                FROM (SELECT DISTINCT s.up FROM upstream s WHERE s.immv = i.immvrelid) s
+                CROSS JOIN LATERAL ivmx.pending_changes(s.up) u) AS x
   ) AS oldest;
 GRANT SELECT ON ivmx.immv_status TO PUBLIC;

@@ -242,7 +242,7 @@ render_tables() {
 
       if (nlagruns + ncuruns > 0) {
         print "\n## Deferred maintenance: lag and catch-up\n"
-        print "Per run. Lag: `max(lag)` of `ivmx.immv_status` over the deferred IMMVs (only the leaf for scenarios that say so), sampled every 100 ms during the pgbench run (one short psql connection per sample); percentiles are nearest-rank over the samples of that run. Catch-up: after the run (or bulk statement), the time until `pending_rows` is 0 for every deferred IMMV, polled every 50 ms on the server without `ivmx.flush` (10 s at most); pending = log rows pending when the wait began.\n"
+        print "Per run. Lag: `max(lag)` of `ivmx.immv_status` over the deferred IMMVs (only the leaf for scenarios that say so), sampled every 100 ms during the pgbench run (one psql session repeating the query, each sample its own transaction; it runs in the no-view runs too); percentiles are nearest-rank over the samples of that run. Catch-up: after the run (or bulk statement), the time until `pending_rows` is 0 for every deferred IMMV, polled every 50 ms on the server without `ivmx.flush` (10 s at most); pending = log rows pending when the wait began.\n"
         print "| scenario | mode | clients | rep | after | lag samples | lag p50 (s) | lag p99 (s) | lag max (s) | pending | catch-up (ms) |"
         print "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"
         for (i = 1; i <= ncuruns; i++) {
