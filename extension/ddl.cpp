@@ -43,6 +43,9 @@ TriggerTransition* Transition(const char* name, bool is_new) {
 }
 
 // Creates one internal statement-level trigger (not dumped, not shown by \d).
+// It fires whatever session_replication_role says (ENABLE ALWAYS): changes
+// applied by logical replication, or by a session in replica mode, are
+// still captured, and such a session still cannot write to an IMMV.
 void CreateInternalTrigger(Oid relid, const char* name, int16 timing, int16 events,
                            const char* function, List* transitions) {
     CreateTrigStmt* stmt = makeNode(CreateTrigStmt);
@@ -61,8 +64,8 @@ void CreateInternalTrigger(Oid relid, const char* name, int16 timing, int16 even
     stmt->deferrable = false;
     stmt->initdeferred = false;
     stmt->constrrel = nullptr;
-    CreateTrigger(stmt, nullptr, relid, InvalidOid, InvalidOid, InvalidOid, InvalidOid, InvalidOid,
-                  nullptr, true, false);
+    CreateTriggerFiringOn(stmt, nullptr, relid, InvalidOid, InvalidOid, InvalidOid, InvalidOid, InvalidOid,
+                          nullptr, true, false, TRIGGER_FIRES_ALWAYS);
 }
 
 Oid TriggerFunction(const char* name) {
