@@ -124,13 +124,43 @@ ViewMaintainer::~ViewMaintainer() {
     }
 }
 
+namespace {
+
+// Whether the statement being captured is its transaction's only write: a
+// top-level INSERT, UPDATE, DELETE or MERGE of `relid` itself, without a
+// writable CTE, outside a transaction block. Anything else (a write inside
+// a function, procedure or DO block, a trigger's write to another table, a
+// writable CTE, COPY) may come with writes to the view's other tables in
+// the same transaction, before or after it.
+bool OnlyWriteOfTransaction(Oid relid) {
+    if (IsTransactionBlock() || ActivePortal == nullptr || list_length(ActivePortal->stmts) != 1) return false;
+    Node* node = static_cast<Node*>(linitial(ActivePortal->stmts));
+    if (!IsA(node, PlannedStmt)) return false;
+    const PlannedStmt* stmt = castNode(PlannedStmt, node);
+    if (stmt->hasModifyingCTE) return false;
+    if (stmt->commandType != CMD_INSERT && stmt->commandType != CMD_UPDATE && stmt->commandType != CMD_DELETE &&
+        stmt->commandType != CMD_MERGE)
+        return false;
+    // The table the statement names (a partitioned or inheritance parent
+    // rather than the partitions written).
+    if (stmt->planTree == nullptr || !IsA(stmt->planTree, ModifyTable)) return false;
+    const Index target = castNode(ModifyTable, stmt->planTree)->nominalRelation;
+    return target != 0 && rt_fetch(target, stmt->rtable)->relid == relid;
+}
+
+}  // namespace
+
 void ViewMaintainer::LockForWriter() const {
     PgCall([&] {
         if (writer_concurrency_ == core::WriterConcurrency::Free) {
             LockRelationOid(immv(), RowExclusiveLock);
             return;
         }
-        if (writer_concurrency_ == core::WriterConcurrency::Exclusive || IsTransactionBlock()) {
+        // Writers of different tables take turns through object locks; a
+        // transaction that writes two of them would upgrade its own and
+        // could deadlock with another doing the same: it takes turns with
+        // every writer from its first write on.
+        if (writer_concurrency_ == core::WriterConcurrency::Exclusive || !OnlyWriteOfTransaction(changed_relation_)) {
             LockRelationOid(immv(), ExclusiveLock);
             return;
         }

@@ -77,6 +77,8 @@ extern "C" {
 #include "commands/vacuum.h"
 #include "executor/tuptable.h"
 #include "utils/tuplestore.h"
+#include "tcop/pquery.h"
+#include "parser/parsetree.h"
 }
 
 #include "ivmx/pg/compat.hpp"
