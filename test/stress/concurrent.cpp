@@ -57,6 +57,9 @@ struct Unit {
     std::string begin = "BEGIN";
     bool commit = true;
     bool truncates = false;  // holds kTruncateLock exclusively
+    // The statements run as one DO block in autocommit (a transaction of
+    // several writes that is not a transaction block).
+    bool do_block = false;
 };
 
 // ConstraintViolation: a unique or foreign key violation the generator allows;
@@ -105,6 +108,12 @@ class Session {
         if (rng_.Percent(10)) unit.begin = "BEGIN ISOLATION LEVEL REPEATABLE READ";
         unit.commit = rng_.Percent(85);
         unit.transaction = unit.transaction || unit.truncates;
+        bool has_copy = false;
+        for (const Statement& statement : unit.statements) has_copy = has_copy || statement.IsCopy();
+        if (unit.transaction && !unit.truncates && !has_copy && rng_.Percent(30)) {
+            unit.do_block = true;
+            unit.commit = true;
+        }
         return unit;
     }
 
@@ -136,6 +145,14 @@ class Session {
     }
 
     Outcome TryUnit(const Unit& unit) {
+        if (unit.do_block) {
+            std::string block = "DO $unit$ BEGIN";
+            for (const Statement& statement : unit.statements) block += " " + statement.sql + ";";
+            block += " END $unit$";
+            SqlResult result = conn_.Exec(block);
+            history_.Record(++sent_, block + ";", result.Summary());
+            return result.ok ? Outcome::Done : Classify(result);
+        }
         if (unit.transaction) Send(unit.begin);
         if (unit.truncates)
             Send(std::string("SELECT pg_advisory_xact_lock(") + kTruncateLock + ")");

@@ -32,6 +32,12 @@ RunStats SequentialRunner::Run(long budget) {
     while (stats_.statements < budget) {
         if (rng_.Percent(10)) FlushAndCheck();
         if (rng_.Percent(1)) SwitchMode();
+        // Stretches in replica mode (what logical replication's apply runs
+        // in): ordinary triggers and foreign keys are off, pg_ivmx's are not.
+        if (rng_.Percent(2)) {
+            replica_ = !replica_;
+            Control(replica_ ? "SET session_replication_role = replica" : "RESET session_replication_role");
+        }
         if (rng_.Percent(15)) {
             RunTransaction(budget);
         } else {

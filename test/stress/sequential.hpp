@@ -65,6 +65,7 @@ class SequentialRunner {
     int savepoints_ = 0;                    // open savepoints sp1 .. spN
     std::map<const View*, bool> deferred_;  // current mode of each IMMV
     bool flushed_in_transaction_ = false;
+    bool replica_ = false;  // session_replication_role = replica
     bool snapshot_transaction_ = false;
 };
 
