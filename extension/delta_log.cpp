@@ -2,7 +2,6 @@
 #include "delta_log.hpp"
 
 #include <algorithm>
-#include <memory>
 
 #include "catalog.hpp"
 #include "ivmx/core/error.hpp"
@@ -302,10 +301,6 @@ std::vector<int> DirectColumnMap(TupleDesc base, Relation log) {
     }
     return map;
 }
-
-}  // namespace
-
-namespace {
 
 // Log rows are inserted this many at a time (heap_multi_insert: one WAL
 // record and one buffer lock per page rather than per row). The scheduler's
