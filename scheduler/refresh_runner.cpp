@@ -674,8 +674,9 @@ void VacuumLogs() {
 
 }  // namespace
 
-long RunSchedulerRound() {
+RoundOutcome RunSchedulerRound() {
     long sleep_ms = NaptimeMs();
+    bool backlog = false;
     for (const DueView& view : DueViews(sleep_ms)) {
         try {
             InTransaction([&] {
@@ -683,7 +684,10 @@ long RunSchedulerRound() {
                     return;
                 const RefreshResult result =
                     WithMaintenanceSettings([&] { return RefreshDeferred(view.immv, RefreshKind::Auto, true); });
-                if (result.more_pending) sleep_ms = 0;
+                if (result.more_pending) {
+                    sleep_ms = 0;
+                    backlog = true;
+                }
                 if (result.busy) sleep_ms = std::min<long>(sleep_ms, 100);
                 for (const auto& [log, rows] : result.collected) DeletedSinceVacuum()[log] += rows;
             });
@@ -708,7 +712,7 @@ long RunSchedulerRound() {
         }
     }
     VacuumLogs();
-    return sleep_ms;
+    return {sleep_ms, backlog};
 }
 
 std::vector<Oid> DeferredUpstream(Oid immv) {

@@ -14,9 +14,17 @@ namespace ivmx::pg {
 // dependency order, each in its own transaction. Must be called outside a
 // transaction (it starts and commits its own) with the database connection
 // of a background worker. Errors of one view are caught, recorded and
-// retried later; they do not stop the round. Returns how many milliseconds
-// the caller may sleep before the next round is due (at most ivmx.naptime).
-long RunSchedulerRound();
+// retried later; they do not stop the round.
+struct RoundOutcome {
+    // How many milliseconds the caller may sleep before the next round is
+    // due (at most ivmx.naptime).
+    long sleep_ms;
+    // An IMMV took a batch of ivmx.max_batch_rows and has more pending: the
+    // next round starts at once, without ivmx.refresh_delay (which gathers
+    // commits into batches; a backlog is batched already).
+    bool backlog;
+};
+RoundOutcome RunSchedulerRound();
 
 // How a deferred IMMV is brought forward.
 enum class RefreshKind {

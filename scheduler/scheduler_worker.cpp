@@ -101,12 +101,13 @@ long ClampSleep(long sleep_ms) {
 }
 
 // One refresh round, outside any transaction, in round_context (reset
-// afterwards). Returns the time to sleep before the next round.
-long RunRound(MemoryContext round_context) {
-    long sleep_ms = NaptimeMs();
+// afterwards). Returns the time to sleep before the next round, and whether
+// a backlog remains.
+RoundOutcome RunRound(MemoryContext round_context) {
+    RoundOutcome outcome{NaptimeMs(), false};
     pgstat_report_activity(STATE_RUNNING, "pg_ivmx scheduler round");
     const MemoryContext previous = MemoryContextSwitchTo(round_context);
-    EntryGuard([&sleep_ms] { sleep_ms = RunSchedulerRound(); });
+    EntryGuard([&outcome] { outcome = RunSchedulerRound(); });
     MemoryContextSwitchTo(previous);
     MemoryContextReset(round_context);
     if (IsTransactionState()) {
@@ -115,7 +116,8 @@ long RunRound(MemoryContext round_context) {
     }
     pgstat_report_stat(false);
     pgstat_report_activity(STATE_IDLE, nullptr);
-    return ClampSleep(sleep_ms);
+    outcome.sleep_ms = ClampSleep(outcome.sleep_ms);
+    return outcome;
 }
 
 [[noreturn]] void SchedulerLoop(int slot) {
@@ -124,13 +126,15 @@ long RunRound(MemoryContext round_context) {
     TimestampTz last_check = 0;
     TimestampTz last_round = 0;
     bool confirmed = false;
+    bool backlog = false;
     for (;;) {
         HandleInterrupts(slot);
         // Rounds start at most every ivmx.refresh_delay: the commits of a busy
-        // database are applied in batches instead of one refresh each.
+        // database are applied in batches instead of one refresh each. A
+        // backlog larger than a batch is drained round after round.
         const long since = last_round == 0 ? LONG_MAX
                                            : static_cast<long>((GetCurrentTimestamp() - last_round) / 1000);
-        if (since < RefreshDelayMs()) {
+        if (since < RefreshDelayMs() && !backlog) {
             (void)WaitLatch(nullptr, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, RefreshDelayMs() - since,
                             PG_WAIT_EXTENSION);
             HandleInterrupts(slot);
@@ -144,7 +148,10 @@ long RunRound(MemoryContext round_context) {
         // and the latch again. The flag is checked after the round too, in
         // case a wait inside PostgreSQL (a lock wait) consumed the latch.
         (void)TakeWakeRequest(slot);
-        long sleep_ms = SchedulerEnabled() ? RunRound(round_context) : NaptimeMs();
+        RoundOutcome outcome{NaptimeMs(), false};
+        if (SchedulerEnabled()) outcome = RunRound(round_context);
+        backlog = outcome.backlog;
+        long sleep_ms = outcome.sleep_ms;
         if (TakeWakeRequest(slot) && SchedulerEnabled()) sleep_ms = 0;
         (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms,
                         PG_WAIT_EXTENSION);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deferred IMMVs brought up to date by the "pg_ivmx scheduler" alone, without
 # ivmx.flush: the scheduler must catch up after writes in many transactions,
-# be woken by committing writers (not only every ivmx.naptime), respect a
+# be woken by committing writers (not only every ivmx.naptime), drain a
+# backlog larger than ivmx.max_batch_rows batch after batch, respect a
 # view's refresh_interval, record a failing refresh (state 'failing',
 # last_error, consecutive_failures, next_attempt, an error row in
 # refresh_history) while it keeps refreshing the other deferred views, and
@@ -41,6 +42,9 @@ caught_up() {
 reset_settings() {
   sql_postgres "ALTER SYSTEM RESET ivmx.naptime" >/dev/null 2>&1 || true
   sql_postgres "ALTER SYSTEM RESET ivmx.max_retry_interval" >/dev/null 2>&1 || true
+  sql_postgres "ALTER SYSTEM RESET ivmx.max_batch_rows" >/dev/null 2>&1 || true
+  sql_postgres "ALTER SYSTEM RESET ivmx.refresh_delay" >/dev/null 2>&1 || true
+  sql_postgres "ALTER SYSTEM RESET ivmx.enabled" >/dev/null 2>&1 || true
   sql_postgres "SELECT pg_reload_conf()" >/dev/null 2>&1 || true
 }
 
@@ -128,6 +132,32 @@ check "a writer committing after a pause wakes it too" poll "$(caught_up acc_tot
 sql_postgres "ALTER SYSTEM RESET ivmx.naptime" >/dev/null
 sql_postgres "SELECT pg_reload_conf()" >/dev/null
 poll "SHOW ivmx.naptime" 1s >/dev/null || true
+
+# --- a backlog larger than ivmx.max_batch_rows --------------------------------------
+# Twelve transactions of 50 log rows each, logged while the scheduler is off,
+# with at most 50 rows per refresh: twelve refreshes, run back to back (with
+# ivmx.refresh_delay = 1s between them they would take over 11 s).
+sql "CREATE TABLE bl (id int PRIMARY KEY, k int, v int)" >/dev/null
+# (5000 rows, analyzed: 50 log rows stay far below ivmx.full_refresh_ratio.)
+sql "INSERT INTO bl SELECT g, g % 4, g FROM generate_series(1, 5000) g" >/dev/null
+sql "ANALYZE bl" >/dev/null
+sql "SELECT ivmx.create_immv('bl_sum', 'SELECT k, count(*) AS n, sum(v) AS s FROM bl GROUP BY k', mode => 'deferred')" >/dev/null
+sql_postgres "ALTER SYSTEM SET ivmx.enabled = off" >/dev/null
+sql_postgres "SELECT pg_reload_conf()" >/dev/null
+poll "SHOW ivmx.enabled" off >/dev/null || true
+sleep 0.5  # let a round in progress end
+for i in $(seq 12); do sql "UPDATE bl SET v = v + $i WHERE id <= 25" >/dev/null; done
+sql_postgres "ALTER SYSTEM SET ivmx.max_batch_rows = 50" >/dev/null
+sql_postgres "ALTER SYSTEM SET ivmx.refresh_delay = '1s'" >/dev/null
+sql_postgres "ALTER SYSTEM RESET ivmx.enabled" >/dev/null
+sql_postgres "SELECT pg_reload_conf()" >/dev/null
+check "a backlog of 12 batches drains back to back (refresh_delay 1 s, within 5 s)" poll "$(caught_up bl_sum)" t 5
+check "... in batches of at most ivmx.max_batch_rows" poll \
+  "SELECT count(*) >= 12 AND max(rows_consumed) <= 50 FROM ivmx.refresh_history WHERE immvrelid = 'bl_sum'::regclass AND kind = 'incremental'" t 1
+sql_postgres "ALTER SYSTEM RESET ivmx.max_batch_rows" >/dev/null
+sql_postgres "ALTER SYSTEM RESET ivmx.refresh_delay" >/dev/null
+sql_postgres "SELECT pg_reload_conf()" >/dev/null
+sql "DROP TABLE bl_sum, bl" >/dev/null
 
 # --- refresh_interval ---------------------------------------------------------------
 sql "SELECT ivmx.set_refresh_interval('acc_totals', '4 seconds')" >/dev/null
