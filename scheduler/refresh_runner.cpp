@@ -630,12 +630,19 @@ std::map<Oid, int64>& DeletedSinceVacuum() {
 // vacuum; autovacuum alone (a minute apart by default) would let a busy log
 // grow to many times its pending rows.
 constexpr int64 kVacuumAfterDeletedRows = 20000;
+// In a round that applied nothing (a burst of writes is over), a log is
+// vacuumed once this many of its rows were deleted, and the vacuum gives
+// its empty pages back (truncates the file): the log does not keep the
+// burst's size until autovacuum comes by. (Under load the file is never
+// truncated: that takes AccessExclusiveLock, which would stall writers.)
+constexpr int64 kVacuumWhenIdleAfterDeletedRows = 1000;
 
 // Vacuums the logs due (see above), outside the refresh transactions.
-void VacuumLogs() {
+void VacuumLogs(bool idle) {
+    const int64 threshold = idle ? kVacuumWhenIdleAfterDeletedRows : kVacuumAfterDeletedRows;
     auto& deleted = DeletedSinceVacuum();
     for (auto it = deleted.begin(); it != deleted.end();) {
-        if (it->second < kVacuumAfterDeletedRows) {
+        if (it->second < threshold) {
             ++it;
             continue;
         }
@@ -654,8 +661,13 @@ void VacuumLogs() {
                 PortalContext = round;
                 char* name = get_rel_name(log);
                 if (name != nullptr) {
+                    // Truncation waits (up to 5 s) for sessions that hold the
+                    // log, say an open transaction that wrote its table: it
+                    // is only tried when nobody does right now.
+                    bool truncate = idle && ConditionalLockRelationOid(log, AccessExclusiveLock);
+                    if (truncate) UnlockRelationOid(log, AccessExclusiveLock);
                     RangeVar* range = makeRangeVar(get_namespace_name(get_rel_namespace(log)), name, -1);
-                    compat::VacuumTable(makeVacuumRelation(range, log, NIL));
+                    compat::VacuumTable(makeVacuumRelation(range, log, NIL), truncate);
                 }
                 PortalContext = portal;
                 CommitTransactionCommand();
@@ -677,6 +689,7 @@ void VacuumLogs() {
 RoundOutcome RunSchedulerRound() {
     long sleep_ms = NaptimeMs();
     bool backlog = false;
+    bool applied = false;
     for (const DueView& view : DueViews(sleep_ms)) {
         try {
             InTransaction([&] {
@@ -688,6 +701,7 @@ RoundOutcome RunSchedulerRound() {
                     sleep_ms = 0;
                     backlog = true;
                 }
+                applied |= result.rows_consumed > 0 || result.full;
                 if (result.busy) sleep_ms = std::min<long>(sleep_ms, 100);
                 for (const auto& [log, rows] : result.collected) DeletedSinceVacuum()[log] += rows;
             });
@@ -711,7 +725,7 @@ RoundOutcome RunSchedulerRound() {
             RecordFailure(view.immv, e.what());
         }
     }
-    VacuumLogs();
+    VacuumLogs(!applied);
     return {sleep_ms, backlog};
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deferred IMMVs brought up to date by the "pg_ivmx scheduler" alone, without
 # ivmx.flush: the scheduler must catch up after writes in many transactions,
-# be woken by committing writers (not only every ivmx.naptime), drain a
+# be woken by committing writers (not only every ivmx.naptime), give a
+# table's log pages back after a burst, drain a
 # backlog larger than ivmx.max_batch_rows batch after batch, respect a
 # view's refresh_interval, record a failing refresh (state 'failing',
 # last_error, consecutive_failures, next_attempt, an error row in
@@ -132,6 +133,20 @@ check "a writer committing after a pause wakes it too" poll "$(caught_up acc_tot
 sql_postgres "ALTER SYSTEM RESET ivmx.naptime" >/dev/null
 sql_postgres "SELECT pg_reload_conf()" >/dev/null
 poll "SHOW ivmx.naptime" 1s >/dev/null || true
+
+# --- a table's log after a burst ------------------------------------------------------
+# 3000 log rows, applied and deleted: once the burst is over, the scheduler
+# vacuums the log, which gives its pages back (autovacuum is off for it here,
+# so that only the scheduler can).
+sql "CREATE TABLE burst (id int PRIMARY KEY, v int)" >/dev/null
+sql "SELECT ivmx.create_immv('burst_n', 'SELECT count(*) AS n, sum(v) AS s FROM burst', mode => 'deferred')" >/dev/null
+burstlog=$(sql "SELECT logrelid FROM ivmx.delta_log WHERE relid = 'burst'::regclass")
+sql "ALTER TABLE $burstlog SET (autovacuum_enabled = false)" >/dev/null
+sql "INSERT INTO burst SELECT g, g FROM generate_series(1, 3000) g" >/dev/null
+check "a burst of 3000 rows is applied" poll "$(caught_up burst_n)" t
+check "... and its log's pages are given back (vacuumed, truncated)" poll \
+  "SELECT pg_relation_size('$burstlog') = 0" t
+sql "DROP TABLE burst_n, burst" >/dev/null
 
 # --- a backlog larger than ivmx.max_batch_rows --------------------------------------
 # Twelve transactions of 50 log rows each, logged while the scheduler is off,

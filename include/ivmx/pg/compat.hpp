@@ -24,11 +24,12 @@ inline bool OwnsRelation(Oid relid, Oid role) { return pg_class_ownercheck(relid
 
 // VACUUM of one table (and its TOAST table) by a background worker, as a
 // top-level command: called in a started transaction without a snapshot,
-// which it commits; returns in a new one. Locked tables are skipped, and the
-// file is never truncated (that needs AccessExclusiveLock, which the table's
-// writers would keep it waiting for). PostgreSQL 16 changed vacuum()'s
-// arguments and added VACOPT_PROCESS_MAIN.
-inline void VacuumTable(VacuumRelation* table) {
+// which it commits; returns in a new one. Locked tables are skipped. With
+// truncate, empty pages at the end of the file are given back to the file
+// system (which takes AccessExclusiveLock, tried without waiting for up to
+// 5 s while other sessions hold the table); otherwise never. PostgreSQL 16
+// changed vacuum()'s arguments and added VACOPT_PROCESS_MAIN.
+inline void VacuumTable(VacuumRelation* table, bool truncate) {
     VacuumParams params;
     memset(&params, 0, sizeof(params));
     params.options = VACOPT_VACUUM | VACOPT_PROCESS_TOAST | VACOPT_SKIP_LOCKED;
@@ -38,7 +39,7 @@ inline void VacuumTable(VacuumRelation* table) {
     params.multixact_freeze_table_age = -1;
     params.log_min_duration = -1;
     params.index_cleanup = VACOPTVALUE_AUTO;
-    params.truncate = VACOPTVALUE_DISABLED;
+    params.truncate = truncate ? VACOPTVALUE_ENABLED : VACOPTVALUE_DISABLED;
     params.nworkers = -1;
     vacuum(list_make1(table), &params, nullptr, true);
 }
