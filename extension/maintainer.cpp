@@ -127,16 +127,30 @@ ViewMaintainer::~ViewMaintainer() {
 namespace {
 
 // Whether the statement being captured is its transaction's only write: a
-// top-level INSERT, UPDATE, DELETE or MERGE of `relid` itself, without a
-// writable CTE, outside a transaction block. Anything else (a write inside
-// a function, procedure or DO block, a trigger's write to another table, a
-// writable CTE, COPY) may come with writes to the view's other tables in
-// the same transaction, before or after it.
+// top-level INSERT, UPDATE, DELETE, MERGE or COPY FROM of `relid` itself,
+// without a writable CTE, outside a transaction block. Anything else (a
+// write inside a function, procedure or DO block, a trigger's write to
+// another table, a writable CTE) may come with writes to the view's other
+// tables in the same transaction, before or after it.
 bool OnlyWriteOfTransaction(Oid relid) {
     if (IsTransactionBlock() || ActivePortal == nullptr || list_length(ActivePortal->stmts) != 1) return false;
     Node* node = static_cast<Node*>(linitial(ActivePortal->stmts));
     if (!IsA(node, PlannedStmt)) return false;
     const PlannedStmt* stmt = castNode(PlannedStmt, node);
+    if (stmt->commandType == CMD_UTILITY) {
+        // COPY names its table, resolved with the session's search_path (not
+        // the one maintenance runs with): the capture trigger fires on the
+        // table COPY writes, so a matching name is that table.
+        const auto* copy = stmt->utilityStmt != nullptr && IsA(stmt->utilityStmt, CopyStmt)
+                               ? castNode(CopyStmt, stmt->utilityStmt)
+                               : nullptr;
+        if (copy == nullptr || !copy->is_from || copy->relation == nullptr) return false;
+        const char* name = get_rel_name(relid);
+        const char* schema = get_namespace_name(get_rel_namespace(relid));
+        return name != nullptr && strcmp(copy->relation->relname, name) == 0 &&
+               (copy->relation->schemaname == nullptr ||
+                (schema != nullptr && strcmp(copy->relation->schemaname, schema) == 0));
+    }
     if (stmt->hasModifyingCTE) return false;
     if (stmt->commandType != CMD_INSERT && stmt->commandType != CMD_UPDATE && stmt->commandType != CMD_DELETE &&
         stmt->commandType != CMD_MERGE)
