@@ -352,11 +352,8 @@ void DeltaLogWriter::Write(ChangeKind kind, TriggerData* data) {
                 slot->tts_values[1] = Int16GetDatum(side == 0 ? 1 : -1);
                 slot->tts_values[2] = started;
                 slot->tts_values[3] = Int64GetDatum(nextval_internal(sequence_, false));
-                for (int i = 0; i < log_desc->natts; ++i) {
-                    if (i < kBookkeepingColumns) {
-                        slot->tts_isnull[i] = false;
-                        continue;
-                    }
+                for (int i = 0; i < kBookkeepingColumns; ++i) slot->tts_isnull[i] = false;
+                for (int i = kBookkeepingColumns; i < log_desc->natts; ++i) {
                     slot->tts_isnull[i] = map[i] < 0 || row->tts_isnull[map[i]];
                     slot->tts_values[i] = slot->tts_isnull[i] ? Datum(0) : row->tts_values[map[i]];
                 }

@@ -138,9 +138,9 @@ bool OnlyWriteOfTransaction(Oid relid) {
     if (!IsA(node, PlannedStmt)) return false;
     const PlannedStmt* stmt = castNode(PlannedStmt, node);
     if (stmt->commandType == CMD_UTILITY) {
-        // COPY names its table, resolved with the session's search_path (not
-        // the one maintenance runs with): the capture trigger fires on the
-        // table COPY writes, so a matching name is that table.
+        // COPY names its table. The name cannot be looked up here (this also
+        // runs under maintenance's fixed search_path), but the capture
+        // trigger fires on the table COPY writes: a matching name is it.
         const auto* copy = stmt->utilityStmt != nullptr && IsA(stmt->utilityStmt, CopyStmt)
                                ? castNode(CopyStmt, stmt->utilityStmt)
                                : nullptr;
@@ -164,7 +164,7 @@ bool OnlyWriteOfTransaction(Oid relid) {
 
 }  // namespace
 
-void ViewMaintainer::LockForWriter() const {
+void ViewMaintainer::LockForWriter(bool only_write) const {
     PgCall([&] {
         if (writer_concurrency_ == core::WriterConcurrency::Free) {
             LockRelationOid(immv(), RowExclusiveLock);
@@ -174,7 +174,7 @@ void ViewMaintainer::LockForWriter() const {
         // transaction that writes two of them would upgrade its own and
         // could deadlock with another doing the same: it takes turns with
         // every writer from its first write on.
-        if (writer_concurrency_ == core::WriterConcurrency::Exclusive || !OnlyWriteOfTransaction(changed_relation_)) {
+        if (writer_concurrency_ == core::WriterConcurrency::Exclusive || !only_write) {
             LockRelationOid(immv(), ExclusiveLock);
             return;
         }
@@ -362,10 +362,16 @@ RelationMaintenance& RelationMaintenance::operator=(RelationMaintenance&&) noexc
 const RelationMaintenance& MaintainersFor(Oid relid) {
     if (!MaintenanceScope::Active()) Retired().clear();
     RelationEntry& entry = Cache()[relid];
+    // A property of the statement, the same for every view of the relation:
+    // found out once, when a view needs it.
+    std::optional<bool> only_write;
     while (true) {
         if (!entry.valid) WithMaintenanceSettings([&] { LoadEntry(relid, entry); });
-        for (const auto& view : entry.views)
-            if (view->active()) view->LockForWriter();
+        for (const auto& view : entry.views) {
+            if (!view->active()) continue;
+            if (!only_write) only_write = PgCall([&] { return OnlyWriteOfTransaction(relid); });
+            view->LockForWriter(*only_write);
+        }
         // Taking the locks processed pending invalidations: an IMMV may have
         // been dropped, renamed, refreshed or switched mode meanwhile.
         if (entry.valid) return entry;

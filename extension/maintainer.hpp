@@ -76,12 +76,13 @@ public:
     // its transaction ends, so that writers whose deltas depend on each
     // other's changes take turns (core::WriterConcurrencyOf): RowExclusiveLock
     // on the IMMV when none do; ExclusiveLock when every writer must wait for
-    // every other, and also in a transaction block (which may go on to write
-    // the view's other relations: taking turns from the first write on
-    // spares it a lock upgrade that could deadlock with its peers); otherwise
-    // RowExclusiveLock plus a lock per relation of the view, shared by its
-    // writers and conflicting with the other relations' writers.
-    void LockForWriter() const;
+    // every other, and also for a write that may not be its transaction's
+    // only one (not `only_write`: it may go on to write the view's other
+    // relations, and taking turns from the first write on spares it a lock
+    // upgrade that could deadlock with its peers); otherwise RowExclusiveLock
+    // plus a lock per relation of the view, shared by its writers and
+    // conflicting with the other relations' writers.
+    void LockForWriter(bool only_write) const;
     const core::ViewDefinition& definition() const { return definition_; }
 
 private:

@@ -462,6 +462,7 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
                     occurrences.push_back({i, &logs[l]});
         // netted: each log's batch is netted once (NettedLog) and both sides
         // of its change read that; keyed: applied by row key (below).
+        const std::string consumed = Consumed(pending, boundary);
         auto apply = [&](bool netted, bool keyed) {
             std::vector<core::ChangedOccurrence> changed;
             std::vector<std::string> with;
@@ -470,7 +471,6 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
                 const auto columns = ColumnsRead(*log, core::ReadsWholeRows(view, i)
                                                            ? AttributeNames(log->base)
                                                            : view.relations[i].columns_read);
-                const std::string consumed = Consumed(pending, boundary);
                 if (!netted) {
                     changed.push_back({i, LoggedSide(*log, columns, consumed, +1),
                                        LoggedSide(*log, columns, consumed, -1)});
