@@ -59,63 +59,154 @@ std::optional<MaintenanceMode> ModeByName(const std::string& name) {
     return std::nullopt;
 }
 
-std::optional<ImmvRecord> LoadImmv(Oid relid) {
-    return PgCall([&]() -> std::optional<ImmvRecord> {
+namespace detail {
+
+CatalogOwnerFrame EnterCatalogOwner() {
+    const Oid owner = CatalogOwner();
+    return PgCall([&] {
+        CatalogOwnerFrame frame{InvalidOid, 0, -1};
+        GetUserIdAndSecContext(&frame.saved_user, &frame.saved_context);
+        if (namespace_search_path == nullptr || strcmp(namespace_search_path, kSafeSearchPath) != 0) {
+            frame.guc_nest_level = NewGUCNestLevel();
+            set_config_option("search_path", kSafeSearchPath, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+                              true, 0, false);
+        }
+        SetUserIdAndSecContext(owner, frame.saved_context | SECURITY_LOCAL_USERID_CHANGE |
+                                          SECURITY_RESTRICTED_OPERATION);
+        return frame;
+    });
+}
+
+void LeaveCatalogOwner(const CatalogOwnerFrame& frame) {
+    PgCall([&] {
+        SetUserIdAndSecContext(frame.saved_user, frame.saved_context);
+        if (frame.guc_nest_level >= 0) AtEOXact_GUC(true, frame.guc_nest_level);
+    });
+}
+
+}  // namespace detail
+
+bool MayMonitorImmv(Oid immv) {
+    const Oid catalog_owner = CatalogOwner();
+    return PgCall([&] {
+        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(immv));
+        if (!HeapTupleIsValid(tuple)) return false;
+        const Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
+        ReleaseSysCache(tuple);
+        const Oid user = GetUserId();
+        return has_privs_of_role(user, owner) || has_privs_of_role(user, get_role_oid("pg_monitor", false)) ||
+               has_privs_of_role(user, catalog_owner);
+    });
+}
+
+namespace {
+
+// The columns of an ivmx.immv row LoadImmv reads, as palloc'd C data.
+struct ImmvRow {
+    bool found;
+    char* query_tree;
+    char* mode;
+    bool populated;
+    char* watermark;      // nullptr: NULL
+    char* partial_xid;    // nullptr: NULL
+    bool has_partial_seq;
+    int64 partial_seq;
+    char* populated_xid;  // nullptr: NULL
+    char* row_xmin;
+};
+
+ImmvRow ReadImmvRow(Oid relid) {
+    return PgCall([&] {
+        ImmvRow row{};
         QueryLatest("SELECT querytree, mode, populated, watermark::text, partial_xid::text, "
                     "partial_seq, populated_xid::text, xmin::text FROM ivmx.immv "
                     "WHERE immvrelid = $1",
                     relid, 1);
-        if (SPI_processed == 0) return std::nullopt;
+        if (SPI_processed == 0) return row;
         HeapTuple tuple = SPI_tuptable->vals[0];
         TupleDesc desc = SPI_tuptable->tupdesc;
         bool isnull = false;
-        ImmvRecord record;
-        record.relid = relid;
-        char* tree = TextDatumGetCString(SPI_getbinval(tuple, desc, 1, &isnull));
-        record.query_tree = tree;
-        char* mode = TextDatumGetCString(SPI_getbinval(tuple, desc, 2, &isnull));
-        record.mode = ModeByName(mode).value_or(MaintenanceMode::Immediate);
-        record.populated = DatumGetBool(SPI_getbinval(tuple, desc, 3, &isnull));
-        Datum mark = SPI_getbinval(tuple, desc, 4, &isnull);
-        if (!isnull) record.watermark = TextDatumGetCString(mark);
-        Datum pxid = SPI_getbinval(tuple, desc, 5, &isnull);
-        if (!isnull) record.partial_xid = std::stoull(TextDatumGetCString(pxid));
+        auto text_or_null = [&](int column) -> char* {
+            Datum value = SPI_getbinval(tuple, desc, column, &isnull);
+            return isnull ? nullptr : TextDatumGetCString(value);
+        };
+        row.found = true;
+        row.query_tree = text_or_null(1);
+        row.mode = text_or_null(2);
+        row.populated = DatumGetBool(SPI_getbinval(tuple, desc, 3, &isnull));
+        row.watermark = text_or_null(4);
+        row.partial_xid = text_or_null(5);
         Datum pseq = SPI_getbinval(tuple, desc, 6, &isnull);
-        if (!isnull) record.partial_seq = DatumGetInt64(pseq);
-        Datum pop = SPI_getbinval(tuple, desc, 7, &isnull);
-        if (!isnull) record.populated_xid = std::stoull(TextDatumGetCString(pop));
-        record.row_xmin = static_cast<TransactionId>(
-            std::stoul(TextDatumGetCString(SPI_getbinval(tuple, desc, 8, &isnull))));
-        return record;
+        row.has_partial_seq = !isnull;
+        if (!isnull) row.partial_seq = DatumGetInt64(pseq);
+        row.populated_xid = text_or_null(7);
+        row.row_xmin = text_or_null(8);
+        return row;
     });
 }
 
+std::vector<Oid> OidColumn() {
+    std::vector<Oid> out;
+    for (uint64 i = 0; i < SPI_processed; ++i) {
+        bool isnull = false;
+        out.push_back(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
+    }
+    return out;
+}
+
+// The first column (oid) of the rows of a catalog query with one oid
+// parameter, read under the latest snapshot (see QueryLatest).
+std::vector<Oid> LatestOids(const char* sql, Oid arg) {
+    // SPI's result stays valid after PgCall returns; the vector is filled
+    // outside the guard (it has a destructor).
+    PgCall([&] { QueryLatest(sql, arg, 0); });
+    return OidColumn();
+}
+
+}  // namespace
+
+std::optional<ImmvRecord> LoadImmv(Oid relid) {
+    const ImmvRow row = AsCatalogOwner([&] { return ReadImmvRow(relid); });
+    if (!row.found) return std::nullopt;
+    ImmvRecord record;
+    record.relid = relid;
+    record.query_tree = row.query_tree;
+    record.mode = ModeByName(row.mode).value_or(MaintenanceMode::Immediate);
+    record.populated = row.populated;
+    if (row.watermark != nullptr) record.watermark = row.watermark;
+    if (row.partial_xid != nullptr) record.partial_xid = std::stoull(row.partial_xid);
+    if (row.has_partial_seq) record.partial_seq = row.partial_seq;
+    if (row.populated_xid != nullptr) record.populated_xid = std::stoull(row.populated_xid);
+    record.row_xmin = static_cast<TransactionId>(std::stoul(row.row_xmin));
+    return record;
+}
+
 std::vector<Oid> ImmvsReading(Oid relid) {
-    return PgCall([&] {
-        QueryLatest("SELECT immvrelid::oid FROM ivmx.immv_dependency WHERE relid = $1 ORDER BY 1",
-                    relid, 0);
-        std::vector<Oid> out;
-        for (uint64 i = 0; i < SPI_processed; ++i) {
-            bool isnull = false;
-            out.push_back(DatumGetObjectId(
-                SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
-        }
-        return out;
+    return AsCatalogOwner([&] {
+        return LatestOids("SELECT immvrelid::oid FROM ivmx.immv_dependency WHERE relid = $1 ORDER BY 1", relid);
+    });
+}
+
+std::vector<Oid> ImmvInputs(Oid immv) {
+    return AsCatalogOwner([&] {
+        return LatestOids("SELECT relid::oid FROM ivmx.immv_dependency WHERE immvrelid = $1 ORDER BY 1", immv);
     });
 }
 
 core::DependencyGraph LoadDependencyGraph() {
-    std::vector<core::Dependency> edges;
-    PgCall([&] {
-        int rc = SPI_execute("SELECT immvrelid::oid, relid::oid FROM ivmx.immv_dependency", false, 0);
-        if (rc != SPI_OK_SELECT) elog(ERROR, "could not read ivmx.immv_dependency");
-        for (uint64 i = 0; i < SPI_processed; ++i) {
-            bool isnull = false;
-            edges.push_back(
-                {DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)),
-                 DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull))});
-        }
+    AsCatalogOwner([&] {
+        PgCall([&] {
+            int rc = SPI_execute("SELECT immvrelid::oid, relid::oid FROM ivmx.immv_dependency", false, 0);
+            if (rc != SPI_OK_SELECT) elog(ERROR, "could not read ivmx.immv_dependency");
+        });
     });
+    std::vector<core::Dependency> edges;
+    for (uint64 i = 0; i < SPI_processed; ++i) {
+        bool isnull = false;
+        HeapTuple tuple = SPI_tuptable->vals[i];
+        edges.push_back({DatumGetObjectId(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull)),
+                         DatumGetObjectId(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull))});
+    }
     return core::DependencyGraph(edges);
 }
 

@@ -73,11 +73,24 @@ Oid TriggerFunction(const char* name) {
     return LookupFuncName(qualified, 0, nullptr, false);
 }
 
-// OIDs of relid's internal triggers calling ivmx.<function>, by event type.
-// (Internal triggers get their OID appended to the name, so they are found
-// by function rather than by name.)
-std::vector<std::pair<Oid, int16>> InternalTriggers(Oid relid, const char* function) {
-    std::vector<std::pair<Oid, int16>> found;
+// Internal triggers of one relation calling one of pg_ivmx's trigger
+// functions. Plain data (it lives inside PgCall regions). A relation has at
+// most one trigger of each kind; a few more fit, the rest are not listed.
+struct FoundTrigger {
+    Oid oid;
+    int16 type;
+    char enabled;  // pg_trigger.tgenabled
+};
+struct TriggerSet {
+    int count;
+    FoundTrigger items[16];
+};
+
+// relid's internal triggers calling ivmx.<function>. (Internal triggers get
+// their OID appended to the name, so they are found by function rather than
+// by name.)
+TriggerSet InternalTriggers(Oid relid, const char* function) {
+    TriggerSet found{};
     const Oid function_oid = TriggerFunction(function);
     Relation rel = table_open(TriggerRelationId, AccessShareLock);
     ScanKeyData key;
@@ -86,27 +99,59 @@ std::vector<std::pair<Oid, int16>> InternalTriggers(Oid relid, const char* funct
     HeapTuple tuple;
     while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
         auto* trigger = reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tuple));
-        if (trigger->tgisinternal && trigger->tgfoid == function_oid)
-            found.emplace_back(trigger->oid, trigger->tgtype);
+        if (trigger->tgisinternal && trigger->tgfoid == function_oid &&
+            found.count < static_cast<int>(lengthof(found.items)))
+            found.items[found.count++] = {trigger->oid, trigger->tgtype, trigger->tgenabled};
     }
     systable_endscan(scan);
     table_close(rel, AccessShareLock);
     return found;
 }
 
-bool HasTrigger(const std::vector<std::pair<Oid, int16>>& triggers, const CaptureTrigger& wanted) {
-    for (const auto& [oid, type] : triggers)
-        if (type == (wanted.timing | wanted.events)) return true;
+// Whether triggers holds one of type `type` that fires always (as created).
+bool HasWorkingTrigger(const TriggerSet& triggers, int16 type) {
+    for (int i = 0; i < triggers.count; ++i)
+        if (triggers.items[i].type == type && triggers.items[i].enabled == TRIGGER_FIRES_ALWAYS) return true;
     return false;
+}
+
+constexpr int16 kGuardTriggerType = TRIGGER_TYPE_BEFORE | TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE |
+                                    TRIGGER_TYPE_DELETE | TRIGGER_TYPE_TRUNCATE;
+
+// Whether relid has every capture trigger, each firing always.
+bool CaptureTriggersIntact(Oid relid) {
+    const TriggerSet existing = InternalTriggers(relid, "capture_trigger");
+    for (const CaptureTrigger& t : kCaptureTriggers)
+        if (!HasWorkingTrigger(existing, t.timing | t.events)) return false;
+    return true;
+}
+
+bool GuardTriggerIntact(Oid immv) {
+    return HasWorkingTrigger(InternalTriggers(immv, "guard_trigger"), kGuardTriggerType);
+}
+
+// Drops relid's triggers calling ivmx.<function> that do not fire always
+// (disabled, or enabled for origin or replica sessions only).
+void DropNonWorkingTriggers(Oid relid, const char* function) {
+    const TriggerSet existing = InternalTriggers(relid, function);
+    for (int i = 0; i < existing.count; ++i) {
+        if (existing.items[i].enabled == TRIGGER_FIRES_ALWAYS) continue;
+        ObjectAddress address;
+        ObjectAddressSet(address, TriggerRelationId, existing.items[i].oid);
+        performDeletion(&address, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
+    }
+    CommandCounterIncrement();
 }
 
 }  // namespace
 
 void EnsureCaptureTriggers(Oid relid) {
     PgCall([&] {
-        const auto existing = InternalTriggers(relid, "capture_trigger");
+        const TriggerSet existing = InternalTriggers(relid, "capture_trigger");
         for (const CaptureTrigger& t : kCaptureTriggers) {
-            if (HasTrigger(existing, t)) continue;
+            bool present = false;
+            for (int i = 0; i < existing.count; ++i) present |= existing.items[i].type == (t.timing | t.events);
+            if (present) continue;
             List* transitions = NIL;
             if (t.new_table != nullptr) transitions = lappend(transitions, Transition(t.new_table, true));
             if (t.old_table != nullptr) transitions = lappend(transitions, Transition(t.old_table, false));
@@ -120,9 +165,10 @@ void DropCaptureTriggersIfUnused(Oid relid) {
     if (!ImmvsReading(relid).empty()) return;
     PgCall([&] {
         if (get_rel_name(relid) == nullptr) return;  // dropped itself
-        for (const auto& [trigger, type] : InternalTriggers(relid, "capture_trigger")) {
+        const TriggerSet existing = InternalTriggers(relid, "capture_trigger");
+        for (int i = 0; i < existing.count; ++i) {
             ObjectAddress address;
-            ObjectAddressSet(address, TriggerRelationId, trigger);
+            ObjectAddressSet(address, TriggerRelationId, existing.items[i].oid);
             performDeletion(&address, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
         }
         CommandCounterIncrement();
@@ -132,9 +178,7 @@ void DropCaptureTriggersIfUnused(Oid relid) {
 void CreateGuardTrigger(Oid immv) {
     PgCall([&] {
         CreateInternalTrigger(immv, kGuardTriggerName, TRIGGER_TYPE_BEFORE,
-                              TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE |
-                                  TRIGGER_TYPE_TRUNCATE,
-                              "guard_trigger", NIL);
+                              kGuardTriggerType & ~TRIGGER_TYPE_BEFORE, "guard_trigger", NIL);
         CommandCounterIncrement();
     });
 }
@@ -145,6 +189,99 @@ void RecordViewDependencies(Oid immv, Query* query) {
         ObjectAddressSet(depender, RelationRelationId, immv);
         recordDependencyOnExpr(&depender, reinterpret_cast<Node*>(query), NIL, DEPENDENCY_NORMAL);
         CommandCounterIncrement();
+    });
+}
+
+bool TriggersIntact(Oid immv) {
+    const std::vector<Oid> inputs = ImmvInputs(immv);
+    for (Oid relid : inputs)
+        if (!PgCall([&] { return CaptureTriggersIntact(relid); })) return false;
+    return PgCall([&] { return GuardTriggerIntact(immv); });
+}
+
+void WarnIfTriggersMissing(Oid immv) {
+    if (!TriggersIntact(immv)) WarnTriggersMissing(immv);
+}
+
+void WarnTriggersMissing(Oid immv) {
+    PgCall([&] {
+        ereport(WARNING,
+                (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                 errmsg("IMMV \"%s\" is not maintained: triggers it needs are missing or disabled",
+                        get_rel_name(immv)),
+                 errdetail("Changes of the relations it reads are not all captured, or the IMMV itself is not "
+                           "protected from direct writes."),
+                 errhint("Refresh it with ivmx.refresh_immv(), which recreates the triggers and recomputes "
+                         "the IMMV.")));
+    });
+}
+
+namespace {
+
+// Recreates relid's capture triggers if any is missing or does not fire
+// always; returns whether it did. Attaching them again needs the right
+// creating the IMMV needed: TRIGGER on the relation.
+bool RepairCaptureTriggers(Oid relid) {
+    if (PgCall([&] { return CaptureTriggersIntact(relid); })) return false;
+    PgCall([&] {
+        if (pg_class_aclcheck(relid, GetUserId(), ACL_TRIGGER) != ACLCHECK_OK)
+            ereport(ERROR,
+                    (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                     errmsg("permission denied to recreate the triggers of table \"%s\"", get_rel_name(relid)),
+                     errdetail("An IMMV is maintained through triggers on each table it reads; attaching them "
+                               "needs the TRIGGER privilege on the table."),
+                     errhint("Ask the table's owner to grant TRIGGER on it, or drop the IMMV.")));
+        DropNonWorkingTriggers(relid, "capture_trigger");
+    });
+    EnsureCaptureTriggers(relid);
+    PgCall([&] {
+        ereport(NOTICE, (errmsg("recreated the pg_ivmx triggers of table \"%s\"", get_rel_name(relid))));
+    });
+    return true;
+}
+
+bool RepairGuardTrigger(Oid immv) {
+    if (PgCall([&] { return GuardTriggerIntact(immv); })) return false;
+    PgCall([&] { DropNonWorkingTriggers(immv, "guard_trigger"); });
+    CreateGuardTrigger(immv);
+    PgCall([&] {
+        ereport(NOTICE, (errmsg("recreated the guard trigger of IMMV \"%s\"", get_rel_name(immv))));
+    });
+    return true;
+}
+
+}  // namespace
+
+void RepairTriggers(Oid immv) {
+    const std::vector<Oid> inputs = ImmvInputs(immv);
+    bool repaired = false;
+    for (Oid relid : inputs) repaired |= RepairCaptureTriggers(relid);
+    repaired |= RepairGuardTrigger(immv);
+    if (!repaired) return;
+    for (Oid relid : inputs) InvalidatePlans(relid);
+    InvalidatePlans(immv);
+}
+
+bool IsMaintenanceTrigger(Oid relid, const char* name) {
+    return PgCall([&] {
+        const Oid trigger = get_trigger_oid(relid, name, true);
+        if (!OidIsValid(trigger)) return false;
+        for (const char* function : {"capture_trigger", "guard_trigger"}) {
+            const TriggerSet found = InternalTriggers(relid, function);
+            for (int i = 0; i < found.count; ++i)
+                if (found.items[i].oid == trigger) return true;
+        }
+        return false;
+    });
+}
+
+void RefuseTemporaryImmv(Oid relid) {
+    PgCall([&] {
+        if (get_rel_persistence(relid) != RELPERSISTENCE_TEMP) return;
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("IMMV \"%s\" cannot be temporary", get_rel_name(relid)),
+                        errdetail("An IMMV and its maintenance outlive the session that creates it."),
+                        errhint("Create it in a permanent schema.")));
     });
 }
 

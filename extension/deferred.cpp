@@ -3,7 +3,7 @@
 #include "deferred.hpp"
 
 #include <algorithm>
-
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,7 +59,7 @@ std::string LatestSnapshotText() {
 void RefuseOwnLoggedRows(Oid log) {
     const std::string sql = "SELECT 1 FROM " + core::QuoteQualified(RelationName(log)) +
                             " WHERE __ivm_xid = pg_current_xact_id_if_assigned() LIMIT 1";
-    if (AsRole(CatalogOwner(), [&] { return SpiExecute(sql, true); }) > 0)
+    if (AsCatalogOwner([&] { return SpiExecute(sql, true); }) > 0)
         throw core::Error("55000",
                           "cannot start deferred maintenance of a table this transaction has already "
                           "changed",
@@ -67,7 +67,7 @@ void RefuseOwnLoggedRows(Oid log) {
 }
 
 void UpdateCatalog(const std::string& assignments, Oid immv) {
-    AsRole(CatalogOwner(), [&] {
+    AsCatalogOwner([&] {
         SpiExecute("UPDATE ivmx.immv SET " + assignments + " WHERE immvrelid = " + std::to_string(immv));
     });
 }
@@ -79,12 +79,58 @@ void RequireOwner(Oid immv) {
     });
 }
 
+// The longest refresh interval accepted: a year, counted as EXTRACT(EPOCH)
+// counts one (365.25 days). Longer ones serve no purpose (an IMMV that
+// should not be refreshed on its own is better immediate, or flushed), and
+// values near the limits of the interval type would overflow the
+// scheduler's timestamp arithmetic.
+constexpr double kMaxRefreshIntervalSeconds = 365.25 * SECS_PER_DAY;
+
+// Seconds of an interval, as EXTRACT(EPOCH FROM interval) counts them.
+long double IntervalSeconds(const Interval* interval) {
+    return static_cast<long double>(interval->month / MONTHS_PER_YEAR) * 365.25L * SECS_PER_DAY +
+           static_cast<long double>(interval->month % MONTHS_PER_YEAR) * DAYS_PER_MONTH * SECS_PER_DAY +
+           static_cast<long double>(interval->day) * SECS_PER_DAY +
+           static_cast<long double>(interval->time) / USECS_PER_SEC;
+}
+
+// Raises 22023 unless interval is a valid refresh interval: longer than zero,
+// at most kMaxRefreshIntervalSeconds, and without a negative part (months,
+// days and time each count forward).
+void ValidateRefreshInterval(Datum interval) {
+    const Interval* value = reinterpret_cast<const Interval*>(DatumGetPointer(interval));
+    const long double seconds = IntervalSeconds(value);
+    if (value->month >= 0 && value->day >= 0 && value->time >= 0 && seconds > 0 &&
+        seconds <= kMaxRefreshIntervalSeconds)
+        return;
+    const std::string text =
+        PgCall([&] { return std::string(DatumGetCString(DirectFunctionCall1(interval_out, interval))); });
+    throw core::Error(core::sqlstate::kInvalidParameterValue, "invalid refresh interval \"" + text + "\"",
+                      "A refresh interval must be longer than zero and at most 1 year, with no negative part.",
+                      "Give an interval such as '5 minutes', or NULL to refresh the IMMV whenever changes are "
+                      "pending.");
+}
+
+// Stores a refresh interval (validated by the caller) or NULL.
+void StoreRefreshInterval(Oid immv, std::optional<Datum> interval) {
+    AsCatalogOwner([&] {
+        PgCall([&] {
+            Oid argtypes[2] = {INTERVALOID, OIDOID};
+            Datum args[2] = {interval.value_or((Datum)0), ObjectIdGetDatum(immv)};
+            const char nulls[2] = {interval ? ' ' : 'n', ' '};
+            const int rc = SPI_execute_with_args(
+                "UPDATE ivmx.immv SET refresh_interval = $1 WHERE immvrelid = $2", 2, argtypes, args,
+                nulls, false, 0);
+            if (rc != SPI_OK_UPDATE) elog(ERROR, "could not update ivmx.immv");
+        });
+    });
+}
+
 }  // namespace
 
 void SetRefreshIntervalOf(Oid immv, Datum interval) {
-    const std::string text =
-        PgCall([&] { return std::string(DatumGetCString(DirectFunctionCall1(interval_out, interval))); });
-    UpdateCatalog("refresh_interval = '" + text + "'::interval", immv);
+    ValidateRefreshInterval(interval);
+    StoreRefreshInterval(immv, interval);
 }
 
 void ValidateDeferred(const core::ViewDefinition& view) {
@@ -99,16 +145,9 @@ void ValidateDeferred(const core::ViewDefinition& view) {
 
 void BeginDeferred(Oid immv, const core::ViewDefinition& view) {
     ValidateDeferred(view);
-    const Oid owner = RelationOwner(immv);
-    for (Oid base : DistinctRelations(view)) {
-        const Oid log = EnsureDeltaLog(base, view);
-        RefuseOwnLoggedRows(log);
-        // Refreshes run as the IMMV's owner, who can read the base table.
-        const std::string role = PgCall([&] { return std::string(GetUserNameFromId(owner, false)); });
-        AsRole(CatalogOwner(), [&] {
-            SpiExecute("GRANT SELECT ON " + core::QuoteQualified(RelationName(log)) + " TO " + core::QuoteIdent(role));
-        });
-    }
+    // The logs stay pg_ivmx's: refreshes read them as their owner and hand
+    // the IMMV owner's statements only the batch (see refresh_runner.cpp).
+    for (Oid base : DistinctRelations(view)) RefuseOwnLoggedRows(EnsureDeltaLog(base, view));
     PgCall([] { CommandCounterIncrement(); });
     // The IMMV reflects every committed transaction and this one so far; this
     // transaction's rows logged from now on are pending.
@@ -150,8 +189,11 @@ void SetMode(Oid immv, const std::string& mode_name) {
         throw core::Error(core::sqlstate::kInvalidParameterValue,
                           "invalid maintenance mode \"" + mode_name + "\"", {},
                           "Valid modes are \"immediate\" and \"deferred\".");
+    // Rights first: a caller without them queues no lock. Checked again
+    // once locked, in case the IMMV changed owners while we waited.
     RequireOwner(immv);
     PgCall([&] { LockRelationOid(immv, ExclusiveLock); });
+    RequireOwner(immv);
     SpiConnect();
     const ImmvRecord record = RequireImmv(immv);
     if (record.mode != *mode) {
@@ -164,12 +206,22 @@ void SetMode(Oid immv, const std::string& mode_name) {
     SpiFinish();
 }
 
-void SetRefreshInterval(Oid immv, Datum interval, bool is_null) {
+// Takes no lock on the IMMV: the catalog row is updated (and row-locked)
+// like any other, after the owner check.
+void SetRefreshInterval(Oid immv, std::optional<Datum> interval) {
     RequireOwner(immv);
+    if (interval) ValidateRefreshInterval(*interval);
     SpiConnect();
-    RequireImmv(immv);
-    if (is_null) UpdateCatalog("refresh_interval = NULL", immv);
-    else SetRefreshIntervalOf(immv, interval);
+    const ImmvRecord record = RequireImmv(immv);
+    // NULL is always accepted: it clears what a deferred past left behind.
+    if (interval && record.mode != MaintenanceMode::Deferred)
+        PgCall([&] {
+            ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                            errmsg("IMMV \"%s\" is not maintained in deferred mode", get_rel_name(immv)),
+                            errdetail("A refresh interval applies to deferred maintenance only."),
+                            errhint("Switch the IMMV to deferred maintenance first with ivmx.set_mode().")));
+        });
+    StoreRefreshInterval(immv, interval);
     SpiFinish();
 }
 
@@ -195,6 +247,7 @@ void CheckRefreshVisible(Oid immv) {
 // Applies everything pending for one deferred IMMV; returns log rows consumed.
 int64 FlushOne(Oid immv) {
     int64 consumed = 0;
+    WarnIfTriggersMissing(immv);
     CheckRefreshVisible(immv);
     RefreshResult result;
     do {
@@ -218,20 +271,33 @@ int64 Flush(Oid immv) {
     return consumed;
 }
 
+// Whether the current user owns (or has the privileges of the owner of)
+// relation relid; false if it was dropped meanwhile.
+bool OwnsExisting(Oid relid) {
+    return PgCall([&] {
+        return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)) && compat::OwnsRelation(relid, GetUserId());
+    });
+}
+
+// ivmx.flush(): ivmx.flush(immv) for every deferred IMMV the caller owns,
+// each after the deferred IMMVs it reads (which ivmx.flush(immv) brings
+// forward too, whoever owns them): nothing that the caller could not do with
+// ivmx.flush(immv) calls. Other roles' IMMVs are neither locked nor
+// refreshed. Ownership is checked before anything is locked.
 int64 FlushAll() {
     SpiConnect();
-    std::vector<Oid> immvs =
-        SpiOids("SELECT immvrelid::oid FROM ivmx.immv WHERE mode = 'deferred' AND populated");
+    const std::vector<Oid> deferred = AsCatalogOwner(
+        [] { return SpiOids("SELECT immvrelid::oid FROM ivmx.immv WHERE mode = 'deferred' AND populated ORDER BY 1"); });
     // Upstream views first: order by each view's deferred upstream chain.
     std::vector<Oid> ordered;
-    for (Oid immv : immvs) {
+    for (Oid immv : deferred) {
+        if (!OwnsExisting(immv)) continue;
         for (Oid up : DeferredUpstream(immv))
             if (std::find(ordered.begin(), ordered.end(), up) == ordered.end()) ordered.push_back(up);
         if (std::find(ordered.begin(), ordered.end(), immv) == ordered.end()) ordered.push_back(immv);
     }
-    immvs = ordered;
     int64 consumed = 0;
-    for (Oid immv : immvs) consumed += FlushOne(immv);
+    for (Oid immv : ordered) consumed += FlushOne(immv);
     SpiFinish();
     return consumed;
 }
@@ -249,7 +315,8 @@ Datum ivmx_set_mode(PG_FUNCTION_ARGS) {
 Datum ivmx_set_refresh_interval(PG_FUNCTION_ARGS) {
     return EntryGuard([&] {
         if (PG_ARGISNULL(0)) throw ivmx::core::Error("22004", "immv must not be null");
-        SetRefreshInterval(PG_GETARG_OID(0), PG_ARGISNULL(1) ? (Datum)0 : PG_GETARG_DATUM(1), PG_ARGISNULL(1));
+        SetRefreshInterval(PG_GETARG_OID(0),
+                           PG_ARGISNULL(1) ? std::nullopt : std::optional<Datum>(PG_GETARG_DATUM(1)));
     });
 }
 

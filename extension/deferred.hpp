@@ -18,7 +18,9 @@ void BeginDeferred(Oid immv, const core::ViewDefinition& view);
 // out for the rest of the transaction.
 void EndDeferred(Oid immv, const core::ViewDefinition& view);
 
-// Sets the minimum time between refreshes of a deferred IMMV.
+// Sets the minimum time between refreshes of a deferred IMMV. Raises 22023
+// (invalid_parameter_value) unless the interval is longer than zero, at most
+// one year and has no negative part.
 void SetRefreshIntervalOf(Oid immv, Datum interval);
 
 // Checks that the view can be maintained in deferred mode (rows of a bag

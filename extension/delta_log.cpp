@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "access.hpp"
 #include "catalog.hpp"
 #include "ivmx/core/error.hpp"
 #include "ivmx/core/sql_text.hpp"
@@ -115,6 +116,13 @@ LogNeeds NeedsOf(Oid relid, const core::ViewDefinition* extra) {
     LogNeeds needs;
     if (extra != nullptr) needs.Add(*extra, relid);
     for (Oid immv : DeferredReaders(relid)) needs.Add(LoadMaintainer(RequireImmv(immv))->definition(), relid);
+    // The columns its row security policies read: a refresh filters the
+    // logged rows with them (a policy created later, on a column the log
+    // lacks, makes refreshes recompute instead).
+    if (const auto filter = RowSecurityFilter(relid))
+        for (const auto& c : filter->columns)
+            if (std::find(needs.columns.begin(), needs.columns.end(), c) == needs.columns.end())
+                needs.columns.push_back(c);
     return needs;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "access.hpp"
 #include "analyze.hpp"
 #include "catalog.hpp"
 #include "ddl.hpp"
@@ -62,14 +63,26 @@ MaintenanceMode RequestedMode(FunctionCallInfo fcinfo, int arg) {
     return *mode;
 }
 
-// Resolves the IMMV's schema under the caller's search_path, as CREATE TABLE would.
+// Resolves the IMMV's schema under the caller's search_path, as CREATE TABLE
+// would, and checks that the caller may create the IMMV there (no lock taken).
 core::QualifiedName TargetName(const core::ImmvName& name) {
-    if (!name.schema.empty()) return {name.schema, name.name};
-    return PgCall([&] {
-        RangeVar* rv = makeRangeVar(nullptr, pstrdup(name.name.c_str()), -1);
-        Oid nsp = RangeVarGetCreationNamespace(rv);
-        return core::QualifiedName{get_namespace_name(nsp), name.name};
+    const Oid nsp = PgCall([&] {
+        RangeVar* rv = makeRangeVar(name.schema.empty() ? nullptr : pstrdup(name.schema.c_str()),
+                                    pstrdup(name.name.c_str()), -1);
+        return RangeVarGetCreationNamespace(rv);
     });
+    CheckMayCreateIn(nsp, name.name);
+    return {PgCall([&] { return std::string(get_namespace_name(nsp)); }), name.name};
+}
+
+// Checks the caller's rights on every relation the view reads, then locks
+// them (ExclusiveLock: writers wait until the IMMV exists with its
+// triggers, so none of their changes falls between the initial population
+// and maintenance). Rights first: a caller without them queues no lock.
+void LockBaseRelations(const std::vector<Oid>& bases) {
+    for (Oid base : bases) CheckMayMaintainFrom(base);
+    for (Oid base : bases) PgCall([&] { LockRelationOid(base, ExclusiveLock); });
+    EnsureSnapshotSeesLatest(bases);
 }
 
 // A view can only read relations that exist before it, so a cycle cannot
@@ -120,11 +133,8 @@ int64 CreateImmv(FunctionCallInfo fcinfo) {
     const core::ImmvName name = core::ParseImmvName(name_text);
     Query* query = ParseViewQuery(sql);
     const std::vector<Oid> bases = BaseRelations(query);
-    // Writers wait until the IMMV exists with its triggers: none of their
-    // changes can fall between the initial population and maintenance.
-    for (Oid base : bases) PgCall([&] { LockRelationOid(base, ExclusiveLock); });
-    EnsureSnapshotSeesLatest(bases);
     const core::QualifiedName target = TargetName(name);
+    LockBaseRelations(bases);
 
     SpiConnect();
     MaintenanceScope scope;
@@ -133,10 +143,15 @@ int64 CreateImmv(FunctionCallInfo fcinfo) {
     core::ValidateColumns(view);
     if (mode == MaintenanceMode::Deferred) ValidateDeferred(view);
     const char* query_tree = PgCall([&] { return nodeToString(query); });
+    // The defining query runs as a security-restricted operation, as in
+    // CREATE MATERIALIZED VIEW.
+    const Oid owner = PgCall([] { return GetUserId(); });
     uint64 rows = WithMaintenanceSettings([&] {
-        uint64 populated = SpiExecute(core::CreateTableSql(view));
-        if (auto index = core::CreateIndexSql(view)) SpiExecute(*index);
-        return populated;
+        return AsRole(owner, [&] {
+            uint64 populated = SpiExecute(core::CreateTableSql(view));
+            if (auto index = core::CreateIndexSql(view)) SpiExecute(*index);
+            return populated;
+        });
     });
     if (!core::CreateIndexSql(view)) NoticeMissingIndex(view);
     const Oid immv = ExistingRelid(target);
@@ -145,6 +160,34 @@ int64 CreateImmv(FunctionCallInfo fcinfo) {
     if (mode == MaintenanceMode::Deferred) WithMaintenanceSettings([&] { BeginDeferred(immv, view); });
     SpiFinish();
     return static_cast<int64>(rows);
+}
+
+// Whether the columns of table immv have the types the IMMV's population
+// query gives them (compared on the query's result description, planned as
+// the table's owner and not run for any row).
+bool SameColumnTypes(Oid immv, const core::ViewDefinition& view) {
+    const Oid owner = RelationOwner(immv);
+    const std::string sql = "SELECT * FROM (" + core::PopulateQuery(view) + ") AS __ivm_q LIMIT 0";
+    return WithMaintenanceSettings([&] {
+        return AsRole(owner, [&] {
+            return PgCall([&] {
+                if (SPI_execute(sql.c_str(), true, 0) != SPI_OK_SELECT) elog(ERROR, "could not describe the IMMV query");
+                TupleDesc expected = SPI_tuptable->tupdesc;
+                Relation rel = relation_open(immv, AccessShareLock);
+                TupleDesc actual = RelationGetDescr(rel);
+                int e = 0;
+                bool same = true;
+                for (int a = 0; a < actual->natts && same; ++a) {
+                    if (TupleDescAttr(actual, a)->attisdropped) continue;
+                    same = e < expected->natts &&
+                           TupleDescAttr(actual, a)->atttypid == TupleDescAttr(expected, e)->atttypid;
+                    ++e;
+                }
+                relation_close(rel, AccessShareLock);
+                return same && e == expected->natts;
+            });
+        });
+    });
 }
 
 // Restores an IMMV whose table came back from pg_dump as a plain table:
@@ -158,10 +201,13 @@ void RestoreImmv(FunctionCallInfo fcinfo) {
     const core::ImmvName name = core::ParseImmvName(name_text);
     Query* query = ParseViewQuery(sql);
     const std::vector<Oid> bases = BaseRelations(query);
-    for (Oid base : bases) PgCall([&] { LockRelationOid(base, ExclusiveLock); });
-    EnsureSnapshotSeesLatest(bases);
-    const core::QualifiedName target = TargetName(name);
-    const Oid immv = ExistingRelid(target);
+    // The caller must own the table (checked before anything is locked).
+    const std::string target_text = name.schema.empty() ? core::QuoteIdent(name.name)
+                                                        : core::QuoteQualified({name.schema, name.name});
+    LockOwnedRelation(target_text, NoLock);
+    LockBaseRelations(bases);
+    const Oid immv = LockOwnedRelation(target_text, AccessExclusiveLock);
+    const core::QualifiedName target = RelationName(immv);
     SpiConnect();
     if (LoadImmv(immv))
         throw core::Error("42710", "\"" + target.name + "\" is already an incrementally maintainable "
@@ -172,17 +218,22 @@ void RestoreImmv(FunctionCallInfo fcinfo) {
     names.resize(std::min(names.size(), core::VisibleColumns(view).size()));
     core::ApplyColumnNames(view, names);
     core::ValidateColumns(view);
-    if (AttributeNames(immv) != core::TableColumns(view))
+    if (AttributeNames(immv) != core::TableColumns(view) || !SameColumnTypes(immv, view))
         throw core::Error(core::sqlstate::kInvalidObjectDefinition,
                           "table \"" + target.name + "\" does not have the columns of the IMMV definition",
-                          "Expected columns: " + core::Join(core::TableColumns(view), ", ") + ".",
+                          "Expected columns: " + core::Join(core::TableColumns(view), ", ") + ", of the types "
+                          "the query gives them.",
                           "Restore the table as pg_dump saved it, or create the IMMV anew.");
     const char* query_tree = PgCall([&] { return nodeToString(query); });
     RegisterImmv(immv, query, query_tree, bases);
-    if (populate)
+    if (populate) {
+        const Oid owner = RelationOwner(immv);
         WithMaintenanceSettings([&] {
-            for (const auto& statement : core::RefreshStatements(view, true)) SpiExecute(statement);
+            AsRole(owner, [&] {
+                for (const auto& statement : core::RefreshStatements(view, true)) SpiExecute(statement);
+            });
         });
+    }
     SpiFinish();
 }
 
@@ -226,21 +277,10 @@ std::vector<std::string> ImmvCommands(bool restore) {
     return commands;
 }
 
-Oid ImmvByName(const std::string& name, LOCKMODE lock) {
-    return PgCall([&] {
-        List* names = stringToQualifiedNameList(name.c_str());
-        RangeVar* rv = makeRangeVarFromNameList(names);
-        Oid relid = RangeVarGetRelid(rv, lock, false);
-        if (!compat::OwnsRelation(relid, GetUserId()))
-            aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
-        return relid;
-    });
-}
-
 int64 RefreshImmv(FunctionCallInfo fcinfo) {
     const std::string name = RequiredText(fcinfo, 0, "immv_name");
     const bool with_data = PG_ARGISNULL(1) ? true : PG_GETARG_BOOL(1);
-    const Oid immv = ImmvByName(name, AccessExclusiveLock);
+    const Oid immv = LockOwnedRelation(name, AccessExclusiveLock);
     SpiConnect();
     const ImmvRecord record = RequireImmv(immv);
     // Writers of the base tables wait for the IMMV lock before maintaining
@@ -282,8 +322,11 @@ int64 VerifyImmv(Oid immv) {
         });
     auto maintainer = LoadMaintainer(record);
     const std::string definition = DeparseQuery(ImmvQuery(record));
-    const int64 differing = WithMaintenanceSettings(
-        [&] { return SpiQueryInt64(core::VerifySql(maintainer->definition(), definition)); });
+    // The query runs as the IMMV's owner, whoever verifies.
+    const Oid owner = RelationOwner(immv);
+    const int64 differing = WithMaintenanceSettings([&] {
+        return AsRole(owner, [&] { return SpiQueryInt64(core::VerifySql(maintainer->definition(), definition)); });
+    });
     SpiFinish();
     return differing;
 }

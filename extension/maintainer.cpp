@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "access.hpp"
 #include "analyze.hpp"
+#include "ddl.hpp"
 #include "delta_log.hpp"
 #include "ivmx/core/sql_text.hpp"
 #include "ivmx/pg/guards.hpp"
@@ -190,8 +192,12 @@ void ViewMaintainer::LockForWriter(bool only_write) const {
 std::vector<ViewMaintainer::PreparedStep>& ViewMaintainer::Prepared(ChangeKind kind, bool in_place) {
     auto& slot = prepared_[static_cast<size_t>(kind) * 2 + (in_place ? 1 : 0)];
     if (slot) return *slot;
+    // The statement's rows reach the view through the owner's row security
+    // policies, as the base relation's rows do when the view's query reads it.
     const TransitionTables tables = TransitionSources(kind);
-    core::Delta delta = core::RelationDelta(definition_, changed_relation_, tables.inserted, tables.deleted);
+    core::Delta delta = core::RelationDelta(definition_, changed_relation_,
+                                            VisibleRows(tables.inserted, changed_relation_),
+                                            VisibleRows(tables.deleted, changed_relation_));
     delta.update_in_place = in_place;
     core::MaintenancePlan plan = core::BuildMaintenancePlan(definition_, delta);
     std::vector<PreparedStep> steps;
@@ -226,16 +232,41 @@ Snapshot ViewMaintainer::MaintenanceSnapshot() const {
     return PgCall([] { return IsolationUsesXactSnapshot() ? RegisterSnapshot(GetLatestSnapshot()) : nullptr; });
 }
 
+bool ViewMaintainer::OwnerMayRead() {
+    const std::optional<Oid> unreadable = UnreadableRelation(definition_, owner_);
+    if (!unreadable) return true;
+    // Like a materialized view whose owner lost the privilege: the IMMV is
+    // no longer fed (it keeps the rows it had, suspended until a refresh by
+    // its owner succeeds); the writer's statement goes on.
+    SuspendImmv(immv());
+    InvalidatePlans(immv());
+    const Oid relid = *unreadable;
+    PgCall([&] {
+        ereport(WARNING, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                          errmsg("IMMV \"%s\" is no longer maintained", get_rel_name(immv())),
+                          errdetail("Its owner may not read every column it reads of table \"%s\".",
+                                    get_rel_name(relid)),
+                          errhint("Grant the owner SELECT on the table again, then refresh the IMMV with "
+                                  "ivmx.refresh_immv().")));
+    });
+    record_.populated = false;
+    return false;
+}
+
 void ViewMaintainer::Apply(ChangeKind kind, uint64 rows) {
+    if (!OwnerMayRead()) return;
     CheckRecomputeVisible(record_);
     Snapshot snapshot = MaintenanceSnapshot();
-    RunSteps(Prepared(kind, core::UpdatesInPlace(definition_, rows)), snapshot);
+    // Planned as the owner too: the plan depends on who runs it (row
+    // security, permissions).
+    AsRole(owner_, [&] { RunSteps(Prepared(kind, core::UpdatesInPlace(definition_, rows)), snapshot); });
     if (snapshot != nullptr) PgCall([&] { UnregisterSnapshot(snapshot); });
 }
 
 uint64 ViewMaintainer::ApplyDelta(const core::Delta& delta, Snapshot snapshot) {
     Snapshot own = nullptr;
     if (snapshot == nullptr) {
+        if (!OwnerMayRead()) return 0;
         CheckRecomputeVisible(record_);
         snapshot = own = MaintenanceSnapshot();
     }

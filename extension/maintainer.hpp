@@ -51,6 +51,10 @@ public:
     // holds the IMMV lock.
     void Apply(ChangeKind kind, uint64 rows);
 
+    // Whether the IMMV's owner may still read every column the view reads;
+    // if not, the IMMV is suspended (with a WARNING) and not maintained.
+    bool OwnerMayRead();
+
     // Applies an arbitrary delta (batched changes of several statements or
     // relations, or a deferred batch), planning its statements for this one
     // use. With a snapshot, every statement reads in it (a deferred refresh

@@ -9,6 +9,7 @@
 #include "ivmx/pg/guards.hpp"
 #include "ivmx/core/dependency_graph.hpp"
 #include "ivmx/core/sql_text.hpp"
+#include "access.hpp"
 #include "maintainer.hpp"
 #include "pg_util.hpp"
 #include "statement_batch.hpp"
@@ -69,8 +70,10 @@ std::vector<core::ChangedOccurrence> ChangedOccurrences(const core::ViewDefiniti
             if (!c.deleted.empty()) deleted.push_back(c.deleted);
         }
         if (inserted.empty() && deleted.empty()) continue;
-        changed.push_back({i, inserted.empty() ? "" : UnionOf(inserted),
-                           deleted.empty() ? "" : UnionOf(deleted)});
+        // Through the owner's row security policies, as in ViewMaintainer.
+        const Oid relid = view.relations[i].relation_id;
+        changed.push_back({i, inserted.empty() ? "" : VisibleRows(UnionOf(inserted), relid),
+                           deleted.empty() ? "" : VisibleRows(UnionOf(deleted), relid)});
     }
     return changed;
 }
@@ -134,6 +137,7 @@ void RefreshAfterTruncate(Oid relid) {
         if (view->active() || view->deferred()) views.push_back(view.get());
     MaintenanceScope scope;
     for (ViewMaintainer* view : views) {
+        if (!view->OwnerMayRead()) continue;
         if (view->active()) {
             view->Refresh(true);
             // Writers whose snapshot predates this recompute must not maintain it.

@@ -2,10 +2,14 @@
 // a clear error before PostgreSQL runs it: changing the type of a column an
 // IMMV reads (PostgreSQL itself would only report an internal error for such
 // a dependency), dropping or retyping an IMMV's columns, renaming its
-// bookkeeping columns, and making a table inherit from a base table.
+// bookkeeping columns, making a table inherit from a base table, and
+// dropping pg_ivmx's triggers.
 #include <string>
+#include <vector>
 
 #include "../scheduler/workers.hpp"
+#include "catalog.hpp"
+#include "ddl.hpp"
 #include "ivmx/core/error.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "pg_util.hpp"
@@ -22,26 +26,34 @@ namespace {
 
 ProcessUtility_hook_type g_previous_hook = nullptr;
 
-// Names of the IMMVs reading column attnum of relid, comma-separated.
+// Names of the IMMVs reading column attnum of relid, comma-separated, as
+// the caller's search_path shows them. The catalog is read as its owner
+// (row-level security would hide other roles' IMMVs from the caller).
 std::string ImmvsReadingColumn(Oid relid, AttrNumber attnum) {
-    return PgCall([&] {
-        std::string names;
-        Oid argtypes[2] = {OIDOID, INT4OID};
-        Datum args[2] = {ObjectIdGetDatum(relid), Int32GetDatum(attnum)};
-        int rc = SPI_execute_with_args(
-            "SELECT pg_catalog.string_agg(d.objid::pg_catalog.regclass::pg_catalog.text, ', ') "
-            "FROM pg_catalog.pg_depend d JOIN ivmx.immv i ON i.immvrelid::pg_catalog.oid = d.objid "
-            "WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-            "AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-            "AND d.refobjid = $1 AND d.refobjsubid = $2",
-            2, argtypes, args, nullptr, true, 1);
-        if (rc == SPI_OK_SELECT && SPI_processed == 1) {
-            bool isnull = false;
-            Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-            if (!isnull) names = TextDatumGetCString(d);
-        }
-        return names;
+    AsCatalogOwner([&] {
+        PgCall([&] {
+            Oid argtypes[2] = {OIDOID, INT4OID};
+            Datum args[2] = {ObjectIdGetDatum(relid), Int32GetDatum(attnum)};
+            const int rc = SPI_execute_with_args(
+                "SELECT DISTINCT d.objid FROM pg_catalog.pg_depend d JOIN ivmx.immv i ON i.immvrelid::pg_catalog.oid = d.objid "
+                "WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+                "AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+                "AND d.refobjid = $1 AND d.refobjsubid = $2 ORDER BY 1",
+                2, argtypes, args, nullptr, true, 0);
+            if (rc != SPI_OK_SELECT) elog(ERROR, "could not read the IMMVs reading a column");
+        });
     });
+    std::vector<Oid> immvs;
+    for (uint64 i = 0; i < SPI_processed; ++i) {
+        bool isnull = false;
+        immvs.push_back(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
+    }
+    std::string names;
+    for (Oid immv : immvs) {
+        if (!names.empty()) names += ", ";
+        names += PgCall([&] { return std::string(DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(immv)))); });
+    }
+    return names;
 }
 
 bool ExtensionInstalled() {
@@ -51,8 +63,10 @@ bool ExtensionInstalled() {
     });
 }
 
-// Whether the catalog query (one oid parameter) returns a row.
-bool CatalogHas(const char* sql, Oid relid) { return !SpiOids(sql, relid).empty(); }
+// Whether the catalog query (one oid parameter) returns a row, whoever asks.
+bool CatalogHas(const char* sql, Oid relid) {
+    return !AsCatalogOwner([&] { return SpiOids(sql, relid); }).empty();
+}
 
 bool IsImmv(Oid relid) { return CatalogHas("SELECT immvrelid::oid FROM ivmx.immv WHERE immvrelid = $1", relid); }
 
@@ -145,6 +159,36 @@ void CheckAlterTable(AlterTableStmt* stmt) {
     SpiFinish();
 }
 
+// pg_ivmx's triggers cannot be dropped on their own while an IMMV needs
+// them: the IMMV would silently go stale (a capture trigger) or become
+// writable (its guard trigger). Internal triggers are otherwise droppable by
+// the table's owner. (Disabling them needs a superuser; ivmx.immv_status
+// shows such an IMMV as broken, and ivmx.refresh_immv repairs it.)
+void CheckDropTrigger(DropStmt* stmt) {
+    if (!ExtensionInstalled()) return;
+    for (int i = 0; i < list_length(stmt->objects); ++i) {
+        auto* names = static_cast<List*>(list_nth(stmt->objects, i));
+        if (list_length(names) < 2) continue;
+        const char* trigger = strVal(llast(names));
+        const Oid relid = PgCall([&] {
+            List* relation = list_truncate(list_copy(names), list_length(names) - 1);
+            return RangeVarGetRelid(makeRangeVarFromNameList(relation), NoLock, true);
+        });
+        if (!OidIsValid(relid) || !IsMaintenanceTrigger(relid, trigger)) continue;
+        SpiConnect();
+        const bool needed = IsImmv(relid) || IsReadByImmv(relid);
+        SpiFinish();
+        if (!needed) continue;
+        const std::string table = PgCall([&] { return std::string(get_rel_name(relid)); });
+        throw core::Error("2BP01",
+                          "cannot drop trigger \"" + std::string(trigger) + "\" on table \"" + table +
+                              "\" because incrementally maintainable materialized views require it",
+                          "pg_ivmx maintains the IMMVs reading the table, and guards IMMVs from direct writes, "
+                          "through its triggers.",
+                          "Drop the IMMVs that need it instead: their triggers go with them.");
+    }
+}
+
 // After a base table's columns changed, its delta log follows (the log
 // stands in for the table in deferred refreshes).
 void FollowColumnChanges(Node* parsetree) {
@@ -174,6 +218,8 @@ void IvmxProcessUtility(PlannedStmt* pstmt, const char* query_string, bool read_
         EntryGuard([&] { CheckCreateTable(castNode(CreateStmt, parsetree)); });
     else if (IsA(parsetree, RenameStmt))
         EntryGuard([&] { CheckRename(castNode(RenameStmt, parsetree)); });
+    else if (IsA(parsetree, DropStmt) && castNode(DropStmt, parsetree)->removeType == OBJECT_TRIGGER)
+        EntryGuard([&] { CheckDropTrigger(castNode(DropStmt, parsetree)); });
     SchedulerBeforeUtility(parsetree);  // DROP DATABASE & co.: stop its scheduler first
     if (g_previous_hook != nullptr)
         g_previous_hook(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);

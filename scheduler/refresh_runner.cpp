@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "../extension/access.hpp"
 #include "../extension/catalog.hpp"
 #include "../extension/delta_log.hpp"
 #include "../extension/maintainer.hpp"
@@ -180,15 +181,84 @@ std::string NettedSide(const std::string& name, const ReadColumns& columns, int 
            " AS __ivm_c, generate_series(1, abs(__ivm_c.__ivm_n)) WHERE " + side + ")";
 }
 
-// The IMMV's owner, who runs its maintenance, may read the logs (also after
-// ALTER TABLE ... OWNER TO).
-void LetOwnerReadLogs(Oid immv, const std::vector<LogInfo>& logs) {
-    const Oid owner = RelationOwner(immv);
-    for (const auto& log : logs) {
-        if (PgCall([&] { return pg_class_aclcheck(log.relid, owner, ACL_SELECT) == ACLCHECK_OK; })) continue;
-        const std::string role = PgCall([&] { return std::string(GetUserNameFromId(owner, false)); });
-        AsRole(CatalogOwner(), [&] { SpiExecute("GRANT SELECT ON " + log.log + " TO " + core::QuoteIdent(role)); });
+// A batch of one log, read for the view's owner: the consumed rows, with
+// the columns the view reads of the relation (and those its row security
+// policies read), in a tuplestore registered with SPI as `name`. The log
+// itself belongs to pg_ivmx and holds other views' columns and rows: it is
+// read as its owner, and the view's statements, run as the IMMV's owner,
+// read only the batch (through the owner's row security filter).
+struct Batch {
+    std::string name;
+    LogInfo source;  // the batch in place of the log: `log` is a FROM-item
+};
+
+constexpr long kBatchFetchRows = 10000;
+
+// Fills a tuplestore from the query, reading in snapshot, and registers it.
+void RegisterBatchRows(const std::string& sql, Snapshot snapshot, const std::string& name) {
+    PgCall([&] {
+        SPIPlanPtr plan = SPI_prepare(sql.c_str(), 0, nullptr);
+        if (plan == nullptr) elog(ERROR, "could not plan refresh query: %s", sql.c_str());
+        PushActiveSnapshot(snapshot);
+        Portal portal = SPI_cursor_open(nullptr, plan, nullptr, nullptr, true);
+        PopActiveSnapshot();
+        Tuplestorestate* store = tuplestore_begin_heap(false, false, work_mem);
+        TupleDesc desc = nullptr;
+        while (true) {
+            SPI_cursor_fetch(portal, true, kBatchFetchRows);
+            if (desc == nullptr) desc = CreateTupleDescCopy(SPI_tuptable->tupdesc);
+            for (uint64 i = 0; i < SPI_processed; ++i) tuplestore_puttuple(store, SPI_tuptable->vals[i]);
+            const bool done = SPI_processed < uint64(kBatchFetchRows);
+            SPI_freetuptable(SPI_tuptable);
+            if (done) break;
+        }
+        SPI_cursor_close(portal);
+        SPI_freeplan(plan);
+        auto* enr = static_cast<EphemeralNamedRelation>(palloc0(sizeof(EphemeralNamedRelationData)));
+        enr->md.name = pstrdup(name.c_str());
+        enr->md.reliddesc = InvalidOid;
+        enr->md.tupdesc = desc;
+        enr->md.enrtype = ENR_NAMED_TUPLESTORE;
+        enr->md.enrtuples = tuplestore_tuple_count(store);
+        enr->reldata = store;
+        if (SPI_register_relation(enr) != SPI_OK_REL_REGISTER) elog(ERROR, "could not register refresh batch");
+    });
+}
+
+// The batch of `log` for the occurrences of its relation in the view;
+// nullopt when the log lacks a column the relation's row security policies
+// read (then only a recompute gives the owner's rows).
+std::optional<Batch> ReadBatch(const LogInfo& log, const core::ViewDefinition& view, const std::string& consumed,
+                               Snapshot snapshot) {
+    std::vector<std::string> columns;
+    auto add = [&](const std::string& c) {
+        if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
+    };
+    for (size_t i = 0; i < view.relations.size(); ++i) {
+        if (view.relations[i].relation_id != log.base) continue;
+        for (const auto& c : core::ReadsWholeRows(view, i) ? AttributeNames(log.base) : view.relations[i].columns_read)
+            add(c);
     }
+    const std::optional<RowFilter> filter = RowSecurityFilter(log.base);
+    if (filter)
+        for (const auto& c : filter->columns) add(c);
+    for (const auto& c : columns)
+        if (std::none_of(log.columns.begin(), log.columns.end(), [&](const LoggedColumn& l) { return l.name == c; }))
+            return std::nullopt;
+    Batch batch;
+    batch.name = "__ivm_batch_" + std::to_string(log.relid);
+    std::vector<std::string> quoted;
+    for (const auto& c : columns) quoted.push_back(core::QuoteIdent(c));
+    const std::string sql = "SELECT __ivm_sign, __ivm_seq" + std::string(quoted.empty() ? "" : ", ") +
+                            core::Join(quoted, ", ") + " FROM " + log.log + " WHERE " + consumed;
+    AsRole(CatalogOwner(), [&] { RegisterBatchRows(sql, snapshot, batch.name); });
+    batch.source = log;
+    batch.source.log = filter ? FilteredSource(batch.name, log.base, *filter) + " AS __ivm_b" : batch.name;
+    return batch;
+}
+
+void UnregisterBatches(const std::vector<Batch>& batches) {
+    for (const auto& batch : batches) PgCall([&] { SPI_unregister_relation(batch.name.c_str()); });
 }
 
 // Estimated rows of the base relations: pg_class.reltuples, or, for a
@@ -412,7 +482,10 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
     MaintenanceScope scope;
     auto maintainer = LoadMaintainer(record);
     const std::vector<LogInfo> logs = LogsOf(maintainer->definition());
-    LetOwnerReadLogs(immv, logs);
+    // Like a refresh of a materialized view: the owner must (still) be
+    // allowed to read what the view reads.
+    if (const auto unreadable = UnreadableRelation(maintainer->definition(), RelationOwner(immv)))
+        RaiseOwnerCannotRead(immv, *unreadable);
     Snapshot snapshot = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
     const uint64 own = OwnTransaction();
     const auto seen = core::XidSnapshot::Parse(QueryIn("SELECT pg_current_snapshot()::text", snapshot)[0][0]);
@@ -448,21 +521,38 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
     const double base_rows = ratio > 0 ? BaseRows(logs) : -1;  // > 0 when ratio > 0
     result.full = kind == RefreshKind::Full || !known ||
                   (base_rows > 0 && result.rows_consumed > ratio * base_rows);
+    // The batch of every log with rows in it, read for the owner.
+    std::vector<Batch> batches;
+    // A delta is built from a bounded number of changed occurrences (it
+    // grows exponentially with them): a larger batch is recomputed.
+    size_t changed_occurrences = 0;
+    for (const auto& rel : maintainer->definition().relations)
+        for (size_t l = 0; l < logs.size(); ++l)
+            changed_occurrences += logs[l].base == rel.relation_id && summary.first_xid[l] < boundary;
+    result.full |= changed_occurrences > core::kMaxChangedOccurrences && !maintainer->definition().join_tree;
+    if (!result.full) {
+        const std::string consumed = Consumed(pending, boundary);
+        for (size_t l = 0; l < logs.size() && !result.full; ++l) {
+            if (summary.first_xid[l] >= boundary) continue;
+            std::optional<Batch> batch = ReadBatch(logs[l], maintainer->definition(), consumed, snapshot);
+            if (batch) batches.push_back(std::move(*batch));
+            else result.full = true;
+        }
+    }
     if (result.full) {
         boundary = kAllTransactions;
         result.more_pending = false;
         result.rows_changed = maintainer->RecomputeAt(snapshot);
     } else {
         const auto& view = maintainer->definition();
-        // Occurrences of relations whose logs hold rows of this batch.
+        // Occurrences of relations whose batches hold rows.
         std::vector<std::pair<size_t, const LogInfo*>> occurrences;
         for (size_t i = 0; i < view.relations.size(); ++i)
-            for (size_t l = 0; l < logs.size(); ++l)
-                if (logs[l].base == view.relations[i].relation_id && summary.first_xid[l] < boundary)
-                    occurrences.push_back({i, &logs[l]});
+            for (const auto& batch : batches)
+                if (batch.source.base == view.relations[i].relation_id) occurrences.push_back({i, &batch.source});
         // netted: each log's batch is netted once (NettedLog) and both sides
         // of its change read that; keyed: applied by row key (below).
-        const std::string consumed = Consumed(pending, boundary);
+        const std::string consumed = "true";
         auto apply = [&](bool netted, bool keyed) {
             std::vector<core::ChangedOccurrence> changed;
             std::vector<std::string> with;
@@ -499,6 +589,7 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
             apply(true, false);
         }
     }
+    UnregisterBatches(batches);
     ImmvRecord next = record;
     const core::XidSnapshot previous = known ? *core::XidSnapshot::Parse(record.watermark) : core::XidSnapshot{};
     next.watermark = core::ConsumedThrough(*seen, previous, own, boundary).ToText();
@@ -553,17 +644,26 @@ void InTransaction(F&& f) {
 // Deferred IMMVs due for a refresh now, in dependency order (upstream views
 // first, so that one round brings a chain forward), leaving out views whose
 // upstream IMMVs are failing; and how long until the next one is due.
+//
+// Due-ness is computed in seconds since the epoch, as numeric: the arithmetic
+// cannot overflow whatever a catalog row holds (a refresh interval of
+// millions of years added to a timestamp would raise "timestamp out of
+// range" and fail every round, for every IMMV). A month counts 30 days and a
+// year 365.25 days, as in EXTRACT(EPOCH FROM interval). A view due in a day
+// or more (or never, for values numeric cannot order) does not shorten the
+// sleep.
 std::vector<DueView> DueViews(long& sleep_ms) {
     std::vector<DueView> due;
     InTransaction([&] {
         std::set<core::RelationId> ready, failing, deferred;
         for (const auto& row : QueryIn(
-                 "SELECT immvrelid::oid, "
-                 "GREATEST(COALESCE(next_attempt, '-infinity'), "
-                 "         COALESCE(last_refresh + refresh_interval, '-infinity')) <= now(), "
-                 "(EXTRACT(EPOCH FROM GREATEST(next_attempt, last_refresh + refresh_interval) - now()) "
-                 " * 1000)::bigint, failures > 0 "
-                 "FROM ivmx.immv WHERE mode = 'deferred' AND populated",
+                 "SELECT immvrelid::oid, wait_s <= 0, "
+                 "CASE WHEN wait_s > 0 AND wait_s < 86400 THEN ceil(wait_s * 1000)::bigint END, failures > 0 "
+                 "FROM (SELECT immvrelid, failures, "
+                 "      GREATEST(COALESCE(EXTRACT(EPOCH FROM next_attempt), '-Infinity'), "
+                 "               COALESCE(EXTRACT(EPOCH FROM last_refresh) + EXTRACT(EPOCH FROM refresh_interval), "
+                 "                        '-Infinity')) - EXTRACT(EPOCH FROM now()) AS wait_s "
+                 "      FROM ivmx.immv WHERE mode = 'deferred' AND populated) AS v",
                  GetActiveSnapshot())) {
             const auto id = static_cast<core::RelationId>(std::stoul(row[0]));
             deferred.insert(id);
@@ -690,7 +790,21 @@ RoundOutcome RunSchedulerRound() {
     long sleep_ms = NaptimeMs();
     bool backlog = false;
     bool applied = false;
-    for (const DueView& view : DueViews(sleep_ms)) {
+    std::vector<DueView> due;
+    try {
+        due = DueViews(sleep_ms);
+    } catch (const PgError& e) {
+        // No view can be refreshed this round; the scheduler stays (a
+        // background worker's error would end it, and every restart would
+        // fail the same way). A cancel request still ends the round.
+        if (e.sqlerrcode == ERRCODE_QUERY_CANCELED) throw;
+        PgCall([&] {
+            ereport(LOG, (errmsg("pg_ivmx scheduler could not find the IMMVs due for a refresh: %s", e.what()),
+                          errdetail("Retrying in %d ms.", NaptimeMs())));
+        });
+        return {NaptimeMs(), false};
+    }
+    for (const DueView& view : due) {
         try {
             InTransaction([&] {
                 if (!PgCall([&] { return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(view.immv)); }))
@@ -734,9 +848,11 @@ std::vector<Oid> DeferredUpstream(Oid immv) {
     Snapshot snapshot = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
     const core::DependencyGraph graph = LoadDependencyGraph();
     std::set<core::RelationId> deferred;
-    for (const auto& row : QueryIn("SELECT immvrelid::oid FROM ivmx.immv WHERE mode = 'deferred' AND populated",
-                                   snapshot))
-        deferred.insert(static_cast<core::RelationId>(std::stoul(row[0])));
+    // Every deferred IMMV, whoever owns it and whoever flushes.
+    const auto rows = AsCatalogOwner([&] {
+        return QueryIn("SELECT immvrelid::oid FROM ivmx.immv WHERE mode = 'deferred' AND populated", snapshot);
+    });
+    for (const auto& row : rows) deferred.insert(static_cast<core::RelationId>(std::stoul(row[0])));
     PgCall([&] { UnregisterSnapshot(snapshot); });
     const std::set<core::RelationId> above = graph.Upstream(immv);
     for (core::RelationId id : graph.TopologicalOrder())

@@ -28,8 +28,13 @@
 //     (a lock wait, or the engine's own) cannot lose a wake-up.
 // A transaction left open by a round is aborted here with a WARNING.
 #include <algorithm>
+#include <set>
 #include <string>
+#include <vector>
 
+#include "../extension/catalog.hpp"
+#include "../extension/ddl.hpp"
+#include "../extension/pg_util.hpp"
 #include "../extension/settings.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "refresh_runner.hpp"
@@ -120,11 +125,62 @@ RoundOutcome RunRound(MemoryContext round_context) {
     return outcome;
 }
 
+// How often the scheduler looks for IMMVs whose triggers are missing or
+// disabled (no refresh would notice: their changes are simply not logged).
+constexpr long kTriggerCheckIntervalMs = 60 * 1000;
+
+// Logs a WARNING for each IMMV whose triggers are missing or disabled
+// (ivmx.immv_status shows it as broken), once until it is repaired. In a
+// transaction of its own; its errors are logged, not raised.
+void WarnAboutBrokenTriggers() {
+    static std::set<Oid> warned;
+    PgCall([] {
+        SetCurrentStatementStartTimestamp();
+        StartTransactionCommand();
+        PushActiveSnapshot(GetTransactionSnapshot());
+    });
+    try {
+        SpiConnect();
+        const std::vector<Oid> immvs =
+            AsCatalogOwner([] { return SpiOids("SELECT immvrelid::oid FROM ivmx.immv ORDER BY 1"); });
+        std::set<Oid> broken;
+        for (Oid immv : immvs)
+            if (PgCall([&] { return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(immv)); }) && !TriggersIntact(immv))
+                broken.insert(immv);
+        for (Oid immv : broken)
+            if (warned.count(immv) == 0) WarnTriggersMissing(immv);
+        warned = broken;
+        SpiFinish();
+        PgCall([] {
+            PopActiveSnapshot();
+            CommitTransactionCommand();
+        });
+    } catch (const PgError& e) {
+        PgCall([&] {
+            AbortCurrentTransaction();
+            ereport(LOG, (errmsg("pg_ivmx scheduler could not check the triggers of IMMVs: %s", e.what())));
+        });
+    }
+}
+
+// The round's work besides refreshing, now and then.
+void CheckTriggersIfDue(MemoryContext round_context, TimestampTz* last_check) {
+    if (*last_check != 0 &&
+        !TimestampDifferenceExceeds(*last_check, GetCurrentTimestamp(), kTriggerCheckIntervalMs))
+        return;
+    *last_check = GetCurrentTimestamp();
+    const MemoryContext previous = MemoryContextSwitchTo(round_context);
+    EntryGuard([] { WarnAboutBrokenTriggers(); });
+    MemoryContextSwitchTo(previous);
+    MemoryContextReset(round_context);
+}
+
 [[noreturn]] void SchedulerLoop(int slot) {
     const MemoryContext round_context =
         AllocSetContextCreate(TopMemoryContext, "pg_ivmx scheduler round", ALLOCSET_DEFAULT_SIZES);
     TimestampTz last_check = 0;
     TimestampTz last_round = 0;
+    TimestampTz last_trigger_check = 0;
     bool confirmed = false;
     bool backlog = false;
     for (;;) {
@@ -149,7 +205,10 @@ RoundOutcome RunRound(MemoryContext round_context) {
         // case a wait inside PostgreSQL (a lock wait) consumed the latch.
         (void)TakeWakeRequest(slot);
         RoundOutcome outcome{NaptimeMs(), false};
-        if (SchedulerEnabled()) outcome = RunRound(round_context);
+        if (SchedulerEnabled()) {
+            outcome = RunRound(round_context);
+            CheckTriggersIfDue(round_context, &last_trigger_check);
+        }
         backlog = outcome.backlog;
         long sleep_ms = outcome.sleep_ms;
         if (TakeWakeRequest(slot) && SchedulerEnabled()) sleep_ms = 0;
@@ -163,6 +222,12 @@ void ReportApplicationName() {
     SetConfigOption("application_name", kApplicationName, PGC_USERSET, PGC_S_SESSION);
     pgstat_report_appname(kApplicationName);
 }
+
+// The scheduler runs as a superuser: its own statements must resolve no
+// operator or function through schemas other roles can create objects in
+// (search_path set with ALTER DATABASE or ALTER ROLE included; a session
+// value wins over those, also after a reload).
+void PinSearchPath() { SetConfigOption("search_path", kSafeSearchPath, PGC_SUSET, PGC_S_SESSION); }
 
 // In a deadlock the process whose deadlock_timeout runs out first detects it
 // and is the one cancelled. The scheduler checks after a tenth of the
@@ -189,6 +254,7 @@ void ivmx_scheduler_main(Datum main_arg) {
     BackgroundWorkerUnblockSignals();
     BackgroundWorkerInitializeConnectionByOid(database_id, InvalidOid, 0);
     ivmx::pg::ReportApplicationName();
+    ivmx::pg::PinSearchPath();
     ivmx::pg::YieldInDeadlocks();
     ivmx::pg::SchedulerLoop(slot);
 }

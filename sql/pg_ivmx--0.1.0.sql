@@ -64,10 +64,34 @@ CREATE TABLE ivmx.delta_log (
     logrelid regclass NOT NULL
 );
 
--- Every writer of a base table reads the catalog (to find its IMMVs).
+-- Who sees what. pg_ivmx itself reads and writes its tables as their owner
+-- (the extension's owner), whoever's session it runs in: a writer finding
+-- the IMMVs of its table, a flush of another role's IMMV. Roles see, through
+-- row-level security, the catalog rows of the IMMVs whose owner's privileges
+-- they have (pg_has_role(owner, 'USAGE'): the owner and the members that
+-- inherit its rights); members of pg_monitor see all of them, and so do
+-- superusers and the extension's owner, who bypass row-level security.
+-- Error texts of failed refreshes (which may quote the IMMV's data) and
+-- refresh history are rows like any other. The delta logs and their
+-- directory ivmx.delta_log are read by the extension's owner only; what is
+-- pending shows through ivmx.pending_changes and ivmx.immv_status, for the
+-- IMMVs the caller may see. The checks of the C functions serving the views
+-- follow the same rule (MayMonitorImmv in extension/catalog.cpp).
 GRANT USAGE ON SCHEMA ivmx TO PUBLIC;
 REVOKE ALL ON ivmx.immv, ivmx.immv_dependency, ivmx.refresh_history, ivmx.delta_log FROM PUBLIC;
-GRANT SELECT ON ivmx.immv, ivmx.immv_dependency, ivmx.refresh_history, ivmx.delta_log TO PUBLIC;
+GRANT SELECT ON ivmx.immv, ivmx.immv_dependency, ivmx.refresh_history TO PUBLIC;
+ALTER TABLE ivmx.immv ENABLE ROW LEVEL SECURITY;
+ALTER TABLE ivmx.immv_dependency ENABLE ROW LEVEL SECURITY;
+ALTER TABLE ivmx.refresh_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY immv_monitors ON ivmx.immv FOR SELECT TO PUBLIC
+    USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = immvrelid), 'USAGE')
+           OR pg_catalog.pg_has_role('pg_monitor', 'USAGE'));
+CREATE POLICY immv_dependency_monitors ON ivmx.immv_dependency FOR SELECT TO PUBLIC
+    USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = immvrelid), 'USAGE')
+           OR pg_catalog.pg_has_role('pg_monitor', 'USAGE'));
+CREATE POLICY refresh_history_monitors ON ivmx.refresh_history FOR SELECT TO PUBLIC
+    USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = immvrelid), 'USAGE')
+           OR pg_catalog.pg_has_role('pg_monitor', 'USAGE'));
 
 CREATE FUNCTION ivmx.create_immv(immv_name text, view_definition text, mode text DEFAULT NULL,
                                  refresh_interval interval DEFAULT NULL)
@@ -162,34 +186,36 @@ $$;
 CREATE EVENT TRIGGER ivmx_sql_drop ON sql_drop EXECUTE FUNCTION ivmx.on_sql_drop();
 
 -- Pending changes of a deferred IMMV: log rows not reflected yet, and when
--- the oldest of them was written.
+-- the oldest of them was written. For an IMMV the caller may not see (see
+-- above), an immediate IMMV or a relation that is no IMMV: 0 rows, oldest
+-- NULL (no error, so that it tells nothing about other roles' IMMVs).
 CREATE FUNCTION ivmx.pending_changes(immv regclass, OUT rows bigint, OUT oldest timestamptz)
-    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    log regclass;
-    mark pg_snapshot;
-    pxid xid8;
-    pseq bigint;
-    n bigint;
-    t timestamptz;
-BEGIN
-    rows := 0;
-    SELECT i.watermark INTO mark FROM ivmx.immv i WHERE i.immvrelid = immv AND i.mode = 'deferred';
-    IF mark IS NULL THEN RETURN; END IF;
-    SELECT i.partial_xid, i.partial_seq INTO pxid, pseq FROM ivmx.immv i WHERE i.immvrelid = immv;
-    FOR log IN SELECT l.logrelid FROM ivmx.immv_dependency d JOIN ivmx.delta_log l ON l.relid = d.relid
-                WHERE d.immvrelid = immv LOOP
-        EXECUTE format('SELECT count(*), min(__ivm_time) FROM %s WHERE NOT pg_visible_in_snapshot(__ivm_xid, $1)'
-                       ' OR (__ivm_xid = $2 AND __ivm_seq > $3)', log)
-            INTO n, t USING mark, pxid, pseq;
-        rows := rows + n;
-        IF t IS NOT NULL AND (oldest IS NULL OR t < oldest) THEN oldest := t; END IF;
-    END LOOP;
-END;
-$$;
+    LANGUAGE C STABLE STRICT AS 'MODULE_PATHNAME', 'ivmx_pending_changes';
+COMMENT ON FUNCTION ivmx.pending_changes(regclass) IS
+    'log rows a deferred IMMV has not applied yet, and when the oldest was written';
+
+-- What ivmx.immv_status shows of an IMMV beyond its catalog row: the
+-- longest chain of IMMVs it reads (depth, 1 over base tables only), the
+-- IMMVs it reads directly, whether one of the IMMVs upstream of it is
+-- failing, the oldest change pending in those, and whether the triggers
+-- that maintain it are all in place. Upstream IMMVs count whoever owns them
+-- (they make the caller's IMMV what it is). NULL for an IMMV the caller may
+-- not see.
+CREATE FUNCTION ivmx._immv_state(immv regclass, OUT depth integer, OUT upstream regclass[],
+                                 OUT upstream_failed boolean, OUT upstream_oldest timestamptz,
+                                 OUT triggers_intact boolean)
+    LANGUAGE C STABLE STRICT AS 'MODULE_PATHNAME', 'ivmx_immv_state';
+
+-- Whether a relation is an IMMV (public knowledge: every IMMV has pg_ivmx's
+-- guard trigger, which pg_trigger shows to all).
+CREATE FUNCTION ivmx._is_immv(rel regclass) RETURNS boolean
+    LANGUAGE C STABLE STRICT AS 'MODULE_PATHNAME', 'ivmx_is_immv';
+
+-- The views below are security_invoker: they show each caller the rows of
+-- the catalog tables it may see, i.e. the IMMVs it may monitor.
 
 -- A readable listing of IMMVs.
-CREATE VIEW ivmx.immvs AS
+CREATE VIEW ivmx.immvs WITH (security_invoker = true) AS
 SELECT i.immvrelid AS immv,
        n.nspname AS schemaname,
        c.relname AS immvname,
@@ -202,45 +228,36 @@ SELECT i.immvrelid AS immv,
 GRANT SELECT ON ivmx.immvs TO PUBLIC;
 
 -- Edges of the IMMV dependency graph: every relation an IMMV reads.
-CREATE VIEW ivmx.immv_dependencies AS
+CREATE VIEW ivmx.immv_dependencies WITH (security_invoker = true) AS
 SELECT d.immvrelid AS immv,
        d.relid AS reads,
-       (u.immvrelid IS NOT NULL) AS reads_immv
-  FROM ivmx.immv_dependency d
-  LEFT JOIN ivmx.immv u ON u.immvrelid = d.relid;
+       ivmx._is_immv(d.relid) AS reads_immv
+  FROM ivmx.immv_dependency d;
 GRANT SELECT ON ivmx.immv_dependencies TO PUBLIC;
 
--- Maintenance state of every IMMV. depth is 1 for an IMMV over base tables
--- only, else 1 + the depth of its deepest upstream IMMV; upstream lists the
--- IMMVs it reads directly. state is upstream_failed while an IMMV it reads,
--- directly or not, is failing. pending_rows counts the IMMV's own pending
--- log rows; lag is the age of the oldest change not yet reflected in it,
--- its upstream IMMVs' pending changes included. The logs are read (by
--- ivmx.pending_changes) only for the rows asked for and their upstream
--- IMMVs: a query for one IMMV does not scan the logs of all of them.
-CREATE VIEW ivmx.immv_status AS
-WITH RECURSIVE upstream(immv, up, levels) AS (
-    SELECT d.immvrelid, d.relid, 1
-      FROM ivmx.immv_dependency d JOIN ivmx.immv u ON u.immvrelid = d.relid
-    UNION
-    SELECT s.immv, d.relid, s.levels + 1
-      FROM upstream s
-      JOIN ivmx.immv_dependency d ON d.immvrelid = s.up
-      JOIN ivmx.immv u ON u.immvrelid = d.relid
-)
+-- Maintenance state of every IMMV the caller may see. state is broken while
+-- a trigger maintaining it is missing or disabled (ivmx.refresh_immv
+-- recreates them), suspended while it is not populated, failing while its
+-- refreshes fail, upstream_failed while an IMMV it reads, directly or not,
+-- is failing. pending_rows counts the IMMV's own pending log rows; lag is
+-- the age of the oldest change not yet reflected in it, its upstream IMMVs'
+-- pending changes included. The logs are read only for the rows asked for
+-- and their upstream IMMVs: a query for one IMMV does not scan the logs of
+-- all of them.
+CREATE VIEW ivmx.immv_status WITH (security_invoker = true) AS
 SELECT i.immvrelid AS immv,
        i.mode,
-       CASE WHEN NOT i.populated THEN 'suspended'
+       CASE WHEN NOT s.triggers_intact THEN 'broken'
+            WHEN NOT i.populated THEN 'suspended'
             WHEN i.failures > 0 THEN 'failing'
-            WHEN EXISTS (SELECT 1 FROM upstream s JOIN ivmx.immv u ON u.immvrelid = s.up
-                          WHERE s.immv = i.immvrelid AND u.failures > 0) THEN 'upstream_failed'
+            WHEN s.upstream_failed THEN 'upstream_failed'
             ELSE 'ok' END AS state,
        o.rows AS pending_rows,
-       CASE WHEN oldest.t IS NOT NULL THEN pg_catalog.clock_timestamp() - oldest.t
+       CASE WHEN LEAST(o.oldest, s.upstream_oldest) IS NOT NULL
+                THEN pg_catalog.clock_timestamp() - LEAST(o.oldest, s.upstream_oldest)
             WHEN i.mode = 'deferred' THEN interval '0' END AS lag,
-       1 + COALESCE((SELECT max(s.levels) FROM upstream s WHERE s.immv = i.immvrelid), 0) AS depth,
-       ARRAY(SELECT s.up FROM upstream s WHERE s.immv = i.immvrelid AND s.levels = 1 ORDER BY 1)
-           AS upstream,
+       s.depth,
+       s.upstream,
        i.refresh_interval,
        i.last_refresh,
        i.last_duration,
@@ -250,12 +267,5 @@ SELECT i.immvrelid AS immv,
        i.next_attempt
   FROM ivmx.immv i
   CROSS JOIN LATERAL ivmx.pending_changes(i.immvrelid) o
-  CROSS JOIN LATERAL (
-      SELECT min(x.oldest) AS t
-        FROM (SELECT o.oldest
-              UNION ALL
-              SELECT u.oldest
-                FROM (SELECT DISTINCT s.up FROM upstream s WHERE s.immv = i.immvrelid) s
-                CROSS JOIN LATERAL ivmx.pending_changes(s.up) u) AS x
-  ) AS oldest;
+  CROSS JOIN LATERAL ivmx._immv_state(i.immvrelid) s;
 GRANT SELECT ON ivmx.immv_status TO PUBLIC;

@@ -16,6 +16,7 @@
 
 #include "ivmx/core/aggregate_rules.hpp"
 #include "ivmx/core/delta_query.hpp"
+#include "ivmx/core/error.hpp"
 #include "ivmx/core/join_tree.hpp"
 #include "ivmx/core/sql_text.hpp"
 
@@ -461,6 +462,13 @@ Delta BuildDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence
         return delta;
     }
     delta.consolidate = changed.size() > 1;
+    if (changed.size() > kMaxChangedOccurrences)
+        throw Error(sqlstate::kProgramLimitExceeded,
+                    "a change of " + std::to_string(changed.size()) + " relation occurrences read by IMMV \"" +
+                        view.immv.name + "\" at once is too large to maintain incrementally",
+                    "At most " + std::to_string(kMaxChangedOccurrences) +
+                        " occurrences may change in one statement.",
+                    "Change the tables in separate statements, or recompute the IMMV with ivmx.refresh_immv().");
     const std::vector<std::string> base = BaseSources(view);
     // Every non-empty subset T of the changed occurrences (a bit mask), and for
     // each member every non-empty side (inserted +1, deleted -1).

@@ -62,7 +62,24 @@ void ApplyColumnNames(ViewDefinition& view, const std::vector<std::string>& name
                     "The view has " + std::to_string(next) + " output columns.");
 }
 
+void ValidateRelations(const ViewDefinition& view) {
+    for (const auto& rel : view.relations) {
+        size_t count = 0;
+        for (const auto& other : view.relations) count += other.relation_id == rel.relation_id;
+        if (count > kMaxOccurrencesPerRelation)
+            throw Error(sqlstate::kProgramLimitExceeded,
+                        "an IMMV may read relation \"" + rel.name.name + "\" at most " +
+                            std::to_string(kMaxOccurrencesPerRelation) + " times",
+                        "The view reads it " + std::to_string(count) +
+                            " times; the work of maintaining it after a change of that relation grows "
+                            "exponentially with this number.",
+                        "Join the relation fewer times, or use a materialized view refreshed with "
+                        "REFRESH MATERIALIZED VIEW.");
+    }
+}
+
 void ValidateColumns(const ViewDefinition& view) {
+    ValidateRelations(view);
     std::set<std::string> seen;
     // Bag rows are matched by value without a row key (with one, by key).
     const bool match_by_value = view.shape == ViewShape::Bag && !HasRowKey(view);

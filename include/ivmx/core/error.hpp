@@ -21,6 +21,7 @@ inline constexpr const char* kInvalidObjectDefinition = "42P17";
 inline constexpr const char* kDuplicateColumn = "42701";
 inline constexpr const char* kNameTooLong = "42622";
 inline constexpr const char* kInternalError = "XX000";
+inline constexpr const char* kProgramLimitExceeded = "54000";
 }  // namespace sqlstate
 
 class Error : public std::runtime_error {

@@ -135,6 +135,19 @@ void ApplyColumnNames(ViewDefinition& view, const std::vector<std::string>& name
 // wherever rows are matched by value. Throws Error naming the column.
 void ValidateColumns(const ViewDefinition& view);
 
+// The delta of a view with k changed occurrences of relations has 3^k - 1
+// streams (every non-empty subset, each member's inserted or deleted rows):
+// a view may read one relation at most this often, so that a statement
+// changing it has a delta of bounded size...
+inline constexpr size_t kMaxOccurrencesPerRelation = 4;
+// ...and a delta (of a batch changing several relations) is built from at
+// most this many changed occurrences; a larger batch is recomputed instead.
+inline constexpr size_t kMaxChangedOccurrences = 6;
+
+// Rejects a view that reads one relation more than kMaxOccurrencesPerRelation
+// times (SQLSTATE 54000). Called by ValidateColumns.
+void ValidateRelations(const ViewDefinition& view);
+
 // True if a user-visible name would collide with the engine's own columns.
 bool IsReservedColumnName(const std::string& name);
 

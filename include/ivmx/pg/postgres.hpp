@@ -78,6 +78,8 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "utils/tuplestore.h"
 #include "tcop/pquery.h"
+#include "rewrite/rowsecurity.h"
+#include "commands/tablecmds.h"
 #include "parser/parsetree.h"
 }
 
