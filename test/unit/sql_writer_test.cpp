@@ -337,3 +337,46 @@ TEST(Delta, UnchangedRelationGivesNoWork) {
     EXPECT_TRUE(RelationDelta(v, 99, kNew, kOld).empty());
     EXPECT_TRUE(BuildMaintenancePlan(v, RelationDelta(v, 99, kNew, kOld)).steps.empty());
 }
+
+namespace {
+
+// BranchTotals over `n` occurrences of accounts (a self-join).
+ivmx::core::ViewDefinition SelfJoin(size_t n) {
+    auto v = ivmx::test::BranchTotals();
+    for (size_t i = 1; i < n; ++i)
+        v.relations.push_back({{"public", "accounts"}, "t" + std::to_string(i), 1, {}});
+    return v;
+}
+
+}  // namespace
+
+TEST(DeltaBounds, ARelationMayBeReadAtMostFourTimes) {
+    EXPECT_NO_THROW(ivmx::core::ValidateRelations(SelfJoin(ivmx::core::kMaxOccurrencesPerRelation)));
+    try {
+        ivmx::core::ValidateRelations(SelfJoin(ivmx::core::kMaxOccurrencesPerRelation + 1));
+        FAIL() << "a view reading one relation five times was accepted";
+    } catch (const ivmx::core::Error& e) {
+        EXPECT_EQ(e.sqlstate(), "54000");
+        EXPECT_NE(std::string(e.what()).find("\"accounts\""), std::string::npos);
+        EXPECT_FALSE(e.hint().empty());
+    }
+}
+
+TEST(DeltaBounds, StreamsGrowAsThreeToTheChangedOccurrences) {
+    const auto view = SelfJoin(4);
+    const auto delta = ivmx::core::RelationDelta(view, 1, "ins", "del");
+    // Every non-empty subset of the 4 occurrences, each member inserted or deleted.
+    EXPECT_EQ(delta.streams.size(), 80u);
+}
+
+TEST(DeltaBounds, TooManyChangedOccurrencesAreRefused) {
+    auto view = ivmx::test::BranchTotals();
+    for (unsigned int r = 2; r <= 7; ++r)
+        view.relations.push_back({{"public", "r" + std::to_string(r)}, "r" + std::to_string(r), r, {}});
+    std::vector<ivmx::core::ChangedOccurrence> changed;
+    for (size_t i = 0; i < view.relations.size(); ++i) changed.push_back({i, "ins", "del"});
+    ASSERT_GT(changed.size(), ivmx::core::kMaxChangedOccurrences);
+    EXPECT_THROW(ivmx::core::BuildDelta(view, changed), ivmx::core::Error);
+    changed.resize(ivmx::core::kMaxChangedOccurrences);
+    EXPECT_NO_THROW(ivmx::core::BuildDelta(view, changed));
+}
