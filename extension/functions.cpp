@@ -360,7 +360,8 @@ std::vector<std::string> ExplainImmv(Oid immv) {
                                                              : "DELETE";
             AppendPlan(lines, (std::string(event) + " on " + table).c_str(),
                        core::BuildMaintenancePlan(
-                           view, core::RelationDelta(view, rel.relation_id, t.inserted, t.deleted)));
+                           view, core::RelationDelta(view, rel.relation_id, VisibleRows(t.inserted, rel.relation_id),
+                                                     VisibleRows(t.deleted, rel.relation_id))));
         }
     }
     lines.push_back("-- after TRUNCATE");
