@@ -23,6 +23,7 @@
 #include "../extension/maintainer.hpp"
 #include "../extension/pg_util.hpp"
 #include "../extension/settings.hpp"
+#include "ivmx/core/delta_query.hpp"
 #include "ivmx/core/sql_text.hpp"
 #include "ivmx/core/watermark.hpp"
 #include "ivmx/core/error.hpp"
@@ -189,7 +190,8 @@ std::string NettedSide(const std::string& name, const ReadColumns& columns, int 
 // read only the batch (through the owner's row security filter).
 struct Batch {
     std::string name;
-    LogInfo source;  // the batch in place of the log: `log` is a FROM-item
+    std::string rows;  // FROM-item of its rows, through the owner's row security filter
+    LogInfo source;    // the batch in place of the log: `log` is `rows` with an alias
 };
 
 constexpr long kBatchFetchRows = 10000;
@@ -229,7 +231,7 @@ void RegisterBatchRows(const std::string& sql, Snapshot snapshot, const std::str
 // nullopt when the log lacks a column the relation's row security policies
 // read (then only a recompute gives the owner's rows).
 std::optional<Batch> ReadBatch(const LogInfo& log, const core::ViewDefinition& view, const std::string& consumed,
-                               Snapshot snapshot) {
+                               Snapshot snapshot, const char* kind = "batch") {
     std::vector<std::string> columns;
     auto add = [&](const std::string& c) {
         if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
@@ -246,15 +248,36 @@ std::optional<Batch> ReadBatch(const LogInfo& log, const core::ViewDefinition& v
         if (std::none_of(log.columns.begin(), log.columns.end(), [&](const LoggedColumn& l) { return l.name == c; }))
             return std::nullopt;
     Batch batch;
-    batch.name = "__ivm_batch_" + std::to_string(log.relid);
+    batch.name = "__ivm_" + std::string(kind) + "_" + std::to_string(log.relid);
     std::vector<std::string> quoted;
     for (const auto& c : columns) quoted.push_back(core::QuoteIdent(c));
     const std::string sql = "SELECT __ivm_sign, __ivm_seq" + std::string(quoted.empty() ? "" : ", ") +
                             core::Join(quoted, ", ") + " FROM " + log.log + " WHERE " + consumed;
     AsRole(CatalogOwner(), [&] { RegisterBatchRows(sql, snapshot, batch.name); });
     batch.source = log;
-    batch.source.log = filter ? FilteredSource(batch.name, log.base, *filter) + " AS __ivm_b" : batch.name;
+    batch.rows = filter ? FilteredSource(batch.name, log.base, *filter) : batch.name;
+    batch.source.log = filter ? batch.rows + " AS __ivm_b" : batch.name;
     return batch;
+}
+
+// The columns the view reads of its occurrence i (all for whole rows).
+std::vector<std::string> RelationColumns(const core::ViewDefinition& view, size_t i) {
+    return core::ReadsWholeRows(view, i) || view.relations[i].columns_read.empty()
+               ? AttributeNames(view.relations[i].relation_id)
+               : view.relations[i].columns_read;
+}
+
+// Whether every one of the columns of relid has an equality operator.
+bool HaveEquality(Oid relid, const std::vector<std::string>& columns) {
+    for (const auto& c : columns)
+        if (!PgCall([&] {
+                const AttrNumber attnum = get_attnum(relid, c.c_str());
+                if (attnum == InvalidAttrNumber) return false;
+                TypeCacheEntry* type = lookup_type_cache(get_atttype(relid, attnum), TYPECACHE_EQ_OPR);
+                return OidIsValid(type->eq_opr);
+            }))
+            return false;
+    return true;
 }
 
 void UnregisterBatches(const std::vector<Batch>& batches) {
@@ -498,7 +521,11 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
     // A single-relation view takes at most ivmx.max_batch_rows per refresh,
     // in whole transactions; other views take everything pending.
     uint64 boundary = kAllTransactions;
-    if (maintainer->definition().relations.size() == 1 && summary.rows > MaxBatchRows()) {
+    // A batch that ends before the latest change recomputes (lost min/max,
+    // non-finite sums) from the relation as of its end (RelationBefore),
+    // which needs equality on the columns read; without it, no split.
+    if (maintainer->definition().relations.size() == 1 && summary.rows > MaxBatchRows() &&
+        (!core::NeedsRecompute(maintainer->definition()) || HaveEquality(logs[0].base, RelationColumns(maintainer->definition(), 0)))) {
         AsRole(CatalogOwner(), [&] { CountByTransaction(summary, logs, pending, snapshot); });
         boundary = core::BatchBoundary(summary.by_xid, MaxBatchRows());
     }
@@ -539,6 +566,24 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
             else result.full = true;
         }
     }
+    // The relation as of the batch's end, for recomputes of a split batch:
+    // its current rows less the later changes (read like the batch).
+    std::vector<std::string> base_as_of;
+    std::vector<Batch> later_batches;
+    if (!result.full && boundary != kAllTransactions && core::NeedsRecompute(maintainer->definition())) {
+        std::optional<Batch> later = ReadBatch(logs[0], maintainer->definition(),
+                                               pending + " AND __ivm_xid >= '" + std::to_string(boundary) + "'::xid8",
+                                               snapshot, "later");
+        if (later) {
+            std::vector<std::string> quoted;
+            for (const auto& c : RelationColumns(maintainer->definition(), 0)) quoted.push_back(core::QuoteIdent(c));
+            base_as_of.push_back(core::RelationBefore(core::QuoteQualified(maintainer->definition().relations[0].name),
+                                                      quoted, later->rows));
+            later_batches.push_back(std::move(*later));
+        } else {
+            result.full = true;
+        }
+    }
     if (result.full) {
         boundary = kAllTransactions;
         result.more_pending = false;
@@ -574,6 +619,7 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
             delta.with_items.insert(delta.with_items.begin(), with.begin(), with.end());
             delta.consolidate |= !keyed;
             delta.update_in_place = keyed && core::UpdatesInPlace(view, result.rows_consumed);
+            delta.base_as_of = base_as_of;
             result.rows_changed = maintainer->ApplyDelta(delta, snapshot);
         };
         if (core::NettedBatchIsKeyed(view, occurrences.size())) {
@@ -590,6 +636,7 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
         }
     }
     UnregisterBatches(batches);
+    UnregisterBatches(later_batches);
     ImmvRecord next = record;
     const core::XidSnapshot previous = known ? *core::XidSnapshot::Parse(record.watermark) : core::XidSnapshot{};
     next.watermark = core::ConsumedThrough(*seen, previous, own, boundary).ToText();

@@ -199,7 +199,7 @@ MaintenanceStep GlobalUpdate(const ViewDefinition& view, const Delta& delta) {
 // Recomputes every min/max of the IMMV rows listed in $1 from the base table.
 // Recomputes from the base relations, in one statement, the min/max and
 // possibly non-finite sums of the IMMV rows listed in $1.
-MaintenanceStep RecomputeAggregates(const ViewDefinition& view) {
+MaintenanceStep RecomputeAggregates(const ViewDefinition& view, const Delta& delta) {
     const std::string m = kImmvAlias;
     std::vector<std::string> targets, values, clear;
     for (size_t i = 0; i < view.columns.size(); ++i) {
@@ -217,7 +217,8 @@ MaintenanceStep RecomputeAggregates(const ViewDefinition& view) {
         if (extreme && view.shape == ViewShape::Grouped)
             clear.push_back(", " + QuoteIdent(LostExtremeColumn(i)) + " = NULL");
     }
-    std::string subquery = "SELECT " + Join(values, ", ") + FromBase(view);
+    std::string subquery = "SELECT " + Join(values, ", ") +
+                           (delta.base_as_of.empty() ? FromBase(view) : FromList(view, delta.base_as_of));
     std::vector<std::string> match;
     for (const auto& c : view.columns)
         if (c.role == ColumnRole::GroupKey || (c.role == ColumnRole::Plain && IsKeyed(view.shape)))
@@ -495,6 +496,21 @@ Delta BuildDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence
     return delta;
 }
 
+std::string RelationBefore(const std::string& relation, const std::vector<std::string>& columns,
+                           const std::string& later) {
+    const std::string list = Join(columns, ", ");
+    const std::string netted = "(SELECT " + list + ", sum(__ivm_sign) AS __ivm_n FROM " + later +
+                               " AS __ivm_l GROUP BY " + list + ")";
+    auto side = [&](const char* name, bool inserted) {
+        std::vector<std::string> kept;
+        for (const auto& c : columns) kept.push_back(std::string(name) + "." + c);
+        return "SELECT " + Join(kept, ", ") + " FROM " + netted + " AS " + name + ", generate_series(1, " +
+               (inserted ? "" : "-") + name + ".__ivm_n) WHERE " + name + ".__ivm_n " + (inserted ? "> 0" : "< 0");
+    };
+    return "(SELECT " + list + " FROM " + relation + " EXCEPT ALL " + side("__ivm_i", true) + " UNION ALL " +
+           side("__ivm_o", false) + ")";
+}
+
 Delta RelationDelta(const ViewDefinition& view, unsigned int relation_id, const std::string& inserted,
                     const std::string& deleted) {
     std::vector<ChangedOccurrence> changed;
@@ -514,14 +530,14 @@ MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& de
         case ViewShape::Grouped:
             plan.steps.push_back(KeyedUpsert(view, delta));
             if (delta.HasNegative()) {
-                if (NeedsRecompute(view)) plan.steps.push_back(RecomputeAggregates(view));
+                if (NeedsRecompute(view)) plan.steps.push_back(RecomputeAggregates(view, delta));
                 plan.steps.push_back(DeleteGoneRows(view));
             }
             break;
         case ViewShape::GlobalAggregate:
             plan.steps.push_back(GlobalUpdate(view, delta));
             if (delta.HasNegative() && NeedsRecompute(view))
-                plan.steps.push_back(RecomputeAggregates(view));
+                plan.steps.push_back(RecomputeAggregates(view, delta));
             break;
     }
     // Steps fed the rows an earlier step reported (StepInput::Tids*) do not

@@ -380,3 +380,28 @@ TEST(DeltaBounds, TooManyChangedOccurrencesAreRefused) {
     changed.resize(ivmx::core::kMaxChangedOccurrences);
     EXPECT_NO_THROW(ivmx::core::BuildDelta(view, changed));
 }
+
+TEST(SplitBatches, RelationBeforeNetsLaterChangesPerValue) {
+    const std::string sql = ivmx::core::RelationBefore("\"s\".\"t\"", {"\"g\"", "\"v\""}, "later");
+    // Current rows less the netted later inserts, plus the netted later deletes.
+    EXPECT_NE(sql.find("SELECT \"g\", \"v\" FROM \"s\".\"t\" EXCEPT ALL "), std::string::npos);
+    EXPECT_NE(sql.find("sum(__ivm_sign) AS __ivm_n FROM later AS __ivm_l GROUP BY \"g\", \"v\""), std::string::npos);
+    EXPECT_NE(sql.find("WHERE __ivm_i.__ivm_n > 0"), std::string::npos);
+    EXPECT_NE(sql.find("UNION ALL SELECT __ivm_o.\"g\", __ivm_o.\"v\""), std::string::npos);
+    EXPECT_NE(sql.find("generate_series(1, -__ivm_o.__ivm_n) WHERE __ivm_o.__ivm_n < 0"), std::string::npos);
+}
+
+TEST(SplitBatches, RecomputeReadsTheRelationAsOfTheBatchEnd) {
+    const auto view = ivmx::test::BranchTotals();  // has min(abalance)
+    auto delta = ivmx::core::RelationDelta(view, 1, "ins", "del");
+    delta.base_as_of = {"(SELECT 1) "};
+    const auto plan = ivmx::core::BuildMaintenancePlan(view, delta);
+    bool found = false;
+    for (const auto& step : plan.steps)
+        if (step.input == ivmx::core::StepInput::TidsToRecompute) {
+            found = true;
+            EXPECT_NE(step.sql.find("FROM (SELECT 1)  AS t"), std::string::npos) << step.sql;
+            EXPECT_EQ(step.sql.find("\"public\".\"accounts\""), std::string::npos) << step.sql;
+        }
+    EXPECT_TRUE(found);
+}

@@ -36,11 +36,25 @@ struct Delta {
     // place, in one statement with the deletes and inserts (UpdatesInPlace);
     // otherwise deleted and re-inserted.
     bool update_in_place = false;
+    // The state of the relations that recomputes (lost min/max, non-finite
+    // sums) read, per view.relations entry, when it is not their current
+    // state: a deferred batch that ends before the latest change must
+    // recompute from the relations as of its end. Empty: current state.
+    std::vector<std::string> base_as_of;
 
     bool HasNegative() const;
     bool HasPositive() const;
     bool empty() const { return streams.empty(); }
 };
+
+// FROM-item with the rows of `relation` (a FROM-item of its current state)
+// as they were before the changes in `later` (a FROM-item with `columns`
+// and __ivm_sign, +1 inserted / -1 deleted), restricted to `columns`
+// (quoted): the current rows less those inserted later, plus those deleted
+// later, the changes netted per value first (a row inserted and deleted
+// later was never there). The columns' types need an equality operator.
+std::string RelationBefore(const std::string& relation, const std::vector<std::string>& columns,
+                           const std::string& later);
 
 // The changed rows of one relation occurrence: FROM-items of its inserted and
 // deleted rows (empty string: none).

@@ -1,0 +1,91 @@
+CREATE EXTENSION IF NOT EXISTS pg_ivmx;
+-- A backlog larger than ivmx.max_batch_rows drains in several batches. A
+-- batch that makes a group lose its min/max (or a non-finite sum) recomputes
+-- the group: it must read the table as of the batch's end, not as it is now
+-- (which already holds the later batches' changes, then applied on top of
+-- it: sums counted twice). Each case below drains with one log row per
+-- batch and checks the IMMV against its query after the drain.
+-- The scheduler is off: ivmx.flush drains the backlog batch after batch.
+ALTER SYSTEM SET ivmx.enabled = off;
+ALTER SYSTEM SET ivmx.max_batch_rows = 1;
+ALTER SYSTEM SET ivmx.full_refresh_ratio = 0;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.3);
+CREATE SCHEMA split;
+SET search_path = split, public;
+\set verify 'SELECT ivmx.verify_immv(''g_sum_min'') AS g_sum_min, ivmx.verify_immv(''g_avg_max'') AS g_avg_max, ivmx.verify_immv(''all_min_max'') AS all_min_max, ivmx.verify_immv(''g_float'') AS g_float'
+\set batches 'SELECT count(*) AS refreshes, sum(rows_consumed) AS rows FROM ivmx.refresh_history WHERE immvrelid = ''g_sum_min''::regclass'
+
+CREATE TABLE t (id int PRIMARY KEY, g int, v numeric, f float8);
+INSERT INTO t VALUES (1, 1, 1, 1), (2, 1, 2, 2), (3, 1, 3, 3), (4, 2, 10, 10), (5, 2, 20, 20);
+SELECT ivmx.create_immv('g_sum_min', 'SELECT g, sum(v) AS s, min(v) AS m FROM t GROUP BY g', mode => 'deferred');
+SELECT ivmx.create_immv('g_avg_max', 'SELECT g, count(*) AS n, avg(v) AS a, max(v) AS x FROM t GROUP BY g', mode => 'deferred');
+SELECT ivmx.create_immv('all_min_max', 'SELECT count(*) AS n, sum(v) AS s, min(v) AS lo, max(v) AS hi FROM t', mode => 'deferred');
+SELECT ivmx.create_immv('g_float', 'SELECT g, sum(f) AS s, count(*) AS n FROM t GROUP BY g', mode => 'deferred');
+
+-- The minimal case: two transactions; the first makes group 1 lose its
+-- min, the second changes the same group.
+UPDATE t SET v = 10 WHERE id = 1;
+UPDATE t SET v = 20 WHERE id = 3;
+SELECT ivmx.flush('g_sum_min') AS rows, ivmx.flush('g_avg_max') >= 0 AS a, ivmx.flush('all_min_max') >= 0 AS b, ivmx.flush('g_float') >= 0 AS c;
+:batches;
+:verify;
+SELECT g, s, m FROM g_sum_min ORDER BY g;
+
+-- Later batches that delete and re-insert the lost extreme, insert a row
+-- and delete it again (netted: it was never there as of the earlier
+-- batch's end), and move rows between groups.
+DELETE FROM t WHERE id = 4;
+INSERT INTO t VALUES (6, 2, 10, 10);
+INSERT INTO t VALUES (7, 2, 5, 5);
+DELETE FROM t WHERE id = 7;
+UPDATE t SET g = 2 WHERE id = 2;
+UPDATE t SET v = v + 100 WHERE id = 5;
+DELETE FROM t WHERE id = 6;
+BEGIN;
+INSERT INTO t VALUES (8, 1, 0.5, 0.5);
+DELETE FROM t WHERE id = 1;
+COMMIT;
+SELECT ivmx.flush('g_sum_min') AS rows, ivmx.flush('g_avg_max') >= 0 AS a, ivmx.flush('all_min_max') >= 0 AS b, ivmx.flush('g_float') >= 0 AS c;
+:verify;
+SELECT g, s, m FROM g_sum_min ORDER BY g;
+SELECT g, n, a, x FROM g_avg_max ORDER BY g;
+SELECT n, s, lo, hi FROM all_min_max;
+
+-- Non-finite sums are recomputed when an Infinity or NaN leaves a group.
+UPDATE t SET f = 'Infinity' WHERE id = 5;
+UPDATE t SET f = 'NaN' WHERE id = 2;
+UPDATE t SET f = 7 WHERE id = 5;
+UPDATE t SET f = 8 WHERE id = 2;
+UPDATE t SET v = v * 2;
+SELECT ivmx.flush('g_sum_min') AS rows, ivmx.flush('g_avg_max') >= 0 AS a, ivmx.flush('all_min_max') >= 0 AS b, ivmx.flush('g_float') >= 0 AS c;
+:verify;
+SELECT g, s, n FROM g_float ORDER BY g;
+
+-- A random backlog of single-row transactions, drained one row at a time.
+SELECT setseed(0.42);
+DO $$
+DECLARE i int;
+BEGIN
+    FOR i IN 1..60 LOOP
+        CASE floor(random() * 3)::int
+            WHEN 0 THEN INSERT INTO t VALUES (100 + i, floor(random() * 3)::int, floor(random() * 50), floor(random() * 50))
+                        ON CONFLICT DO NOTHING;
+            WHEN 1 THEN UPDATE t SET v = floor(random() * 50), g = floor(random() * 3)::int
+                         WHERE id = (SELECT id FROM t ORDER BY random() LIMIT 1);
+            ELSE DELETE FROM t WHERE id = (SELECT id FROM t ORDER BY random() LIMIT 1);
+        END CASE;
+        COMMIT;
+    END LOOP;
+END $$;
+SELECT ivmx.flush('g_sum_min') > 0 AS drained, ivmx.flush('g_avg_max') >= 0 AS a, ivmx.flush('all_min_max') >= 0 AS b, ivmx.flush('g_float') >= 0 AS c;
+:verify;
+
+SET client_min_messages = warning;
+DROP SCHEMA split CASCADE;
+RESET client_min_messages;
+RESET search_path;
+ALTER SYSTEM RESET ivmx.enabled;
+ALTER SYSTEM RESET ivmx.max_batch_rows;
+ALTER SYSTEM RESET ivmx.full_refresh_ratio;
+SELECT pg_reload_conf();
