@@ -627,6 +627,12 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
             // deleted and one inserted row: applied by key, like a statement
             // (in place, where the view's rows keep their key).
             apply(true, true);
+        } else if (occurrences.size() > 1) {
+            // Several changed occurrences: their delta joins the changes
+            // with each other. Logged as is, a row changed n times and a
+            // row it joins changed m times meet n * m times (a backlog on
+            // hot keys is quadratic); netted, at most twice each.
+            apply(true, false);
         } else if (!occurrences.empty() && InSubtransaction([&] { apply(false, false); })) {
             // The batch as logged first (a batch may insert and delete the
             // same row: consolidated); only if that fails, netted first (which
