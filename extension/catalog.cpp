@@ -94,8 +94,9 @@ bool MayMonitorImmv(Oid immv) {
         const Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
         ReleaseSysCache(tuple);
         const Oid user = GetUserId();
-        return has_privs_of_role(user, owner) || has_privs_of_role(user, get_role_oid("pg_monitor", false)) ||
-               has_privs_of_role(user, catalog_owner);
+        // The catalog's owner bypasses row-level security on its tables.
+        return user == catalog_owner || has_privs_of_role(user, owner) ||
+               has_privs_of_role(user, get_role_oid("pg_monitor", false));
     });
 }
 

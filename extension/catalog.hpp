@@ -62,8 +62,8 @@ auto AsCatalogOwner(F&& f) -> decltype(f()) {
 // Whether the current user may see the catalog rows, status and pending
 // changes of IMMV immv: its owner and the roles having its privileges
 // (pg_has_role(owner, 'USAGE')), members of pg_monitor, superusers and the
-// catalog's owner. The same rule as the row-level security policies of the
-// catalog tables (sql/pg_ivmx--*.sql). False if immv does not exist.
+// catalog's owner: the rows the row-level security policies of the catalog
+// tables (sql/pg_ivmx--*.sql) show. False if immv does not exist.
 bool MayMonitorImmv(Oid immv);
 
 enum class MaintenanceMode { Immediate, Deferred };

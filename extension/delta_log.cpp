@@ -20,9 +20,11 @@ std::string LogName(Oid relid) { return "delta_" + std::to_string(relid); }
 
 // The deferred IMMVs that read relid.
 std::vector<Oid> DeferredReaders(Oid relid) {
-    return SpiOids("SELECT d.immvrelid::oid FROM ivmx.immv_dependency d JOIN ivmx.immv i USING (immvrelid) "
-                   "WHERE d.relid = $1 AND i.mode = 'deferred' ORDER BY 1",
-                   relid);
+    return AsCatalogOwner([&] {
+        return SpiOids("SELECT d.immvrelid::oid FROM ivmx.immv_dependency d JOIN ivmx.immv i USING (immvrelid) "
+                       "WHERE d.relid = $1 AND i.mode = 'deferred' ORDER BY 1",
+                       relid);
+    });
 }
 
 bool HasDeferredReader(Oid relid) { return !DeferredReaders(relid).empty(); }
@@ -64,7 +66,7 @@ std::string LogInsertSql(Oid base_relid, Oid log_relid, ChangeKind kind) {
 }  // namespace
 
 std::optional<Oid> DeltaLogOf(Oid relid) {
-    auto logs = SpiOids("SELECT logrelid::oid FROM ivmx.delta_log WHERE relid = $1", relid);
+    auto logs = AsCatalogOwner([&] { return SpiOids("SELECT logrelid::oid FROM ivmx.delta_log WHERE relid = $1", relid); });
     if (logs.empty()) return std::nullopt;
     return logs.front();
 }

@@ -207,6 +207,7 @@ void RestoreImmv(FunctionCallInfo fcinfo) {
     LockOwnedRelation(target_text, NoLock);
     LockBaseRelations(bases);
     const Oid immv = LockOwnedRelation(target_text, AccessExclusiveLock);
+    RefuseTemporaryImmv(immv);
     const core::QualifiedName target = RelationName(immv);
     SpiConnect();
     if (LoadImmv(immv))
@@ -241,6 +242,8 @@ void RestoreImmv(FunctionCallInfo fcinfo) {
 // re-registers a restored table as (restore) each IMMV of the database.
 std::vector<std::string> ImmvCommands(bool restore) {
     SpiConnect();
+    // The IMMVs the caller may see (the catalog's row security): a role gets
+    // the commands for its own IMMVs, a superuser for all.
     const std::vector<Oid> immvs = SpiOids("SELECT immvrelid::oid FROM ivmx.immv");
     const core::DependencyGraph graph = LoadDependencyGraph();
     // A deferred IMMV's dumped rows may lag behind the dumped base tables,
@@ -248,7 +251,10 @@ std::vector<std::string> ImmvCommands(bool restore) {
     // IMMV reading it are recomputed on restore. Immediate IMMVs are dumped
     // in the same snapshot as their inputs and keep their rows.
     std::set<core::RelationId> deferred;
-    for (Oid id : SpiOids("SELECT immvrelid::oid FROM ivmx.immv WHERE mode = 'deferred'")) deferred.insert(id);
+    // Every deferred IMMV (also those the caller may not see): the caller's
+    // IMMVs reading one are recomputed too.
+    for (Oid id : AsCatalogOwner([] { return SpiOids("SELECT immvrelid::oid FROM ivmx.immv WHERE mode = 'deferred'"); }))
+        deferred.insert(id);
     std::set<core::RelationId> recompute = graph.BlockedBy(deferred);
     recompute.insert(deferred.begin(), deferred.end());
     std::vector<std::string> commands;
@@ -283,6 +289,9 @@ int64 RefreshImmv(FunctionCallInfo fcinfo) {
     const Oid immv = LockOwnedRelation(name, AccessExclusiveLock);
     SpiConnect();
     const ImmvRecord record = RequireImmv(immv);
+    // Triggers dropped or disabled meanwhile are recreated: the recompute
+    // below then starts maintenance afresh.
+    if (with_data) RepairTriggers(immv);
     // Writers of the base tables wait for the IMMV lock before maintaining
     // it; the recompute must not start from a snapshot missing their work.
     if (with_data) EnsureSnapshotSeesLatest(BaseRelations(ImmvQuery(record)));

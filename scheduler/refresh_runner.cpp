@@ -464,8 +464,8 @@ void EnsureWatermarkInSnapshot(Oid immv) {
     const std::string sql = "SELECT watermark::text, partial_xid::text, partial_seq FROM ivmx.immv "
                             "WHERE immvrelid = " + std::to_string(immv);
     Snapshot latest = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
-    const auto mine = QueryIn(sql, PgCall([] { return GetTransactionSnapshot(); }));
-    const auto now = QueryIn(sql, latest);
+    const auto mine = AsCatalogOwner([&] { return QueryIn(sql, PgCall([] { return GetTransactionSnapshot(); })); });
+    const auto now = AsCatalogOwner([&] { return QueryIn(sql, latest); });
     PgCall([&] { UnregisterSnapshot(latest); });
     if (mine == now) return;
     PgCall([&] {
@@ -485,7 +485,8 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
     // Lock the relations the IMMV reads before the IMMV itself, in the order
     // a TRUNCATE of a base table (which recomputes the IMMV) takes them:
     // otherwise the two could deadlock.
-    for (Oid base : SpiOids("SELECT relid::oid FROM ivmx.immv_dependency WHERE immvrelid = $1", immv))
+    for (Oid base : AsCatalogOwner(
+             [&] { return SpiOids("SELECT relid::oid FROM ivmx.immv_dependency WHERE immvrelid = $1", immv); }))
         PgCall([&] { LockRelationOid(base, AccessShareLock); });
     if (scheduled) {
         // The scheduler does not wait behind a session holding the IMMV

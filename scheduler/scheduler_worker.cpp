@@ -155,7 +155,7 @@ void WarnAboutBrokenTriggers() {
             PopActiveSnapshot();
             CommitTransactionCommand();
         });
-    } catch (const PgError& e) {
+    } catch (const std::exception& e) {
         PgCall([&] {
             AbortCurrentTransaction();
             ereport(LOG, (errmsg("pg_ivmx scheduler could not check the triggers of IMMVs: %s", e.what())));

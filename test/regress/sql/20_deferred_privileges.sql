@@ -1,11 +1,13 @@
 CREATE EXTENSION IF NOT EXISTS pg_ivmx;
 -- Deferred IMMVs and privileges. Writers of a base table need no privilege
 -- on its deferred IMMVs nor on the delta log: their rows are logged as the
--- log's owner. They can see the pending state in ivmx.immv_status, but can
--- neither read nor write the logs and catalogs, nor switch modes (owner
--- only). ivmx.flush(immv) needs SELECT on the IMMV and then applies the
--- pending changes as the IMMV's owner, also the caller's own uncommitted
--- ones (read-your-writes for a writer who is not the owner).
+-- log's owner. They see nothing of the IMMVs in ivmx.immv_status (status
+-- rows are the IMMV owner's), can neither read nor write the logs, their
+-- directory ivmx.delta_log and the catalogs, nor switch modes or set
+-- refresh intervals (owner only). ivmx.flush(immv) needs SELECT on the
+-- IMMV and then applies the pending changes as the IMMV's owner, also the
+-- caller's own uncommitted ones (read-your-writes for a writer who is not
+-- the owner).
 -- The scheduler is switched off for this file: only ivmx.flush applies.
 ALTER SYSTEM SET ivmx.enabled = off;
 SELECT pg_reload_conf();
@@ -38,12 +40,15 @@ SET search_path = deferred_privileges;
 INSERT INTO orders VALUES (3, 'ann', 30);
 UPDATE orders SET amount = amount + 1 WHERE id = 1;
 DELETE FROM orders WHERE id = 2;
+-- The writer is not the IMMVs' owner: no status rows.
 SELECT immv, pending_rows FROM ivmx.immv_status ORDER BY immv::text;
--- Neither the log nor the catalogs can be read or written directly.
+-- Neither the log (its name is predictable) nor the catalogs can be read
+-- or written directly.
 \set VERBOSITY terse
+SELECT count(*) FROM ivmx.delta_log;
 DO $$
 DECLARE
-    log regclass := (SELECT logrelid FROM ivmx.delta_log WHERE relid = 'orders'::regclass);
+    log text := format('ivmx.delta_%s', 'orders'::regclass::oid);
 BEGIN
     BEGIN
         EXECUTE format('SELECT count(*) FROM %s', log);

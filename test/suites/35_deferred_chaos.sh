@@ -1,0 +1,791 @@
+#!/usr/bin/env bash
+# Chaos test of deferred maintenance. A database of its own holds four base
+# tables (customers, products, orders, events: integer keys without foreign
+# keys, a numeric column, NULLs; events has no primary key) and 18 IMMVs of
+# every supported shape, most of them deferred: grouped count/sum/avg/min/max,
+# DISTINCT, bags with and without the primary key, inner joins of two and
+# three tables, a LEFT JOIN, EXISTS, NOT EXISTS, a global aggregate, a grouped
+# LEFT JOIN, and nested chains in mixed modes (b1 over orders, deferred ->
+# b2 = b1 LEFT JOIN products, immediate -> b3 grouped over b2, deferred; and
+# an immediate filter over a deferred aggregate).
+#
+# For CHAOS_SECONDS, CHAOS_WRITERS writer sessions (bash + psql, one psql per
+# transaction) run random transactions: blocks of 1-5 INSERT/UPDATE/DELETE
+# over several tables, some ended by ROLLBACK, some with SAVEPOINT and
+# ROLLBACK TO / RELEASE, and single statements in autocommit. Every block
+# inserts its id into the table audit; the ids of blocks whose COMMIT was
+# acknowledged are logged (and those rolled back), as are the (negative,
+# never changed afterwards) keys of acknowledged autocommit order inserts.
+# Writers lock rows in one global order (table, then key), so that they
+# cannot deadlock among themselves: a deadlock or serialization failure a
+# writer sees comes from maintenance, and is a finding.
+#
+# Meanwhile the real scheduler refreshes the deferred IMMVs (nothing calls
+# ivmx.flush during the chaos), and a chaos loop, every 0.5-1 s, randomly:
+# switches an IMMV's mode (ivmx.set_mode), or both levels of a chain 0.5-1 s
+# apart; changes ivmx.max_batch_rows (down to 1), ivmx.refresh_delay,
+# ivmx.naptime, ivmx.full_refresh_ratio or ivmx.enabled with ALTER SYSTEM and
+# pg_reload_conf(); recomputes an IMMV (ivmx.refresh_immv); kills the
+# scheduler or a writer's backend with SIGKILL (the postmaster then restarts
+# every backend; writers reconnect, and a transaction cut by the crash counts
+# as not acknowledged); pauses the writers for 3 s (a lull, so that deferred
+# IMMVs catch up and get checked); and once stops the server with
+# pg_ctl stop -m immediate and starts it again.
+#
+# A probe session checks, about every second, in one REPEATABLE READ
+# snapshot taken after locking every IMMV and delta log (so that no
+# TRUNCATE can commit in between), that every IMMV without pending log rows
+# equals its query (ivmx.verify_immv = 0): an IMMV that is wrong for a
+# while and repaired later is caught too.
+#
+# At the end: the GUCs are reset, the scheduler alone must catch up (every
+# pending_rows 0 within CATCHUP_SECONDS; ivmx.flush() is the fallback), every
+# IMMV must equal its query and be in state ok, no acknowledged commit may be
+# missing and no rolled-back one present, writers must have seen no error but
+# the crashes' (deadlocks, serialization failures, statement timeouts and
+# other errors are findings), and the part of the server log written meanwhile
+# must hold no PANIC, TRAP, failed assertion or crash by a signal other than
+# our SIGKILLs. Counts of what happened are printed.
+#
+# Knobs: CHAOS_SEED (printed first; it fixes every random choice, not the
+# interleaving), CHAOS_SECONDS (chaos phase, default 70: the suite takes
+# about 1.5-2 minutes on 2 cores), CHAOS_WRITERS (5), CATCHUP_SECONDS (30).
+# The work directory (chaos actions with timestamps, writer errors with their
+# transactions, probe findings) is kept when a check fails.
+#
+# Run by test/run_all.sh against its cluster (PGHOST/PGPORT/PGUSER and
+# CLUSTER_DATA/CLUSTER_LOG exported), which is running again, with the GUCs
+# this suite changed reset, when it ends; run alone, it starts a throwaway
+# cluster (test/lib/cluster.sh). Prints one line per check and
+# "N passed, M failed"; exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+# shellcheck source=test/lib/cluster.sh
+source test/lib/cluster.sh
+# shellcheck source=test/lib/checks.sh
+source test/lib/checks.sh
+export PATH="$PGBIN:$PATH"
+own_cluster=false
+if [[ -z ${PGPORT:-} ]]; then
+  own_cluster=true
+  # shellcheck disable=SC2119  # no DIR: a fresh temporary one
+  cluster_start
+fi
+DATA=${CLUSTER_DATA:-$(psql -X -A -t -d postgres -c "SHOW data_directory")}
+LOG=${CLUSTER_LOG:-$DATA/../chaos_suite_server.log}
+
+SEED=${CHAOS_SEED:-$(((RANDOM << 15 | RANDOM) % 1000000))}
+CHAOS_SECONDS=${CHAOS_SECONDS:-70}
+WRITERS=${CHAOS_WRITERS:-5}
+CATCHUP_SECONDS=${CATCHUP_SECONDS:-30}
+WRITER_TIMEOUT=20 # statement_timeout of the writers: a longer wait is a hang
+DB=ivmx_chaos_$$
+WORK=$(mktemp -d /tmp/ivmx_chaos.XXXXXX)
+chmod 755 "$WORK"
+passed=0
+failed=0
+bg_pids=()
+
+GUCS=(ivmx.max_batch_rows ivmx.refresh_delay ivmx.naptime ivmx.full_refresh_ratio ivmx.enabled)
+
+sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" -c "$1"; }
+sql_postgres() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
+
+# Milliseconds since the chaos phase started (since the script started before).
+T0=${EPOCHREALTIME/./}
+elapsed_ms() { local now=${EPOCHREALTIME/./}; echo $(((now - T0) / 1000)); }
+stamp() { local ms; ms=$(elapsed_ms); printf '%d.%03d' $((ms / 1000)) $((ms % 1000)); }
+
+# server_up [SECONDS]: true once the server accepts connections to $DB.
+server_up() {
+  local end=$((SECONDS + ${1:-30}))
+  while ((SECONDS < end)); do
+    if pg_isready -q -h "$PGHOST" -p "$PGPORT" -t 1 && psql -X -q -A -t -d "$DB" -c "SELECT 1" >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  return 1
+}
+
+# Starts the server if it is down; retried while the port is still taken.
+start_server() {
+  local _
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    pg_isready -q -h "$PGHOST" -p "$PGPORT" -t 2 && return 0
+    if cluster_as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.5
+  done
+  return 1
+}
+
+reset_gucs() {
+  local g args=()
+  for g in "${GUCS[@]}"; do args+=(-c "ALTER SYSTEM RESET $g"); done
+  psql -X -q -d postgres "${args[@]}" -c "SELECT pg_reload_conf()" >/dev/null 2>&1
+}
+
+keep_work=false
+cleanup() {
+  local pid
+  touch "$WORK/stop" 2>/dev/null || true
+  rm -f "$WORK/lull"
+  for pid in "${bg_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${bg_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  start_server || true
+  server_up 30 >/dev/null 2>&1 || true
+  reset_gucs || true
+  sql_postgres "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+  if $own_cluster; then cluster_stop; fi
+  if $keep_work; then
+    echo "    details kept in $WORK (actions.log, writer_errors.log, probe.log)"
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+
+echo "    seed $SEED (CHAOS_SEED=$SEED to repeat the choices), chaos phase ${CHAOS_SECONDS} s, $WRITERS writers"
+LOG_OFFSET=$(stat -c %s "$LOG" 2>/dev/null || echo 0)
+
+# --- set-up --------------------------------------------------------------------
+reset_gucs
+sql_postgres "CREATE DATABASE $DB" >/dev/null
+N_CUST=80 N_PROD=40 N_ORD=1500 N_EV=300
+sql "CREATE EXTENSION pg_ivmx" >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 -d "$DB" >/dev/null <<EOF
+SELECT setseed(($SEED % 1999) / 1000.0 - 0.999);
+CREATE TABLE customers (id serial PRIMARY KEY, region int, tier int NOT NULL, name text);
+CREATE TABLE products (id serial PRIMARY KEY, category int, price numeric(10,2));
+CREATE TABLE orders (id serial PRIMARY KEY, customer_id int, product_id int, qty int,
+                     amount numeric(12,2), status int NOT NULL);
+CREATE TABLE events (eid bigserial, customer_id int, kind int NOT NULL, val numeric);
+CREATE TABLE audit (id bigint PRIMARY KEY, writer int NOT NULL, nops int NOT NULL,
+                    at timestamptz NOT NULL DEFAULT clock_timestamp());
+CREATE INDEX ON orders (customer_id);
+CREATE INDEX ON orders (product_id);
+CREATE INDEX ON events (eid);
+CREATE INDEX ON events (customer_id);
+INSERT INTO customers
+  SELECT g, CASE WHEN random() < 0.1 THEN NULL ELSE (random() * 5)::int END,
+         1 + (random() * 2)::int, 'c' || g
+    FROM generate_series(1, $N_CUST) g;
+INSERT INTO products
+  SELECT g, CASE WHEN random() < 0.1 THEN NULL ELSE (random() * 7)::int END,
+         CASE WHEN random() < 0.1 THEN NULL ELSE round((random() * 300)::numeric, 2) END
+    FROM generate_series(1, $N_PROD) g;
+INSERT INTO orders
+  SELECT g, CASE WHEN random() < 0.08 THEN NULL ELSE 1 + (random() * ($N_CUST + 4))::int END,
+         CASE WHEN random() < 0.08 THEN NULL ELSE 1 + (random() * ($N_PROD + 2))::int END,
+         CASE WHEN random() < 0.1 THEN NULL ELSE 1 + (random() * 8)::int END,
+         CASE WHEN random() < 0.1 THEN NULL ELSE round((random() * 1000 - 100)::numeric, 2) END,
+         (random() * 3)::int
+    FROM generate_series(1, $N_ORD) g;
+INSERT INTO events (eid, customer_id, kind, val)
+  SELECT g, CASE WHEN random() < 0.1 THEN NULL ELSE 1 + (random() * $N_CUST)::int END,
+         (random() * 4)::int,
+         CASE WHEN random() < 0.15 THEN NULL ELSE round((random() * 50)::numeric, 1) END
+    FROM generate_series(1, $N_EV) g;
+SELECT setval('customers_id_seq', $N_CUST), setval('products_id_seq', $N_PROD),
+       setval('orders_id_seq', $N_ORD), setval('events_eid_seq', $N_EV);
+ANALYZE;
+EOF
+
+# name|mode|definition, upstream IMMVs first.
+IMMV_DEFS=(
+  "o_by_cust|deferred|SELECT customer_id, count(*) AS n, count(qty) AS nq, sum(qty) AS sq, sum(amount) AS total, avg(amount) AS avg_amount, min(amount) AS lo, max(amount) AS hi FROM orders GROUP BY customer_id"
+  "p_by_cat|immediate|SELECT category, count(*) AS n, sum(price) AS total, max(price) AS hi FROM products GROUP BY category"
+  "c_regions|deferred|SELECT DISTINCT region, tier FROM customers"
+  "o_open|deferred|SELECT id, customer_id, amount FROM orders WHERE status <> 3"
+  "o_qty|deferred|SELECT customer_id, qty FROM orders WHERE qty > 2"
+  "e_bag|deferred|SELECT customer_id, kind, val FROM events WHERE kind <> 0"
+  "oc_join|deferred|SELECT o.id, c.id AS cid, c.region, o.amount FROM orders o JOIN customers c ON c.id = o.customer_id"
+  "region_sales|deferred|SELECT c.region, count(*) AS n, sum(o.amount) AS total, min(o.qty) AS minq, max(o.qty) AS maxq FROM orders o JOIN customers c ON c.id = o.customer_id GROUP BY c.region"
+  "cat_tier|deferred|SELECT p.category, c.tier, count(*) AS n, sum(o.qty) AS q FROM orders o JOIN customers c ON c.id = o.customer_id JOIN products p ON p.id = o.product_id GROUP BY p.category, c.tier"
+  "c_left|deferred|SELECT c.id, c.region, o.id AS oid, o.amount FROM customers c LEFT JOIN orders o ON o.customer_id = c.id"
+  "c_active|deferred|SELECT c.id, c.tier FROM customers c WHERE EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.status = 1)"
+  "p_unsold|deferred|SELECT p.id, p.category FROM products p WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.product_id = p.id)"
+  "o_total|deferred|SELECT count(*) AS n, sum(amount) AS total, min(amount) AS lo, max(amount) AS hi, avg(qty) AS avg_qty FROM orders"
+  "e_by_kind|deferred|SELECT e.kind, count(*) AS n, sum(e.val) AS total, count(c.id) AS matched FROM events e LEFT JOIN customers c ON c.id = e.customer_id GROUP BY e.kind"
+  "b1|deferred|SELECT id, customer_id, product_id, amount FROM orders WHERE status <> 2"
+  "b2|immediate|SELECT b1.id, b1.amount, p.id AS pid, p.category FROM b1 LEFT JOIN products p ON p.id = b1.product_id"
+  "b3|deferred|SELECT category, count(*) AS n, sum(amount) AS total FROM b2 GROUP BY category"
+  "big_cust|immediate|SELECT customer_id, total FROM o_by_cust WHERE n > 1"
+)
+IMMVS=()
+CHAINS=("b1 b2" "b2 b3" "o_by_cust big_cust" "b1 b3")
+created=0
+for entry in "${IMMV_DEFS[@]}"; do
+  name=${entry%%|*} rest=${entry#*|}
+  mode=${rest%%|*} def=${rest#*|}
+  IMMVS+=("$name")
+  if sql "SET client_min_messages = warning; SELECT ivmx.create_immv('$name', \$q\$$def\$q\$, mode => '$mode')" >/dev/null; then
+    created=$((created + 1))
+  else
+    echo "    could not create $name: $def" >&2
+  fi
+done
+check "$created of ${#IMMVS[@]} IMMVs created ($(sql "SELECT count(*) FROM ivmx.immv WHERE mode = 'deferred'") deferred)" \
+  test "$created" -eq "${#IMMVS[@]}"
+check "every IMMV equals its query at the start" poll \
+  "SELECT bool_and(ivmx.verify_immv(immv) = 0) FROM ivmx.immv_status" t
+check "a scheduler runs in the database" poll \
+  "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_ivmx scheduler' AND datname = current_database()" 1 20
+
+# --- writers ---------------------------------------------------------------------
+KEYS_QUERY="SELECT (SELECT last_value FROM customers_id_seq), (SELECT last_value FROM products_id_seq), (SELECT last_value FROM orders_id_seq), (SELECT last_value FROM events_eid_seq)"
+INF=999999999
+
+# Random values, in the variable v (no subshell: $RANDOM must advance).
+money() {
+  v="$((RANDOM % 1000)).$((RANDOM % 4 * 25))"
+  if ((RANDOM % 10 == 0)); then v="-$v"; fi
+  if ((RANDOM % 10 == 0)); then v=NULL; fi
+}
+nullable() { # nullable ONE_IN EXPR
+  if ((RANDOM % $1 == 0)); then v=NULL; else v=$2; fi
+}
+key() { v=$((1 + (RANDOM << 15 | RANDOM) % $1)); }
+
+# gen_op: appends one statement "rank|key|sql" to ops. Rows are locked in the
+# order (rank, key); inserts (fresh keys) come after a table's other rows; the
+# update of all the orders of a customer locks them in key order (FOR UPDATE
+# under ORDER BY) and is its transaction's only change to existing orders.
+gen_op() {
+  local r=$((RANDOM % 100)) k
+  if ((r < 15)); then # customers
+    r=$((RANDOM % 100))
+    if ((r < 35)); then
+      nullable 8 $((RANDOM % 6))
+      ops+=("1|$INF|INSERT INTO customers (region, tier, name) VALUES ($v, $((1 + RANDOM % 3)), 'w$RANDOM')")
+    elif ((r < 80)); then
+      key "$max_c"; k=$v
+      nullable 8 $((RANDOM % 6))
+      ops+=("1|$k|UPDATE customers SET region = $v, tier = $((1 + RANDOM % 3)) WHERE id = $k")
+    else
+      key "$max_c"
+      ops+=("1|$v|DELETE FROM customers WHERE id = $v")
+    fi
+  elif ((r < 25)); then # products
+    r=$((RANDOM % 100))
+    if ((r < 35)); then
+      nullable 10 $((RANDOM % 8)); local cat=$v
+      money
+      ops+=("2|$INF|INSERT INTO products (category, price) VALUES ($cat, $v)")
+    elif ((r < 80)); then
+      key "$max_p"; k=$v
+      if ((RANDOM % 2)); then
+        nullable 10 $((RANDOM % 8))
+        ops+=("2|$k|UPDATE products SET category = $v WHERE id = $k")
+      else
+        money
+        ops+=("2|$k|UPDATE products SET price = $v WHERE id = $k")
+      fi
+    else
+      key "$max_p"
+      ops+=("2|$v|DELETE FROM products WHERE id = $v")
+    fi
+  elif ((r < 75)); then # orders
+    r=$((RANDOM % 100))
+    if ((r < 5 && ! has_multi)); then
+      has_multi=1
+      key $((max_c + 4))
+      ops+=("3|-1|UPDATE orders SET amount = amount + 1.25, qty = qty + 1 WHERE id IN (SELECT id FROM orders WHERE customer_id = $v ORDER BY id FOR UPDATE)")
+    elif ((r < 40)); then
+      local vals=() n=$((1 + RANDOM % 3)) i c p q
+      for ((i = 0; i < n; i++)); do
+        key $((max_c + 4)); nullable 10 "$v"; c=$v
+        key $((max_p + 2)); nullable 10 "$v"; p=$v
+        nullable 8 $((1 + RANDOM % 9)); q=$v
+        money
+        vals+=("($c, $p, $q, $v, $((RANDOM % 4)))")
+      done
+      local IFS=,
+      ops+=("3|$INF|INSERT INTO orders (customer_id, product_id, qty, amount, status) VALUES ${vals[*]}")
+    elif ((r < 85)); then
+      key "$max_o"; k=$v
+      case $((RANDOM % 6)) in
+        0) key $((max_c + 4)); nullable 10 "$v"; ops+=("3|$k|UPDATE orders SET customer_id = $v WHERE id = $k") ;;
+        1) money; ops+=("3|$k|UPDATE orders SET amount = $v WHERE id = $k") ;;
+        2) ops+=("3|$k|UPDATE orders SET amount = amount + $((RANDOM % 50 - 25)).5, qty = qty + 1 WHERE id = $k") ;;
+        3) ops+=("3|$k|UPDATE orders SET status = $((RANDOM % 4)) WHERE id = $k") ;;
+        4) key $((max_p + 2)); nullable 10 "$v"; ops+=("3|$k|UPDATE orders SET product_id = $v WHERE id = $k") ;;
+        5) nullable 5 $((1 + RANDOM % 9)); ops+=("3|$k|UPDATE orders SET qty = $v, status = $((RANDOM % 4)) WHERE id = $k") ;;
+      esac
+    else
+      key "$max_o"
+      ops+=("3|$v|DELETE FROM orders WHERE id = $v")
+    fi
+  else # events (no primary key; eid is unique in practice)
+    r=$((RANDOM % 100))
+    if ((r < 40)); then
+      local vals=() n=$((1 + RANDOM % 3)) i c
+      for ((i = 0; i < n; i++)); do
+        key "$max_c"; nullable 10 "$v"; c=$v
+        nullable 6 "$((RANDOM % 50)).$((RANDOM % 10))"
+        vals+=("($c, $((RANDOM % 4)), $v)")
+      done
+      local IFS=,
+      ops+=("4|$INF|INSERT INTO events (customer_id, kind, val) VALUES ${vals[*]}")
+    elif ((r < 75)); then
+      key "$max_e"; k=$v
+      if ((RANDOM % 2)); then
+        ops+=("4|$k|UPDATE events SET kind = $((RANDOM % 4)) WHERE eid = $k")
+      else
+        nullable 6 "$((RANDOM % 50)).$((RANDOM % 10))"
+        ops+=("4|$k|UPDATE events SET val = $v WHERE eid = $k")
+      fi
+    else
+      key "$max_e"
+      ops+=("4|$v|DELETE FROM events WHERE eid = $v")
+    fi
+  fi
+}
+
+# gen_txn W ID: sets txn (the SQL) and txn_kind: commit, rollback, single
+# (one statement in autocommit) or single_insert (an order with the key -ID,
+# which no writer changes afterwards).
+gen_txn() {
+  local w=$1 id=$2 n i line s sorted=()
+  ops=()
+  has_multi=0
+  if ((RANDOM % 100 < 20)); then
+    if ((RANDOM % 3 == 0)); then
+      local c p q
+      key $((max_c + 4)); c=$v
+      key $((max_p + 2)); p=$v
+      nullable 8 $((1 + RANDOM % 9)); q=$v
+      money
+      txn="INSERT INTO orders (id, customer_id, product_id, qty, amount, status) VALUES (-$id, $c, $p, $q, $v, $((RANDOM % 4)));"
+      txn_kind=single_insert
+    else
+      gen_op
+      s=${ops[0]#*|}
+      txn="${s#*|};"
+      txn_kind=single
+    fi
+    return 0
+  fi
+  n=$((1 + RANDOM % 5))
+  for ((i = 0; i < n; i++)); do gen_op; done
+  mapfile -t sorted < <(printf '%s\n' "${ops[@]}" | sort -t'|' -k1,1n -k2,2n)
+  txn="BEGIN;"$'\n'
+  for line in "${sorted[@]}"; do
+    # The update of a customer's orders excludes other changes to orders.
+    if ((has_multi)) && [[ $line == 3\|* && $line != 3\|-1\|* && $line != "3|$INF|"* ]]; then continue; fi
+    s=${line#*|}
+    s=${s#*|}
+    i=$((RANDOM % 100))
+    if ((i < 12)); then
+      txn+="SAVEPOINT s; $s; ROLLBACK TO SAVEPOINT s;"$'\n'
+    elif ((i < 17)); then
+      txn+="SAVEPOINT s; $s; RELEASE SAVEPOINT s;"$'\n'
+    else
+      txn+="$s;"$'\n'
+    fi
+  done
+  txn+="INSERT INTO audit (id, writer, nops) VALUES ($id, $w, $n);"$'\n'
+  txn+="$KEYS_QUERY;"$'\n'
+  if ((RANDOM % 100 < 12)); then
+    txn+="ROLLBACK;"
+    txn_kind=rollback
+  else
+    txn+="COMMIT;"
+    txn_kind=commit
+  fi
+}
+
+# classify FILE: sets cls (crash: the connection was lost or refused, the
+# server restarted; conflict: 40P01/40001; timeout: 57014; error: anything
+# else) and code (the SQLSTATE, if any).
+classify() {
+  code=$(grep -o -m1 -E '(ERROR|FATAL|PANIC):  [0-9A-Z]{5}' "$1" | awk '{ print $2 }' || true)
+  if [[ $code == 57P0* || $code == 08* ]] ||
+    grep -q -E 'server closed the connection|connection to server|no connection to the server|could not (send|receive) data|terminating connection|the database system is|Connection refused|SSL SYSCALL' "$1"; then
+    cls=crash
+  elif [[ $code == 40P01 || $code == 40001 ]]; then
+    cls=conflict
+  elif [[ $code == 57014 ]]; then
+    cls=timeout
+  else
+    cls=error
+  fi
+}
+
+# writer W: runs transactions until $WORK/stop exists. Logs one line per
+# transaction to $WORK/w$W.log: "ID KIND OUTCOME ELAPSED_MS" with OUTCOME
+# committed, rolled_back, crash, conflict, timeout or error.
+writer() {
+  set +e
+  local w=$1 seq=0 id out rc errf=$WORK/w$1.err logf=$WORK/w$1.log
+  max_c=$N_CUST max_p=$N_PROD max_o=$N_ORD max_e=$N_EV
+  RANDOM=$(((SEED * 31 + w * 7919) % 32768))
+  export PGAPPNAME=chaos_writer_$w PGOPTIONS="-c statement_timeout=${WRITER_TIMEOUT}s"
+  while [[ ! -e $WORK/stop ]]; do
+    if [[ -e $WORK/lull ]]; then
+      sleep 0.1
+      continue
+    fi
+    seq=$((seq + 1))
+    id=$((w * 100000000 + seq))
+    gen_txn "$w" "$id"
+    rc=0
+    out=$(psql -X -q -A -t -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$DB" 2>"$errf" <<<"$txn") || rc=$?
+    if ((rc == 0)); then
+      case $txn_kind in
+        commit) echo "$id commit committed $(elapsed_ms)" >>"$logf" ;;
+        rollback) echo "$id rollback rolled_back $(elapsed_ms)" >>"$logf" ;;
+        single_insert) echo "-$id single_insert committed $(elapsed_ms)" >>"$logf" ;;
+        single) echo "0 single committed $(elapsed_ms)" >>"$logf" ;;
+      esac
+      if [[ $out =~ ^([0-9]+)\|([0-9]+)\|([0-9]+)\|([0-9]+)$ ]]; then
+        max_c=${BASH_REMATCH[1]} max_p=${BASH_REMATCH[2]} max_o=${BASH_REMATCH[3]} max_e=${BASH_REMATCH[4]}
+      fi
+      continue
+    fi
+    classify "$errf"
+    case $txn_kind in single_insert) id=-$id ;; single) id=0 ;; esac
+    echo "$id $txn_kind $cls $(elapsed_ms) $code" >>"$logf"
+    if [[ $cls == crash ]]; then
+      sleep 0.$((2 + RANDOM % 4))
+    else
+      {
+        echo "=== writer $w, $(stamp) s: $cls $code"
+        cat "$errf"
+        echo "--- transaction:"
+        echo "$txn"
+      } >>"$WORK/writer_errors.log"
+    fi
+  done
+}
+
+# --- the probe -------------------------------------------------------------------
+# probe: about every second, in one REPEATABLE READ snapshot taken after
+# locking every IMMV and delta log, verifies every IMMV that has no pending
+# log rows. Logs "ELAPSED_MS name mode verify" per check to $WORK/probe.log
+# and differences to $WORK/probe_findings.log.
+probe() {
+  set +e
+  export PGAPPNAME=chaos_probe PGOPTIONS="-c lock_timeout=3s -c statement_timeout=20s"
+  local rels out rc t name mode diff
+  while [[ ! -e $WORK/stop ]]; do
+    sleep 1
+    rels=$(psql -X -q -A -t -d "$DB" -c "SELECT string_agg(r, ', ' ORDER BY r) FROM (
+               SELECT immvrelid::regclass::text AS r FROM ivmx.immv
+               UNION ALL SELECT logrelid::regclass::text FROM ivmx.delta_log) s" 2>/dev/null) || continue
+    [[ -n $rels ]] || continue
+    t=$(elapsed_ms)
+    rc=0
+    out=$(psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" 2>/dev/null <<EOF
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+LOCK TABLE $rels IN ACCESS SHARE MODE;
+SELECT 'rels|' || (SELECT string_agg(r, ', ' ORDER BY r) FROM (
+         SELECT immvrelid::regclass::text AS r FROM ivmx.immv
+         UNION ALL SELECT logrelid::regclass::text FROM ivmx.delta_log) s);
+SELECT immv::regclass::text, mode, coalesce(pending_rows, 0),
+       CASE WHEN coalesce(pending_rows, 0) = 0 THEN ivmx.verify_immv(immv) END
+  FROM ivmx.immv_status ORDER BY 1;
+COMMIT;
+EOF
+    ) || rc=$?
+    ((rc == 0)) || continue
+    # A relation created between the listing and the lock: not a clean snapshot.
+    [[ $(head -1 <<<"$out") == "rels|$rels" ]] || continue
+    while IFS='|' read -r name mode _ diff; do
+      [[ -n $diff ]] || continue
+      echo "$t $name $mode $diff" >>"$WORK/probe.log"
+      if [[ $diff != 0 ]]; then
+        echo "$(stamp) s (snapshot at $t ms): $name ($mode, nothing pending) differs from its query by $diff rows" >>"$WORK/probe_findings.log"
+      fi
+    done < <(tail -n +2 <<<"$out")
+  done
+}
+
+# --- the chaos loop ----------------------------------------------------------------
+# act LABEL PSQL_ARGS...: runs one chaos statement, logs it to actions.log
+# with its outcome (ok, down: the server was restarting, or err:SQLSTATE)
+# and sets act_out to what it printed.
+act() {
+  local label=$1 rc=0 errf=$WORK/act.err
+  shift
+  act_out=$(PGAPPNAME=chaos_driver PGOPTIONS="-c statement_timeout=30s" \
+    psql -X -q -A -t -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$DB" "$@" 2>"$errf") || rc=$?
+  if ((rc == 0)); then
+    act_outcome=ok
+  else
+    classify "$errf"
+    if [[ $cls == crash ]]; then act_outcome=down; else act_outcome="err:$code"; fi
+    if [[ $cls != crash ]]; then
+      {
+        echo "=== $(stamp) s: $label"
+        cat "$errf"
+      } >>"$WORK/chaos_errors.log"
+    fi
+  fi
+  echo "$(stamp) $label ${act_out//$'\n'/ } $act_outcome" >>"$WORK/actions.log"
+}
+
+note() { echo "$(stamp) $*" >>"$WORK/actions.log"; }
+
+set_mode() { # set_mode IMMV [MODE]: MODE, or the other mode
+  local target="CASE mode WHEN 'deferred' THEN 'immediate' ELSE 'deferred' END"
+  [[ -n ${2:-} ]] && target="'$2'"
+  act "set_mode $1" -c "SELECT m FROM (SELECT $target AS m FROM ivmx.immv WHERE immvrelid = '$1'::regclass) s,
+                             LATERAL ivmx.set_mode('$1', s.m) z"
+}
+
+set_guc() {
+  act "guc $1=$2" -c "ALTER SYSTEM SET $1 = '$2'" -c "SELECT pg_reload_conf()"
+}
+
+chaos_loop() {
+  set +e
+  RANDOM=$(((SEED * 17 + 12345) % 32768))
+  local end_ms=$((CHAOS_SECONDS * 1000)) stop_at last_crash=-100000 lulls=0 now r pid v c a b
+  # The immediate stop happens once, between 35 % and 65 % of the phase.
+  stop_at=$((end_ms * (35 + RANDOM % 31) / 100))
+  local batch=(1 1 2 3 5 10 50 100000) delay=(0 10ms 100ms 500ms) nap=(50ms 200ms 1s 3s)
+  local ratio=(0 0.001 0.2 0.9) enabled=(on on off)
+  while :; do
+    now=$(elapsed_ms)
+    ((now >= end_ms)) && break
+    if ((stop_at >= 0 && now >= stop_at && now - last_crash >= 5000)); then
+      stop_at=-1
+      if cluster_as_pg "$PGBIN/pg_ctl" -D "$DATA" -m immediate stop >/dev/null 2>&1; then
+        note "stop_immediate ok"
+      else
+        note "stop_immediate failed"
+      fi
+      sleep 0.5
+      if start_server; then note "start ok"; else note "start failed"; fi
+      server_up 30 >/dev/null 2>&1 && note "server up"
+      last_crash=$(elapsed_ms)
+      continue
+    fi
+    r=$((RANDOM % 100))
+    # Crashes at least 6 s apart, so that most of the time things run.
+    if ((r >= 72 && r < 87 && now - last_crash < 6000)); then r=$((RANDOM % 28)); fi
+    if ((r >= 87 && r < 92 && lulls >= 2)); then r=$((RANDOM % 28)); fi
+    if ((r < 28)); then
+      set_mode "${IMMVS[RANDOM % ${#IMMVS[@]}]}"
+    elif ((r < 43)); then
+      c=${CHAINS[RANDOM % ${#CHAINS[@]}]}
+      a=${c% *} b=${c#* }
+      if ((RANDOM % 2)); then set_mode "$a"; else set_mode "$b"; fi
+      sleep 0.$((5 + RANDOM % 5))
+      if ((RANDOM % 2)); then set_mode "$b"; else set_mode "$a"; fi
+    elif ((r < 63)); then
+      case $((RANDOM % 6)) in
+        0 | 1) set_guc ivmx.max_batch_rows "${batch[RANDOM % ${#batch[@]}]}" ;;
+        2) set_guc ivmx.refresh_delay "${delay[RANDOM % ${#delay[@]}]}" ;;
+        3) set_guc ivmx.naptime "${nap[RANDOM % ${#nap[@]}]}" ;;
+        4) set_guc ivmx.full_refresh_ratio "${ratio[RANDOM % ${#ratio[@]}]}" ;;
+        5) set_guc ivmx.enabled "${enabled[RANDOM % ${#enabled[@]}]}" ;;
+      esac
+    elif ((r < 72)); then
+      v=${IMMVS[RANDOM % ${#IMMVS[@]}]}
+      act "refresh_immv $v" -c "SELECT ivmx.refresh_immv('$v', true)"
+    elif ((r < 80)); then
+      pid=$(psql -X -q -A -t -d "$DB" -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_ivmx scheduler' AND datname = current_database()" 2>/dev/null)
+      if [[ -n $pid ]] && kill -9 "$pid" 2>/dev/null; then
+        note "kill_scheduler $pid ok"
+        last_crash=$(elapsed_ms)
+        sleep 0.5
+        server_up 30 >/dev/null 2>&1 && note "server up"
+      else
+        note "kill_scheduler none"
+      fi
+    elif ((r < 87)); then
+      pid=$(psql -X -q -A -t -d "$DB" -c "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+              AND application_name LIKE 'chaos_writer%' AND state IN ('active', 'idle in transaction')
+              ORDER BY random() LIMIT 1" 2>/dev/null)
+      if [[ -n $pid ]] && kill -9 "$pid" 2>/dev/null; then
+        note "kill_writer $pid ok"
+        last_crash=$(elapsed_ms)
+        sleep 0.5
+        server_up 30 >/dev/null 2>&1 && note "server up"
+      else
+        note "kill_writer none"
+      fi
+    elif ((r < 92)); then
+      lulls=$((lulls + 1))
+      note "lull start"
+      touch "$WORK/lull"
+      sleep 3
+      rm -f "$WORK/lull"
+      note "lull end"
+    fi
+    sleep 0.$((5 + RANDOM % 5))
+  done
+  return 0
+}
+
+# --- the chaos phase -------------------------------------------------------------------
+T0=${EPOCHREALTIME/./}
+for ((w = 1; w <= WRITERS; w++)); do
+  writer "$w" &
+  bg_pids+=($!)
+done
+probe &
+bg_pids+=($!)
+(chaos_loop) || true
+note "chaos end"
+touch "$WORK/stop"
+rm -f "$WORK/lull"
+# Writers end their transaction (WRITER_TIMEOUT at most) and stop.
+stop_end=$((SECONDS + WRITER_TIMEOUT + 10))
+for pid in "${bg_pids[@]}"; do
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < stop_end)); do sleep 0.2; done
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+done
+bg_pids=()
+chaos_ms=$(elapsed_ms)
+
+# --- catching up -------------------------------------------------------------------------
+start_server || true
+check "the server is up after the chaos" server_up 30
+reset_gucs
+check "the GUCs are back to their defaults" poll \
+  "SELECT string_agg(name || '=' || setting, ',' ORDER BY name) FROM pg_settings WHERE name IN ('ivmx.max_batch_rows', 'ivmx.enabled')" \
+  "ivmx.enabled=on,ivmx.max_batch_rows=100000" 10
+check "a scheduler runs in the database" poll \
+  "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_ivmx scheduler' AND datname = current_database()" 1 20
+catchup_start=$SECONDS
+pending_q="SELECT coalesce(sum(pending_rows), 0) FROM ivmx.immv_status"
+if poll "$pending_q" 0 "$CATCHUP_SECONDS" 2>/dev/null; then
+  pass "the scheduler alone catches up (pending_rows 0 everywhere, $((SECONDS - catchup_start)) s)"
+else
+  fail "the scheduler alone catches up within ${CATCHUP_SECONDS} s" \
+    "still pending: $(sql "SELECT string_agg(immv::regclass || ':' || pending_rows || ':' || state, ', ') FROM ivmx.immv_status WHERE pending_rows > 0" 2>&1)"
+  sql "SET statement_timeout = '60s'; SELECT ivmx.flush()" >/dev/null 2>&1 || true
+  check "ivmx.flush() leaves nothing pending" poll "$pending_q" 0 5
+fi
+
+# --- consistency ---------------------------------------------------------------------------
+# show_diff IMMV: a few rows by which the IMMV and its query differ.
+show_diff() {
+  local v=$1 cols def
+  cols=$(sql "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+               WHERE attrelid = '$v'::regclass AND attnum > 0 AND NOT attisdropped AND attname NOT LIKE '\_\_ivm%'")
+  def=$(sql "SELECT ivmx.get_immv_def('$v')")
+  def=${def%;}
+  psql -X -q -A -F ' ' -t -d "$DB" -c "(SELECT 'extra:  ', * FROM (SELECT $cols FROM $v EXCEPT ALL ($def)) x LIMIT 4)
+       UNION ALL (SELECT 'missing:', * FROM (($def) EXCEPT ALL SELECT $cols FROM $v) y LIMIT 4)" 2>&1 | sed 's/^/      /'
+}
+for v in "${IMMVS[@]}"; do
+  d=$(sql "SELECT ivmx.verify_immv('$v')" 2>&1 || true)
+  m=$(sql "SELECT mode || ', ' || state FROM ivmx.immv_status WHERE immv = '$v'::regclass" 2>&1 || true)
+  if [[ $d == 0 ]]; then
+    pass "$v ($m) equals its query"
+  else
+    fail "$v ($m) equals its query" "verify_immv = $d"
+    show_diff "$v"
+  fi
+done
+check "every IMMV is in state ok" poll "SELECT count(*) FROM ivmx.immv_status WHERE state <> 'ok'" 0 1
+
+# --- acknowledged commits ------------------------------------------------------------------
+cat "$WORK"/w*.log >"$WORK/outcomes.txt" 2>/dev/null || true
+awk '$2 == "commit" && $3 == "committed" { print $1 }' "$WORK/outcomes.txt" >"$WORK/acked.txt"
+awk '$2 == "single_insert" && $3 == "committed" { print $1 }' "$WORK/outcomes.txt" >"$WORK/acked_orders.txt"
+# Rolled back, or failed with an error (not a crash): must not be there.
+awk '$2 == "rollback" || ($2 == "commit" && $3 != "committed" && $3 != "crash") { print $1 }' \
+  "$WORK/outcomes.txt" >"$WORK/absent.txt"
+count() { awk -v k="$1" -v o="$2" '($2 == k || k == "*") && ($3 == o || o == "*") { n++ } END { print n + 0 }' "$WORK/outcomes.txt"; }
+n_acked=$(wc -l <"$WORK/acked.txt")
+n_acked_orders=$(wc -l <"$WORK/acked_orders.txt")
+missing=$(psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" \
+  -c "CREATE TEMP TABLE acked (id bigint)" -c "CREATE TEMP TABLE acked_orders (id bigint)" \
+  -c "CREATE TEMP TABLE absent (id bigint)" \
+  -c "\\copy acked FROM '$WORK/acked.txt'" -c "\\copy acked_orders FROM '$WORK/acked_orders.txt'" \
+  -c "\\copy absent FROM '$WORK/absent.txt'" \
+  -c "SELECT (SELECT count(*) FROM acked a WHERE NOT EXISTS (SELECT 1 FROM audit x WHERE x.id = a.id)) || ' ' ||
+             (SELECT count(*) FROM acked_orders a WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = a.id)) || ' ' ||
+             (SELECT count(*) FROM absent a WHERE EXISTS (SELECT 1 FROM audit x WHERE x.id = a.id))" 2>&1 || true)
+read -r miss_audit miss_orders present_absent <<<"$missing"
+check "writers committed transactions ($n_acked blocks, $n_acked_orders autocommit inserts tracked)" \
+  test "$n_acked" -gt 0
+check "no acknowledged transaction block is missing (audit)" test "${miss_audit:-x}" == 0
+check "no acknowledged autocommit insert is missing (orders)" test "${miss_orders:-x}" == 0
+check "no rolled-back or failed transaction is visible" test "${present_absent:-x}" == 0
+restart_ms=$(awk '$2 == "start" && $3 == "ok" { split($1, a, "."); print a[1] * 1000 + a[2] }' "$WORK/actions.log" | tail -1)
+after_restart=$(awk -v t="${restart_ms:-0}" '$3 == "committed" && $4 > t { n++ } END { print n + 0 }' "$WORK/outcomes.txt")
+check "writers went on after the server restart ($after_restart commits after it)" test "$after_restart" -gt 0
+
+# --- writer errors and probe findings ---------------------------------------------------------
+n_conflict=$(count '*' conflict)
+n_timeout=$(count '*' timeout)
+n_error=$(count '*' error)
+first_error() { # the first error of class $1 in writer_errors.log, in a few lines
+  awk -v c="$1" '/^=== writer/ { show = ($6 == c); n = 0 } show && n < 6 { print "      " $0; n++ }' \
+    "$WORK/writer_errors.log" 2>/dev/null | head -6
+}
+if ((n_conflict == 0)); then
+  pass "no deadlock or serialization failure in the writers"
+else
+  fail "no deadlock or serialization failure in the writers" \
+    "$n_conflict: $(awk '$3 == "conflict" { print $5 }' "$WORK/outcomes.txt" | sort | uniq -c | tr -s ' \n' ' ')"
+  first_error conflict
+fi
+if ((n_timeout == 0)); then
+  pass "no writer statement waited ${WRITER_TIMEOUT} s (statement_timeout)"
+else
+  fail "no writer statement waited ${WRITER_TIMEOUT} s (statement_timeout)" "$n_timeout"
+  first_error timeout
+fi
+if ((n_error == 0)); then
+  pass "no other error in the writers"
+else
+  fail "no other error in the writers" \
+    "$n_error: $(awk '$3 == "error" { print $5 }' "$WORK/outcomes.txt" | sort | uniq -c | tr -s ' \n' ' ')"
+  first_error error
+fi
+n_probe=$(wc -l <"$WORK/probe.log" 2>/dev/null || echo 0)
+n_probe_deferred=$(awk '$3 == "deferred" { n++ } END { print n + 0 }' "$WORK/probe.log" 2>/dev/null || echo 0)
+n_probe_bad=$(wc -l <"$WORK/probe_findings.log" 2>/dev/null || echo 0)
+if ((n_probe_bad == 0)); then
+  pass "the probe found every IMMV without pending rows equal to its query ($n_probe checks, $n_probe_deferred of deferred IMMVs)"
+else
+  fail "the probe found every IMMV without pending rows equal to its query" \
+    "$n_probe_bad of $n_probe checks differ"
+  awk '{ print $6 }' "$WORK/probe_findings.log" | sort | uniq -c | sed 's/^/      differing: /'
+  head -3 "$WORK/probe_findings.log" | sed 's/^/      /'
+fi
+
+# --- the server log --------------------------------------------------------------------------
+tail -c +$((LOG_OFFSET + 1)) "$LOG" >"$WORK/server.log" 2>/dev/null || true
+bad_log=$(grep -E 'PANIC|TRAP|[Aa]ssert|terminated by signal ([0-8]|1[0-9])|terminated by exception' "$WORK/server.log" | head -5 || true)
+if [[ -z $bad_log ]]; then
+  pass "the server log has no PANIC, TRAP, assertion or crash other than our SIGKILLs"
+else
+  fail "the server log has no PANIC, TRAP, assertion or crash other than our SIGKILLs"
+  printf '      %s\n' "$bad_log"
+fi
+echo "    most frequent errors in the server log:"
+grep -o -E '(ERROR|FATAL):  .*' "$WORK/server.log" 2>/dev/null | cut -c1-150 | sed -E 's/[0-9]+/N/g' |
+  sort | uniq -c | sort -rn | head -6 | sed 's/^/      /' || true
+
+# --- counts -------------------------------------------------------------------------------------
+acts() { grep -c -E "$1" "$WORK/actions.log" 2>/dev/null || true; }
+echo "    seed $SEED; chaos phase $((chaos_ms / 1000)) s"
+echo "    transactions: $(count commit committed) blocks committed, $(count rollback rolled_back) rolled back," \
+  "$(count single committed) + $(count single_insert committed) autocommit statements," \
+  "$(count '*' crash) cut by crashes, $n_conflict conflicts, $n_timeout timeouts, $n_error errors"
+echo "    mode switches: $(acts ' set_mode .* ok$') ok, $(acts ' set_mode .* err:') failed;" \
+  "refresh_immv: $(acts ' refresh_immv .* ok$') ok, $(acts ' refresh_immv .* err:') failed;" \
+  "GUC reloads: $(acts ' guc .* ok$')"
+echo "    kills: $(acts 'kill_scheduler [0-9]+ ok') scheduler, $(acts 'kill_writer [0-9]+ ok') writer backend;" \
+  "immediate stops: $(acts 'stop_immediate ok'); lulls: $(acts 'lull start');" \
+  "chaos statements refused by a restarting server: $(acts ' down$')"
+if [[ -s $WORK/chaos_errors.log ]]; then
+  echo "    errors of chaos statements (not counted as failures):"
+  grep -o -E 'ERROR:  .*' "$WORK/chaos_errors.log" | cut -c1-150 | sort | uniq -c | sort -rn | head -5 | sed 's/^/      /'
+fi
+
+((failed == 0)) || keep_work=true
+echo "$passed passed, $failed failed"
+((failed == 0))
