@@ -247,7 +247,9 @@ void CheckRefreshVisible(Oid immv) {
 // Applies everything pending for one deferred IMMV; returns log rows consumed.
 int64 FlushOne(Oid immv) {
     int64 consumed = 0;
-    WarnIfTriggersMissing(immv);
+    // (Only to those who may see the IMMV's state: an upstream IMMV brought
+    // forward may be another role's.)
+    if (MayMonitorImmv(immv)) WarnIfTriggersMissing(immv);
     CheckRefreshVisible(immv);
     RefreshResult result;
     do {

@@ -130,6 +130,9 @@ int64 CreateImmv(FunctionCallInfo fcinfo) {
     const std::string name_text = RequiredText(fcinfo, 0, "immv_name");
     const std::string sql = RequiredText(fcinfo, 1, "view_definition");
     const MaintenanceMode mode = RequestedMode(fcinfo, 2);
+    if (!PG_ARGISNULL(3) && mode != MaintenanceMode::Deferred)
+        throw core::Error("55000", "an immediate IMMV has no refresh interval", {},
+                          "Create it with mode => 'deferred', or leave refresh_interval out.");
     const core::ImmvName name = core::ParseImmvName(name_text);
     Query* query = ParseViewQuery(sql);
     const std::vector<Oid> bases = BaseRelations(query);
@@ -311,7 +314,20 @@ int64 RefreshImmv(FunctionCallInfo fcinfo) {
     return static_cast<int64>(rows);
 }
 
+// The definition and maintenance statements of an IMMV are shown to those
+// who may see its catalog rows (see MayMonitorImmv), as the listing views do.
+void RequireMayMonitor(Oid immv) {
+    if (MayMonitorImmv(immv)) return;
+    PgCall([&] {
+        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                        errmsg("permission denied for IMMV %s", get_rel_name(immv)),
+                        errdetail("Only its owner, roles with the owner's privileges and members of pg_monitor "
+                                  "may see its definition.")));
+    });
+}
+
 std::string GetImmvDef(Oid immv) {
+    RequireMayMonitor(immv);
     SpiConnect();
     const ImmvRecord record = RequireImmv(immv);
     Query* query = ImmvQuery(record);
@@ -321,6 +337,12 @@ std::string GetImmvDef(Oid immv) {
 }
 
 int64 VerifyImmv(Oid immv) {
+    // Reading the IMMV's contents needs SELECT on it, as for any table (the
+    // query itself runs as the IMMV's owner).
+    PgCall([&] {
+        if (pg_class_aclcheck(immv, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+            aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(immv));
+    });
     SpiConnect();
     const ImmvRecord record = RequireImmv(immv);
     if (!record.populated)
@@ -352,6 +374,7 @@ void AppendPlan(std::vector<std::string>& lines, const char* event, const core::
 }
 
 std::vector<std::string> ExplainImmv(Oid immv) {
+    RequireMayMonitor(immv);
     SpiConnect();
     auto maintainer = LoadMaintainer(RequireImmv(immv));
     SpiFinish();

@@ -109,6 +109,42 @@ UPDATE victim.accounts SET balance = balance + 1;
 SELECT ivmx.verify_immv('victim.totals');
 SELECT n, total FROM victim.totals;
 
+-- 4. What an IMMV is, and its statements, are shown only to those who may
+-- see its catalog rows; its contents only to those with SELECT on it.
+\c - regress_ivmx_victim
+SELECT ivmx.create_immv('victim.secret', 'SELECT id, balance FROM victim.accounts WHERE balance > 150');
+\c - regress_ivmx_mallory
+\set VERBOSITY terse
+SELECT ivmx.get_immv_def('victim.secret');
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT count(*) FROM ivmx.explain_immv('victim.secret');
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT ivmx.verify_immv('victim.secret');
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+-- Granted SELECT on the IMMV, mallory may compare it with its query (run
+-- as its owner), still not read its definition.
+\c - regress_ivmx_victim
+GRANT SELECT ON victim.secret TO regress_ivmx_mallory;
+\c - regress_ivmx_mallory
+SELECT ivmx.verify_immv('victim.secret');
+SELECT ivmx.get_immv_def('victim.secret');
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+
+-- 5. pg_ivmx's trigger function attached by hand as an ordinary trigger
+-- would maintain the table's IMMVs twice: it refuses to run.
+CREATE TRIGGER twice AFTER INSERT ON mallory.t REFERENCING NEW TABLE AS n
+    FOR EACH STATEMENT EXECUTE FUNCTION ivmx.capture_trigger();
+INSERT INTO mallory.t VALUES (9, 9);
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+DROP TRIGGER twice ON mallory.t;
+INSERT INTO mallory.t VALUES (9, 9);
+SELECT ivmx.verify_immv('mallory.trapped');
+
+-- 6. An immediate IMMV has no refresh interval (nothing is created).
+SELECT ivmx.create_immv('mallory.rej_interval', 'SELECT id FROM mallory.t', refresh_interval => '1 minute');
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate, to_regclass('mallory.rej_interval') AS created;
+\set VERBOSITY default
+
 \c - :admin
 :escalated;
 SET client_min_messages = warning;
