@@ -29,6 +29,7 @@
 #include "ivmx/core/error.hpp"
 #include "ivmx/core/dependency_graph.hpp"
 #include "ivmx/pg/guards.hpp"
+#include "shared_state.hpp"
 
 namespace ivmx::pg {
 
@@ -192,13 +193,14 @@ struct Batch {
     std::string name;
     std::string rows;  // FROM-item of its rows, through the owner's row security filter
     LogInfo source;    // the batch in place of the log: `log` is `rows` with an alias
+    Tuplestorestate* store = nullptr;  // freed (with its temporary file) by UnregisterBatches
 };
 
 constexpr long kBatchFetchRows = 10000;
 
 // Fills a tuplestore from the query, reading in snapshot, and registers it.
-void RegisterBatchRows(const std::string& sql, Snapshot snapshot, const std::string& name) {
-    PgCall([&] {
+Tuplestorestate* RegisterBatchRows(const std::string& sql, Snapshot snapshot, const std::string& name) {
+    return PgCall([&] {
         SPIPlanPtr plan = SPI_prepare(sql.c_str(), 0, nullptr);
         if (plan == nullptr) elog(ERROR, "could not plan refresh query: %s", sql.c_str());
         PushActiveSnapshot(snapshot);
@@ -224,6 +226,7 @@ void RegisterBatchRows(const std::string& sql, Snapshot snapshot, const std::str
         enr->md.enrtuples = tuplestore_tuple_count(store);
         enr->reldata = store;
         if (SPI_register_relation(enr) != SPI_OK_REL_REGISTER) elog(ERROR, "could not register refresh batch");
+        return store;
     });
 }
 
@@ -253,7 +256,7 @@ std::optional<Batch> ReadBatch(const LogInfo& log, const core::ViewDefinition& v
     for (const auto& c : columns) quoted.push_back(core::QuoteIdent(c));
     const std::string sql = "SELECT __ivm_sign, __ivm_seq" + std::string(quoted.empty() ? "" : ", ") +
                             core::Join(quoted, ", ") + " FROM " + log.log + " WHERE " + consumed;
-    AsRole(CatalogOwner(), [&] { RegisterBatchRows(sql, snapshot, batch.name); });
+    batch.store = AsRole(CatalogOwner(), [&] { return RegisterBatchRows(sql, snapshot, batch.name); });
     batch.source = log;
     batch.rows = filter ? FilteredSource(batch.name, log.base, *filter) : batch.name;
     batch.source.log = filter ? batch.rows + " AS __ivm_b" : batch.name;
@@ -281,7 +284,11 @@ bool HaveEquality(Oid relid, const std::vector<std::string>& columns) {
 }
 
 void UnregisterBatches(const std::vector<Batch>& batches) {
-    for (const auto& batch : batches) PgCall([&] { SPI_unregister_relation(batch.name.c_str()); });
+    for (const auto& batch : batches)
+        PgCall([&] {
+            SPI_unregister_relation(batch.name.c_str());
+            tuplestore_end(batch.store);
+        });
 }
 
 // Estimated rows of the base relations: pg_class.reltuples, or, for a
@@ -668,6 +675,7 @@ namespace {
 
 struct DueView {
     Oid immv;
+    std::vector<Oid> upstream;  // the deferred IMMVs it reads, directly or not
 };
 
 // Runs f in a transaction of its own with an active snapshot and an SPI
@@ -696,8 +704,9 @@ void InTransaction(F&& f) {
 
 
 // Deferred IMMVs due for a refresh now, in dependency order (upstream views
-// first, so that one round brings a chain forward), leaving out views whose
-// upstream IMMVs are failing; and how long until the next one is due.
+// first, so that one round brings a chain forward), each with the deferred
+// IMMVs upstream of it, leaving out views whose upstream IMMVs are failing;
+// and how long until the next one is due.
 //
 // Due-ness is computed in seconds since the epoch, as numeric: the arithmetic
 // cannot overflow whatever a catalog row holds (a refresh interval of
@@ -735,10 +744,61 @@ std::vector<DueView> DueViews(long& sleep_ms) {
         ready.insert(pulled.begin(), pulled.end());
         const std::set<core::RelationId> blocked = graph.BlockedBy(failing);
         std::vector<core::RelationId> order = graph.TopologicalOrder();
-        for (core::RelationId id : order)
-            if (ready.count(id) && !blocked.count(id)) due.push_back({static_cast<Oid>(id)});
+        for (core::RelationId id : order) {
+            if (!ready.count(id) || blocked.count(id)) continue;
+            DueView view{static_cast<Oid>(id), {}};
+            for (core::RelationId up : graph.Upstream(id))
+                if (deferred.count(up)) view.upstream.push_back(static_cast<Oid>(up));
+            due.push_back(std::move(view));
+        }
     });
     return due;
+}
+
+// The order of one scheduler's pass over the due views (indexes into due,
+// which is in dependency order): upstream views before the views reading
+// them, otherwise from position `start` on, wrapping around. The schedulers
+// of a database start their passes at different positions, and each moves
+// its start by one every round: no view is always last in line. (A
+// topological sort that takes, among the views whose upstream views are
+// placed, the first in rotated order.)
+std::vector<size_t> PassOrder(const std::vector<DueView>& due, size_t start) {
+    const size_t n = due.size();
+    std::map<Oid, size_t> position;
+    for (size_t i = 0; i < n; ++i) position[due[i].immv] = i;
+    std::vector<size_t> waiting_for(n, 0);
+    std::vector<std::vector<size_t>> readers(n);
+    for (size_t i = 0; i < n; ++i)
+        for (Oid up : due[i].upstream) {
+            const auto it = position.find(up);
+            if (it == position.end()) continue;
+            ++waiting_for[i];
+            readers[it->second].push_back(i);
+        }
+    auto rotated = [&](size_t i) { return (i + n - start % n) % n; };
+    std::set<std::pair<size_t, size_t>> ready;  // (rotated position, index)
+    for (size_t i = 0; i < n; ++i)
+        if (waiting_for[i] == 0) ready.insert({rotated(i), i});
+    std::vector<size_t> order;
+    while (!ready.empty()) {
+        const size_t i = ready.begin()->second;
+        ready.erase(ready.begin());
+        order.push_back(i);
+        for (size_t reader : readers[i])
+            if (--waiting_for[reader] == 0) ready.insert({rotated(reader), reader});
+    }
+    return order;
+}
+
+// Where this scheduler's pass starts: the schedulers of the database spread
+// evenly over the due views, each moving on by one view per round.
+size_t PassStart(size_t due_count) {
+    static size_t rounds = 0;
+    int rank = 0;
+    int count = 1;
+    DatabaseSchedulerRank(&rank, &count);
+    if (due_count == 0) return 0;
+    return (rounds++ + static_cast<size_t>(rank) * due_count / static_cast<size_t>(count)) % due_count;
 }
 
 constexpr int kConflictRetryMs = 100;
@@ -838,15 +898,109 @@ void VacuumLogs(bool idle) {
     }
 }
 
+// What a round has found so far.
+struct RoundState {
+    long sleep_ms;
+    bool backlog;
+    bool applied;
+};
+
+// A refresh that took ivmx.refresh_warn_time or longer.
+struct SlowRefresh {
+    std::string immv;  // qualified name
+    long elapsed_ms;
+    RefreshResult result;
+};
+
+// Counts a slow refresh in the IMMV's catalog row, in the refresh's own
+// transaction (ivmx.immv_status shows slow_refreshes, last_slow_refresh and
+// last_slow_duration).
+void RecordSlowRefresh(Oid immv, TimestampTz started, long elapsed_ms) {
+    const std::string start = PgCall([&] { return std::string(timestamptz_to_str(started)); });
+    AsRole(CatalogOwner(), [&] {
+        SpiExecute("UPDATE ivmx.immv SET slow_refreshes = slow_refreshes + 1, last_slow_refresh = " +
+                   Literal(start) + "::timestamptz, last_slow_duration = " + std::to_string(elapsed_ms) +
+                   " * interval '1 millisecond' WHERE immvrelid = " + std::to_string(immv));
+    });
+}
+
+void LogSlowRefresh(const SlowRefresh& slow) {
+    PgCall([&] {
+        ereport(LOG, (errmsg("pg_ivmx refresh of IMMV %s took %ld ms", slow.immv.c_str(), slow.elapsed_ms),
+                      errdetail("The %s refresh applied %lld log rows and changed %lld IMMV rows; "
+                                "ivmx.refresh_warn_time is %d ms (waits for locks count).",
+                                slow.result.full ? "full" : "incremental",
+                                static_cast<long long>(slow.result.rows_consumed),
+                                static_cast<long long>(slow.result.rows_changed), RefreshWarnTimeMs())));
+    });
+}
+
+// Refreshes one due view in a transaction of its own. Its failure is
+// recorded (or, for a conflict with a session, retried soon); it does not
+// end the round.
+void RefreshDueView(const DueView& view, RoundState& round) {
+    std::optional<SlowRefresh> slow;
+    try {
+        const TimestampTz started = PgCall([] { return GetCurrentTimestamp(); });
+        InTransaction([&] {
+            if (!PgCall([&] { return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(view.immv)); }))
+                return;
+            const RefreshResult result =
+                WithMaintenanceSettings([&] { return RefreshDeferred(view.immv, RefreshKind::Auto, true); });
+            if (result.more_pending) {
+                round.sleep_ms = 0;
+                round.backlog = true;
+            }
+            round.applied |= result.rows_consumed > 0 || result.full;
+            if (result.busy) round.sleep_ms = std::min<long>(round.sleep_ms, 100);
+            for (const auto& [log, rows] : result.collected) DeletedSinceVacuum()[log] += rows;
+            // Lock waits included: the IMMV was behind all that time.
+            const long elapsed_ms = PgCall([&] {
+                return static_cast<long>((GetCurrentTimestamp() - started) / 1000);
+            });
+            if (RefreshWarnTimeMs() > 0 && elapsed_ms >= RefreshWarnTimeMs() &&
+                (result.rows_consumed > 0 || result.full)) {
+                RecordSlowRefresh(view.immv, started, elapsed_ms);
+                slow = SlowRefresh{core::QuoteQualified(RelationName(view.immv)), elapsed_ms, result};
+            }
+        });
+    } catch (const PgError& e) {
+        if (!IsTransientConflict(e)) {
+            RecordFailure(view.immv, e.what());
+            return;
+        }
+        // Lost a deadlock or a serialization conflict to a session: not a
+        // failure of the view; the next round (soon) tries again.
+        PgCall([&] {
+            ereport(LOG, (errmsg("pg_ivmx scheduler gave way to a concurrent transaction on IMMV "
+                                 "with OID %u: %s",
+                                 view.immv, e.what()),
+                          errdetail("Retrying in at most %d ms.", kConflictRetryMs)));
+        });
+        round.sleep_ms = std::min<long>(round.sleep_ms, kConflictRetryMs);
+        return;
+    } catch (const std::exception& e) {
+        // The engine's own errors are failures of this view, not of the
+        // scheduler: the other views go on.
+        RecordFailure(view.immv, e.what());
+        return;
+    }
+    if (slow) LogSlowRefresh(*slow);  // once committed
+}
+
 }  // namespace
 
+// The schedulers of a database share its due views: each claims a view
+// before refreshing it (ClaimImmv) and leaves alone, until a later round, a
+// view that another one is refreshing, or whose upstream IMMV another one is
+// refreshing (upstream before downstream). A slow refresh thus holds up its
+// own scheduler and the views downstream of it, not the others.
 RoundOutcome RunSchedulerRound() {
-    long sleep_ms = NaptimeMs();
-    bool backlog = false;
-    bool applied = false;
+    RoundState round{NaptimeMs(), false, false};
     std::vector<DueView> due;
+    ReleaseImmv();  // none is held between rounds
     try {
-        due = DueViews(sleep_ms);
+        due = DueViews(round.sleep_ms);
     } catch (const PgError& e) {
         // No view can be refreshed this round; the scheduler stays (a
         // background worker's error would end it, and every restart would
@@ -858,43 +1012,14 @@ RoundOutcome RunSchedulerRound() {
         });
         return {NaptimeMs(), false};
     }
-    for (const DueView& view : due) {
-        try {
-            InTransaction([&] {
-                if (!PgCall([&] { return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(view.immv)); }))
-                    return;
-                const RefreshResult result =
-                    WithMaintenanceSettings([&] { return RefreshDeferred(view.immv, RefreshKind::Auto, true); });
-                if (result.more_pending) {
-                    sleep_ms = 0;
-                    backlog = true;
-                }
-                applied |= result.rows_consumed > 0 || result.full;
-                if (result.busy) sleep_ms = std::min<long>(sleep_ms, 100);
-                for (const auto& [log, rows] : result.collected) DeletedSinceVacuum()[log] += rows;
-            });
-        } catch (const PgError& e) {
-            if (!IsTransientConflict(e)) {
-                RecordFailure(view.immv, e.what());
-                continue;
-            }
-            // Lost a deadlock or a serialization conflict to a session: not a
-            // failure of the view; the next round (soon) tries again.
-            PgCall([&] {
-                ereport(LOG, (errmsg("pg_ivmx scheduler gave way to a concurrent transaction on IMMV "
-                                     "with OID %u: %s",
-                                     view.immv, e.what()),
-                              errdetail("Retrying in at most %d ms.", kConflictRetryMs)));
-            });
-            sleep_ms = std::min<long>(sleep_ms, kConflictRetryMs);
-        } catch (const std::exception& e) {
-            // The engine's own errors are failures of this view, not of the
-            // scheduler: the other views go on.
-            RecordFailure(view.immv, e.what());
-        }
+    for (size_t i : PassOrder(due, PassStart(due.size()))) {
+        const DueView& view = due[i];
+        if (!ClaimImmv(view.immv, view.upstream.data(), static_cast<int>(view.upstream.size()))) continue;
+        RefreshDueView(view, round);
+        ReleaseImmv();
     }
-    VacuumLogs(!applied);
-    return {sleep_ms, backlog};
+    VacuumLogs(!round.applied);
+    return {round.sleep_ms, round.backlog};
 }
 
 std::vector<Oid> DeferredUpstream(Oid immv) {

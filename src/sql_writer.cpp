@@ -217,15 +217,39 @@ MaintenanceStep RecomputeAggregates(const ViewDefinition& view, const Delta& del
         if (extreme && view.shape == ViewShape::Grouped)
             clear.push_back(", " + QuoteIdent(LostExtremeColumn(i)) + " = NULL");
     }
-    std::string subquery = "SELECT " + Join(values, ", ") +
-                           (delta.base_as_of.empty() ? FromBase(view) : FromList(view, delta.base_as_of));
-    std::vector<std::string> match;
+    std::vector<const OutputColumn*> keys;
     for (const auto& c : view.columns)
         if (c.role == ColumnRole::GroupKey || (c.role == ColumnRole::Plain && IsKeyed(view.shape)))
-            match.push_back(MatchExpr(c.expression_sql, ColumnRef(m, c.name), c.not_null));
+            keys.push_back(&c);
+    const std::string lhs = targets.size() == 1 ? targets[0] : "(" + Join(targets, ", ") + ")";
+    if (!delta.base_as_of.empty()) {
+        // The relations as of a batch's end are a set operation over the
+        // whole relation: computed once, for every group, and joined to the
+        // rows to recompute (a subquery per row would compute it per row).
+        std::vector<std::string> outputs, grouping, match, assigned;
+        for (size_t k = 0; k < keys.size(); ++k) {
+            const std::string name = "__ivm_k" + std::to_string(k);
+            outputs.push_back(keys[k]->expression_sql + " AS " + name);
+            grouping.push_back(keys[k]->expression_sql);
+            match.push_back(MatchExpr(ColumnRef("__ivm_r", name), ColumnRef(m, keys[k]->name), keys[k]->not_null));
+        }
+        for (size_t v = 0; v < values.size(); ++v) {
+            outputs.push_back(values[v] + " AS __ivm_v" + std::to_string(v));
+            assigned.push_back("__ivm_r.__ivm_v" + std::to_string(v));
+        }
+        const std::string recomputed = "SELECT " + Join(outputs, ", ") + FromList(view, delta.base_as_of) +
+                                       (grouping.empty() ? "" : " GROUP BY " + Join(grouping, ", "));
+        const std::string rhs = assigned.size() == 1 ? assigned[0] : "(" + Join(assigned, ", ") + ")";
+        return {"UPDATE " + Immv(view) + " AS " + m + " SET " + lhs + " = " + rhs + Join(clear, "") + " FROM (" +
+                    recomputed + ") AS __ivm_r WHERE " + m + ".ctid = ANY ($1)" +
+                    (match.empty() ? "" : " AND " + Join(match, " AND ")),
+                StepInput::TidsToRecompute, false};
+    }
+    std::string subquery = "SELECT " + Join(values, ", ") + FromBase(view);
+    std::vector<std::string> match;
+    for (const OutputColumn* c : keys) match.push_back(MatchExpr(c->expression_sql, ColumnRef(m, c->name), c->not_null));
     if (!match.empty())
         subquery += MoreConditions(view) + Join(match, " AND ");
-    const std::string lhs = targets.size() == 1 ? targets[0] : "(" + Join(targets, ", ") + ")";
     return {"UPDATE " + Immv(view) + " AS " + m + " SET " + lhs + " = (" + subquery + ")" +
                 Join(clear, "") + " WHERE " + m + ".ctid = ANY ($1)",
             StepInput::TidsToRecompute, false};
