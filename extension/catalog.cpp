@@ -19,7 +19,7 @@ Oid CatalogRelid(const char* name) {
 
 namespace {
 
-constexpr int kImmvNatts = 15;       // see sql/pg_ivmx--*.sql, table ivmx.immv
+constexpr int kImmvNatts = 18;       // see sql/pg_ivmx--*.sql, table ivmx.immv
 constexpr int kDependencyNatts = 2;  // immvrelid, relid
 
 void InsertRow(const char* table, Datum* values, bool* nulls) {
@@ -227,6 +227,7 @@ void InsertImmv(const ImmvRecord& record, const std::vector<Oid>& base_relids) {
         set(4, FullTransactionIdGetDatum(GetTopFullTransactionId()));  // populated_xid
         set(11, Int64GetDatum(0));  // refresh_count
         set(12, Int32GetDatum(0));  // failures
+        set(15, Int64GetDatum(0));  // slow_refreshes
         InsertRow("immv", values, nulls);
         for (Oid base : base_relids) {
             Datum dep[kDependencyNatts] = {ObjectIdGetDatum(record.relid), ObjectIdGetDatum(base)};

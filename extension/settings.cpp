@@ -18,6 +18,8 @@ int g_max_retry_interval_ms = 5 * 60 * 1000;
 bool g_log_refreshes = false;
 int g_history_limit = 1000;
 int g_refresh_delay_ms = 100;
+int g_max_workers_per_database = 2;
+int g_refresh_warn_time_ms = 10000;
 
 const struct config_enum_entry kModeOptions[] = {
     {"immediate", static_cast<int>(MaintenanceMode::Immediate), false},
@@ -61,6 +63,20 @@ void DefineSettings() {
                             "every commit.",
                             &g_refresh_delay_ms, 100, 0, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
                             nullptr, nullptr);
+    DefineCustomIntVariable("ivmx.max_workers_per_database",
+                            "Scheduler workers kept running per database with pg_ivmx.",
+                            "They share the database's deferred IMMVs: a slow refresh on one "
+                            "does not hold up the others. Each takes a background worker "
+                            "(max_worker_processes); the launcher adjusts their number at a "
+                            "configuration reload.",
+                            &g_max_workers_per_database, 2, 1, kMaxWorkersPerDatabaseLimit,
+                            PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("ivmx.refresh_warn_time",
+                            "Scheduled refreshes taking longer are logged and counted.",
+                            "Counted in ivmx.immv_status.slow_refreshes; lock waits included. "
+                            "0 disables.",
+                            &g_refresh_warn_time_ms, 10000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS,
+                            nullptr, nullptr, nullptr);
     DefineCustomBoolVariable("ivmx.log_refreshes", "Logs every refresh with its timing.", nullptr,
                              &g_log_refreshes, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("ivmx.history_limit",
@@ -79,5 +95,7 @@ int MaxRetryIntervalMs() { return g_max_retry_interval_ms; }
 bool LogRefreshes() { return g_log_refreshes; }
 int HistoryLimit() { return g_history_limit; }
 int RefreshDelayMs() { return g_refresh_delay_ms; }
+int MaxWorkersPerDatabase() { return g_max_workers_per_database; }
+int RefreshWarnTimeMs() { return g_refresh_warn_time_ms; }
 
 }  // namespace ivmx::pg

@@ -17,5 +17,11 @@ int MaxRetryIntervalMs();             // ivmx.max_retry_interval
 bool LogRefreshes();                  // ivmx.log_refreshes
 int HistoryLimit();                   // ivmx.history_limit
 int RefreshDelayMs();                 // ivmx.refresh_delay
+int MaxWorkersPerDatabase();          // ivmx.max_workers_per_database
+int RefreshWarnTimeMs();              // ivmx.refresh_warn_time (0: off)
+
+// Upper bound of ivmx.max_workers_per_database (the launcher keeps that many
+// scheduler workers per database at most).
+inline constexpr int kMaxWorkersPerDatabaseLimit = 16;
 
 }  // namespace ivmx::pg

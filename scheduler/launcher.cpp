@@ -1,37 +1,57 @@
 // The launcher: a static background worker ("pg_ivmx launcher") that keeps
-// one scheduler (scheduler_worker.cpp) running per database that has pg_ivmx
-// installed.
+// ivmx.max_workers_per_database schedulers (scheduler_worker.cpp) running per
+// database that has pg_ivmx installed.
 //
 // How it works
 // ------------
 // The launcher connects to no database, so it can read pg_database but not
 // the pg_extension of any database. A database not yet known to have pg_ivmx
-// therefore gets a *probe*: a scheduler that connects, finds no extension and
-// exits with kNotInstalled. The launcher remembers that until a CREATE
+// therefore gets a *probe*: one scheduler that connects, finds no extension
+// and exits with kNotInstalled. The launcher remembers that until a CREATE
 // EXTENSION pg_ivmx commits there (the committing backend queues a probe
 // request and sets the launcher's latch) or the launcher restarts. At most
-// kMaxConcurrentProbes probes run at once; schedulers of databases known to
-// have pg_ivmx start without that limit.
+// kMaxConcurrentProbes probes run at once; the first scheduler of a database
+// known to have pg_ivmx starts without that limit. The other schedulers of a
+// database start only once one of them has found pg_ivmx there (it then sets
+// the launcher's latch): a database without it costs one worker, not N.
 //
 // Per database, in the launcher's local memory (one entry per connectable,
-// non-template, valid database):
+// non-template, valid database); N is ivmx.max_workers_per_database, read
+// at each round (a configuration reload sets the launcher's latch):
 //
-//                     database appears in pg_database,
-//                     or CREATE EXTENSION pg_ivmx commits there
-//                                    |
-//                                    v
-//     +------------------------->  IDLE
-//     |  kTerminated: after 1 s      |  next_start reached, database not
-//     |  kStopped: when unblocked    |  blocked, slot and worker available:
-//     |  kFailed: back-off 1..60 s   |  register a "pg_ivmx scheduler"
-//     |                              v
-//     +------- scheduler exits --- ACTIVE --- exits with kNotInstalled ---+
-//                                    ^                                    |
-//                                    |                                    v
-//                                    +--- CREATE EXTENSION pg_ivmx --- NOT_INSTALLED
+//                database appears in pg_database,
+//                or CREATE EXTENSION pg_ivmx commits there
+//                                |
+//                                v
+//    +----------------------->  IDLE  <------------------------------------+
+//    |                           |  next_start reached, database not       |
+//    |                           |  blocked, a slot and a worker free, a   |
+//    |                           |  probe allowed (or pg_ivmx expected     |
+//    |                           |  there): start one scheduler            |
+//    |  it exits (not with       v                                         |
+//    +-- kNotInstalled) ----- PROBING ----- it exits with ----------+      |
+//                                |          kNotInstalled           |      |
+//                                | it found pg_ivmx                 |      |
+//                                v                                  |      |
+//    N schedulers (N =        ACTIVE ---- the last one exits -------|------+
+//    ivmx.max_workers_per_     |  ^       (not with kNotInstalled)  |
+//    database): fewer, start   |  |                                 |
+//    one more when next_start  |  | one of them finds pg_ivmx       |
+//    is reached; more, retire  |  | again (dropped and created)     |
+//    the newest (it leaves     |  |                                 |
+//    after its round)          v  |                                 v
+//    one exits with -------> DRAINING ---- the last one exits --> NOT_INSTALLED
+//    kNotInstalled, others   (none starts)                          |
+//    remain                                                         |
+//                                IDLE <--- CREATE EXTENSION --------+
 //
-// (A kNotInstalled exit goes back to IDLE instead if CREATE EXTENSION was
-// requested while the scheduler ran: its check may predate that commit.)
+// After an exit, the next scheduler of the database starts: kTerminated
+// after 1 s, kFailed after a back-off of 1..60 s, kStopped once the database
+// is no longer blocked, the others at once. ACTIVE goes to NOT_INSTALLED
+// directly when its last scheduler exits with kNotInstalled. A kNotInstalled
+// end goes to IDLE instead of NOT_INSTALLED if CREATE EXTENSION was
+// requested while schedulers ran: their check may predate that commit.
+// TransitionTo() is the one place where a database changes state.
 //
 // Per scheduler, in shared memory (shared_state.hpp):
 //
@@ -44,16 +64,27 @@
 //
 // A scheduler loops: wait on its latch (ivmx.naptime, or sooner when a writer
 // that logged deferred changes commits), reload config on SIGHUP, check that
-// pg_ivmx is still installed, run one refresh round. It exits with kStopped
-// when DROP DATABASE (or another command that needs the database alone)
-// blocks its database (wakeup.cpp), kTerminated on any other SIGTERM,
-// kNotInstalled after DROP EXTENSION, kFailed when an error ends it.
+// pg_ivmx is still installed, run one refresh round; the schedulers of a
+// database share its IMMVs (refresh_runner.cpp). A scheduler exits with
+// kStopped when DROP DATABASE (or another command that needs the database
+// alone) blocks its database (wakeup.cpp: every scheduler of the database is
+// stopped), kRetired when the launcher retires it, kTerminated on any other
+// SIGTERM, kNotInstalled after DROP EXTENSION (each scheduler of the database
+// rechecks at once), kFailed when an error ends it.
+//
+// When max_worker_processes runs out, a database gets fewer schedulers:
+// first schedulers are started before any database gets a second one, and
+// a database that gets none makes one with several give one up (retired);
+// the launcher logs a WARNING when a database gets none, a LOG line when it
+// runs fewer than N, and tries again every kNoWorkerRetryMs.
 //
 // The launcher rescans pg_database every kLauncherNaptimeMs and whenever its
 // latch is set (worker start/stop notifications, probe requests, released
-// blocks). SIGHUP reloads the configuration; SIGTERM ends it with exit code
-// 1, so the postmaster restarts it after kLauncherRestartSeconds unless the
-// server is shutting down. A new launcher adopts the slots it finds in use.
+// blocks, first confirmations, configuration reloads). SIGHUP reloads the
+// configuration; SIGTERM ends it with exit code 1, so the postmaster restarts
+// it after kLauncherRestartSeconds unless the server is shutting down. A new
+// launcher adopts the slots it finds in use.
+#include "../extension/settings.hpp"
 #include "shared_state.hpp"
 #include "wakeup.hpp"
 #include "workers.hpp"
@@ -75,21 +106,32 @@ constexpr long kHealthyRunMs = 60000;     // a scheduler that ran this long rese
 constexpr long kNoWorkerRetryMs = 5000;   // no slot or bgworker free
 constexpr long kUnattachedLimitMs = 60000;  // adopted STARTING slot without a handle
 constexpr int kMaxConcurrentProbes = 2;
+constexpr int kMaxSchedulers = kMaxWorkersPerDatabaseLimit;
 
-enum class DatabaseState : uint8 { kIdle, kActive, kNotInstalled };
+enum class DatabaseState : uint8 { kIdle, kProbing, kActive, kDraining, kNotInstalled };
+
+// One scheduler of a database.
+struct SchedulerRef {
+    int slot;
+    BackgroundWorkerHandle* handle;  // if this launcher started it
+    TimestampTz started_at;          // or adopted at
+    bool retiring;                   // asked to leave (RequestRetire)
+};
 
 // The launcher's memory of one database (an HTAB entry; the key comes first).
 struct DatabaseEntry {
     Oid database_id;
     DatabaseState state;
-    int slot;                        // kActive: its scheduler's slot
-    BackgroundWorkerHandle* handle;  // kActive, if this launcher started it
-    TimestampTz active_since;
-    TimestampTz next_start;  // kIdle: not before
+    TimestampTz state_since;
+    int scheduler_count;  // 0 in kIdle and kNotInstalled
+    SchedulerRef schedulers[kMaxSchedulers];
+    TimestampTz next_start;  // no scheduler starts before (retry, back-off)
     int failures;            // consecutive kFailed exits
     bool expect_installed;   // pg_ivmx seen there, or CREATE EXTENSION asked
-    bool requested_while_active;
-    bool seen;  // listed by the last pg_database scan
+    bool requested_while_running;
+    bool starved;       // kIdle: its first scheduler found no free worker
+    bool warned_short;  // logged that it runs fewer schedulers than asked
+    bool seen;          // listed by the last pg_database scan
 };
 
 MemoryContext g_launcher_context = nullptr;
@@ -104,13 +146,14 @@ DatabaseEntry* EnterDatabase(Oid database_id) {
         static_cast<DatabaseEntry*>(hash_search(g_databases, &database_id, HASH_ENTER, &found));
     if (!found) {
         entry->state = DatabaseState::kIdle;
-        entry->slot = -1;
-        entry->handle = nullptr;
-        entry->active_since = 0;
+        entry->state_since = GetCurrentTimestamp();
+        entry->scheduler_count = 0;
         entry->next_start = 0;
         entry->failures = 0;
         entry->expect_installed = false;
-        entry->requested_while_active = false;
+        entry->requested_while_running = false;
+        entry->starved = false;
+        entry->warned_short = false;
         entry->seen = false;
     }
     return entry;
@@ -128,18 +171,88 @@ void InitLauncherState() {
                               HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
-// A new launcher takes over the schedulers its predecessor started.
+// Calls f(entry) for every database entry.
+template <typename F>
+void ForEachDatabase(F&& f) {
+    HASH_SEQ_STATUS status;
+    hash_seq_init(&status, g_databases);
+    DatabaseEntry* entry;
+    while ((entry = static_cast<DatabaseEntry*>(hash_seq_search(&status))) != nullptr) f(entry);
+}
+
+// --- the state machine -----------------------------------------------------------
+
+const char* StateName(DatabaseState state) {
+    switch (state) {
+        case DatabaseState::kIdle: return "idle";
+        case DatabaseState::kProbing: return "probing";
+        case DatabaseState::kActive: return "active";
+        case DatabaseState::kDraining: return "draining";
+        case DatabaseState::kNotInstalled: return "not installed";
+    }
+    return "?";
+}
+
+// The edges of the diagram at the top of this file.
+bool TransitionAllowed(DatabaseState from, DatabaseState to) {
+    switch (from) {
+        case DatabaseState::kIdle:
+            return to == DatabaseState::kProbing;
+        case DatabaseState::kProbing:
+            return to != DatabaseState::kProbing;
+        case DatabaseState::kActive:
+            return to == DatabaseState::kIdle || to == DatabaseState::kDraining ||
+                   to == DatabaseState::kNotInstalled;
+        case DatabaseState::kDraining:
+            return to == DatabaseState::kActive || to == DatabaseState::kIdle ||
+                   to == DatabaseState::kNotInstalled;
+        case DatabaseState::kNotInstalled:
+            return to == DatabaseState::kIdle;
+    }
+    return false;
+}
+
+// The one place where a database changes state, with what entering each
+// state implies.
+void TransitionTo(DatabaseEntry* entry, DatabaseState next) {
+    elog(TransitionAllowed(entry->state, next) ? DEBUG1 : WARNING,
+         "pg_ivmx launcher: database %u %s -> %s", entry->database_id, StateName(entry->state),
+         StateName(next));
+    entry->state = next;
+    entry->state_since = GetCurrentTimestamp();
+    entry->starved = false;
+    switch (next) {
+        case DatabaseState::kIdle:
+        case DatabaseState::kProbing:
+            // A new probe sees every CREATE EXTENSION committed so far.
+            entry->requested_while_running = false;
+            break;
+        case DatabaseState::kActive:
+            entry->expect_installed = true;
+            entry->warned_short = false;
+            break;
+        case DatabaseState::kDraining:
+            break;
+        case DatabaseState::kNotInstalled:
+            entry->expect_installed = false;
+            entry->requested_while_running = false;
+            entry->failures = 0;
+            break;
+    }
+}
+
+// A new launcher takes over the schedulers its predecessor started; they
+// count as probes until ConfirmedSchedulers() sees their confirmation.
 void AdoptExistingSlots() {
     const TimestampTz now = GetCurrentTimestamp();
     for (int i = 0; i < SlotCount(); ++i) {
         Oid database_id = InvalidOid;
         if (ReadSlot(i, &database_id) == SlotState::kFree) continue;
         DatabaseEntry* entry = EnterDatabase(database_id);
-        if (entry->state == DatabaseState::kActive) continue;
-        entry->state = DatabaseState::kActive;
-        entry->slot = i;
-        entry->active_since = now;
+        if (entry->scheduler_count >= kMaxSchedulers) continue;
+        entry->schedulers[entry->scheduler_count++] = SchedulerRef{i, nullptr, now, false};
         entry->expect_installed = true;
+        if (entry->state == DatabaseState::kIdle) TransitionTo(entry, DatabaseState::kProbing);
     }
 }
 
@@ -151,6 +264,11 @@ long RetryDelayMs(int failures) {
     return delay < kMaxRetryMs ? delay : kMaxRetryMs;
 }
 
+// No scheduler of the database starts before `at`.
+void PostponeStart(DatabaseEntry* entry, TimestampTz at) {
+    if (entry->next_start < at) entry->next_start = at;
+}
+
 void ScheduleAfterFailure(DatabaseEntry* entry, const SlotExit& exit, TimestampTz now) {
     if (exit.attached_at != 0 && TimestampDifferenceExceeds(exit.attached_at, now, kHealthyRunMs))
         entry->failures = 0;
@@ -158,77 +276,114 @@ void ScheduleAfterFailure(DatabaseEntry* entry, const SlotExit& exit, TimestampT
     const long delay = RetryDelayMs(entry->failures);
     elog(LOG, "pg_ivmx scheduler of database %u failed; next start in %ld ms",
          entry->database_id, delay);
-    entry->next_start = TimestampTzPlusMilliseconds(now, delay);
+    PostponeStart(entry, TimestampTzPlusMilliseconds(now, delay));
 }
 
-// The one transition function out of kActive.
-void AfterSchedulerExit(DatabaseEntry* entry, const SlotExit& exit) {
+void ForgetScheduler(DatabaseEntry* entry, int index) {
+    if (entry->schedulers[index].handle != nullptr) pfree(entry->schedulers[index].handle);
+    for (int i = index + 1; i < entry->scheduler_count; ++i)
+        entry->schedulers[i - 1] = entry->schedulers[i];
+    entry->scheduler_count--;
+}
+
+// What a scheduler's exit does to its database: when the next one may start,
+// and the transitions out of PROBING, ACTIVE and DRAINING.
+void AfterSchedulerExit(DatabaseEntry* entry, int index, const SlotExit& exit) {
     const TimestampTz now = GetCurrentTimestamp();
-    if (entry->handle != nullptr) pfree(entry->handle);
-    entry->handle = nullptr;
-    entry->slot = -1;
-    entry->state = DatabaseState::kIdle;
-    entry->next_start = now;
+    ForgetScheduler(entry, index);
     if (exit.extension_confirmed) entry->expect_installed = true;
+    const bool not_installed = exit.reason == SchedulerExit::kNotInstalled;
     switch (exit.reason) {
         case SchedulerExit::kNotInstalled:
             entry->expect_installed = false;
             entry->failures = 0;
-            if (!entry->requested_while_active) entry->state = DatabaseState::kNotInstalled;
             break;
         case SchedulerExit::kTerminated:
-            entry->next_start = TimestampTzPlusMilliseconds(now, kRestartAfterTerminateMs);
+            PostponeStart(entry, TimestampTzPlusMilliseconds(now, kRestartAfterTerminateMs));
             break;
-        case SchedulerExit::kStopped:
-            break;  // starts again once the database is no longer blocked
+        case SchedulerExit::kStopped:  // starts again once the database is no longer blocked
+        case SchedulerExit::kRetired:  // not replaced unless N grew meanwhile
+            break;
         case SchedulerExit::kNone:
         case SchedulerExit::kFailed:
             ScheduleAfterFailure(entry, exit, now);
             break;
     }
-    entry->requested_while_active = false;
+    const bool gone = not_installed || entry->state == DatabaseState::kDraining;
+    if (entry->scheduler_count == 0) {
+        TransitionTo(entry, gone && !entry->requested_while_running ? DatabaseState::kNotInstalled
+                                                                    : DatabaseState::kIdle);
+    } else if (not_installed && entry->state != DatabaseState::kDraining) {
+        TransitionTo(entry, DatabaseState::kDraining);
+    }
 }
 
 // Whether the worker of a STARTING slot is gone without having attached.
-bool WorkerGoneBeforeAttaching(const DatabaseEntry* entry) {
-    if (entry->handle == nullptr)
-        return TimestampDifferenceExceeds(entry->active_since, GetCurrentTimestamp(),
+bool WorkerGoneBeforeAttaching(const SchedulerRef& ref) {
+    if (ref.handle == nullptr)
+        return TimestampDifferenceExceeds(ref.started_at, GetCurrentTimestamp(),
                                           kUnattachedLimitMs);
     pid_t pid = 0;
-    return GetBackgroundWorkerPid(entry->handle, &pid) == BGWH_STOPPED;
+    return GetBackgroundWorkerPid(ref.handle, &pid) == BGWH_STOPPED;
 }
 
-void ReapScheduler(DatabaseEntry* entry) {
+// Reaps the scheduler at `index` if it left; true if it did.
+bool ReapScheduler(DatabaseEntry* entry, int index) {
+    const SchedulerRef& ref = entry->schedulers[index];
     SlotExit exit{};
-    if (TakeExitedSlot(entry->slot, &exit)) {
-        AfterSchedulerExit(entry, exit);
-        return;
+    if (TakeExitedSlot(ref.slot, &exit)) {
+        AfterSchedulerExit(entry, index, exit);
+        return true;
     }
     // Only a slot still STARTING is freed here: a worker that attached has
     // moved its slot to RUNNING or EXITED before the postmaster reports it
     // stopped, and is reaped through TakeExitedSlot.
-    if (WorkerGoneBeforeAttaching(entry) && FreeUnattachedSlot(entry->slot))
-        AfterSchedulerExit(entry, SlotExit{SchedulerExit::kFailed, false, 0});
+    if (WorkerGoneBeforeAttaching(ref) && FreeUnattachedSlot(ref.slot)) {
+        AfterSchedulerExit(entry, index, SlotExit{SchedulerExit::kFailed, false, 0});
+        return true;
+    }
+    return false;
 }
 
 void ReapSchedulers() {
-    HASH_SEQ_STATUS status;
-    hash_seq_init(&status, g_databases);
-    DatabaseEntry* entry;
-    while ((entry = static_cast<DatabaseEntry*>(hash_seq_search(&status))) != nullptr) {
-        if (entry->state == DatabaseState::kActive) ReapScheduler(entry);
+    ForEachDatabase([](DatabaseEntry* entry) {
+        for (int i = entry->scheduler_count - 1; i >= 0; --i) (void)ReapScheduler(entry, i);
+    });
+}
+
+// --- confirmations ----------------------------------------------------------------
+
+// Whether a scheduler of the database found pg_ivmx installed in a check
+// that started after `since`.
+bool ConfirmedSince(const DatabaseEntry* entry, TimestampTz since) {
+    for (int i = 0; i < entry->scheduler_count; ++i) {
+        const TimestampTz confirmed_at = ExtensionConfirmedAt(entry->schedulers[i].slot);
+        if (confirmed_at != 0 && confirmed_at > since) return true;
     }
+    return false;
+}
+
+// PROBING -> ACTIVE once the probe found pg_ivmx; DRAINING -> ACTIVE if a
+// remaining scheduler finds it again (dropped and created anew).
+void ConfirmedSchedulers() {
+    ForEachDatabase([](DatabaseEntry* entry) {
+        if (entry->state == DatabaseState::kProbing && ConfirmedSince(entry, 0))
+            TransitionTo(entry, DatabaseState::kActive);
+        else if (entry->state == DatabaseState::kDraining &&
+                 ConfirmedSince(entry, entry->state_since))
+            TransitionTo(entry, DatabaseState::kActive);
+    });
 }
 
 // --- probe requests ------------------------------------------------------------
 
 void NoteProbeRequest(DatabaseEntry* entry) {
     entry->expect_installed = true;
-    if (entry->state == DatabaseState::kActive) {
-        entry->requested_while_active = true;
+    if (entry->scheduler_count > 0) {
+        entry->requested_while_running = true;
         return;
     }
-    entry->state = DatabaseState::kIdle;
+    if (entry->state == DatabaseState::kNotInstalled) TransitionTo(entry, DatabaseState::kIdle);
     entry->failures = 0;
     entry->next_start = GetCurrentTimestamp();
 }
@@ -239,11 +394,9 @@ void ApplyProbeRequests() {
     const int count = TakeProbeRequests(requested, &probe_all);
     for (int i = 0; i < count; ++i) NoteProbeRequest(EnterDatabase(requested[i]));
     if (!probe_all) return;
-    HASH_SEQ_STATUS status;
-    hash_seq_init(&status, g_databases);
-    DatabaseEntry* entry;
-    while ((entry = static_cast<DatabaseEntry*>(hash_seq_search(&status))) != nullptr)
+    ForEachDatabase([](DatabaseEntry* entry) {
         if (entry->state == DatabaseState::kNotInstalled) NoteProbeRequest(entry);
+    });
 }
 
 // --- scanning pg_database ------------------------------------------------------
@@ -255,24 +408,13 @@ bool SchedulerAllowed(Form_pg_database database) {
            !database_is_invalid_form(database);
 }
 
-void MarkAllUnseen() {
-    HASH_SEQ_STATUS status;
-    hash_seq_init(&status, g_databases);
-    DatabaseEntry* entry;
-    while ((entry = static_cast<DatabaseEntry*>(hash_seq_search(&status))) != nullptr)
-        entry->seen = false;
-}
-
 // Entries of databases that are gone (or no longer allowed) are dropped,
 // unless a scheduler still holds a slot for them.
 void ForgetUnseenDatabases() {
-    HASH_SEQ_STATUS status;
-    hash_seq_init(&status, g_databases);
-    DatabaseEntry* entry;
-    while ((entry = static_cast<DatabaseEntry*>(hash_seq_search(&status))) != nullptr) {
-        if (entry->seen || entry->state == DatabaseState::kActive) continue;
+    ForEachDatabase([](DatabaseEntry* entry) {
+        if (entry->seen || entry->scheduler_count > 0) return;
         hash_search(g_databases, &entry->database_id, HASH_REMOVE, nullptr);
-    }
+    });
 }
 
 // Reads pg_database in a short transaction. present[i] tells whether
@@ -298,14 +440,14 @@ void ScanDatabases() {
     Oid dropped[kMaxDatabaseBlocks];
     bool present[kMaxDatabaseBlocks] = {};
     const int dropped_count = DroppedDatabaseBlocks(dropped);
-    MarkAllUnseen();
+    ForEachDatabase([](DatabaseEntry* entry) { entry->seen = false; });
     ReadDatabases(dropped, dropped_count, present);
     ForgetUnseenDatabases();
     for (int i = 0; i < dropped_count; ++i)
         if (!present[i]) ForgetDroppedBlock(dropped[i]);
 }
 
-// --- starting schedulers -------------------------------------------------------
+// --- starting and retiring schedulers -------------------------------------------
 
 void FillSchedulerWorker(BackgroundWorker* worker, int slot, Oid database_id) {
     memset(worker, 0, sizeof(*worker));
@@ -321,24 +463,12 @@ void FillSchedulerWorker(BackgroundWorker* worker, int slot, Oid database_id) {
     worker->bgw_notify_pid = MyProcPid;
 }
 
-void WarnNoWorker(DatabaseEntry* entry, const char* what) {
-    entry->next_start = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kNoWorkerRetryMs);
-    if (g_warned_no_worker) return;
-    g_warned_no_worker = true;
-    ereport(WARNING,
-            (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-             errmsg("pg_ivmx launcher could not start a scheduler for database %u: %s",
-                    entry->database_id, what),
-             errhint("Raise max_worker_processes (each database with pg_ivmx needs one worker).")));
-}
-
-// Registers a scheduler for entry's database; false if no slot or worker.
-bool StartScheduler(DatabaseEntry* entry) {
+// Registers one more scheduler for entry's database. Returns nullptr on
+// success, else what was missing.
+const char* StartScheduler(DatabaseEntry* entry) {
+    if (entry->scheduler_count >= kMaxSchedulers) return "too many schedulers";
     const int slot = ReserveSlot(entry->database_id);
-    if (slot < 0) {
-        WarnNoWorker(entry, "no free scheduler slot");
-        return false;
-    }
+    if (slot < 0) return "no free scheduler slot";
     BackgroundWorker worker;
     FillSchedulerWorker(&worker, slot, entry->database_id);
     BackgroundWorkerHandle* handle = nullptr;
@@ -347,74 +477,209 @@ bool StartScheduler(DatabaseEntry* entry) {
     MemoryContextSwitchTo(previous);
     if (!registered) {
         FreeUnattachedSlot(slot);
-        WarnNoWorker(entry, "no free background worker slot");
-        return false;
+        return "no free background worker slot";
     }
-    g_warned_no_worker = false;
-    entry->state = DatabaseState::kActive;
-    entry->slot = slot;
-    entry->handle = handle;
-    entry->active_since = GetCurrentTimestamp();
-    entry->requested_while_active = false;
-    return true;
+    entry->schedulers[entry->scheduler_count++] =
+        SchedulerRef{slot, handle, GetCurrentTimestamp(), false};
+    return nullptr;
+}
+
+// A database gets no scheduler at all: a WARNING, once until a start succeeds.
+void WarnNoWorker(DatabaseEntry* entry, const char* what) {
+    entry->next_start = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kNoWorkerRetryMs);
+    entry->starved = true;
+    if (g_warned_no_worker) return;
+    g_warned_no_worker = true;
+    ereport(WARNING,
+            (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+             errmsg("pg_ivmx launcher could not start a scheduler for database %u: %s",
+                    entry->database_id, what),
+             errhint("Raise max_worker_processes (each database with pg_ivmx needs up to "
+                     "ivmx.max_workers_per_database workers).")));
+}
+
+// A database runs fewer schedulers than asked: a LOG line, once until it
+// has them all.
+void NoteShortOfWorkers(DatabaseEntry* entry, int running, int wanted, const char* what) {
+    entry->next_start = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kNoWorkerRetryMs);
+    if (entry->warned_short) return;
+    entry->warned_short = true;
+    ereport(LOG,
+            (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+             errmsg("pg_ivmx launcher runs %d of %d schedulers for database %u: %s", running,
+                    wanted, entry->database_id, what),
+             errhint("Raise max_worker_processes or lower ivmx.max_workers_per_database.")));
+}
+
+int WantedSchedulers() {
+    const int wanted = MaxWorkersPerDatabase();
+    return wanted < 1 ? 1 : (wanted > kMaxSchedulers ? kMaxSchedulers : wanted);
+}
+
+int StayingSchedulers(const DatabaseEntry* entry) {
+    int staying = 0;
+    for (int i = 0; i < entry->scheduler_count; ++i) staying += !entry->schedulers[i].retiring;
+    return staying;
+}
+
+// Asks the newest schedulers beyond N to leave after their round.
+void RetireSurplus(DatabaseEntry* entry, int wanted) {
+    int staying = StayingSchedulers(entry);
+    for (int i = entry->scheduler_count - 1; i >= 0 && staying > wanted; --i) {
+        SchedulerRef& ref = entry->schedulers[i];
+        if (ref.retiring) continue;
+        ref.retiring = true;
+        RequestRetire(ref.slot);
+        --staying;
+    }
 }
 
 int ActiveProbes() {
     int probes = 0;
-    HASH_SEQ_STATUS status;
-    hash_seq_init(&status, g_databases);
-    DatabaseEntry* entry;
-    while ((entry = static_cast<DatabaseEntry*>(hash_seq_search(&status))) != nullptr)
-        if (entry->state == DatabaseState::kActive && !entry->expect_installed &&
-            !(entry->slot >= 0 && ExtensionConfirmed(entry->slot)))
-            ++probes;
+    ForEachDatabase([&probes](DatabaseEntry* entry) {
+        probes += entry->state == DatabaseState::kProbing && !entry->expect_installed;
+    });
     return probes;
 }
 
-bool Due(const DatabaseEntry* entry, TimestampTz now) {
-    return entry->state == DatabaseState::kIdle && entry->seen && entry->next_start <= now;
+// Databases waiting for a worker for their first scheduler (a start failed
+// for want of one; not blocked meanwhile): the others get no more
+// schedulers until they have one.
+int StarvedDatabases() {
+    int starved = 0;
+    ForEachDatabase([&starved](DatabaseEntry* entry) {
+        starved += entry->state == DatabaseState::kIdle && entry->seen && entry->starved &&
+                   !DatabaseBlocked(entry->database_id);
+    });
+    return starved;
 }
 
-void StartDueSchedulers() {
+int RetiringSchedulers() {
+    int retiring = 0;
+    ForEachDatabase([&retiring](DatabaseEntry* entry) {
+        retiring += entry->scheduler_count - StayingSchedulers(entry);
+    });
+    return retiring;
+}
+
+// The ACTIVE database with the most schedulers staying, if it has more than
+// one.
+DatabaseEntry* RichestDatabase() {
+    DatabaseEntry* richest = nullptr;
+    int most = 1;
+    ForEachDatabase([&](DatabaseEntry* entry) {
+        if (entry->state != DatabaseState::kActive) return;
+        const int staying = StayingSchedulers(entry);
+        if (staying > most) {
+            most = staying;
+            richest = entry;
+        }
+    });
+    return richest;
+}
+
+// Every database gets its first scheduler before any gets another one: for
+// each database starved of its first, a database with several gives one up
+// (retired after its round). The starved ones then start at the next
+// launcher round (a scheduler's exit sets the launcher's latch).
+void MakeRoomForFirstSchedulers(int starved, TimestampTz now) {
+    int freeing = RetiringSchedulers();
+    for (; freeing < starved; ++freeing) {
+        DatabaseEntry* richest = RichestDatabase();
+        if (richest == nullptr) break;
+        elog(LOG, "pg_ivmx launcher retires a scheduler of database %u: another database has none",
+             richest->database_id);
+        RetireSurplus(richest, StayingSchedulers(richest) - 1);
+    }
+    if (freeing == 0) return;
+    ForEachDatabase([now](DatabaseEntry* entry) {
+        if (entry->state == DatabaseState::kIdle && entry->starved) entry->next_start = now;
+    });
+}
+
+bool MayStart(const DatabaseEntry* entry, TimestampTz now) {
+    return entry->seen && entry->next_start <= now && !DatabaseBlocked(entry->database_id);
+}
+
+// IDLE -> PROBING: the first scheduler of each database due, until no
+// worker is left.
+void StartFirstSchedulers(TimestampTz now) {
     int probes = ActiveProbes();
-    const TimestampTz now = GetCurrentTimestamp();
     HASH_SEQ_STATUS status;
     hash_seq_init(&status, g_databases);
     DatabaseEntry* entry;
     while ((entry = static_cast<DatabaseEntry*>(hash_seq_search(&status))) != nullptr) {
-        if (!Due(entry, now) || DatabaseBlocked(entry->database_id)) continue;
+        if (entry->state != DatabaseState::kIdle || !MayStart(entry, now)) continue;
         const bool probe = !entry->expect_installed;
         if (probe && probes >= kMaxConcurrentProbes) continue;
-        if (!StartScheduler(entry)) {
+        if (const char* missing = StartScheduler(entry)) {
+            WarnNoWorker(entry, missing);
             hash_seq_term(&status);
             return;
         }
+        g_warned_no_worker = false;
+        TransitionTo(entry, DatabaseState::kProbing);
         if (probe) ++probes;
     }
 }
 
-// Time until the next entry becomes due. Entries already due but held back
-// (probe limit, blocked database) are started when a latch event arrives: a
-// probe exiting or a block being released sets the launcher's latch.
-long NextWakeupMs() {
-    long timeout = kLauncherNaptimeMs;
-    const TimestampTz now = GetCurrentTimestamp();
+// ACTIVE: N schedulers per database (retiring the newest beyond N), the
+// missing ones started once no database lacks its first scheduler. A
+// database short of workers is left at the first failure.
+void AdjustActiveDatabases(TimestampTz now) {
+    const int wanted = WantedSchedulers();
+    ForEachDatabase([wanted](DatabaseEntry* entry) {
+        if (entry->state == DatabaseState::kActive) RetireSurplus(entry, wanted);
+    });
+    if (const int starved = StarvedDatabases()) {
+        MakeRoomForFirstSchedulers(starved, now);
+        return;
+    }
     HASH_SEQ_STATUS status;
     hash_seq_init(&status, g_databases);
     DatabaseEntry* entry;
     while ((entry = static_cast<DatabaseEntry*>(hash_seq_search(&status))) != nullptr) {
-        if (entry->state != DatabaseState::kIdle || entry->next_start <= now) continue;
+        if (entry->state != DatabaseState::kActive) continue;
+        int staying = StayingSchedulers(entry);
+        if (staying >= wanted) entry->warned_short = false;
+        if (staying >= wanted || !MayStart(entry, now)) continue;
+        for (; staying < wanted; ++staying) {
+            if (const char* missing = StartScheduler(entry)) {
+                NoteShortOfWorkers(entry, staying, wanted, missing);
+                hash_seq_term(&status);
+                return;
+            }
+        }
+    }
+}
+
+// Time until the next entry may start a scheduler. Entries already due but
+// held back (probe limit, blocked database) are started when a latch event
+// arrives: a probe exiting or a block being released sets the launcher's
+// latch.
+long NextWakeupMs() {
+    long timeout = kLauncherNaptimeMs;
+    const TimestampTz now = GetCurrentTimestamp();
+    const int wanted = WantedSchedulers();
+    ForEachDatabase([&](DatabaseEntry* entry) {
+        const bool waiting = entry->state == DatabaseState::kIdle ||
+                             (entry->state == DatabaseState::kActive &&
+                              StayingSchedulers(entry) < wanted);
+        if (!waiting || entry->next_start <= now) return;
         const long wait = TimestampDifferenceMilliseconds(now, entry->next_start);
         if (wait < timeout) timeout = wait;
-    }
+    });
     return timeout;
 }
 
 long LauncherRound() {
     ReapSchedulers();
     ApplyProbeRequests();
+    ConfirmedSchedulers();
     ScanDatabases();
-    StartDueSchedulers();
+    const TimestampTz now = GetCurrentTimestamp();
+    StartFirstSchedulers(now);
+    AdjustActiveDatabases(now);
     return NextWakeupMs();
 }
 

@@ -35,7 +35,6 @@ namespace ivmx::pg {
 
 namespace {
 
-constexpr uint64 kAllTransactions = std::numeric_limits<uint64>::max();
 
 // Runs a read-only query in `snapshot`; returns the rows as text.
 // Runs sql once, reading in snapshot; `result` reads SPI's result before the
@@ -128,10 +127,14 @@ ReadColumns ColumnsRead(const LogInfo& log, const std::vector<std::string>& read
     return columns;
 }
 
-// The log rows this refresh consumes.
-std::string Consumed(const std::string& pending, uint64 boundary) {
-    if (boundary == kAllTransactions) return pending;
-    return pending + " AND __ivm_xid < '" + std::to_string(boundary) + "'::xid8";
+// SQL condition: the log row's transaction is committed in `snapshot`.
+std::string VisibleIn(const core::XidSnapshot& snapshot) {
+    return "pg_visible_in_snapshot(__ivm_xid, '" + snapshot.ToText() + "'::pg_snapshot)";
+}
+
+// The log rows this refresh consumes: those pending, up to the batch's end.
+std::string Consumed(const std::string& pending, const std::optional<core::XidSnapshot>& batch_end) {
+    return batch_end ? "(" + pending + ") AND " + VisibleIn(*batch_end) : pending;
 }
 
 // FROM-item with the logged rows of one sign as logged: rows inserted and
@@ -327,7 +330,6 @@ uint64 OwnTransaction() {
 struct PendingSummary {
     int64 rows = 0;
     std::vector<uint64_t> first_xid;                   // per log; UINT64_MAX: no rows
-    std::vector<std::pair<uint64_t, int64_t>> by_xid;  // sorted; filled by CountByTransaction
     int64 own_max_seq = 0;
 };
 
@@ -346,15 +348,65 @@ PendingSummary SummarizePending(const std::vector<LogInfo>& logs, const std::str
     return summary;
 }
 
-void CountByTransaction(PendingSummary& summary, const std::vector<LogInfo>& logs, const std::string& pending,
-                        Snapshot snapshot) {
-    std::map<uint64_t, int64_t> counts;
-    for (const auto& log : logs)
-        for (const auto& row : QueryIn("SELECT __ivm_xid::text, count(*) FROM " + log.log + " WHERE " + pending +
-                                           " GROUP BY __ivm_xid",
-                                       snapshot))
-            counts[std::stoull(row[0])] += std::stoll(row[1]);
-    summary.by_xid.assign(counts.begin(), counts.end());
+
+// Snapshots the schedulers of the database took (ivmx.snapshot_mark), the
+// places where a backlog can be split in commit order. A mark per round at
+// most; marks older than kMarkLifetime or beyond the newest kMaxMarks are
+// deleted now and then.
+constexpr int kMaxMarks = 256;
+constexpr const char* kMarkLifetime = "15 minutes";
+
+void RememberSnapshot(Snapshot snapshot) {
+    AsCatalogOwner([&] {
+        RunIn("INSERT INTO ivmx.snapshot_mark (taken_at, snapshot) SELECT clock_timestamp(), pg_current_snapshot() "
+              "WHERE NOT EXISTS (SELECT FROM (SELECT snapshot FROM ivmx.snapshot_mark ORDER BY taken_at DESC LIMIT 1) m "
+              "WHERE m.snapshot::text = pg_current_snapshot()::text)",
+              snapshot, SPI_OK_INSERT, [] { return 0; });
+        static int rounds = 0;
+        if (++rounds % 64 != 0) return;
+        RunIn(std::string("DELETE FROM ivmx.snapshot_mark WHERE taken_at < clock_timestamp() - interval '") +
+                  kMarkLifetime + "' OR taken_at < (SELECT taken_at FROM ivmx.snapshot_mark ORDER BY taken_at DESC "
+                  "OFFSET " + std::to_string(kMaxMarks) + " LIMIT 1)",
+              snapshot, SPI_OK_DELETE, [] { return 0; });
+    });
+}
+
+// The marks, oldest first, as the latest snapshot sees them.
+std::vector<std::string> SnapshotMarks() {
+    std::vector<std::string> marks;
+    Snapshot latest = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
+    for (const auto& row : AsCatalogOwner([&] {
+             return QueryIn("SELECT snapshot::text FROM ivmx.snapshot_mark ORDER BY taken_at", latest);
+         }))
+        marks.push_back(row[0]);
+    PgCall([&] { UnregisterSnapshot(latest); });
+    return marks;
+}
+
+// Where to end the batch of a backlog of `total` pending rows of one log
+// (the watermark `applied`): at the newest remembered snapshot taken after
+// the watermark whose batch stays within ivmx.max_batch_rows, or else the
+// oldest that makes progress (core::SelectBatchEnd); with the rows that
+// batch consumes. nullopt: consume everything.
+std::optional<std::pair<core::XidSnapshot, int64>> BatchEndAt(const LogInfo& log, const std::string& pending,
+                                                             Snapshot snapshot, const core::XidSnapshot& applied,
+                                                             int64 total) {
+    std::vector<core::XidSnapshot> candidates;
+    for (const auto& text : SnapshotMarks()) {
+        const auto mark = core::XidSnapshot::Parse(text);
+        if (mark && core::Includes(*mark, applied) && !core::Includes(applied, *mark)) candidates.push_back(*mark);
+    }
+    if (candidates.empty()) return std::nullopt;
+    std::vector<std::string> counts;
+    for (const auto& mark : candidates) counts.push_back("count(*) FILTER (WHERE " + VisibleIn(mark) + ")");
+    const auto row = AsRole(CatalogOwner(), [&] {
+        return QueryIn("SELECT " + core::Join(counts, ", ") + " FROM " + log.log + " WHERE " + pending, snapshot)[0];
+    });
+    std::vector<int64_t> visible;
+    for (const auto& c : row) visible.push_back(std::stoll(c));
+    const std::optional<size_t> end = core::SelectBatchEnd(visible, total, MaxBatchRows());
+    if (!end) return std::nullopt;
+    return std::make_pair(candidates[*end], visible[*end]);
 }
 
 void RecordRefresh(Oid immv, const ImmvRecord& next, TimestampTz started, const RefreshResult& result) {
@@ -526,25 +578,25 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
     PendingSummary summary =
         AsRole(CatalogOwner(), [&] { return SummarizePending(logs, pending, own, snapshot); });
 
-    // A single-relation view takes at most ivmx.max_batch_rows per refresh,
-    // in whole transactions; other views take everything pending.
-    uint64 boundary = kAllTransactions;
-    // A batch that ends before the latest change recomputes (lost min/max,
+    // A scheduled refresh of a single-relation view takes at most about
+    // ivmx.max_batch_rows, ending its batch at a snapshot the scheduler took
+    // earlier (BatchEndAt); other refreshes take everything pending. A
+    // batch that ends before the latest change recomputes (lost min/max,
     // non-finite sums) from the relation as of its end (RelationBefore),
-    // which needs equality on the columns read; without it, no split.
-    if (maintainer->definition().relations.size() == 1 && summary.rows > MaxBatchRows() &&
-        (!core::NeedsRecompute(maintainer->definition()) || HaveEquality(logs[0].base, RelationColumns(maintainer->definition(), 0)))) {
-        AsRole(CatalogOwner(), [&] { CountByTransaction(summary, logs, pending, snapshot); });
-        boundary = core::BatchBoundary(summary.by_xid, MaxBatchRows());
-    }
-    // A transaction whose rows were applied in part (by its own flush) is
-    // always consumed in full: the watermark cannot apply it in part again.
-    if (record.partial_xid != 0 && boundary <= record.partial_xid) boundary = record.partial_xid + 1;
-    result.rows_consumed = summary.by_xid.empty() ? summary.rows : 0;
+    // which needs equality on the columns read; without it, no split. A
+    // transaction applied in part by its own flush is never split.
+    std::optional<core::XidSnapshot> batch_end;
+    result.rows_consumed = summary.rows;
     result.more_pending = false;
-    for (const auto& [xid, rows] : summary.by_xid) {
-        if (xid < boundary) result.rows_consumed += rows;
-        if (xid >= boundary) result.more_pending = true;
+    if (scheduled && known && own == 0 && record.partial_xid == 0 && maintainer->definition().relations.size() == 1 &&
+        summary.rows > MaxBatchRows() &&
+        (!core::NeedsRecompute(maintainer->definition()) ||
+         HaveEquality(logs[0].base, RelationColumns(maintainer->definition(), 0)))) {
+        if (auto end = BatchEndAt(logs[0], pending, snapshot, *core::XidSnapshot::Parse(record.watermark), summary.rows)) {
+            batch_end = end->first;
+            result.rows_consumed = end->second;
+            result.more_pending = true;
+        }
     }
     if (result.rows_consumed == 0 && kind != RefreshKind::Full && known) {
         PgCall([&] { UnregisterSnapshot(snapshot); });
@@ -563,12 +615,12 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
     size_t changed_occurrences = 0;
     for (const auto& rel : maintainer->definition().relations)
         for (size_t l = 0; l < logs.size(); ++l)
-            changed_occurrences += logs[l].base == rel.relation_id && summary.first_xid[l] < boundary;
+            changed_occurrences += logs[l].base == rel.relation_id && summary.first_xid[l] != UINT64_MAX;
     result.full |= changed_occurrences > core::kMaxChangedOccurrences && !maintainer->definition().join_tree;
     if (!result.full) {
-        const std::string consumed = Consumed(pending, boundary);
+        const std::string consumed = Consumed(pending, batch_end);
         for (size_t l = 0; l < logs.size() && !result.full; ++l) {
-            if (summary.first_xid[l] >= boundary) continue;
+            if (summary.first_xid[l] == UINT64_MAX) continue;
             std::optional<Batch> batch = ReadBatch(logs[l], maintainer->definition(), consumed, snapshot);
             if (batch) batches.push_back(std::move(*batch));
             else result.full = true;
@@ -578,10 +630,10 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
     // its current rows less the later changes (read like the batch).
     std::vector<std::string> base_as_of;
     std::vector<Batch> later_batches;
-    if (!result.full && boundary != kAllTransactions && core::NeedsRecompute(maintainer->definition())) {
+    if (!result.full && batch_end && core::NeedsRecompute(maintainer->definition())) {
         std::optional<Batch> later = ReadBatch(logs[0], maintainer->definition(),
-                                               pending + " AND __ivm_xid >= '" + std::to_string(boundary) + "'::xid8",
-                                               snapshot, "later");
+                                               "(" + pending + ") AND NOT " + VisibleIn(*batch_end), snapshot,
+                                               "later");
         if (later) {
             std::vector<std::string> quoted;
             for (const auto& c : RelationColumns(maintainer->definition(), 0)) quoted.push_back(core::QuoteIdent(c));
@@ -593,7 +645,7 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
         }
     }
     if (result.full) {
-        boundary = kAllTransactions;
+        batch_end.reset();
         result.more_pending = false;
         result.rows_changed = maintainer->RecomputeAt(snapshot);
     } else {
@@ -653,8 +705,10 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
     UnregisterBatches(later_batches);
     ImmvRecord next = record;
     const core::XidSnapshot previous = known ? *core::XidSnapshot::Parse(record.watermark) : core::XidSnapshot{};
-    next.watermark = core::ConsumedThrough(*seen, previous, own, boundary).ToText();
-    next.partial_xid = own != 0 && own < boundary ? own : 0;
+    // A batch ending at an earlier snapshot applied exactly what it shows
+    // committed (it includes the previous watermark).
+    next.watermark = batch_end ? batch_end->ToText() : core::ConsumedThrough(*seen, previous, own, UINT64_MAX).ToText();
+    next.partial_xid = own != 0 && !batch_end ? own : 0;
     next.partial_seq = summary.own_max_seq;
     if (next.partial_xid != 0 && record.partial_xid == own)
         next.partial_seq = std::max<int64>(next.partial_seq, record.partial_seq);
@@ -718,6 +772,8 @@ void InTransaction(F&& f) {
 std::vector<DueView> DueViews(long& sleep_ms) {
     std::vector<DueView> due;
     InTransaction([&] {
+        // Where later refreshes may end a batch (BatchEndAt).
+        RememberSnapshot(GetActiveSnapshot());
         std::set<core::RelationId> ready, failing, deferred;
         for (const auto& row : QueryIn(
                  "SELECT immvrelid::oid, wait_s <= 0, "
@@ -861,9 +917,11 @@ void VacuumLogs(bool idle) {
             continue;
         }
         const Oid log = it->first;
+        const int64 rows = it->second;
         it = deleted.erase(it);
         const MemoryContext round = CurrentMemoryContext;
         const MemoryContext portal = PortalContext;
+        bool busy = false;
         try {
             PgCall([&] {
                 SetCurrentStatementStartTimestamp();
@@ -874,7 +932,12 @@ void VacuumLogs(bool idle) {
                 MemoryContextSwitchTo(round);
                 PortalContext = round;
                 char* name = get_rel_name(log);
-                if (name != nullptr) {
+                // Another vacuum of the log (another scheduler's, autovacuum)
+                // or a refresh deleting from it is under way: later, rather
+                // than have vacuum warn that it skipped the log.
+                busy = name != nullptr && !ConditionalLockRelationOid(log, ShareUpdateExclusiveLock);
+                if (name != nullptr && !busy) {
+                    UnlockRelationOid(log, ShareUpdateExclusiveLock);
                     // Truncation waits (up to 5 s) for sessions that hold the
                     // log, say an open transaction that wrote its table: it
                     // is only tried when nobody does right now.
@@ -895,6 +958,7 @@ void VacuumLogs(bool idle) {
                 ereport(LOG, (errmsg("pg_ivmx scheduler could not vacuum delta log with OID %u: %s", log, e.what())));
             });
         }
+        if (busy) deleted[log] += rows;  // behind the iterator: not seen again this time
     }
 }
 
@@ -995,6 +1059,18 @@ void RefreshDueView(const DueView& view, RoundState& round) {
 // view that another one is refreshing, or whose upstream IMMV another one is
 // refreshing (upstream before downstream). A slow refresh thus holds up its
 // own scheduler and the views downstream of it, not the others.
+void RecordSnapshotMark() {
+    InTransaction([] {
+        // Not while pg_ivmx is being dropped or created (the scheduler finds
+        // out and leaves by itself).
+        const bool installed = PgCall([] {
+            const Oid nsp = get_namespace_oid("ivmx", true);
+            return OidIsValid(nsp) && OidIsValid(get_relname_relid("snapshot_mark", nsp));
+        });
+        if (installed) RememberSnapshot(GetActiveSnapshot());
+    });
+}
+
 RoundOutcome RunSchedulerRound() {
     RoundState round{NaptimeMs(), false, false};
     std::vector<DueView> due;

@@ -26,6 +26,12 @@ struct RoundOutcome {
 };
 RoundOutcome RunSchedulerRound();
 
+// Remembers the current snapshot as a place where a later scheduled refresh
+// may end a batch (a round does it itself; the scheduler calls this while
+// ivmx.enabled is off, so that a backlog built meanwhile can be split).
+// Outside a transaction, like RunSchedulerRound.
+void RecordSnapshotMark();
+
 // How a deferred IMMV is brought forward.
 enum class RefreshKind {
     Auto,  // incremental from the logs, or a recompute when the delta is large

@@ -2,6 +2,9 @@
 // scheduler") started by the launcher (launcher.cpp) for one database. It
 // refreshes the database's deferred IMMVs by calling RunSchedulerRound() in a
 // loop, sleeping on its latch in between; committing writers set that latch.
+// A database has up to ivmx.max_workers_per_database of them: they share its
+// IMMVs (RunSchedulerRound claims each IMMV before refreshing it), and the
+// one in the lowest slot also checks the IMMVs' triggers.
 //
 // The loop is C-shaped (trivially destructible locals only) because it calls
 // CHECK_FOR_INTERRUPTS and WaitLatch; the C++ refresh engine is entered only
@@ -25,7 +28,9 @@
 //     current at the start of each round;
 //   * writers' wake-ups arrive as the latch plus a flag in the slot; the
 //     flag is checked after each round, so a wait on MyLatch inside the round
-//     (a lock wait, or the engine's own) cannot lose a wake-up.
+//     (a lock wait, or the engine's own) cannot lose a wake-up. A writer sets
+//     the latch of one scheduler out of its round only (SetInRound): while
+//     one refreshes a slow IMMV, another serves the commits.
 // A transaction left open by a round is aborted here with a WARNING.
 #include <algorithm>
 #include <set>
@@ -90,14 +95,16 @@ bool ExtensionCheckDue(int slot, TimestampTz last_check) {
     return TimestampDifferenceExceeds(last_check, GetCurrentTimestamp(), NaptimeMs());
 }
 
-void CheckExtensionOrExit(int slot, bool* confirmed) {
+// Every successful check is recorded (with the time it started): the
+// launcher tells from it that the extension is (again) installed.
+void CheckExtensionOrExit(int slot) {
+    const TimestampTz checked_at = GetCurrentTimestamp();
     if (!ExtensionInstalled()) {
         SetSchedulerExit(slot, SchedulerExit::kNotInstalled);  // first: elog may not return
         elog(DEBUG1, "pg_ivmx scheduler exiting: the extension is not installed in this database");
         proc_exit(0);
     }
-    if (!*confirmed) ConfirmExtension(slot);
-    *confirmed = true;
+    ConfirmExtension(slot, checked_at);
 }
 
 long ClampSleep(long sleep_ms) {
@@ -123,6 +130,16 @@ RoundOutcome RunRound(MemoryContext round_context) {
     pgstat_report_activity(STATE_IDLE, nullptr);
     outcome.sleep_ms = ClampSleep(outcome.sleep_ms);
     return outcome;
+}
+
+// While ivmx.enabled is off, the scheduler still remembers a snapshot per
+// naptime: a backlog built meanwhile can then be split in commit order.
+void RememberSnapshotWhileIdle(MemoryContext round_context) {
+    const MemoryContext previous = MemoryContextSwitchTo(round_context);
+    EntryGuard([] { RecordSnapshotMark(); });
+    MemoryContextSwitchTo(previous);
+    MemoryContextReset(round_context);
+    if (IsTransactionState()) AbortCurrentTransaction();
 }
 
 // How often the scheduler looks for IMMVs whose triggers are missing or
@@ -163,8 +180,13 @@ void WarnAboutBrokenTriggers() {
     }
 }
 
-// The round's work besides refreshing, now and then.
+// The round's work besides refreshing, now and then; by one scheduler of the
+// database only (the first), so that a broken IMMV is reported once.
 void CheckTriggersIfDue(MemoryContext round_context, TimestampTz* last_check) {
+    int rank = 0;
+    int count = 1;
+    DatabaseSchedulerRank(&rank, &count);
+    if (rank != 0) return;
     if (*last_check != 0 &&
         !TimestampDifferenceExceeds(*last_check, GetCurrentTimestamp(), kTriggerCheckIntervalMs))
         return;
@@ -181,10 +203,15 @@ void CheckTriggersIfDue(MemoryContext round_context, TimestampTz* last_check) {
     TimestampTz last_check = 0;
     TimestampTz last_round = 0;
     TimestampTz last_trigger_check = 0;
-    bool confirmed = false;
     bool backlog = false;
     for (;;) {
         HandleInterrupts(slot);
+        // The launcher keeps fewer schedulers here than before (a reload of
+        // ivmx.max_workers_per_database): leave between rounds.
+        if (RetireRequested(slot)) {
+            PassOnWakeRequest(slot);
+            ExitScheduler(slot, SchedulerExit::kRetired);
+        }
         // Rounds start at most every ivmx.refresh_delay: the commits of a busy
         // database are applied in batches instead of one refresh each. A
         // backlog larger than a batch is drained round after round.
@@ -197,20 +224,26 @@ void CheckTriggersIfDue(MemoryContext round_context, TimestampTz* last_check) {
         }
         last_round = GetCurrentTimestamp();
         if (ExtensionCheckDue(slot, last_check)) {
-            CheckExtensionOrExit(slot, &confirmed);
+            CheckExtensionOrExit(slot);
             last_check = GetCurrentTimestamp();
         }
         // Cleared before the round: a commit after this point sets the flag
-        // and the latch again. The flag is checked after the round too, in
-        // case a wait inside PostgreSQL (a lock wait) consumed the latch.
+        // (and, while this scheduler is out of its round, the latch) again.
+        // The flag is checked after the round too: a commit during the round
+        // sets no latch here, and a wait inside PostgreSQL (a lock wait) may
+        // have consumed it.
+        SetInRound(slot, true);
         (void)TakeWakeRequest(slot);
         RoundOutcome outcome{NaptimeMs(), false};
         if (SchedulerEnabled()) {
             outcome = RunRound(round_context);
             CheckTriggersIfDue(round_context, &last_trigger_check);
+        } else {
+            RememberSnapshotWhileIdle(round_context);
         }
         backlog = outcome.backlog;
         long sleep_ms = outcome.sleep_ms;
+        SetInRound(slot, false);
         if (TakeWakeRequest(slot) && SchedulerEnabled()) sleep_ms = 0;
         (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms,
                         PG_WAIT_EXTENSION);

@@ -20,6 +20,7 @@ shmem_request_hook_type g_previous_request_hook = nullptr;
 shmem_startup_hook_type g_previous_startup_hook = nullptr;
 SchedulerSharedState* g_state = nullptr;
 volatile sig_atomic_t g_sigterm_received = false;
+int g_my_slot = -1;  // the calling process's slot, if it is an attached scheduler
 
 Size SharedStateSize() {
     return add_size(offsetof(SchedulerSharedState, slots),
@@ -37,12 +38,15 @@ void ClearSlot(SchedulerSlot* slot) {
     slot->state = SlotState::kFree;
     slot->exit_reason = SchedulerExit::kNone;
     slot->stop_requested = false;
-    slot->extension_confirmed = false;
+    slot->retire_requested = false;
+    slot->confirmed_at = 0;
     slot->pid = 0;
     slot->procno = INVALID_PGPROCNO;
     slot->attached_at = 0;
+    slot->refreshing = InvalidOid;
     pg_atomic_write_u32(&slot->wake_requested, 0);
     pg_atomic_write_u32(&slot->recheck_extension, 0);
+    pg_atomic_write_u32(&slot->in_round, 0);
 }
 
 void InitializeState(SchedulerSharedState* state) {
@@ -56,6 +60,7 @@ void InitializeState(SchedulerSharedState* state) {
     for (int i = 0; i < state->num_slots; ++i) {
         pg_atomic_init_u32(&state->slots[i].wake_requested, 0);
         pg_atomic_init_u32(&state->slots[i].recheck_extension, 0);
+        pg_atomic_init_u32(&state->slots[i].in_round, 0);
         ClearSlot(&state->slots[i]);
     }
 }
@@ -75,8 +80,41 @@ SchedulerSlot* Slot(int i) { return &g_state->slots[i]; }
 
 bool ValidSlot(int i) { return g_state != nullptr && i >= 0 && i < g_state->num_slots; }
 
+bool SlotLive(const SchedulerSlot* slot) {
+    return slot->state == SlotState::kStarting || slot->state == SlotState::kRunning;
+}
+
 void SetLatchOfProc(int procno) {
     if (procno != INVALID_PGPROCNO) SetLatch(&GetPGProcByNumber(procno)->procLatch);
+}
+
+// Every scheduler of the database but `except` gets the wake flag: one in a
+// round runs another round when it ends (SetInRound). The exchange is a full
+// barrier, so a round that starts after it (the scheduler clears the flag
+// first) sees the commit. The latch is set of the first running scheduler
+// out of its round (and not about to retire; SetLatch returns at once when
+// the latch is set already): one stuck in a slow refresh does not hold the
+// commit up. Only one: the others would run rounds finding nothing left to
+// do. (The flag of one out of its round that is not woken only makes it run
+// a round when it wakes anyway.) A starting scheduler runs a round right
+// after attaching. Caller holds the lock (shared is enough).
+void WakeSchedulersLocked(Oid database_id, bool recheck_extension, int except) {
+    bool woken = false;
+    for (int i = 0; i < g_state->num_slots; ++i) {
+        SchedulerSlot* slot = Slot(i);
+        if (i == except || slot->database_id != database_id || !SlotLive(slot)) continue;
+        if (recheck_extension) pg_atomic_write_u32(&slot->recheck_extension, 1);
+        (void)pg_atomic_exchange_u32(&slot->wake_requested, 1);
+        if (recheck_extension) {
+            SetLatchOfProc(slot->procno);
+            continue;
+        }
+        if (woken || slot->retire_requested || slot->state != SlotState::kRunning ||
+            pg_atomic_read_u32(&slot->in_round) != 0)
+            continue;
+        SetLatchOfProc(slot->procno);
+        woken = true;
+    }
 }
 
 // on_shmem_exit callback of the launcher.
@@ -111,6 +149,7 @@ void DetachScheduler(int code, Datum arg) {
         slot->state = SlotState::kExited;
         slot->pid = 0;
         slot->procno = INVALID_PGPROCNO;
+        slot->refreshing = InvalidOid;
     }
     launcher_procno = g_state->launcher_procno;
     LWLockRelease(g_state->lock);
@@ -178,7 +217,7 @@ bool TakeExitedSlot(int i, SlotExit* exit) {
         const SchedulerExit reason = slot->exit_reason == SchedulerExit::kNone
                                          ? SchedulerExit::kFailed
                                          : slot->exit_reason;
-        *exit = SlotExit{reason, slot->extension_confirmed, slot->attached_at};
+        *exit = SlotExit{reason, slot->confirmed_at != 0, slot->attached_at};
         ClearSlot(slot);
         taken = true;
     }
@@ -259,8 +298,12 @@ bool AttachScheduler(int i, Oid database_id) {
         }
     }
     LWLockRelease(g_state->lock);
-    if (attached) on_shmem_exit(DetachScheduler, Int32GetDatum(i));
-    else WakeLauncher();
+    if (attached) {
+        g_my_slot = i;
+        on_shmem_exit(DetachScheduler, Int32GetDatum(i));
+    } else {
+        WakeLauncher();
+    }
     return attached;
 }
 
@@ -270,17 +313,34 @@ void SetSchedulerExit(int i, SchedulerExit reason) {
     LWLockRelease(g_state->lock);
 }
 
-void ConfirmExtension(int i) {
+void ConfirmExtension(int i, TimestampTz checked_at) {
+    bool first = false;
     LWLockAcquire(g_state->lock, LW_EXCLUSIVE);
-    if (Slot(i)->pid == MyProcPid) Slot(i)->extension_confirmed = true;
+    SchedulerSlot* slot = Slot(i);
+    if (slot->pid == MyProcPid) {
+        first = slot->confirmed_at == 0;
+        slot->confirmed_at = checked_at;
+    }
+    const int launcher_procno = g_state->launcher_procno;
     LWLockRelease(g_state->lock);
+    if (first) SetLatchOfProc(launcher_procno);
 }
 
-bool ExtensionConfirmed(int i) {
+TimestampTz ExtensionConfirmedAt(int i) {
     LWLockAcquire(g_state->lock, LW_SHARED);
-    const bool confirmed = Slot(i)->extension_confirmed;
+    const TimestampTz confirmed_at = Slot(i)->confirmed_at;
     LWLockRelease(g_state->lock);
-    return confirmed;
+    return confirmed_at;
+}
+
+void RequestRetire(int i) {
+    LWLockAcquire(g_state->lock, LW_EXCLUSIVE);
+    SchedulerSlot* slot = Slot(i);
+    if (SlotLive(slot)) {
+        slot->retire_requested = true;
+        SetLatchOfProc(slot->procno);
+    }
+    LWLockRelease(g_state->lock);
 }
 
 bool StopRequested(int i) {
@@ -290,28 +350,97 @@ bool StopRequested(int i) {
     return requested;
 }
 
+bool RetireRequested(int i) {
+    LWLockAcquire(g_state->lock, LW_SHARED);
+    const bool requested = Slot(i)->retire_requested;
+    LWLockRelease(g_state->lock);
+    return requested;
+}
+
+void PassOnWakeRequest(int i) {
+    if (!TakeWakeRequest(i)) return;
+    LWLockAcquire(g_state->lock, LW_SHARED);
+    WakeSchedulersLocked(Slot(i)->database_id, false, i);
+    LWLockRelease(g_state->lock);
+}
+
+// in_round and wake_requested form a Dekker pair: each side writes its own
+// flag, then (after a full barrier) reads the other's. Leaving a round, the
+// scheduler clears in_round and then takes its wake flag; a waker
+// (WakeSchedulersLocked) sets the wake flag and then reads in_round. Either
+// the scheduler takes the flag (and runs another round at once), or the
+// waker sees it out of its round (and may set its latch).
+void SetInRound(int i, bool in_round) {
+    pg_atomic_write_u32(&Slot(i)->in_round, in_round ? 1 : 0);
+    pg_memory_barrier();
+}
+
 bool TakeWakeRequest(int i) { return pg_atomic_exchange_u32(&Slot(i)->wake_requested, 0) != 0; }
 
 bool TakeRecheckRequest(int i) {
     return pg_atomic_exchange_u32(&Slot(i)->recheck_extension, 0) != 0;
 }
 
+// --- the schedulers of one database sharing its IMMVs ---------------------------
+
+bool ClaimImmv(Oid immv, const Oid* upstream, int upstream_count) {
+    if (g_state == nullptr || g_my_slot < 0) return true;
+    bool claimed = true;
+    LWLockAcquire(g_state->lock, LW_EXCLUSIVE);
+    SchedulerSlot* mine = Slot(g_my_slot);
+    for (int i = 0; i < g_state->num_slots && claimed; ++i) {
+        const SchedulerSlot* other = Slot(i);
+        if (i == g_my_slot || other->state != SlotState::kRunning ||
+            other->database_id != mine->database_id || !OidIsValid(other->refreshing))
+            continue;
+        if (other->refreshing == immv) claimed = false;
+        for (int u = 0; u < upstream_count && claimed; ++u)
+            if (other->refreshing == upstream[u]) claimed = false;
+    }
+    mine->refreshing = claimed ? immv : InvalidOid;
+    LWLockRelease(g_state->lock);
+    return claimed;
+}
+
+void ReleaseImmv() {
+    if (g_state == nullptr || g_my_slot < 0) return;
+    LWLockAcquire(g_state->lock, LW_EXCLUSIVE);
+    Slot(g_my_slot)->refreshing = InvalidOid;
+    LWLockRelease(g_state->lock);
+}
+
+void DatabaseSchedulerRank(int* rank, int* count) {
+    *rank = 0;
+    *count = 1;
+    if (g_state == nullptr || g_my_slot < 0) return;
+    LWLockAcquire(g_state->lock, LW_SHARED);
+    const Oid database_id = Slot(g_my_slot)->database_id;
+    int below = 0;
+    int all = 0;
+    for (int i = 0; i < g_state->num_slots; ++i) {
+        const SchedulerSlot* slot = Slot(i);
+        if (slot->database_id != database_id || !SlotLive(slot)) continue;
+        ++all;
+        if (i < g_my_slot) ++below;
+    }
+    LWLockRelease(g_state->lock);
+    *rank = below;
+    *count = all > 0 ? all : 1;
+}
+
 // --- any backend -------------------------------------------------------------
 
 void WakeScheduler(Oid database_id, bool recheck_extension) {
     if (g_state == nullptr) return;
-    LWLockAcquire(g_state->lock, LW_SHARED);
-    for (int i = 0; i < g_state->num_slots; ++i) {
-        SchedulerSlot* slot = Slot(i);
-        if (slot->database_id != database_id) continue;
-        if (slot->state != SlotState::kStarting && slot->state != SlotState::kRunning) continue;
-        if (recheck_extension) pg_atomic_write_u32(&slot->recheck_extension, 1);
-        // Only the first waker since the scheduler last looked sets the latch;
-        // the exchange is a full barrier, so the scheduler's next round (which
-        // clears the flag first) sees every commit that found the flag set.
-        const bool first = pg_atomic_exchange_u32(&slot->wake_requested, 1) == 0;
-        if (first || recheck_extension) SetLatchOfProc(slot->procno);
+    // A scheduler's own commit (a refresh that logged changes for the IMMVs
+    // reading its IMMV) needs no other worker: it is in a round, and runs
+    // another one when it ends.
+    if (g_my_slot >= 0 && !recheck_extension) {
+        pg_atomic_write_u32(&Slot(g_my_slot)->wake_requested, 1);
+        return;
     }
+    LWLockAcquire(g_state->lock, LW_SHARED);
+    WakeSchedulersLocked(database_id, recheck_extension, -1);
     LWLockRelease(g_state->lock);
 }
 
@@ -337,8 +466,7 @@ bool BlockDatabase(Oid database_id) {
     }
     for (int i = 0; i < g_state->num_slots; ++i) {
         SchedulerSlot* slot = Slot(i);
-        if (slot->database_id != database_id) continue;
-        if (slot->state != SlotState::kStarting && slot->state != SlotState::kRunning) continue;
+        if (slot->database_id != database_id || !SlotLive(slot)) continue;
         slot->stop_requested = true;
         // Under the lock the scheduler cannot detach, so its pid is still its own.
         if (slot->pid != 0) kill(slot->pid, SIGTERM);
@@ -352,9 +480,7 @@ bool SchedulerActive(Oid database_id) {
     LWLockAcquire(g_state->lock, LW_SHARED);
     for (int i = 0; i < g_state->num_slots; ++i) {
         const SchedulerSlot* slot = Slot(i);
-        if (slot->database_id == database_id &&
-            (slot->state == SlotState::kStarting || slot->state == SlotState::kRunning))
-            active = true;
+        if (slot->database_id == database_id && SlotLive(slot)) active = true;
     }
     LWLockRelease(g_state->lock);
     return active;

@@ -8,7 +8,9 @@
 //   * database blocks: databases a command needs exclusive access to
 //     (DROP DATABASE, ...), where no scheduler may run meanwhile;
 //   * one slot per scheduler that is starting, running or just exited:
-//     database oid, state, pid, procno, and two wake flags.
+//     database oid, state, pid, procno, the IMMV it is refreshing, and its
+//     wake flags. A database has up to ivmx.max_workers_per_database
+//     schedulers, each in a slot of its own.
 //
 // The functions below are the only code that touches the struct; each takes
 // and releases the lock itself, never raises an error while holding it, and
@@ -35,6 +37,7 @@ enum class SchedulerExit : uint8 {
     kTerminated,    // SIGTERM that pg_ivmx did not ask for (pg_terminate_backend)
     kStopped,       // pg_ivmx asked it to leave (DROP DATABASE and the like)
     kFailed,        // an error ended it, or it never attached
+    kRetired,       // the launcher asked it to leave: more workers than configured
 };
 
 struct SchedulerSlot {
@@ -42,12 +45,15 @@ struct SchedulerSlot {
     SlotState state;
     SchedulerExit exit_reason;
     bool stop_requested;       // leave now; set by BlockDatabase()
-    bool extension_confirmed;  // the scheduler found pg_ivmx installed
+    bool retire_requested;     // leave after the current round; set by the launcher
+    TimestampTz confirmed_at;  // last time the scheduler found pg_ivmx installed (0: never)
     pid_t pid;                 // 0 unless kRunning
     int procno;                // INVALID_PGPROCNO unless kRunning
     TimestampTz attached_at;
+    Oid refreshing;            // the IMMV it refreshes right now (ClaimImmv), or InvalidOid
     pg_atomic_uint32 wake_requested;     // a writer committed deferred changes
     pg_atomic_uint32 recheck_extension;  // DROP EXTENSION pg_ivmx committed
+    pg_atomic_uint32 in_round;           // between the start and the end of a round
 };
 
 // A database that a running command needs without other sessions.
@@ -106,9 +112,13 @@ SlotState ReadSlot(int i, Oid* database_id);
 // If slot i is kExited: frees it, fills *exit and returns true.
 bool TakeExitedSlot(int i, SlotExit* exit);
 
-// Whether the scheduler in slot i has found pg_ivmx installed (it is then a
-// scheduler, no longer a probe).
-bool ExtensionConfirmed(int i);
+// When the scheduler in slot i last found pg_ivmx installed (it is then a
+// scheduler, no longer a probe); 0 if it never did.
+TimestampTz ExtensionConfirmedAt(int i);
+
+// Asks the scheduler in slot i to leave after its current round (exit
+// kRetired): its database has more schedulers than configured.
+void RequestRetire(int i);
 
 // If slot i is still kStarting (its worker never attached): frees it and
 // returns true. The caller knows the worker is gone.
@@ -143,22 +153,58 @@ bool AttachScheduler(int i, Oid database_id);
 // Records why the scheduler is about to exit.
 void SetSchedulerExit(int i, SchedulerExit reason);
 
-// Records that pg_ivmx is installed in the scheduler's database.
-void ConfirmExtension(int i);
+// Records that pg_ivmx is installed in the scheduler's database, as seen by
+// a check that started at checked_at. The first confirmation wakes the
+// launcher, which then starts the database's other schedulers.
+void ConfirmExtension(int i, TimestampTz checked_at);
 
 // Whether a DROP DATABASE (or similar) asked this scheduler to leave.
 bool StopRequested(int i);
+
+// Whether the launcher asked this scheduler to leave (RequestRetire).
+bool RetireRequested(int i);
+
+// A retiring scheduler hands a wake-up it has not served (a writer may have
+// set its latch just before the launcher retired it) to another scheduler of
+// its database.
+void PassOnWakeRequest(int i);
+
+// Marks the start (true) and the end (false) of a round. A scheduler in a
+// round sees the wake flag when the round ends; WakeScheduler sets the latch
+// of one that is not in a round.
+void SetInRound(int i, bool in_round);
 
 // Reads and clears the slot's flags (atomics, no lock).
 bool TakeWakeRequest(int i);
 bool TakeRecheckRequest(int i);
 
+// --- the schedulers of one database sharing its IMMVs ---------------------------
+// These act on the calling scheduler's own slot; in any other process they
+// do nothing (ClaimImmv returns true, DatabaseSchedulerRank 0 of 1).
+
+// Claims immv for the calling scheduler's refresh, unless another scheduler
+// of the database is refreshing immv or one of upstream[0..upstream_count)
+// (the deferred IMMVs immv reads) right now. A scheduler holds one claim at
+// a time; a new claim replaces the previous one.
+bool ClaimImmv(Oid immv, const Oid* upstream, int upstream_count);
+
+// Gives up the calling scheduler's claim.
+void ReleaseImmv();
+
+// The calling scheduler's place among the schedulers (starting or running)
+// of its database: *rank counts those in lower slots, *count all of them.
+void DatabaseSchedulerRank(int* rank, int* count);
+
 // --- any backend -------------------------------------------------------------
 
-// Wakes the scheduler of database_id, if one runs. With recheck_extension,
-// it also makes it check at once whether pg_ivmx is still installed.
-// Hot path of committing writers: one shared lock, a scan of the slots, one
-// atomic exchange and at most one SetLatch.
+// Wakes the schedulers of database_id, if any run: every one gets its wake
+// flag (one in a round runs another round when it ends), and the latch of
+// the first one out of its round is set: while one is busy with a slow
+// refresh, another serves the commits. Called by a scheduler (which is in a
+// round itself), it only sets its own flag. With recheck_extension, every
+// one is woken and checks at once whether pg_ivmx is still installed.
+// Hot path of committing writers: one shared lock, a scan of the slots, an
+// atomic exchange per scheduler of the database and at most one SetLatch.
 void WakeScheduler(Oid database_id, bool recheck_extension);
 
 // Asks the launcher to (re)consider database_id: a scheduler is started if
@@ -166,7 +212,7 @@ void WakeScheduler(Oid database_id, bool recheck_extension);
 void RequestProbe(Oid database_id);
 
 // Blocks database_id for the calling backend (no scheduler starts there) and
-// sends SIGTERM to the scheduler attached to it, if any. Returns false if the
+// sends SIGTERM to every scheduler attached to it. Returns false if the
 // block table is full (the scheduler is still asked to stop).
 bool BlockDatabase(Oid database_id);
 

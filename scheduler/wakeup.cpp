@@ -2,16 +2,18 @@
 // the backend's transaction commits:
 //
 //   * NoteDeferredChange(): a writer logged changes for deferred IMMVs; at
-//     commit the scheduler of this database is woken (its latch is set).
+//     commit a scheduler of this database that is not busy is woken (its
+//     latch is set; see WakeScheduler).
 //   * CREATE EXTENSION pg_ivmx: at commit the launcher is asked to start a
 //     scheduler here, even if an earlier one found the extension missing.
-//   * DROP EXTENSION pg_ivmx / DROP SCHEMA: at commit the scheduler is woken
-//     and rechecks at once that the extension is still there.
+//   * DROP EXTENSION pg_ivmx / DROP SCHEMA: at commit every scheduler of the
+//     database is woken and rechecks at once that the extension is still
+//     there.
 //   * CREATE DATABASE: at commit the launcher rescans pg_database.
 //   * DROP DATABASE and the other commands that need a database without other
-//     sessions: before they run, the scheduler attached to that database is
-//     stopped and the database blocked (see SchedulerBeforeUtility); the block
-//     is released when the transaction ends.
+//     sessions: before they run, every scheduler attached to that database
+//     is stopped and the database blocked (see SchedulerBeforeUtility); the
+//     block is released when the transaction ends.
 //
 // Deliveries wait for commit because a worker woken earlier would not see the
 // committing transaction's rows (XACT_EVENT_COMMIT fires after the commit is
@@ -25,7 +27,7 @@ namespace ivmx::pg {
 
 namespace {
 
-// How long a command that needs a database alone waits for its scheduler.
+// How long a command that needs a database alone waits for its schedulers.
 constexpr long kStopWaitMs = 5000;
 constexpr long kStopPollMs = 10;
 
@@ -140,7 +142,7 @@ void WaitForSchedulerExit(Oid database_id) {
     while (SchedulerActive(database_id)) {
         if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), kStopWaitMs)) {
             ereport(WARNING,
-                    (errmsg("pg_ivmx scheduler of database %u did not exit within %ld ms",
+                    (errmsg("pg_ivmx schedulers of database %u did not exit within %ld ms",
                             database_id, kStopWaitMs)));
             return;
         }
@@ -151,7 +153,7 @@ void WaitForSchedulerExit(Oid database_id) {
     }
 }
 
-// Stops the scheduler of database_id and blocks it until the transaction
+// Stops the schedulers of database_id and blocks it until the transaction
 // ends. Only for the database's owner (or a superuser): anyone else's command
 // fails its own permission check, and must not disturb the scheduler first.
 void StopSchedulerForCommand(Oid database_id, bool drops_it) {

@@ -15,8 +15,8 @@ void InstallBackgroundWorkers();
 // From the ProcessUtility hook, before standard processing: a command that
 // needs a database without other sessions (DROP DATABASE, ALTER DATABASE
 // RENAME / SET TABLESPACE, CREATE DATABASE ... TEMPLATE) first stops the
-// scheduler attached to it and keeps the launcher from restarting it until
-// the transaction ends. May wait up to a few seconds. C-shaped: call it
+// schedulers attached to it and keeps the launcher from restarting them
+// until the transaction ends. May wait up to a few seconds. C-shaped: call it
 // directly from the hook, not from a C++ frame with live objects.
 void SchedulerBeforeUtility(Node* parsetree);
 

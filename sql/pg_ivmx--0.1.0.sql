@@ -13,7 +13,11 @@ SELECT ivmx._check_preloaded();
 -- logged changes the IMMV reflects; a flush inside a writing transaction
 -- also applied that transaction's rows up to partial_seq (partial_xid). The
 -- remaining columns are the scheduler's bookkeeping, written once per
--- refresh, never per write.
+-- refresh, never per write; slow_refreshes counts the scheduled refreshes
+-- that took ivmx.refresh_warn_time or longer (lock waits included), the last
+-- of which started at last_slow_refresh and took last_slow_duration.
+-- extension/catalog.cpp forms rows of this table column by column
+-- (kImmvNatts): a new column goes at the end, and there too.
 CREATE TABLE ivmx.immv (
     immvrelid regclass PRIMARY KEY,
     querytree text NOT NULL,
@@ -29,7 +33,10 @@ CREATE TABLE ivmx.immv (
     refresh_count bigint NOT NULL DEFAULT 0,
     failures integer NOT NULL DEFAULT 0,
     last_error text,
-    next_attempt timestamptz
+    next_attempt timestamptz,
+    slow_refreshes bigint NOT NULL DEFAULT 0,
+    last_slow_refresh timestamptz,
+    last_slow_duration interval
 );
 
 -- Edges from an IMMV to every relation it reads.
@@ -52,6 +59,17 @@ CREATE TABLE ivmx.refresh_history (
     error text
 );
 CREATE INDEX refresh_history_immv_idx ON ivmx.refresh_history (immvrelid, id);
+
+-- Snapshots the schedulers took at their rounds (and while switched off,
+-- when a commit woke them): a scheduled refresh of a backlog larger than
+-- ivmx.max_batch_rows ends its batch at one of them, so that batches follow
+-- commit order. Kept for a while, a few hundred at most.
+CREATE TABLE ivmx.snapshot_mark (
+    taken_at timestamptz NOT NULL,
+    snapshot pg_snapshot NOT NULL
+);
+CREATE INDEX snapshot_mark_taken_idx ON ivmx.snapshot_mark (taken_at);
+REVOKE ALL ON ivmx.snapshot_mark FROM PUBLIC;
 
 -- One delta log per base table read by deferred IMMVs (ivmx.delta_<oid>),
 -- written by every writer of the table. Rows are numbered from one sequence
@@ -243,7 +261,8 @@ GRANT SELECT ON ivmx.immv_dependencies TO PUBLIC;
 -- the age of the oldest change not yet reflected in it, its upstream IMMVs'
 -- pending changes included. The logs are read only for the rows asked for
 -- and their upstream IMMVs: a query for one IMMV does not scan the logs of
--- all of them.
+-- all of them. slow_refreshes counts the scheduled refreshes that took
+-- ivmx.refresh_warn_time or longer (see ivmx.immv).
 CREATE VIEW ivmx.immv_status WITH (security_invoker = true) AS
 SELECT i.immvrelid AS immv,
        i.mode,
@@ -264,7 +283,10 @@ SELECT i.immvrelid AS immv,
        i.refresh_count,
        i.failures AS consecutive_failures,
        i.last_error,
-       i.next_attempt
+       i.next_attempt,
+       i.slow_refreshes,
+       i.last_slow_refresh,
+       i.last_slow_duration
   FROM ivmx.immv i
   CROSS JOIN LATERAL ivmx.pending_changes(i.immvrelid) o
   CROSS JOIN LATERAL ivmx._immv_state(i.immvrelid) s;

@@ -129,8 +129,13 @@ std::string OutputFromDelta(const OutputColumn& c, size_t i, const std::string& 
             // group it holds, this value is added to the stored sum, where a
             // NULL adds nothing, as the 0 it replaces would (x * 0: a zero of
             // the sum's own type, interval and money included).
+            // A NaN is no zero (though NaN = NaN * 0 holds): it must reach the
+            // stored sum, which is then recomputed (+Infinity and -Infinity
+            // of one batch make a NaN).
             const std::string sum = ColumnRef(q, c.name);
-            return "CASE WHEN " + nn + " = 0 AND " + sum + " = " + sum + " * 0 THEN NULL ELSE " + sum + " END";
+            const std::string not_nan = MayBeNonFinite(agg) ? " AND " + sum + " - " + sum + " = 0" : "";
+            return "CASE WHEN " + nn + " = 0 AND " + sum + " = " + sum + " * 0" + not_nan + " THEN NULL ELSE " + sum +
+                   " END";
         }
         case AggregateKind::Min:
         case AggregateKind::Max:

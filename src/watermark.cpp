@@ -72,13 +72,29 @@ XidSnapshot WithPending(const XidSnapshot& snapshot, uint64_t xid) {
     return out;
 }
 
-uint64_t BatchBoundary(const std::vector<std::pair<uint64_t, int64_t>>& pending, int64_t max_rows) {
-    int64_t rows = 0;
-    for (size_t i = 0; i < pending.size(); ++i) {
-        rows += pending[i].second;
-        if (rows > max_rows && i > 0) return pending[i].first;
+bool Includes(const XidSnapshot& later, const XidSnapshot& earlier) {
+    // What `later` does not apply: its running transactions, and all from its xmax on.
+    for (uint64_t xid : later.xip)
+        if (earlier.Visible(xid)) return false;
+    if (earlier.xmax <= later.xmax) return true;
+    // Every transaction in [later.xmax, earlier.xmax) must be unapplied in earlier.
+    const uint64_t span = earlier.xmax - later.xmax;
+    if (span > earlier.xip.size()) return false;
+    for (uint64_t xid = later.xmax; xid < earlier.xmax; ++xid)
+        if (earlier.Visible(xid)) return false;
+    return true;
+}
+
+std::optional<size_t> SelectBatchEnd(const std::vector<int64_t>& rows_visible, int64_t total, int64_t max_rows) {
+    if (total <= max_rows) return std::nullopt;
+    std::optional<size_t> newest_within, oldest_progress;
+    for (size_t i = 0; i < rows_visible.size(); ++i) {
+        const int64_t rows = rows_visible[i];
+        if (rows <= 0 || rows >= total) continue;  // no progress, or no split
+        if (rows <= max_rows) newest_within = i;
+        if (!oldest_progress) oldest_progress = i;
     }
-    return std::numeric_limits<uint64_t>::max();
+    return newest_within ? newest_within : oldest_progress;
 }
 
 int64_t RetryDelayMs(int failures, int64_t base_ms, int64_t cap_ms) {

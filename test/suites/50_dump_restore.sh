@@ -159,7 +159,7 @@ check "restored: every IMMV equals its query" poll "$(verify_all)" "$(all_zero)"
 contents >"$WORK/dst_contents" 2>&1 || true
 check "restored: every IMMV has the rows it had in the source" cmp -s "$WORK/src_contents" "$WORK/dst_contents"
 check "restored: a scheduler runs in the new database" poll \
-  "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_ivmx scheduler' AND datname = current_database()" 1
+  "SELECT count(*) = current_setting('ivmx.max_workers_per_database')::int FROM pg_stat_activity WHERE backend_type = 'pg_ivmx scheduler' AND datname = current_database()" t
 refused=$(sql "DELETE FROM acc_totals" 2>&1 || true)
 if [[ $refused == *"cannot change incrementally maintainable"* ]]; then
   pass "restored: a direct write to an IMMV is refused"

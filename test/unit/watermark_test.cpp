@@ -5,7 +5,6 @@
 
 #include "ivmx/core/watermark.hpp"
 
-using ivmx::core::BatchBoundary;
 using ivmx::core::ConsumedThrough;
 using ivmx::core::RetryDelayMs;
 using ivmx::core::XidSnapshot;
@@ -67,12 +66,31 @@ TEST(Watermark, PartialBatchKeepsWhatWasAppliedBefore) {
     EXPECT_FALSE(out.Visible(42));  // committed but not consumed yet
 }
 
-TEST(Watermark, BatchBoundaryTakesWholeTransactions) {
-    std::vector<std::pair<uint64_t, int64_t>> pending{{5, 10}, {7, 10}, {9, 10}};
-    EXPECT_EQ(BatchBoundary(pending, 100), kAll);
-    EXPECT_EQ(BatchBoundary(pending, 25), 9u);
-    EXPECT_EQ(BatchBoundary(pending, 10), 7u);
-    EXPECT_EQ(BatchBoundary(pending, 1), 7u);  // the first transaction is always taken
+TEST(Watermark, ALaterSnapshotIncludesAnEarlierOne) {
+    const auto earlier = *XidSnapshot::Parse("10:20:12,15");
+    EXPECT_TRUE(ivmx::core::Includes(earlier, earlier));
+    EXPECT_TRUE(ivmx::core::Includes(*XidSnapshot::Parse("15:25:15,21"), earlier));
+    EXPECT_TRUE(ivmx::core::Includes(*XidSnapshot::Parse("12:20:12,15"), earlier));
+    // 11 is applied in earlier, running in this one.
+    EXPECT_FALSE(ivmx::core::Includes(*XidSnapshot::Parse("11:25:11"), earlier));
+    // xmax below earlier's: 18 and 19 applied in earlier only.
+    EXPECT_FALSE(ivmx::core::Includes(*XidSnapshot::Parse("12:18:12,15"), earlier));
+    // ... unless they were running in earlier too.
+    EXPECT_TRUE(ivmx::core::Includes(*XidSnapshot::Parse("12:18:12,15"), *XidSnapshot::Parse("12:20:12,15,18,19")));
+}
+
+TEST(Watermark, ABatchEndsAtAnEarlierSnapshot) {
+    using ivmx::core::SelectBatchEnd;
+    // Everything fits: no split.
+    EXPECT_EQ(SelectBatchEnd({10, 20}, 30, 100), std::nullopt);
+    // The newest snapshot whose batch stays within the limit.
+    EXPECT_EQ(SelectBatchEnd({10, 20, 60, 90}, 100, 25), std::optional<size_t>(1));
+    // None within the limit: the oldest that makes progress.
+    EXPECT_EQ(SelectBatchEnd({0, 40, 60}, 100, 25), std::optional<size_t>(1));
+    // No snapshot splits the backlog (none shows a commit, or all do).
+    EXPECT_EQ(SelectBatchEnd({0, 0}, 100, 25), std::nullopt);
+    EXPECT_EQ(SelectBatchEnd({100}, 100, 25), std::nullopt);
+    EXPECT_EQ(SelectBatchEnd({}, 100, 25), std::nullopt);
 }
 
 TEST(Retry, BacksOffExponentiallyUpToTheCap) {

@@ -40,10 +40,19 @@ XidSnapshot ConsumedThrough(const XidSnapshot& seen, const XidSnapshot& previous
 // and keeps writing: its later rows must stay pending.
 XidSnapshot WithPending(const XidSnapshot& snapshot, uint64_t xid);
 
-// Smallest boundary such that consuming the pending transactions below it
-// stays within max_rows rows (at least one transaction is always taken).
-// pending: (xid, rows) sorted by xid. Returns UINT64_MAX when all fit.
-uint64_t BatchBoundary(const std::vector<std::pair<uint64_t, int64_t>>& pending, int64_t max_rows);
+// Whether every transaction applied in `earlier` is applied in `later` too
+// (later was taken after earlier, or equals it).
+bool Includes(const XidSnapshot& later, const XidSnapshot& earlier);
+
+// Where a backlog larger than max_rows is split. Transaction ids do not
+// follow commit order, so a batch can only end at a snapshot taken earlier:
+// the transactions it shows committed are a prefix of the commits. Given,
+// for snapshots taken after the watermark (oldest first), how many of the
+// `total` pending rows each one shows committed, returns the one to end the
+// batch at: the newest whose batch stays within max_rows, else the oldest
+// that makes progress. nullopt: take everything (it fits, or no snapshot
+// splits the backlog).
+std::optional<size_t> SelectBatchEnd(const std::vector<int64_t>& rows_visible, int64_t total, int64_t max_rows);
 
 // Delay before retrying a view after `failures` consecutive failures:
 // base_ms doubled per failure, capped at cap_ms.

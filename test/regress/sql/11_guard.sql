@@ -86,7 +86,8 @@ TRUNCATE base;
 -- session_replication_role = replica (what logical replication's apply
 -- sets) disables ordinary triggers, not pg_ivmx's: base-table changes are
 -- still maintained, immediate and deferred, and the IMMV still cannot be
--- written.
+-- written. (A scheduler may have applied the deferred changes before the
+-- flush: verify_immv tells that they were captured.)
 SELECT ivmx.create_immv('d_immv', 'SELECT g, sum(v) AS total FROM base GROUP BY g', mode => 'deferred');
 SET session_replication_role = replica;
 INSERT INTO base VALUES (4, 2, 40), (5, 3, 50), (6, 3, 60);
@@ -94,14 +95,14 @@ UPDATE base SET v = v + 1;
 DELETE FROM base WHERE id = 5;
 DELETE FROM b_immv;
 :verify;
-SELECT ivmx.flush('d_immv') > 0 AS applied, ivmx.verify_immv('d_immv') AS d_immv;
+SELECT ivmx.flush('d_immv') >= 0 AS flushed, ivmx.verify_immv('d_immv') AS d_immv;
 RESET session_replication_role;
 SELECT tgenabled, count(*) FROM pg_trigger
  WHERE tgrelid IN ('base'::regclass, 'g_immv'::regclass, 'b_immv'::regclass, 'd_immv'::regclass)
  GROUP BY tgenabled;
 DELETE FROM base WHERE id = 4;
 UPDATE base SET v = v - 1;
-SELECT ivmx.flush('d_immv') > 0 AS applied, ivmx.verify_immv('d_immv') AS d_immv;
+SELECT ivmx.flush('d_immv') >= 0 AS flushed, ivmx.verify_immv('d_immv') AS d_immv;
 :verify;
 DROP TABLE d_immv;
 

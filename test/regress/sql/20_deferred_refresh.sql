@@ -50,28 +50,53 @@ SELECT state, pending_rows, refresh_count, last_refresh IS NOT NULL AS refreshed
        last_duration >= interval '0' AS has_duration, consecutive_failures, last_error
   FROM status WHERE immv = 'big_k'::regclass;
 
--- ivmx.max_batch_rows: with at most 3 log rows per batch, five transactions
--- of 2 rows and one of 4 drain in six incremental batches of one
--- transaction each (a batch always takes at least one transaction).
+-- ivmx.max_batch_rows: the scheduler drains a larger backlog in several
+-- incremental batches, each ending at a snapshot it took earlier (batches
+-- follow commit order, which transaction ids do not). While it is switched
+-- off it still takes one when woken by a commit: after each commit below,
+-- a pause lets it. With at most 3 log rows per batch, five transactions of
+-- 2 rows and one of 4 drain in six batches of one transaction each (a batch
+-- always takes at least one transaction).
 ALTER SYSTEM SET ivmx.max_batch_rows = 3;
 SELECT pg_reload_conf();
 SELECT pg_sleep(0.3);
 SHOW ivmx.max_batch_rows;
+\set pause 'SELECT pg_sleep(0.3) \\g /dev/null'
 UPDATE big SET v = v + 1 WHERE id = 1;
+:pause
 UPDATE big SET v = v + 1 WHERE id = 2;
+:pause
 UPDATE big SET k = 4 WHERE id = 3;
+:pause
 INSERT INTO big VALUES (1002, 1, 5), (1003, 2, 5), (1004, 3, 5), (1005, 9, 5);
+:pause
 DELETE FROM big WHERE id IN (4, 5);
+:pause
 UPDATE big SET v = -v WHERE id = 1002;
+:pause
 SELECT pending_rows FROM status WHERE immv = 'big_k'::regclass;
 SELECT ivmx.verify_immv('big_k') > 0 AS behind;
-SELECT ivmx.flush('big_k');
+-- The scheduler on, until nothing is pending.
+ALTER SYSTEM RESET ivmx.enabled;
+SELECT pg_reload_conf();
+DO $$
+DECLARE deadline timestamptz := clock_timestamp() + interval '20 s';
+BEGIN
+    WHILE clock_timestamp() < deadline LOOP
+        EXIT WHEN (SELECT pending_rows FROM deferred_refresh.status WHERE immv = 'deferred_refresh.big_k'::regclass) = 0;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END $$;
+ALTER SYSTEM SET ivmx.enabled = off;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.3);
 SELECT ivmx.verify_immv('big_k');
 SELECT pending_rows FROM status WHERE immv = 'big_k'::regclass;
 SELECT rows_consumed, kind, error FROM ivmx.refresh_history
  WHERE immvrelid = 'big_k'::regclass ORDER BY id DESC LIMIT 6;
 SELECT k, n, s FROM big_k ORDER BY k;
--- A single transaction larger than the limit is still one batch.
+-- ivmx.flush (and a single transaction larger than the limit) take
+-- everything pending in one batch.
 UPDATE big SET v = v + 1 WHERE id BETWEEN 10 AND 19;
 SELECT ivmx.flush('big_k');
 SELECT rows_consumed, kind FROM ivmx.refresh_history

@@ -1,11 +1,13 @@
 CREATE EXTENSION IF NOT EXISTS pg_ivmx;
--- A backlog larger than ivmx.max_batch_rows drains in several batches. A
--- batch that makes a group lose its min/max (or a non-finite sum) recomputes
--- the group: it must read the table as of the batch's end, not as it is now
--- (which already holds the later batches' changes, then applied on top of
--- it: sums counted twice). Each case below drains with one log row per
--- batch and checks the IMMV against its query after the drain.
--- The scheduler is off: ivmx.flush drains the backlog batch after batch.
+-- A backlog larger than ivmx.max_batch_rows drains in several batches, each
+-- ending at a snapshot the scheduler took earlier. A batch that makes a
+-- group lose its min/max (or a non-finite sum) recomputes the group: it must
+-- read the table as of the batch's end, not as it is now (which already
+-- holds the later batches' changes, then applied on top of it: sums counted
+-- twice). Each case below builds a backlog while the scheduler is off (it
+-- still takes a snapshot when a commit wakes it: each commit is followed by
+-- a pause), then lets the scheduler drain it with one log row per batch,
+-- and checks the IMMVs against their queries.
 ALTER SYSTEM SET ivmx.enabled = off;
 ALTER SYSTEM SET ivmx.max_batch_rows = 1;
 ALTER SYSTEM SET ivmx.full_refresh_ratio = 0;
@@ -13,8 +15,19 @@ SELECT pg_reload_conf();
 SELECT pg_sleep(0.3);
 CREATE SCHEMA split;
 SET search_path = split, public;
+CREATE FUNCTION split.drain() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE deadline timestamptz := clock_timestamp() + interval '30 s';
+BEGIN
+    WHILE clock_timestamp() < deadline LOOP
+        EXIT WHEN NOT EXISTS (SELECT FROM ivmx.immv_status s JOIN pg_class c ON c.oid = s.immv
+                               WHERE c.relnamespace = 'split'::regnamespace AND s.pending_rows > 0);
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END $$;
 \set verify 'SELECT ivmx.verify_immv(''g_sum_min'') AS g_sum_min, ivmx.verify_immv(''g_avg_max'') AS g_avg_max, ivmx.verify_immv(''all_min_max'') AS all_min_max, ivmx.verify_immv(''g_float'') AS g_float'
-\set batches 'SELECT count(*) AS refreshes, sum(rows_consumed) AS rows FROM ivmx.refresh_history WHERE immvrelid = ''g_sum_min''::regclass'
+\set batches 'SELECT count(*) > 1 AS split, sum(rows_consumed) AS rows FROM ivmx.refresh_history WHERE immvrelid = ''g_sum_min''::regclass'
+\set pause 'SELECT pg_sleep(0.3) \\g /dev/null'
+\set drain 'ALTER SYSTEM RESET ivmx.enabled; SELECT pg_reload_conf() AS reloaded; SELECT split.drain(); ALTER SYSTEM SET ivmx.enabled = off; SELECT pg_reload_conf() AS reloaded, pg_sleep(0.3) IS NOT NULL AS slept;'
 
 CREATE TABLE t (id int PRIMARY KEY, g int, v numeric, f float8);
 INSERT INTO t VALUES (1, 1, 1, 1), (2, 1, 2, 2), (3, 1, 3, 3), (4, 2, 10, 10), (5, 2, 20, 20);
@@ -26,8 +39,10 @@ SELECT ivmx.create_immv('g_float', 'SELECT g, sum(f) AS s, count(*) AS n FROM t 
 -- The minimal case: two transactions; the first makes group 1 lose its
 -- min, the second changes the same group.
 UPDATE t SET v = 10 WHERE id = 1;
+:pause
 UPDATE t SET v = 20 WHERE id = 3;
-SELECT ivmx.flush('g_sum_min') AS rows, ivmx.flush('g_avg_max') >= 0 AS a, ivmx.flush('all_min_max') >= 0 AS b, ivmx.flush('g_float') >= 0 AS c;
+:pause
+:drain
 :batches;
 :verify;
 SELECT g, s, m FROM g_sum_min ORDER BY g;
@@ -36,17 +51,27 @@ SELECT g, s, m FROM g_sum_min ORDER BY g;
 -- and delete it again (netted: it was never there as of the earlier
 -- batch's end), and move rows between groups.
 DELETE FROM t WHERE id = 4;
+:pause
 INSERT INTO t VALUES (6, 2, 10, 10);
+:pause
 INSERT INTO t VALUES (7, 2, 5, 5);
+:pause
 DELETE FROM t WHERE id = 7;
+:pause
 UPDATE t SET g = 2 WHERE id = 2;
+:pause
 UPDATE t SET v = v + 100 WHERE id = 5;
+:pause
 DELETE FROM t WHERE id = 6;
+:pause
 BEGIN;
 INSERT INTO t VALUES (8, 1, 0.5, 0.5);
+:pause
 DELETE FROM t WHERE id = 1;
+:pause
 COMMIT;
-SELECT ivmx.flush('g_sum_min') AS rows, ivmx.flush('g_avg_max') >= 0 AS a, ivmx.flush('all_min_max') >= 0 AS b, ivmx.flush('g_float') >= 0 AS c;
+:pause
+:drain
 :verify;
 SELECT g, s, m FROM g_sum_min ORDER BY g;
 SELECT g, n, a, x FROM g_avg_max ORDER BY g;
@@ -54,11 +79,16 @@ SELECT n, s, lo, hi FROM all_min_max;
 
 -- Non-finite sums are recomputed when an Infinity or NaN leaves a group.
 UPDATE t SET f = 'Infinity' WHERE id = 5;
+:pause
 UPDATE t SET f = 'NaN' WHERE id = 2;
+:pause
 UPDATE t SET f = 7 WHERE id = 5;
+:pause
 UPDATE t SET f = 8 WHERE id = 2;
+:pause
 UPDATE t SET v = v * 2;
-SELECT ivmx.flush('g_sum_min') AS rows, ivmx.flush('g_avg_max') >= 0 AS a, ivmx.flush('all_min_max') >= 0 AS b, ivmx.flush('g_float') >= 0 AS c;
+:pause
+:drain
 :verify;
 SELECT g, s, n FROM g_float ORDER BY g;
 
@@ -76,9 +106,10 @@ BEGIN
             ELSE DELETE FROM t WHERE id = (SELECT id FROM t ORDER BY random() LIMIT 1);
         END CASE;
         COMMIT;
+        PERFORM pg_sleep(0.05);
     END LOOP;
 END $$;
-SELECT ivmx.flush('g_sum_min') > 0 AS drained, ivmx.flush('g_avg_max') >= 0 AS a, ivmx.flush('all_min_max') >= 0 AS b, ivmx.flush('g_float') >= 0 AS c;
+:drain
 :verify;
 
 SET client_min_messages = warning;

@@ -148,7 +148,8 @@ SELECT immv, state, pending_rows, consecutive_failures FROM ivmx.immv_status
  WHERE immv IN ('sched_alice.totals'::regclass, 'sched_mallory.thing_count'::regclass) ORDER BY immv::text;
 SELECT ivmx.verify_immv('sched_alice.totals') AS totals;
 SELECT n, total FROM sched_alice.totals;
-SELECT count(*) AS schedulers FROM pg_stat_activity
+SELECT count(*) = current_setting('ivmx.max_workers_per_database')::int AS all_schedulers_run
+  FROM pg_stat_activity
  WHERE backend_type = 'pg_ivmx scheduler' AND datname = current_database();
 
 \c - :admin
