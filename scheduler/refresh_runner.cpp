@@ -646,6 +646,7 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
     }
     if (result.full) {
         batch_end.reset();
+        result.rows_consumed = summary.rows;  // a recompute consumes everything pending
         result.more_pending = false;
         result.rows_changed = maintainer->RecomputeAt(snapshot);
     } else {
