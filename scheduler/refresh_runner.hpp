@@ -62,7 +62,7 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled = false
 std::vector<Oid> DeferredUpstream(Oid immv);
 
 // Marks that the current transaction logged changes for deferred IMMVs:
-// when it commits, the database's scheduler is woken.
+// when it commits, the database's schedulers are woken (see WakeScheduler).
 void NoteDeferredChange();
 
 }  // namespace ivmx::pg
