@@ -74,7 +74,15 @@ std::string ExplainMismatch(Connection& conn, const Mismatch& mismatch) {
     const View& view = *mismatch.view;
     std::string out = "IMMV " + view.name + " (" + view.shape + ") differs from its query by " +
                       std::to_string(mismatch.differing_rows) + " row(s)\n";
-    out += std::string("created ") + (view.deferred ? "deferred" : "immediate") + "\n";
+    out += std::string("created ") + (view.deferred ? "deferred" : "immediate");
+    // The mode now (the runners switch IMMVs between modes), as the session sees it.
+    SqlResult status = conn.Exec(
+        "SELECT mode || ', state ' || state || ', ' || coalesce(pending_rows, 0) || "
+        "' pending log rows' FROM ivmx.immv_status WHERE immv = " + Quote(view.name) +
+        "::regclass");
+    if (status.ok && !status.rows.empty() && status.rows[0][0])
+        out += "; now " + *status.rows[0][0];
+    out += "\n";
     out += "definition given:  " + view.query + "\n";
     SqlResult stored = conn.Exec("SELECT ivmx.get_immv_def(" + Quote(view.name) + ")");
     if (stored.ok && !stored.rows.empty() && stored.rows[0][0])

@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -12,6 +14,7 @@
 #include "dml.hpp"
 #include "history.hpp"
 #include "pg.hpp"
+#include "server_settings.hpp"
 
 namespace stress {
 
@@ -36,11 +39,42 @@ const char* const kTruncateLock = "7070";
 const char* const kStarvationLock = "7071";
 const int kAttemptsBeforeRunningAlone = 2;
 
+// One session (the first) changes ivmx.max_batch_rows (and
+// ivmx.full_refresh_ratio) before this share of its units; another (the
+// second, if there is one) switches IMMVs between modes before this share.
+const int kSettingsPercent = 3;
+const int kSwitchPercent = 6;
+// A mode switch waits at most this long for a lock, then it is retried.
+const char* const kSwitchLockTimeout = "1s";
+// Mode switches listed in a failure report.
+const size_t kSwitchLogShown = 40;
+
+// Checked by every session during the run: the IMMVs created immediate
+// whose mode never changes. (Nested IMMVs may be deferred at any moment; the
+// switching session checks those it knows to be immediate.)
+const std::vector<const View*>& CheckedBySessions() {
+    static const std::vector<const View*> views = [] {
+        std::vector<const View*> out;
+        for (const View* view : ViewsInMode(false))
+            if (!IsNested(*view)) out.push_back(view);
+        return out;
+    }();
+    return views;
+}
+
 // What the sessions share: the first failure stops them all.
 struct SharedState {
     std::atomic<bool> stop{false};
     std::mutex mutex;
     std::string failure;
+    const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    // The settings the run starts with (chosen from the seed).
+    int batch_rows = 0;
+    bool ratio_zero = false;
+
+    double Elapsed() const {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
 
     void Fail(const std::string& report) {
         std::lock_guard<std::mutex> lock(mutex);
@@ -60,6 +94,15 @@ struct Unit {
     // The statements run as one DO block in autocommit (a transaction of
     // several writes that is not a transaction block).
     bool do_block = false;
+    // A unit of mode switches (ivmx.set_mode calls, perhaps with writes): its
+    // lock waits are bounded by kSwitchLockTimeout, and a lock timeout is
+    // retried like a deadlock.
+    bool switches = false;
+    long mode_calls = 0;  // statements that are ivmx.set_mode calls
+    // Per statement, the IMMV it switched to immediate, verified right after
+    // it in the same transaction (it holds the IMMV's inputs locked: the IMMV
+    // must equal its query then); null for none.
+    std::vector<const View*> check_after = {};
 };
 
 // ConstraintViolation: a unique or foreign key violation the generator allows;
@@ -75,11 +118,19 @@ class Session {
           conn_(options.dbname),
           rng_(Rng::ForStream(options.seed, 1000 + index)),
           dml_(rng_, index, options.sessions + 1, Weights()),
-          history_(20) {}
+          history_(20),
+          tunes_settings_(index == 0),
+          switches_modes_(index == (options.sessions > 1 ? 1 : 0)),
+          batch_rows_(shared.batch_rows),
+          ratio_zero_(shared.ratio_zero) {
+        for (const View* view : SwitchableViews()) deferred_[view] = view->deferred;
+    }
 
     void Run() {
         long units = 0;
         while (stats_.statements < options_.statements_per_session && !shared_.stop) {
+            if (tunes_settings_ && rng_.Percent(kSettingsPercent)) ChangeSettings();
+            if (switches_modes_ && rng_.Percent(kSwitchPercent)) SwitchModes();
             if (rng_.Percent(5)) FlushOne();
             RunUnit(Plan());
             if (++units % kUnitsBetweenChecks == 0) Check();
@@ -88,6 +139,20 @@ class Session {
 
     const RunStats& stats() const { return stats_; }
     const History& history() const { return history_; }
+    // The mode switches this session committed, oldest first (empty but for
+    // the switching session).
+    const std::vector<std::string>& switch_log() const { return switch_log_; }
+
+    // After a failure: ends the session's transaction and releases its
+    // advisory locks, so that the other sessions finish their units rather
+    // than wait for them. Best effort.
+    void ReleaseLocks() {
+        try {
+            conn_.Exec("ROLLBACK");
+            conn_.Exec("SELECT pg_advisory_unlock_all()");
+        } catch (const std::exception&) {
+        }
+    }
 
   private:
     // TRUNCATE takes an exclusive lock on the table: keep it rare here.
@@ -117,7 +182,8 @@ class Session {
         return unit;
     }
 
-    void RunUnit(const Unit& unit) {
+    // Done or ConstraintViolation (a unit that failed as the generator allows).
+    Outcome RunUnit(const Unit& unit) {
         for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
             const std::string lock =
                 attempt > kAttemptsBeforeRunningAlone
@@ -127,15 +193,17 @@ class Session {
             const Outcome outcome = TryUnit(unit);
             Send("SELECT pg_advisory_un" + lock.substr(std::string("pg_advisory_").size()));
             if (outcome != Outcome::Retry) {
-                stats_.statements += static_cast<long>(unit.statements.size());
+                const long writes = static_cast<long>(unit.statements.size()) - unit.mode_calls;
+                stats_.statements += writes;
                 if (unit.transaction) {
                     ++stats_.transactions;
-                    stats_.in_transactions += static_cast<long>(unit.statements.size());
+                    stats_.in_transactions += writes;
                     if (!unit.commit || outcome == Outcome::ConstraintViolation)
                         ++stats_.rolled_back;
                 }
-                return;
+                return outcome;
             }
+            if (unit.switches) ++stats_.switch_retries;
             // A random, growing pause: with dozens of IMMVs locked in statement
             // order, two units that keep colliding must stop retrying in step.
             std::this_thread::sleep_for(
@@ -147,31 +215,72 @@ class Session {
     Outcome TryUnit(const Unit& unit) {
         if (unit.do_block) {
             std::string block = "DO $unit$ BEGIN";
-            for (const Statement& statement : unit.statements) block += " " + statement.sql + ";";
+            if (unit.switches)
+                block += std::string(" PERFORM set_config('lock_timeout', '") +
+                         kSwitchLockTimeout + "', true);";
+            for (const Statement& statement : unit.statements) {
+                // A function call's result goes nowhere in PL/pgSQL.
+                const bool call = statement.sql.compare(0, 7, "SELECT ") == 0;
+                block += " " + (call ? "PERFORM " + statement.sql.substr(7) : statement.sql) + ";";
+            }
             block += " END $unit$";
             SqlResult result = conn_.Exec(block);
             history_.Record(++sent_, block + ";", result.Summary());
-            return result.ok ? Outcome::Done : Classify(result);
+            return result.ok ? Outcome::Done : Classify(result, unit);
         }
         if (unit.transaction) Send(unit.begin);
+        if (unit.switches)
+            Send(std::string("SET LOCAL lock_timeout = '") + kSwitchLockTimeout + "'");
         if (unit.truncates)
             Send(std::string("SELECT pg_advisory_xact_lock(") + kTruncateLock + ")");
-        for (const Statement& statement : unit.statements) {
+        for (size_t i = 0; i < unit.statements.size(); ++i) {
+            const Statement& statement = unit.statements[i];
             SqlResult result = statement.IsCopy() ? conn_.Copy(statement.sql, statement.copy_rows)
                                                   : conn_.Exec(statement.sql);
             history_.Record(++sent_, statement.Script(), result.Summary());
+            if (result.ok && i < unit.check_after.size() && unit.check_after[i] != nullptr)
+                result = VerifySwitched(*unit.check_after[i], statement.sql);
             if (result.ok) continue;
-            const Outcome outcome = Classify(result);
+            const Outcome outcome = Classify(result, unit);
             if (unit.transaction) Send("ROLLBACK");
             return outcome;
         }
         if (!unit.transaction) return Outcome::Done;
         SqlResult end = conn_.Exec(unit.commit ? "COMMIT" : "ROLLBACK");
         history_.Record(0, unit.commit ? "COMMIT;" : "ROLLBACK;", end.Summary());
-        return end.ok ? Outcome::Done : Classify(end);
+        return end.ok ? Outcome::Done : Classify(end, unit);
+    }
+
+    // verify_immv of an IMMV that `switch_sql`, the transaction's last
+    // statement, switched to immediate. Fails the run (after explaining the
+    // difference in the same transaction) unless the IMMV equals its query;
+    // a failure of the verification itself is returned.
+    SqlResult VerifySwitched(const View& view, const std::string& switch_sql) {
+        const std::string sql = "SELECT ivmx.verify_immv(" + Quote(view.name) + ")";
+        SqlResult result = conn_.Exec(sql);
+        const std::string differing =
+            result.ok && !result.rows.empty() ? result.rows[0][0].value_or("NULL") : "";
+        history_.Record(0, sql + ";", result.ok ? "ok: " + differing : result.Summary());
+        if (!result.ok) return result;
+        ++stats_.switch_checks;
+        if (differing == "0") return result;
+        std::string report = "IMMV mismatch right after " + switch_sql +
+                             ", in the same transaction (which holds the IMMV's inputs locked)\n";
+        report += "\n" + ExplainMismatch(conn_, {&view, std::stol(differing)});
+        Send("ROLLBACK");
+        Fail(report);
     }
 
     // What to do after a failed statement; fails the run on unexpected errors.
+    // A lock timeout is expected in a unit of mode switches only.
+    Outcome Classify(const SqlResult& result, const Unit& unit) {
+        if (unit.switches && result.sqlstate == sqlstate::kLockNotAvailable) {
+            ++stats_.lock_timeouts;
+            return Outcome::Retry;
+        }
+        return Classify(result);
+    }
+
     Outcome Classify(const SqlResult& result) {
         if (result.sqlstate == sqlstate::kUniqueViolation) {
             ++stats_.unique_violations;
@@ -192,10 +301,11 @@ class Session {
         Fail("unexpected error: " + result.Summary());
     }
 
-    // ivmx.flush of a random deferred IMMV in autocommit, racing the writers,
-    // the other sessions' flushes and the scheduler. Retried on deadlocks.
+    // ivmx.flush of a random deferred (or nested) IMMV in autocommit, racing
+    // the writers, the other sessions' flushes and the scheduler. Retried on
+    // deadlocks. The IMMV may be in immediate mode by now (nothing to do).
     void FlushOne() {
-        static const std::vector<const View*> deferred = ViewsInMode(true);
+        static const std::vector<const View*> deferred = SwitchableViews();
         if (deferred.empty()) return;
         const std::string sql = "SELECT ivmx.flush(" + Quote(rng_.Pick(deferred)->name) + ")";
         for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
@@ -208,6 +318,113 @@ class Session {
             if (Classify(result) != Outcome::Retry) Fail(sql + " failed: " + result.Summary());
         }
         Fail("gave up after " + std::to_string(kMaxAttempts) + " attempts of " + sql);
+    }
+
+    // ALTER SYSTEM SET ivmx.max_batch_rows to another small value, or
+    // ivmx.full_refresh_ratio to 0 or back to its default, and reload, while
+    // the other sessions write and the scheduler refreshes.
+    void ChangeSettings() {
+        std::string name, value;
+        if (rng_.Percent(75)) {
+            batch_rows_ = PickBatchRows(rng_, batch_rows_);
+            name = kMaxBatchRows;
+            value = std::to_string(batch_rows_);
+            ++stats_.batch_rows_changes;
+        } else {
+            ratio_zero_ = !ratio_zero_;
+            name = kFullRefreshRatio;
+            value = ratio_zero_ ? "0" : "";
+            ++stats_.ratio_changes;
+        }
+        for (const std::string& sql : ChangeSettingSql(name, value)) Send(sql);
+        if (!AwaitSetting(conn_, name, value))
+            Fail("the session did not see " + name + " = '" + value + "' after pg_reload_conf()");
+    }
+
+    // ivmx.set_mode on a random switchable IMMV, or on both levels of a
+    // nested pair close together (in one transaction, or one right after the
+    // other), while the other sessions write.
+    void SwitchModes() {
+        if (rng_.Percent(40)) {
+            const auto link = rng_.Pick(NestedLinks());
+            const bool upstream_first = rng_.Percent(50);
+            const View* first = upstream_first ? link.first : link.second;
+            const View* second = upstream_first ? link.second : link.first;
+            ++stats_.chain_switches;
+            if (rng_.Percent(40)) {
+                SwitchUnit({first, second});
+                return;
+            }
+            SwitchUnit({first});
+            std::this_thread::sleep_for(std::chrono::milliseconds(rng_.Below(30)));
+            SwitchUnit({second});
+            return;
+        }
+        SwitchUnit({rng_.Pick(SwitchableViews())});
+    }
+
+    // One transaction switching each of `views` to its other mode, with now
+    // and then a write before or after a switch, committed or (sometimes)
+    // rolled back; or the same as a DO block. A transaction that changed a
+    // table cannot switch an IMMV over it to deferred (55000), so writes come
+    // only after the last switch to deferred.
+    void SwitchUnit(const std::vector<const View*>& views) {
+        Unit unit;
+        unit.transaction = true;
+        unit.switches = true;
+        auto add_write = [&] {
+            unit.statements.push_back(dml_.Next());
+            unit.check_after.push_back(nullptr);
+            unit.truncates = unit.truncates || unit.statements.back().IsTruncate();
+        };
+        size_t last_to_deferred = 0;  // 1 + index in `views`; 0: none
+        for (size_t i = 0; i < views.size(); ++i)
+            if (!deferred_.at(views[i])) last_to_deferred = i + 1;
+        if (last_to_deferred == 0 && rng_.Percent(20)) add_write();
+        std::string what;
+        for (size_t i = 0; i < views.size(); ++i) {
+            const View* view = views[i];
+            const bool to_deferred = !deferred_.at(view);
+            const std::string mode = to_deferred ? "deferred" : "immediate";
+            unit.statements.push_back(
+                {"SELECT ivmx.set_mode(" + Quote(view->name) + ", '" + mode + "')"});
+            unit.check_after.push_back(to_deferred ? nullptr : view);
+            ++unit.mode_calls;
+            what += (what.empty() ? "" : ", then ") + view->name + " to " + mode;
+            if (i + 1 >= last_to_deferred && rng_.Percent(15)) add_write();
+        }
+        unit.commit = rng_.Percent(90);
+        bool has_copy = false;
+        for (const Statement& statement : unit.statements)
+            has_copy = has_copy || statement.IsCopy();
+        if (!unit.truncates && !has_copy && rng_.Percent(20)) {
+            unit.do_block = true;
+            unit.commit = true;
+        }
+        const double started = shared_.Elapsed();
+        const Outcome outcome = RunUnit(unit);
+        if (outcome != Outcome::Done || !unit.commit) return;
+        for (const View* view : views) {
+            deferred_[view] = !deferred_[view];
+            ++stats_.mode_switches;
+        }
+        char when[64];
+        std::snprintf(when, sizeof when, "%.2f s - %.2f s: ", started, shared_.Elapsed());
+        const long writes = static_cast<long>(unit.statements.size()) - unit.mode_calls;
+        const std::string with =
+            writes > 0 ? " with " + std::to_string(writes) + " write(s))" : ")";
+        const std::string how = unit.do_block ? " (DO block" : " (transaction";
+        switch_log_.push_back(when + what + how + with);
+    }
+
+    // What Check verifies: CheckedBySessions(), and for the switching
+    // session the switchable IMMVs it left in immediate mode.
+    std::vector<const View*> CheckedNow() const {
+        std::vector<const View*> views = CheckedBySessions();
+        if (!switches_modes_) return views;
+        for (const View* view : SwitchableViews())
+            if (!deferred_.at(view)) views.push_back(view);
+        return views;
     }
 
     void Send(const std::string& sql) {
@@ -224,7 +441,7 @@ class Session {
             Send(std::string("SELECT pg_advisory_xact_lock_shared(") + kTruncateLock + ")");
             try {
                 // Deferred IMMVs lag by design; they are checked after the final flush.
-                std::vector<Mismatch> mismatches = Verify(conn_, ViewsInMode(false));
+                std::vector<Mismatch> mismatches = Verify(conn_, CheckedNow());
                 if (!mismatches.empty()) return mismatches;  // explained in this transaction
                 Send("COMMIT");
                 return mismatches;
@@ -243,7 +460,7 @@ class Session {
         std::string report = "IMMV mismatch seen by a session between its transactions\n";
         for (const Mismatch& m : mismatches) report += "\n" + ExplainMismatch(conn_, m);
         Send("ROLLBACK");
-        const size_t again = Verify(conn_, ViewsInMode(false)).size();
+        const size_t again = Verify(conn_, CheckedNow()).size();
         report +=
             "\nchecked again in a new snapshot: " + std::to_string(again) + " IMMV(s) differ\n";
         Fail(report);
@@ -262,6 +479,12 @@ class Session {
     History history_;
     RunStats stats_;
     long sent_ = 0;
+    const bool tunes_settings_;   // changes ivmx.max_batch_rows / full_refresh_ratio
+    const bool switches_modes_;   // calls ivmx.set_mode
+    int batch_rows_;              // ivmx.max_batch_rows set last
+    bool ratio_zero_;             // ivmx.full_refresh_ratio = 0 (else its default)
+    std::map<const View*, bool> deferred_;  // modes of SwitchableViews(), as committed
+    std::vector<std::string> switch_log_;
 };
 
 void RunSession(Session& session, SharedState& shared) {
@@ -269,27 +492,82 @@ void RunSession(Session& session, SharedState& shared) {
         session.Run();
     } catch (const std::exception& e) {
         shared.Fail(e.what());
+        session.ReleaseLocks();
     }
 }
 
-// The final check, from a fresh session once every writer is done: every
-// deferred IMMV flushed (in dependency order), then every IMMV verified.
-void CheckAtEnd(const ConcurrentOptions& options, SharedState& shared, RunStats& stats) {
-    Connection conn(options.dbname);
+// The IMMVs whose mode in the catalog differs from the one they were created in.
+std::vector<const View*> SwitchedViews(Connection& conn) {
+    std::vector<const View*> out;
+    for (const Row& row : conn.MustExec("SELECT immvname, mode FROM ivmx.immvs").rows) {
+        const View& view = ViewNamed(row.at(0).value_or(""));
+        if ((row.at(1).value_or("") == "deferred") != view.deferred) out.push_back(&view);
+    }
+    return out;
+}
+
+// "nest_b1 (immediate), nest_a3 (deferred)": the IMMVs with their other mode.
+std::string Describe(const std::vector<const View*>& switched) {
+    std::string out;
+    for (const View* view : switched)
+        out += (out.empty() ? "" : ", ") + view->name + " (" +
+               (view->deferred ? "immediate" : "deferred") + ")";
+    return out.empty() ? "none" : out;
+}
+
+// SELECT ivmx.flush(), then verify_immv of every IMMV; false (and the run
+// failed) on a difference.
+bool FlushAndVerifyAll(Connection& conn, const std::string& after, SharedState& shared,
+                       RunStats& stats) {
     ++stats.checks;
     ++stats.flushes;
     conn.MustExec("SELECT ivmx.flush()");
     std::vector<Mismatch> mismatches = VerifyAll(conn);
-    if (mismatches.empty()) return;
-    std::string report = "IMMV mismatch after all sessions finished and SELECT ivmx.flush()\n";
+    if (mismatches.empty()) return true;
+    std::string report = "IMMV mismatch " + after + "\n";
     for (const Mismatch& m : mismatches) report += "\n" + ExplainMismatch(conn, m);
     shared.Fail(report);
+    return false;
+}
+
+// The final check, from a fresh session once every writer is done: every
+// deferred IMMV flushed (in dependency order), then every IMMV verified, in
+// the modes the run left them in; then every IMMV switched back to the mode
+// it was created in, flushed and verified again.
+void CheckAtEnd(const ConcurrentOptions& options, SharedState& shared, RunStats& stats) {
+    Connection conn(options.dbname);
+    const std::vector<const View*> switched = SwitchedViews(conn);
+    if (!FlushAndVerifyAll(conn,
+                           "after all sessions finished and SELECT ivmx.flush(), with these IMMVs "
+                           "in the other mode than created: " + Describe(switched),
+                           shared, stats))
+        return;
+    if (switched.empty()) return;
+    for (const View* view : switched)
+        conn.MustExec("SELECT ivmx.set_mode(" + Quote(view->name) + ", '" +
+                      (view->deferred ? "deferred" : "immediate") + "')");
+    FlushAndVerifyAll(conn,
+                      "after switching " + Describe(switched) +
+                          " back to the mode it was created in, and SELECT ivmx.flush()",
+                      shared, stats);
 }
 
 std::string FailureReport(const ConcurrentOptions& options, const SharedState& shared,
                           const std::vector<std::unique_ptr<Session>>& sessions) {
     std::string report = "concurrent mode FAILED (seed " + std::to_string(options.seed) + ", " +
-                         std::to_string(options.sessions) + " sessions)\n" + shared.failure + "\n";
+                         std::to_string(options.sessions) + " sessions, max_batch_rows " +
+                         std::to_string(shared.batch_rows) + " first" +
+                         (shared.ratio_zero ? ", full_refresh_ratio 0 first" : "") + ")\n" +
+                         shared.failure + "\n";
+    for (size_t i = 0; i < sessions.size(); ++i) {
+        const std::vector<std::string>& log = sessions[i]->switch_log();
+        if (log.empty()) continue;
+        report += "\nmode switches committed by session " + std::to_string(i + 1) +
+                  " (seconds into the run, oldest first):\n";
+        const size_t first = log.size() > kSwitchLogShown ? log.size() - kSwitchLogShown : 0;
+        if (first > 0) report += "  ... " + std::to_string(first) + " earlier\n";
+        for (size_t j = first; j < log.size(); ++j) report += "  " + log[j] + "\n";
+    }
     for (size_t i = 0; i < sessions.size(); ++i)
         report += "\nlast statements of session " + std::to_string(i + 1) + " (oldest first):\n" +
                   sessions[i]->history().Recent();
@@ -301,6 +579,19 @@ std::string FailureReport(const ConcurrentOptions& options, const SharedState& s
 RunStats RunConcurrent(const ConcurrentOptions& options) {
     const auto start = std::chrono::steady_clock::now();
     SharedState shared;
+    // Small batches from the start (the first session changes them later).
+    Rng rng = Rng::ForStream(options.seed, 3);
+    shared.batch_rows = PickBatchRows(rng, 0);
+    shared.ratio_zero = rng.Percent(50);
+    {
+        Connection conn(options.dbname);
+        for (const std::string& sql :
+             ChangeSettingSql(kMaxBatchRows, std::to_string(shared.batch_rows)))
+            conn.MustExec(sql);
+        if (shared.ratio_zero)
+            for (const std::string& sql : ChangeSettingSql(kFullRefreshRatio, "0"))
+                conn.MustExec(sql);
+    }
     std::vector<std::unique_ptr<Session>> sessions;
     for (int i = 0; i < options.sessions; ++i)
         sessions.push_back(std::make_unique<Session>(options, i, shared));

@@ -4,7 +4,11 @@
 // data-changing statements against them and checks after each one that every
 // IMMV equals its defining query (ivmx.verify_immv). First one session alone
 // (sequential mode, fully reproducible from the seed), then several sessions
-// at once (concurrent mode). Exits 0 when everything matched, 1 on a mismatch
+// at once (concurrent mode). Both modes set ivmx.max_batch_rows to small
+// values and ivmx.full_refresh_ratio to 0 for stretches (cluster-wide, ALTER
+// SYSTEM) so that deferred batches are split (the sequential mode also
+// switches the scheduler off for short stretches), and reset these settings
+// when the mode ends, passed or failed. Exits 0 when everything matched, 1 on a mismatch
 // or an unexpected error (after printing a report), 2 on bad usage.
 //
 // Environment (the server is found through PGHOST/PGPORT/PGUSER):
@@ -27,6 +31,7 @@
 #include "concurrent.hpp"
 #include "schema.hpp"
 #include "sequential.hpp"
+#include "server_settings.hpp"
 #include "setup.hpp"
 
 namespace stress {
@@ -100,17 +105,27 @@ RunStats RunSequentialMode(const Options& options) {
     DmlGenerator dml(rng, 0, 1, weights);
     History history(20, options.script);
     CreateSchema(conn, dml, history);
-    SequentialRunner runner(conn, rng, dml, history, options.seed);
+    // Resets the scheduler settings the run changes, also when it fails.
+    SettingsGuard settings(&history);
+    Connection side(dbname);
+    SequentialRunner runner(conn, rng, dml, history, options.seed, &side);
     RunStats stats = runner.Run(options.statements);
+    settings.Restore();
     std::printf("sequential: the tables ended with %s rows\n", TableSizes(conn).c_str());
     std::printf(
         "sequential: %ld statements (%ld inside %ld transactions, %ld rolled back, %ld rollbacks "
         "to a "
-        "savepoint), %ld flushes, %ld mode switches, %ld checks of %zu IMMVs, %ld unique "
-        "violations, %ld foreign key violations, %ld serialization failures of a flush or TRUNCATE in a snapshot transaction, 0 "
-        "mismatches, %.1f s\n",
+        "savepoint), %ld transactions of a second session with an older transaction id (%ld "
+        "backlogs drained by the scheduler alone and checked, %.1f s waiting, %ld flushed "
+        "instead), %ld flushes, %ld mode switches (%ld pairs of nested levels), %ld "
+        "max_batch_rows changes, %ld full_refresh_ratio changes, %ld checks of %zu IMMVs, %ld "
+        "unique violations, %ld foreign key violations, %ld serialization failures of a flush or "
+        "TRUNCATE in a snapshot transaction, 0 mismatches, %.1f s\n",
         stats.statements, stats.in_transactions, stats.transactions, stats.rolled_back,
-        stats.savepoint_rollbacks, stats.flushes, stats.mode_switches, stats.checks, Views().size(),
+        stats.savepoint_rollbacks, stats.side_transactions, stats.drains, stats.drain_seconds,
+        stats.drain_timeouts, stats.flushes, stats.mode_switches,
+        stats.chain_switches,
+        stats.batch_rows_changes, stats.ratio_changes, stats.checks, Views().size(),
         stats.unique_violations, stats.foreign_key_violations, stats.serialization_retries,
         stats.seconds);
     return stats;
@@ -127,21 +142,28 @@ RunStats RunConcurrentMode(const Options& options) {
         History history(20);
         CreateSchema(conn, dml, history);
     }
+    // Resets the scheduler settings the run changes, also when it fails.
+    SettingsGuard settings;
     ConcurrentOptions concurrent;
     concurrent.dbname = dbname;
     concurrent.seed = options.seed;
     concurrent.sessions = options.sessions;
     concurrent.statements_per_session = options.concurrent_statements / options.sessions + 1;
     RunStats stats = RunConcurrent(concurrent);
+    settings.Restore();
     std::printf(
         "concurrent: %d sessions, %ld statements, %ld transactions (%ld rolled back), %ld retries "
-        "(%ld deadlocks, %ld serialization failures), %ld unique violations, %ld foreign key "
-        "violations, %ld flushes, "
-        "%ld checks, 0 mismatches, %.1f s\n",
+        "(%ld deadlocks, %ld serialization failures, %ld lock timeouts), %ld unique violations, "
+        "%ld foreign key violations, %ld flushes, %ld mode switches (%ld pairs of nested levels, "
+        "%ld retried after a conflict, %ld verified right after switching to immediate), %ld "
+        "max_batch_rows changes, %ld full_refresh_ratio changes, %ld checks, 0 mismatches, "
+        "%.1f s\n",
         options.sessions, stats.statements, stats.transactions, stats.rolled_back,
-        stats.deadlock_retries + stats.serialization_retries, stats.deadlock_retries,
-        stats.serialization_retries, stats.unique_violations, stats.foreign_key_violations,
-        stats.flushes, stats.checks, stats.seconds);
+        stats.deadlock_retries + stats.serialization_retries + stats.lock_timeouts,
+        stats.deadlock_retries, stats.serialization_retries, stats.lock_timeouts,
+        stats.unique_violations, stats.foreign_key_violations, stats.flushes, stats.mode_switches,
+        stats.chain_switches, stats.switch_retries, stats.switch_checks, stats.batch_rows_changes,
+        stats.ratio_changes, stats.checks, stats.seconds);
     return stats;
 }
 

@@ -23,6 +23,7 @@ inline const char* const kUniqueViolation = "23505";
 inline const char* const kForeignKeyViolation = "23503";
 inline const char* const kDeadlock = "40P01";
 inline const char* const kSerializationFailure = "40001";
+inline const char* const kLockNotAvailable = "55P03";  // lock_timeout expired
 }  // namespace sqlstate
 
 using Row = std::vector<std::optional<std::string>>;

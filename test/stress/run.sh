@@ -6,7 +6,9 @@
 #
 # Uses the cluster named by PGHOST/PGPORT/PGUSER (as test/run_all.sh sets
 # them); without them it starts a throwaway cluster (test/lib/cluster.sh) and
-# stops it at the end. Expects pg_ivmx to be installed (make install).
+# stops it at the end. Expects pg_ivmx to be installed (make install). The
+# run changes ivmx.max_batch_rows, ivmx.full_refresh_ratio and ivmx.enabled
+# with ALTER SYSTEM (cluster-wide) and resets them when it ends.
 # Knobs: STRESS_SEED, STRESS_STATEMENTS, STRESS_CONCURRENT_STATEMENTS,
 # STRESS_SESSIONS, STRESS_MODE.
 # The first line printed is the seed; the exit status is non-zero on any

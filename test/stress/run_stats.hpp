@@ -18,7 +18,17 @@ struct RunStats {
     long serialization_retries = 0;
     long checks = 0;         // rounds of verify_immv over every IMMV
     long flushes = 0;        // ivmx.flush calls, each followed by a check of what it refreshed
-    long mode_switches = 0;  // ivmx.set_mode calls
+    long mode_switches = 0;  // ivmx.set_mode calls (concurrent mode: committed ones)
+    long chain_switches = 0;     // switches of both levels of a nested pair, close together
+    long switch_checks = 0;      // verify_immv right after a switch to immediate, same transaction
+    long switch_retries = 0;     // mode-switch units retried after a conflict
+    long lock_timeouts = 0;      // ... of which after lock_timeout (55P03)
+    long batch_rows_changes = 0; // ALTER SYSTEM SET ivmx.max_batch_rows
+    long ratio_changes = 0;      // ivmx.full_refresh_ratio set to 0 or back to its default
+    long side_transactions = 0;  // sequential: transactions of the second session
+    long drains = 0;             // ... backlogs the scheduler drained, then checked
+    long drain_timeouts = 0;     // ... flushed instead (the scheduler was too slow)
+    double drain_seconds = 0;    // ... waiting for the scheduler
     double seconds = 0;
 
     void Add(const RunStats& o) {
@@ -34,6 +44,16 @@ struct RunStats {
         checks += o.checks;
         flushes += o.flushes;
         mode_switches += o.mode_switches;
+        chain_switches += o.chain_switches;
+        switch_checks += o.switch_checks;
+        switch_retries += o.switch_retries;
+        lock_timeouts += o.lock_timeouts;
+        batch_rows_changes += o.batch_rows_changes;
+        ratio_changes += o.ratio_changes;
+        side_transactions += o.side_transactions;
+        drains += o.drains;
+        drain_timeouts += o.drain_timeouts;
+        drain_seconds += o.drain_seconds;
     }
 };
 

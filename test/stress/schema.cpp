@@ -292,6 +292,22 @@ std::vector<View> AllViews() {
          "SELECT g, cnt, max_t FROM nest_b2 WHERE cnt >= 2",
          true,
          {"nest_b2"}},
+        // Chain C: a deferred IMMV on either side of a LEFT JOIN with a table.
+        // nest_c1 lags behind t_fk, so its rows may reference t_pk rows that
+        // are gone (dangling, NULL-extended rows of nest_c2).
+        {"nest_c1", "nested C1 (deferred): filtered projection of t_fk, keyed",
+         "SELECT cid, pid, k, w FROM t_fk WHERE w IS DISTINCT FROM 2", true},
+        {"nest_c2",
+         "nested C2 (deferred): the IMMV nest_c1 LEFT JOIN t_pk",
+         "SELECT c.cid, c.w, p.id, p.g, p.v FROM nest_c1 c LEFT JOIN t_pk p ON p.id = c.pid",
+         true,
+         {"nest_c1"}},
+        {"nest_c3",
+         "nested C3 (immediate): t_pk LEFT JOIN the IMMV nest_c1, grouped",
+         "SELECT p.g, count(*) AS cnt, count(c.cid) AS cnt_c, sum(c.w) AS sum_w, "
+         "max(c.k) AS max_k FROM t_pk p LEFT JOIN nest_c1 c ON c.pid = p.id GROUP BY p.g",
+         false,
+         {"nest_c1"}},
         // A diamond: IMMVs joining t_pk with an immediate IMMV over t_pk, so
         // one statement changes both inputs of the join.
         {"dia_base", "diamond base (immediate): filtered projection of t_pk",
@@ -343,6 +359,28 @@ std::vector<const View*> ViewAndUpstream(const View& view) {
             for (const View* v : out) seen = seen || v == upstream;
             if (!seen) out.push_back(upstream);
         }
+    return out;
+}
+
+bool IsNested(const View& view) {
+    if (!view.reads.empty()) return true;
+    for (const View& other : Views())
+        for (const std::string& read : other.reads)
+            if (read == view.name) return true;
+    return false;
+}
+
+std::vector<std::pair<const View*, const View*>> NestedLinks() {
+    std::vector<std::pair<const View*, const View*>> links;
+    for (const View& view : Views())
+        for (const std::string& read : view.reads) links.emplace_back(&ViewNamed(read), &view);
+    return links;
+}
+
+std::vector<const View*> SwitchableViews() {
+    std::vector<const View*> out;
+    for (const View& view : Views())
+        if (view.deferred || IsNested(view)) out.push_back(&view);
     return out;
 }
 

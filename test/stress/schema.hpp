@@ -12,6 +12,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace stress {
@@ -66,5 +67,12 @@ const View& ViewNamed(const std::string& name);
 // `view` and every IMMV it reads, directly or through others.
 std::vector<const View*> ViewAndUpstream(const View& view);
 const Table& TableNamed(const std::string& name);
+// Whether `view` reads another IMMV or is read by one (a nested IMMV).
+bool IsNested(const View& view);
+// Every (IMMV, IMMV reading it) pair, upstream first.
+std::vector<std::pair<const View*, const View*>> NestedLinks();
+// The IMMVs the runners switch between modes with ivmx.set_mode: those created
+// deferred (the dmv_* twins and deferred nested levels) and every nested IMMV.
+std::vector<const View*> SwitchableViews();
 
 }  // namespace stress

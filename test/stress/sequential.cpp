@@ -2,10 +2,11 @@
 #include "sequential.hpp"
 
 #include <chrono>
-
-#include "pg.hpp"
+#include <thread>
 
 #include "checker.hpp"
+#include "pg.hpp"
+#include "server_settings.hpp"
 
 namespace stress {
 
@@ -20,18 +21,31 @@ std::vector<const View*> AllViews() {
 }  // namespace
 
 SequentialRunner::SequentialRunner(Connection& conn, Rng& rng, DmlGenerator& dml, History& history,
-                                   uint64_t seed)
-    : conn_(conn), rng_(rng), dml_(dml), history_(history), seed_(seed) {
+                                   uint64_t seed, Connection* side)
+    : conn_(conn), rng_(rng), dml_(dml), history_(history), seed_(seed), side_(side) {
     for (const View& view : Views()) deferred_[&view] = view.deferred;
 }
 
 RunStats SequentialRunner::Run(long budget) {
     const auto start = std::chrono::steady_clock::now();
     Check("setup");
+    // The only other writer here is the scheduler, which gives way in a
+    // deadlock (it checks after a tenth of its deadlock_timeout, the
+    // server's) provided this session does not check first: the
+    // connection's 20ms would make a flush or TRUNCATE the victim.
+    Control("SET deadlock_timeout = '1s'");
+    if (side_ != nullptr) SideControl("SET deadlock_timeout = '1s'");
+    // Small batches from the start, so that the scheduler and every flush
+    // split what is pending; full recomputes off for part of the run.
+    ChangeBatchRows();
+    if (rng_.Percent(50)) ToggleFullRefreshRatio();
     FlushAndCheck();
     while (stats_.statements < budget) {
+        if (rng_.Percent(2)) ChangeBatchRows();
+        if (rng_.Percent(1)) ToggleFullRefreshRatio();
         if (rng_.Percent(10)) FlushAndCheck();
         if (rng_.Percent(1)) SwitchMode();
+        SideStep();
         // Stretches in replica mode (what logical replication's apply runs
         // in): ordinary triggers and foreign keys are off, pg_ivmx's are not.
         if (rng_.Percent(2)) {
@@ -45,9 +59,138 @@ RunStats SequentialRunner::Run(long budget) {
             Check("statement #" + std::to_string(stats_.statements));
         }
     }
+    if (side_open_) SideControl("ROLLBACK");
+    if (side_paused_scheduler_) ChangeSetting(kSchedulerEnabled, "");
     stats_.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return stats_;
+}
+
+// The second session, between the first one's top-level steps (when the
+// first holds no lock): now and then it opens a transaction and takes a
+// transaction id at once, lets the first session run a few steps (whose
+// transactions get newer ids and commit first), then writes one statement
+// and commits (or rolls back). Its log rows then carry an older id than
+// rows committed before them: deferred batches split by
+// ivmx.max_batch_rows must still apply changes of one row in the order they
+// committed. Mostly the scheduler is off meanwhile (ivmx.enabled) and
+// ivmx.full_refresh_ratio 0, so that the first session's changes are still
+// pending when the second commits; then the scheduler is back on, and once
+// it has drained the backlog (in split, incremental batches), every IMMV is
+// checked without a flush.
+void SequentialRunner::SideStep() {
+    if (side_ == nullptr) return;
+    if (!side_open_) {
+        if (!rng_.Percent(4)) return;
+        side_paused_scheduler_ = rng_.Percent(75);
+        if (side_paused_scheduler_) {
+            ChangeSetting(kSchedulerEnabled, "off");
+            // A large batch would be recomputed rather than split.
+            if (!ratio_zero_) ToggleFullRefreshRatio();
+        }
+        SideControl("BEGIN");
+        SideControl("SELECT pg_current_xact_id()");
+        side_open_ = true;
+        side_wait_ = rng_.Between(1, 6);
+        return;
+    }
+    if (--side_wait_ > 0) return;
+    // Half of the time both sessions change every row of one table, the
+    // first one right before the second: the same rows change twice, in
+    // columns the single-table deferred IMMVs read.
+    static const std::vector<std::string> every_row = {
+        "UPDATE t_pk SET v = v + 0.25", "UPDATE t_bag SET n = (n + 1) % 4",
+        "UPDATE t_fk SET w = (w + 1) % 3", "UPDATE t_kv SET x = (x + 1) % 5"};
+    const bool every = rng_.Percent(50);
+    const Statement statement = every ? Statement{rng_.Pick(every_row)} : dml_.Next();
+    if (every) {
+        Execute(statement);
+        Check("statement #" + std::to_string(stats_.statements));
+    }
+    // A scheduler takes a snapshot when a commit wakes it (also while it is
+    // off), where it may later end a batch: give it the time to take one
+    // that shows the first session's commits but not the second's.
+    if (side_paused_scheduler_) std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    bool commit = rng_.Percent(80);
+    const long number = ++stats_.statements;
+    SqlResult result = statement.IsCopy() ? side_->Copy(statement.sql, statement.copy_rows)
+                                          : side_->Exec(statement.sql);
+    if (!result.ok) {
+        if (result.sqlstate == sqlstate::kUniqueViolation) {
+            ++stats_.unique_violations;
+        } else if (result.sqlstate == sqlstate::kForeignKeyViolation) {
+            ++stats_.foreign_key_violations;
+        } else {
+            history_.Record(number, Commented(statement.Script()),
+                            "second session: " + result.Summary());
+            Fail("statement #" + std::to_string(number) +
+                 " of the second session failed: " + result.Summary());
+        }
+        commit = false;
+    }
+    // Replayed in one session, the statement runs here in autocommit: the
+    // same data, without the interleaved transaction ids.
+    history_.Record(number, commit ? statement.Script() : Commented(statement.Script()),
+                    "second session, transaction id taken earlier: " + result.Summary() +
+                        (commit ? ", committed" : ", rolled back"));
+    SideControl(commit ? "COMMIT" : "ROLLBACK");
+    side_open_ = false;
+    ++stats_.side_transactions;
+    Check("the second session's " + std::string(commit ? "COMMIT" : "ROLLBACK") +
+          " of statement #" + std::to_string(number));
+    if (!side_paused_scheduler_) return;
+    ChangeSetting(kSchedulerEnabled, "");
+    side_paused_scheduler_ = false;
+    CheckDrained("the scheduler applied the backlog of the second session's transaction #" +
+                 std::to_string(number) + " (max_batch_rows " + std::to_string(batch_rows_) +
+                 ")");
+}
+
+// Waits until no deferred IMMV has pending log rows, then verifies every
+// IMMV. With no other writer, a drained IMMV must equal its query; an IMMV
+// that differs is checked again while anything is pending (a refresh of an
+// IMMV it reads may have committed since). Falls back to ivmx.flush() when
+// the scheduler does not drain everything within 10 s.
+void SequentialRunner::CheckDrained(const std::string& after) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + std::chrono::seconds(10);
+    const std::string pending_sql =
+        "SELECT coalesce(sum(pending_rows), 0) FROM ivmx.immv_status WHERE mode = 'deferred'";
+    for (;;) {
+        if (conn_.Scalar(pending_sql) == "0") {
+            const bool exact = Verify(conn_, AllViews()).empty();
+            if (exact || conn_.Scalar(pending_sql) == "0") {
+                ++stats_.drains;
+                stats_.drain_seconds += std::chrono::duration<double>(
+                                            std::chrono::steady_clock::now() - start)
+                                            .count();
+                if (exact)
+                    ++stats_.checks;
+                else
+                    CheckViews(AllViews(), after);  // explains the difference and fails
+                return;
+            }
+        }
+        if (std::chrono::steady_clock::now() > deadline) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ++stats_.drain_timeouts;
+    if (Flush(nullptr)) CheckViews(AllViews(), "SELECT ivmx.flush() (the scheduler was too slow)");
+}
+
+void SequentialRunner::SideControl(const std::string& sql) {
+    SqlResult result = side_->Exec(sql);
+    history_.Record(0, Commented(sql + ";"), "second session: " + result.Summary());
+    if (!result.ok) Fail(sql + " failed in the second session: " + result.Summary());
+}
+
+std::string SequentialRunner::Commented(const std::string& script) {
+    std::string out = "-- ";
+    for (char c : script) {
+        out += c;
+        if (c == '\n') out += "-- ";
+    }
+    return out;
 }
 
 // BEGIN, a few steps (statements, SAVEPOINT, ROLLBACK TO, RELEASE), then
@@ -110,11 +253,11 @@ void SequentialRunner::RollbackToSavepoint(int depth) {
 
 void SequentialRunner::EndTransaction(bool commit) {
     Control(commit ? "COMMIT" : "ROLLBACK");
+    snapshot_transaction_ = false;
     if (!commit) ++stats_.rolled_back;
     Check(commit ? "COMMIT" : "ROLLBACK");
     // What a flush inside the block applied is committed or rolled back with
     // it; the next flush must leave every deferred IMMV exact either way.
-    snapshot_transaction_ = false;
     if (flushed_in_transaction_ && rng_.Percent(50)) FlushAndCheck();
     flushed_in_transaction_ = false;
 }
@@ -199,10 +342,19 @@ bool SequentialRunner::FlushAndCheck() {
 }
 
 void SequentialRunner::SwitchMode() {
-    std::vector<const View*> switchable;
-    for (const View& view : Views())
-        if (view.deferred) switchable.push_back(&view);
-    const View* view = rng_.Pick(switchable);
+    // Now and then both levels of a nested pair, one right after the other.
+    if (rng_.Percent(30)) {
+        const auto link = rng_.Pick(NestedLinks());
+        const bool upstream_first = rng_.Percent(50);
+        ++stats_.chain_switches;
+        SwitchOne(upstream_first ? link.first : link.second);
+        SwitchOne(upstream_first ? link.second : link.first);
+        return;
+    }
+    SwitchOne(rng_.Pick(SwitchableViews()));
+}
+
+void SequentialRunner::SwitchOne(const View* view) {
     const bool to_deferred = !deferred_.at(view);
     const std::string sql = "SELECT ivmx.set_mode(" + Quote(view->name) + ", '" +
                             (to_deferred ? "deferred" : "immediate") + "')";
@@ -213,7 +365,49 @@ void SequentialRunner::SwitchMode() {
     Check(sql);
 }
 
+void SequentialRunner::ChangeSetting(const std::string& name, const std::string& value) {
+    for (const std::string& sql : ChangeSettingSql(name, value)) Control(sql);
+    if (!AwaitSetting(conn_, name, value))
+        Fail("the session did not see " + name + " = '" + value + "' after pg_reload_conf()");
+}
+
+void SequentialRunner::ChangeBatchRows() {
+    batch_rows_ = PickBatchRows(rng_, batch_rows_);
+    ++stats_.batch_rows_changes;
+    ChangeSetting(kMaxBatchRows, std::to_string(batch_rows_));
+}
+
+void SequentialRunner::ToggleFullRefreshRatio() {
+    ratio_zero_ = !ratio_zero_;
+    ++stats_.ratio_changes;
+    ChangeSetting(kFullRefreshRatio, ratio_zero_ ? "0" : "");
+}
+
+// Maintenance of a join IMMV computes its delta in the latest snapshot and
+// applies it to the latest version of the IMMV's rows, so a REPEATABLE READ
+// or SERIALIZABLE transaction that writes one of the IMMV's tables after
+// another transaction changed the same rows since its snapshot sees the old
+// and the new version of those rows until it ends (no serialization
+// failure; the committed IMMV is right). In this mode the only other writer
+// is the scheduler, which writes an immediate IMMV when it refreshes a
+// deferred IMMV it reads: such IMMVs, when they also join a table, are
+// checked only outside snapshot transactions.
+bool SequentialRunner::WrittenByScheduler(const View* view) const {
+    if (deferred_.at(view) || view->reads.empty() ||
+        view->query.find(" JOIN ") == std::string::npos)
+        return false;
+    for (const View* upstream : ViewAndUpstream(*view))
+        if (upstream != view && deferred_.at(upstream)) return true;
+    return false;
+}
+
 void SequentialRunner::CheckViews(std::vector<const View*> views, const std::string& after) {
+    if (snapshot_transaction_) {
+        std::vector<const View*> checked;
+        for (const View* view : views)
+            if (!WrittenByScheduler(view)) checked.push_back(view);
+        views.swap(checked);
+    }
     ++stats_.checks;
     std::vector<Mismatch> mismatches;
     try {

@@ -151,7 +151,10 @@ sql "DROP TABLE burst_n, burst" >/dev/null
 # --- a backlog larger than ivmx.max_batch_rows --------------------------------------
 # Twelve transactions of 50 log rows each, logged while the scheduler is off,
 # with at most 50 rows per refresh: twelve refreshes, run back to back (with
-# ivmx.refresh_delay = 1s between them they would take over 11 s).
+# ivmx.refresh_delay = 1s between them they would take over 11 s). A batch
+# ends at a snapshot a scheduler took (batches follow commit order); switched
+# off, a scheduler still takes one when a commit wakes it: a short pause
+# after each transaction lets it.
 sql "CREATE TABLE bl (id int PRIMARY KEY, k int, v int)" >/dev/null
 # (5000 rows, analyzed: 50 log rows stay far below ivmx.full_refresh_ratio.)
 sql "INSERT INTO bl SELECT g, g % 4, g FROM generate_series(1, 5000) g" >/dev/null
@@ -161,7 +164,10 @@ sql_postgres "ALTER SYSTEM SET ivmx.enabled = off" >/dev/null
 sql_postgres "SELECT pg_reload_conf()" >/dev/null
 poll "SHOW ivmx.enabled" off >/dev/null || true
 sleep 0.5  # let a round in progress end
-for i in $(seq 12); do sql "UPDATE bl SET v = v + $i WHERE id <= 25" >/dev/null; done
+for i in $(seq 12); do
+  sql "UPDATE bl SET v = v + $i WHERE id <= 25" >/dev/null
+  sleep 0.2
+done
 sql_postgres "ALTER SYSTEM SET ivmx.max_batch_rows = 50" >/dev/null
 sql_postgres "ALTER SYSTEM SET ivmx.refresh_delay = '1s'" >/dev/null
 sql_postgres "ALTER SYSTEM RESET ivmx.enabled" >/dev/null
