@@ -1,5 +1,6 @@
 // Switching IMMVs into and out of deferred maintenance, and the SQL-callable
 // functions of deferred mode: set_mode, set_refresh_interval, flush.
+#include "transaction_changes.hpp"
 #include "deferred.hpp"
 
 #include <algorithm>
@@ -192,6 +193,9 @@ void SetMode(Oid immv, const std::string& mode_name) {
     // Rights first: a caller without them queues no lock. Checked again
     // once locked, in case the IMMV changed owners while we waited.
     RequireOwner(immv);
+    // The mode lock first: writers holding it may still have to lock the
+    // IMMV itself before they commit.
+    LockImmvModeExclusive(immv);
     PgCall([&] { LockRelationOid(immv, ExclusiveLock); });
     RequireOwner(immv);
     SpiConnect();
@@ -311,7 +315,7 @@ int64 FlushAll() {
 using namespace ivmx::pg;
 
 Datum ivmx_set_mode(PG_FUNCTION_ARGS) {
-    return EntryGuard([&] { SetMode(PG_GETARG_OID(0), TextToString(PG_GETARG_DATUM(1))); });
+    return EntryGuard([&] { ApplyPendingChanges(); SetMode(PG_GETARG_OID(0), TextToString(PG_GETARG_DATUM(1))); });
 }
 
 Datum ivmx_set_refresh_interval(PG_FUNCTION_ARGS) {
@@ -323,9 +327,9 @@ Datum ivmx_set_refresh_interval(PG_FUNCTION_ARGS) {
 }
 
 Datum ivmx_flush(PG_FUNCTION_ARGS) {
-    return EntryGuard([&] { return Int64GetDatum(Flush(PG_GETARG_OID(0))); });
+    return EntryGuard([&] { ApplyPendingChanges(); return Int64GetDatum(Flush(PG_GETARG_OID(0))); });
 }
 
 Datum ivmx_flush_all(PG_FUNCTION_ARGS) {
-    return EntryGuard([&] { return Int64GetDatum(FlushAll()); });
+    return EntryGuard([&] { ApplyPendingChanges(); return Int64GetDatum(FlushAll()); });
 }

@@ -57,6 +57,7 @@ std::string LogInsertSql(Oid base_relid, Oid log_relid, ChangeKind kind) {
             select = side(kOldTableName, -1);
             break;
         case ChangeKind::Update:
+        case ChangeKind::Netted:
             select = side(kNewTableName, 1) + " UNION ALL " + side(kOldTableName, -1);
             break;
     }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "transaction_changes.hpp"
 #include "access.hpp"
 #include "analyze.hpp"
 #include "catalog.hpp"
@@ -450,11 +451,11 @@ void ForgetRelations(ArrayType* dropped) {
 using namespace ivmx::pg;
 
 Datum ivmx_create_immv(PG_FUNCTION_ARGS) {
-    return EntryGuard([&] { return Int64GetDatum(CreateImmv(fcinfo)); });
+    return EntryGuard([&] { ApplyPendingChanges(); return Int64GetDatum(CreateImmv(fcinfo)); });
 }
 
 Datum ivmx_refresh_immv(PG_FUNCTION_ARGS) {
-    return EntryGuard([&] { return Int64GetDatum(RefreshImmv(fcinfo)); });
+    return EntryGuard([&] { ApplyPendingChanges(); return Int64GetDatum(RefreshImmv(fcinfo)); });
 }
 
 Datum ivmx_get_immv_def(PG_FUNCTION_ARGS) {
@@ -465,7 +466,7 @@ Datum ivmx_get_immv_def(PG_FUNCTION_ARGS) {
 }
 
 Datum ivmx_verify_immv(PG_FUNCTION_ARGS) {
-    return EntryGuard([&] { return Int64GetDatum(VerifyImmv(PG_GETARG_OID(0))); });
+    return EntryGuard([&] { ApplyPendingChanges(); return Int64GetDatum(VerifyImmv(PG_GETARG_OID(0))); });
 }
 
 Datum ivmx_explain_immv(PG_FUNCTION_ARGS) {
@@ -477,7 +478,7 @@ Datum ivmx_forget_relations(PG_FUNCTION_ARGS) {
 }
 
 Datum ivmx_restore_immv(PG_FUNCTION_ARGS) {
-    return EntryGuard([&] { RestoreImmv(fcinfo); });
+    return EntryGuard([&] { ApplyPendingChanges(); RestoreImmv(fcinfo); });
 }
 
 Datum ivmx_immv_commands(PG_FUNCTION_ARGS) {

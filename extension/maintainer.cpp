@@ -2,6 +2,7 @@
 #include "maintainer.hpp"
 
 #include <algorithm>
+#include <map>
 #include <unordered_map>
 
 #include "access.hpp"
@@ -62,6 +63,18 @@ void LoadEntry(Oid relid, RelationEntry& entry) {
         }
         if (logs)
             if (auto log = DeltaLogOf(relid)) entry.log = std::make_unique<DeltaLogWriter>(relid, *log);
+        if (!entry.views.empty()) {
+            entry.cascaded_into = !SpiOids(
+                "SELECT conrelid FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND contype = 'f' "
+                "AND (confupdtype IN ('c', 'n', 'd') OR confdeltype IN ('c', 'n', 'd')) LIMIT 1", relid).empty();
+            const std::map<core::RelationId, int> depths = LoadDependencyGraph().Depths();
+            for (auto& view : entry.views) {
+                auto depth = depths.find(view->immv());
+                view->set_depth(depth != depths.end() ? depth->second : 1);
+            }
+            std::sort(entry.views.begin(), entry.views.end(),
+                      [](const auto& a, const auto& b) { return LockOrderBefore(*a, *b); });
+        }
     } catch (...) {
         entry.valid = false;  // a failed load must be retried, never used
         throw;
@@ -97,6 +110,7 @@ TransitionTables TransitionSources(ChangeKind kind) {
         case ChangeKind::Delete:
             return {"", old_rows};
         case ChangeKind::Update:
+        case ChangeKind::Netted:
             return {new_rows, old_rows};
     }
     return {};
@@ -110,12 +124,20 @@ ViewMaintainer::ViewMaintainer(const ImmvRecord& record, core::ViewDefinition de
       changed_relation_(changed_relation),
       read_by_immvs_(read_by_immvs),
       writer_concurrency_(core::WriterConcurrencyOf(definition_, changed_relation)) {
+    lock_class_ = PgCall([] { return CatalogRelid("immv"); });
     if (writer_concurrency_ != core::WriterConcurrency::PerRelation) return;
     for (const auto& rel : definition_.relations) lock_relations_.push_back(rel.relation_id);
     // One order for every writer: no deadlock among them.
     std::sort(lock_relations_.begin(), lock_relations_.end());
     lock_relations_.erase(std::unique(lock_relations_.begin(), lock_relations_.end()), lock_relations_.end());
-    lock_class_ = PgCall([] { return CatalogRelid("immv"); });
+}
+
+void ViewMaintainer::LockModeShared() const {
+    PgCall([&] { LockDatabaseObject(lock_class_, immv(), kModeLockSubId, ShareLock); });
+}
+
+void LockImmvModeExclusive(Oid immv) {
+    PgCall([&] { LockDatabaseObject(CatalogRelid("immv"), immv, kModeLockSubId, ExclusiveLock); });
 }
 
 ViewMaintainer::~ViewMaintainer() {
@@ -124,6 +146,9 @@ ViewMaintainer::~ViewMaintainer() {
         for (auto& step : *steps)
             if (step.plan != nullptr) SPI_freeplan(step.plan);
     }
+    for (auto& [sides, steps] : prepared_changed_)
+        for (auto& step : steps)
+            if (step.plan != nullptr) SPI_freeplan(step.plan);
 }
 
 namespace {
@@ -134,7 +159,7 @@ namespace {
 // write inside a function, procedure or DO block, a trigger's write to
 // another table, a writable CTE) may come with writes to the view's other
 // tables in the same transaction, before or after it.
-bool OnlyWriteOfTransaction(Oid relid) {
+bool OnlyWriteOfStatement(Oid relid) {
     if (IsTransactionBlock() || ActivePortal == nullptr || list_length(ActivePortal->stmts) != 1) return false;
     Node* node = static_cast<Node*>(linitial(ActivePortal->stmts));
     if (!IsA(node, PlannedStmt)) return false;
@@ -165,6 +190,10 @@ bool OnlyWriteOfTransaction(Oid relid) {
 }
 
 }  // namespace
+
+bool OnlyWriteOfTransaction(Oid relid) {
+    return PgCall([&] { return OnlyWriteOfStatement(relid); });
+}
 
 void ViewMaintainer::LockForWriter(bool only_write) const {
     PgCall([&] {
@@ -199,6 +228,13 @@ std::vector<ViewMaintainer::PreparedStep>& ViewMaintainer::Prepared(ChangeKind k
                                             VisibleRows(tables.inserted, changed_relation_),
                                             VisibleRows(tables.deleted, changed_relation_));
     delta.update_in_place = in_place;
+    // A row inserted by one statement may be deleted by a later one.
+    delta.consolidate |= kind == ChangeKind::Netted;
+    slot = PrepareSteps(delta);
+    return *slot;
+}
+
+std::vector<ViewMaintainer::PreparedStep> ViewMaintainer::PrepareSteps(const core::Delta& delta) const {
     core::MaintenancePlan plan = core::BuildMaintenancePlan(definition_, delta);
     std::vector<PreparedStep> steps;
     for (const auto& step : plan.steps) {
@@ -218,8 +254,38 @@ std::vector<ViewMaintainer::PreparedStep>& ViewMaintainer::Prepared(ChangeKind k
         });
         steps.push_back(prepared);
     }
-    slot = std::move(steps);
-    return *slot;
+    return steps;
+}
+
+std::string ChangedRowsName(Oid relid, bool inserted) {
+    return std::string(inserted ? "__ivmx_new_" : "__ivmx_old_") + std::to_string(relid);
+}
+
+void ViewMaintainer::ApplyChanged(const std::vector<ChangedSides>& changed) {
+    if (!OwnerMayRead()) return;
+    CheckRecomputeVisible(record_);
+    Snapshot snapshot = MaintenanceSnapshot();
+    AsRole(owner_, [&] {
+        auto it = prepared_changed_.find(changed);
+        if (it == prepared_changed_.end()) {
+            std::vector<core::ChangedOccurrence> occurrences;
+            for (size_t i = 0; i < definition_.relations.size(); ++i) {
+                const Oid relid = definition_.relations[i].relation_id;
+                for (const auto& c : changed) {
+                    if (c.relid != relid) continue;
+                    // Through the owner's row security policies, as in Prepared.
+                    occurrences.push_back(
+                        {i, c.inserted ? VisibleRows(core::QuoteIdent(ChangedRowsName(relid, true)), relid) : "",
+                         c.deleted ? VisibleRows(core::QuoteIdent(ChangedRowsName(relid, false)), relid) : ""});
+                }
+            }
+            core::Delta delta = core::BuildDelta(definition_, occurrences);
+            delta.consolidate = true;  // statements of one transaction may cancel each other's rows
+            it = prepared_changed_.emplace(changed, PrepareSteps(delta)).first;
+        }
+        RunSteps(it->second, snapshot);
+    });
+    if (snapshot != nullptr) PgCall([&] { UnregisterSnapshot(snapshot); });
 }
 
 // In REPEATABLE READ / SERIALIZABLE the transaction snapshot may predate
@@ -257,9 +323,10 @@ void ViewMaintainer::Apply(ChangeKind kind, uint64 rows) {
     if (!OwnerMayRead()) return;
     CheckRecomputeVisible(record_);
     Snapshot snapshot = MaintenanceSnapshot();
+    const bool in_place = kind != ChangeKind::Netted && core::UpdatesInPlace(definition_, rows);
     // Planned as the owner too: the plan depends on who runs it (row
     // security, permissions).
-    AsRole(owner_, [&] { RunSteps(Prepared(kind, core::UpdatesInPlace(definition_, rows)), snapshot); });
+    AsRole(owner_, [&] { RunSteps(Prepared(kind, in_place), snapshot); });
     if (snapshot != nullptr) PgCall([&] { UnregisterSnapshot(snapshot); });
 }
 
@@ -390,6 +457,29 @@ RelationMaintenance::~RelationMaintenance() = default;
 RelationMaintenance::RelationMaintenance(RelationMaintenance&&) noexcept = default;
 RelationMaintenance& RelationMaintenance::operator=(RelationMaintenance&&) noexcept = default;
 
+bool LockOrderBefore(const ViewMaintainer& a, const ViewMaintainer& b) {
+    if (a.depth() != b.depth()) return a.depth() < b.depth();
+    return a.immv() < b.immv();
+}
+
+const RelationMaintenance& MaintenanceOf(Oid relid) {
+    if (!MaintenanceScope::Active()) Retired().clear();
+    RelationEntry& entry = Cache()[relid];
+    if (!entry.valid) WithMaintenanceSettings([&] { LoadEntry(relid, entry); });
+    return entry;
+}
+
+const RelationMaintenance& MaintenanceForLater(Oid relid) {
+    while (true) {
+        const RelationMaintenance& entry = MaintenanceOf(relid);
+        for (const auto& view : entry.views)
+            if (view->active()) view->LockModeShared();
+        // Taking the locks processed pending invalidations: a mode switch
+        // we waited for is seen.
+        if (entry.valid) return entry;
+    }
+}
+
 const RelationMaintenance& MaintainersFor(Oid relid) {
     if (!MaintenanceScope::Active()) Retired().clear();
     RelationEntry& entry = Cache()[relid];
@@ -400,7 +490,7 @@ const RelationMaintenance& MaintainersFor(Oid relid) {
         if (!entry.valid) WithMaintenanceSettings([&] { LoadEntry(relid, entry); });
         for (const auto& view : entry.views) {
             if (!view->active()) continue;
-            if (!only_write) only_write = PgCall([&] { return OnlyWriteOfTransaction(relid); });
+            if (!only_write) only_write = OnlyWriteOfTransaction(relid);
             view->LockForWriter(*only_write);
         }
         // Taking the locks processed pending invalidations: an IMMV may have

@@ -10,8 +10,11 @@
 #pragma once
 
 #include <array>
+#include <map>
 #include <memory>
 #include <optional>
+#include <string>
+#include <tuple>
 #include <vector>
 
 #include "catalog.hpp"
@@ -21,12 +24,18 @@
 
 namespace ivmx::pg {
 
-// The kind of change a statement made to a base relation.
-enum class ChangeKind { Insert = 0, Delete = 1, Update = 2 };
+// The kind of change a statement made to a base relation; Netted: the
+// changes of several statements of one transaction, inserted and deleted
+// rows that may cancel each other (netted before they are applied).
+enum class ChangeKind { Insert = 0, Delete = 1, Update = 2, Netted = 3 };
 
 // Transition table names used by the capture triggers.
 inline constexpr const char* kNewTableName = "__ivmx_new";
 inline constexpr const char* kOldTableName = "__ivmx_old";
+
+// The name under which a transaction's inserted (or deleted) rows of relid
+// are registered when several relations' changes are applied at once.
+std::string ChangedRowsName(Oid relid, bool inserted);
 
 // The capture triggers' transition tables holding a statement's inserted and
 // deleted rows (empty when the statement kind has none).
@@ -51,6 +60,19 @@ public:
     // holds the IMMV lock.
     void Apply(ChangeKind kind, uint64 rows);
 
+    // Applies the changes a transaction made to several of the view's
+    // relations at once (netted), each relation's rows registered with SPI
+    // under ChangedRowsName; the plan is kept per set of changed sides.
+    struct ChangedSides {
+        Oid relid;
+        bool inserted;
+        bool deleted;
+        bool operator<(const ChangedSides& o) const {
+            return std::tie(relid, inserted, deleted) < std::tie(o.relid, o.inserted, o.deleted);
+        }
+    };
+    void ApplyChanged(const std::vector<ChangedSides>& changed);
+
     // Whether the IMMV's owner may still read every column the view reads;
     // if not, the IMMV is suspended (with a WARNING) and not maintained.
     bool OwnerMayRead();
@@ -69,6 +91,11 @@ public:
     uint64 Refresh(bool with_data);
 
     Oid immv() const { return record_.relid; }
+    // The IMMV's depth in the dependency DAG (1: reads base tables only).
+    // Every transaction locks IMMVs in one order, by depth then OID
+    // (LockOrderBefore), so that their maintenance cannot deadlock.
+    int depth() const { return depth_; }
+    void set_depth(int depth) { depth_ = depth; }
     bool active() const {
         return record_.populated && record_.mode == MaintenanceMode::Immediate;
     }
@@ -87,6 +114,8 @@ public:
     // plus a lock per relation of the view, shared by its writers and
     // conflicting with the other relations' writers.
     void LockForWriter(bool only_write) const;
+    // Takes the IMMV's mode lock shared (see MaintenanceForLater).
+    void LockModeShared() const;
     const core::ViewDefinition& definition() const { return definition_; }
 
 private:
@@ -98,6 +127,7 @@ private:
         bool returns_count = false;
     };
     std::vector<PreparedStep>& Prepared(ChangeKind kind, bool in_place);
+    std::vector<PreparedStep> PrepareSteps(const core::Delta& delta) const;
     Snapshot MaintenanceSnapshot() const;
     uint64 RunSteps(const std::vector<PreparedStep>& steps, Snapshot snapshot = nullptr);
 
@@ -111,8 +141,11 @@ private:
     core::WriterConcurrency writer_concurrency_;
     std::vector<Oid> lock_relations_;
     Oid lock_class_ = InvalidOid;  // ivmx.immv: the class of the per-relation writer locks
-    // Per statement kind, for statements of few rows and of many (in place).
-    std::array<std::optional<std::vector<PreparedStep>>, 6> prepared_;
+    int depth_ = 1;
+    // Per change kind, for statements of few rows and of many (in place).
+    std::array<std::optional<std::vector<PreparedStep>>, 8> prepared_;
+    // For changes of several relations, per set of changed sides.
+    std::map<std::vector<ChangedSides>, std::vector<PreparedStep>> prepared_changed_;
 };
 
 // Builds the maintainer of an IMMV from its catalog row (SPI connected), for
@@ -127,7 +160,16 @@ class DeltaLogWriter;
 struct RelationMaintenance {
     std::vector<std::unique_ptr<ViewMaintainer>> views;
     std::unique_ptr<DeltaLogWriter> log;
+    // A foreign key of the relation has an ON UPDATE or ON DELETE action: a
+    // statement's transition tables may then also hold the rows its
+    // cascades changed, one row in several versions (PostgreSQL gathers the changes of one query level into one set of
+    // transition tables).
+    bool cascaded_into = false;
     bool valid = false;
+
+    // The kind to apply an UPDATE's transition tables as: netted when
+    // cascades may have changed a row twice.
+    ChangeKind UpdateKind() const { return cascaded_into ? ChangeKind::Netted : ChangeKind::Update; }
 
     RelationMaintenance();
     ~RelationMaintenance();
@@ -135,11 +177,38 @@ struct RelationMaintenance {
     RelationMaintenance& operator=(RelationMaintenance&&) noexcept;
 };
 
-// The maintenance of base relation relid, loaded if needed, with every
-// immediate IMMV locked in its maintenance lock mode (deferred IMMVs are
-// never locked by writers). SPI must be connected. The result stays valid
-// until the next call made outside maintenance.
+// Whether IMMV a comes before IMMV b in the one order every transaction
+// locks IMMVs in: by dependency depth, then by OID.
+bool LockOrderBefore(const ViewMaintainer& a, const ViewMaintainer& b);
+
+// The maintenance of base relation relid, loaded if needed, its IMMVs in
+// lock order; no IMMV is locked. SPI must be connected. The result stays
+// valid until the next call made outside maintenance.
+const RelationMaintenance& MaintenanceOf(Oid relid);
+
+// MaintenanceOf(relid) with every immediate IMMV locked in its maintenance
+// lock mode for a writer of relid (deferred IMMVs are never locked by
+// writers), in lock order.
 const RelationMaintenance& MaintainersFor(Oid relid);
+
+// MaintenanceOf(relid) for a writer whose changes wait for its commit (or
+// the end of its outermost statement): every immediate IMMV's mode lock is
+// taken shared, and held until the transaction ends. ivmx.set_mode takes it
+// exclusively (LockImmvModeExclusive) before anything else, so that an IMMV
+// cannot change modes between a writer's saving its changes for immediate
+// maintenance and applying them. The writers' own locks on the IMMV come at
+// commit, in lock order.
+const RelationMaintenance& MaintenanceForLater(Oid relid);
+void LockImmvModeExclusive(Oid immv);
+
+// The mode lock: an object lock on (ivmx.immv, IMMV, kModeLockSubId); the
+// per-relation writer locks use the relations' OIDs as sub-ids.
+inline constexpr int32 kModeLockSubId = 0;
+
+// Whether the statement being captured is its transaction's only write (see
+// maintainer.cpp): its changes are applied at its end; any other write's
+// changes wait for the end of the transaction (extension/transaction_changes.hpp).
+bool OnlyWriteOfTransaction(Oid relid);
 
 // Registers the relcache invalidation callback (from _PG_init).
 void RegisterMaintainerCache();

@@ -5,6 +5,7 @@
 #include "maintainer.hpp"
 #include "settings.hpp"
 #include "statement_batch.hpp"
+#include "transaction_changes.hpp"
 #include "utility_hook.hpp"
 
 extern "C" {
@@ -26,6 +27,7 @@ void _PG_init(void) {
     ivmx::pg::RegisterMaintainerCache();
     ivmx::pg::InstallUtilityHook();
     ivmx::pg::RegisterStatementBatchCallbacks();
+    ivmx::pg::InstallTransactionHooks();
     ivmx::pg::InstallBackgroundWorkers();  // only when preloaded: shared memory, launcher
 }
 

@@ -2,6 +2,8 @@
 // extension/statement_batch.hpp).
 #include "statement_batch.hpp"
 
+#include <algorithm>
+
 #include "ivmx/core/sql_text.hpp"
 #include "ivmx/pg/guards.hpp"
 
@@ -19,31 +21,38 @@ struct SavedChange {
     Oid relid;
     Tuplestorestate* inserted;  // in TopTransactionContext
     Tuplestorestate* deleted;
+    int saved_level;    // the subtransaction nest level that made the change
+    int applied_level;  // 0: pending; else the level whose maintenance applied it
 };
 
-// Statements in flight and saved changes of one subtransaction level.
+// Statements in flight at one subtransaction level.
 struct LevelState {
     int nest_level;
     int in_flight;
-    std::vector<SavedChange> changes;
 };
 
-std::vector<LevelState>& Levels() {
-    static std::vector<LevelState> levels;
-    return levels;
+// What the current transaction saved (see statement_batch.hpp).
+struct TransactionState {
+    std::vector<LevelState> levels;
+    std::vector<SavedChange> changes;
+    std::vector<Oid> stale;  // sorted
+};
+
+TransactionState& State() {
+    static TransactionState state;
+    return state;
 }
 
 int TotalInFlight() {
     int total = 0;
-    for (const auto& level : Levels()) total += level.in_flight;
+    for (const auto& level : State().levels) total += level.in_flight;
     return total;
 }
 
 LevelState& CurrentLevel() {
     const int nest_level = GetCurrentTransactionNestLevel();
-    auto& levels = Levels();
-    if (levels.empty() || levels.back().nest_level < nest_level)
-        levels.push_back({nest_level, 0, {}});
+    auto& levels = State().levels;
+    if (levels.empty() || levels.back().nest_level < nest_level) levels.push_back({nest_level, 0});
     return levels.back();
 }
 
@@ -62,41 +71,45 @@ Tuplestorestate* CopyTuplestore(Tuplestorestate* source, TupleDesc desc) {
     return copy;
 }
 
-std::string RegisterTuplestore(Tuplestorestate* store, Oid relid, const std::string& name) {
-    if (store == nullptr) return {};
-    EphemeralNamedRelation enr = static_cast<EphemeralNamedRelation>(palloc0(sizeof(EphemeralNamedRelationData)));
-    enr->md.name = pstrdup(name.c_str());
-    enr->md.reliddesc = relid;
-    enr->md.tupdesc = nullptr;
-    enr->md.enrtype = ENR_NAMED_TUPLESTORE;
-    enr->md.enrtuples = tuplestore_tuple_count(store);
-    enr->reldata = store;
-    if (SPI_register_relation(enr) < 0) elog(ERROR, "could not register saved changes");
-    return core::QuoteIdent(name);
+// A subtransaction at nest_level ended: its changes and what it applied
+// pass to its parent (commit), or vanish and are pending again (abort).
+void EndSubTransaction(int nest_level, bool commit) {
+    auto& state = State();
+    auto& levels = state.levels;
+    if (!commit) {
+        while (!levels.empty() && levels.back().nest_level >= nest_level) levels.pop_back();
+        auto& changes = state.changes;
+        changes.erase(std::remove_if(changes.begin(), changes.end(),
+                                     [&](const SavedChange& c) { return c.saved_level >= nest_level; }),
+                      changes.end());
+        for (auto& change : changes)
+            if (change.applied_level >= nest_level) change.applied_level = 0;
+        return;
+    }
+    for (auto& change : state.changes) {
+        if (change.saved_level == nest_level) change.saved_level = nest_level - 1;
+        if (change.applied_level == nest_level) change.applied_level = nest_level - 1;
+    }
+    if (levels.empty() || levels.back().nest_level < nest_level) return;
+    const int in_flight = levels.back().in_flight;
+    levels.pop_back();
+    if (levels.empty() || levels.back().nest_level < nest_level - 1) levels.push_back({nest_level - 1, 0});
+    levels.back().in_flight += in_flight;
 }
 
 void SubTransactionCallback(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
-    auto& levels = Levels();
+    if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB) return;
     const int nest_level = GetCurrentTransactionNestLevel();
-    if (event == SUBXACT_EVENT_ABORT_SUB) {
-        while (!levels.empty() && levels.back().nest_level >= nest_level) levels.pop_back();
-    } else if (event == SUBXACT_EVENT_COMMIT_SUB) {
-        // The committed subtransaction's state now belongs to its parent.
-        if (levels.empty() || levels.back().nest_level < nest_level) return;
-        LevelState child = std::move(levels.back());
-        levels.pop_back();
-        if (levels.empty() || levels.back().nest_level < nest_level - 1)
-            levels.push_back({nest_level - 1, 0, {}});
-        levels.back().in_flight += child.in_flight;
-        for (auto& change : child.changes) levels.back().changes.push_back(change);
-    }
+    EntryGuard([&] { EndSubTransaction(nest_level, event == SUBXACT_EVENT_COMMIT_SUB); });
 }
 
 void TransactionCallback(XactEvent event, void*) {
     if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
         event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
-        event == XACT_EVENT_PREPARE)
-        Levels().clear();
+        event == XACT_EVENT_PREPARE) {
+        // The tuplestores went with TopTransactionContext.
+        State() = TransactionState();
+    }
 }
 
 }  // namespace
@@ -112,38 +125,78 @@ bool StatementFinished() {
 bool StatementsInFlight() { return TotalInFlight() > 0; }
 
 void SaveChange(Oid relid, Tuplestorestate* inserted, Tuplestorestate* deleted) {
-    PgCall([&] {
+    const int nest_level = PgCall([] { return GetCurrentTransactionNestLevel(); });
+    SavedChange change = PgCall([&] {
         Relation rel = table_open(relid, NoLock);
         TupleDesc desc = RelationGetDescr(rel);
-        SavedChange change{relid, CopyTuplestore(inserted, desc), CopyTuplestore(deleted, desc)};
+        SavedChange copy{relid, CopyTuplestore(inserted, desc), CopyTuplestore(deleted, desc), nest_level, 0};
         table_close(rel, NoLock);
-        CurrentLevel().changes.push_back(change);
+        return copy;
     });
+    State().changes.push_back(change);
 }
 
 bool HasSavedChanges() {
-    for (const auto& level : Levels())
-        if (!level.changes.empty()) return true;
+    for (const auto& change : State().changes)
+        if (change.applied_level == 0) return true;
     return false;
+}
+
+std::vector<PendingChange> TakePendingChanges() {
+    const int nest_level = PgCall([] { return GetCurrentTransactionNestLevel(); });
+    std::vector<PendingChange> out;
+    auto& changes = State().changes;
+    for (auto& change : changes) {
+        if (change.applied_level != 0) continue;
+        out.push_back({change.relid, change.inserted, change.deleted});
+        change.applied_level = nest_level;
+    }
+    // Applied by the top level: nothing can make them pending again.
+    if (nest_level <= 1)
+        changes.erase(std::remove_if(changes.begin(), changes.end(),
+                                     [](const SavedChange& c) { return c.applied_level != 0; }),
+                      changes.end());
+    return out;
+}
+
+std::string RegisterChangedRows(Tuplestorestate* rows, Oid relid, const std::string& name) {
+    if (rows == nullptr) return {};
+    PgCall([&] {
+        EphemeralNamedRelation enr =
+            static_cast<EphemeralNamedRelation>(palloc0(sizeof(EphemeralNamedRelationData)));
+        enr->md.name = pstrdup(name.c_str());
+        enr->md.reliddesc = relid;
+        enr->md.tupdesc = nullptr;
+        enr->md.enrtype = ENR_NAMED_TUPLESTORE;
+        enr->md.enrtuples = tuplestore_tuple_count(rows);
+        enr->reldata = rows;
+        if (SPI_register_relation(enr) < 0) elog(ERROR, "could not register saved changes");
+    });
+    return core::QuoteIdent(name);
 }
 
 std::vector<BatchedChange> TakeSavedChanges() {
     std::vector<BatchedChange> out;
     // Names stay unique across calls: one batch may register several rounds.
     static uint64 n = 0;
-    for (auto& level : Levels()) {
-        for (const auto& change : level.changes) {
-            ++n;
-            const std::string prefix = "__ivmx_batch_" + std::to_string(n);
-            out.push_back(PgCall([&] {
-                return BatchedChange{change.relid,
-                                     RegisterTuplestore(change.inserted, change.relid, prefix + "_new"),
-                                     RegisterTuplestore(change.deleted, change.relid, prefix + "_old")};
-            }));
-        }
-        level.changes.clear();
+    for (const auto& change : TakePendingChanges()) {
+        ++n;
+        const std::string prefix = "__ivmx_batch_" + std::to_string(n);
+        out.push_back({change.relid, RegisterChangedRows(change.inserted, change.relid, prefix + "_new"),
+                       RegisterChangedRows(change.deleted, change.relid, prefix + "_old")});
     }
     return out;
+}
+
+void NoteStaleImmv(Oid immv) {
+    auto& stale = State().stale;
+    auto it = std::lower_bound(stale.begin(), stale.end(), immv);
+    if (it == stale.end() || *it != immv) stale.insert(it, immv);
+}
+
+bool IsStaleImmv(Oid immv) {
+    const auto& stale = State().stale;
+    return !stale.empty() && std::binary_search(stale.begin(), stale.end(), immv);
 }
 
 void RegisterStatementBatchCallbacks() {

@@ -28,11 +28,26 @@ bool StatementFinished();
 // Whether a statement is in flight (a TRUNCATE must not run inside one).
 bool StatementsInFlight();
 
-// Copies a finished statement's transition tables aside (either may be null).
+// Copies a finished statement's transition tables aside (either may be
+// null) until they are applied: at the end of the outermost statement, or,
+// in a transaction block, before commit (extension/transaction_changes.hpp).
+// A subtransaction that aborts takes its saved changes with it; changes
+// applied inside a subtransaction that aborts are pending again.
 void SaveChange(Oid relid, Tuplestorestate* inserted, Tuplestorestate* deleted);
 
-// The changes saved so far, registered with the current SPI connection as
-// ephemeral named relations; the saved list is emptied.
+// A saved change not yet applied.
+struct PendingChange {
+    Oid relid;
+    Tuplestorestate* inserted;  // may be null
+    Tuplestorestate* deleted;
+};
+
+// The changes saved and not yet applied, in the order they were made; they
+// count as applied from now on (by the current subtransaction).
+std::vector<PendingChange> TakePendingChanges();
+
+// TakePendingChanges, the tuplestores registered with the current SPI
+// connection as ephemeral named relations.
 struct BatchedChange {
     Oid relid;
     std::string inserted;  // quoted ENR name, or empty
@@ -40,7 +55,16 @@ struct BatchedChange {
 };
 std::vector<BatchedChange> TakeSavedChanges();
 
+// Registers a tuplestore of relid's rows with the current SPI connection
+// under `name` (unquoted); returns the quoted name, or "" for null.
+std::string RegisterChangedRows(Tuplestorestate* rows, Oid relid, const std::string& name);
+
 bool HasSavedChanges();
+
+// IMMVs that saved changes will change when applied (the reader of an IMMV
+// applies them first). Kept until the transaction ends; a superset.
+void NoteStaleImmv(Oid immv);
+bool IsStaleImmv(Oid immv);
 
 // Registers the transaction callbacks that discard state of aborted
 // (sub)transactions (from _PG_init).

@@ -14,6 +14,8 @@
 #include "pg_util.hpp"
 #include "statement_batch.hpp"
 #include "../scheduler/refresh_runner.hpp"
+#include "catalog.hpp"
+#include "transaction_changes.hpp"
 #include "delta_log.hpp"
 #include "ddl.hpp"
 
@@ -48,80 +50,24 @@ TriggerData* StatementTriggerData(FunctionCallInfo fcinfo, const char* function)
 // changing one table.
 void ApplyStatement(Oid relid, ChangeKind kind, const TriggerData* data) {
     std::vector<ViewMaintainer*> views;
-    for (const auto& view : MaintainersFor(relid).views)
+    const RelationMaintenance& maintenance = MaintainersFor(relid);
+    for (const auto& view : maintenance.views)
         if (view->active()) views.push_back(view.get());
+    if (kind == ChangeKind::Update) kind = maintenance.UpdateKind();
     Tuplestorestate* rows = data->tg_newtable != nullptr ? data->tg_newtable : data->tg_oldtable;
     const uint64 changed = rows != nullptr ? PgCall([&] { return uint64(tuplestore_tuple_count(rows)); }) : 0;
     MaintenanceScope scope;
     for (ViewMaintainer* view : views) view->Apply(kind, changed);
 }
 
-// FROM-item reading the union of several change sets of one relation.
-std::string UnionOf(const std::vector<std::string>& sources) {
-    if (sources.size() == 1) return sources.front();
-    std::vector<std::string> selects;
-    for (const auto& s : sources) selects.push_back("SELECT * FROM " + s);
-    return "(" + core::Join(selects, " UNION ALL ") + ")";
-}
-
-// The changed occurrences of a view's relations for a batch of changes.
-std::vector<core::ChangedOccurrence> ChangedOccurrences(const core::ViewDefinition& view,
-                                                        const std::vector<BatchedChange>& changes) {
-    std::vector<core::ChangedOccurrence> changed;
-    for (size_t i = 0; i < view.relations.size(); ++i) {
-        std::vector<std::string> inserted, deleted;
-        for (const auto& c : changes) {
-            if (c.relid != view.relations[i].relation_id) continue;
-            if (!c.inserted.empty()) inserted.push_back(c.inserted);
-            if (!c.deleted.empty()) deleted.push_back(c.deleted);
-        }
-        if (inserted.empty() && deleted.empty()) continue;
-        // Through the owner's row security policies, as in ViewMaintainer.
-        const Oid relid = view.relations[i].relation_id;
-        changed.push_back({i, inserted.empty() ? "" : VisibleRows(UnionOf(inserted), relid),
-                           deleted.empty() ? "" : VisibleRows(UnionOf(deleted), relid)});
-    }
-    return changed;
-}
-
-// The active immediate IMMV `immv` among the maintainers of the changed
-// relations, or nullptr if it reads none of them.
-ViewMaintainer* ChangedReader(Oid immv, const std::vector<BatchedChange>& changes) {
-    std::vector<Oid> relids;
-    for (const auto& c : changes)
-        if (std::find(relids.begin(), relids.end(), c.relid) == relids.end()) relids.push_back(c.relid);
-    for (Oid r : relids)
-        for (const auto& view : MaintainersFor(r).views)
-            if (view->immv() == immv && view->active()) return view.get();
-    return nullptr;
-}
-
 // Applies every change of the outermost statement at once: the current
-// statement's transition tables, the ones saved from statements that
-// finished earlier inside it, and the changes the maintenance itself makes
-// to IMMVs that other IMMVs read. IMMVs are maintained in dependency order,
-// each once, from all the changes of everything it reads: an IMMV reading a
-// table both directly and through another IMMV (a diamond) sees both
-// changes together, so their overlap is counted once.
+// statement's transition tables and the ones saved from statements that
+// finished earlier inside it (see ApplyChanges).
 void ApplyBatch(Oid relid, ChangeKind kind) {
     std::vector<BatchedChange> changes = TakeSavedChanges();
     const TransitionTables current = TransitionSources(kind);
     changes.push_back({relid, current.inserted, current.deleted});
-    const core::DependencyGraph graph = LoadDependencyGraph();
-    // The maintenance writes below count as part of this statement: their
-    // changes are saved for the IMMVs downstream instead of applied at once.
-    StatementStarted();
-    MaintenanceScope scope;
-    for (core::RelationId id : graph.TopologicalOrder()) {
-        ViewMaintainer* view = ChangedReader(id, changes);
-        if (view == nullptr) continue;
-        const auto& definition = view->definition();
-        core::Delta delta = core::BuildDelta(definition, ChangedOccurrences(definition, changes));
-        delta.consolidate = true;  // statements of one batch may cancel each other's rows
-        view->ApplyDelta(delta);
-        for (auto& change : TakeSavedChanges()) changes.push_back(change);
-    }
-    StatementFinished();
+    ApplyChanges(std::move(changes));
 }
 
 // Whether the changes of relid need the batched path: an IMMV maintained
@@ -157,8 +103,7 @@ void RefreshAfterTruncate(Oid relid) {
 
 // Logs the statement's rows for the deferred IMMVs of the relation, and
 // tells whether immediate IMMVs read it.
-bool LogAndCheckImmediate(Oid relid, ChangeKind kind, TriggerData* data) {
-    const RelationMaintenance& maintenance = MaintainersFor(relid);
+bool LogAndCheckImmediate(const RelationMaintenance& maintenance, ChangeKind kind, TriggerData* data) {
     if (maintenance.log) {
         maintenance.log->Write(kind, data);
         NoteDeferredChange();
@@ -166,6 +111,18 @@ bool LogAndCheckImmediate(Oid relid, ChangeKind kind, TriggerData* data) {
     for (const auto& view : maintenance.views)
         if (view->active()) return true;
     return false;
+}
+
+// Saves the statement's changes of relid for its immediate IMMVs, which
+// (and the IMMVs reading them) a reader must bring up to date first.
+void SaveForLater(Oid relid, const TriggerData* data) {
+    SaveChange(relid, data->tg_newtable, data->tg_oldtable);
+    for (const auto& view : MaintenanceOf(relid).views) {
+        if (!view->active() || IsStaleImmv(view->immv())) continue;
+        NoteStaleImmv(view->immv());
+        if (view->read_by_immvs())
+            for (Oid reader : LoadDependencyGraph().Downstream(view->immv())) NoteStaleImmv(reader);
+    }
 }
 
 void CaptureStatement(FunctionCallInfo fcinfo) {
@@ -188,11 +145,16 @@ void CaptureStatement(FunctionCallInfo fcinfo) {
         return;
     }
     PgCall([&] { SPI_register_trigger_data(data); });
+    // Maintenance's own writes (of a deferred refresh, or of a batch) are
+    // applied with the maintenance that makes them.
+    const bool later = !last || (!MaintenanceScope::Active() && !OnlyWriteOfTransaction(relid));
     // Logging for deferred IMMVs runs no query: it needs no settings.
-    const bool immediate = LogAndCheckImmediate(relid, kind, data);
-    if (!last) {
-        // An enclosing statement is still running: it applies this change too.
-        if (immediate) SaveChange(relid, data->tg_newtable, data->tg_oldtable);
+    const bool immediate =
+        LogAndCheckImmediate(later ? MaintenanceForLater(relid) : MaintenanceOf(relid), kind, data);
+    if (later) {
+        // An enclosing statement applies this change with its own, or the
+        // transaction does before it commits (transaction_changes.hpp).
+        if (immediate) SaveForLater(relid, data);
     } else if (HasSavedChanges() || (immediate && FeedsOtherImmvs(relid))) {
         WithMaintenanceSettings([&] { ApplyBatch(relid, kind); });
     } else if (immediate) {

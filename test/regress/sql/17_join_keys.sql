@@ -78,6 +78,8 @@ INSERT INTO many SELECT g, 21 + g % 2, g FROM generate_series(1, 200) g;
 SELECT ivmx.create_immv('j_many', 'SELECT m.id, bid, m.v, b.bbalance FROM many m JOIN branches b ON b.bid = m.gid');
 BEGIN;
 UPDATE many SET v = v + 1 WHERE id <= 100;
+-- (In a transaction block the IMMV is maintained when it is first read.)
+SELECT count(*) FROM j_many;
 SELECT pg_stat_get_xact_tuples_updated('j_many'::regclass) AS updated,
        pg_stat_get_xact_tuples_hot_updated('j_many'::regclass) > 0 AS some_on_their_page;
 COMMIT;

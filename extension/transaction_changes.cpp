@@ -1,0 +1,326 @@
+// Immediate maintenance at transaction scope (see
+// extension/transaction_changes.hpp).
+#include "transaction_changes.hpp"
+
+#include <algorithm>
+#include <map>
+#include <string>
+
+#include "access.hpp"
+#include "catalog.hpp"
+#include "ivmx/core/sql_text.hpp"
+#include "ivmx/core/sql_writer.hpp"
+#include "ivmx/pg/guards.hpp"
+#include "maintainer.hpp"
+#include "pg_util.hpp"
+
+extern "C" {
+#include "executor/executor.h"
+#include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
+}
+
+namespace ivmx::pg {
+
+namespace {
+
+ExecutorStart_hook_type g_previous_executor_start = nullptr;
+
+// FROM-item reading the union of several change sets of one relation.
+std::string UnionOf(const std::vector<std::string>& sources) {
+    if (sources.size() == 1) return sources.front();
+    std::vector<std::string> selects;
+    for (const auto& s : sources) selects.push_back("SELECT * FROM " + s);
+    return "(" + core::Join(selects, " UNION ALL ") + ")";
+}
+
+// The changed occurrences of a view's relations for a batch of changes.
+std::vector<core::ChangedOccurrence> ChangedOccurrences(const core::ViewDefinition& view,
+                                                        const std::vector<BatchedChange>& changes) {
+    std::vector<core::ChangedOccurrence> changed;
+    for (size_t i = 0; i < view.relations.size(); ++i) {
+        std::vector<std::string> inserted, deleted;
+        for (const auto& c : changes) {
+            if (c.relid != view.relations[i].relation_id) continue;
+            if (!c.inserted.empty()) inserted.push_back(c.inserted);
+            if (!c.deleted.empty()) deleted.push_back(c.deleted);
+        }
+        if (inserted.empty() && deleted.empty()) continue;
+        // Through the owner's row security policies, as in ViewMaintainer.
+        const Oid relid = view.relations[i].relation_id;
+        changed.push_back({i, inserted.empty() ? "" : VisibleRows(UnionOf(inserted), relid),
+                           deleted.empty() ? "" : VisibleRows(UnionOf(deleted), relid)});
+    }
+    return changed;
+}
+
+// The active immediate IMMV `immv` among the maintainers of the changed
+// relations, or nullptr if it reads none of them.
+ViewMaintainer* ChangedReader(Oid immv, const std::vector<BatchedChange>& changes) {
+    std::vector<Oid> relids;
+    for (const auto& c : changes)
+        if (std::find(relids.begin(), relids.end(), c.relid) == relids.end()) relids.push_back(c.relid);
+    for (Oid r : relids)
+        for (const auto& view : MaintainersFor(r).views)
+            if (view->immv() == immv && view->active()) return view.get();
+    return nullptr;
+}
+
+// An IMMV the saved changes of a transaction change, and the relations it
+// reads among the changed ones.
+struct Target {
+    ViewMaintainer* view;
+    std::vector<Oid> relids;
+};
+
+// The active immediate IMMVs reading the changed relations, in lock order.
+std::vector<Target> TargetsOf(const std::vector<Oid>& relids) {
+    std::vector<Target> targets;
+    for (Oid relid : relids) {
+        for (const auto& view : MaintenanceOf(relid).views) {
+            if (!view->active()) continue;
+            auto same = std::find_if(targets.begin(), targets.end(),
+                                     [&](const Target& t) { return t.view->immv() == view->immv(); });
+            if (same != targets.end()) same->relids.push_back(relid);
+            else targets.push_back({view.get(), {relid}});
+        }
+    }
+    std::sort(targets.begin(), targets.end(),
+              [](const Target& a, const Target& b) { return LockOrderBefore(*a.view, *b.view); });
+    return targets;
+}
+
+// Locks the targets and every immediate IMMV their maintenance changes in
+// turn (IMMVs reading them), all in lock order, before any is written.
+void LockTargetsAndReaders(const std::vector<Target>& targets) {
+    std::vector<ViewMaintainer*> views;
+    auto seen = [&](Oid immv) {
+        return std::any_of(views.begin(), views.end(), [&](ViewMaintainer* v) { return v->immv() == immv; });
+    };
+    for (const auto& t : targets) views.push_back(t.view);
+    for (size_t i = 0; i < views.size(); ++i) {
+        if (!views[i]->read_by_immvs()) continue;
+        for (const auto& reader : MaintenanceOf(views[i]->immv()).views)
+            if (reader->active() && !seen(reader->immv())) views.push_back(reader.get());
+    }
+    std::sort(views.begin(), views.end(),
+              [](ViewMaintainer* a, ViewMaintainer* b) { return LockOrderBefore(*a, *b); });
+    for (ViewMaintainer* view : views) view->LockForWriter(false);
+}
+
+// One relation's saved changes as one set of inserted and one of deleted
+// rows (copied together when several statements made them), and the kind of
+// change they amount to.
+struct RelationChanges {
+    Tuplestorestate* inserted = nullptr;
+    Tuplestorestate* deleted = nullptr;
+    ChangeKind kind = ChangeKind::Insert;
+    uint64 rows = 0;
+};
+
+Tuplestorestate* Concatenate(const std::vector<Tuplestorestate*>& stores, Oid relid) {
+    if (stores.empty()) return nullptr;
+    if (stores.size() == 1) return stores.front();
+    return PgCall([&] {
+        Relation rel = table_open(relid, NoLock);
+        TupleTableSlot* slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+        Tuplestorestate* all = tuplestore_begin_heap(false, false, work_mem);
+        for (Tuplestorestate* store : stores) {
+            tuplestore_rescan(store);
+            while (tuplestore_gettupleslot(store, true, false, slot)) tuplestore_puttupleslot(all, slot);
+        }
+        ExecDropSingleTupleTableSlot(slot);
+        table_close(rel, NoLock);
+        return all;
+    });
+}
+
+RelationChanges ChangesOf(Oid relid, const std::vector<PendingChange>& pending) {
+    std::vector<Tuplestorestate*> inserted, deleted;
+    size_t statements = 0;
+    for (const auto& change : pending) {
+        if (change.relid != relid) continue;
+        ++statements;
+        if (change.inserted != nullptr) inserted.push_back(change.inserted);
+        if (change.deleted != nullptr) deleted.push_back(change.deleted);
+    }
+    RelationChanges out;
+    out.inserted = Concatenate(inserted, relid);
+    out.deleted = Concatenate(deleted, relid);
+    out.kind = out.deleted == nullptr  ? ChangeKind::Insert
+               : out.inserted == nullptr ? ChangeKind::Delete
+               : statements == 1         ? MaintenanceOf(relid).UpdateKind()
+                                         : ChangeKind::Netted;
+    out.rows = PgCall([&] {
+        return uint64(tuplestore_tuple_count(out.inserted != nullptr ? out.inserted : out.deleted));
+    });
+    return out;
+}
+
+// Applies one relation's changes to an IMMV reading no other changed
+// relation, through its kept plans.
+void ApplyRelationChanges(ViewMaintainer& view, Oid relid, const RelationChanges& changes) {
+    RegisterChangedRows(changes.inserted, relid, kNewTableName);
+    RegisterChangedRows(changes.deleted, relid, kOldTableName);
+    view.Apply(changes.kind, changes.rows);
+    PgCall([&] {
+        if (changes.inserted != nullptr) SPI_unregister_relation(kNewTableName);
+        if (changes.deleted != nullptr) SPI_unregister_relation(kOldTableName);
+    });
+}
+
+// Applies the changes of several relations to an IMMV reading them all,
+// each relation's rows registered under its own names.
+void ApplySeveralRelations(ViewMaintainer& view, const std::vector<Oid>& relids,
+                           std::map<Oid, RelationChanges>& netted) {
+    std::vector<ViewMaintainer::ChangedSides> sides;
+    for (Oid relid : relids) {
+        const RelationChanges& changes = netted.at(relid);
+        sides.push_back({relid, changes.inserted != nullptr, changes.deleted != nullptr});
+    }
+    std::sort(sides.begin(), sides.end());
+    view.ApplyChanged(sides);
+}
+
+// Registers every changed relation's netted rows under its own names
+// (ChangedRowsName) for the IMMVs reading several of them; returns the
+// names to unregister.
+std::vector<std::string> RegisterPerRelation(const std::map<Oid, RelationChanges>& netted) {
+    std::vector<std::string> names;
+    for (const auto& [relid, changes] : netted) {
+        for (bool inserted : {true, false}) {
+            Tuplestorestate* rows = inserted ? changes.inserted : changes.deleted;
+            if (rows == nullptr) continue;
+            names.push_back(ChangedRowsName(relid, inserted));
+            RegisterChangedRows(rows, relid, names.back());
+        }
+    }
+    return names;
+}
+
+// Applies the transaction's saved changes. IMMVs that feed no other IMMV
+// are maintained one after the other in lock order, each from the netted
+// changes of the relations it reads, through kept plans. When an IMMV read
+// by other IMMVs changes, everything is applied as one batch in dependency
+// order (as at the end of a statement changing several tables), after
+// every IMMV involved was locked in lock order.
+void ApplyTransactionChanges() {
+    MaintenanceScope scope;  // keeps the loaded maintenance valid throughout
+    const std::vector<PendingChange> pending = TakePendingChanges();
+    std::vector<Oid> relids;
+    for (const auto& change : pending)
+        if (std::find(relids.begin(), relids.end(), change.relid) == relids.end()) relids.push_back(change.relid);
+    const std::vector<Target> targets = TargetsOf(relids);
+    const bool feeds_immvs = std::any_of(targets.begin(), targets.end(),
+                                         [](const Target& t) { return t.view->read_by_immvs(); });
+    if (feeds_immvs) {
+        LockTargetsAndReaders(targets);
+        std::vector<BatchedChange> changes;
+        static uint64 n = 0;
+        for (const auto& change : pending) {
+            const std::string prefix = "__ivmx_txn_" + std::to_string(++n);
+            changes.push_back({change.relid, RegisterChangedRows(change.inserted, change.relid, prefix + "_new"),
+                               RegisterChangedRows(change.deleted, change.relid, prefix + "_old")});
+        }
+        ApplyChanges(std::move(changes));
+        return;
+    }
+    std::map<Oid, RelationChanges> netted;
+    for (const auto& target : targets)
+        for (Oid relid : target.relids)
+            if (netted.find(relid) == netted.end()) netted.emplace(relid, ChangesOf(relid, pending));
+    std::vector<std::string> registered;
+    for (const auto& target : targets) {
+        // Nothing is written after this: an IMMV of which the transaction
+        // changed one relation is maintained as for that relation's
+        // single-statement writers (core::WriterConcurrencyOf).
+        target.view->LockForWriter(target.relids.size() == 1);
+        if (target.relids.size() == 1) {
+            ApplyRelationChanges(*target.view, target.relids.front(), netted.at(target.relids.front()));
+            continue;
+        }
+        if (registered.empty()) registered = RegisterPerRelation(netted);
+        ApplySeveralRelations(*target.view, target.relids, netted);
+    }
+    PgCall([&] {
+        for (const auto& name : registered) SPI_unregister_relation(name.c_str());
+    });
+}
+
+void ApplySaved(bool at_commit) {
+    if (!HasSavedChanges()) return;
+    // An unfinished statement's changes are not all saved yet (its own
+    // transition tables come at its end); at commit, none is running.
+    if (!at_commit && StatementsInFlight()) return;
+    const bool pushed = PgCall([] {
+        if (ActiveSnapshotSet()) return false;
+        PushActiveSnapshot(GetTransactionSnapshot());
+        return true;
+    });
+    SpiConnect();
+    WithMaintenanceSettings([] { ApplyTransactionChanges(); });
+    SpiFinish();
+    PgCall([&] {
+        CommandCounterIncrement();
+        if (pushed) PopActiveSnapshot();
+    });
+}
+
+void PreCommitCallback(XactEvent event, void*) {
+    if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE) return;
+    if (!HasSavedChanges()) return;
+    EntryGuard([] { ApplySaved(true); });
+}
+
+// Whether the plan reads an IMMV that saved changes will change.
+bool ReadsStaleImmv(const PlannedStmt* stmt) {
+    ListCell* cell;
+    foreach (cell, stmt->rtable) {
+        const RangeTblEntry* rte = static_cast<const RangeTblEntry*>(lfirst(cell));
+        if (rte->rtekind == RTE_RELATION && IsStaleImmv(rte->relid)) return true;
+    }
+    return false;
+}
+
+void IvmxExecutorStart(QueryDesc* query_desc, int eflags) {
+    if (HasSavedChanges() && !MaintenanceScope::Active() && !IsParallelWorker() &&
+        (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 && !StatementsInFlight() &&
+        ReadsStaleImmv(query_desc->plannedstmt)) {
+        EntryGuard([] { ApplySaved(false); });
+        // The query's snapshot was taken before: it sees what was applied,
+        // as it sees its transaction's earlier commands.
+        if (query_desc->snapshot != nullptr) query_desc->snapshot->curcid = GetCurrentCommandId(false);
+    }
+    if (g_previous_executor_start != nullptr) g_previous_executor_start(query_desc, eflags);
+    else standard_ExecutorStart(query_desc, eflags);
+}
+
+}  // namespace
+
+void ApplyPendingChanges() { ApplySaved(false); }
+
+void ApplyChanges(std::vector<BatchedChange> changes) {
+    const core::DependencyGraph graph = LoadDependencyGraph();
+    // The maintenance writes below count as part of one statement: their
+    // changes are saved for the IMMVs downstream instead of applied at once.
+    StatementStarted();
+    MaintenanceScope scope;
+    for (core::RelationId id : graph.TopologicalOrder()) {
+        ViewMaintainer* view = ChangedReader(id, changes);
+        if (view == nullptr) continue;
+        const auto& definition = view->definition();
+        core::Delta delta = core::BuildDelta(definition, ChangedOccurrences(definition, changes));
+        delta.consolidate = true;  // statements of one batch may cancel each other's rows
+        view->ApplyDelta(delta);
+        for (auto& change : TakeSavedChanges()) changes.push_back(change);
+    }
+    StatementFinished();
+}
+
+void InstallTransactionHooks() {
+    RegisterXactCallback(PreCommitCallback, nullptr);
+    g_previous_executor_start = ExecutorStart_hook;
+    ExecutorStart_hook = IvmxExecutorStart;
+}
+
+}  // namespace ivmx::pg

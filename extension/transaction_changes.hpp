@@ -1,0 +1,44 @@
+// Immediate maintenance at transaction scope.
+//
+// A transaction's only write (a lone INSERT, UPDATE, DELETE, MERGE or COPY
+// outside a transaction block) is applied to the immediate IMMVs at the end
+// of its statement, as the capture triggers run. Every other write (inside
+// a transaction block, a function, a procedure or a DO block, or a write
+// that comes with others: a writable CTE, a trigger's write) only saves its
+// changes (extension/statement_batch.hpp); they are netted per IMMV and
+// applied once, just before the transaction commits (or is prepared), with
+// the IMMVs locked in one order for every transaction (dependency depth,
+// then OID) and each IMMV's rows touched in key order. Two transactions
+// writing the same tables in different orders therefore never deadlock on
+// IMMV locks.
+//
+// A transaction still sees its own changes: a query reading an IMMV that
+// saved changes will change (directly, through a view, an inlined
+// function, a subquery of a write) applies every saved change first
+// (ExecutorStart hook); so do pg_ivmx's functions, TRUNCATE and COPY TO.
+// Errors of maintenance surface at the latest at COMMIT.
+#pragma once
+
+#include <vector>
+
+#include "statement_batch.hpp"
+
+namespace ivmx::pg {
+
+// Applies every saved change now: nothing if there is none, or if a
+// statement that changes base tables is still in flight (its changes are
+// not complete yet). SPI need not be connected; a snapshot is taken if none
+// is active. The changes are visible to the next command.
+void ApplyPendingChanges();
+
+// Applies `changes` to every active immediate IMMV reading them, in
+// dependency order, each IMMV once from all the changes of everything it
+// reads; the changes its maintenance makes to IMMVs that other IMMVs read
+// are applied too. SPI connected, under WithMaintenanceSettings; the
+// caller holds the IMMV locks or leaves them to MaintainersFor.
+void ApplyChanges(std::vector<BatchedChange> changes);
+
+// Installs the pre-commit callback and the ExecutorStart hook (_PG_init).
+void InstallTransactionHooks();
+
+}  // namespace ivmx::pg
