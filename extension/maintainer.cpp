@@ -459,6 +459,8 @@ RelationMaintenance& RelationMaintenance::operator=(RelationMaintenance&&) noexc
 
 bool LockOrderBefore(const ViewMaintainer& a, const ViewMaintainer& b) {
     if (a.depth() != b.depth()) return a.depth() < b.depth();
+    const int rank_a = core::ContentionRank(a.definition()), rank_b = core::ContentionRank(b.definition());
+    if (rank_a != rank_b) return rank_a < rank_b;
     return a.immv() < b.immv();
 }
 

@@ -92,8 +92,8 @@ public:
 
     Oid immv() const { return record_.relid; }
     // The IMMV's depth in the dependency DAG (1: reads base tables only).
-    // Every transaction locks IMMVs in one order, by depth then OID
-    // (LockOrderBefore), so that their maintenance cannot deadlock.
+    // Every transaction locks IMMVs in one order (LockOrderBefore), so
+    // that their maintenance cannot deadlock.
     int depth() const { return depth_; }
     void set_depth(int depth) { depth_ = depth; }
     bool active() const {
@@ -178,7 +178,7 @@ struct RelationMaintenance {
 };
 
 // Whether IMMV a comes before IMMV b in the one order every transaction
-// locks IMMVs in: by dependency depth, then by OID.
+// locks IMMVs in: by dependency depth, then core::ContentionRank, then OID.
 bool LockOrderBefore(const ViewMaintainer& a, const ViewMaintainer& b);
 
 // The maintenance of base relation relid, loaded if needed, its IMMVs in

@@ -7,8 +7,8 @@
 // that comes with others: a writable CTE, a trigger's write) only saves its
 // changes (extension/statement_batch.hpp); they are netted per IMMV and
 // applied once, just before the transaction commits (or is prepared), with
-// the IMMVs locked in one order for every transaction (dependency depth,
-// then OID) and each IMMV's rows touched in key order. Two transactions
+// the IMMVs locked in one order for every transaction (LockOrderBefore:
+// dependency depth, then how many writers their locks hold up, then OID). Two transactions
 // writing the same tables in different orders therefore never deadlock on
 // IMMV locks.
 //

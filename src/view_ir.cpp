@@ -188,4 +188,10 @@ WriterConcurrency WriterConcurrencyOf(const ViewDefinition& view, unsigned int r
     return WriterConcurrency::PerRelation;
 }
 
+int ContentionRank(const ViewDefinition& view) {
+    if (view.shape == ViewShape::GlobalAggregate) return 2;
+    if (view.relations.size() > 1 || (view.shape == ViewShape::Bag && !HasRowKey(view))) return 1;
+    return 0;
+}
+
 }  // namespace ivmx::core

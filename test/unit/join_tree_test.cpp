@@ -157,6 +157,19 @@ TEST(WriterConcurrency, InnerJoinWritersOfOneRelationRunTogether) {
     EXPECT_EQ(WriterConcurrencyOf(v, 1), WriterConcurrency::Exclusive);
 }
 
+TEST(ContentionRank, MostContendedLocksComeLast) {
+    ViewDefinition join = Keyed(TwoTables(JoinTree::Kind::Inner));
+    EXPECT_EQ(ContentionRank(join), 1);
+    ViewDefinition one = join;
+    one.relations.resize(1);
+    one.join_tree.reset();
+    EXPECT_EQ(ContentionRank(one), 0);
+    one.row_key_columns.clear();  // a bag matched by value
+    EXPECT_EQ(ContentionRank(one), 1);
+    one.shape = ViewShape::GlobalAggregate;
+    EXPECT_EQ(ContentionRank(one), 2);
+}
+
 TEST(WriterConcurrency, NullableSideAndExistsSubqueryWritersTakeTurns) {
     const ViewDefinition left = Keyed(TwoTables(JoinTree::Kind::Left));
     EXPECT_EQ(WriterConcurrencyOf(left, 1), WriterConcurrency::PerRelation);

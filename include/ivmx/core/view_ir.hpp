@@ -197,4 +197,14 @@ enum class WriterConcurrency { Free, PerRelation, Exclusive };
 // For writers of relation `relation_id` (a BaseRelation::relation_id).
 WriterConcurrency WriterConcurrencyOf(const ViewDefinition& view, unsigned int relation_id);
 
+// How many writers the locks of the view's maintenance hold up, for the one
+// order in which every transaction locks the IMMVs it maintains (dependency
+// depth, then this rank, then OID): 0 for views whose writers wait only for
+// writers of the same rows (one relation, rows identified by a key); 1 for
+// views whose writers may take turns on the whole IMMV (joins, bags without
+// a key); 2 for an aggregate without GROUP BY (its one row is every
+// writer's). A transaction takes the most contended locks last, so that it
+// holds them for the shortest time.
+int ContentionRank(const ViewDefinition& view);
+
 }  // namespace ivmx::core
