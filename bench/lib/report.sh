@@ -8,7 +8,8 @@
 # with-view run and the no-view run measured next to it, and the median of
 # those paired ratios is reported (with their range), which cancels most of
 # the drift of a shared machine. A scenario with a failed IMMV check or a
-# failed run shows FAILED instead of with-view figures.
+# failed run shows FAILED instead of with-view figures. Deadlocks are pooled
+# over repetitions: all deadlocks of the runs / all their transactions.
 set -euo pipefail
 
 dir=${1:?usage: report.sh RESULTS_DIR}
@@ -17,7 +18,7 @@ dir=${1:?usage: report.sh RESULTS_DIR}
   exit 1
 }
 cd "$dir"
-for f in tps.csv ops.csv bulk.csv status.csv targets.csv scenarios.txt lag.csv catchup.csv sweep.csv; do
+for f in tps.csv ops.csv bulk.csv status.csv targets.csv deadlock_targets.csv scenarios.txt lag.csv catchup.csv sweep.csv; do
   [[ -f $f ]] || : >"$f"
 done
 
@@ -47,6 +48,7 @@ function pct(list, q,   a, n, r) {            # nearest-rank percentile
   return a[r]
 }
 function fmt(v, digits) { return v == "" ? "—" : sprintf("%." digits "f", v) }
+function per1000(sum, n) { return n > 0 ? 1000 * sum / n : "" }
 function length_of(arr,   k, n) { n = 0; for (k in arr) n++; return n }
 # paired(V, SC, MODE, C): the ratios V[SC|MODE|C|REP] / V[SC|none|C|REP] over
 # the repetitions that have both (space-separated); empty for mode none.
@@ -74,6 +76,7 @@ render_tables() {
     FNR == 1 { next }                                   # CSV headers
     FILENAME == "status.csv" { status[$1] = $2; detail[$1] = $3; next }
     FILENAME == "targets.csv" { target[$1 "|" $2 "|" $3] = $4; next }
+    FILENAME == "deadlock_targets.csv" { dtarget[$1 "|" $2 "|" $3] = $4; next }
     FILENAME == "sweep.csv" {                          # settings of each sweep point
       k = $1 "|deferred/" $2
       if (!(k in swset)) { swpoints[$1] = swpoints[$1] " deferred/" $2 }
@@ -107,6 +110,11 @@ render_tables() {
       if ($13 != "") { cpu[k] = cpu[k] " " $13; cper[k "|" rep] = $13 }
       if ($16 != "") { q50[k] = q50[k] " " $14; q95[k] = q95[k] " " $15; q99[k] = q99[k] " " $16; q99per[k "|" rep] = $16 }
       if (mode != "none" && mode != "matview") { verified[k]++; if ($10 == "0") verok[k]++ }
+      # Deadlocks and retries (columns 17-22; absent in older results).
+      if ($22 != "" && $8 != "") { dl[k] += $22; dlx[k] += $8; dlruns[k]++; anydl = 1 }
+      if ($17 != "") mtries[k] = $17
+      if ($17 > 1 && $8 != "") { rtr[k] += $19; rtx[k] += $8; rtruns[k]++ }
+      if ($9 != "") { fx[k] += $9; fxdl[k] += $21; fxser[k] += $20; fxruns[k]++ }
       next
     }
     FILENAME == "ops.csv" {
@@ -176,6 +184,47 @@ render_tables() {
                 mode == "none" ? "1 (baseline)" : fmt(median(ratios), 2),
                 ratios == "" ? "" : fmt(lo(ratios), 2) "–" fmt(hi(ratios), 2),
                 mode == "none" ? "" : fmt(rom, 2), tgt, lagc, cuc, chk
+          }
+        }
+      }
+
+      if (anydl) {
+        print "\n## Deadlocks\n"
+        print "Deadlocks the server counted in the scenario database during the runs (`pg_stat_database.deadlocks`, read before and after each pgbench run once its sessions had left), per 1,000 committed transactions, pooled over the repetitions (all deadlocks / all transactions; in parentheses the deadlocks). Difference = with views − no view; target: at most that many more per 1,000 transactions with the views. Retries (scenarios run with `--max-tries` above 1): the total number of retries reported by pgbench, per 1,000 transactions, each a deadlock or serialization failure the transaction then survived. Failed: transactions pgbench counted as failed (after the last try), all repetitions (deadlock / serialization); without retries any of them fails the run. TPS paired ratio: as in the throughput table.\n"
+        print "| scenario | clients | views | runs | deadlocks / 1,000 txn, no view | deadlocks / 1,000 txn, with views | difference | target | retries / 1,000 txn, no view | retries / 1,000 txn, with views | failed txn, no view | failed txn, with views | TPS paired ratio |"
+        print "|---|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
+        for (i = 1; i <= nscen; i++) {
+          sc = order[i]; if (kind[sc] != "tps") continue
+          nc = split(clients[sc], cl, " ")
+          for (ci = 1; ci <= nc; ci++) {
+            c = cl[ci]; n = sc "|none|" c
+            nm = split(modes[sc], md, " ")
+            for (mi = 1; mi <= nm; mi++) {
+              mode = md[mi]; k = sc "|" mode "|" c
+              if (!(k in runs) || (!(k in dlruns) && !(n in dlruns))) continue
+              failed = (status[sc] != "OK")
+              rn = (n in dlruns) ? per1000(dl[n], dlx[n]) : ""
+              rk = (k in dlruns) ? per1000(dl[k], dlx[k]) : ""
+              diff = (rn == "" || rk == "") ? "" : rk - rn
+              tgt = ""
+              if ((sc "|" mode "|" c) in dtarget) {
+                t = dtarget[sc "|" mode "|" c]
+                verdict = failed ? "FAILED" : diff == "" ? "no data" : diff <= t ? "met" : "**missed**"
+                tgt = sprintf("≤ +%s: %s", t, verdict)
+              }
+              dn = rn == "" ? "—" : fmt(rn, 2) " (" dl[n] ")"
+              dk = rk == "" ? "—" : fmt(rk, 2) " (" dl[k] ")"
+              retn = (n in rtruns) ? fmt(per1000(rtr[n], rtx[n]), 2) " (" rtr[n] ")" : "—"
+              retk = (k in rtruns) ? fmt(per1000(rtr[k], rtx[k]), 2) " (" rtr[k] ")" : "—"
+              fn = !(n in fxruns) ? "—" : fx[n] == 0 ? "0" : "**" fx[n] "** (" fxdl[n] " / " fxser[n] ")"
+              fk = !(k in fxruns) ? "—" : fx[k] == 0 ? "0" : "**" fx[k] "** (" fxdl[k] " / " fxser[k] ")"
+              ratios = paired(per, sc, mode, c)
+              if (failed)
+                printf "| %s | %s | %s | %d | %s | FAILED | FAILED | %s | %s | FAILED | %s | FAILED | FAILED |\n", sc, c, label(mode), runs[k], dn, tgt, retn, fn
+              else
+                printf "| %s | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", sc, c, label(mode), runs[k],
+                  dn, dk, diff == "" ? "—" : sprintf("%+.2f", diff), tgt, retn, retk, fn, fk, fmt(median(ratios), 2)
+            }
           }
         }
       }
@@ -356,7 +405,7 @@ render_tables() {
         printf "\n**%s FAILED**: %s\n", sc, (sc in detail) && detail[sc] != "" ? detail[sc] : "the scenario stopped with an error; see bench.log"
       }
     }
-  ' scenarios.txt status.csv targets.csv sweep.csv lag.csv catchup.csv tps.csv ops.csv bulk.csv
+  ' scenarios.txt status.csv targets.csv deadlock_targets.csv sweep.csv lag.csv catchup.csv tps.csv ops.csv bulk.csv
 }
 
 # chart.dat: one bar per scenario/mode/clients: median paired TPS ratio, min,
@@ -466,10 +515,10 @@ draw_lag_chart() {
   render_tables
   if [[ -f server.log ]]; then
     echo
-    echo "Server log (server.log): $(grep -cE '^[^ ]+ [^ ]+ [^ ]+ \[[0-9]+\] (ERROR|FATAL|PANIC):' server.log || true) ERROR/FATAL/PANIC and $(grep -cE '^[^ ]+ [^ ]+ [^ ]+ \[[0-9]+\] WARNING:' server.log || true) WARNING entries."
+    echo "Server log (server.log): $(grep -cE '^[^ ]+ [^ ]+ [^ ]+ \[[0-9]+\] (ERROR|FATAL|PANIC):' server.log || true) ERROR/FATAL/PANIC entries ($(grep -cE '^[^ ]+ [^ ]+ [^ ]+ \[[0-9]+\] ERROR: +deadlock detected' server.log || true) of them \"deadlock detected\") and $(grep -cE '^[^ ]+ [^ ]+ [^ ]+ \[[0-9]+\] WARNING:' server.log || true) WARNING entries."
   fi
   echo
-  echo "Raw data: tps.csv, ops.csv, bulk.csv (one row per run), lag.csv, catchup.csv, sweep.csv; pgbench output in logs/; progress in bench.log."
+  echo "Raw data: tps.csv, ops.csv, bulk.csv (one row per run; tps.csv also has each run's retries, failures by kind and server deadlocks), lag.csv, catchup.csv, sweep.csv; pgbench output in logs/; progress in bench.log."
   draw_chart
   draw_lag_chart
   [[ -f tps_ratio.png ]] && echo "Chart: tps_ratio.png"

@@ -19,6 +19,17 @@
 #   SCENARIO_LAG_VIEWS optional: the deferred views whose lag is sampled
 #                      (default: every deferred IMMV of the database)
 #   SCENARIO_TARGETS   optional "MODE:CLIENTS:MIN_RATIO ..." shown in the report
+#   SCENARIO_DEADLOCK_TARGETS  optional "MODE:CLIENTS:MAX_EXTRA ...": deadlocks
+#                      per 1,000 transactions with the views at most MAX_EXTRA
+#                      above the no-view runs (kind tps), shown in the report
+#   SCENARIO_MAX_TRIES optional (kind tps, sweep): pgbench --max-tries, the
+#                      tries of a transaction that fails with a deadlock or a
+#                      serialization failure (default 1: no retry, and any
+#                      failed transaction fails the run); above 1, retried
+#                      transactions are counted and the ones still failing
+#                      after the last try are reported without failing it
+#   SCENARIO_CLIENTS   optional (kind tps): the client counts of this scenario
+#                      when bench/run is given neither --clients nor --quick
 #   SCENARIO_SETUP_SQL optional SQL run once after pgbench -i
 #   bench_view NAME QUERY      a view created in every mode except none;
 #                      views are created in the order declared (a later one
@@ -41,7 +52,11 @@
 # scenario FAILED.
 #
 # Every pgbench run logs each transaction (pgbench -l); the p50/p95/p99 of
-# their latencies go into tps.csv and the log files are deleted.
+# their latencies go into tps.csv and the log files are deleted. Each run
+# also records pgbench's retries and failures by kind (--failures-detailed)
+# and the deadlocks the server counted in the scenario's database during it
+# (pg_stat_database.deadlocks, read before and after, once the run's
+# sessions have left).
 #
 # Deferred mode: during each pgbench run the lag of the deferred IMMVs
 # (max(lag) of ivmx.immv_status) is sampled every 100 ms into lag.csv; after
@@ -52,7 +67,7 @@
 # included in the server CPU per transaction of deferred runs.
 #
 # bench/run calls scenario_prepare for every scenario, then scenario_run for
-# each. Needs from it: BENCH_DIR RESULTS SCALE DURATION CLIENTS REPS KEEP_DB
+# each. Needs from it: BENCH_DIR RESULTS SCALE DURATION CLIENTS CLIENTS_GIVEN REPS KEEP_DB
 # SWEEP_CLIENTS SWEEP_REPS SWEEP_MAX_POINTS (0: all) and lib/common.sh.
 
 scenario_reset() {
@@ -62,6 +77,9 @@ scenario_reset() {
   SCENARIO_WORKLOAD=
   SCENARIO_MODES=
   SCENARIO_TARGETS=
+  SCENARIO_DEADLOCK_TARGETS=
+  SCENARIO_MAX_TRIES=1
+  SCENARIO_CLIENTS=
   SCENARIO_SETUP_SQL=
   SCENARIO_LAG_VIEWS=
   VIEW_NAMES=()
@@ -119,6 +137,16 @@ scenario_load() {
     esac
   done
   ((${#VIEW_NAMES[@]} > 0)) || die "$SCENARIO: no bench_view declared"
+  [[ $SCENARIO_MAX_TRIES =~ ^[1-9][0-9]*$ ]] ||
+    die "$SCENARIO: SCENARIO_MAX_TRIES must be a positive integer, not '$SCENARIO_MAX_TRIES'"
+  local c t
+  for c in $SCENARIO_CLIENTS; do
+    [[ $c =~ ^[1-9][0-9]*$ ]] || die "$SCENARIO: SCENARIO_CLIENTS holds '$c', not a client count"
+  done
+  for t in $SCENARIO_DEADLOCK_TARGETS; do
+    [[ $t =~ ^[a-z]+:[1-9][0-9]*:[0-9]+(\.[0-9]+)?$ ]] ||
+      die "$SCENARIO: SCENARIO_DEADLOCK_TARGETS entry '$t' is not MODE:CLIENTS:MAX_EXTRA"
+  done
 }
 
 # check_sweep: what a sweep scenario must declare.
@@ -136,13 +164,15 @@ check_sweep() {
   done
 }
 
-# workload_args: the pgbench arguments that select the scenario's workload,
-# one per line.
+# workload_args: the pgbench arguments that select the scenario's workload
+# (and how often a transaction that fails with a deadlock or a serialization
+# failure is tried), one per line.
 workload_args() {
   case $SCENARIO_WORKLOAD in
     builtin:*) printf '%s\n' -b "${SCENARIO_WORKLOAD#builtin:}" ;;
     *) printf '%s\n' -s "$SCALE" -f "$BENCH_DIR/workloads/$SCENARIO_WORKLOAD" ;;
   esac
+  printf '%s\n' "--max-tries=$SCENARIO_MAX_TRIES"
 }
 
 # narrow_modes: keeps only the modes listed in ONLY_MODES (bench/run --modes),
@@ -334,6 +364,32 @@ latency_percentiles() {
   rm -f "$prefix".*
 }
 
+# db_deadlocks DB: pg_stat_database.deadlocks of DB, read once no other
+# client backend is connected to it (5 s at most): a backend adds the
+# deadlocks it met to the shared counters at the latest when it exits, so
+# after its sessions are gone the counter holds every deadlock of a finished
+# pgbench run. Deadlocks of the pg_ivmx scheduler (a background worker that
+# stays connected) count once it has reported them. Empty if unreadable.
+db_deadlocks() {
+  local db=$1 i n
+  for ((i = 0; i < 50; i++)); do
+    n=$(sql "$db" -c "SELECT count(*) FROM pg_stat_activity
+                       WHERE datname = current_database() AND backend_type = 'client backend'
+                         AND pid <> pg_backend_pid()" 2>>"$RESULTS/bench.log") || n=0
+    [[ $n != 0 ]] || break
+    sleep 0.1
+  done
+  ((i < 50)) || log "warning: $n other sessions still connected to $db; deadlocks read anyway"
+  sql "$db" -c "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()" \
+    2>>"$RESULTS/bench.log" || true
+}
+
+# pgbench_stat OUTPUT LABEL: the count pgbench printed after "LABEL: " in its
+# summary (e.g. "number of deadlock failures"); empty if it printed none.
+pgbench_stat() {
+  awk -v label="$2: " 'index($0, label) == 1 { split(substr($0, length(label) + 1), f, " "); print f[1]; exit }' "$1"
+}
+
 # measure_tps DB MODE CLIENTS REP SLOT: one pgbench run of the workload. The
 # mode column of its CSV rows is MODE_TAG if set (a sweep point), else MODE.
 measure_tps() {
@@ -341,9 +397,11 @@ measure_tps() {
   local tag=${MODE_TAG:-$mode}
   local out=$RESULTS/logs/${SCENARIO}_${tag//[^A-Za-z0-9_.=-]/_}_c${clients}_r${rep}.log
   local rc=0 sampler='' lagger='' tps latency xacts failed verify status=ok load1 cpu0 cpu1 p50 p95 p99
+  local retried retries fail_ser fail_dl dl0 dl1 deadlocks=''
   local -a workload
   mapfile -t workload < <(workload_args)
   load1=$(load_average)
+  dl0=$(db_deadlocks "$db")
   cpu0=$(server_cpu_ticks)
   if [[ $mode != none ]] && declare -F scenario_during_run >/dev/null; then
     scenario_during_run "$db" "$mode" >"$out.samples" &
@@ -361,7 +419,7 @@ measure_tps() {
   lagger=$!
   rm -f "$out.txlog".*
   "$PGBIN/pgbench" -n -c "$clients" -j "$clients" -T "$DURATION" -l --log-prefix="$out.txlog" \
-    "${workload[@]}" "$(conn "$db")" >"$out" 2>&1 || rc=$?
+    --failures-detailed "${workload[@]}" "$(conn "$db")" >"$out" 2>&1 || rc=$?
   read -r p50 p95 p99 < <(latency_percentiles "$out.txlog")
   if [[ -n $sampler ]]; then
     kill "$sampler" 2>/dev/null || true
@@ -377,14 +435,28 @@ measure_tps() {
   # After the samplers are gone (server_cpu_ticks waits for every client
   # backend to leave) and, for deferred IMMVs, after the scheduler's catch-up.
   cpu1=$(server_cpu_ticks)
+  dl1=$(db_deadlocks "$db")
+  [[ -z $dl0 || -z $dl1 ]] || deadlocks=$((dl1 - dl0))
   tps=$(awk '/^tps = / { print $3 }' "$out")
   latency=$(awk '/^latency average = / { print $4 }' "$out")
-  xacts=$(awk '/^number of transactions actually processed: / { print $6 }' "$out")
-  failed=$(awk '/^number of failed transactions: / { print $5 }' "$out")
+  xacts=$(pgbench_stat "$out" "number of transactions actually processed")
+  failed=$(pgbench_stat "$out" "number of failed transactions")
+  fail_ser=$(pgbench_stat "$out" "number of serialization failures")
+  fail_dl=$(pgbench_stat "$out" "number of deadlock failures")
+  # Printed only when transactions may be tried more than once.
+  retried=$(pgbench_stat "$out" "number of transactions retried")
+  retries=$(pgbench_stat "$out" "total number of retries")
   verify=$(verify_views "$db" "$mode" "$clients" "$rep")
-  if ((rc != 0)) || [[ -z $tps || ${failed:-0} != 0 ]]; then
+  # A transaction retried after a deadlock and then committed is no failure;
+  # with retries, the ones still failing after the last try are counted
+  # (tps.csv, report) but leave the run valid. Without retries any failed
+  # transaction fails the run, as does any other error (pgbench then aborts
+  # the client and exits non-zero).
+  if ((rc != 0)) || [[ -z $tps ]] || { ((SCENARIO_MAX_TRIES == 1)) && [[ ${failed:-0} != 0 ]]; }; then
     status=pgbench_error
     fail "pgbench exited $rc with ${failed:-?} failed transactions ($tag, $clients clients, rep $rep); see logs/$(basename "$out")"
+  elif [[ ${failed:-0} != 0 ]]; then
+    log "warning: $SCENARIO $tag c=$clients rep=$rep: $failed transactions failed after $SCENARIO_MAX_TRIES tries ($fail_dl deadlock, $fail_ser serialization failures)"
   fi
   if [[ $verify != 0 && $verify != n/a ]]; then
     status=verify_failed
@@ -392,8 +464,9 @@ measure_tps() {
   fi
   csv_row "$RESULTS/tps.csv" "$SCENARIO" "$tag" "$clients" "$rep" "$slot" \
     "${tps:-}" "${latency:-}" "${xacts:-}" "${failed:-}" "$verify" "$status" "$load1" \
-    "$(cpu_per "$cpu0" "$cpu1" "${xacts:-}" 1000000)" "${p50#-}" "${p95#-}" "${p99#-}"
-  log "$SCENARIO $tag c=$clients rep=$rep: tps=${tps:-?} latency=${latency:-?} ms (p50/p95/p99 ${p50}/${p95}/${p99}) verify=$verify"
+    "$(cpu_per "$cpu0" "$cpu1" "${xacts:-}" 1000000)" "${p50#-}" "${p95#-}" "${p99#-}" \
+    "$SCENARIO_MAX_TRIES" "${retried:-0}" "${retries:-0}" "${fail_ser:-}" "${fail_dl:-}" "$deadlocks"
+  log "$SCENARIO $tag c=$clients rep=$rep: tps=${tps:-?} latency=${latency:-?} ms (p50/p95/p99 ${p50}/${p95}/${p99}) deadlocks=${deadlocks:-?} retries=${retries:-0} verify=$verify"
 }
 
 # measure_bulk DB MODE REP SLOT: each bulk statement once, timed, then verified.
@@ -462,6 +535,9 @@ scenario_prepare() {
   printf '%s|%s|%s\n' "$SCENARIO" "$SCENARIO_KIND" "$SCENARIO_DESC" >>"$RESULTS/scenarios.txt"
   for t in $SCENARIO_TARGETS; do
     csv_row "$RESULTS/targets.csv" "$SCENARIO" "${t//:/,}"
+  done
+  for t in $SCENARIO_DEADLOCK_TARGETS; do
+    csv_row "$RESULTS/deadlock_targets.csv" "$SCENARIO" "${t//:/,}"
   done
   setup_database "ivmx_bench_$SCENARIO"
   warm_up "ivmx_bench_$SCENARIO"
@@ -575,6 +651,7 @@ scenario_run() {
 
   # shellcheck disable=SC2153 # CLIENTS comes from bench/run
   points=$CLIENTS
+  [[ -z $SCENARIO_CLIENTS ]] || ((${CLIENTS_GIVEN:-1})) || points=$SCENARIO_CLIENTS
   [[ $SCENARIO_KIND == tps ]] || points=1
   [[ $SCENARIO_KIND != sweep ]] || points=
   [[ $SCENARIO_KIND != sweep ]] || sweep_run "$db"
