@@ -35,8 +35,14 @@ struct LevelState {
 struct TransactionState {
     std::vector<LevelState> levels;
     std::vector<SavedChange> changes;
+    size_t pending = 0;      // changes with applied_level 0
     std::vector<Oid> stale;  // sorted
 };
+
+size_t CountPending(const std::vector<SavedChange>& changes) {
+    return size_t(std::count_if(changes.begin(), changes.end(),
+                                [](const SavedChange& c) { return c.applied_level == 0; }));
+}
 
 TransactionState& State() {
     static TransactionState state;
@@ -84,6 +90,7 @@ void EndSubTransaction(int nest_level, bool commit) {
                       changes.end());
         for (auto& change : changes)
             if (change.applied_level >= nest_level) change.applied_level = 0;
+        state.pending = CountPending(changes);
         return;
     }
     for (auto& change : state.changes) {
@@ -134,18 +141,16 @@ void SaveChange(Oid relid, Tuplestorestate* inserted, Tuplestorestate* deleted) 
         return copy;
     });
     State().changes.push_back(change);
+    State().pending++;
 }
 
-bool HasSavedChanges() {
-    for (const auto& change : State().changes)
-        if (change.applied_level == 0) return true;
-    return false;
-}
+bool HasSavedChanges() { return State().pending > 0; }
 
 std::vector<PendingChange> TakePendingChanges() {
     const int nest_level = PgCall([] { return GetCurrentTransactionNestLevel(); });
     std::vector<PendingChange> out;
     auto& changes = State().changes;
+    State().pending = 0;
     for (auto& change : changes) {
         if (change.applied_level != 0) continue;
         out.push_back({change.relid, change.inserted, change.deleted});

@@ -178,8 +178,12 @@ std::string ProjectionSelect(const ViewDefinition& view, const Delta& delta) {
 
 MaintenanceStep KeyedUpsert(const ViewDefinition& view, const Delta& delta) {
     const std::string m = kImmvAlias;
+    // Group rows are locked in key order: two transactions whose deltas
+    // share groups lock them in the same order, and cannot deadlock on them.
+    // (The identity columns have a unique btree index: they are ordered.)
     std::string sql = "INSERT INTO " + Immv(view) + " AS " + m + " (" +
                       Join(Quoted(TableColumns(view)), ", ") + ") " + ProjectionSelect(view, delta) +
+                      " ORDER BY " + Join(Quoted(IdentityColumns(view)), ", ") +
                       " ON CONFLICT (" + Join(Quoted(IdentityColumns(view)), ", ") +
                       ") DO UPDATE SET " + Join(AccumulateSetList(view, m, "excluded"), ", ");
     if (!delta.HasNegative()) return {sql, StepInput::None, false};

@@ -90,6 +90,9 @@ TEST(Maintenance, InsertIntoGroupedViewIsOneUpsert) {
     const auto& sql = plan.steps[0].sql;
     EXPECT_FALSE(plan.steps[0].reports_rows);
     EXPECT_TRUE(Contains(sql, "ON CONFLICT (\"bid\") DO UPDATE SET"));
+    // Groups are upserted (and row-locked) in key order: no deadlock
+    // between transactions whose deltas share groups.
+    EXPECT_TRUE(Contains(sql, "ORDER BY \"bid\" ON CONFLICT"));
     EXPECT_TRUE(Contains(sql, "FROM \"__ivmx_new\" AS t"));
     EXPECT_FALSE(Contains(sql, "__ivmx_old"));
     EXPECT_FALSE(Contains(sql, "UNION ALL"));
