@@ -195,26 +195,85 @@ bool OnlyWriteOfTransaction(Oid relid) {
     return PgCall([&] { return OnlyWriteOfStatement(relid); });
 }
 
+std::vector<ImmvLock> ViewMaintainer::WriterLocks(bool only_write) const {
+    if (writer_concurrency_ == core::WriterConcurrency::Free) return {{immv(), InvalidOid, 0, RowExclusiveLock}};
+    // Writers of different tables take turns through object locks; a
+    // transaction that writes two of them would upgrade its own and
+    // could deadlock with another doing the same: it takes turns with
+    // every writer from its first write on.
+    if (writer_concurrency_ == core::WriterConcurrency::Exclusive || !only_write)
+        return {{immv(), InvalidOid, 0, ExclusiveLock}};
+    std::vector<ImmvLock> locks{{immv(), InvalidOid, 0, RowExclusiveLock}};
+    // RowExclusiveLock is shared by writers of the same relation and
+    // conflicts with the ShareLock writers of other relations take.
+    for (Oid relation : lock_relations_)
+        locks.push_back({immv(), lock_class_, static_cast<int32>(relation),
+                         relation == changed_relation_ ? RowExclusiveLock : ShareLock});
+    return locks;
+}
+
 void ViewMaintainer::LockForWriter(bool only_write) const {
     PgCall([&] {
-        if (writer_concurrency_ == core::WriterConcurrency::Free) {
-            LockRelationOid(immv(), RowExclusiveLock);
-            return;
+        for (const ImmvLock& lock : WriterLocks(only_write)) {
+            if (OidIsValid(lock.classid)) LockDatabaseObject(lock.classid, lock.relid, lock.subid, lock.mode);
+            else LockRelationOid(lock.relid, lock.mode);
         }
-        // Writers of different tables take turns through object locks; a
-        // transaction that writes two of them would upgrade its own and
-        // could deadlock with another doing the same: it takes turns with
-        // every writer from its first write on.
-        if (writer_concurrency_ == core::WriterConcurrency::Exclusive || !only_write) {
-            LockRelationOid(immv(), ExclusiveLock);
-            return;
+    });
+}
+
+namespace {
+
+bool TryLock(const ImmvLock& lock) {
+    return OidIsValid(lock.classid) ? ConditionalLockDatabaseObject(lock.classid, lock.relid, lock.subid, lock.mode)
+                                    : ConditionalLockRelationOid(lock.relid, lock.mode);
+}
+
+void Unlock(const ImmvLock& lock) {
+    if (OidIsValid(lock.classid)) UnlockDatabaseObject(lock.classid, lock.relid, lock.subid, lock.mode);
+    else UnlockRelationOid(lock.relid, lock.mode);
+}
+
+// Rounds of LockAllOrWait that release what they took before waiting.
+constexpr int kLockRounds = 16;
+
+void Wait(const ImmvLock& lock) {
+    if (OidIsValid(lock.classid)) LockDatabaseObject(lock.classid, lock.relid, lock.subid, lock.mode);
+    else LockRelationOid(lock.relid, lock.mode);
+}
+
+}  // namespace
+
+void LockAllOrWait(const std::vector<ImmvLock>& locks) {
+    PgCall([&] {
+        std::vector<bool> held(locks.size(), false);
+        for (int round = 0;; ++round) {
+            size_t busy = locks.size();
+            for (size_t i = 0; i < locks.size() && busy == locks.size(); ++i) {
+                if (held[i]) continue;
+                if (TryLock(locks[i])) held[i] = true;
+                else busy = i;
+            }
+            if (busy == locks.size()) return;
+            if (round == kLockRounds) {
+                // A conditional request also fails behind a waiter that a
+                // lock held since before lets this transaction pass (the
+                // waiter waits for it anyway): after some rounds, wait for
+                // the rest in order, as any statement does, holding none
+                // that comes later in the order.
+                for (size_t i = locks.size(); i-- > busy;)
+                    if (held[i]) Unlock(locks[i]), held[i] = false;
+                for (size_t i = busy; i < locks.size(); ++i) Wait(locks[i]), held[i] = true;
+                return;
+            }
+            // Wait holding none of the others: another committing
+            // transaction that holds the busy one may be waiting for one we
+            // took. The one waited for is kept.
+            for (size_t i = locks.size(); i-- > 0;)
+                if (held[i]) Unlock(locks[i]), held[i] = false;
+            Wait(locks[busy]);
+            held[busy] = true;
+            CHECK_FOR_INTERRUPTS();
         }
-        LockRelationOid(immv(), RowExclusiveLock);
-        // RowExclusiveLock is shared by writers of the same relation and
-        // conflicts with the ShareLock writers of other relations take.
-        for (Oid relation : lock_relations_)
-            LockDatabaseObject(lock_class_, immv(), static_cast<int32>(relation),
-                               relation == changed_relation_ ? RowExclusiveLock : ShareLock);
     });
 }
 
@@ -471,11 +530,28 @@ const RelationMaintenance& MaintenanceOf(Oid relid) {
     return entry;
 }
 
+bool MaintenanceValid(Oid relid) {
+    auto it = Cache().find(relid);
+    return it != Cache().end() && it->second.valid;
+}
+
 const RelationMaintenance& MaintenanceForLater(Oid relid) {
     while (true) {
         const RelationMaintenance& entry = MaintenanceOf(relid);
-        for (const auto& view : entry.views)
-            if (view->active()) view->LockModeShared();
+        std::vector<Oid> read;
+        for (const auto& view : entry.views) {
+            if (!view->active()) continue;
+            view->LockModeShared();
+            for (const auto& rel : view->definition().relations) read.push_back(rel.relation_id);
+        }
+        // The relations their maintenance will read, from now on, as a
+        // query of the writer's would: a TRUNCATE of one of them then waits
+        // for this transaction instead of making its commit wait.
+        std::sort(read.begin(), read.end());
+        read.erase(std::unique(read.begin(), read.end()), read.end());
+        PgCall([&] {
+            for (Oid rel : read) LockRelationOid(rel, AccessShareLock);
+        });
         // Taking the locks processed pending invalidations: a mode switch
         // we waited for is seen.
         if (entry.valid) return entry;
@@ -490,13 +566,24 @@ const RelationMaintenance& MaintainersFor(Oid relid) {
     std::optional<bool> only_write;
     while (true) {
         if (!entry.valid) WithMaintenanceSettings([&] { LoadEntry(relid, entry); });
+        // The relations the IMMVs read first (their maintenance then never
+        // waits for one while holding an IMMV), then the IMMVs in lock order.
+        std::vector<Oid> read;
+        std::vector<ImmvLock> locks;
         for (const auto& view : entry.views) {
             if (!view->active()) continue;
             if (!only_write) only_write = OnlyWriteOfTransaction(relid);
-            view->LockForWriter(*only_write);
+            for (const auto& rel : view->definition().relations) read.push_back(rel.relation_id);
+            for (const ImmvLock& lock : view->WriterLocks(*only_write)) locks.push_back(lock);
         }
+        std::sort(read.begin(), read.end());
+        read.erase(std::unique(read.begin(), read.end()), read.end());
+        for (auto it = read.rbegin(); it != read.rend(); ++it)
+            locks.insert(locks.begin(), ImmvLock{*it, InvalidOid, 0, AccessShareLock});
+        LockAllOrWait(locks);
         // Taking the locks processed pending invalidations: an IMMV may have
         // been dropped, renamed, refreshed or switched mode meanwhile.
+        PgCall([] { AcceptInvalidationMessages(); });
         if (entry.valid) return entry;
     }
 }

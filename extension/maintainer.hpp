@@ -45,6 +45,25 @@ struct TransitionTables {
 };
 TransitionTables TransitionSources(ChangeKind kind);
 
+// A lock a writer takes for an IMMV's maintenance: the IMMV itself
+// (classid invalid), or an object lock (classid, relid = the IMMV, subid).
+struct ImmvLock {
+    Oid relid;
+    Oid classid;
+    int32 subid;
+    LOCKMODE mode;
+};
+
+// Takes every lock of `locks`, in order, without waiting while holding any
+// of those taken so far: when one is not free, the ones just taken are
+// released, the busy one is waited for (and kept), and the others are tried
+// again (a few times; then the rest are waited for in order). Locks held
+// before (by this transaction) are kept. Used before commit, where the
+// transaction has no other lock left to take: two committing transactions
+// never wait for each other in a cycle, even when one already holds some of
+// the IMMVs from a read that applied its changes early.
+void LockAllOrWait(const std::vector<ImmvLock>& locks);
+
 // One IMMV's maintenance: its definition and prepared statements.
 class ViewMaintainer {
 public:
@@ -114,6 +133,7 @@ public:
     // plus a lock per relation of the view, shared by its writers and
     // conflicting with the other relations' writers.
     void LockForWriter(bool only_write) const;
+    std::vector<ImmvLock> WriterLocks(bool only_write) const;
     // Takes the IMMV's mode lock shared (see MaintenanceForLater).
     void LockModeShared() const;
     const core::ViewDefinition& definition() const { return definition_; }
@@ -209,6 +229,10 @@ inline constexpr int32 kModeLockSubId = 0;
 // maintainer.cpp): its changes are applied at its end; any other write's
 // changes wait for the end of the transaction (extension/transaction_changes.hpp).
 bool OnlyWriteOfTransaction(Oid relid);
+
+// Whether the loaded maintenance of relid is still valid (no invalidation
+// arrived since it was loaded).
+bool MaintenanceValid(Oid relid);
 
 // Registers the relcache invalidation callback (from _PG_init).
 void RegisterMaintainerCache();

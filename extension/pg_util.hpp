@@ -128,6 +128,9 @@ public:
     MaintenanceScope(const MaintenanceScope&) = delete;
     MaintenanceScope& operator=(const MaintenanceScope&) = delete;
     static bool Active() { return depth_ > 0; }
+    // At the end of a transaction no maintenance can be running: an error
+    // that left a scope without running its destructor is forgotten.
+    static void Reset() { depth_ = 0; }
 
 private:
     static int depth_;

@@ -6,6 +6,7 @@
 
 #include "ivmx/core/sql_text.hpp"
 #include "ivmx/pg/guards.hpp"
+#include "pg_util.hpp"
 
 extern "C" {
 #include "executor/executor.h"
@@ -23,6 +24,7 @@ struct SavedChange {
     Tuplestorestate* deleted;
     int saved_level;    // the subtransaction nest level that made the change
     int applied_level;  // 0: pending; else the level whose maintenance applied it
+    bool truncated = false;
 };
 
 // Statements in flight at one subtransaction level.
@@ -116,6 +118,7 @@ void TransactionCallback(XactEvent event, void*) {
         event == XACT_EVENT_PREPARE) {
         // The tuplestores went with TopTransactionContext.
         State() = TransactionState();
+        MaintenanceScope::Reset();
     }
 }
 
@@ -144,18 +147,33 @@ void SaveChange(Oid relid, Tuplestorestate* inserted, Tuplestorestate* deleted) 
     State().pending++;
 }
 
+void SaveTruncation(Oid relid) {
+    const int nest_level = PgCall([] { return GetCurrentTransactionNestLevel(); });
+    State().changes.push_back({relid, nullptr, nullptr, nest_level, 0, true});
+    State().pending++;
+}
+
 bool HasSavedChanges() { return State().pending > 0; }
 
-std::vector<PendingChange> TakePendingChanges() {
+namespace {
+// The pending changes (with or without the truncations), now applied.
+std::vector<PendingChange> TakePending(bool with_truncations);
+}  // namespace
+
+std::vector<PendingChange> TakePendingChanges() { return TakePending(true); }
+
+namespace {
+
+std::vector<PendingChange> TakePending(bool with_truncations) {
     const int nest_level = PgCall([] { return GetCurrentTransactionNestLevel(); });
     std::vector<PendingChange> out;
     auto& changes = State().changes;
-    State().pending = 0;
     for (auto& change : changes) {
-        if (change.applied_level != 0) continue;
-        out.push_back({change.relid, change.inserted, change.deleted});
+        if (change.applied_level != 0 || (change.truncated && !with_truncations)) continue;
+        out.push_back({change.relid, change.inserted, change.deleted, change.truncated});
         change.applied_level = nest_level;
     }
+    State().pending = CountPending(changes);
     // Applied by the top level: nothing can make them pending again.
     if (nest_level <= 1)
         changes.erase(std::remove_if(changes.begin(), changes.end(),
@@ -163,6 +181,8 @@ std::vector<PendingChange> TakePendingChanges() {
                       changes.end());
     return out;
 }
+
+}  // namespace
 
 std::string RegisterChangedRows(Tuplestorestate* rows, Oid relid, const std::string& name) {
     if (rows == nullptr) return {};
@@ -184,7 +204,7 @@ std::vector<BatchedChange> TakeSavedChanges() {
     std::vector<BatchedChange> out;
     // Names stay unique across calls: one batch may register several rounds.
     static uint64 n = 0;
-    for (const auto& change : TakePendingChanges()) {
+    for (const auto& change : TakePending(false)) {
         ++n;
         const std::string prefix = "__ivmx_batch_" + std::to_string(n);
         out.push_back({change.relid, RegisterChangedRows(change.inserted, change.relid, prefix + "_new"),

@@ -35,19 +35,25 @@ bool StatementsInFlight();
 // applied inside a subtransaction that aborts are pending again.
 void SaveChange(Oid relid, Tuplestorestate* inserted, Tuplestorestate* deleted);
 
+// Records that relid was truncated (the IMMVs reading it are recomputed
+// when the saved changes are applied), with SaveChange's rules.
+void SaveTruncation(Oid relid);
+
 // A saved change not yet applied.
 struct PendingChange {
     Oid relid;
     Tuplestorestate* inserted;  // may be null
     Tuplestorestate* deleted;
+    bool truncated = false;     // the relation was truncated (no rows)
 };
 
 // The changes saved and not yet applied, in the order they were made; they
 // count as applied from now on (by the current subtransaction).
 std::vector<PendingChange> TakePendingChanges();
 
-// TakePendingChanges, the tuplestores registered with the current SPI
-// connection as ephemeral named relations.
+// TakePendingChanges without the truncations (they stay pending: only
+// ApplyPendingChanges recomputes IMMVs for them), the tuplestores
+// registered with the current SPI connection as ephemeral named relations.
 struct BatchedChange {
     Oid relid;
     std::string inserted;  // quoted ENR name, or empty

@@ -17,6 +17,7 @@
 extern "C" {
 #include "executor/executor.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 }
 
@@ -61,7 +62,7 @@ ViewMaintainer* ChangedReader(Oid immv, const std::vector<BatchedChange>& change
     for (const auto& c : changes)
         if (std::find(relids.begin(), relids.end(), c.relid) == relids.end()) relids.push_back(c.relid);
     for (Oid r : relids)
-        for (const auto& view : MaintainersFor(r).views)
+        for (const auto& view : MaintenanceOf(r).views)
             if (view->immv() == immv && view->active()) return view.get();
     return nullptr;
 }
@@ -90,22 +91,54 @@ std::vector<Target> TargetsOf(const std::vector<Oid>& relids) {
     return targets;
 }
 
-// Locks the targets and every immediate IMMV their maintenance changes in
-// turn (IMMVs reading them), all in lock order, before any is written.
-void LockTargetsAndReaders(const std::vector<Target>& targets) {
-    std::vector<ViewMaintainer*> views;
+// The locks of the targets and, when `with_readers`, of every immediate
+// IMMV their maintenance changes in turn (IMMVs reading them, which then
+// also lock for writers of several relations), all in lock order.
+// `readers` receives the IMMVs whose readers were looked up.
+std::vector<ImmvLock> LocksFor(const std::vector<Target>& targets, bool with_readers, std::vector<Oid>& readers) {
+    std::vector<std::pair<ViewMaintainer*, bool>> views;  // with only_write
     auto seen = [&](Oid immv) {
-        return std::any_of(views.begin(), views.end(), [&](ViewMaintainer* v) { return v->immv() == immv; });
+        return std::any_of(views.begin(), views.end(), [&](const auto& v) { return v.first->immv() == immv; });
     };
-    for (const auto& t : targets) views.push_back(t.view);
-    for (size_t i = 0; i < views.size(); ++i) {
-        if (!views[i]->read_by_immvs()) continue;
-        for (const auto& reader : MaintenanceOf(views[i]->immv()).views)
-            if (reader->active() && !seen(reader->immv())) views.push_back(reader.get());
+    // Nothing is written after these: an IMMV of which the transaction
+    // changed one relation is maintained as for that relation's
+    // single-statement writers (core::WriterConcurrencyOf).
+    for (const auto& t : targets) views.push_back({t.view, !with_readers && t.relids.size() == 1});
+    for (size_t i = 0; with_readers && i < views.size(); ++i) {
+        if (!views[i].first->read_by_immvs()) continue;
+        readers.push_back(views[i].first->immv());
+        for (const auto& reader : MaintenanceOf(views[i].first->immv()).views)
+            if (reader->active() && !seen(reader->immv())) views.push_back({reader.get(), false});
     }
-    std::sort(views.begin(), views.end(),
-              [](ViewMaintainer* a, ViewMaintainer* b) { return LockOrderBefore(*a, *b); });
-    for (ViewMaintainer* view : views) view->LockForWriter(false);
+    std::stable_sort(views.begin(), views.end(),
+                     [](const auto& a, const auto& b) { return LockOrderBefore(*a.first, *b.first); });
+    // The relations their maintenance reads, first: it then never waits
+    // for one (say, behind a TRUNCATE) while holding an IMMV.
+    std::vector<Oid> read;
+    for (const auto& [view, only_write] : views)
+        for (const auto& rel : view->definition().relations) read.push_back(rel.relation_id);
+    std::sort(read.begin(), read.end());
+    read.erase(std::unique(read.begin(), read.end()), read.end());
+    std::vector<ImmvLock> locks;
+    for (Oid relid : read) locks.push_back({relid, InvalidOid, 0, AccessShareLock});
+    for (const auto& [view, only_write] : views)
+        for (const ImmvLock& lock : view->WriterLocks(only_write)) locks.push_back(lock);
+    return locks;
+}
+
+// The IMMVs to maintain for changes of `relids`, every lock they need
+// taken (LockAllOrWait). Loaded again when an invalidation arrived while
+// waiting (an IMMV dropped, refreshed or switched to deferred meanwhile).
+std::vector<Target> LockedTargets(const std::vector<Oid>& relids, bool& with_readers) {
+    while (true) {
+        std::vector<Target> targets = TargetsOf(relids);
+        with_readers = std::any_of(targets.begin(), targets.end(),
+                                   [](const Target& t) { return t.view->read_by_immvs(); });
+        std::vector<Oid> loaded = relids;
+        LockAllOrWait(LocksFor(targets, with_readers, loaded));
+        PgCall([] { AcceptInvalidationMessages(); });
+        if (std::all_of(loaded.begin(), loaded.end(), MaintenanceValid)) return targets;
+    }
 }
 
 // One relation's saved changes as one set of inserted and one of deleted
@@ -139,7 +172,7 @@ RelationChanges ChangesOf(Oid relid, const std::vector<PendingChange>& pending) 
     std::vector<Tuplestorestate*> inserted, deleted;
     size_t statements = 0;
     for (const auto& change : pending) {
-        if (change.relid != relid) continue;
+        if (change.relid != relid || change.truncated) continue;
         ++statements;
         if (change.inserted != nullptr) inserted.push_back(change.inserted);
         if (change.deleted != nullptr) deleted.push_back(change.deleted);
@@ -198,26 +231,58 @@ std::vector<std::string> RegisterPerRelation(const std::map<Oid, RelationChanges
     return names;
 }
 
-// Applies the transaction's saved changes. IMMVs that feed no other IMMV
-// are maintained one after the other in lock order, each from the netted
-// changes of the relations it reads, through kept plans. When an IMMV read
-// by other IMMVs changes, everything is applied as one batch in dependency
-// order (as at the end of a statement changing several tables), after
-// every IMMV involved was locked in lock order.
+// Recomputes the targets and every immediate IMMV reading them, in
+// dependency order (a truncation among changes that cascade to other
+// IMMVs: rare enough to recompute all of them). Locks taken.
+void RecomputeWithReaders(const std::vector<Target>& targets) {
+    std::vector<ViewMaintainer*> views;
+    for (const auto& t : targets) views.push_back(t.view);
+    for (size_t i = 0; i < views.size(); ++i) {
+        if (!views[i]->read_by_immvs()) continue;
+        for (const auto& reader : MaintenanceOf(views[i]->immv()).views)
+            if (reader->active() && std::none_of(views.begin(), views.end(), [&](ViewMaintainer* v) {
+                    return v->immv() == reader->immv();
+                }))
+                views.push_back(reader.get());
+    }
+    const core::DependencyGraph graph = LoadDependencyGraph();
+    for (core::RelationId id : graph.TopologicalOrder())
+        for (ViewMaintainer* view : views)
+            if (view->immv() == id && view->OwnerMayRead()) view->RecomputeAt(nullptr);
+}
+
+// Applies the transaction's saved changes, once every IMMV involved is
+// locked. IMMVs that feed no other IMMV are maintained one after the other
+// in lock order, each from the netted changes of the relations it reads,
+// through kept plans. When an IMMV read by other IMMVs changes, everything
+// is applied as one batch in dependency order (as at the end of a
+// statement changing several tables).
 void ApplyTransactionChanges() {
     MaintenanceScope scope;  // keeps the loaded maintenance valid throughout
     const std::vector<PendingChange> pending = TakePendingChanges();
     std::vector<Oid> relids;
     for (const auto& change : pending)
         if (std::find(relids.begin(), relids.end(), change.relid) == relids.end()) relids.push_back(change.relid);
-    const std::vector<Target> targets = TargetsOf(relids);
-    const bool feeds_immvs = std::any_of(targets.begin(), targets.end(),
-                                         [](const Target& t) { return t.view->read_by_immvs(); });
+    std::vector<Oid> truncated;
+    for (const auto& change : pending)
+        if (change.truncated) truncated.push_back(change.relid);
+    auto reads_truncated = [&](const Target& t) {
+        return std::any_of(t.relids.begin(), t.relids.end(), [&](Oid r) {
+            return std::find(truncated.begin(), truncated.end(), r) != truncated.end();
+        });
+    };
+    bool feeds_immvs = false;
+    const std::vector<Target> targets = LockedTargets(relids, feeds_immvs);
+    if (feeds_immvs && !truncated.empty()) {
+        RecomputeWithReaders(targets);
+        return;
+    }
     if (feeds_immvs) {
-        LockTargetsAndReaders(targets);
+        // (ApplyChanges finds the same locks taken.)
         std::vector<BatchedChange> changes;
         static uint64 n = 0;
         for (const auto& change : pending) {
+            if (change.truncated) continue;
             const std::string prefix = "__ivmx_txn_" + std::to_string(++n);
             changes.push_back({change.relid, RegisterChangedRows(change.inserted, change.relid, prefix + "_new"),
                                RegisterChangedRows(change.deleted, change.relid, prefix + "_old")});
@@ -228,13 +293,16 @@ void ApplyTransactionChanges() {
     std::map<Oid, RelationChanges> netted;
     for (const auto& target : targets)
         for (Oid relid : target.relids)
-            if (netted.find(relid) == netted.end()) netted.emplace(relid, ChangesOf(relid, pending));
+            if (!reads_truncated(target) && netted.find(relid) == netted.end())
+                netted.emplace(relid, ChangesOf(relid, pending));
     std::vector<std::string> registered;
     for (const auto& target : targets) {
-        // Nothing is written after this: an IMMV of which the transaction
-        // changed one relation is maintained as for that relation's
-        // single-statement writers (core::WriterConcurrencyOf).
-        target.view->LockForWriter(target.relids.size() == 1);
+        if (reads_truncated(target)) {
+            // What is left of a truncated table is recomputed, with the
+            // transaction's other changes.
+            if (target.view->OwnerMayRead()) target.view->RecomputeAt(nullptr);
+            continue;
+        }
         if (target.relids.size() == 1) {
             ApplyRelationChanges(*target.view, target.relids.front(), netted.at(target.relids.front()));
             continue;
@@ -272,12 +340,20 @@ void PreCommitCallback(XactEvent event, void*) {
     EntryGuard([] { ApplySaved(true); });
 }
 
-// Whether the plan reads an IMMV that saved changes will change.
-bool ReadsStaleImmv(const PlannedStmt* stmt) {
+// Whether the plan reads an IMMV that saved changes will change, or calls
+// a function that is not built in (it may read one while the statement
+// runs, when the transaction's changes can no longer be applied: a write's
+// changes are complete only at its end). The planner lists such functions
+// among the plan's invalidation items.
+bool NeedsSavedChanges(const PlannedStmt* stmt) {
     ListCell* cell;
     foreach (cell, stmt->rtable) {
         const RangeTblEntry* rte = static_cast<const RangeTblEntry*>(lfirst(cell));
         if (rte->rtekind == RTE_RELATION && IsStaleImmv(rte->relid)) return true;
+    }
+    foreach (cell, stmt->invalItems) {
+        const PlanInvalItem* item = static_cast<const PlanInvalItem*>(lfirst(cell));
+        if (item->cacheId == PROCOID) return true;
     }
     return false;
 }
@@ -285,7 +361,7 @@ bool ReadsStaleImmv(const PlannedStmt* stmt) {
 void IvmxExecutorStart(QueryDesc* query_desc, int eflags) {
     if (HasSavedChanges() && !MaintenanceScope::Active() && !IsParallelWorker() &&
         (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 && !StatementsInFlight() &&
-        ReadsStaleImmv(query_desc->plannedstmt)) {
+        NeedsSavedChanges(query_desc->plannedstmt)) {
         EntryGuard([] { ApplySaved(false); });
         // The query's snapshot was taken before: it sees what was applied,
         // as it sees its transaction's earlier commands.
@@ -299,12 +375,22 @@ void IvmxExecutorStart(QueryDesc* query_desc, int eflags) {
 
 void ApplyPendingChanges() { ApplySaved(false); }
 
+void LockForChanges(const std::vector<BatchedChange>& changes) {
+    MaintenanceScope scope;
+    std::vector<Oid> relids;
+    for (const auto& c : changes)
+        if (std::find(relids.begin(), relids.end(), c.relid) == relids.end()) relids.push_back(c.relid);
+    bool with_readers = false;
+    LockedTargets(relids, with_readers);
+}
+
 void ApplyChanges(std::vector<BatchedChange> changes) {
+    MaintenanceScope scope;
+    LockForChanges(changes);
     const core::DependencyGraph graph = LoadDependencyGraph();
     // The maintenance writes below count as part of one statement: their
     // changes are saved for the IMMVs downstream instead of applied at once.
     StatementStarted();
-    MaintenanceScope scope;
     for (core::RelationId id : graph.TopologicalOrder()) {
         ViewMaintainer* view = ChangedReader(id, changes);
         if (view == nullptr) continue;

@@ -34,9 +34,14 @@ void ApplyPendingChanges();
 // Applies `changes` to every active immediate IMMV reading them, in
 // dependency order, each IMMV once from all the changes of everything it
 // reads; the changes its maintenance makes to IMMVs that other IMMVs read
-// are applied too. SPI connected, under WithMaintenanceSettings; the
-// caller holds the IMMV locks or leaves them to MaintainersFor.
+// are applied too. Every IMMV involved (and every relation they read) is
+// locked first, in lock order, without waiting while holding any of them
+// (LockAllOrWait). SPI connected, under WithMaintenanceSettings.
 void ApplyChanges(std::vector<BatchedChange> changes);
+
+// The locking step of ApplyChanges alone: once it returns, the maintenance
+// of the changed relations is loaded, valid, and cannot change modes.
+void LockForChanges(const std::vector<BatchedChange>& changes);
 
 // Installs the pre-commit callback and the ExecutorStart hook (_PG_init).
 void InstallTransactionHooks();

@@ -60,20 +60,36 @@ void ApplyStatement(Oid relid, ChangeKind kind, const TriggerData* data) {
     for (ViewMaintainer* view : views) view->Apply(kind, changed);
 }
 
+// Logs the statement's rows for the deferred IMMVs of the relation, and
+// tells whether immediate IMMVs read it.
+bool LogAndCheckImmediate(const RelationMaintenance& maintenance, ChangeKind kind, TriggerData* data) {
+    if (maintenance.log) {
+        maintenance.log->Write(kind, data);
+        NoteDeferredChange();
+    }
+    for (const auto& view : maintenance.views)
+        if (view->active()) return true;
+    return false;
+}
+
 // Applies every change of the outermost statement at once: the current
 // statement's transition tables and the ones saved from statements that
 // finished earlier inside it (see ApplyChanges).
-void ApplyBatch(Oid relid, ChangeKind kind) {
+// The rows of relid are logged for its deferred IMMVs once every lock is
+// taken (see CaptureStatement).
+void ApplyBatch(Oid relid, ChangeKind kind, TriggerData* data) {
     std::vector<BatchedChange> changes = TakeSavedChanges();
     const TransitionTables current = TransitionSources(kind);
     changes.push_back({relid, current.inserted, current.deleted});
+    LockForChanges(changes);
+    LogAndCheckImmediate(MaintenanceOf(relid), kind, data);
     ApplyChanges(std::move(changes));
 }
 
 // Whether the changes of relid need the batched path: an IMMV maintained
 // from them is itself read by other IMMVs.
 bool FeedsOtherImmvs(Oid relid) {
-    for (const auto& view : MaintainersFor(relid).views)
+    for (const auto& view : MaintenanceOf(relid).views)
         if (view->active() && view->read_by_immvs()) return true;
     return false;
 }
@@ -101,28 +117,42 @@ void RefreshAfterTruncate(Oid relid) {
     }
 }
 
-// Logs the statement's rows for the deferred IMMVs of the relation, and
-// tells whether immediate IMMVs read it.
-bool LogAndCheckImmediate(const RelationMaintenance& maintenance, ChangeKind kind, TriggerData* data) {
-    if (maintenance.log) {
-        maintenance.log->Write(kind, data);
-        NoteDeferredChange();
-    }
-    for (const auto& view : maintenance.views)
-        if (view->active()) return true;
-    return false;
-}
-
-// Saves the statement's changes of relid for its immediate IMMVs, which
-// (and the IMMVs reading them) a reader must bring up to date first.
-void SaveForLater(Oid relid, const TriggerData* data) {
-    SaveChange(relid, data->tg_newtable, data->tg_oldtable);
-    for (const auto& view : MaintenanceOf(relid).views) {
+// Marks the immediate IMMVs reading relid, and those reading them, as
+// changed by the transaction's saved changes.
+void NoteStaleReaders(const RelationMaintenance& maintenance) {
+    for (const auto& view : maintenance.views) {
         if (!view->active() || IsStaleImmv(view->immv())) continue;
         NoteStaleImmv(view->immv());
         if (view->read_by_immvs())
             for (Oid reader : LoadDependencyGraph().Downstream(view->immv())) NoteStaleImmv(reader);
     }
+}
+
+// A TRUNCATE outside maintenance: the deferred IMMVs reading the table are
+// recomputed now; the immediate ones when the transaction's saved changes
+// are applied (before commit, or before a query reads them), so that the
+// IMMVs are locked in lock order like for any other change.
+void RecordTruncation(Oid relid) {
+    const RelationMaintenance& maintenance = MaintenanceForLater(relid);
+    bool immediate = false;
+    {
+        MaintenanceScope scope;
+        for (const auto& view : maintenance.views) {
+            immediate |= view->active();
+            if (view->deferred() && view->OwnerMayRead()) RefreshDeferred(view->immv(), RefreshKind::Full);
+        }
+    }
+    if (!immediate) return;
+    SaveTruncation(relid);
+    NoteStaleReaders(MaintenanceOf(relid));
+}
+
+
+// Saves the statement's changes of relid for its immediate IMMVs, which
+// (and the IMMVs reading them) a reader must bring up to date first.
+void SaveForLater(Oid relid, const TriggerData* data) {
+    SaveChange(relid, data->tg_newtable, data->tg_oldtable);
+    NoteStaleReaders(MaintenanceOf(relid));
 }
 
 void CaptureStatement(FunctionCallInfo fcinfo) {
@@ -140,7 +170,10 @@ void CaptureStatement(FunctionCallInfo fcinfo) {
                                                              : ChangeKind::Update;
     SpiConnect();
     if (truncate) {
-        WithMaintenanceSettings([&] { RefreshAfterTruncate(relid); });
+        WithMaintenanceSettings([&] {
+            if (MaintenanceScope::Active() || StatementsInFlight()) RefreshAfterTruncate(relid);
+            else RecordTruncation(relid);
+        });
         SpiFinish();
         return;
     }
@@ -149,15 +182,21 @@ void CaptureStatement(FunctionCallInfo fcinfo) {
     // applied with the maintenance that makes them.
     const bool later = !last || (!MaintenanceScope::Active() && !OnlyWriteOfTransaction(relid));
     // Logging for deferred IMMVs runs no query: it needs no settings.
-    const bool immediate =
-        LogAndCheckImmediate(later ? MaintenanceForLater(relid) : MaintenanceOf(relid), kind, data);
+    // Whether to log the rows for a deferred IMMV or keep them for an
+    // immediate one is decided under a lock that ivmx.set_mode's switch
+    // conflicts with: the mode locks for changes kept for later; the IMMVs'
+    // own locks for changes applied now. (Maintenance writing an IMMV holds
+    // the locks of every IMMV its writes reach already, taken by
+    // ApplyChanges: no mode lock for those, which set_mode takes first.)
     if (later) {
+        const bool immediate = LogAndCheckImmediate(
+            MaintenanceScope::Active() ? MaintenanceOf(relid) : MaintenanceForLater(relid), kind, data);
         // An enclosing statement applies this change with its own, or the
         // transaction does before it commits (transaction_changes.hpp).
         if (immediate) SaveForLater(relid, data);
-    } else if (HasSavedChanges() || (immediate && FeedsOtherImmvs(relid))) {
-        WithMaintenanceSettings([&] { ApplyBatch(relid, kind); });
-    } else if (immediate) {
+    } else if (HasSavedChanges() || FeedsOtherImmvs(relid)) {
+        WithMaintenanceSettings([&] { ApplyBatch(relid, kind, data); });
+    } else if (LogAndCheckImmediate(MaintainersFor(relid), kind, data)) {
         WithMaintenanceSettings([&] { ApplyStatement(relid, kind, data); });
     }
     SpiFinish();

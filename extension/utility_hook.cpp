@@ -16,6 +16,7 @@
 #include "delta_log.hpp"
 #include "utility_hook.hpp"
 
+#include "statement_batch.hpp"
 #include "transaction_changes.hpp"
 
 extern "C" {
@@ -222,10 +223,15 @@ void IvmxProcessUtility(PlannedStmt* pstmt, const char* query_string, bool read_
         EntryGuard([&] { CheckRename(castNode(RenameStmt, parsetree)); });
     else if (IsA(parsetree, DropStmt) && castNode(DropStmt, parsetree)->removeType == OBJECT_TRIGGER)
         EntryGuard([&] { CheckDropTrigger(castNode(DropStmt, parsetree)); });
-    // TRUNCATE recomputes IMMVs from what is left, and COPY TO reads a
-    // table: the transaction's saved changes go first.
-    if (IsA(parsetree, TruncateStmt) || (IsA(parsetree, CopyStmt) && !castNode(CopyStmt, parsetree)->is_from))
-        EntryGuard([] { ApplyPendingChanges(); });
+    // COPY of an IMMV TO a file reads it: the transaction's saved changes
+    // for it go first. (COPY (query) TO runs through the executor.)
+    if (IsA(parsetree, CopyStmt) && !castNode(CopyStmt, parsetree)->is_from &&
+        castNode(CopyStmt, parsetree)->relation != nullptr && HasSavedChanges())
+        EntryGuard([&] {
+            const Oid relid =
+                PgCall([&] { return RangeVarGetRelid(castNode(CopyStmt, parsetree)->relation, NoLock, true); });
+            if (OidIsValid(relid) && IsStaleImmv(relid)) ApplyPendingChanges();
+        });
     SchedulerBeforeUtility(parsetree);  // DROP DATABASE & co.: stop its scheduler first
     if (g_previous_hook != nullptr)
         g_previous_hook(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);

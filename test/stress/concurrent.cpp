@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "checker.hpp"
+#include "deadlocks.hpp"
 #include "dml.hpp"
 #include "history.hpp"
 #include "pg.hpp"
@@ -31,14 +32,20 @@ const int kUnitsBetweenChecks = 8;
 // shared before it takes its snapshot.
 const char* const kTruncateLock = "7070";
 
-// Most IMMVs join several tables, and a writer locks each IMMV it maintains
-// (ExclusiveLock), so units that change tables in different orders deadlock
-// often, and a REPEATABLE READ unit fails whenever any other writer of its
-// IMMVs commits first. So that no unit starves, every unit holds this
-// advisory lock shared, and a unit that failed kAttemptsBeforeRunningAlone
-// times takes it exclusively: it runs alone (the scheduler and flushes aside).
+// Units that change the same rows in different orders deadlock, and a
+// REPEATABLE READ unit fails whenever another writer of its rows (or of the
+// IMMV rows its changes reach) commits first. So that no unit starves, every
+// unit holds this advisory lock shared, and a unit that failed
+// kAttemptsBeforeRunningAlone times takes it exclusively: it runs alone (the
+// scheduler and flushes aside).
 const char* const kStarvationLock = "7071";
 const int kAttemptsBeforeRunningAlone = 2;
+
+// The sessions' deadlock_timeout: a scheduler checks for deadlocks after a
+// tenth of the server's (100 ms by default), and gives way in a deadlock with
+// a session only if the session does not check first (the connection's 20 ms
+// would make a flush or a TRUNCATE the victim of the scheduler).
+const char* const kSessionDeadlockTimeout = "200ms";
 
 // One session (the first) changes ivmx.max_batch_rows (and
 // ivmx.full_refresh_ratio) before this share of its units; another (the
@@ -72,6 +79,8 @@ struct SharedState {
     // The settings the run starts with (chosen from the seed).
     int batch_rows = 0;
     bool ratio_zero = false;
+    // Tells the deadlocks the sessions get apart by cause.
+    DeadlockClassifier* deadlocks = nullptr;
 
     double Elapsed() const {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -125,16 +134,32 @@ class Session {
           batch_rows_(shared.batch_rows),
           ratio_zero_(shared.ratio_zero) {
         for (const View* view : SwitchableViews()) deferred_[view] = view->deferred;
+        conn_.MustExec(std::string("SET deadlock_timeout = '") + kSessionDeadlockTimeout + "'");
+        shared_.deadlocks->AddSession(index_, std::stoi(conn_.Scalar("SELECT pg_backend_pid()")));
+        conn_.OnSend([this](const std::string& sql) { shared_.deadlocks->Sent(index_, activity_, sql); });
     }
 
     void Run() {
         long units = 0;
         while (stats_.statements < options_.statements_per_session && !shared_.stop) {
-            if (tunes_settings_ && rng_.Percent(kSettingsPercent)) ChangeSettings();
-            if (switches_modes_ && rng_.Percent(kSwitchPercent)) SwitchModes();
-            if (rng_.Percent(5)) FlushOne();
+            if (tunes_settings_ && rng_.Percent(kSettingsPercent)) {
+                activity_ = Activity::Settings;
+                ChangeSettings();
+            }
+            if (switches_modes_ && rng_.Percent(kSwitchPercent)) {
+                activity_ = Activity::Switch;
+                SwitchModes();
+            }
+            if (rng_.Percent(5)) {
+                activity_ = Activity::Flush;
+                FlushOne();
+            }
+            activity_ = Activity::Write;
             RunUnit(Plan());
-            if (++units % kUnitsBetweenChecks == 0) Check();
+            if (++units % kUnitsBetweenChecks == 0) {
+                activity_ = Activity::Check;
+                Check();
+            }
         }
     }
 
@@ -292,7 +317,7 @@ class Session {
             return Outcome::ConstraintViolation;
         }
         if (result.sqlstate == sqlstate::kDeadlock) {
-            ++stats_.deadlock_retries;
+            CountDeadlock(result.detail, result.context);
             return Outcome::Retry;
         }
         if (result.sqlstate == sqlstate::kSerializationFailure) {
@@ -300,6 +325,17 @@ class Session {
             return Outcome::Retry;
         }
         Fail("unexpected error: " + result.Summary());
+    }
+
+    // A deadlock this session got (and retries), counted by its cause; one
+    // caused by maintenance fails the run when it ends.
+    void CountDeadlock(const std::string& detail, const std::string& context) {
+        ++stats_.deadlock_retries;
+        switch (shared_.deadlocks->Classify(index_, detail, context)) {
+            case DeadlockCause::Workload: ++stats_.deadlocks_workload; break;
+            case DeadlockCause::Maintenance: ++stats_.deadlocks_maintenance; break;
+            case DeadlockCause::Operation: ++stats_.deadlocks_operation; break;
+        }
     }
 
     // ivmx.flush of a random deferred (or nested) IMMV in autocommit, racing
@@ -463,7 +499,7 @@ class Session {
             } catch (const DatabaseError& e) {
                 Send("ROLLBACK");
                 if (e.sqlstate != sqlstate::kDeadlock || attempt == kMaxAttempts) throw;
-                ++stats_.deadlock_retries;
+                CountDeadlock(e.detail, e.context);
             }
         }
     }
@@ -500,6 +536,7 @@ class Session {
     bool ratio_zero_;             // ivmx.full_refresh_ratio = 0 (else its default)
     std::map<const View*, bool> deferred_;  // modes of SwitchableViews(), as committed
     std::vector<std::string> switch_log_;
+    Activity activity_ = Activity::Write;  // what the statements sent now belong to
 };
 
 void RunSession(Session& session, SharedState& shared) {
@@ -574,6 +611,9 @@ std::string FailureReport(const ConcurrentOptions& options, const SharedState& s
                          std::to_string(shared.batch_rows) + " first" +
                          (shared.ratio_zero ? ", full_refresh_ratio 0 first" : "") + ")\n" +
                          shared.failure + "\n";
+    report += "\ndeadlocks so far: " + shared.deadlocks->Counts() + "\n";
+    if (shared.deadlocks->Count(DeadlockCause::Maintenance) > 0)
+        report += shared.deadlocks->MaintenanceReport();
     for (size_t i = 0; i < sessions.size(); ++i) {
         const std::vector<std::string>& log = sessions[i]->switch_log();
         if (log.empty()) continue;
@@ -607,6 +647,8 @@ RunStats RunConcurrent(const ConcurrentOptions& options) {
             for (const std::string& sql : ChangeSettingSql(kFullRefreshRatio, "0"))
                 conn.MustExec(sql);
     }
+    DeadlockClassifier deadlocks(options.dbname, options.deadlock_log);
+    shared.deadlocks = &deadlocks;
     std::vector<std::unique_ptr<Session>> sessions;
     for (int i = 0; i < options.sessions; ++i)
         sessions.push_back(std::make_unique<Session>(options, i, shared));
@@ -620,6 +662,12 @@ RunStats RunConcurrent(const ConcurrentOptions& options) {
     if (shared.failure.empty()) CheckAtEnd(options, shared, stats);
     if (!shared.failure.empty()) throw StressFailure(FailureReport(options, shared, sessions));
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // Every IMMV was right: the run still fails if maintenance caused a deadlock.
+    if (deadlocks.Count(DeadlockCause::Maintenance) > 0)
+        stats.failure_after_summary =
+            "concurrent mode FAILED (seed " + std::to_string(options.seed) + ", " +
+            std::to_string(options.sessions) + " sessions): " + deadlocks.FirstMaintenance() +
+            "\ndeadlocks: " + deadlocks.Counts() + "\n" + deadlocks.MaintenanceReport();
     return stats;
 }
 

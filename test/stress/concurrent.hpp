@@ -23,9 +23,11 @@ struct ConcurrentOptions {
     uint64_t seed = 0;
     int sessions = 4;
     long statements_per_session = 0;
+    std::string deadlock_log;  // file for every deadlock the sessions get, classified (empty: none)
 };
 
-// Throws StressFailure on a mismatch or an unexpected error in any session.
+// Throws StressFailure on a mismatch or an unexpected error in any session,
+// and at the end if maintenance caused a deadlock (see deadlocks.hpp).
 RunStats RunConcurrent(const ConcurrentOptions& options);
 
 }  // namespace stress

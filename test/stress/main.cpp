@@ -20,6 +20,9 @@
 //   STRESS_MODE         all (default), sequential or concurrent
 //   STRESS_SCRIPT       file to write the sequential mode's statements to, as
 //                       a psql script that replays the run (default: none)
+//   STRESS_DEADLOCKS    file to write every deadlock of the concurrent mode
+//                       to, with its cause and the statements of the cycle
+//                       (default: none)
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -46,6 +49,7 @@ struct Options {
     bool sequential = true;
     bool concurrent = true;
     std::string script;
+    std::string deadlock_log;
 };
 
 // Database names carry the process id, so that runs sharing a cluster do not collide.
@@ -83,6 +87,8 @@ Options OptionsFromEnv() {
     options.concurrent = mode_text != "sequential" && options.sessions > 0;
     const char* script = std::getenv("STRESS_SCRIPT");
     if (script != nullptr) options.script = script;
+    const char* deadlocks = std::getenv("STRESS_DEADLOCKS");
+    if (deadlocks != nullptr) options.deadlock_log = deadlocks;
     return options;
 }
 
@@ -149,21 +155,26 @@ RunStats RunConcurrentMode(const Options& options) {
     concurrent.seed = options.seed;
     concurrent.sessions = options.sessions;
     concurrent.statements_per_session = options.concurrent_statements / options.sessions + 1;
+    concurrent.deadlock_log = options.deadlock_log;
     RunStats stats = RunConcurrent(concurrent);
     settings.Restore();
     std::printf(
         "concurrent: %d sessions, %ld statements, %ld transactions (%ld rolled back), %ld retries "
-        "(%ld deadlocks, %ld serialization failures, %ld lock timeouts), %ld unique violations, "
+        "(%ld deadlocks: %ld of the workload's own, %ld caused by maintenance, %ld with a "
+        "maintenance operation; %ld serialization failures, %ld lock timeouts), %ld unique "
+        "violations, "
         "%ld foreign key violations, %ld flushes, %ld mode switches (%ld pairs of nested levels, "
         "%ld retried after a conflict, %ld verified right after switching to immediate), %ld "
         "max_batch_rows changes, %ld full_refresh_ratio changes, %ld checks, 0 mismatches, "
         "%.1f s\n",
         options.sessions, stats.statements, stats.transactions, stats.rolled_back,
         stats.deadlock_retries + stats.serialization_retries + stats.lock_timeouts,
-        stats.deadlock_retries, stats.serialization_retries, stats.lock_timeouts,
+        stats.deadlock_retries, stats.deadlocks_workload, stats.deadlocks_maintenance,
+        stats.deadlocks_operation, stats.serialization_retries, stats.lock_timeouts,
         stats.unique_violations, stats.foreign_key_violations, stats.flushes, stats.mode_switches,
         stats.chain_switches, stats.switch_retries, stats.switch_checks, stats.batch_rows_changes,
         stats.ratio_changes, stats.checks, stats.seconds);
+    if (!stats.failure_after_summary.empty()) throw StressFailure(stats.failure_after_summary);
     return stats;
 }
 

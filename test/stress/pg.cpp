@@ -23,7 +23,8 @@ Connection::Connection(const std::string& dbname) {
     const char* keys[] = {"dbname", "application_name", "options", nullptr};
     const char* values[] = {
         dbname.c_str(), "ivmx_stress",
-        "-c statement_timeout=120s -c client_min_messages=warning -c deadlock_timeout=20ms",
+        "-c statement_timeout=120s -c client_min_messages=warning -c deadlock_timeout=20ms "
+        "-c lc_messages=C",
         nullptr};
     conn_ = PQconnectdbParams(keys, values, 0);
     if (PQstatus(conn_) != CONNECTION_OK) {
@@ -48,6 +49,8 @@ SqlResult Connection::Collect(PGresult* result) {
     if (!out.ok) {
         out.sqlstate = Field(result, PG_DIAG_SQLSTATE);
         out.message = Field(result, PG_DIAG_MESSAGE_PRIMARY);
+        out.detail = Field(result, PG_DIAG_MESSAGE_DETAIL);
+        out.context = Field(result, PG_DIAG_CONTEXT);
         if (out.message.empty()) out.message = PQresultErrorMessage(result);
     }
     if (status == PGRES_TUPLES_OK) {
@@ -70,10 +73,12 @@ SqlResult Connection::Collect(PGresult* result) {
 }
 
 SqlResult Connection::Exec(const std::string& sql) {
+    if (on_send_) on_send_(sql);
     return Collect(PQexec(conn_, sql.c_str()));
 }
 
 SqlResult Connection::Copy(const std::string& copy_sql, const std::vector<std::string>& lines) {
+    if (on_send_) on_send_(copy_sql);
     PGresult* start = PQexec(conn_, copy_sql.c_str());
     if (start == nullptr || PQresultStatus(start) != PGRES_COPY_IN) return Collect(start);
     PQclear(start);
@@ -91,7 +96,9 @@ SqlResult Connection::Copy(const std::string& copy_sql, const std::vector<std::s
 
 SqlResult Connection::MustExec(const std::string& sql) {
     SqlResult result = Exec(sql);
-    if (!result.ok) throw DatabaseError(sql + "\n  failed: " + result.Summary(), result.sqlstate);
+    if (!result.ok)
+        throw DatabaseError(sql + "\n  failed: " + result.Summary(), result.sqlstate, result.detail,
+                            result.context);
     return result;
 }
 

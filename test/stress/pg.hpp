@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -33,6 +34,8 @@ struct SqlResult {
     bool ok = false;
     std::string sqlstate;  // empty when ok
     std::string message;   // primary error message, empty when ok
+    std::string detail;    // its DETAIL and CONTEXT, if any
+    std::string context;
     std::vector<std::string> columns;
     std::vector<Row> rows;
 
@@ -43,15 +46,22 @@ struct SqlResult {
 // Thrown when the connection is unusable or a required statement fails.
 class DatabaseError : public std::runtime_error {
   public:
-    explicit DatabaseError(const std::string& what, std::string state = "")
-        : std::runtime_error(what), sqlstate(std::move(state)) {}
+    explicit DatabaseError(const std::string& what, std::string state = "",
+                           std::string detail_text = "", std::string context_text = "")
+        : std::runtime_error(what),
+          sqlstate(std::move(state)),
+          detail(std::move(detail_text)),
+          context(std::move(context_text)) {}
     std::string sqlstate;  // of the failed statement, if there was one
+    std::string detail;    // ... its DETAIL and CONTEXT
+    std::string context;
 };
 
 class Connection {
   public:
     // Connects to `dbname` on the server named by PGHOST/PGPORT/PGUSER, with
-    // notices silenced and a statement timeout so a hang becomes a failure.
+    // notices silenced, a statement timeout so a hang becomes a failure, and
+    // messages in English (lc_messages=C: a deadlock's DETAIL is parsed).
     explicit Connection(const std::string& dbname);
     ~Connection();
     Connection(const Connection&) = delete;
@@ -72,9 +82,14 @@ class Connection {
     // Whether the session is inside a transaction block (open or aborted).
     bool InTransaction() const;
 
+    // Called with every statement (Exec, Copy, MustExec, Scalar) right
+    // before it is sent.
+    void OnSend(std::function<void(const std::string&)> observer) { on_send_ = std::move(observer); }
+
   private:
     SqlResult Collect(PGresult* result);
     PGconn* conn_ = nullptr;
+    std::function<void(const std::string&)> on_send_;
 };
 
 // A SQL string literal for `text`.

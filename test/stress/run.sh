@@ -10,7 +10,7 @@
 # run changes ivmx.max_batch_rows, ivmx.full_refresh_ratio and ivmx.enabled
 # with ALTER SYSTEM (cluster-wide) and resets them when it ends.
 # Knobs: STRESS_SEED, STRESS_STATEMENTS, STRESS_CONCURRENT_STATEMENTS,
-# STRESS_SESSIONS, STRESS_MODE.
+# STRESS_SESSIONS, STRESS_MODE, STRESS_SCRIPT, STRESS_DEADLOCKS.
 # The first line printed is the seed; the exit status is non-zero on any
 # mismatch or error.
 set -euo pipefail
@@ -24,6 +24,8 @@ fi
 export STRESS_SEED
 # Every statement of the sequential run, as a psql script that replays it.
 export STRESS_SCRIPT=${STRESS_SCRIPT:-$here/build/sequential.sql}
+# Every deadlock of the concurrent mode, with its cause.
+export STRESS_DEADLOCKS=${STRESS_DEADLOCKS:-$here/build/deadlocks.txt}
 
 build_log=$(mktemp)
 if ! make -s -C "$here" -j2 >"$build_log" 2>&1; then

@@ -15,6 +15,9 @@ struct RunStats {
     long unique_violations = 0;       // statements that failed as the generator allows
     long foreign_key_violations = 0;  // ... (a t_fk row whose parent is gone)
     long deadlock_retries = 0;
+    long deadlocks_workload = 0;     // concurrent: ... of which the workload's own (base tables)
+    long deadlocks_maintenance = 0;  // ... caused by maintenance (fail the run)
+    long deadlocks_operation = 0;    // ... with a set_mode, flush or check in the cycle
     long serialization_retries = 0;
     long checks = 0;         // rounds of verify_immv over every IMMV
     long flushes = 0;        // ivmx.flush calls, each followed by a check of what it refreshed
@@ -30,6 +33,9 @@ struct RunStats {
     long drain_timeouts = 0;     // ... flushed instead (the scheduler was too slow)
     double drain_seconds = 0;    // ... waiting for the scheduler
     double seconds = 0;
+    // Non-empty: the run failed although it went through (the report to
+    // print after the summary line).
+    std::string failure_after_summary;
 
     void Add(const RunStats& o) {
         statements += o.statements;
@@ -40,6 +46,9 @@ struct RunStats {
         unique_violations += o.unique_violations;
         foreign_key_violations += o.foreign_key_violations;
         deadlock_retries += o.deadlock_retries;
+        deadlocks_workload += o.deadlocks_workload;
+        deadlocks_maintenance += o.deadlocks_maintenance;
+        deadlocks_operation += o.deadlocks_operation;
         serialization_retries += o.serialization_retries;
         checks += o.checks;
         flushes += o.flushes;
@@ -54,6 +63,7 @@ struct RunStats {
         drains += o.drains;
         drain_timeouts += o.drain_timeouts;
         drain_seconds += o.drain_seconds;
+        failure_after_summary += o.failure_after_summary;
     }
 };
 

@@ -19,8 +19,9 @@
 # acknowledged are logged (and those rolled back), as are the (negative,
 # never changed afterwards) keys of acknowledged autocommit order inserts.
 # Writers lock rows in one global order (table, then key), so that they
-# cannot deadlock among themselves: a deadlock or serialization failure a
-# writer sees comes from maintenance, and is a finding.
+# cannot deadlock among themselves over base-table rows: a deadlock a writer
+# sees is sorted by its cause (see classify_deadlocks), and one that
+# maintenance caused is a finding.
 #
 # Meanwhile the real scheduler refreshes the deferred IMMVs (nothing calls
 # ivmx.flush during the chaos), and a chaos loop, every 0.5-1 s, randomly:
@@ -50,8 +51,11 @@
 # pending_rows 0 within CATCHUP_SECONDS; ivmx.flush() is the fallback), every
 # IMMV must equal its query and be in state ok, no acknowledged commit may be
 # missing and no rolled-back one present, writers must have seen no error but
-# the crashes' (deadlocks, serialization failures, statement timeouts and
-# other errors are findings), and the part of the server log written meanwhile
+# the crashes', deadlocks and serialization failures (statement timeouts and
+# other errors are findings), no deadlock a writer saw may have been caused
+# by maintenance (an IMMV's or ivmx's lock in the cycle, a process waiting at
+# COMMIT, a scheduler; those with a chaos statement and the workload's own
+# are counted), and the part of the server log written meanwhile
 # must hold no PANIC, TRAP, failed assertion or crash by a signal other than
 # our SIGKILLs. Counts of what happened are printed.
 #
@@ -59,7 +63,8 @@
 # interleaving), CHAOS_SECONDS (chaos phase, default 80: the suite takes
 # about 1.5-2 minutes on 2 cores), CHAOS_WRITERS (5), CATCHUP_SECONDS (30).
 # The work directory (chaos actions with timestamps, writer errors with their
-# transactions, probe findings) is kept when a check fails.
+# transactions, every writer deadlock with its cause, probe findings, the
+# server log) is kept when a check fails.
 #
 # Run by test/run_all.sh against its cluster (PGHOST/PGPORT/PGUSER and
 # CLUSTER_DATA/CLUSTER_LOG exported), which is running again, with the GUCs
@@ -151,7 +156,7 @@ cleanup() {
   sql_postgres "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
   if $own_cluster; then cluster_stop; fi
   if $keep_work; then
-    echo "    details kept in $WORK (actions.log, writer_errors.log, probe.log)"
+    echo "    details kept in $WORK (actions.log, writer_errors.log, deadlocks.log, probe.log, server.log)"
   else
     rm -rf "$WORK"
   fi
@@ -788,7 +793,6 @@ after_restart=$(awk -v t="${restart_ms:-0}" '$3 == "committed" && $4 > t { n++ }
 check "writers went on after the server restart ($after_restart commits after it)" test "$after_restart" -gt 0
 
 # --- writer errors and probe findings ---------------------------------------------------------
-n_conflict=$(count '*' conflict)
 n_timeout=$(count '*' timeout)
 n_error=$(count '*' error)
 # name_relations: copies stdin to stdout with "relation OID of database N"
@@ -804,49 +808,179 @@ name_relations() {
   fi
   printf '%s\n' "$text"
 }
-first_error() { # the first error of class $1 in writer_errors.log, in a few lines
-  { awk -v c="$1" '/^=== writer/ { if (done) exit; show = ($6 == c); done = show; n = 0 }
+first_error() { # first_error CLASS [CODES]: the first error of CLASS (with a SQLSTATE matching CODES) in writer_errors.log, in a few lines
+  { awk -v c="$1" -v codes="${2:-.}" '/^=== writer/ { if (done) exit; show = ($6 == c && $7 ~ codes); done = show; n = 0 }
                    show && n < 7 { print "      " $0; n++ }' "$WORK/writer_errors.log" 2>/dev/null || true; } |
     cut -c1-220 | name_relations
 }
-# The writers' deadlocks by who else took part: a chaos statement (set_mode,
-# refresh_immv), a scheduler, or only writers.
-conflict_parties() {
-  awk 'FILENAME ~ /driver_pids$/ { d[$1] = 1; next }
-       FILENAME ~ /scheduler_pids$/ { s[$1] = 1; next }
-       function flush() { if (inb) { k = dr ? "with a chaos statement" : sc ? "with a scheduler" : "among writers only"; n[k]++ } }
-       /^=== writer/ { flush(); inb = ($6 == "conflict"); dr = 0; sc = 0; next }
-       inb && /Process [0-9]+ waits/ {
-         for (i = 1; i <= NF; i++) if ($i == "Process" || $i == "process") { p = $(i + 1); gsub(/[^0-9]/, "", p); if (p in d) dr = 1; if (p in s) sc = 1 }
-       }
-       END { flush(); for (k in n) printf "      deadlocks %s: %d\n", k, n[k] }' \
-    "$WORK/driver_pids" "$WORK/scheduler_pids" "$WORK/writer_errors.log" 2>/dev/null | sort
+
+# The writers' deadlocks by cause. PostgreSQL reports a deadlock to one
+# process of the cycle, whose DETAIL (in the writer's error) lists every
+# process and what it waited for; the server log adds the victim's statement
+# and, unless the victim was inside pg_ivmx's code, every process's query. A
+# deadlock is
+#   with a chaos statement: a process of the cycle runs set_mode or
+#     refresh_immv (driver_pids): counted, as those race the writers on purpose;
+#   caused by maintenance: else, if a process waited for an IMMV, a relation of
+#     schema ivmx, a row of one of them, or a relation dropped since (the
+#     workload drops none), for an object lock of class ivmx.immv (the
+#     writers' mode and turn locks), or at COMMIT/END (only pre-commit
+#     maintenance waits there), or is a scheduler, or the victim's CONTEXT
+#     shows a maintenance statement (an IMMV's name, an __ivm identifier):
+#     a failure, since immediate IMMVs are maintained once per transaction,
+#     before COMMIT, with the IMMVs locked in one order;
+#   the workload's own: base tables' row, relation and transaction locks only
+#     (the writers' global order should leave none): counted.
+# Writes every deadlock with its cause to deadlocks.log; prints the counts
+# ("WORKLOAD MAINTENANCE CHAOS GAVE_WAY", the last: deadlocks a scheduler
+# lost and retried, from the server log), then, for those caused by
+# maintenance, how many of each kind (what each process ran and waited for,
+# the victim first) and the first one.
+classify_deadlocks() {
+  local oids immv_class
+  oids=$({ grep -h -o -E '(relation|object) [0-9]+ of' "$WORK/writer_errors.log" "$WORK/server.log" 2>/dev/null || true; } |
+    awk '{ print $2 }' | sort -un | paste -sd, -)
+  : >"$WORK/relations.txt"
+  if [[ -n $oids ]]; then
+    sql "SELECT c.oid || '|' || c.relnamespace::regnamespace || '|' || c.relname || '|' ||
+                EXISTS (SELECT 1 FROM ivmx.immv i WHERE i.immvrelid = c.oid)
+           FROM pg_class c WHERE c.oid IN ($oids)" >"$WORK/relations.txt" 2>/dev/null || true
+  fi
+  immv_class=$(sql "SELECT 'ivmx.immv'::regclass::oid" 2>/dev/null || echo none)
+  awk -v immv_class="$immv_class" -v names="${IMMVS[*]}" -v out="$WORK/deadlocks.log" '
+    function after(s, tag) { return substr(s, index(s, tag) + length(tag)) }
+    function add(list, item) { return list == "" ? item : list "; " item }
+    function is_commit(q) { q = toupper(q); sub(/^[ \t]+/, "", q); return q ~ /^(COMMIT|END|PREPARE TRANSACTION)([ ;]|$)/ }
+    function role_of(p) { return (p in driver) ? "a chaos statement" : (p in sched) ? "a pg_ivmx scheduler" : "a writer" }
+    # What process p ran, for grouping: COMMIT, UPDATE, ..., or who it is.
+    function kind_of(p, q, u) {
+      q = statement(p)
+      if (q == "") return role_of(p)
+      if (is_commit(q)) return "COMMIT"
+      if (q ~ /ivmx\./) return "ivmx call"
+      u = toupper(q); sub(/^[ \t]+/, "", u); sub(/[ (;].*/, "", u); return u
+    }
+    function relname(r) { return (r in rel_name) ? rel_schema[r] "." rel_name[r] : "relation " r }
+    # Classifies the writer block read last (a deadlock) and records it.
+    function classify(   i, p, w, pid, mode, obj, blocker, k, rest, parts, r, part, what, role, q, ops, maint, kinds, cause, report, n) {
+      ops = ""; maint = ""; kinds = ""; n = 0
+      delete seen
+      report = ""
+      for (i = 1; i <= nw; i++) {
+        w = waits[i]
+        split(w, parts, " "); pid = parts[2]; mode = parts[5]
+        k = index(w, " on "); r = index(w, "; blocked by process ")
+        obj = substr(w, k + 4, r - k - 4)
+        blocker = substr(w, r + 21); sub(/\.$/, "", blocker)
+        what = obj
+        if (obj ~ /^object [0-9]+ of class [0-9]+ of database/) {
+          split(obj, parts, " ")
+          if (parts[5] == immv_class) {
+            what = "the mode or turn lock of IMMV " relname(parts[2])
+            maint = add(maint, "process " pid " waits for " mode " on " what)
+          }
+        } else if (obj ~ /relation [0-9]+ of database/) {
+          rest = after(obj, "relation "); split(rest, parts, " "); r = parts[1]
+          part = obj ~ /^tuple / ? "a row of " : (index(obj, "relation ") > 1 ? "a part of " : "")
+          if (!(r in rel_name)) {
+            what = part "relation " r " (dropped since)"
+            maint = add(maint, "process " pid " waits for " mode " on " what)
+          } else {
+            what = part (rel_immv[r] ? "IMMV " : "table ") relname(r)
+            if (rel_immv[r] || rel_schema[r] == "ivmx") maint = add(maint, "process " pid " waits for " mode " on " what)
+          }
+        } else if (obj ~ /^transaction /) {
+          what = "a transaction"
+        }
+        kinds = add(kinds, kind_of(pid) " waits for " mode " on " what)
+        for (k = 1; k <= 2; k++) {
+          p = k == 1 ? pid : blocker
+          if (p in seen) continue
+          seen[p] = 1; n++
+          role = role_of(p)
+          q = statement(p)
+          report = report "\n  process " p " (" role (n == 1 ? ", the victim" : "") "): " (q == "" ? "(statement not in the server log)" : substr(q, 1, 240))
+          if (p in driver) ops = add(ops, "process " p " runs a chaos statement")
+          else if (p in sched) maint = add(maint, "process " p " is a pg_ivmx scheduler")
+          else if (is_commit(q)) maint = add(maint, "process " p " waits at COMMIT (pre-commit maintenance)")
+        }
+      }
+      if (nw == 0) maint = add(maint, "the DETAIL names no wait")
+      if (ctx ~ /__ivm/) maint = add(maint, "the victim'"'"'s CONTEXT shows a maintenance statement")
+      else for (i in immv_names) if (index(ctx, "\"" i "\"") > 0) { maint = add(maint, "the victim'"'"'s CONTEXT names IMMV " i); break }
+      cause = ops != "" ? "with a chaos statement" : maint != "" ? "caused by maintenance" : "of the workload'"'"'s own"
+      count[cause]++
+      report = "deadlock " cause ", " header "\n  DETAIL:  " detail (ctx == "" ? "" : "\n  CONTEXT: " substr(ctx, 1, 300)) report
+      if (ops != "") report = report "\n  why a chaos statement: " ops
+      else if (maint != "") report = report "\n  why maintenance: " maint
+      print report "\n" > out
+      if (cause == "caused by maintenance") {
+        mkinds[kinds]++
+        if (first == "") first = report
+      }
+    }
+    # The statement of process p in the deadlock read last, from the server log.
+    function statement(p) {
+      if ((key SUBSEP p) in lq) return lq[key, p]
+      if (p == victim && (key in lstmt)) return lstmt[key]
+      return ""
+    }
+    function end_block() { if (in_block && is_deadlock) classify(); in_block = 0 }
+    BEGIN { n = split(names, t, " "); for (i = 1; i <= n; i++) immv_names[t[i]] = 1 }
+    FILENAME ~ /relations\.txt$/ { split($0, f, "|"); rel_schema[f[1]] = f[2]; rel_name[f[1]] = f[3]; rel_immv[f[1]] = (f[4] == "true" || f[4] == "t"); next }
+    FILENAME ~ /driver_pids$/ { driver[$1] = 1; next }
+    FILENAME ~ /scheduler_pids$/ { sched[$1] = 1; next }
+    FILENAME ~ /server\.log$/ {
+      if ($0 ~ /ERROR:  deadlock detected/) { in_entry = 1; field = ""; lkey = ""; next }
+      if ($0 ~ /gave way to a concurrent transaction/ && $0 ~ /deadlock detected/) { sched_gave_way++; next }
+      if (!in_entry) next
+      if ($0 ~ /^\t/) { line = substr($0, 2)
+        if (field == "detail" && line ~ /^Process [0-9]+: /) { split(line, t, " "); p = t[2]; sub(/:$/, "", p); lq[lkey, p] = after(line, ": ") }
+        next }
+      if ($0 ~ /DETAIL:  /) { field = "detail"; lkey = after($0, "DETAIL:  "); next }
+      if ($0 ~ /STATEMENT:  /) { lstmt[lkey] = after($0, "STATEMENT:  "); in_entry = 0; next }
+      if ($0 ~ /(HINT|CONTEXT|LOCATION):  /) { field = "other"; next }
+      in_entry = 0; next
+    }
+    FILENAME ~ /writer_errors\.log$/ {
+      if ($0 ~ /^=== writer/) { end_block(); in_block = 1; is_deadlock = ($7 == "40P01"); header = substr($0, 5)
+        nw = 0; detail = ""; ctx = ""; key = ""; victim = ""; field = ""; next }
+      if (!in_block) next
+      if ($0 ~ /^--- transaction:/) { field = "txn"; next }
+      if (field == "txn") next
+      if ($0 ~ /DETAIL:  Process /) { field = "detail"; line = after($0, "DETAIL:  ") }
+      else if (field == "detail" && $0 ~ /^Process [0-9]+ waits for /) line = $0
+      else if ($0 ~ /CONTEXT:  /) { field = "context"; ctx = after($0, "CONTEXT:  "); next }
+      else if ($0 ~ /^(HINT|LOCATION|ERROR|psql):/ || $0 ~ /(ERROR|HINT|LOCATION):  /) { field = "other"; next }
+      else { if (field == "context") ctx = ctx " " $0; next }
+      nw++; waits[nw] = line
+      if (nw == 1) { key = line; split(line, t, " "); victim = t[2]; detail = line }
+      else detail = detail "\n           " line
+      next
+    }
+    END {
+      end_block()
+      printf "%d %d %d %d\n", count["of the workload'"'"'s own"], count["caused by maintenance"], count["with a chaos statement"], sched_gave_way
+      for (k in mkinds) printf "      %d x %s\n", mkinds[k], k
+      if (first != "") { print "      the first one:"; n = split(first, t, "\n"); for (i = 1; i <= n; i++) print "        " t[i] }
+    }' "$WORK/relations.txt" "$WORK/driver_pids" "$WORK/scheduler_pids" "$WORK/server.log" "$WORK/writer_errors.log"
 }
-# What the writers' deadlocks waited for, over all of them.
-conflict_waits() {
-  { grep -o -E 'waits for [A-Za-z]+ on [a-z]+ [0-9]+( of database [0-9]+)?' "$WORK/writer_errors.log" 2>/dev/null || true; } |
-    name_relations | sed 's/^waits for //' | sort | uniq -c | sort -rn | awk 'NR <= 8 { print "      waited for: " $0 }'
-}
-# Deadlocks with a scheduler (deferred maintenance) fail the suite. Those
-# among writers alone, or with a set_mode, come from the locks immediate
-# IMMVs take statement by statement (the writers' own order cannot
-# deadlock): they are counted and shown, and go away with
-# transaction-scoped maintenance of immediate IMMVs.
-n_conflict_scheduler=$(conflict_parties | awk '/with a scheduler/ { print $NF }')
-n_conflict_scheduler=${n_conflict_scheduler:-0}
-if ((n_conflict == 0)); then
-  pass "no deadlock or serialization failure in the writers"
-elif ((n_conflict_scheduler == 0)); then
-  pass "no deadlock or serialization failure of a writer with a scheduler ($n_conflict with immediate IMMVs' statement-level locks)"
-  echo "      $n_conflict writer conflicts: $(awk '$3 == "conflict" { print $5 }' "$WORK/outcomes.txt" | sort | uniq -c | tr -s ' \n' ' ')"
-  conflict_parties
-  conflict_waits
+tail -c +$((LOG_OFFSET + 1)) "$LOG" >"$WORK/server.log" 2>/dev/null || true
+touch "$WORK/writer_errors.log"
+classify_deadlocks >"$WORK/deadlock_summary.txt" 2>&1 || echo "0 0 0 0" >"$WORK/deadlock_summary.txt"
+read -r n_dl_workload n_dl_maintenance n_dl_chaos n_sched_gave_way <"$WORK/deadlock_summary.txt" || true
+n_deadlock=$(awk '$3 == "conflict" && $5 == "40P01" { n++ } END { print n + 0 }' "$WORK/outcomes.txt")
+n_serialization=$(awk '$3 == "conflict" && $5 != "40P01" { n++ } END { print n + 0 }' "$WORK/outcomes.txt")
+dl_counts="writers' deadlocks: $n_deadlock; ${n_dl_workload:-?} of the workload's own, ${n_dl_maintenance:-?} caused by maintenance, ${n_dl_chaos:-?} with a chaos statement; schedulers gave way in ${n_sched_gave_way:-?} others"
+if [[ ${n_dl_maintenance:-x} == 0 ]]; then
+  pass "no deadlock of a writer caused by maintenance ($dl_counts)"
 else
-  fail "no deadlock or serialization failure of a writer with a scheduler" \
-    "$n_conflict: $(awk '$3 == "conflict" { print $5 }' "$WORK/outcomes.txt" | sort | uniq -c | tr -s ' \n' ' ')"
-  conflict_parties
-  first_error conflict
-  conflict_waits
+  fail "no deadlock of a writer caused by maintenance" "$dl_counts"
+  tail -n +2 "$WORK/deadlock_summary.txt" | cut -c1-400 | name_relations
+fi
+if ((n_serialization > 0)); then
+  echo "      $n_serialization serialization failures of writers (READ COMMITTED): $(awk '$3 == "conflict" && $5 != "40P01" { print $5 }' "$WORK/outcomes.txt" | sort | uniq -c | tr -s ' \n' ' ')"
+  first_error conflict '^40001$'
 fi
 if ((n_timeout == 0)); then
   pass "no writer statement waited ${WRITER_TIMEOUT} s (statement_timeout)"
@@ -876,7 +1010,7 @@ else
 fi
 
 # --- the server log --------------------------------------------------------------------------
-tail -c +$((LOG_OFFSET + 1)) "$LOG" >"$WORK/server.log" 2>/dev/null || true
+# ($WORK/server.log: copied above, for the deadlocks.)
 bad_log=$(grep -E 'PANIC|TRAP|[Aa]ssert|terminated by signal ([0-8]|1[0-9])|terminated by exception' "$WORK/server.log" | head -5 || true)
 if [[ -z $bad_log ]]; then
   pass "the server log has no PANIC, TRAP, assertion or crash other than our SIGKILLs"
@@ -893,7 +1027,8 @@ acts() { grep -c -E "$1" "$WORK/actions.log" 2>/dev/null || true; }
 echo "    seed $SEED; chaos phase $((chaos_ms / 1000)) s"
 echo "    transactions: $(count commit committed) blocks committed, $(count rollback rolled_back) rolled back," \
   "$(count single committed) + $(count single_insert committed) autocommit statements," \
-  "$(count '*' crash) cut by crashes, $n_conflict conflicts, $n_timeout timeouts, $n_error errors"
+  "$(count '*' crash) cut by crashes, $n_deadlock deadlocks, $n_serialization serialization failures," \
+  "$n_timeout timeouts, $n_error errors"
 echo "    mode switches: $(acts ' set_mode .* ok$') ok, $(acts ' set_mode .* err:') failed;" \
   "refresh_immv: $(acts ' refresh_immv .* ok$') ok, $(acts ' refresh_immv .* err:') failed;" \
   "GUC reloads: $(acts ' guc .* ok$')"
