@@ -4,10 +4,11 @@
 # (bench/workloads/txn_mixed.sql), under six IMMVs over all four tables.
 # Without views, two transactions deadlock only when they meet on the same
 # teller and branch in opposite orders (rare: the workload's baseline). With
-# immediate IMMVs every statement also writes the views' rows (the group of
+# immediate IMMVs the transaction also writes the views' rows (the group of
 # a count/sum, the single row of the branch total, the join rows of a teller
-# or branch, the DISTINCT pairs), locked in statement order, so opposite
-# orders meet far more often. pgbench retries a deadlocked transaction
+# or branch, the DISTINCT pairs), once, before it commits, with the IMMVs
+# locked in one order for every transaction: they must add no deadlock of
+# their own. pgbench retries a deadlocked transaction
 # (SCENARIO_MAX_TRIES); the report gives the deadlocks the server counted
 # per 1,000 committed transactions, with and without the views, beside the
 # TPS ratio. Runs at 4 and 8 clients by default (one client cannot

@@ -81,6 +81,10 @@ const char* ActivityName(Activity activity) {
 }
 
 // What kind of statement, for grouping deadlocks: "COMMIT", "DO block", "UPDATE", ...
+// A statement sent this shortly before the error came may follow the one
+// its session waited in (see Classify).
+constexpr double kJustSent = 0.05;
+
 // Statements of the run that take no lock (they cannot wait in a cycle).
 bool TakesNoLock(const std::string& sql) {
     const std::string upper = Upper(sql, 40);
@@ -191,9 +195,20 @@ DeadlockCause DeadlockClassifier::Classify(int index, const std::string& detail,
     const auto received = std::chrono::steady_clock::now();
     // Each session's statement sent last before the error came: what it was
     // doing when the cycle formed (its statements sent since came after).
-    std::map<int, Sending> last;
+    std::map<int, Sending> last, before_last;
     {
         std::lock_guard<std::mutex> lock(sent_mutex_);
+        // The statement before: a session whose last statement was sent just
+        // before the error came may have sent it once the victim's abort
+        // released the one it was waiting in.
+        for (const auto& [session, sent] : sent_) {
+            int seen = 0;
+            for (auto it = sent.rbegin(); it != sent.rend(); ++it)
+                if (it->at <= received && !TakesNoLock(it->sql) && ++seen == 2) {
+                    before_last.emplace(session, *it);
+                    break;
+                }
+        }
         // A statement that takes no lock cannot be waiting in the cycle: a
         // session that sent one just now (released when the victim's
         // abort broke the cycle) was waiting in the one before.
@@ -228,8 +243,12 @@ DeadlockCause DeadlockClassifier::Classify(int index, const std::string& detail,
             char when[64];
             std::snprintf(when, sizeof when, ", %.3f s before the error", ago);
             note += ", in " + std::string(ActivityName(s.activity)) + when + ": " + Shorten(s.sql);
+            auto previous = before_last.find(p.index);
+            const bool just_sent = ago < kJustSent && p.index != index && previous != before_last.end();
             if (IsOperation(s.activity) || CallsIvmx(s.sql))
                 operations.push_back(who + " runs " + ActivityName(s.activity));
+            else if (just_sent && (IsOperation(previous->second.activity) || CallsIvmx(previous->second.sql)))
+                operations.push_back(who + " has just run " + ActivityName(previous->second.activity));
             // TRUNCATE takes AccessExclusiveLock on tables that writers'
             // maintenance reads (a join view's other table), like a query
             // of the writer's own reading that table would: counted with
