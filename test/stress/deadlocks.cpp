@@ -238,17 +238,20 @@ DeadlockCause DeadlockClassifier::Classify(int index, const std::string& detail,
         const std::string who = "process " + std::to_string(pid);
         std::string note = who + " (" + p.label + (p.index == index ? ", the victim" : "") + ")";
         if (p.session && p.sending != nullptr) {
-            const Sending& s = *p.sending;
+            const double last_ago = std::chrono::duration<double>(received - p.sending->at).count();
+            // Sent just before the error came: more likely after the
+            // victim's abort released the statement before, which is the
+            // one that waited (see kJustSent).
+            auto previous = before_last.find(p.index);
+            const bool just_sent = last_ago < kJustSent && p.index != index && previous != before_last.end();
+            const Sending& s = just_sent ? previous->second : *p.sending;
             const double ago = std::chrono::duration<double>(received - s.at).count();
             char when[64];
             std::snprintf(when, sizeof when, ", %.3f s before the error", ago);
             note += ", in " + std::string(ActivityName(s.activity)) + when + ": " + Shorten(s.sql);
-            auto previous = before_last.find(p.index);
-            const bool just_sent = ago < kJustSent && p.index != index && previous != before_last.end();
+            if (just_sent) note += " (then sent " + Shorten(p.sending->sql) + ")";
             if (IsOperation(s.activity) || CallsIvmx(s.sql))
                 operations.push_back(who + " runs " + ActivityName(s.activity));
-            else if (just_sent && (IsOperation(previous->second.activity) || CallsIvmx(previous->second.sql)))
-                operations.push_back(who + " has just run " + ActivityName(previous->second.activity));
             // TRUNCATE takes AccessExclusiveLock on tables that writers'
             // maintenance reads (a join view's other table), like a query
             // of the writer's own reading that table would: counted with
