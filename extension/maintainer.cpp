@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include "access.hpp"
@@ -539,10 +540,25 @@ const RelationMaintenance& MaintenanceForLater(Oid relid) {
     while (true) {
         const RelationMaintenance& entry = MaintenanceOf(relid);
         std::vector<Oid> read;
+        bool feeds = false;
         for (const auto& view : entry.views) {
             if (!view->active()) continue;
             view->LockModeShared();
+            feeds |= view->read_by_immvs();
             for (const auto& rel : view->definition().relations) read.push_back(rel.relation_id);
+        }
+        // The IMMVs the kept changes reach through other IMMVs keep their
+        // modes until the transaction ends too.
+        if (feeds) {
+            const core::DependencyGraph graph = LoadDependencyGraph();
+            std::set<core::RelationId> reached;
+            for (const auto& view : entry.views)
+                if (view->active() && view->read_by_immvs())
+                    for (core::RelationId id : graph.Downstream(view->immv())) reached.insert(id);
+            const Oid mode_class = PgCall([] { return CatalogRelid("immv"); });
+            PgCall([&] {
+                for (core::RelationId id : reached) LockDatabaseObject(mode_class, id, kModeLockSubId, ShareLock);
+            });
         }
         // The relations their maintenance will read, from now on, as a
         // query of the writer's would: a TRUNCATE of one of them then waits

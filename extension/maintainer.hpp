@@ -212,8 +212,9 @@ const RelationMaintenance& MaintenanceOf(Oid relid);
 const RelationMaintenance& MaintainersFor(Oid relid);
 
 // MaintenanceOf(relid) for a writer whose changes wait for its commit (or
-// the end of its outermost statement): every immediate IMMV's mode lock is
-// taken shared, and held until the transaction ends. ivmx.set_mode takes it
+// the end of its outermost statement): the mode lock of every immediate
+// IMMV, and of every IMMV those feed, is taken shared, and held until the
+// transaction ends. ivmx.set_mode takes it
 // exclusively (LockImmvModeExclusive) before anything else, so that an IMMV
 // cannot change modes between a writer's saving its changes for immediate
 // maintenance and applying them. The writers' own locks on the IMMV come at
