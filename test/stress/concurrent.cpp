@@ -1,7 +1,6 @@
 // The concurrent mode of the stress test (see concurrent.hpp).
 #include "concurrent.hpp"
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -380,18 +379,8 @@ class Session {
 
     // ivmx.set_mode on a random switchable IMMV, or on both levels of a
     // nested pair close together (in one transaction, or one right after the
-    // other), while the other sessions write. More often than not, an IMMV
-    // that is in the other mode than created is switched back: the run keeps
-    // most IMMVs in their own mode (a deferred twin left immediate makes
-    // every writer maintain it, which costs time and adds no coverage).
+    // other), while the other sessions write.
     void SwitchModes() {
-        std::vector<const View*> switched;
-        for (const View* view : SwitchableViews())
-            if (deferred_.at(view) != view->deferred) switched.push_back(view);
-        if (!switched.empty() && rng_.Percent(60)) {
-            SwitchUnit({rng_.Pick(switched)});
-            return;
-        }
         if (rng_.Percent(40)) {
             const auto link = rng_.Pick(NestedLinks());
             const bool upstream_first = rng_.Percent(50);
@@ -413,13 +402,9 @@ class Session {
     // One transaction switching each of `views` to its other mode, with now
     // and then a write before or after a switch, committed or (sometimes)
     // rolled back; or the same as a DO block. A transaction that changed a
-    // table cannot switch an IMMV over it to deferred (55000), and a switch
-    // to immediate writes the IMMV (what was pending) and those reading it:
-    // so switches to deferred come first, and writes only after the last of
-    // them.
-    void SwitchUnit(std::vector<const View*> views) {
-        std::stable_partition(views.begin(), views.end(),
-                              [&](const View* view) { return !deferred_.at(view); });
+    // table cannot switch an IMMV over it to deferred (55000), so writes come
+    // only after the last switch to deferred.
+    void SwitchUnit(const std::vector<const View*>& views) {
         Unit unit;
         unit.transaction = true;
         unit.switches = true;

@@ -35,8 +35,8 @@ RunStats SequentialRunner::Run(long budget) {
     // connection's 20ms would make a flush or TRUNCATE the victim.
     Control("SET deadlock_timeout = '1s'");
     if (side_ != nullptr) SideControl("SET deadlock_timeout = '1s'");
-    // Small batches from the start, so that the scheduler splits what is
-    // pending; full recomputes off for part of the run.
+    // Small batches from the start, so that the scheduler and every flush
+    // split what is pending; full recomputes off for part of the run.
     ChangeBatchRows();
     if (rng_.Percent(50)) ToggleFullRefreshRatio();
     FlushAndCheck();
