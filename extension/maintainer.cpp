@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 #include <unordered_map>
 
 #include "access.hpp"
@@ -68,10 +67,14 @@ void LoadEntry(Oid relid, RelationEntry& entry) {
             entry.cascaded_into = !SpiOids(
                 "SELECT conrelid FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND contype = 'f' "
                 "AND (confupdtype IN ('c', 'n', 'd') OR confdeltype IN ('c', 'n', 'd')) LIMIT 1", relid).empty();
-            const std::map<core::RelationId, int> depths = LoadDependencyGraph().Depths();
+            const core::DependencyGraph graph = LoadDependencyGraph();
+            const std::map<core::RelationId, int> depths = graph.Depths();
             for (auto& view : entry.views) {
                 auto depth = depths.find(view->immv());
-                view->set_depth(depth != depths.end() ? depth->second : 1);
+                std::vector<Oid> downstream;
+                if (view->read_by_immvs())
+                    for (core::RelationId id : graph.Downstream(view->immv())) downstream.push_back(id);
+                view->set_place(depth != depths.end() ? depth->second : 1, std::move(downstream));
             }
             std::sort(entry.views.begin(), entry.views.end(),
                       [](const auto& a, const auto& b) { return LockOrderBefore(*a, *b); });
@@ -133,8 +136,22 @@ ViewMaintainer::ViewMaintainer(const ImmvRecord& record, core::ViewDefinition de
     lock_relations_.erase(std::unique(lock_relations_.begin(), lock_relations_.end()), lock_relations_.end());
 }
 
-void ViewMaintainer::LockModeShared() const {
-    PgCall([&] { LockDatabaseObject(lock_class_, immv(), kModeLockSubId, ShareLock); });
+void ViewMaintainer::LockModesShared() const {
+    PgCall([&] {
+        LockDatabaseObject(lock_class_, immv(), kModeLockSubId, ShareLock);
+        for (Oid reader : downstream_) LockDatabaseObject(lock_class_, reader, kModeLockSubId, ShareLock);
+    });
+}
+
+std::vector<ImmvLock> ReadLocks(const std::vector<const ViewMaintainer*>& views) {
+    std::vector<Oid> read;
+    for (const ViewMaintainer* view : views)
+        for (const auto& rel : view->definition().relations) read.push_back(rel.relation_id);
+    std::sort(read.begin(), read.end());
+    read.erase(std::unique(read.begin(), read.end()), read.end());
+    std::vector<ImmvLock> locks;
+    for (Oid relid : read) locks.push_back({relid, InvalidOid, 0, AccessShareLock});
+    return locks;
 }
 
 void LockImmvModeExclusive(Oid immv) {
@@ -539,35 +556,15 @@ bool MaintenanceValid(Oid relid) {
 const RelationMaintenance& MaintenanceForLater(Oid relid) {
     while (true) {
         const RelationMaintenance& entry = MaintenanceOf(relid);
-        std::vector<Oid> read;
-        bool feeds = false;
-        for (const auto& view : entry.views) {
-            if (!view->active()) continue;
-            view->LockModeShared();
-            feeds |= view->read_by_immvs();
-            for (const auto& rel : view->definition().relations) read.push_back(rel.relation_id);
-        }
-        // The IMMVs the kept changes reach through other IMMVs keep their
-        // modes until the transaction ends too.
-        if (feeds) {
-            const core::DependencyGraph graph = LoadDependencyGraph();
-            std::set<core::RelationId> reached;
-            for (const auto& view : entry.views)
-                if (view->active() && view->read_by_immvs())
-                    for (core::RelationId id : graph.Downstream(view->immv())) reached.insert(id);
-            const Oid mode_class = PgCall([] { return CatalogRelid("immv"); });
-            PgCall([&] {
-                for (core::RelationId id : reached) LockDatabaseObject(mode_class, id, kModeLockSubId, ShareLock);
-            });
-        }
-        // The relations their maintenance will read, from now on, as a
-        // query of the writer's would: a TRUNCATE of one of them then waits
-        // for this transaction instead of making its commit wait.
-        std::sort(read.begin(), read.end());
-        read.erase(std::unique(read.begin(), read.end()), read.end());
-        PgCall([&] {
-            for (Oid rel : read) LockRelationOid(rel, AccessShareLock);
-        });
+        std::vector<const ViewMaintainer*> active;
+        for (const auto& view : entry.views)
+            if (view->active()) active.push_back(view.get());
+        // The mode locks of the IMMVs the kept changes reach, and the
+        // relations their maintenance will read, as a query of the writer's
+        // would: a TRUNCATE of one of them then waits for this transaction
+        // instead of making its commit wait.
+        for (const ViewMaintainer* view : active) view->LockModesShared();
+        LockAllOrWait(ReadLocks(active));
         // Taking the locks processed pending invalidations: a mode switch
         // we waited for is seen.
         if (entry.valid) return entry;
@@ -582,20 +579,15 @@ const RelationMaintenance& MaintainersFor(Oid relid) {
     std::optional<bool> only_write;
     while (true) {
         if (!entry.valid) WithMaintenanceSettings([&] { LoadEntry(relid, entry); });
-        // The relations the IMMVs read first (their maintenance then never
-        // waits for one while holding an IMMV), then the IMMVs in lock order.
-        std::vector<Oid> read;
-        std::vector<ImmvLock> locks;
-        for (const auto& view : entry.views) {
-            if (!view->active()) continue;
+        // The relations the IMMVs read first, then the IMMVs in lock order.
+        std::vector<const ViewMaintainer*> active;
+        for (const auto& view : entry.views)
+            if (view->active()) active.push_back(view.get());
+        std::vector<ImmvLock> locks = ReadLocks(active);
+        for (const ViewMaintainer* view : active) {
             if (!only_write) only_write = OnlyWriteOfTransaction(relid);
-            for (const auto& rel : view->definition().relations) read.push_back(rel.relation_id);
             for (const ImmvLock& lock : view->WriterLocks(*only_write)) locks.push_back(lock);
         }
-        std::sort(read.begin(), read.end());
-        read.erase(std::unique(read.begin(), read.end()), read.end());
-        for (auto it = read.rbegin(); it != read.rend(); ++it)
-            locks.insert(locks.begin(), ImmvLock{*it, InvalidOid, 0, AccessShareLock});
         LockAllOrWait(locks);
         // Taking the locks processed pending invalidations: an IMMV may have
         // been dropped, renamed, refreshed or switched mode meanwhile.

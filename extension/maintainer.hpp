@@ -114,7 +114,13 @@ public:
     // Every transaction locks IMMVs in one order (LockOrderBefore), so
     // that their maintenance cannot deadlock.
     int depth() const { return depth_; }
-    void set_depth(int depth) { depth_ = depth; }
+    // The IMMVs reading this one, directly or through others (from the
+    // dependency DAG, at load time, with the depth).
+    const std::vector<Oid>& downstream() const { return downstream_; }
+    void set_place(int depth, std::vector<Oid> downstream) {
+        depth_ = depth;
+        downstream_ = std::move(downstream);
+    }
     bool active() const {
         return record_.populated && record_.mode == MaintenanceMode::Immediate;
     }
@@ -134,8 +140,9 @@ public:
     // conflicting with the other relations' writers.
     void LockForWriter(bool only_write) const;
     std::vector<ImmvLock> WriterLocks(bool only_write) const;
-    // Takes the IMMV's mode lock shared (see MaintenanceForLater).
-    void LockModeShared() const;
+    // Takes the mode lock of the IMMV and of every IMMV downstream shared
+    // (see MaintenanceForLater).
+    void LockModesShared() const;
     const core::ViewDefinition& definition() const { return definition_; }
 
 private:
@@ -162,6 +169,7 @@ private:
     std::vector<Oid> lock_relations_;
     Oid lock_class_ = InvalidOid;  // ivmx.immv: the class of the per-relation writer locks
     int depth_ = 1;
+    std::vector<Oid> downstream_;
     // Per change kind, for statements of few rows and of many (in place).
     std::array<std::optional<std::vector<PreparedStep>>, 8> prepared_;
     // For changes of several relations, per set of changed sides.
@@ -196,6 +204,11 @@ struct RelationMaintenance {
     RelationMaintenance(RelationMaintenance&&) noexcept;
     RelationMaintenance& operator=(RelationMaintenance&&) noexcept;
 };
+
+// AccessShareLock on every relation the views read, in OID order, each
+// once: taken first, so that their maintenance never waits for one of them
+// while holding an IMMV.
+std::vector<ImmvLock> ReadLocks(const std::vector<const ViewMaintainer*>& views);
 
 // Whether IMMV a comes before IMMV b in the one order every transaction
 // locks IMMVs in: by dependency depth, then core::ContentionRank, then OID.

@@ -200,18 +200,20 @@ std::string RegisterChangedRows(Tuplestorestate* rows, Oid relid, const std::str
     return core::QuoteIdent(name);
 }
 
-std::vector<BatchedChange> TakeSavedChanges() {
+std::vector<BatchedChange> RegisterChanges(const std::vector<PendingChange>& changes) {
     std::vector<BatchedChange> out;
     // Names stay unique across calls: one batch may register several rounds.
     static uint64 n = 0;
-    for (const auto& change : TakePending(false)) {
-        ++n;
-        const std::string prefix = "__ivmx_batch_" + std::to_string(n);
+    for (const auto& change : changes) {
+        if (change.truncated) continue;
+        const std::string prefix = "__ivmx_batch_" + std::to_string(++n);
         out.push_back({change.relid, RegisterChangedRows(change.inserted, change.relid, prefix + "_new"),
                        RegisterChangedRows(change.deleted, change.relid, prefix + "_old")});
     }
     return out;
 }
+
+std::vector<BatchedChange> TakeSavedChanges() { return RegisterChanges(TakePending(false)); }
 
 void NoteStaleImmv(Oid immv) {
     auto& stale = State().stale;

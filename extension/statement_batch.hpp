@@ -61,6 +61,9 @@ struct BatchedChange {
 };
 std::vector<BatchedChange> TakeSavedChanges();
 
+// Registers the changes' rows (truncations left out) like TakeSavedChanges.
+std::vector<BatchedChange> RegisterChanges(const std::vector<PendingChange>& changes);
+
 // Registers a tuplestore of relid's rows with the current SPI connection
 // under `name` (unquoted); returns the quoted name, or "" for null.
 std::string RegisterChangedRows(Tuplestorestate* rows, Oid relid, const std::string& name);

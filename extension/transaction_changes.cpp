@@ -112,15 +112,9 @@ std::vector<ImmvLock> LocksFor(const std::vector<Target>& targets, bool with_rea
     }
     std::stable_sort(views.begin(), views.end(),
                      [](const auto& a, const auto& b) { return LockOrderBefore(*a.first, *b.first); });
-    // The relations their maintenance reads, first: it then never waits
-    // for one (say, behind a TRUNCATE) while holding an IMMV.
-    std::vector<Oid> read;
-    for (const auto& [view, only_write] : views)
-        for (const auto& rel : view->definition().relations) read.push_back(rel.relation_id);
-    std::sort(read.begin(), read.end());
-    read.erase(std::unique(read.begin(), read.end()), read.end());
-    std::vector<ImmvLock> locks;
-    for (Oid relid : read) locks.push_back({relid, InvalidOid, 0, AccessShareLock});
+    std::vector<const ViewMaintainer*> all;
+    for (const auto& v : views) all.push_back(v.first);
+    std::vector<ImmvLock> locks = ReadLocks(all);
     for (const auto& [view, only_write] : views)
         for (const ImmvLock& lock : view->WriterLocks(only_write)) locks.push_back(lock);
     return locks;
@@ -279,15 +273,7 @@ void ApplyTransactionChanges() {
     }
     if (feeds_immvs) {
         // (ApplyChanges finds the same locks taken.)
-        std::vector<BatchedChange> changes;
-        static uint64 n = 0;
-        for (const auto& change : pending) {
-            if (change.truncated) continue;
-            const std::string prefix = "__ivmx_txn_" + std::to_string(++n);
-            changes.push_back({change.relid, RegisterChangedRows(change.inserted, change.relid, prefix + "_new"),
-                               RegisterChangedRows(change.deleted, change.relid, prefix + "_old")});
-        }
-        ApplyChanges(std::move(changes));
+        ApplyChanges(RegisterChanges(pending));
         return;
     }
     std::map<Oid, RelationChanges> netted;

@@ -123,8 +123,7 @@ void NoteStaleReaders(const RelationMaintenance& maintenance) {
     for (const auto& view : maintenance.views) {
         if (!view->active() || IsStaleImmv(view->immv())) continue;
         NoteStaleImmv(view->immv());
-        if (view->read_by_immvs())
-            for (Oid reader : LoadDependencyGraph().Downstream(view->immv())) NoteStaleImmv(reader);
+        for (Oid reader : view->downstream()) NoteStaleImmv(reader);
     }
 }
 
