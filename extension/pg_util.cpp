@@ -1,19 +1,72 @@
 // Helpers over PostgreSQL APIs (see extension/pg_util.hpp).
 #include "pg_util.hpp"
 
+#include "ivmx/core/error.hpp"
+#include "ivmx/core/error_propagation.hpp"
+
+// Inside a PgCall region only PostgreSQL data is held (palloc'd memory,
+// Datums, C strings): an ERROR longjmps out of it, past the destructors of
+// any C++ object created there. Results become C++ objects after the guard
+// returns.
+
 namespace ivmx::pg {
 
 int MaintenanceScope::depth_ = 0;
 
+bool MustPropagate(const PgError& error) {
+    return core::MustPropagate(unpack_sql_state(error.sqlerrcode));
+}
+
+bool IsInterruption(const PgError& error) {
+    return core::IsInterruption(unpack_sql_state(error.sqlerrcode));
+}
+
+namespace detail {
+
+SubtransactionFrame BeginSubtransaction() {
+    const SubtransactionFrame frame{CurrentMemoryContext, CurrentResourceOwner};
+    PgCall([] { BeginInternalSubTransaction(nullptr); });
+    MemoryContextSwitchTo(frame.context);
+    return frame;
+}
+
+void CommitSubtransaction(const SubtransactionFrame& frame) {
+    PgCall([] { ReleaseCurrentSubTransaction(); });
+    MemoryContextSwitchTo(frame.context);
+    CurrentResourceOwner = frame.owner;
+}
+
+void RollBackSubtransaction(const SubtransactionFrame& frame) {
+    PgCall([] { RollbackAndReleaseCurrentSubTransaction(); });
+    MemoryContextSwitchTo(frame.context);
+    CurrentResourceOwner = frame.owner;
+}
+
+}  // namespace detail
+
+void ReportCallbackFailure(const ErrorData* edata, const char* callback) {
+    ErrorData report = *edata;
+    report.elevel = WARNING;
+    if (report.context == nullptr) report.context = const_cast<char*>(callback);
+    ThrowErrorData(&report);  // returns: a WARNING
+}
+
 core::QualifiedName RelationName(Oid relid) {
-    return PgCall([&] {
+    struct Names {
+        const char* nsp;
+        const char* rel;
+    };
+    const Names names = PgCall([&] {
         char* rel = get_rel_name(relid);
         if (rel == nullptr)
             ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
                             errmsg("relation with OID %u does not exist", relid)));
-        char* nsp = get_namespace_name_or_temp(get_rel_namespace(relid));
-        return core::QualifiedName{nsp, rel};
+        return Names{get_namespace_name_or_temp(get_rel_namespace(relid)), rel};
     });
+    if (names.nsp == nullptr)
+        throw core::Error(core::sqlstate::kInternalError,
+                          "schema of relation with OID " + std::to_string(relid) + " does not exist");
+    return core::QualifiedName{names.nsp, names.rel};
 }
 
 Oid CatalogOwner() {
@@ -50,21 +103,29 @@ uint64 SpiExecute(const std::string& sql, bool read_only) {
 }
 
 std::vector<Oid> SpiOids(const std::string& sql, std::optional<Oid> param) {
-    return PgCall([&] {
+    // The OIDs in a palloc'd array, copied into the vector after the guard.
+    struct Oids {
+        Oid* items;
+        uint64 count;
+    };
+    const Oids found = PgCall([&] {
         Oid argtype = OIDOID;
         Datum arg = ObjectIdGetDatum(param.value_or(InvalidOid));
         const int nargs = param ? 1 : 0;
         int rc = SPI_execute_with_args(sql.c_str(), nargs, nargs ? &argtype : nullptr,
                                        nargs ? &arg : nullptr, nullptr, false, 0);
         if (rc != SPI_OK_SELECT) elog(ERROR, "pg_ivmx catalog query failed: %s", sql.c_str());
-        std::vector<Oid> out;
+        Oids oids{static_cast<Oid*>(palloc(sizeof(Oid) * Max(SPI_processed, uint64(1)))), 0};
         for (uint64 i = 0; i < SPI_processed; ++i) {
             bool isnull = false;
             Datum d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-            if (!isnull) out.push_back(DatumGetObjectId(d));
+            if (!isnull) oids.items[oids.count++] = DatumGetObjectId(d);
         }
-        return out;
+        return oids;
     });
+    std::vector<Oid> out(found.items, found.items + found.count);
+    pfree(found.items);
+    return out;
 }
 
 int64 SpiQueryInt64(const std::string& sql) {
@@ -95,12 +156,10 @@ void SpiFinish() {
 }
 
 std::string TextToString(Datum value) {
-    return PgCall([&] {
-        char* s = TextDatumGetCString(value);
-        std::string out(s);
-        pfree(s);
-        return out;
-    });
+    char* chars = PgCall([&] { return TextDatumGetCString(value); });
+    std::string out(chars);
+    pfree(chars);
+    return out;
 }
 
 }  // namespace ivmx::pg

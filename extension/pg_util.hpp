@@ -3,6 +3,7 @@
 // under, names of relations. All of them may throw ivmx::pg::PgError.
 #pragma once
 
+#include <exception>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,29 +65,81 @@ auto AsRole(Oid role, F&& f) -> decltype(f()) {
     }
 }
 
+// Whether a PostgreSQL error must propagate unchanged through code that
+// catches errors to try something else (core::MustPropagate: a query
+// cancel or statement_timeout, a shutdown, a deadlock, a lock timeout).
+bool MustPropagate(const PgError& error);
+
+// Whether a PostgreSQL error says that the work was asked to stop
+// (core::IsInterruption: a query cancel, statement_timeout, a shutdown).
+bool IsInterruption(const PgError& error);
+
+namespace detail {
+// What a subtransaction of InSubtransaction restores when it ends.
+struct SubtransactionFrame {
+    MemoryContext context;
+    ResourceOwner owner;
+};
+SubtransactionFrame BeginSubtransaction();
+void CommitSubtransaction(const SubtransactionFrame& frame);
+void RollBackSubtransaction(const SubtransactionFrame& frame);
+}  // namespace detail
+
 // Runs f in a subtransaction. Returns nothing when f succeeded (its work
-// then belongs to the current transaction), or the PostgreSQL error f raised,
-// after rolling back everything f did.
+// then belongs to the current transaction), or the PostgreSQL error f
+// raised, after rolling back everything f did: the caller may then try
+// something else. An error that must propagate (MustPropagate) is not
+// returned but rethrown, after the rollback, as is any other exception:
+// a user's Ctrl-C stops the caller instead of making it try another way.
 template <typename F>
 std::optional<PgError> InSubtransaction(F&& f) {
-    const MemoryContext context = CurrentMemoryContext;
-    const ResourceOwner owner = CurrentResourceOwner;
-    auto restore = [&] {
-        MemoryContextSwitchTo(context);
-        CurrentResourceOwner = owner;
-    };
-    PgCall([] { BeginInternalSubTransaction(nullptr); });
-    MemoryContextSwitchTo(context);
+    const detail::SubtransactionFrame frame = detail::BeginSubtransaction();
+    // Only captured here: the rollback runs once the handler is left.
+    std::exception_ptr failure;
     try {
         f();
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (!failure) {
+        detail::CommitSubtransaction(frame);
+        return std::nullopt;
+    }
+    detail::RollBackSubtransaction(frame);
+    try {
+        std::rethrow_exception(failure);
     } catch (const PgError& e) {
-        PgCall([] { RollbackAndReleaseCurrentSubTransaction(); });
-        restore();
+        if (MustPropagate(e)) throw;
         return e;
     }
-    PgCall([] { ReleaseCurrentSubTransaction(); });
-    restore();
-    return std::nullopt;
+}
+
+// Reports what ErrorDataFromCurrentException described as a WARNING (see
+// CallbackGuard). Leaves edata itself unchanged.
+void ReportCallbackFailure(const ErrorData* edata, const char* callback);
+
+// Runs body for a callback that PostgreSQL calls directly at a point where
+// it must not raise an ERROR: transaction and subtransaction callbacks (an
+// ERROR after commit becomes a PANIC, one during an abort an error
+// recursion), relcache and syscache invalidation callbacks (processed
+// wherever invalidation messages are accepted). No C++ exception escapes:
+// one thrown by body is reported as a WARNING once body's frames are gone,
+// with `callback` as its context unless it has one. body follows the
+// guards' rules (it calls PostgreSQL through PgCall); better, it calls no
+// PostgreSQL function and allocates nothing. Returns whether body succeeded.
+// (Callbacks that may raise an ERROR, as the pre-commit callback, hooks and
+// SQL-callable functions, use EntryGuard.)
+template <typename F>
+bool CallbackGuard(const char* callback, F&& body) {
+    ErrorData* failure = nullptr;
+    try {
+        body();
+    } catch (...) {
+        failure = ErrorDataFromCurrentException();
+    }
+    if (failure == nullptr) return true;
+    ReportCallbackFailure(failure, callback);
+    return false;
 }
 
 // The owner of the ivmx schema: pg_ivmx's own tables (catalog, delta logs)
