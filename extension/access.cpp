@@ -1,6 +1,7 @@
 // Privilege checks and row-level security of IMMVs (see extension/access.hpp).
 #include "access.hpp"
 
+#include "ivmx/core/error.hpp"
 #include "ivmx/core/sql_text.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "catalog.hpp"
@@ -125,8 +126,11 @@ std::optional<RowFilter> RowSecurityFilter(Oid relid) {
 
 std::string FilteredSource(const std::string& source, Oid relid, const RowFilter& filter) {
     // Aliased as the table, so that policy conditions naming it still resolve.
-    const std::string alias =
-        core::QuoteIdent(PgCall([&] { return std::string(get_rel_name(relid)); }));
+    const char* name = PgCall([&] { return get_rel_name(relid); });
+    if (name == nullptr)
+        throw core::Error(core::sqlstate::kInternalError,
+                          "relation with OID " + std::to_string(relid) + " does not exist");
+    const std::string alias = core::QuoteIdent(name);
     return "(SELECT * FROM " + source + " AS " + alias + " WHERE " + filter.condition + ")";
 }
 

@@ -37,21 +37,26 @@ void ViewQueryErrorCallback(void* arg) {
                        {}, hint);
 }
 
-// What an expression walk found that the engine cannot maintain.
+// What an expression walk found that the engine cannot maintain. Plain
+// data (the walk runs inside PgCall): `what` points to a static string.
 struct ExpressionProblem {
-    std::string construct;
-    Oid function = InvalidOid;
+    enum class Kind { kNone, kConstruct, kSystemColumn, kValueFunction, kFunction };
+    Kind kind = Kind::kNone;
+    const char* what = nullptr;  // the construct, system column or SQL value function
+    Oid function = InvalidOid;   // kFunction: the function that is not immutable
 };
 
 bool IsNotImmutable(Oid func_id, void* context) {
     if (func_volatile(func_id) == PROVOLATILE_IMMUTABLE) return false;
-    static_cast<ExpressionProblem*>(context)->function = func_id;
+    auto* problem = static_cast<ExpressionProblem*>(context);
+    problem->kind = ExpressionProblem::Kind::kFunction;
+    problem->function = func_id;
     return true;
 }
 
 // The SQL spelling of current_date, current_user and friends (all of them
 // depend on the time, the session or the role, none is immutable).
-std::string SqlValueFunctionName(const SQLValueFunction* f) {
+const char* SqlValueFunctionName(const SQLValueFunction* f) {
     switch (f->op) {
         case SVFOP_CURRENT_DATE: return "CURRENT_DATE";
         case SVFOP_CURRENT_TIME:
@@ -72,57 +77,63 @@ std::string SqlValueFunctionName(const SQLValueFunction* f) {
     return "SQL value function";
 }
 
-// Expression walker (a PostgreSQL C callback: records the problem, never throws).
+// Expression walker (a PostgreSQL C callback: records the problem in plain
+// data, never throws).
 bool FindProblem(Node* node, void* context) {
+    using Kind = ExpressionProblem::Kind;
     if (node == nullptr) return false;
     auto* problem = static_cast<ExpressionProblem*>(context);
+    auto found = [problem](Kind kind, const char* what) {
+        problem->kind = kind;
+        problem->what = what;
+        return true;
+    };
     if (IsA(node, Var)) {
         Var* var = castNode(Var, node);
-        if (var->varattno < 0) {
-            problem->construct = "system column \"" +
-                                 std::string(NameStr(SystemAttributeDefinition(var->varattno)->attname)) +
-                                 "\"";
-            return true;
-        }
-        if (var->varattno == 0) {
-            problem->construct = "a whole-row reference";
-            return true;
-        }
+        if (var->varattno < 0)
+            return found(Kind::kSystemColumn, NameStr(SystemAttributeDefinition(var->varattno)->attname));
+        if (var->varattno == 0) return found(Kind::kConstruct, "a whole-row reference");
         return false;
     }
-    if (IsA(node, SubLink)) problem->construct = "a subquery";
-    else if (IsA(node, Aggref)) problem->construct = "an aggregate function inside an expression";
-    else if (IsA(node, WindowFunc)) problem->construct = "a window function";
-    else if (IsA(node, GroupingFunc)) problem->construct = "GROUPING()";
-    else if (IsA(node, Param)) problem->construct = "a parameter";
-    else if (IsA(node, NextValueExpr)) problem->construct = "nextval()";
-    else if (IsA(node, SQLValueFunction))
-        problem->construct = "non-immutable function " + SqlValueFunctionName(castNode(SQLValueFunction, node));
-    if (!problem->construct.empty()) return true;
-    if (check_functions_in_node(node, IsNotImmutable, context)) {
-        problem->construct = "non-immutable function";
-        return true;
-    }
+    if (IsA(node, SubLink)) return found(Kind::kConstruct, "a subquery");
+    if (IsA(node, Aggref)) return found(Kind::kConstruct, "an aggregate function inside an expression");
+    if (IsA(node, WindowFunc)) return found(Kind::kConstruct, "a window function");
+    if (IsA(node, GroupingFunc)) return found(Kind::kConstruct, "GROUPING()");
+    if (IsA(node, Param)) return found(Kind::kConstruct, "a parameter");
+    if (IsA(node, NextValueExpr)) return found(Kind::kConstruct, "nextval()");
+    if (IsA(node, SQLValueFunction))
+        return found(Kind::kValueFunction, SqlValueFunctionName(castNode(SQLValueFunction, node)));
+    if (check_functions_in_node(node, IsNotImmutable, context)) return true;
     return expression_tree_walker(node, reinterpret_cast<bool (*)()>(reinterpret_cast<void*>(FindProblem)),
                                   context);
 }
 
+constexpr const char* kReevaluatedDetail =
+    "Maintenance re-evaluates expressions at later times; their result must depend only on their "
+    "arguments.";
+
 void CheckExpression(Node* expr) {
+    using Kind = ExpressionProblem::Kind;
     ExpressionProblem problem;
     PgCall([&] { FindProblem(expr, &problem); });
-    if (problem.construct.empty()) return;
-    if (problem.construct.rfind("non-immutable function ", 0) == 0 && !OidIsValid(problem.function))
-        throw NotSupported(problem.construct + " is not supported on incrementally maintainable materialized views",
-                           "Maintenance re-evaluates expressions at later times; their result must "
-                           "depend only on their arguments.");
-    if (OidIsValid(problem.function)) {
-        std::string name = PgCall([&] { return std::string(get_func_name(problem.function)); });
-        throw NotSupported("non-immutable function " + name +
-                               "() is not supported on incrementally maintainable materialized views",
-                           "Maintenance re-evaluates expressions at later times; their result must "
-                           "depend only on their arguments.");
+    switch (problem.kind) {
+        case Kind::kNone:
+            return;
+        case Kind::kConstruct:
+            Unsupported(problem.what);
+        case Kind::kSystemColumn:
+            Unsupported("system column \"" + std::string(problem.what) + "\"");
+        case Kind::kValueFunction:
+            throw NotSupported("non-immutable function " + std::string(problem.what) +
+                                   " is not supported on incrementally maintainable materialized views",
+                               kReevaluatedDetail);
+        case Kind::kFunction: {
+            const char* name = PgCall([&] { return get_func_name(problem.function); });
+            throw NotSupported("non-immutable function " + std::string(name != nullptr ? name : "?") +
+                                   "() is not supported on incrementally maintainable materialized views",
+                               kReevaluatedDetail);
+        }
     }
-    Unsupported(problem.construct);
 }
 
 // Walker finding the first subquery expression of a tree. Plain data: a
@@ -202,7 +213,8 @@ void CheckBaseRelation(RangeTblEntry* table) {
     if (table->tablesample != nullptr) Unsupported("TABLESAMPLE");
     const Oid relid = table->relid;
     const char relkind = table->relkind;
-    const std::string name = PgCall([&] { return std::string(get_rel_name(relid)); });
+    const char* rel_name = PgCall([&] { return get_rel_name(relid); });
+    const std::string name = rel_name != nullptr ? rel_name : "?";
     if (relkind != RELKIND_RELATION)
         throw NotSupported(std::string(RelkindWord(relkind)) + " as the base of an IMMV is not supported",
                            "\"" + name + "\" is " + RelkindWord(relkind) + ".");
@@ -299,24 +311,27 @@ Node* RenumberVars(Node* node, void* context) {
 class RelationScope {
 public:
     explicit RelationScope(Query* q) : query_(q) {
-        PgCall([&] {
-            context_.occurrence_of_rtindex.assign(list_length(q->rtable) + 1, 0);
+        context_.occurrence_of_rtindex.assign(list_length(q->rtable) + 1, 0);
+        std::vector<RangeTblEntry*> relations;
+        for (int i = 0; i < list_length(q->rtable); ++i) {
+            auto* rte = static_cast<RangeTblEntry*>(list_nth(q->rtable, i));
+            if (rte->rtekind != RTE_RELATION) continue;
+            aliases_.push_back(UniqueAlias(rte->eref->aliasname));
+            relids_.push_back(rte->relid);
+            columns_read_.push_back(ColumnsRead(rte));
+            relations.push_back(rte);
+            context_.occurrence_of_rtindex[i + 1] = int(relids_.size());
+        }
+        deparse_context_ = PgCall([&] {
             List* rtable = NIL;
             List* names = NIL;
-            for (int i = 0; i < list_length(q->rtable); ++i) {
-                auto* rte = static_cast<RangeTblEntry*>(list_nth(q->rtable, i));
-                if (rte->rtekind != RTE_RELATION) continue;
-                std::string alias = UniqueAlias(rte->eref->aliasname);
-                aliases_.push_back(alias);
-                relids_.push_back(rte->relid);
-                columns_read_.push_back(ColumnsRead(rte));
-                context_.occurrence_of_rtindex[i + 1] = int(relids_.size());
-                rtable = lappend(rtable, rte);
-                names = lappend(names, pstrdup(alias.c_str()));
+            for (size_t i = 0; i < relations.size(); ++i) {
+                rtable = lappend(rtable, relations[i]);
+                names = lappend(names, pstrdup(aliases_[i].c_str()));
             }
             PlannedStmt* stmt = makeNode(PlannedStmt);
             stmt->rtable = rtable;
-            deparse_context_ = deparse_context_for_plan_tree(stmt, names);
+            return deparse_context_for_plan_tree(stmt, names);
         });
     }
 
@@ -330,8 +345,7 @@ public:
 
     std::string operator()(Node* expr) const {
         Node* normalized = Normalize(expr);
-        return PgCall(
-            [&] { return std::string(deparse_expression(normalized, deparse_context_, true, false)); });
+        return PgCall([&] { return deparse_expression(normalized, deparse_context_, true, false); });
     }
 
     size_t size() const { return relids_.size(); }
@@ -345,7 +359,7 @@ public:
     const std::vector<std::string>& columns_read(size_t i) const { return columns_read_[i]; }
     // The alias as it appears in deparsed expressions (quoted if needed).
     std::string quoted_alias(size_t i) const {
-        return PgCall([&] { return std::string(quote_identifier(aliases_[i].c_str())); });
+        return PgCall([&] { return quote_identifier(aliases_[i].c_str()); });
     }
 
 private:
@@ -353,12 +367,27 @@ private:
     // column it meets, in any clause); empty for all of them: a whole-row
     // reference, or no marks at all.
     static std::vector<std::string> ColumnsRead(RangeTblEntry* rte) {
+        List* marked = PgCall([&] { return MarkedColumnNames(rte); });
         std::vector<std::string> names;
+        ListCell* lc;
+        foreach (lc, marked) names.push_back(static_cast<const char*>(lfirst(lc)));
+        list_free_deep(marked);
+        return names;
+    }
+
+    // The names (palloc'd) of the user columns marked in rte->selectedCols;
+    // NIL for a whole-row reference. PostgreSQL data only: runs inside
+    // PgCall (get_attname raises an error for a column that is gone).
+    static List* MarkedColumnNames(RangeTblEntry* rte) {
+        List* names = NIL;
         int member = -1;
         while ((member = bms_next_member(rte->selectedCols, member)) >= 0) {
             const AttrNumber attno = member + FirstLowInvalidHeapAttributeNumber;
-            if (attno == InvalidAttrNumber) return {};
-            if (attno > 0) names.push_back(get_attname(rte->relid, attno, false));
+            if (attno == InvalidAttrNumber) {
+                list_free_deep(names);
+                return NIL;
+            }
+            if (attno > 0) names = lappend(names, get_attname(rte->relid, attno, false));
         }
         return names;
     }
@@ -465,13 +494,12 @@ core::JoinTree TopJoinTree(FromExpr* from, const RelationScope& deparse, std::st
 }
 
 std::string TypeName(Oid type) {
-    return PgCall([&] { return std::string(format_type_be(type)); });
+    return PgCall([&] { return format_type_be(type); });
 }
 
 std::string QualifiedTypeName(Oid type, int32 typmod) {
     return PgCall([&] {
-        return std::string(format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN |
-                                                                  FORMAT_TYPE_FORCE_QUALIFY));
+        return format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
     });
 }
 
@@ -502,12 +530,13 @@ core::Aggregate DescribeAggregate(Aggref* agg, const RelationScope& deparse) {
     if (agg->aggorder != NIL) Unsupported("ORDER BY in an aggregate");
     if (agg->aggdistinct != NIL) Unsupported("DISTINCT in an aggregate");
     if (agg->aggkind != AGGKIND_NORMAL) Unsupported("an ordered-set aggregate");
-    std::string name;
+    const char* func_name = nullptr;
     bool builtin = false;
     PgCall([&] {
-        name = get_func_name(agg->aggfnoid);
+        func_name = get_func_name(agg->aggfnoid);
         builtin = get_func_namespace(agg->aggfnoid) == PG_CATALOG_NAMESPACE;
     });
+    const std::string name = func_name != nullptr ? func_name : "?";
     const int nargs = list_length(agg->args);
     auto kind = builtin ? core::AggregateKindByName(name, agg->aggstar ? 0 : nargs) : std::nullopt;
     if (!kind)
@@ -595,28 +624,28 @@ std::vector<std::string> RowKeyColumns(const std::vector<core::OutputColumn>& co
     };
     std::vector<std::string> key;
     for (size_t occurrence = 1; occurrence <= scope.size(); ++occurrence) {
-        bool complete = PgCall([&] {
+        const Oid relid = scope.relid(occurrence - 1);
+        // A palloc'd set of attribute numbers, read after the guard.
+        Bitmapset* pk = PgCall([&] {
             Oid constraint = InvalidOid;
-            Bitmapset* pk = get_primary_key_attnos(scope.relid(occurrence - 1), false, &constraint);
-            if (pk == nullptr) return false;
-            int member = -1;
-            while ((member = bms_next_member(pk, member)) >= 0) {
-                AttrNumber attnum = member + FirstLowInvalidHeapAttributeNumber;
-                const std::vector<ColumnRef> same = equivalents({int(occurrence), attnum});
-                bool found = false;
-                for (size_t i = 0; i < columns.size() && !found; ++i)
-                    if (plain_vars[i] != nullptr &&
-                        std::find(same.begin(), same.end(), ColumnRef{plain_vars[i]->varno, plain_vars[i]->varattno}) !=
-                            same.end()) {
-                        if (std::find(key.begin(), key.end(), columns[i].name) == key.end())
-                            key.push_back(columns[i].name);
-                        found = true;
-                    }
-                if (!found) return false;
-            }
-            return true;
+            return get_primary_key_attnos(relid, false, &constraint);
         });
-        if (!complete) return {};
+        if (pk == nullptr) return {};
+        int member = -1;
+        while ((member = bms_next_member(pk, member)) >= 0) {
+            const AttrNumber attnum = member + FirstLowInvalidHeapAttributeNumber;
+            const std::vector<ColumnRef> same = equivalents({int(occurrence), attnum});
+            bool found = false;
+            for (size_t i = 0; i < columns.size() && !found; ++i)
+                if (plain_vars[i] != nullptr &&
+                    std::find(same.begin(), same.end(), ColumnRef{plain_vars[i]->varno, plain_vars[i]->varattno}) !=
+                        same.end()) {
+                    if (std::find(key.begin(), key.end(), columns[i].name) == key.end())
+                        key.push_back(columns[i].name);
+                    found = true;
+                }
+            if (!found) return {};
+        }
     }
     return key;
 }
@@ -658,7 +687,7 @@ std::vector<Oid> BaseRelations(Query* query) {
 
 std::string DeparseQuery(Query* query) {
     return WithMaintenanceSettings([&] {
-        return PgCall([&] { return std::string(pg_get_querydef(static_cast<Query*>(copyObjectImpl(query)), false)); });
+        return std::string(PgCall([&] { return pg_get_querydef(static_cast<Query*>(copyObjectImpl(query)), false); }));
     });
 }
 

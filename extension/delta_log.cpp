@@ -75,22 +75,30 @@ std::optional<Oid> DeltaLogOf(Oid relid) {
 // Column definitions ("name" type [COLLATE ...]) of relid's live
 // attributes, without constraints: a log row only records values.
 std::vector<std::pair<std::string, std::string>> ColumnDefinitions(Oid relid) {
-    return PgCall([&] {
-        std::vector<std::pair<std::string, std::string>> columns;
+    // Inside the guard: a List alternating palloc'd names and types.
+    List* found = PgCall([&] {
+        List* columns = NIL;
         Relation rel = relation_open(relid, AccessShareLock);
         TupleDesc desc = RelationGetDescr(rel);
         for (int i = 0; i < desc->natts; ++i) {
             Form_pg_attribute att = TupleDescAttr(desc, i);
             if (att->attisdropped) continue;
-            std::string type = format_type_extended(att->atttypid, att->atttypmod,
-                                                    FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
+            char* type = format_type_extended(att->atttypid, att->atttypmod,
+                                              FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
             if (OidIsValid(att->attcollation) && att->attcollation != DEFAULT_COLLATION_OID)
-                type += " COLLATE " + std::string(generate_collation_name(att->attcollation));
-            columns.emplace_back(NameStr(att->attname), type);
+                type = psprintf("%s COLLATE %s", type, generate_collation_name(att->attcollation));
+            columns = lappend(columns, pstrdup(NameStr(att->attname)));
+            columns = lappend(columns, type);
         }
         relation_close(rel, AccessShareLock);
         return columns;
     });
+    std::vector<std::pair<std::string, std::string>> columns;
+    for (int i = 0; i + 1 < list_length(found); i += 2)
+        columns.emplace_back(static_cast<const char*>(list_nth(found, i)),
+                             static_cast<const char*>(list_nth(found, i + 1)));
+    list_free_deep(found);
+    return columns;
 }
 
 namespace {
@@ -250,19 +258,33 @@ bool EqualityIsIdentity(Form_pg_attribute att) {
 }  // namespace
 
 std::vector<LoggedColumn> DescribeLoggedColumns(Oid log_relid) {
-    return PgCall([&] {
-        std::vector<LoggedColumn> columns;
+    // Inside the guard: palloc'd arrays, copied after it.
+    struct Described {
+        char** names;
+        bool* equal_by_value;
+        int count;
+    };
+    const Described found = PgCall([&] {
         Relation rel = relation_open(log_relid, AccessShareLock);
         TupleDesc desc = RelationGetDescr(rel);
+        Described columns{static_cast<char**>(palloc(sizeof(char*) * Max(desc->natts, 1))),
+                          static_cast<bool*>(palloc(sizeof(bool) * Max(desc->natts, 1))), 0};
         int bookkeeping = kBookkeepingColumns;
         for (int i = 0; i < desc->natts; ++i) {
             Form_pg_attribute att = TupleDescAttr(desc, i);
             if (att->attisdropped || bookkeeping-- > 0) continue;
-            columns.push_back({NameStr(att->attname), EqualityIsIdentity(att)});
+            columns.names[columns.count] = pstrdup(NameStr(att->attname));
+            columns.equal_by_value[columns.count++] = EqualityIsIdentity(att);
         }
         relation_close(rel, AccessShareLock);
         return columns;
     });
+    std::vector<LoggedColumn> columns;
+    for (int i = 0; i < found.count; ++i) columns.push_back({found.names[i], found.equal_by_value[i]});
+    for (int i = 0; i < found.count; ++i) pfree(found.names[i]);
+    pfree(found.names);
+    pfree(found.equal_by_value);
+    return columns;
 }
 
 std::vector<std::string> LoggedColumns(Oid log_relid) {
@@ -333,16 +355,17 @@ void DeltaLogWriter::Write(ChangeKind kind, TriggerData* data) {
     }
     Tuplestorestate* inserted = kind != ChangeKind::Delete ? data->tg_newtable : nullptr;
     Tuplestorestate* deleted = kind != ChangeKind::Insert ? data->tg_oldtable : nullptr;
-    // Log rows waiting for their insert (slots in the statement's memory
-    // context, dropped at the end or with it).
-    std::vector<TupleTableSlot*> slots;
-    size_t used = 0;
     PgCall([&] {
+        // Log rows waiting for their insert: slots in the statement's memory
+        // context (dropped at the end, or with it), made as needed.
+        auto** slots = static_cast<TupleTableSlot**>(palloc(sizeof(TupleTableSlot*) * kLogInsertBatch));
+        size_t made = 0;
+        size_t used = 0;
         const Datum xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
         const Datum started = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
         const CommandId cid = GetCurrentCommandId(true);
         auto flush = [&] {
-            if (used > 0) heap_multi_insert(log, slots.data(), static_cast<int>(used), cid, 0, nullptr);
+            if (used > 0) heap_multi_insert(log, slots, static_cast<int>(used), cid, 0, nullptr);
             used = 0;
         };
         TupleTableSlot* row = MakeSingleTupleTableSlot(base_desc, &TTSOpsMinimalTuple);
@@ -356,7 +379,7 @@ void DeltaLogWriter::Write(ChangeKind kind, TriggerData* data) {
             tuplestore_rescan(rows);
             while (tuplestore_gettupleslot(rows, true, false, row)) {
                 slot_getallattrs(row);
-                if (used == slots.size()) slots.push_back(MakeSingleTupleTableSlot(log_desc, &TTSOpsVirtual));
+                if (used == made) slots[made++] = MakeSingleTupleTableSlot(log_desc, &TTSOpsVirtual);
                 TupleTableSlot* slot = slots[used];
                 ExecClearTuple(slot);
                 slot->tts_values[0] = xid;
@@ -376,7 +399,8 @@ void DeltaLogWriter::Write(ChangeKind kind, TriggerData* data) {
             tuplestore_select_read_pointer(rows, 0);
         }
         flush();
-        for (TupleTableSlot* slot : slots) ExecDropSingleTupleTableSlot(slot);
+        for (size_t i = 0; i < made; ++i) ExecDropSingleTupleTableSlot(slots[i]);
+        pfree(slots);
         ExecDropSingleTupleTableSlot(row);
         table_close(log, NoLock);  // locked until the transaction ends
     });

@@ -33,7 +33,10 @@ std::vector<RelationMaintenance>& Retired() {
     return retired;
 }
 
-void InvalidateCallback(Datum, Oid relid) {
+// Marks the entries of relid (every entry for InvalidOid) invalid: those
+// of relid as a base relation and those with an IMMV that is relid. Only
+// flags: nothing allocated, nothing thrown.
+void InvalidateEntries(Oid relid) {
     for (auto& [base, entry] : Cache()) {
         if (!OidIsValid(relid) || base == relid) {
             entry.valid = false;
@@ -42,6 +45,12 @@ void InvalidateCallback(Datum, Oid relid) {
         for (const auto& view : entry.views)
             if (view->immv() == relid) entry.valid = false;
     }
+}
+
+// The relcache invalidation callback: PostgreSQL calls it wherever
+// invalidation messages are processed, where an ERROR is not allowed.
+void InvalidateCallback(Datum, Oid relid) {
+    CallbackGuard("pg_ivmx relcache invalidation callback", [relid] { InvalidateEntries(relid); });
 }
 
 void LoadEntry(Oid relid, RelationEntry& entry) {
@@ -231,8 +240,11 @@ std::vector<ImmvLock> ViewMaintainer::WriterLocks(bool only_write) const {
 }
 
 void ViewMaintainer::LockForWriter(bool only_write) const {
+    // Computed outside the guard: a lock wait may end in an ERROR (cancel,
+    // deadlock, lock timeout).
+    const std::vector<ImmvLock> locks = WriterLocks(only_write);
     PgCall([&] {
-        for (const ImmvLock& lock : WriterLocks(only_write)) {
+        for (const ImmvLock& lock : locks) {
             if (OidIsValid(lock.classid)) LockDatabaseObject(lock.classid, lock.relid, lock.subid, lock.mode);
             else LockRelationOid(lock.relid, lock.mode);
         }
@@ -262,8 +274,11 @@ void Wait(const ImmvLock& lock) {
 }  // namespace
 
 void LockAllOrWait(const std::vector<ImmvLock>& locks) {
+    if (locks.empty()) return;
     PgCall([&] {
-        std::vector<bool> held(locks.size(), false);
+        // Which locks are held: palloc'd, as the waits below may end in an
+        // ERROR (a cancel, a deadlock, a lock timeout).
+        bool* held = static_cast<bool*>(palloc0(sizeof(bool) * locks.size()));
         for (int round = 0;; ++round) {
             size_t busy = locks.size();
             for (size_t i = 0; i < locks.size() && busy == locks.size(); ++i) {
@@ -271,7 +286,7 @@ void LockAllOrWait(const std::vector<ImmvLock>& locks) {
                 if (TryLock(locks[i])) held[i] = true;
                 else busy = i;
             }
-            if (busy == locks.size()) return;
+            if (busy == locks.size()) break;
             if (round == kLockRounds) {
                 // A conditional request also fails behind a waiter that a
                 // lock held since before lets this transaction pass (the
@@ -281,7 +296,7 @@ void LockAllOrWait(const std::vector<ImmvLock>& locks) {
                 for (size_t i = locks.size(); i-- > busy;)
                     if (held[i]) Unlock(locks[i]), held[i] = false;
                 for (size_t i = busy; i < locks.size(); ++i) Wait(locks[i]), held[i] = true;
-                return;
+                break;
             }
             // Wait holding none of the others: another committing
             // transaction that holds the busy one may be waiting for one we
@@ -292,6 +307,7 @@ void LockAllOrWait(const std::vector<ImmvLock>& locks) {
             held[busy] = true;
             CHECK_FOR_INTERRUPTS();
         }
+        pfree(held);
     });
 }
 
@@ -433,19 +449,69 @@ namespace {
 
 // Executes one step's statement: a kept plan, or SQL planned for this use
 // (then, with a snapshot, run in exactly that snapshot).
-int ExecuteStatement(SPIPlanPtr plan, const std::string& sql, int nargs, Datum* args,
-                     Snapshot snapshot) {
+int ExecuteStatement(SPIPlanPtr plan, const char* sql, int nargs, Datum* args, Snapshot snapshot) {
     Oid argtype = TIDARRAYOID;
     if (plan != nullptr && snapshot != nullptr)
         return SPI_execute_snapshot(plan, args, nullptr, snapshot, InvalidSnapshot, false, true, 0);
     if (plan != nullptr) return SPI_execute_plan(plan, args, nullptr, false, 0);
-    if (snapshot == nullptr) return SPI_execute_with_args(sql.c_str(), nargs, &argtype, args, nullptr, false, 0);
-    SPIPlanPtr once = SPI_prepare(sql.c_str(), nargs, &argtype);
+    if (snapshot == nullptr) return SPI_execute_with_args(sql, nargs, &argtype, args, nullptr, false, 0);
+    SPIPlanPtr once = SPI_prepare(sql, nargs, &argtype);
     if (once == nullptr)
         elog(ERROR, "pg_ivmx could not plan maintenance statement: %s", SPI_result_code_string(SPI_result));
     int rc = SPI_execute_snapshot(once, args, nullptr, snapshot, InvalidSnapshot, false, true, 0);
     SPI_freeplan(once);
     return rc;
+}
+
+// What one maintenance statement returned, in palloc'd memory (copied into
+// C++ containers once the guard has returned).
+struct StepOutcome {
+    uint64 written;         // rows it wrote, or the count it returned
+    ItemPointerData* gone;  // IMMV rows it reported gone (reports_rows)
+    uint64 gone_count;
+    ItemPointerData* stale;  // IMMV rows whose min/max it reported lost
+    uint64 stale_count;
+};
+
+// Runs one maintenance statement, with the ntids IMMV rows at tids as its
+// array parameter $1 when tids is not null. PostgreSQL data only: runs
+// inside PgCall.
+StepOutcome RunStatement(SPIPlanPtr plan, const char* sql, const ItemPointerData* tids, int ntids,
+                         bool returns_count, bool reports_rows, Snapshot snapshot) {
+    StepOutcome outcome{};
+    Datum arg = (Datum)0;
+    if (tids != nullptr) {
+        Datum* items = static_cast<Datum*>(palloc(sizeof(Datum) * Max(ntids, 1)));
+        for (int i = 0; i < ntids; ++i) items[i] = PointerGetDatum(&tids[i]);
+        arg = PointerGetDatum(
+            construct_array(items, ntids, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT));
+        pfree(items);
+    }
+    const int nargs = tids != nullptr ? 1 : 0;
+    const int rc = ExecuteStatement(plan, sql, nargs, nargs ? &arg : nullptr, snapshot);
+    if (rc < 0) elog(ERROR, "pg_ivmx maintenance statement failed: %s", SPI_result_code_string(rc));
+    if (returns_count) {
+        outcome.written = CountAt(0);
+        return outcome;
+    }
+    outcome.written = SPI_processed;
+    if (!reports_rows) return outcome;
+    const Size size = sizeof(ItemPointerData) * Max(SPI_processed, uint64(1));
+    outcome.gone = static_cast<ItemPointerData*>(palloc(size));
+    outcome.stale = static_cast<ItemPointerData*>(palloc(size));
+    for (uint64 row = 0; row < SPI_processed; ++row) {
+        if (BoolAt(row, 2)) outcome.gone[outcome.gone_count++] = TidAt(row);
+        else if (BoolAt(row, 3)) outcome.stale[outcome.stale_count++] = TidAt(row);
+    }
+    SPI_freetuptable(SPI_tuptable);
+    return outcome;
+}
+
+// Appends the count tids at `from` (palloc'd, freed here) to `to`.
+void TakeTids(std::vector<ItemPointerData>& to, ItemPointerData* from, uint64 count) {
+    if (from == nullptr) return;
+    to.insert(to.end(), from, from + count);
+    pfree(from);
 }
 
 }  // namespace
@@ -457,40 +523,20 @@ uint64 ViewMaintainer::RunSteps(const std::vector<PreparedStep>& steps, Snapshot
     uint64 written = 0;
     AsRole(owner_, [&] {
         for (const PreparedStep& step : steps) {
-            std::vector<ItemPointerData>* input = step.input == core::StepInput::TidsToDelete ? &gone
-                                                  : step.input == core::StepInput::TidsToRecompute
-                                                      ? &stale
-                                                      : nullptr;
+            const std::vector<ItemPointerData>* input = step.input == core::StepInput::TidsToDelete ? &gone
+                                                        : step.input == core::StepInput::TidsToRecompute
+                                                            ? &stale
+                                                            : nullptr;
             if (input != nullptr && input->empty()) continue;
-            PgCall([&] {
-                Datum arg = (Datum)0;
-                if (input != nullptr) {
-                    std::vector<Datum> tids;
-                    for (auto& tid : *input) tids.push_back(PointerGetDatum(&tid));
-                    arg = PointerGetDatum(construct_array(tids.data(), int(tids.size()), TIDOID,
-                                                          sizeof(ItemPointerData), false,
-                                                          TYPALIGN_SHORT));
-                }
-                const int nargs = input != nullptr ? 1 : 0;
-                int rc = ExecuteStatement(step.plan, step.sql, nargs, nargs ? &arg : nullptr, snapshot);
-                if (rc < 0)
-                    elog(ERROR, "pg_ivmx maintenance statement failed: %s",
-                         SPI_result_code_string(rc));
-                if (step.returns_count) {
-                    written += CountAt(0);
-                    return;
-                }
-                if (!step.reports_rows) {
-                    written += SPI_processed;
-                    return;
-                }
-                written += SPI_processed;
-                for (uint64 row = 0; row < SPI_processed; ++row) {
-                    if (BoolAt(row, 2)) gone.push_back(TidAt(row));
-                    else if (BoolAt(row, 3)) stale.push_back(TidAt(row));
-                }
-                SPI_freetuptable(SPI_tuptable);
+            const ItemPointerData* tids = input != nullptr ? input->data() : nullptr;
+            const int ntids = input != nullptr ? static_cast<int>(input->size()) : 0;
+            const char* sql = step.sql.c_str();
+            const StepOutcome outcome = PgCall([&] {
+                return RunStatement(step.plan, sql, tids, ntids, step.returns_count, step.reports_rows, snapshot);
             });
+            written += outcome.written;
+            TakeTids(gone, outcome.gone, outcome.gone_count);
+            TakeTids(stale, outcome.stale, outcome.stale_count);
         }
     });
     return written;
@@ -505,17 +551,23 @@ uint64 ViewMaintainer::Refresh(bool with_data) {
 }
 
 std::vector<std::string> AttributeNames(Oid relid) {
-    return PgCall([&] {
-        std::vector<std::string> names;
+    // A List of palloc'd names inside the guard, copied after it.
+    List* found = PgCall([&] {
+        List* names = NIL;
         Relation rel = relation_open(relid, AccessShareLock);
         TupleDesc desc = RelationGetDescr(rel);
         for (int i = 0; i < desc->natts; ++i) {
             Form_pg_attribute att = TupleDescAttr(desc, i);
-            if (!att->attisdropped) names.push_back(NameStr(att->attname));
+            if (!att->attisdropped) names = lappend(names, pstrdup(NameStr(att->attname)));
         }
         relation_close(rel, AccessShareLock);
         return names;
     });
+    std::vector<std::string> names;
+    ListCell* lc;
+    foreach (lc, found) names.push_back(static_cast<const char*>(lfirst(lc)));
+    list_free_deep(found);
+    return names;
 }
 
 std::unique_ptr<ViewMaintainer> LoadMaintainer(const ImmvRecord& record, Oid changed_relation) {

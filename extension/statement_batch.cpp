@@ -81,6 +81,8 @@ Tuplestorestate* CopyTuplestore(Tuplestorestate* source, TupleDesc desc) {
 
 // A subtransaction at nest_level ended: its changes and what it applied
 // pass to its parent (commit), or vanish and are pending again (abort).
+// Called from the subtransaction callback: it allocates nothing (a level
+// popped here leaves room for the one pushed back) and throws nothing.
 void EndSubTransaction(int nest_level, bool commit) {
     auto& state = State();
     auto& levels = state.levels;
@@ -102,23 +104,30 @@ void EndSubTransaction(int nest_level, bool commit) {
     if (levels.empty() || levels.back().nest_level < nest_level) return;
     const int in_flight = levels.back().in_flight;
     levels.pop_back();
-    if (levels.empty() || levels.back().nest_level < nest_level - 1) levels.push_back({nest_level - 1, 0});
-    levels.back().in_flight += in_flight;
+    if (!levels.empty() && levels.back().nest_level == nest_level - 1) levels.back().in_flight += in_flight;
+    else levels.push_back({nest_level - 1, in_flight});  // into the slot just freed
 }
+
+// PostgreSQL calls the callbacks below directly, also during an abort and
+// after a commit, where an ERROR is not allowed: CallbackGuard. Neither
+// calls a PostgreSQL function that can raise one.
 
 void SubTransactionCallback(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
     if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB) return;
     const int nest_level = GetCurrentTransactionNestLevel();
-    EntryGuard([&] { EndSubTransaction(nest_level, event == SUBXACT_EVENT_COMMIT_SUB); });
+    CallbackGuard("pg_ivmx subtransaction callback",
+                  [&] { EndSubTransaction(nest_level, event == SUBXACT_EVENT_COMMIT_SUB); });
 }
 
 void TransactionCallback(XactEvent event, void*) {
     if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
         event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
         event == XACT_EVENT_PREPARE) {
-        // The tuplestores went with TopTransactionContext.
-        State() = TransactionState();
-        MaintenanceScope::Reset();
+        CallbackGuard("pg_ivmx transaction callback", [] {
+            // The tuplestores went with TopTransactionContext.
+            State() = TransactionState();
+            MaintenanceScope::Reset();
+        });
     }
 }
 

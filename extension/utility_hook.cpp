@@ -54,7 +54,7 @@ std::string ImmvsReadingColumn(Oid relid, AttrNumber attnum) {
     std::string names;
     for (Oid immv : immvs) {
         if (!names.empty()) names += ", ";
-        names += PgCall([&] { return std::string(DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(immv)))); });
+        names += PgCall([&] { return DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(immv))); });
     }
     return names;
 }
@@ -182,7 +182,8 @@ void CheckDropTrigger(DropStmt* stmt) {
         const bool needed = IsImmv(relid) || IsReadByImmv(relid);
         SpiFinish();
         if (!needed) continue;
-        const std::string table = PgCall([&] { return std::string(get_rel_name(relid)); });
+        const char* table_name = PgCall([&] { return get_rel_name(relid); });
+        const std::string table = table_name != nullptr ? table_name : "?";
         throw core::Error("2BP01",
                           "cannot drop trigger \"" + std::string(trigger) + "\" on table \"" + table +
                               "\" because incrementally maintainable materialized views require it",

@@ -146,9 +146,17 @@ void RememberSnapshotWhileIdle(MemoryContext round_context) {
 // disabled (no refresh would notice: their changes are simply not logged).
 constexpr long kTriggerCheckIntervalMs = 60 * 1000;
 
+void LogTriggerCheckFailure(const char* message) {
+    PgCall([&] {
+        ereport(LOG, (errmsg("pg_ivmx scheduler could not check the triggers of IMMVs: %s", message)));
+    });
+}
+
 // Logs a WARNING for each IMMV whose triggers are missing or disabled
 // (ivmx.immv_status shows it as broken), once until it is repaired. In a
-// transaction of its own; its errors are logged, not raised.
+// transaction of its own; its errors are logged, not raised, except a
+// request to stop (a cancel, a shutdown), which ends the round as in
+// RunSchedulerRound.
 void WarnAboutBrokenTriggers() {
     static std::set<Oid> warned;
     PgCall([] {
@@ -172,11 +180,13 @@ void WarnAboutBrokenTriggers() {
             PopActiveSnapshot();
             CommitTransactionCommand();
         });
+    } catch (const PgError& e) {
+        PgCall([] { AbortCurrentTransaction(); });
+        if (IsInterruption(e)) throw;
+        LogTriggerCheckFailure(e.what());
     } catch (const std::exception& e) {
-        PgCall([&] {
-            AbortCurrentTransaction();
-            ereport(LOG, (errmsg("pg_ivmx scheduler could not check the triggers of IMMVs: %s", e.what())));
-        });
+        PgCall([] { AbortCurrentTransaction(); });
+        LogTriggerCheckFailure(e.what());
     }
 }
 
@@ -266,8 +276,9 @@ void PinSearchPath() { SetConfigOption("search_path", kSafeSearchPath, PGC_SUSET
 // and is the one cancelled. The scheduler checks after a tenth of the
 // server's deadlock_timeout, so it gives way to sessions (and retries).
 void YieldInDeadlocks() {
-    const std::string ms = std::to_string(std::max(1, DeadlockTimeout / 10));
-    SetConfigOption("deadlock_timeout", ms.c_str(), PGC_SUSET, PGC_S_SESSION);
+    char ms[16];
+    snprintf(ms, sizeof(ms), "%d", std::max(1, DeadlockTimeout / 10));
+    SetConfigOption("deadlock_timeout", ms, PGC_SUSET, PGC_S_SESSION);
 }
 
 }  // namespace

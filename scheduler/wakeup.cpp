@@ -18,6 +18,7 @@
 // Deliveries wait for commit because a worker woken earlier would not see the
 // committing transaction's rows (XACT_EVENT_COMMIT fires after the commit is
 // visible to new snapshots). On abort, everything pending is dropped.
+#include "../extension/pg_util.hpp"
 #include "refresh_runner.hpp"
 #include "shared_state.hpp"
 #include "wakeup.hpp"
@@ -68,15 +69,18 @@ void DiscardPending() {
 }
 
 // A prepared transaction commits later, maybe in another session: its
-// changes are picked up by the scheduler's next timed round.
+// changes are picked up by the scheduler's next timed round. Called after
+// the commit or during the abort, where an ERROR is not allowed: C-shaped
+// (plain data, PostgreSQL calls that raise no error), under CallbackGuard
+// all the same.
 void OnXactEvent(XactEvent event, void* arg) {
     switch (event) {
         case XACT_EVENT_COMMIT:
-            DeliverPending();
+            CallbackGuard("pg_ivmx wake-up at commit", [] { DeliverPending(); });
             break;
         case XACT_EVENT_ABORT:
         case XACT_EVENT_PREPARE:
-            DiscardPending();
+            CallbackGuard("pg_ivmx wake-up at abort", [] { DiscardPending(); });
             break;
         default:
             break;
