@@ -1,14 +1,24 @@
-// Access to pg_ivmx's catalog tables ivmx.immv and ivmx.immv_dependency.
+// pg_ivmx's catalog: the one module that reads and writes the rows of the
+// extension's tables ivmx.immv, ivmx.immv_dependency, ivmx.refresh_history,
+// ivmx.delta_log and ivmx.snapshot_mark (sql/pg_ivmx--*.sql). Other files use
+// the named operations declared here instead of addressing catalog columns
+// or writing catalog SQL of their own (delta_log.cpp, utility_hook.cpp and
+// scheduler/scheduler_worker.cpp still run a few catalog queries of theirs).
 //
-// Reads go through SPI (an SPI connection must be open). Writes use direct
-// heap access, so that an IMMV's owner can create, refresh and drop it
-// without holding privileges on the catalog tables themselves.
+// Reads and updates go through SPI (an SPI connection must be open) with
+// bound parameters; the rows of a new IMMV and its populated flag are
+// written with direct heap access, so that an IMMV's owner can create,
+// refresh and drop it without holding privileges on the catalog tables.
+// Values read from the catalog that later statements use (watermarks,
+// snapshot marks) are bound to those statements too (SqlArgs), never
+// spliced into their text.
 //
 // Row-level security shows a session only the catalog rows of the IMMVs it
 // may monitor (see MayMonitorImmv); the extension's own reads must see every
 // row, whoever's session they run in (a writer maintaining another role's
 // IMMV, a flush of an IMMV whose upstream belongs to someone else): they run
-// through AsCatalogOwner. The reads declared here do so themselves.
+// through AsCatalogOwner. The operations declared here do so themselves,
+// except ImmvsCallerMaySee.
 #pragma once
 
 #include <optional>
@@ -59,6 +69,56 @@ auto AsCatalogOwner(F&& f) -> decltype(f()) {
     }
 }
 
+// --- bound values ------------------------------------------------------------
+
+// The values of a statement's parameters $1, $2, ...: C++ data until Bind
+// turns them into Datums for SPI inside the guard that runs the statement.
+// Each Add returns the placeholder of the value it adds ("$3"), to be
+// written into the statement's text where the value is used.
+class SqlArgs {
+  public:
+    std::string AddOid(Oid value);
+    std::string AddInt64(int64 value);
+    std::string AddXid8(uint64 value);  // a FullTransactionId as uint64
+    std::string AddTimestamp(TimestampTz value);
+    std::string AddText(const std::string& value);
+    std::string AddPgSnapshot(const std::string& text);  // pg_snapshot text, "xmin:xmax:xip,..."
+    std::string AddNull(Oid type);
+
+    int count() const { return static_cast<int>(args_.size()); }
+
+    // The parameters as SPI takes them (palloc'd in the current memory
+    // context; nullptr when there are none).
+    struct Bound {
+        int count;
+        Oid* types;
+        Datum* values;
+        char* nulls;
+    };
+    // Raises PostgreSQL errors (a value its type's input function rejects):
+    // call inside PgCall.
+    Bound Bind() const;
+
+  private:
+    struct Arg {
+        Oid type;
+        bool is_null;
+        Datum by_value;  // for types passed by value
+        bool from_text;  // converted from text by the type's input function
+        std::string text;
+    };
+    std::string Push(Arg arg);
+    std::vector<Arg> args_;
+};
+
+// Runs sql with args bound (SPI connected): in the current snapshot
+// (SPI_execute_with_args), or in `snapshot` when it is given. Returns the
+// SPI result code. PostgreSQL code: call inside PgCall.
+int SpiExecuteWithArgs(const char* sql, const SqlArgs& args, bool read_only, long count,
+                       Snapshot snapshot = InvalidSnapshot);
+
+// --- IMMV rows ---------------------------------------------------------------
+
 // Whether the current user may see the catalog rows, status and pending
 // changes of IMMV immv: its owner and the roles having its privileges
 // (pg_has_role(owner, 'USAGE')), members of pg_monitor, superusers and the
@@ -76,20 +136,200 @@ Oid CatalogRelid(const char* name);
 std::string ModeName(MaintenanceMode mode);
 std::optional<MaintenanceMode> ModeByName(const std::string& name);
 
+// What of the delta logs a deferred IMMV has applied: the writer
+// transactions its watermark shows committed, and, when a flush inside a
+// writing transaction applied that transaction's rows so far, the rows of
+// partial_xid up to partial_seq.
+struct AppliedChanges {
+    std::string watermark;   // pg_snapshot text; empty: NULL (not deferred)
+    uint64 partial_xid = 0;  // 0: NULL
+    int64 partial_seq = 0;
+};
+
 struct ImmvRecord {
     Oid relid = InvalidOid;
     std::string query_tree;  // nodeToString of the analysed defining query
     MaintenanceMode mode = MaintenanceMode::Immediate;
     bool populated = true;
-    std::string watermark;  // pg_snapshot text; empty unless deferred
-    uint64 populated_xid = 0;  // transaction that last recomputed the IMMV
+    AppliedChanges applied;                         // deferred IMMVs only
+    uint64 populated_xid = 0;                       // transaction that last recomputed the IMMV
     TransactionId row_xmin = InvalidTransactionId;  // last writer of this catalog row (a refresh)
-    uint64 partial_xid = 0;  // rows of this transaction up to partial_seq are applied too
-    int64 partial_seq = 0;
 };
 
-// The catalog row of an IMMV, or nullopt if relid is not an IMMV.
+// The catalog row of an IMMV, as the latest snapshot shows it, or nullopt
+// if relid is not an IMMV.
 std::optional<ImmvRecord> LoadImmv(Oid relid);
+
+// Looks up an IMMV given by a regclass argument; raises a PostgreSQL-style
+// error (wrong_object_type) if the relation is not an IMMV.
+ImmvRecord RequireImmv(Oid relid);
+
+// Whether relid is an IMMV (a light LoadImmv).
+bool ImmvExists(Oid relid);
+
+// The analysed defining query of an IMMV, in the current memory context.
+Query* ImmvQuery(const ImmvRecord& record);
+
+// Which snapshot a listing of IMMVs reads the catalog in.
+enum class CatalogSnapshot {
+    Statement,  // the current statement's (this transaction's, in REPEATABLE READ)
+    Latest,     // the latest: also what transactions committed since then wrote
+};
+
+struct ImmvSummary {
+    Oid relid;
+    MaintenanceMode mode;
+    bool populated;
+};
+
+// Every IMMV of the database, whoever owns it, in OID order.
+std::vector<ImmvSummary> ListImmvs(CatalogSnapshot snapshot = CatalogSnapshot::Statement);
+
+// The IMMVs the current user may see (the catalog's row-level security), in
+// OID order.
+std::vector<Oid> ImmvsCallerMaySee();
+
+// A deferred IMMV as the scheduler sees it (ivmx.immv: next_attempt after
+// failures, last_refresh + refresh_interval).
+struct ScheduledImmv {
+    Oid relid;
+    bool due;  // may be refreshed now
+    std::optional<int64>
+        wait_ms;   // else: due in this many ms (nullopt: in a day or more, or never)
+    bool failing;  // its last refresh failed
+};
+
+// The populated deferred IMMVs and when each is due, in the current
+// snapshot. Due-ness is computed in seconds since the epoch, as numeric: the
+// arithmetic cannot overflow whatever a catalog row holds (a refresh
+// interval of millions of years added to a timestamp would raise "timestamp
+// out of range" and fail every round, for every IMMV). A month counts 30
+// days and a year 365.25 days, as in EXTRACT(EPOCH FROM interval).
+std::vector<ScheduledImmv> DeferredSchedule();
+
+// One IMMV upstream of another: read by it directly or through other IMMVs.
+struct UpstreamImmv {
+    Oid immv;
+    int levels;  // the longest chain of reads from the downstream IMMV to it
+    bool direct;
+    bool failing;
+};
+
+// The IMMVs immv reads, directly or transitively, whoever owns them, in OID
+// order.
+std::vector<UpstreamImmv> UpstreamImmvs(Oid immv);
+
+// What every populated deferred IMMV reading relation relid has applied of
+// its log, as `snapshot` shows the catalog.
+std::vector<AppliedChanges> DeferredConsumersOf(Oid relid, Snapshot snapshot);
+
+// The delta logs of the relations IMMV immv reads, in OID order.
+std::vector<Oid> DeltaLogsReadBy(Oid immv);
+
+// Registers a new IMMV and the relations it reads.
+void InsertImmv(const ImmvRecord& record, const std::vector<Oid>& base_relids);
+
+// Marks an IMMV populated or not (refresh_immv with_data), recomputed by
+// the current transaction.
+void SetImmvPopulated(Oid relid, bool populated);
+
+// Stores the minimum time between refreshes of a deferred IMMV (an
+// interval Datum, validated by the caller), or NULL.
+void StoreRefreshInterval(Oid immv, std::optional<Datum> interval);
+
+// Records that an IMMV is maintained in deferred mode from now on, having
+// applied the transactions `watermark` shows committed; clears the failures
+// of an earlier deferred period.
+void SetDeferredMode(Oid immv, const std::string& watermark);
+
+// Records that an IMMV is maintained in immediate mode again, recomputed
+// (brought up to date) by the current transaction.
+void SetImmediateMode(Oid immv);
+
+// A refresh of a deferred IMMV that succeeded.
+struct RefreshRecord {
+    AppliedChanges applied;  // the IMMV's new position in the logs
+    TimestampTz started;
+    int64 rows_consumed;
+    int64 rows_changed;
+    bool full;  // a recompute
+};
+
+// Records a successful refresh: the new watermark, its time and duration
+// (until now), a row of ivmx.refresh_history (keeping the newest
+// ivmx.history_limit rows of the IMMV); clears the failures.
+void RecordRefresh(Oid immv, const RefreshRecord& refresh);
+
+// Records a failed refresh: one more consecutive failure, the error, the
+// next attempt after the retry delay (core::RetryDelayMs after ivmx.naptime,
+// capped by ivmx.max_retry_interval), a row of ivmx.refresh_history.
+// Returns the retry delay in ms, or nullopt when the IMMV has no catalog row
+// (it was dropped meanwhile: a refresh racing DROP is no failure of a view).
+std::optional<int64> RecordRefreshFailure(Oid immv, const std::string& error);
+
+// Counts a scheduled refresh that took ivmx.refresh_warn_time or longer
+// (slow_refreshes, last_slow_refresh, last_slow_duration).
+void RecordSlowRefresh(Oid immv, TimestampTz started, int64 elapsed_ms);
+
+// Forgets the catalog rows of dropped relations: the IMMVs among them, their
+// dependencies and history, and every dependency on a dropped relation.
+// Returns the relations those dependencies pointed at (with repeats).
+std::vector<Oid> ForgetCatalogRows(const std::vector<Oid>& dropped);
+
+// Records that relation relid's changes are logged to delta log logrelid
+// (ivmx.delta_log), and forgets it again.
+void RegisterDeltaLog(Oid relid, Oid logrelid);
+void UnregisterDeltaLog(Oid relid);
+
+// --- snapshot marks ----------------------------------------------------------
+
+// Remembers the snapshot a scheduler round runs in (ivmx.snapshot_mark), a
+// place where a later batch can end, unless the newest mark is the same;
+// now and then deletes marks older than 15 minutes or beyond the newest 256.
+void RememberSnapshotMark(Snapshot snapshot);
+
+// The snapshot marks, oldest first, as the latest snapshot sees them
+// (pg_snapshot text).
+std::vector<std::string> SnapshotMarks();
+
+// --- conditions on delta log rows --------------------------------------------
+
+// SQL condition on the rows of a delta log (__ivm_xid, __ivm_seq): not
+// applied yet by an IMMV that applied `applied`, with its values bound in
+// args. A NULL watermark makes the condition NULL for rows not applied in
+// part (write "(...) IS NOT TRUE" for "applied").
+std::string PendingCondition(const AppliedChanges& applied, SqlArgs& args);
+
+// --- the serialization check -------------------------------------------------
+
+// What of an IMMV's catalog state a transaction's snapshot must show for the
+// transaction to build on the IMMV's contents as that snapshot shows them.
+enum class ImmvState {
+    // Its last recompute (populated_xid): a writer maintaining the IMMV on
+    // top of contents it cannot see would make them wrong.
+    Recompute,
+    // The latest write of its catalog row (row_xmin): a flush would find
+    // nothing left to do, yet the transaction would keep reading the IMMV as
+    // it was before the refresh that wrote the row.
+    LatestWrite,
+    // Its watermark: a refresh building on the latest watermark would
+    // leave the IMMV short, in this snapshot, of what the refresh that moved
+    // it applied.
+    Watermark,
+};
+
+// pg_ivmx's serialization check. In REPEATABLE READ or SERIALIZABLE,
+// raises a serialization failure (40001) when a transaction that committed
+// after this transaction's snapshot was taken changed `state` of the IMMV
+// (record: its catalog row as LoadImmv read it). Nothing in READ COMMITTED.
+void CheckConcurrentRefresh(const ImmvRecord& record, ImmvState state);
+
+// CheckConcurrentRefresh for the IMMV's last recompute (what writers check).
+inline void CheckRecomputeVisible(const ImmvRecord& record) {
+    CheckConcurrentRefresh(record, ImmvState::Recompute);
+}
+
+// --- dependencies ------------------------------------------------------------
 
 // The dependency graph of the database's IMMVs (edges IMMV -> relation it
 // reads), in one catalog query that sees this transaction's own changes.
@@ -100,24 +340,5 @@ std::vector<Oid> ImmvsReading(Oid relid);
 
 // The relations IMMV immv reads (base tables and IMMVs), in OID order.
 std::vector<Oid> ImmvInputs(Oid immv);
-
-// Registers a new IMMV and the relations it reads.
-void InsertImmv(const ImmvRecord& record, const std::vector<Oid>& base_relids);
-
-// In REPEATABLE READ / SERIALIZABLE: raises a serialization failure when the
-// IMMV was recomputed by a transaction this transaction's snapshot cannot
-// see (its contents would look empty or stale to our maintenance).
-void CheckRecomputeVisible(const ImmvRecord& record);
-
-// Marks an IMMV populated or not (refresh_immv with_data), recomputed by
-// the current transaction.
-void SetImmvPopulated(Oid relid, bool populated);
-
-// The analysed defining query of an IMMV, in the current memory context.
-Query* ImmvQuery(const ImmvRecord& record);
-
-// Looks up an IMMV given by a regclass argument; raises a PostgreSQL-style
-// error (wrong_object_type) if the relation is not an IMMV.
-ImmvRecord RequireImmv(Oid relid);
 
 }  // namespace ivmx::pg

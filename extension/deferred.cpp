@@ -43,16 +43,17 @@ std::vector<Oid> DistinctRelations(const core::ViewDefinition& view) {
 
 // The latest snapshot as pg_snapshot text.
 std::string LatestSnapshotText() {
-    return PgCall([] {
+    const char* text = PgCall([] {
         Snapshot latest = RegisterSnapshot(GetLatestSnapshot());
         SPIPlanPtr plan = SPI_prepare("SELECT pg_current_snapshot()::text", 0, nullptr);
         int rc = SPI_execute_snapshot(plan, nullptr, nullptr, latest, InvalidSnapshot, true, false, 1);
         if (rc != SPI_OK_SELECT || SPI_processed != 1) elog(ERROR, "could not read the current snapshot");
-        std::string text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+        char* value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
         SPI_freeplan(plan);
         UnregisterSnapshot(latest);
-        return text;
+        return value;
     });
+    return text;
 }
 
 // A deferred IMMV's watermark cannot tell apart this transaction's rows
@@ -65,12 +66,6 @@ void RefuseOwnLoggedRows(Oid log) {
                           "cannot start deferred maintenance of a table this transaction has already "
                           "changed",
                           {}, "Do it in a transaction of its own.");
-}
-
-void UpdateCatalog(const std::string& assignments, Oid immv) {
-    AsCatalogOwner([&] {
-        SpiExecute("UPDATE ivmx.immv SET " + assignments + " WHERE immvrelid = " + std::to_string(immv));
-    });
 }
 
 void RequireOwner(Oid immv) {
@@ -112,21 +107,6 @@ void ValidateRefreshInterval(Datum interval) {
                       "pending.");
 }
 
-// Stores a refresh interval (validated by the caller) or NULL.
-void StoreRefreshInterval(Oid immv, std::optional<Datum> interval) {
-    AsCatalogOwner([&] {
-        PgCall([&] {
-            Oid argtypes[2] = {INTERVALOID, OIDOID};
-            Datum args[2] = {interval.value_or((Datum)0), ObjectIdGetDatum(immv)};
-            const char nulls[2] = {interval ? ' ' : 'n', ' '};
-            const int rc = SPI_execute_with_args(
-                "UPDATE ivmx.immv SET refresh_interval = $1 WHERE immvrelid = $2", 2, argtypes, args,
-                nulls, false, 0);
-            if (rc != SPI_OK_UPDATE) elog(ERROR, "could not update ivmx.immv");
-        });
-    });
-}
-
 }  // namespace
 
 void SetRefreshIntervalOf(Oid immv, Datum interval) {
@@ -157,10 +137,7 @@ void BeginDeferred(Oid immv, const core::ViewDefinition& view) {
         return FullTransactionIdIsValid(fxid) ? U64FromFullTransactionId(fxid) : uint64(0);
     });
     const auto seen = core::XidSnapshot::Parse(LatestSnapshotText());
-    UpdateCatalog("mode = 'deferred', watermark = '" + core::WithPending(*seen, own).ToText() +
-                      "'::pg_snapshot, partial_xid = NULL, partial_seq = NULL, failures = 0, "
-                      "last_error = NULL, next_attempt = NULL",
-                  immv);
+    SetDeferredMode(immv, core::WithPending(*seen, own).ToText());
     for (Oid base : DistinctRelations(view)) InvalidatePlans(base);
     InvalidatePlans(immv);
 }
@@ -170,10 +147,7 @@ void EndDeferred(Oid immv, const core::ViewDefinition& view) {
     for (Oid base : bases) PgCall([&] { LockRelationOid(base, ExclusiveLock); });
     while (RefreshDeferred(immv, RefreshKind::Auto).more_pending) {
     }
-    UpdateCatalog("mode = 'immediate', watermark = NULL, partial_xid = NULL, partial_seq = NULL, "
-                  "failures = 0, last_error = NULL, next_attempt = NULL, "
-                  "populated_xid = pg_current_xact_id()",
-                  immv);
+    SetImmediateMode(immv);
     PgCall([] { CommandCounterIncrement(); });
     for (Oid base : bases) {
         DropDeltaLogIfUnused(base);
@@ -229,32 +203,15 @@ void SetRefreshInterval(Oid immv, std::optional<Datum> interval) {
     SpiFinish();
 }
 
-// In REPEATABLE READ / SERIALIZABLE, the IMMV must not have been refreshed
-// by a transaction this transaction's snapshot cannot see: the flush would
-// find nothing left to do, yet this transaction would keep reading the IMMV
-// as it was before that refresh.
-void CheckRefreshVisible(Oid immv) {
-    if (!PgCall([] { return IsolationUsesXactSnapshot(); })) return;
-    const TransactionId xid = RequireImmv(immv).row_xmin;
-    PgCall([&] {
-        if (TransactionIdIsCurrentTransactionId(xid) || !XidInMVCCSnapshot(xid, GetTransactionSnapshot())) return;
-        ereport(ERROR,
-                (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-                 errmsg("could not serialize access due to concurrent refresh of IMMV \"%s\"",
-                        get_rel_name(immv)),
-                 errdetail("The IMMV was refreshed by a transaction that committed after this "
-                           "transaction's snapshot was taken."),
-                 errhint("Retry the transaction, or flush in READ COMMITTED.")));
-    });
-}
-
 // Applies everything pending for one deferred IMMV; returns log rows consumed.
 int64 FlushOne(Oid immv) {
     int64 consumed = 0;
     // (Only to those who may see the IMMV's state: an upstream IMMV brought
     // forward may be another role's.)
     if (MayMonitorImmv(immv)) WarnIfTriggersMissing(immv);
-    CheckRefreshVisible(immv);
+    // In REPEATABLE READ / SERIALIZABLE, the IMMV must not have been
+    // refreshed by a transaction this transaction's snapshot cannot see.
+    CheckConcurrentRefresh(RequireImmv(immv), ImmvState::LatestWrite);
     RefreshResult result;
     do {
         result = WithMaintenanceSettings([&] { return RefreshDeferred(immv, RefreshKind::Auto); });
@@ -292,12 +249,11 @@ bool OwnsExisting(Oid relid) {
 // refreshed. Ownership is checked before anything is locked.
 int64 FlushAll() {
     SpiConnect();
-    const std::vector<Oid> deferred = AsCatalogOwner(
-        [] { return SpiOids("SELECT immvrelid::oid FROM ivmx.immv WHERE mode = 'deferred' AND populated ORDER BY 1"); });
     // Upstream views first: order by each view's deferred upstream chain.
     std::vector<Oid> ordered;
-    for (Oid immv : deferred) {
-        if (!OwnsExisting(immv)) continue;
+    for (const ImmvSummary& listed : ListImmvs()) {
+        const Oid immv = listed.relid;
+        if (listed.mode != MaintenanceMode::Deferred || !listed.populated || !OwnsExisting(immv)) continue;
         for (Oid up : DeferredUpstream(immv))
             if (std::find(ordered.begin(), ordered.end(), up) == ordered.end()) ordered.push_back(up);
         if (std::find(ordered.begin(), ordered.end(), immv) == ordered.end()) ordered.push_back(immv);

@@ -248,7 +248,7 @@ std::vector<std::string> ImmvCommands(bool restore) {
     SpiConnect();
     // The IMMVs the caller may see (the catalog's row security): a role gets
     // the commands for its own IMMVs, a superuser for all.
-    const std::vector<Oid> immvs = SpiOids("SELECT immvrelid::oid FROM ivmx.immv");
+    const std::vector<Oid> immvs = ImmvsCallerMaySee();
     const core::DependencyGraph graph = LoadDependencyGraph();
     // A deferred IMMV's dumped rows may lag behind the dumped base tables,
     // and its pending changes (the delta logs) are not dumped: it and every
@@ -257,8 +257,8 @@ std::vector<std::string> ImmvCommands(bool restore) {
     std::set<core::RelationId> deferred;
     // Every deferred IMMV (also those the caller may not see): the caller's
     // IMMVs reading one are recomputed too.
-    for (Oid id : AsCatalogOwner([] { return SpiOids("SELECT immvrelid::oid FROM ivmx.immv WHERE mode = 'deferred'"); }))
-        deferred.insert(id);
+    for (const ImmvSummary& immv : ListImmvs())
+        if (immv.mode == MaintenanceMode::Deferred) deferred.insert(immv.relid);
     std::set<core::RelationId> recompute = graph.BlockedBy(deferred);
     recompute.insert(deferred.begin(), deferred.end());
     std::vector<std::string> commands;
@@ -411,31 +411,29 @@ Datum TextArray(const std::vector<std::string>& lines) {
     });
 }
 
+// The OIDs of an oid[] argument.
+std::vector<Oid> OidArray(ArrayType* array) {
+    struct Items {
+        Datum* values;
+        int count;
+    };
+    const Items items = PgCall([&] {
+        Items out{nullptr, 0};
+        bool* nulls = nullptr;
+        deconstruct_array(array, OIDOID, sizeof(Oid), true, TYPALIGN_INT, &out.values, &nulls, &out.count);
+        return out;
+    });
+    std::vector<Oid> oids;
+    for (int i = 0; i < items.count; ++i) oids.push_back(DatumGetObjectId(items.values[i]));
+    return oids;
+}
+
 // Called by the sql_drop event trigger with every dropped relation: forgets
 // dropped IMMVs and drops capture triggers that no IMMV needs any more.
 void ForgetRelations(ArrayType* dropped) {
+    const std::vector<Oid> relids = OidArray(dropped);
     SpiConnect();
-    std::vector<Oid> bases;
-    PgCall([&] {
-        Oid argtype = OIDARRAYOID;
-        Datum arg = PointerGetDatum(dropped);
-        int rc = SPI_execute_with_args(
-            "DELETE FROM ivmx.immv_dependency WHERE immvrelid::oid = ANY ($1) OR relid::oid = ANY ($1) "
-            "RETURNING relid::oid",
-            1, &argtype, &arg, nullptr, false, 0);
-        if (rc != SPI_OK_DELETE_RETURNING) elog(ERROR, "could not update ivmx.immv_dependency");
-        for (uint64 i = 0; i < SPI_processed; ++i) {
-            bool isnull = false;
-            bases.push_back(DatumGetObjectId(
-                SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
-        }
-        rc = SPI_execute_with_args("DELETE FROM ivmx.immv WHERE immvrelid::oid = ANY ($1)", 1,
-                                   &argtype, &arg, nullptr, false, 0);
-        if (rc != SPI_OK_DELETE) elog(ERROR, "could not update ivmx.immv");
-        rc = SPI_execute_with_args("DELETE FROM ivmx.refresh_history WHERE immvrelid::oid = ANY ($1)", 1,
-                                   &argtype, &arg, nullptr, false, 0);
-        if (rc != SPI_OK_DELETE) elog(ERROR, "could not update ivmx.refresh_history");
-    });
+    const std::vector<Oid> bases = ForgetCatalogRows(relids);
     for (Oid base : bases) {
         DropCaptureTriggersIfUnused(base);
         DropDeltaLogIfUnused(base);

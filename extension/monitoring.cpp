@@ -39,10 +39,6 @@ struct Pending {
     std::optional<TimestampTz> oldest;  // when the oldest pending row was logged
 };
 
-std::string Literal(const std::string& text) {
-    return PgCall([&] { return std::string(quote_literal_cstr(text.c_str())); });
-}
-
 // The log rows deferred IMMV immv has not applied yet, in the current
 // snapshot (none for an immediate IMMV). Reads the catalog and the logs as
 // the catalog's owner: the caller's rights must have been checked. SPI
@@ -50,23 +46,18 @@ std::string Literal(const std::string& text) {
 Pending PendingOf(Oid immv) {
     Pending pending;
     const std::optional<ImmvRecord> record = LoadImmv(immv);
-    if (!record || record->mode != MaintenanceMode::Deferred || record->watermark.empty()) return pending;
-    std::string condition = "NOT pg_visible_in_snapshot(__ivm_xid, " + Literal(record->watermark) + "::pg_snapshot)";
-    if (record->partial_xid != 0)
-        condition += " OR (__ivm_xid = '" + std::to_string(record->partial_xid) + "'::xid8 AND __ivm_seq > " +
-                     std::to_string(record->partial_seq) + ")";
+    if (!record || record->mode != MaintenanceMode::Deferred || record->applied.watermark.empty()) return pending;
+    SqlArgs args;
+    const std::string condition = PendingCondition(record->applied, args);
+    const std::vector<Oid> logs = DeltaLogsReadBy(immv);
     AsCatalogOwner([&] {
-        const std::vector<Oid> logs =
-            SpiOids("SELECT l.logrelid::oid FROM ivmx.immv_dependency d JOIN ivmx.delta_log l ON l.relid = d.relid "
-                    "WHERE d.immvrelid = $1 ORDER BY 1",
-                    immv);
         for (Oid log : logs) {
             const std::string sql = "SELECT count(*), min(__ivm_time) FROM " +
                                     core::QuoteQualified(RelationName(log)) + " WHERE " + condition;
             bool has_oldest = false;
             TimestampTz oldest = 0;
             const int64 rows = PgCall([&] {
-                if (SPI_execute(sql.c_str(), true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+                if (SpiExecuteWithArgs(sql.c_str(), args, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
                     elog(ERROR, "could not count the pending rows of delta log %u", log);
                 bool isnull = false;
                 const int64 count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -82,50 +73,6 @@ Pending PendingOf(Oid immv) {
     return pending;
 }
 
-// One IMMV upstream of another: read by it directly or through other IMMVs.
-struct UpstreamImmv {
-    Oid immv;
-    int levels;  // the longest chain of reads from the downstream IMMV to it
-    bool direct;
-    bool failing;
-};
-
-// The IMMVs immv reads, directly or transitively, whoever owns them (read as
-// the catalog's owner). SPI connected.
-std::vector<UpstreamImmv> UpstreamOf(Oid immv) {
-    AsCatalogOwner([&] {
-        PgCall([&] {
-            Oid argtype = OIDOID;
-            Datum arg = ObjectIdGetDatum(immv);
-            const int rc = SPI_execute_with_args(
-                "WITH RECURSIVE up(id, levels) AS ("
-                " SELECT d.relid, 1 FROM ivmx.immv_dependency d JOIN ivmx.immv u ON u.immvrelid = d.relid"
-                "  WHERE d.immvrelid = $1"
-                " UNION"
-                " SELECT d.relid, up.levels + 1 FROM up"
-                "  JOIN ivmx.immv_dependency d ON d.immvrelid = up.id"
-                "  JOIN ivmx.immv u ON u.immvrelid = d.relid)"
-                "SELECT up.id::oid, max(up.levels), min(up.levels) = 1, bool_or(u.failures > 0)"
-                "  FROM up JOIN ivmx.immv u ON u.immvrelid = up.id GROUP BY up.id ORDER BY 1",
-                1, &argtype, &arg, nullptr, true, 0);
-            if (rc != SPI_OK_SELECT) elog(ERROR, "could not read the IMMVs upstream of IMMV %u", immv);
-        });
-    });
-    std::vector<UpstreamImmv> upstream;
-    for (uint64 i = 0; i < SPI_processed; ++i) {
-        HeapTuple tuple = SPI_tuptable->vals[i];
-        TupleDesc desc = SPI_tuptable->tupdesc;
-        bool isnull = false;
-        UpstreamImmv up{};
-        up.immv = DatumGetObjectId(SPI_getbinval(tuple, desc, 1, &isnull));
-        up.levels = DatumGetInt32(SPI_getbinval(tuple, desc, 2, &isnull));
-        up.direct = DatumGetBool(SPI_getbinval(tuple, desc, 3, &isnull));
-        up.failing = DatumGetBool(SPI_getbinval(tuple, desc, 4, &isnull));
-        upstream.push_back(up);
-    }
-    return upstream;
-}
-
 // What ivmx._immv_state returns.
 struct ImmvState {
     int depth = 1;
@@ -137,7 +84,7 @@ struct ImmvState {
 
 ImmvState StateOf(Oid immv) {
     ImmvState state;
-    for (const UpstreamImmv& up : UpstreamOf(immv)) {
+    for (const UpstreamImmv& up : UpstreamImmvs(immv)) {
         state.depth = std::max(state.depth, 1 + up.levels);
         if (up.direct) state.upstream.push_back(up.immv);
         state.upstream_failed |= up.failing;
@@ -178,7 +125,7 @@ Datum ImmvStateRecord(FunctionCallInfo fcinfo, bool* is_null) {
     *is_null = true;
     if (!MayMonitorImmv(immv)) return (Datum)0;
     SpiConnect();
-    if (!LoadImmv(immv)) {
+    if (!ImmvExists(immv)) {
         SpiFinish();
         return (Datum)0;
     }
@@ -201,8 +148,7 @@ Datum ImmvStateRecord(FunctionCallInfo fcinfo, bool* is_null) {
 // trigger, which pg_trigger shows to everyone.
 bool IsImmv(Oid relid) {
     SpiConnect();
-    const bool found = !AsCatalogOwner(
-        [&] { return SpiOids("SELECT immvrelid::oid FROM ivmx.immv WHERE immvrelid = $1", relid); }).empty();
+    const bool found = ImmvExists(relid);
     SpiFinish();
     return found;
 }

@@ -40,12 +40,14 @@ namespace {
 // Runs sql once, reading in snapshot; `result` reads SPI's result before the
 // plan is freed. Raises a PostgreSQL error unless the statement ends with
 // `expected` (an SPI_OK_* code).
+// `args`: the values of the statement's parameters.
 template <typename F>
-auto RunIn(const std::string& sql, Snapshot snapshot, int expected, F&& result) {
+auto RunIn(const std::string& sql, Snapshot snapshot, int expected, F&& result, const SqlArgs& args = SqlArgs()) {
     return PgCall([&] {
-        SPIPlanPtr plan = SPI_prepare(sql.c_str(), 0, nullptr);
+        const SqlArgs::Bound bound = args.Bind();
+        SPIPlanPtr plan = SPI_prepare(sql.c_str(), bound.count, bound.types);
         if (plan == nullptr) elog(ERROR, "could not plan refresh query: %s", sql.c_str());
-        const int rc = SPI_execute_snapshot(plan, nullptr, nullptr, snapshot, InvalidSnapshot,
+        const int rc = SPI_execute_snapshot(plan, bound.values, bound.nulls, snapshot, InvalidSnapshot,
                                             expected == SPI_OK_SELECT, false, 0);
         if (rc != expected) elog(ERROR, "refresh query failed: %s", sql.c_str());
         auto out = result();
@@ -54,7 +56,8 @@ auto RunIn(const std::string& sql, Snapshot snapshot, int expected, F&& result) 
     });
 }
 
-std::vector<std::vector<std::string>> QueryIn(const std::string& sql, Snapshot snapshot) {
+std::vector<std::vector<std::string>> QueryIn(const std::string& sql, Snapshot snapshot,
+                                              const SqlArgs& args = SqlArgs()) {
     return RunIn(sql, snapshot, SPI_OK_SELECT, [] {
         std::vector<std::vector<std::string>> rows;
         for (uint64 r = 0; r < SPI_processed; ++r) {
@@ -66,21 +69,7 @@ std::vector<std::vector<std::string>> QueryIn(const std::string& sql, Snapshot s
             rows.push_back(std::move(row));
         }
         return rows;
-    });
-}
-
-std::string Literal(const std::string& text) {
-    return PgCall([&] { return std::string(quote_literal_cstr(text.c_str())); });
-}
-
-// SQL condition: log row not yet applied to an IMMV with this watermark.
-std::string PendingCondition(const ImmvRecord& record) {
-    std::string condition = "NOT pg_visible_in_snapshot(__ivm_xid, " + Literal(record.watermark) +
-                            "::pg_snapshot)";
-    if (record.partial_xid != 0)
-        condition = "(" + condition + " OR (__ivm_xid = '" + std::to_string(record.partial_xid) +
-                    "'::xid8 AND __ivm_seq > " + std::to_string(record.partial_seq) + "))";
-    return condition;
+    }, args);
 }
 
 struct LogInfo {
@@ -127,14 +116,16 @@ ReadColumns ColumnsRead(const LogInfo& log, const std::vector<std::string>& read
     return columns;
 }
 
-// SQL condition: the log row's transaction is committed in `snapshot`.
-std::string VisibleIn(const core::XidSnapshot& snapshot) {
-    return "pg_visible_in_snapshot(__ivm_xid, '" + snapshot.ToText() + "'::pg_snapshot)";
+// SQL condition: the log row's transaction is committed in `snapshot`
+// (bound in args).
+std::string VisibleIn(const core::XidSnapshot& snapshot, SqlArgs& args) {
+    return "pg_visible_in_snapshot(__ivm_xid, " + args.AddPgSnapshot(snapshot.ToText()) + ")";
 }
 
-// The log rows this refresh consumes: those pending, up to the batch's end.
-std::string Consumed(const std::string& pending, const std::optional<core::XidSnapshot>& batch_end) {
-    return batch_end ? "(" + pending + ") AND " + VisibleIn(*batch_end) : pending;
+// The log rows this refresh consumes: those pending, up to the batch's end
+// (its values bound in args, with those of `pending`).
+std::string Consumed(const std::string& pending, const std::optional<core::XidSnapshot>& batch_end, SqlArgs& args) {
+    return batch_end ? "(" + pending + ") AND " + VisibleIn(*batch_end, args) : pending;
 }
 
 // FROM-item with the logged rows of one sign as logged: rows inserted and
@@ -201,13 +192,16 @@ struct Batch {
 
 constexpr long kBatchFetchRows = 10000;
 
-// Fills a tuplestore from the query, reading in snapshot, and registers it.
-Tuplestorestate* RegisterBatchRows(const std::string& sql, Snapshot snapshot, const std::string& name) {
+// Fills a tuplestore from the query (its parameters' values in args),
+// reading in snapshot, and registers it.
+Tuplestorestate* RegisterBatchRows(const std::string& sql, const SqlArgs& args, Snapshot snapshot,
+                                   const std::string& name) {
     return PgCall([&] {
-        SPIPlanPtr plan = SPI_prepare(sql.c_str(), 0, nullptr);
+        const SqlArgs::Bound bound = args.Bind();
+        SPIPlanPtr plan = SPI_prepare(sql.c_str(), bound.count, bound.types);
         if (plan == nullptr) elog(ERROR, "could not plan refresh query: %s", sql.c_str());
         PushActiveSnapshot(snapshot);
-        Portal portal = SPI_cursor_open(nullptr, plan, nullptr, nullptr, true);
+        Portal portal = SPI_cursor_open(nullptr, plan, bound.values, bound.nulls, true);
         PopActiveSnapshot();
         Tuplestorestate* store = tuplestore_begin_heap(false, false, work_mem);
         TupleDesc desc = nullptr;
@@ -233,11 +227,12 @@ Tuplestorestate* RegisterBatchRows(const std::string& sql, Snapshot snapshot, co
     });
 }
 
-// The batch of `log` for the occurrences of its relation in the view;
-// nullopt when the log lacks a column the relation's row security policies
-// read (then only a recompute gives the owner's rows).
+// The batch of `log` for the occurrences of its relation in the view (the
+// rows `consumed` selects, its values bound in args); nullopt when the log
+// lacks a column the relation's row security policies read (then only a
+// recompute gives the owner's rows).
 std::optional<Batch> ReadBatch(const LogInfo& log, const core::ViewDefinition& view, const std::string& consumed,
-                               Snapshot snapshot, const char* kind = "batch") {
+                               const SqlArgs& args, Snapshot snapshot, const char* kind = "batch") {
     std::vector<std::string> columns;
     auto add = [&](const std::string& c) {
         if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
@@ -259,7 +254,7 @@ std::optional<Batch> ReadBatch(const LogInfo& log, const core::ViewDefinition& v
     for (const auto& c : columns) quoted.push_back(core::QuoteIdent(c));
     const std::string sql = "SELECT __ivm_sign, __ivm_seq" + std::string(quoted.empty() ? "" : ", ") +
                             core::Join(quoted, ", ") + " FROM " + log.log + " WHERE " + consumed;
-    batch.store = AsRole(CatalogOwner(), [&] { return RegisterBatchRows(sql, snapshot, batch.name); });
+    batch.store = AsRole(CatalogOwner(), [&] { return RegisterBatchRows(sql, args, snapshot, batch.name); });
     batch.source = log;
     batch.rows = filter ? FilteredSource(batch.name, log.base, *filter) : batch.name;
     batch.source.log = filter ? batch.rows + " AS __ivm_b" : batch.name;
@@ -333,14 +328,17 @@ struct PendingSummary {
     int64 own_max_seq = 0;
 };
 
-// One aggregate per log: no sort, and one row to read back.
+// One aggregate per log: no sort, and one row to read back. `pending` has
+// its values bound in pending_args.
 PendingSummary SummarizePending(const std::vector<LogInfo>& logs, const std::string& pending,
-                                uint64 own, Snapshot snapshot) {
+                                const SqlArgs& pending_args, uint64 own, Snapshot snapshot) {
     PendingSummary summary;
+    SqlArgs args = pending_args;
+    const std::string own_xid = args.AddXid8(own);
     for (const auto& log : logs) {
-        const auto row = QueryIn("SELECT count(*), min(__ivm_xid)::text, max(__ivm_seq) FILTER (WHERE __ivm_xid = '" +
-                                     std::to_string(own) + "'::xid8) FROM " + log.log + " WHERE " + pending,
-                                 snapshot)[0];
+        const auto row = QueryIn("SELECT count(*), min(__ivm_xid)::text, max(__ivm_seq) FILTER (WHERE __ivm_xid = " +
+                                     own_xid + ") FROM " + log.log + " WHERE " + pending,
+                                 snapshot, args)[0];
         summary.rows += std::stoll(row[0]);
         summary.first_xid.push_back(row[1].empty() ? UINT64_MAX : std::stoull(row[1]));
         if (!row[2].empty()) summary.own_max_seq = std::max<int64>(summary.own_max_seq, std::stoll(row[2]));
@@ -349,48 +347,15 @@ PendingSummary SummarizePending(const std::vector<LogInfo>& logs, const std::str
 }
 
 
-// Snapshots the schedulers of the database took (ivmx.snapshot_mark), the
-// places where a backlog can be split in commit order. A mark per round at
-// most; marks older than kMarkLifetime or beyond the newest kMaxMarks are
-// deleted now and then.
-constexpr int kMaxMarks = 256;
-constexpr const char* kMarkLifetime = "15 minutes";
-
-void RememberSnapshot(Snapshot snapshot) {
-    AsCatalogOwner([&] {
-        RunIn("INSERT INTO ivmx.snapshot_mark (taken_at, snapshot) SELECT clock_timestamp(), pg_current_snapshot() "
-              "WHERE NOT EXISTS (SELECT FROM (SELECT snapshot FROM ivmx.snapshot_mark ORDER BY taken_at DESC LIMIT 1) m "
-              "WHERE m.snapshot::text = pg_current_snapshot()::text)",
-              snapshot, SPI_OK_INSERT, [] { return 0; });
-        static int rounds = 0;
-        if (++rounds % 64 != 0) return;
-        RunIn(std::string("DELETE FROM ivmx.snapshot_mark WHERE taken_at < clock_timestamp() - interval '") +
-                  kMarkLifetime + "' OR taken_at < (SELECT taken_at FROM ivmx.snapshot_mark ORDER BY taken_at DESC "
-                  "OFFSET " + std::to_string(kMaxMarks) + " LIMIT 1)",
-              snapshot, SPI_OK_DELETE, [] { return 0; });
-    });
-}
-
-// The marks, oldest first, as the latest snapshot sees them.
-std::vector<std::string> SnapshotMarks() {
-    std::vector<std::string> marks;
-    Snapshot latest = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
-    for (const auto& row : AsCatalogOwner([&] {
-             return QueryIn("SELECT snapshot::text FROM ivmx.snapshot_mark ORDER BY taken_at", latest);
-         }))
-        marks.push_back(row[0]);
-    PgCall([&] { UnregisterSnapshot(latest); });
-    return marks;
-}
-
 // Where to end the batch of a backlog of `total` pending rows of one log
 // (the watermark `applied`): at the newest remembered snapshot taken after
 // the watermark whose batch stays within ivmx.max_batch_rows, or else the
 // oldest that makes progress (core::SelectBatchEnd); with the rows that
-// batch consumes. nullopt: consume everything.
+// batch consumes. nullopt: consume everything. `pending` has its values
+// bound in pending_args.
 std::optional<std::pair<core::XidSnapshot, int64>> BatchEndAt(const LogInfo& log, const std::string& pending,
-                                                             Snapshot snapshot, const core::XidSnapshot& applied,
-                                                             int64 total) {
+                                                             const SqlArgs& pending_args, Snapshot snapshot,
+                                                             const core::XidSnapshot& applied, int64 total) {
     std::vector<core::XidSnapshot> candidates;
     for (const auto& text : SnapshotMarks()) {
         const auto mark = core::XidSnapshot::Parse(text);
@@ -398,9 +363,11 @@ std::optional<std::pair<core::XidSnapshot, int64>> BatchEndAt(const LogInfo& log
     }
     if (candidates.empty()) return std::nullopt;
     std::vector<std::string> counts;
-    for (const auto& mark : candidates) counts.push_back("count(*) FILTER (WHERE " + VisibleIn(mark) + ")");
+    SqlArgs args = pending_args;
+    for (const auto& mark : candidates) counts.push_back("count(*) FILTER (WHERE " + VisibleIn(mark, args) + ")");
     const auto row = AsRole(CatalogOwner(), [&] {
-        return QueryIn("SELECT " + core::Join(counts, ", ") + " FROM " + log.log + " WHERE " + pending, snapshot)[0];
+        return QueryIn("SELECT " + core::Join(counts, ", ") + " FROM " + log.log + " WHERE " + pending, snapshot,
+                       args)[0];
     });
     std::vector<int64_t> visible;
     for (const auto& c : row) visible.push_back(std::stoll(c));
@@ -409,49 +376,14 @@ std::optional<std::pair<core::XidSnapshot, int64>> BatchEndAt(const LogInfo& log
     return std::make_pair(candidates[*end], visible[*end]);
 }
 
-void RecordRefresh(Oid immv, const ImmvRecord& next, TimestampTz started, const RefreshResult& result) {
-    const std::string id = std::to_string(immv);
-    const std::string partial = next.partial_xid != 0
-                                    ? "'" + std::to_string(next.partial_xid) + "'::xid8, " +
-                                          std::to_string(next.partial_seq)
-                                    : "NULL::xid8, NULL::bigint";
-    const std::string start = PgCall([&] { return std::string(timestamptz_to_str(started)); });
-    AsRole(CatalogOwner(), [&] {
-        SpiExecute("UPDATE ivmx.immv SET watermark = " + Literal(next.watermark) +
-                   "::pg_snapshot, (partial_xid, partial_seq) = (SELECT " + partial +
-                   "), last_refresh = " + Literal(start) +
-                   "::timestamptz, last_duration = clock_timestamp() - " + Literal(start) +
-                   "::timestamptz, refresh_count = refresh_count + 1, failures = 0, "
-                   "last_error = NULL, next_attempt = NULL WHERE immvrelid = " + id);
-        SpiExecute("INSERT INTO ivmx.refresh_history (immvrelid, started_at, duration, rows_consumed, "
-                   "rows_changed, kind) VALUES (" + id + ", " + Literal(start) +
-                   "::timestamptz, clock_timestamp() - " + Literal(start) + "::timestamptz, " +
-                   std::to_string(result.rows_consumed) + ", " + std::to_string(result.rows_changed) +
-                   ", '" + (result.full ? "full" : "incremental") + "')");
-        SpiExecute("DELETE FROM ivmx.refresh_history WHERE immvrelid = " + id +
-                   " AND id <= (SELECT id FROM ivmx.refresh_history WHERE immvrelid = " + id +
-                   " ORDER BY id DESC OFFSET " + std::to_string(HistoryLimit()) + " LIMIT 1)");
-    });
-}
-
 // SQL condition: a row of the log that every deferred consumer of its
-// relation has applied. The consumers' watermarks are spelled out so that a
-// scan evaluates no subquery.
-std::string AppliedByAll(const LogInfo& log, Snapshot snapshot) {
+// relation has applied, as `snapshot` shows the consumers. The consumers'
+// watermarks are bound in args, one parameter each, so that a scan
+// evaluates no subquery.
+std::string AppliedByAll(const LogInfo& log, Snapshot snapshot, SqlArgs& args) {
     std::vector<std::string> applied;
-    for (const auto& consumer :
-         QueryIn("SELECT i.watermark::text, i.partial_xid::text, i.partial_seq FROM ivmx.immv i "
-                 "JOIN ivmx.immv_dependency d USING (immvrelid) WHERE d.relid = " +
-                     std::to_string(log.base) + " AND i.mode = 'deferred' AND i.populated",
-                 snapshot)) {
-        const std::string watermark =
-            consumer[0].empty() ? "NULL::pg_snapshot" : Literal(consumer[0]) + "::pg_snapshot";
-        const std::string partial = consumer[1].empty() ? "false"
-                                                        : "(__ivm_xid = '" + consumer[1] +
-                                                              "'::xid8 AND __ivm_seq > " + consumer[2] + ")";
-        applied.push_back("(NOT pg_visible_in_snapshot(__ivm_xid, " + watermark + ") OR " + partial +
-                          ") IS NOT TRUE");
-    }
+    for (const AppliedChanges& consumer : DeferredConsumersOf(log.base, snapshot))
+        applied.push_back("(" + PendingCondition(consumer, args) + ") IS NOT TRUE");
     return applied.empty() ? std::string("true") : core::Join(applied, " AND ");
 }
 
@@ -468,9 +400,11 @@ bool TruncateIfAllApplied(const LogInfo& log) {
         return false;
     // Nobody else holds the log: the latest snapshot sees all its rows.
     Snapshot latest = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
+    SqlArgs args;
+    const std::string applied = AppliedByAll(log, latest, args);
     const bool all_applied =
-        QueryIn("SELECT NOT EXISTS (SELECT FROM " + log.log + " WHERE NOT (" + AppliedByAll(log, latest) + "))",
-                latest)[0][0] == "t";
+        QueryIn("SELECT NOT EXISTS (SELECT FROM " + log.log + " WHERE NOT (" + applied + "))", latest, args)[0][0] ==
+        "t";
     PgCall([&] { UnregisterSnapshot(latest); });
     if (all_applied) {
         SpiExecute("TRUNCATE " + log.log);
@@ -504,37 +438,15 @@ std::vector<std::pair<Oid, int64>> CollectGarbage(const std::vector<LogInfo>& lo
             }
             if (!PgCall([&] { return ConditionalLockRelationOid(log.relid, ShareUpdateExclusiveLock); })) continue;
             Snapshot latest = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
-            const uint64 rows = RunIn("DELETE FROM " + log.log + " WHERE " + AppliedByAll(log, latest), latest,
-                                      SPI_OK_DELETE, [] { return SPI_processed; });
+            SqlArgs args;
+            const std::string applied = AppliedByAll(log, latest, args);
+            const uint64 rows = RunIn("DELETE FROM " + log.log + " WHERE " + applied, latest, SPI_OK_DELETE,
+                                      [] { return SPI_processed; }, args);
             PgCall([&] { UnregisterSnapshot(latest); });
             deleted.emplace_back(log.relid, static_cast<int64>(rows));
         }
     });
     return deleted;
-}
-
-// In REPEATABLE READ or SERIALIZABLE, raises a serialization failure if a
-// refresh of the IMMV committed after this transaction's snapshot was taken
-// (its watermark row differs between that snapshot and the latest one):
-// what the refresh applied is invisible in this snapshot, so building on the
-// latest watermark would leave the IMMV short of those changes here.
-void EnsureWatermarkInSnapshot(Oid immv) {
-    if (!PgCall([] { return IsolationUsesXactSnapshot(); })) return;
-    const std::string sql = "SELECT watermark::text, partial_xid::text, partial_seq FROM ivmx.immv "
-                            "WHERE immvrelid = " + std::to_string(immv);
-    Snapshot latest = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
-    const auto mine = AsCatalogOwner([&] { return QueryIn(sql, PgCall([] { return GetTransactionSnapshot(); })); });
-    const auto now = AsCatalogOwner([&] { return QueryIn(sql, latest); });
-    PgCall([&] { UnregisterSnapshot(latest); });
-    if (mine == now) return;
-    PgCall([&] {
-        ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-                        errmsg("could not serialize access due to concurrent refresh"),
-                        errdetail("IMMV \"%s\" was refreshed by a transaction that committed after this "
-                                  "transaction's snapshot was taken.",
-                                  get_rel_name(immv)),
-                        errhint("Retry the transaction, or flush in READ COMMITTED.")));
-    });
 }
 
 }  // namespace
@@ -544,9 +456,7 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
     // Lock the relations the IMMV reads before the IMMV itself, in the order
     // a TRUNCATE of a base table (which recomputes the IMMV) takes them:
     // otherwise the two could deadlock.
-    for (Oid base : AsCatalogOwner(
-             [&] { return SpiOids("SELECT relid::oid FROM ivmx.immv_dependency WHERE immvrelid = $1", immv); }))
-        PgCall([&] { LockRelationOid(base, AccessShareLock); });
+    for (Oid base : ImmvInputs(immv)) PgCall([&] { LockRelationOid(base, AccessShareLock); });
     if (scheduled) {
         // The scheduler does not wait behind a session holding the IMMV
         // (say, a transaction that flushed it and is still open): it tries
@@ -560,7 +470,11 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
     }
     const ImmvRecord record = RequireImmv(immv);
     if (record.mode != MaintenanceMode::Deferred || !record.populated) return result;
-    EnsureWatermarkInSnapshot(immv);
+    // In REPEATABLE READ or SERIALIZABLE, a refresh that committed after
+    // this transaction's snapshot was taken applied changes this snapshot
+    // does not show: building on the latest watermark would leave the IMMV
+    // short of them here.
+    CheckConcurrentRefresh(record, ImmvState::Watermark);
     const TimestampTz started = PgCall([] { return GetCurrentTimestamp(); });
     MaintenanceScope scope;
     auto maintainer = LoadMaintainer(record);
@@ -572,11 +486,13 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
     Snapshot snapshot = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
     const uint64 own = OwnTransaction();
     const auto seen = core::XidSnapshot::Parse(QueryIn("SELECT pg_current_snapshot()::text", snapshot)[0][0]);
-    const bool known = core::XidSnapshot::Parse(record.watermark).has_value();
-    const std::string pending = known ? PendingCondition(record) : "true";
+    const bool known = core::XidSnapshot::Parse(record.applied.watermark).has_value();
+    // The values of the conditions on log rows below.
+    SqlArgs args;
+    const std::string pending = known ? PendingCondition(record.applied, args) : "true";
     // The logs belong to pg_ivmx: read them as their owner, whoever flushes.
     PendingSummary summary =
-        AsRole(CatalogOwner(), [&] { return SummarizePending(logs, pending, own, snapshot); });
+        AsRole(CatalogOwner(), [&] { return SummarizePending(logs, pending, args, own, snapshot); });
 
     // A scheduled refresh of a single-relation view takes at most about
     // ivmx.max_batch_rows, ending its batch at a snapshot the scheduler took
@@ -588,11 +504,13 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
     std::optional<core::XidSnapshot> batch_end;
     result.rows_consumed = summary.rows;
     result.more_pending = false;
-    if (scheduled && known && own == 0 && record.partial_xid == 0 && maintainer->definition().relations.size() == 1 &&
+    if (scheduled && known && own == 0 && record.applied.partial_xid == 0 &&
+        maintainer->definition().relations.size() == 1 &&
         summary.rows > MaxBatchRows() &&
         (!core::NeedsRecompute(maintainer->definition()) ||
          HaveEquality(logs[0].base, RelationColumns(maintainer->definition(), 0)))) {
-        if (auto end = BatchEndAt(logs[0], pending, snapshot, *core::XidSnapshot::Parse(record.watermark), summary.rows)) {
+        if (auto end = BatchEndAt(logs[0], pending, args, snapshot, *core::XidSnapshot::Parse(record.applied.watermark),
+                                  summary.rows)) {
             batch_end = end->first;
             result.rows_consumed = end->second;
             result.more_pending = true;
@@ -618,10 +536,10 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
             changed_occurrences += logs[l].base == rel.relation_id && summary.first_xid[l] != UINT64_MAX;
     result.full |= changed_occurrences > core::kMaxChangedOccurrences && !maintainer->definition().join_tree;
     if (!result.full) {
-        const std::string consumed = Consumed(pending, batch_end);
+        const std::string consumed = Consumed(pending, batch_end, args);
         for (size_t l = 0; l < logs.size() && !result.full; ++l) {
             if (summary.first_xid[l] == UINT64_MAX) continue;
-            std::optional<Batch> batch = ReadBatch(logs[l], maintainer->definition(), consumed, snapshot);
+            std::optional<Batch> batch = ReadBatch(logs[l], maintainer->definition(), consumed, args, snapshot);
             if (batch) batches.push_back(std::move(*batch));
             else result.full = true;
         }
@@ -631,9 +549,8 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
     std::vector<std::string> base_as_of;
     std::vector<Batch> later_batches;
     if (!result.full && batch_end && core::NeedsRecompute(maintainer->definition())) {
-        std::optional<Batch> later = ReadBatch(logs[0], maintainer->definition(),
-                                               "(" + pending + ") AND NOT " + VisibleIn(*batch_end), snapshot,
-                                               "later");
+        const std::string later_rows = "(" + pending + ") AND NOT " + VisibleIn(*batch_end, args);
+        std::optional<Batch> later = ReadBatch(logs[0], maintainer->definition(), later_rows, args, snapshot, "later");
         if (later) {
             std::vector<std::string> quoted;
             for (const auto& c : RelationColumns(maintainer->definition(), 0)) quoted.push_back(core::QuoteIdent(c));
@@ -704,17 +621,18 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
     }
     UnregisterBatches(batches);
     UnregisterBatches(later_batches);
-    ImmvRecord next = record;
-    const core::XidSnapshot previous = known ? *core::XidSnapshot::Parse(record.watermark) : core::XidSnapshot{};
+    AppliedChanges next;
+    const core::XidSnapshot previous =
+        known ? *core::XidSnapshot::Parse(record.applied.watermark) : core::XidSnapshot{};
     // A batch ending at an earlier snapshot applied exactly what it shows
     // committed (it includes the previous watermark).
     next.watermark = batch_end ? batch_end->ToText() : core::ConsumedThrough(*seen, previous, own, UINT64_MAX).ToText();
     next.partial_xid = own != 0 && !batch_end ? own : 0;
     next.partial_seq = summary.own_max_seq;
-    if (next.partial_xid != 0 && record.partial_xid == own)
-        next.partial_seq = std::max<int64>(next.partial_seq, record.partial_seq);
+    if (next.partial_xid != 0 && record.applied.partial_xid == own)
+        next.partial_seq = std::max<int64>(next.partial_seq, record.applied.partial_seq);
     PgCall([&] { UnregisterSnapshot(snapshot); });
-    RecordRefresh(immv, next, started, result);
+    RecordRefresh(immv, {next, started, result.rows_consumed, result.rows_changed, result.full});
     result.collected = CollectGarbage(logs, scheduled);
     if (LogRefreshes())
         PgCall([&] {
@@ -761,35 +679,21 @@ void InTransaction(F&& f) {
 // Deferred IMMVs due for a refresh now, in dependency order (upstream views
 // first, so that one round brings a chain forward), each with the deferred
 // IMMVs upstream of it, leaving out views whose upstream IMMVs are failing;
-// and how long until the next one is due.
-//
-// Due-ness is computed in seconds since the epoch, as numeric: the arithmetic
-// cannot overflow whatever a catalog row holds (a refresh interval of
-// millions of years added to a timestamp would raise "timestamp out of
-// range" and fail every round, for every IMMV). A month counts 30 days and a
-// year 365.25 days, as in EXTRACT(EPOCH FROM interval). A view due in a day
-// or more (or never, for values numeric cannot order) does not shorten the
-// sleep.
+// and how long until the next one is due (see DeferredSchedule). A view due
+// in a day or more (or never, for values numeric cannot order) does not
+// shorten the sleep.
 std::vector<DueView> DueViews(long& sleep_ms) {
     std::vector<DueView> due;
     InTransaction([&] {
         // Where later refreshes may end a batch (BatchEndAt).
-        RememberSnapshot(GetActiveSnapshot());
+        RememberSnapshotMark(GetActiveSnapshot());
         std::set<core::RelationId> ready, failing, deferred;
-        for (const auto& row : QueryIn(
-                 "SELECT immvrelid::oid, wait_s <= 0, "
-                 "CASE WHEN wait_s > 0 AND wait_s < 86400 THEN ceil(wait_s * 1000)::bigint END, failures > 0 "
-                 "FROM (SELECT immvrelid, failures, "
-                 "      GREATEST(COALESCE(EXTRACT(EPOCH FROM next_attempt), '-Infinity'), "
-                 "               COALESCE(EXTRACT(EPOCH FROM last_refresh) + EXTRACT(EPOCH FROM refresh_interval), "
-                 "                        '-Infinity')) - EXTRACT(EPOCH FROM now()) AS wait_s "
-                 "      FROM ivmx.immv WHERE mode = 'deferred' AND populated) AS v",
-                 GetActiveSnapshot())) {
-            const auto id = static_cast<core::RelationId>(std::stoul(row[0]));
+        for (const ScheduledImmv& view : DeferredSchedule()) {
+            const auto id = static_cast<core::RelationId>(view.relid);
             deferred.insert(id);
-            if (row[3] == "t") failing.insert(id);
-            if (row[1] == "t") ready.insert(id);
-            else if (!row[2].empty()) sleep_ms = std::min<long>(sleep_ms, std::max(10L, std::stol(row[2])));
+            if (view.failing) failing.insert(id);
+            if (view.due) ready.insert(id);
+            else if (view.wait_ms) sleep_ms = std::min<long>(sleep_ms, std::max<long>(10L, *view.wait_ms));
         }
         const core::DependencyGraph graph = LoadDependencyGraph();
         // A due view pulls its deferred upstream views along (refresh
@@ -867,25 +771,16 @@ bool IsTransientConflict(const PgError& e) {
            e.sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE;
 }
 
-// Records a failed refresh; nothing when the IMMV is gone meanwhile (a
-// refresh racing DROP fails, and that is no failure of a view).
+// Records a failed refresh (RecordRefreshFailure) in a transaction of its
+// own; nothing when the IMMV is gone meanwhile (a refresh racing DROP fails,
+// and that is no failure of a view).
 void RecordFailure(Oid immv, const std::string& message) {
     InTransaction([&] {
-        const std::string id = std::to_string(immv);
-        const auto rows = QueryIn("SELECT failures FROM ivmx.immv WHERE immvrelid = " + id, GetActiveSnapshot());
-        if (rows.empty()) return;
-        const int64 delay = core::RetryDelayMs(std::stoi(rows[0][0]) + 1, NaptimeMs(), MaxRetryIntervalMs());
-        AsRole(CatalogOwner(), [&] {
-            SpiExecute("UPDATE ivmx.immv SET failures = failures + 1, last_error = " + Literal(message) +
-                       ", next_attempt = now() + interval '" + std::to_string(delay) +
-                       " milliseconds' WHERE immvrelid = " + id);
-            SpiExecute("INSERT INTO ivmx.refresh_history (immvrelid, started_at, duration, rows_consumed, "
-                       "rows_changed, kind, error) VALUES (" + id + ", now(), interval '0', 0, 0, "
-                       "'incremental', " + Literal(message) + ")");
-        });
+        const std::optional<int64> delay = RecordRefreshFailure(immv, message);
+        if (!delay) return;
         PgCall([&] {
             ereport(LOG, (errmsg("pg_ivmx could not refresh IMMV with OID %u: %s", immv, message.c_str()),
-                          errdetail("Retrying in %lld ms.", static_cast<long long>(delay))));
+                          errdetail("Retrying in %lld ms.", static_cast<long long>(*delay))));
         });
     });
 }
@@ -977,18 +872,6 @@ struct SlowRefresh {
     RefreshResult result;
 };
 
-// Counts a slow refresh in the IMMV's catalog row, in the refresh's own
-// transaction (ivmx.immv_status shows slow_refreshes, last_slow_refresh and
-// last_slow_duration).
-void RecordSlowRefresh(Oid immv, TimestampTz started, long elapsed_ms) {
-    const std::string start = PgCall([&] { return std::string(timestamptz_to_str(started)); });
-    AsRole(CatalogOwner(), [&] {
-        SpiExecute("UPDATE ivmx.immv SET slow_refreshes = slow_refreshes + 1, last_slow_refresh = " +
-                   Literal(start) + "::timestamptz, last_slow_duration = " + std::to_string(elapsed_ms) +
-                   " * interval '1 millisecond' WHERE immvrelid = " + std::to_string(immv));
-    });
-}
-
 void LogSlowRefresh(const SlowRefresh& slow) {
     PgCall([&] {
         ereport(LOG, (errmsg("pg_ivmx refresh of IMMV %s took %ld ms", slow.immv.c_str(), slow.elapsed_ms),
@@ -1025,6 +908,7 @@ void RefreshDueView(const DueView& view, RoundState& round) {
             });
             if (RefreshWarnTimeMs() > 0 && elapsed_ms >= RefreshWarnTimeMs() &&
                 (result.rows_consumed > 0 || result.full)) {
+                // In the refresh's own transaction (ivmx.immv_status shows it).
                 RecordSlowRefresh(view.immv, started, elapsed_ms);
                 slow = SlowRefresh{core::QuoteQualified(RelationName(view.immv)), elapsed_ms, result};
             }
@@ -1068,7 +952,7 @@ void RecordSnapshotMark() {
             const Oid nsp = get_namespace_oid("ivmx", true);
             return OidIsValid(nsp) && OidIsValid(get_relname_relid("snapshot_mark", nsp));
         });
-        if (installed) RememberSnapshot(GetActiveSnapshot());
+        if (installed) RememberSnapshotMark(GetActiveSnapshot());
     });
 }
 
@@ -1101,15 +985,12 @@ RoundOutcome RunSchedulerRound() {
 
 std::vector<Oid> DeferredUpstream(Oid immv) {
     std::vector<Oid> upstream;
-    Snapshot snapshot = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
     const core::DependencyGraph graph = LoadDependencyGraph();
     std::set<core::RelationId> deferred;
     // Every deferred IMMV, whoever owns it and whoever flushes.
-    const auto rows = AsCatalogOwner([&] {
-        return QueryIn("SELECT immvrelid::oid FROM ivmx.immv WHERE mode = 'deferred' AND populated", snapshot);
-    });
-    for (const auto& row : rows) deferred.insert(static_cast<core::RelationId>(std::stoul(row[0])));
-    PgCall([&] { UnregisterSnapshot(snapshot); });
+    for (const ImmvSummary& immv : ListImmvs(CatalogSnapshot::Latest))
+        if (immv.mode == MaintenanceMode::Deferred && immv.populated)
+            deferred.insert(static_cast<core::RelationId>(immv.relid));
     const std::set<core::RelationId> above = graph.Upstream(immv);
     for (core::RelationId id : graph.TopologicalOrder())
         if (above.count(id) && deferred.count(id)) upstream.push_back(static_cast<Oid>(id));

@@ -16,8 +16,9 @@ SELECT ivmx._check_preloaded();
 -- refresh, never per write; slow_refreshes counts the scheduled refreshes
 -- that took ivmx.refresh_warn_time or longer (lock waits included), the last
 -- of which started at last_slow_refresh and took last_slow_duration.
--- extension/catalog.cpp forms rows of this table column by column
--- (kImmvNatts): a new column goes at the end, and there too.
+-- extension/catalog.cpp forms rows of this table column by column (its
+-- immv_col constants, checked against this definition): a new column goes
+-- at the end, and there too.
 CREATE TABLE ivmx.immv (
     immvrelid regclass PRIMARY KEY,
     querytree text NOT NULL,

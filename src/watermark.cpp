@@ -97,11 +97,4 @@ std::optional<size_t> SelectBatchEnd(const std::vector<int64_t>& rows_visible, i
     return newest_within ? newest_within : oldest_progress;
 }
 
-int64_t RetryDelayMs(int failures, int64_t base_ms, int64_t cap_ms) {
-    if (failures <= 0) return 0;
-    int64_t delay = std::max<int64_t>(base_ms, 1);
-    for (int i = 1; i < failures && delay < cap_ms; ++i) delay *= 2;
-    return std::min(delay, cap_ms);
-}
-
 }  // namespace ivmx::core

@@ -1,4 +1,4 @@
-// Watermarks of deferred IMMVs and the retry/batching policy.
+// Watermarks of deferred IMMVs and the batching policy.
 #include <gtest/gtest.h>
 
 #include <limits>
@@ -6,7 +6,6 @@
 #include "ivmx/core/watermark.hpp"
 
 using ivmx::core::ConsumedThrough;
-using ivmx::core::RetryDelayMs;
 using ivmx::core::XidSnapshot;
 
 namespace {
@@ -91,13 +90,6 @@ TEST(Watermark, ABatchEndsAtAnEarlierSnapshot) {
     EXPECT_EQ(SelectBatchEnd({0, 0}, 100, 25), std::nullopt);
     EXPECT_EQ(SelectBatchEnd({100}, 100, 25), std::nullopt);
     EXPECT_EQ(SelectBatchEnd({}, 100, 25), std::nullopt);
-}
-
-TEST(Retry, BacksOffExponentiallyUpToTheCap) {
-    EXPECT_EQ(RetryDelayMs(0, 1000, 60000), 0);
-    EXPECT_EQ(RetryDelayMs(1, 1000, 60000), 1000);
-    EXPECT_EQ(RetryDelayMs(3, 1000, 60000), 4000);
-    EXPECT_EQ(RetryDelayMs(30, 1000, 60000), 60000);
 }
 
 TEST(Watermark, OwnTransactionStaysPendingWhenDeferredModeStarts) {

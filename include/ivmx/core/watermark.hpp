@@ -54,8 +54,4 @@ bool Includes(const XidSnapshot& later, const XidSnapshot& earlier);
 // splits the backlog).
 std::optional<size_t> SelectBatchEnd(const std::vector<int64_t>& rows_visible, int64_t total, int64_t max_rows);
 
-// Delay before retrying a view after `failures` consecutive failures:
-// base_ms doubled per failure, capped at cap_ms.
-int64_t RetryDelayMs(int failures, int64_t base_ms, int64_t cap_ms);
-
 }  // namespace ivmx::core
