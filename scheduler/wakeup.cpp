@@ -80,7 +80,7 @@ void OnXactEvent(XactEvent event, void* arg) {
             break;
         case XACT_EVENT_ABORT:
         case XACT_EVENT_PREPARE:
-            CallbackGuard("pg_ivmx wake-up at abort", [] { DiscardPending(); });
+            CallbackGuard("pg_ivmx wake-up at abort or prepare", [] { DiscardPending(); });
             break;
         default:
             break;
