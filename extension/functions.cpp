@@ -404,10 +404,9 @@ std::vector<std::string> ExplainImmv(Oid immv) {
 
 Datum TextArray(const std::vector<std::string>& lines) {
     return PgCall([&] {
-        std::vector<Datum> items;
-        for (const auto& line : lines) items.push_back(CStringGetTextDatum(line.c_str()));
-        return PointerGetDatum(
-            construct_array(items.data(), int(items.size()), TEXTOID, -1, false, TYPALIGN_INT));
+        Datum* items = static_cast<Datum*>(palloc(sizeof(Datum) * std::max<size_t>(lines.size(), 1)));
+        for (size_t i = 0; i < lines.size(); ++i) items[i] = CStringGetTextDatum(lines[i].c_str());
+        return PointerGetDatum(construct_array(items, int(lines.size()), TEXTOID, -1, false, TYPALIGN_INT));
     });
 }
 
