@@ -15,6 +15,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../extension/access.hpp"
@@ -36,13 +37,16 @@ namespace ivmx::pg {
 namespace {
 
 
-// Runs a read-only query in `snapshot`; returns the rows as text.
 // Runs sql once, reading in snapshot; `result` reads SPI's result before the
 // plan is freed. Raises a PostgreSQL error unless the statement ends with
-// `expected` (an SPI_OK_* code).
-// `args`: the values of the statement's parameters.
+// `expected` (an SPI_OK_* code). `args`: the values of the statement's
+// parameters. `result` runs inside the guard: it returns PostgreSQL data
+// only (palloc'd memory, Datums, numbers), made into C++ objects by the
+// caller once the guard has returned.
 template <typename F>
 auto RunIn(const std::string& sql, Snapshot snapshot, int expected, F&& result, const SqlArgs& args = SqlArgs()) {
+    static_assert(std::is_trivially_destructible_v<decltype(result())>,
+                  "a guarded region holds PostgreSQL data only");
     return PgCall([&] {
         const SqlArgs::Bound bound = args.Bind();
         SPIPlanPtr plan = SPI_prepare(sql.c_str(), bound.count, bound.types);
@@ -56,20 +60,37 @@ auto RunIn(const std::string& sql, Snapshot snapshot, int expected, F&& result, 
     });
 }
 
+// Runs a read-only query in `snapshot`; returns the rows as text (NULL as
+// an empty string).
 std::vector<std::vector<std::string>> QueryIn(const std::string& sql, Snapshot snapshot,
                                               const SqlArgs& args = SqlArgs()) {
-    return RunIn(sql, snapshot, SPI_OK_SELECT, [] {
-        std::vector<std::vector<std::string>> rows;
-        for (uint64 r = 0; r < SPI_processed; ++r) {
-            std::vector<std::string> row;
-            for (int c = 1; c <= SPI_tuptable->tupdesc->natts; ++c) {
-                char* value = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, c);
-                row.push_back(value != nullptr ? value : "");
-            }
-            rows.push_back(std::move(row));
-        }
-        return rows;
+    // The values as palloc'd C strings (nullptr for NULL), row by row.
+    struct TextRows {
+        char** values;
+        uint64 rows;
+        int columns;
+    };
+    const TextRows found = RunIn(sql, snapshot, SPI_OK_SELECT, [] {
+        TextRows out{nullptr, SPI_processed, SPI_tuptable->tupdesc->natts};
+        out.values = static_cast<char**>(palloc(sizeof(char*) * Max(out.rows * out.columns, uint64(1))));
+        for (uint64 r = 0; r < out.rows; ++r)
+            for (int c = 0; c < out.columns; ++c)
+                out.values[r * out.columns + c] = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, c + 1);
+        return out;
     }, args);
+    std::vector<std::vector<std::string>> rows;
+    for (uint64 r = 0; r < found.rows; ++r) {
+        std::vector<std::string> row;
+        for (int c = 0; c < found.columns; ++c) {
+            const char* value = found.values[r * found.columns + c];
+            row.emplace_back(value != nullptr ? value : "");
+        }
+        rows.push_back(std::move(row));
+    }
+    for (uint64 i = 0; i < found.rows * found.columns; ++i)
+        if (found.values[i] != nullptr) pfree(found.values[i]);
+    pfree(found.values);
+    return rows;
 }
 
 struct LogInfo {
@@ -851,6 +872,11 @@ void VacuumLogs(bool idle) {
             PgCall([&] {
                 AbortCurrentTransaction();
                 MemoryContextSwitchTo(round);
+            });
+            // A cancel or a shutdown ends the round; other failures wait
+            // for the next vacuum of the log.
+            if (IsInterruption(e)) throw;
+            PgCall([&] {
                 ereport(LOG, (errmsg("pg_ivmx scheduler could not vacuum delta log with OID %u: %s", log, e.what())));
             });
         }
@@ -885,7 +911,7 @@ void LogSlowRefresh(const SlowRefresh& slow) {
 
 // Refreshes one due view in a transaction of its own. Its failure is
 // recorded (or, for a conflict with a session, retried soon); it does not
-// end the round.
+// end the round, unless it is a cancel or a shutdown, which is rethrown.
 void RefreshDueView(const DueView& view, RoundState& round) {
     std::optional<SlowRefresh> slow;
     try {
@@ -914,6 +940,9 @@ void RefreshDueView(const DueView& view, RoundState& round) {
             }
         });
     } catch (const PgError& e) {
+        // A cancel or a shutdown is no failure of the view: it ends the
+        // round (see RunSchedulerRound).
+        if (IsInterruption(e)) throw;
         if (!IsTransientConflict(e)) {
             RecordFailure(view.immv, e.what());
             return;
@@ -965,8 +994,8 @@ RoundOutcome RunSchedulerRound() {
     } catch (const PgError& e) {
         // No view can be refreshed this round; the scheduler stays (a
         // background worker's error would end it, and every restart would
-        // fail the same way). A cancel request still ends the round.
-        if (e.sqlerrcode == ERRCODE_QUERY_CANCELED) throw;
+        // fail the same way). A cancel or a shutdown still ends the round.
+        if (IsInterruption(e)) throw;
         PgCall([&] {
             ereport(LOG, (errmsg("pg_ivmx scheduler could not find the IMMVs due for a refresh: %s", e.what()),
                           errdetail("Retrying in %d ms.", NaptimeMs())));

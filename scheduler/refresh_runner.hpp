@@ -14,7 +14,9 @@ namespace ivmx::pg {
 // dependency order, each in its own transaction. Must be called outside a
 // transaction (it starts and commits its own) with the database connection
 // of a background worker. Errors of one view are caught, recorded and
-// retried later; they do not stop the round.
+// retried later; they do not stop the round. A cancel or a shutdown (class
+// 57, core::IsInterruption) is no error of a view: it ends the round and
+// propagates to the caller.
 struct RoundOutcome {
     // How many milliseconds the caller may sleep before the next round is
     // due (at most ivmx.naptime).

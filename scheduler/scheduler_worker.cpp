@@ -23,7 +23,9 @@
 //   * SIGTERM is PostgreSQL's die(): the next CHECK_FOR_INTERRUPTS (inside
 //     PostgreSQL, or in the engine's own C-shaped frames) ends the process
 //     with FATAL, which is an exit, not a longjmp; SIGINT (pg_cancel_backend,
-//     statement_timeout) raises an ERROR that PgCall turns into PgError;
+//     statement_timeout) raises an ERROR that PgCall turns into PgError,
+//     which RunSchedulerRound rethrows (no view's failure) and which
+//     therefore ends the process like any error escaping a round;
 //     SIGHUP is handled here between rounds, so the ivmx.* getters are
 //     current at the start of each round;
 //   * writers' wake-ups arrive as the latch plus a flag in the slot; the
