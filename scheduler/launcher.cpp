@@ -85,6 +85,7 @@
 // it after kLauncherRestartSeconds unless the server is shutting down. A new
 // launcher adopts the slots it finds in use.
 #include "../extension/settings.hpp"
+#include "ivmx/core/retry_backoff.hpp"
 #include "shared_state.hpp"
 #include "wakeup.hpp"
 #include "workers.hpp"
@@ -258,12 +259,6 @@ void AdoptExistingSlots() {
 
 // --- reaping schedulers that left --------------------------------------------
 
-long RetryDelayMs(int failures) {
-    long delay = kFirstRetryMs;
-    for (int i = 1; i < failures && delay < kMaxRetryMs; ++i) delay *= 2;
-    return delay < kMaxRetryMs ? delay : kMaxRetryMs;
-}
-
 // No scheduler of the database starts before `at`.
 void PostponeStart(DatabaseEntry* entry, TimestampTz at) {
     if (entry->next_start < at) entry->next_start = at;
@@ -273,7 +268,8 @@ void ScheduleAfterFailure(DatabaseEntry* entry, const SlotExit& exit, TimestampT
     if (exit.attached_at != 0 && TimestampDifferenceExceeds(exit.attached_at, now, kHealthyRunMs))
         entry->failures = 0;
     entry->failures++;
-    const long delay = RetryDelayMs(entry->failures);
+    const long delay =
+        static_cast<long>(core::RetryDelayMs(entry->failures, kFirstRetryMs, kMaxRetryMs));
     elog(LOG, "pg_ivmx scheduler of database %u failed; next start in %ld ms",
          entry->database_id, delay);
     PostponeStart(entry, TimestampTzPlusMilliseconds(now, delay));
