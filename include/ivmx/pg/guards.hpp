@@ -76,8 +76,14 @@ auto PgCall(F&& f) -> decltype(f()) {
     }
 }
 
-// Builds a palloc'd ErrorData (in ErrorContext-independent memory) describing
-// the exception being handled. Called only from inside a catch block.
+// Describes the exception being handled as an ErrorData, for ThrowErrorData
+// (RaiseErrorData) or a report (CallbackGuard). Called only from inside a
+// catch block; never raises a PostgreSQL error. The ErrorData is allocated
+// in the current memory context, its strings too, except constant messages
+// ("out of memory", ...): fields that cannot be copied for want of memory
+// are left out, and when not even the ErrorData can be allocated, the
+// result is a static description of an out-of-memory error. Read it only:
+// never modify it or free it (FreeErrorData), it may be static.
 ErrorData* ErrorDataFromCurrentException() noexcept;
 
 // Raises edata with ereport semantics; never returns.
