@@ -46,9 +46,13 @@ std::string LatestSnapshotText() {
     const char* text = PgCall([] {
         Snapshot latest = RegisterSnapshot(GetLatestSnapshot());
         SPIPlanPtr plan = SPI_prepare("SELECT pg_current_snapshot()::text", 0, nullptr);
+        if (plan == nullptr)
+            elog(ERROR, "could not prepare the query of the current snapshot: %s",
+                 SPI_result_code_string(SPI_result));
         int rc = SPI_execute_snapshot(plan, nullptr, nullptr, latest, InvalidSnapshot, true, false, 1);
         if (rc != SPI_OK_SELECT || SPI_processed != 1) elog(ERROR, "could not read the current snapshot");
         char* value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+        if (value == nullptr) elog(ERROR, "could not read the current snapshot");
         SPI_freeplan(plan);
         UnregisterSnapshot(latest);
         return value;
@@ -99,8 +103,8 @@ void ValidateRefreshInterval(Datum interval) {
     if (value->month >= 0 && value->day >= 0 && value->time >= 0 && seconds > 0 &&
         seconds <= kMaxRefreshIntervalSeconds)
         return;
-    const std::string text =
-        PgCall([&] { return std::string(DatumGetCString(DirectFunctionCall1(interval_out, interval))); });
+    const char* shown = PgCall([&] { return DatumGetCString(DirectFunctionCall1(interval_out, interval)); });
+    const std::string text = shown;
     throw core::Error(core::sqlstate::kInvalidParameterValue, "invalid refresh interval \"" + text + "\"",
                       "A refresh interval must be longer than zero and at most 1 year, with no negative part.",
                       "Give an interval such as '5 minutes', or NULL to refresh the IMMV whenever changes are "

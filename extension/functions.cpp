@@ -73,7 +73,15 @@ core::QualifiedName TargetName(const core::ImmvName& name) {
         return RangeVarGetCreationNamespace(rv);
     });
     CheckMayCreateIn(nsp, name.name);
-    return {PgCall([&] { return std::string(get_namespace_name(nsp)); }), name.name};
+    // The schema may have been dropped meanwhile (nothing locks it yet).
+    const char* schema = PgCall([&] {
+        char* found = get_namespace_name(nsp);
+        if (found == nullptr)
+            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_SCHEMA),
+                            errmsg("schema with OID %u does not exist", nsp)));
+        return found;
+    });
+    return {schema, name.name};
 }
 
 // Checks the caller's rights on every relation the view reads, then locks
@@ -92,8 +100,7 @@ void RefuseCycle(Oid immv, const std::vector<Oid>& bases) {
     std::vector<core::RelationId> reads(bases.begin(), bases.end());
     if (LoadDependencyGraph().WouldCreateCycle(immv, reads))
         throw core::Error(core::sqlstate::kInvalidObjectDefinition,
-                          "IMMV \"" + PgCall([&] { return std::string(get_rel_name(immv)); }) +
-                              "\" would depend on itself");
+                          "IMMV \"" + RelationName(immv).name + "\" would depend on itself");
 }
 
 // Records a new (or restored) IMMV: catalog rows, dependencies, the guard
@@ -272,7 +279,8 @@ std::vector<std::string> ImmvCommands(bool restore) {
         for (const auto& c : core::VisibleColumns(maintainer->definition())) columns.push_back(core::QuoteIdent(c));
         const std::string target = core::QuoteQualified(name) + (restore ? "" : "(" + core::Join(columns, ", ") + ")");
         auto literal = [](const std::string& text) {
-            return PgCall([&] { return std::string(quote_literal_cstr(text.c_str())); });
+            const char* quoted = PgCall([&] { return quote_literal_cstr(text.c_str()); });
+            return std::string(quoted);
         };
         if (restore)
             commands.push_back("SELECT ivmx.restore_immv(" + literal(target) + ", " + literal(definition) +
@@ -332,7 +340,8 @@ std::string GetImmvDef(Oid immv) {
     SpiConnect();
     const ImmvRecord record = RequireImmv(immv);
     Query* query = ImmvQuery(record);
-    std::string def = PgCall([&] { return std::string(pg_get_querydef(query, true)); });
+    const char* text = PgCall([&] { return pg_get_querydef(query, true); });
+    std::string def = text;
     SpiFinish();
     return def;
 }
