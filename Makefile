@@ -2,6 +2,8 @@
 #
 #   make            build pg_ivmx.so with PGXS (needs postgresql-server-dev-15)
 #   make install    install the library, control file and SQL scripts
+#   make installcheck  run the pg_regress suite against the running server named
+#                   by PGHOST/PGPORT/PGUSER (it must preload pg_ivmx; make install first)
 #   make test       as root on Debian 12: install packages, build, install, run every suite
 #   make demo       as root on Debian 12: install packages, build, install, show IMMVs under load
 #   make unit       build and run the PostgreSQL-free core's GoogleTest suite
@@ -24,6 +26,9 @@ SHLIB_LINK = -lstdc++
 # The extension is C++; JIT inlining of it is not wanted (clang-14 would need
 # its own C++17 flags for the bitcode step and gains nothing here).
 override with_llvm = no
+# installcheck is ours (below): the suite needs pg_ivmx preloaded, which
+# PGXS's pg_regress rule cannot check.
+NO_INSTALLCHECK = 1
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 # Server headers come in with -isystem so that their warnings do not drown ours.
@@ -36,12 +41,17 @@ src/%.o: override CPPFLAGS := -Iinclude
 	$(CXX) $(CXXFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
 -include $(OBJS:.o=.d)
 EXTRA_CLEAN = $(OBJS:.o=.d)
+# The regress suite against an installed and running server (libpq's
+# environment picks it), as PGXS's installcheck does; test/run_regress.sh
+# checks first that the server preloads pg_ivmx and can run the suite.
+installcheck:
+	PG_CONFIG=$(PG_CONFIG) bash test/run_regress.sh --installcheck
 else
-all:
+all installcheck:
 	@echo "PostgreSQL 15 server headers not found ($(PG_CONFIG)); run 'make setup' as root first" >&2; exit 1
 endif
 
-.PHONY: setup unit test demo bench
+.PHONY: setup unit test demo bench installcheck
 
 setup:
 	bash mk/setup.sh

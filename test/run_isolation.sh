@@ -4,6 +4,9 @@
 # database ivmx_isolation. Results land in test/isolation/output_iso.
 #   bash test/run_isolation.sh          every spec (starts a cluster if needed)
 #   bash test/run_isolation.sh NAME...  only these specs
+#   bash test/run_isolation.sh --installcheck [NAME...]
+#       against the running server of the libpq environment, as
+#       test/run_regress.sh --installcheck does
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=test/lib/pg_regress_suite.sh
