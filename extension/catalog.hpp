@@ -6,9 +6,10 @@
 // scheduler/scheduler_worker.cpp still run a few catalog queries of theirs).
 //
 // Reads and updates go through SPI (an SPI connection must be open) with
-// bound parameters; the rows of a new IMMV and its populated flag are
-// written with direct heap access, so that an IMMV's owner can create,
-// refresh and drop it without holding privileges on the catalog tables.
+// bound parameters (extension/spi_query.hpp); the rows of a new IMMV and
+// its populated flag are written with direct heap access, so that an IMMV's
+// owner can create, refresh and drop it without holding privileges on the
+// catalog tables.
 // Values read from the catalog that later statements use (watermarks,
 // snapshot marks) are bound to those statements too (SqlArgs), never
 // spliced into their text.
@@ -29,6 +30,7 @@
 #include "ivmx/core/dependency_graph.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "ivmx/pg/postgres.hpp"
+#include "spi_query.hpp"
 
 namespace ivmx::pg {
 
@@ -68,54 +70,6 @@ auto AsCatalogOwner(F&& f) -> decltype(f()) {
         throw;
     }
 }
-
-// --- bound values ------------------------------------------------------------
-
-// The values of a statement's parameters $1, $2, ...: C++ data until Bind
-// turns them into Datums for SPI inside the guard that runs the statement.
-// Each Add returns the placeholder of the value it adds ("$3"), to be
-// written into the statement's text where the value is used.
-class SqlArgs {
-  public:
-    std::string AddOid(Oid value);
-    std::string AddInt64(int64 value);
-    std::string AddXid8(uint64 value);  // a FullTransactionId as uint64
-    std::string AddTimestamp(TimestampTz value);
-    std::string AddText(const std::string& value);
-    std::string AddPgSnapshot(const std::string& text);  // pg_snapshot text, "xmin:xmax:xip,..."
-    std::string AddNull(Oid type);
-
-    int count() const { return static_cast<int>(args_.size()); }
-
-    // The parameters as SPI takes them (palloc'd in the current memory
-    // context; nullptr when there are none).
-    struct Bound {
-        int count;
-        Oid* types;
-        Datum* values;
-        char* nulls;
-    };
-    // Raises PostgreSQL errors (a value its type's input function rejects):
-    // call inside PgCall.
-    Bound Bind() const;
-
-  private:
-    struct Arg {
-        Oid type;
-        bool is_null;
-        Datum by_value;  // for types passed by value
-        bool from_text;  // converted from text by the type's input function
-        std::string text;
-    };
-    std::string Push(Arg arg);
-    std::vector<Arg> args_;
-};
-
-// Runs sql with args bound (SPI connected): in the current snapshot
-// (SPI_execute_with_args), or in `snapshot` when it is given. Returns the
-// SPI result code. PostgreSQL code: call inside PgCall.
-int SpiExecuteWithArgs(const char* sql, const SqlArgs& args, bool read_only, long count,
-                       Snapshot snapshot = InvalidSnapshot);
 
 // --- IMMV rows ---------------------------------------------------------------
 
