@@ -633,6 +633,16 @@ void UnregisterDeltaLog(Oid relid) {
     });
 }
 
+std::optional<Oid> DeltaLogOf(Oid relid) {
+    const std::vector<Oid> logs = AsCatalogOwner([&] {
+        return QueryOids(
+            "SELECT logrelid::pg_catalog.oid AS logrelid FROM ivmx.delta_log WHERE relid = $1",
+            "logrelid", OidArg(relid), ReadIn::Statement);
+    });
+    if (logs.empty()) return std::nullopt;
+    return logs.front();
+}
+
 // --- snapshot marks ---
 
 void RememberSnapshotMark(Snapshot snapshot) {
@@ -766,13 +776,39 @@ core::DependencyGraph LoadDependencyGraph() {
     return core::DependencyGraph(edges);
 }
 
-std::vector<Oid> ImmvsReading(Oid relid) {
+std::vector<Oid> ImmvsReading(Oid relid, CatalogSnapshot snapshot) {
     return AsCatalogOwner([&] {
         return QueryOids(
             "SELECT immvrelid::pg_catalog.oid AS immvrelid FROM ivmx.immv_dependency WHERE relid = "
             "$1 "
             "ORDER BY 1",
-            "immvrelid", OidArg(relid), ReadIn::Latest);
+            "immvrelid", OidArg(relid),
+            snapshot == CatalogSnapshot::Latest ? ReadIn::Latest : ReadIn::Statement);
+    });
+}
+
+std::vector<Oid> DeferredImmvsReading(Oid relid) {
+    return AsCatalogOwner([&] {
+        return QueryOids(
+            "SELECT d.immvrelid::pg_catalog.oid AS immvrelid FROM ivmx.immv_dependency d "
+            "JOIN ivmx.immv i USING (immvrelid) WHERE d.relid = $1 AND i.mode = 'deferred' "
+            "ORDER BY 1",
+            "immvrelid", OidArg(relid), ReadIn::Statement);
+    });
+}
+
+std::vector<Oid> ImmvsReadingColumn(Oid relid, AttrNumber attnum) {
+    SqlArgs args;
+    args.AddOid(relid);
+    args.AddInt64(attnum);
+    return AsCatalogOwner([&] {
+        return QueryOids(
+            "SELECT DISTINCT d.objid AS immvrelid FROM pg_catalog.pg_depend d "
+            "JOIN ivmx.immv i ON i.immvrelid::pg_catalog.oid = d.objid "
+            "WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+            "AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+            "AND d.refobjid = $1 AND d.refobjsubid = $2 ORDER BY 1",
+            "immvrelid", args, ReadIn::StatementReadOnly);
     });
 }
 

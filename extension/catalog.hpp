@@ -2,8 +2,7 @@
 // extension's tables ivmx.immv, ivmx.immv_dependency, ivmx.refresh_history,
 // ivmx.delta_log and ivmx.snapshot_mark (sql/pg_ivmx--*.sql). Other files use
 // the named operations declared here instead of addressing catalog columns
-// or writing catalog SQL of their own (delta_log.cpp, utility_hook.cpp and
-// scheduler/scheduler_worker.cpp still run a few catalog queries of theirs).
+// or writing catalog SQL of their own.
 //
 // Reads and updates go through SPI (an SPI connection must be open) with
 // bound parameters (extension/spi_query.hpp); the rows of a new IMMV and
@@ -235,6 +234,10 @@ std::vector<Oid> ForgetCatalogRows(const std::vector<Oid>& dropped);
 void RegisterDeltaLog(Oid relid, Oid logrelid);
 void UnregisterDeltaLog(Oid relid);
 
+// The delta log relation relid's changes are logged to, if any (this
+// transaction's own registrations included).
+std::optional<Oid> DeltaLogOf(Oid relid);
+
 // --- snapshot marks ----------------------------------------------------------
 
 // Remembers the snapshot a scheduler round runs in (ivmx.snapshot_mark), a
@@ -289,8 +292,19 @@ inline void CheckRecomputeVisible(const ImmvRecord& record) {
 // reads), in one catalog query that sees this transaction's own changes.
 core::DependencyGraph LoadDependencyGraph();
 
-// IMMVs that read relation relid.
-std::vector<Oid> ImmvsReading(Oid relid);
+// IMMVs that read relation relid, whoever owns them, in OID order, as the
+// latest snapshot shows the catalog or (CatalogSnapshot::Statement) as the
+// current statement sees it.
+std::vector<Oid> ImmvsReading(Oid relid, CatalogSnapshot snapshot = CatalogSnapshot::Latest);
+
+// The deferred IMMVs that read relation relid, whoever owns them, in OID
+// order (this transaction's own changes included).
+std::vector<Oid> DeferredImmvsReading(Oid relid);
+
+// The IMMVs whose definitions read column attnum of relation relid (their
+// dependencies recorded in pg_depend), whoever owns them, in OID order, in
+// the active snapshot.
+std::vector<Oid> ImmvsReadingColumn(Oid relid, AttrNumber attnum);
 
 // The relations IMMV immv reads (base tables and IMMVs), in OID order.
 std::vector<Oid> ImmvInputs(Oid immv);

@@ -18,16 +18,7 @@ constexpr int kBookkeepingColumns = 4;  // __ivm_xid, __ivm_sign, __ivm_time, __
 
 std::string LogName(Oid relid) { return "delta_" + std::to_string(relid); }
 
-// The deferred IMMVs that read relid.
-std::vector<Oid> DeferredReaders(Oid relid) {
-    return AsCatalogOwner([&] {
-        return SpiOids("SELECT d.immvrelid::oid FROM ivmx.immv_dependency d JOIN ivmx.immv i USING (immvrelid) "
-                       "WHERE d.relid = $1 AND i.mode = 'deferred' ORDER BY 1",
-                       relid);
-    });
-}
-
-bool HasDeferredReader(Oid relid) { return !DeferredReaders(relid).empty(); }
+bool HasDeferredReader(Oid relid) { return !DeferredImmvsReading(relid).empty(); }
 
 // Columns of relid (not dropped) that the log also has.
 std::vector<std::string> SharedColumns(Oid base_relid, Oid log_relid) {
@@ -65,12 +56,6 @@ std::string LogInsertSql(Oid base_relid, Oid log_relid, ChangeKind kind) {
 }
 
 }  // namespace
-
-std::optional<Oid> DeltaLogOf(Oid relid) {
-    auto logs = AsCatalogOwner([&] { return SpiOids("SELECT logrelid::oid FROM ivmx.delta_log WHERE relid = $1", relid); });
-    if (logs.empty()) return std::nullopt;
-    return logs.front();
-}
 
 // Column definitions ("name" type [COLLATE ...]) of relid's live
 // attributes, without constraints: a log row only records values.
@@ -126,7 +111,7 @@ struct LogNeeds {
 LogNeeds NeedsOf(Oid relid, const core::ViewDefinition* extra) {
     LogNeeds needs;
     if (extra != nullptr) needs.Add(*extra, relid);
-    for (Oid immv : DeferredReaders(relid)) needs.Add(LoadMaintainer(RequireImmv(immv))->definition(), relid);
+    for (Oid immv : DeferredImmvsReading(relid)) needs.Add(LoadMaintainer(RequireImmv(immv))->definition(), relid);
     // The columns its row security policies read: a refresh filters the
     // logged rows with them (a policy created later, on a column the log
     // lacks, makes refreshes recompute instead).
@@ -179,13 +164,12 @@ Oid EnsureDeltaLog(Oid relid, const core::ViewDefinition& reader) {
         SpiExecute("CREATE TABLE " + log + " (" + core::Join(columns, ", ") + ")");
         // A member of the extension: pg_dump leaves it (and its rows) out.
         SpiExecute("ALTER EXTENSION pg_ivmx ADD TABLE " + log);
-        SpiExecute("INSERT INTO ivmx.delta_log (relid, logrelid) VALUES (" + std::to_string(relid) +
-                   ", '" + log + "'::regclass)");
     });
+    const std::string name = LogName(relid);
+    const Oid created = PgCall([&] { return CatalogRelid(name.c_str()); });
+    RegisterDeltaLog(relid, created);
     PgCall([] { CommandCounterIncrement(); });
-    auto created = DeltaLogOf(relid);
-    if (!created) throw core::Error(core::sqlstate::kInternalError, "delta log was not created");
-    return *created;
+    return created;
 }
 
 void FollowBaseColumnRename(Oid relid, const std::string& column, const std::string& new_name) {
@@ -213,8 +197,8 @@ void DropDeltaLogIfUnused(Oid relid) {
     auto log = DeltaLogOf(relid);
     if (!log) return;
     const std::string name = core::QuoteQualified(RelationName(*log));
+    UnregisterDeltaLog(relid);
     AsRole(CatalogOwner(), [&] {
-        SpiExecute("DELETE FROM ivmx.delta_log WHERE relid = " + std::to_string(relid));
         SpiExecute("ALTER EXTENSION pg_ivmx DROP TABLE " + name);
         SpiExecute("DROP TABLE " + name);
     });

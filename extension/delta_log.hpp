@@ -5,7 +5,9 @@
 // ivmx.delta_seq, increasing within each writing backend, then the
 // relation's columns that deferred IMMVs read: a column no view reads is
 // not copied into every log row).
-// All deferred IMMVs on the relation share it.
+// All deferred IMMVs on the relation share it. Which log belongs to which
+// relation is recorded in ivmx.delta_log (catalog.hpp: RegisterDeltaLog,
+// DeltaLogOf).
 #pragma once
 
 #include <array>
@@ -21,9 +23,6 @@ namespace ivmx::pg {
 // The log of relid for a new deferred reader: created if it does not exist
 // yet, with the columns `reader` and relid's other deferred readers read.
 Oid EnsureDeltaLog(Oid relid, const core::ViewDefinition& reader);
-
-// The log of relid, if any.
-std::optional<Oid> DeltaLogOf(Oid relid);
 
 // Renames the log's column after the base column was renamed.
 void FollowBaseColumnRename(Oid relid, const std::string& column, const std::string& new_name);

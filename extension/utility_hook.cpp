@@ -32,27 +32,9 @@ ProcessUtility_hook_type g_previous_hook = nullptr;
 // Names of the IMMVs reading column attnum of relid, comma-separated, as
 // the caller's search_path shows them. The catalog is read as its owner
 // (row-level security would hide other roles' IMMVs from the caller).
-std::string ImmvsReadingColumn(Oid relid, AttrNumber attnum) {
-    AsCatalogOwner([&] {
-        PgCall([&] {
-            Oid argtypes[2] = {OIDOID, INT4OID};
-            Datum args[2] = {ObjectIdGetDatum(relid), Int32GetDatum(attnum)};
-            const int rc = SPI_execute_with_args(
-                "SELECT DISTINCT d.objid FROM pg_catalog.pg_depend d JOIN ivmx.immv i ON i.immvrelid::pg_catalog.oid = d.objid "
-                "WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-                "AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-                "AND d.refobjid = $1 AND d.refobjsubid = $2 ORDER BY 1",
-                2, argtypes, args, nullptr, true, 0);
-            if (rc != SPI_OK_SELECT) elog(ERROR, "could not read the IMMVs reading a column");
-        });
-    });
-    std::vector<Oid> immvs;
-    for (uint64 i = 0; i < SPI_processed; ++i) {
-        bool isnull = false;
-        immvs.push_back(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
-    }
+std::string ImmvNamesReadingColumn(Oid relid, AttrNumber attnum) {
     std::string names;
-    for (Oid immv : immvs) {
+    for (Oid immv : ImmvsReadingColumn(relid, attnum)) {
         if (!names.empty()) names += ", ";
         names += PgCall([&] { return DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(immv))); });
     }
@@ -66,16 +48,9 @@ bool ExtensionInstalled() {
     });
 }
 
-// Whether the catalog query (one oid parameter) returns a row, whoever asks.
-bool CatalogHas(const char* sql, Oid relid) {
-    return !AsCatalogOwner([&] { return SpiOids(sql, relid); }).empty();
-}
-
-bool IsImmv(Oid relid) { return CatalogHas("SELECT immvrelid::oid FROM ivmx.immv WHERE immvrelid = $1", relid); }
-
-bool IsReadByImmv(Oid relid) {
-    return CatalogHas("SELECT relid::oid FROM ivmx.immv_dependency WHERE relid = $1", relid);
-}
+// Whether an IMMV reads relid, whoever owns it, as the statement sees the
+// catalog.
+bool IsReadByImmv(Oid relid) { return !ImmvsReading(relid, CatalogSnapshot::Statement).empty(); }
 
 Oid RelidOf(RangeVar* rv) {
     return PgCall([&] { return RangeVarGetRelid(rv, NoLock, true); });
@@ -109,7 +84,7 @@ void CheckRename(RenameStmt* stmt) {
     const Oid relid = RelidOf(stmt->relation);
     if (!OidIsValid(relid)) return;
     SpiConnect();
-    if (IsImmv(relid))
+    if (ImmvExists(relid))
         throw core::NotSupported("cannot rename column \"" + std::string(stmt->subname) +
                                  "\" of an incrementally maintainable materialized view",
                                  "Columns whose names start with \"__ivm\" hold the IMMV's bookkeeping.");
@@ -119,7 +94,7 @@ void CheckRename(RenameStmt* stmt) {
 // Columns of an IMMV cannot be dropped or change type; base tables cannot
 // gain parents' children (ALTER TABLE ... INHERIT).
 void CheckAlterImmvOrInherit(AlterTableStmt* stmt, Oid relid) {
-    const bool immv = IsImmv(relid);
+    const bool immv = ImmvExists(relid);
     for (int i = 0; i < list_length(stmt->cmds); ++i) {
         auto* cmd = static_cast<AlterTableCmd*>(list_nth(stmt->cmds, i));
         if (immv && (cmd->subtype == AT_DropColumn || cmd->subtype == AT_AlterColumnType))
@@ -147,7 +122,7 @@ void CheckAlterTable(AlterTableStmt* stmt) {
         if (cmd->subtype != AT_AlterColumnType || cmd->name == nullptr) continue;
         const AttrNumber attnum = PgCall([&] { return get_attnum(relid, cmd->name); });
         if (attnum == InvalidAttrNumber) continue;
-        const std::string immvs = ImmvsReadingColumn(relid, attnum);
+        const std::string immvs = ImmvNamesReadingColumn(relid, attnum);
         if (immvs.empty()) continue;
         const std::string column = cmd->name;
         PgCall([&] {
@@ -179,7 +154,7 @@ void CheckDropTrigger(DropStmt* stmt) {
         });
         if (!OidIsValid(relid) || !IsMaintenanceTrigger(relid, trigger)) continue;
         SpiConnect();
-        const bool needed = IsImmv(relid) || IsReadByImmv(relid);
+        const bool needed = ImmvExists(relid) || IsReadByImmv(relid);
         SpiFinish();
         if (!needed) continue;
         const char* table_name = PgCall([&] { return get_rel_name(relid); });

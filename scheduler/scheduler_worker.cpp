@@ -168,12 +168,12 @@ void WarnAboutBrokenTriggers() {
     });
     try {
         SpiConnect();
-        const std::vector<Oid> immvs =
-            AsCatalogOwner([] { return SpiOids("SELECT immvrelid::oid FROM ivmx.immv ORDER BY 1"); });
         std::set<Oid> broken;
-        for (Oid immv : immvs)
+        for (const ImmvSummary& summary : ListImmvs()) {
+            const Oid immv = summary.relid;
             if (PgCall([&] { return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(immv)); }) && !TriggersIntact(immv))
                 broken.insert(immv);
+        }
         for (Oid immv : broken)
             if (warned.count(immv) == 0) WarnTriggersMissing(immv);
         warned = broken;
