@@ -24,6 +24,7 @@
 #include "../extension/maintainer.hpp"
 #include "../extension/pg_util.hpp"
 #include "../extension/settings.hpp"
+#include "../extension/transaction_changes.hpp"
 #include "ivmx/core/delta_query.hpp"
 #include "ivmx/core/sql_text.hpp"
 #include "ivmx/core/watermark.hpp"
@@ -541,6 +542,14 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
         PgCall([&] { UnregisterSnapshot(snapshot); });
         return result;
     }
+    // Like any maintenance writing an IMMV, the refresh first locks the
+    // immediate IMMVs its writes reach (and those they reach in turn). A
+    // write of several kinds at once (a keyed batch updates, deletes and
+    // inserts in one statement) keeps its first parts for those IMMVs until
+    // its last part: without the locks, a switch of one of them to deferred
+    // could commit meanwhile, and the kept parts would be neither applied
+    // nor logged for it.
+    LockForChanges({BatchedChange{immv, {}, {}}});
     // A recompute rewrites every row of the IMMV, which views reading it
     // would receive as a change of every row: for them it is never cheaper.
     const double ratio = ImmvsReading(immv).empty() ? FullRefreshRatio() : 0;
