@@ -17,12 +17,10 @@ namespace ivmx::pg {
 
 namespace {
 
-using RelationEntry = RelationMaintenance;
-
 // Backend-local cache, keyed by base relation OID. Node-based: references to
-// entries survive rehashing.
-std::unordered_map<Oid, RelationEntry>& Cache() {
-    static std::unordered_map<Oid, RelationEntry> cache;
+// entries survive rehashing; entries are reloaded in place, never erased.
+std::unordered_map<Oid, RelationMaintenance>& Cache() {
+    static std::unordered_map<Oid, RelationMaintenance> cache;
     return cache;
 }
 
@@ -53,7 +51,10 @@ void InvalidateCallback(Datum, Oid relid) {
     CallbackGuard("pg_ivmx relcache invalidation callback", [relid] { InvalidateEntries(relid); });
 }
 
-void LoadEntry(Oid relid, RelationEntry& entry) {
+// Loads the maintenance of base relation relid into `entry` (its cache
+// entry), retiring what the entry held. SPI connected, under
+// WithMaintenanceSettings.
+void LoadRelationMaintenance(Oid relid, RelationMaintenance& entry) {
     Retired().push_back(std::move(entry));
     entry = RelationMaintenance();
     entry.valid = true;  // cleared by any invalidation arriving from here on
@@ -237,18 +238,6 @@ std::vector<ImmvLock> ViewMaintainer::WriterLocks(bool only_write) const {
         locks.push_back({immv(), lock_class_, static_cast<int32>(relation),
                          relation == changed_relation_ ? RowExclusiveLock : ShareLock});
     return locks;
-}
-
-void ViewMaintainer::LockForWriter(bool only_write) const {
-    // Computed outside the guard: a lock wait may end in an ERROR (cancel,
-    // deadlock, lock timeout).
-    const std::vector<ImmvLock> locks = WriterLocks(only_write);
-    PgCall([&] {
-        for (const ImmvLock& lock : locks) {
-            if (OidIsValid(lock.classid)) LockDatabaseObject(lock.classid, lock.relid, lock.subid, lock.mode);
-            else LockRelationOid(lock.relid, lock.mode);
-        }
-    });
 }
 
 namespace {
@@ -593,10 +582,10 @@ bool LockOrderBefore(const ViewMaintainer& a, const ViewMaintainer& b) {
     return a.immv() < b.immv();
 }
 
-const RelationMaintenance& MaintenanceOf(Oid relid) {
+const RelationMaintenance& LoadedMaintenance(Oid relid) {
     if (!MaintenanceScope::Active()) Retired().clear();
-    RelationEntry& entry = Cache()[relid];
-    if (!entry.valid) WithMaintenanceSettings([&] { LoadEntry(relid, entry); });
+    RelationMaintenance& entry = Cache()[relid];
+    if (!entry.valid) WithMaintenanceSettings([&] { LoadRelationMaintenance(relid, entry); });
     return entry;
 }
 
@@ -605,12 +594,22 @@ bool MaintenanceValid(Oid relid) {
     return it != Cache().end() && it->second.valid;
 }
 
-const RelationMaintenance& MaintenanceForLater(Oid relid) {
+namespace {
+
+// The immediate IMMVs of a relation's maintenance, in lock order.
+std::vector<const ViewMaintainer*> ImmediateViews(const RelationMaintenance& maintenance) {
+    std::vector<const ViewMaintainer*> active;
+    for (const auto& view : maintenance.views)
+        if (view->active()) active.push_back(view.get());
+    return active;
+}
+
+}  // namespace
+
+const RelationMaintenance& LockMaintenanceForLater(Oid relid) {
     while (true) {
-        const RelationMaintenance& entry = MaintenanceOf(relid);
-        std::vector<const ViewMaintainer*> active;
-        for (const auto& view : entry.views)
-            if (view->active()) active.push_back(view.get());
+        const RelationMaintenance& maintenance = LoadedMaintenance(relid);
+        const std::vector<const ViewMaintainer*> active = ImmediateViews(maintenance);
         // The mode locks of the IMMVs the kept changes reach, and the
         // relations their maintenance will read, as a query of the writer's
         // would: a TRUNCATE of one of them then waits for this transaction
@@ -619,32 +618,23 @@ const RelationMaintenance& MaintenanceForLater(Oid relid) {
         LockAllOrWait(ReadLocks(active));
         // Taking the locks processed pending invalidations: a mode switch
         // we waited for is seen.
-        if (entry.valid) return entry;
+        if (maintenance.valid) return maintenance;
     }
 }
 
-const RelationMaintenance& MaintainersFor(Oid relid) {
-    if (!MaintenanceScope::Active()) Retired().clear();
-    RelationEntry& entry = Cache()[relid];
-    // A property of the statement, the same for every view of the relation:
-    // found out once, when a view needs it.
-    std::optional<bool> only_write;
+const RelationMaintenance& LockMaintenanceForWriter(Oid relid, bool only_write) {
     while (true) {
-        if (!entry.valid) WithMaintenanceSettings([&] { LoadEntry(relid, entry); });
+        const RelationMaintenance& maintenance = LoadedMaintenance(relid);
         // The relations the IMMVs read first, then the IMMVs in lock order.
-        std::vector<const ViewMaintainer*> active;
-        for (const auto& view : entry.views)
-            if (view->active()) active.push_back(view.get());
+        const std::vector<const ViewMaintainer*> active = ImmediateViews(maintenance);
         std::vector<ImmvLock> locks = ReadLocks(active);
-        for (const ViewMaintainer* view : active) {
-            if (!only_write) only_write = OnlyWriteOfTransaction(relid);
-            for (const ImmvLock& lock : view->WriterLocks(*only_write)) locks.push_back(lock);
-        }
+        for (const ViewMaintainer* view : active)
+            for (const ImmvLock& lock : view->WriterLocks(only_write)) locks.push_back(lock);
         LockAllOrWait(locks);
         // Taking the locks processed pending invalidations: an IMMV may have
         // been dropped, renamed, refreshed or switched mode meanwhile.
         PgCall([] { AcceptInvalidationMessages(); });
-        if (entry.valid) return entry;
+        if (maintenance.valid) return maintenance;
     }
 }
 

@@ -1,12 +1,15 @@
-// Immediate maintenance: per-backend cache of prepared maintenance plans and
-// their execution inside the capture triggers.
+// Immediate maintenance: per-backend cache of prepared maintenance plans,
+// their execution inside the capture triggers, and the locks writers take
+// for them.
 //
 // For every base relation the cache holds the IMMVs that read it, each with
 // its view IR and, per statement kind, the prepared (SPI_keepplan) statements
 // of its maintenance plan. Entries are invalidated by relcache invalidation of
 // the base relation or of an IMMV (create/drop/refresh/rename all send one)
-// and rebuilt on next use, so no plan is built per statement and no catalog
-// row is read per statement.
+// and rebuilt on next use, so that a statement changing one relation builds
+// no plan and reads no catalog row. (Batches of several statements' or
+// relations' changes, and deferred refreshes, plan their statements for one
+// use: ViewMaintainer::ApplyDelta.)
 #pragma once
 
 #include <array>
@@ -128,20 +131,19 @@ public:
     const ImmvRecord& record() const { return record_; }
     // Whether other IMMVs read this IMMV (its changes cascade).
     bool read_by_immvs() const { return read_by_immvs_; }
-    // Takes the locks a writer of the changed relation holds on the IMMV until
-    // its transaction ends, so that writers whose deltas depend on each
-    // other's changes take turns (core::WriterConcurrencyOf): RowExclusiveLock
-    // on the IMMV when none do; ExclusiveLock when every writer must wait for
-    // every other, and also for a write that may not be its transaction's
-    // only one (not `only_write`: it may go on to write the view's other
-    // relations, and taking turns from the first write on spares it a lock
-    // upgrade that could deadlock with its peers); otherwise RowExclusiveLock
-    // plus a lock per relation of the view, shared by its writers and
-    // conflicting with the other relations' writers.
-    void LockForWriter(bool only_write) const;
+    // The locks a writer of the changed relation holds on the IMMV until its
+    // transaction ends, so that writers whose deltas depend on each other's
+    // changes take turns (core::WriterConcurrencyOf): RowExclusiveLock on the
+    // IMMV when none do; ExclusiveLock when every writer must wait for every
+    // other, and also for a write that may not be its transaction's only one
+    // (not `only_write`: it may go on to write the view's other relations,
+    // and taking turns from the first write on spares it a lock upgrade that
+    // could deadlock with its peers); otherwise RowExclusiveLock plus a lock
+    // per relation of the view, shared by its writers and conflicting with
+    // the other relations' writers. Only lists them: LockAllOrWait takes them.
     std::vector<ImmvLock> WriterLocks(bool only_write) const;
     // Takes the mode lock of the IMMV and of every IMMV downstream shared
-    // (see MaintenanceForLater).
+    // (see LockMaintenanceForLater).
     void LockModesShared() const;
     const core::ViewDefinition& definition() const { return definition_; }
 
@@ -163,7 +165,7 @@ private:
     Oid owner_;
     Oid changed_relation_;
     bool read_by_immvs_ = false;
-    // How writers of changed_relation_ take turns (see LockForWriter), and
+    // How writers of changed_relation_ take turns (see WriterLocks), and
     // for PerRelation the view's relations in lock order.
     core::WriterConcurrency writer_concurrency_;
     std::vector<Oid> lock_relations_;
@@ -214,25 +216,45 @@ std::vector<ImmvLock> ReadLocks(const std::vector<const ViewMaintainer*>& views)
 // locks IMMVs in: by dependency depth, then core::ContentionRank, then OID.
 bool LockOrderBefore(const ViewMaintainer& a, const ViewMaintainer& b);
 
-// The maintenance of base relation relid, loaded if needed, its IMMVs in
-// lock order; no IMMV is locked. SPI must be connected. The result stays
-// valid until the next call made outside maintenance.
-const RelationMaintenance& MaintenanceOf(Oid relid);
+// --- Looking up and locking the maintenance of a base relation ---------------
+//
+// A lookup (LoadedMaintenance) takes none of the locks maintenance needs.
+// A statement's capture takes them once, with the lock step that fits what
+// it does with its changes: LockMaintenanceForWriter (applied at its end),
+// LockMaintenanceForLater (kept for the end of the transaction or of the
+// outermost statement) or LockMaintenanceForChanges (several relations'
+// changes applied at once, extension/transaction_changes.hpp); then it
+// passes the maintenance the lock step returned along. A lock step loads the
+// maintenance again and takes the locks again when an invalidation arrived
+// while it waited (an IMMV dropped, renamed, refreshed or switched modes
+// meanwhile).
 
-// MaintenanceOf(relid) with every immediate IMMV locked in its maintenance
-// lock mode for a writer of relid (deferred IMMVs are never locked by
-// writers), in lock order.
-const RelationMaintenance& MaintainersFor(Oid relid);
+// The maintenance of base relation relid, its IMMVs in lock order, from the
+// backend's cache: loaded on first use and again after an invalidation
+// (loading reads the catalog and takes AccessShareLock on every IMMV reading
+// relid). Takes none of the maintenance locks. SPI must be connected. The
+// result stays valid until the next call made outside maintenance
+// (MaintenanceScope).
+const RelationMaintenance& LoadedMaintenance(Oid relid);
 
-// MaintenanceOf(relid) for a writer whose changes wait for its commit (or
+// The lock step of a writer of relid whose changes are applied now, at the
+// end of its statement: AccessShareLock on every relation the immediate
+// IMMVs read (ReadLocks), then every immediate IMMV's writer locks
+// (WriterLocks, with `only_write` as OnlyWriteOfTransaction tells), taken
+// with LockAllOrWait in lock order. Deferred IMMVs are never locked by
+// writers. Returns LoadedMaintenance(relid), valid with its locks held.
+const RelationMaintenance& LockMaintenanceForWriter(Oid relid, bool only_write);
+
+// The lock step of a writer of relid whose changes wait for its commit (or
 // the end of its outermost statement): the mode lock of every immediate
 // IMMV, and of every IMMV those feed, is taken shared, and held until the
-// transaction ends. ivmx.set_mode takes it
-// exclusively (LockImmvModeExclusive) before anything else, so that an IMMV
-// cannot change modes between a writer's saving its changes for immediate
-// maintenance and applying them. The writers' own locks on the IMMV come at
-// commit, in lock order.
-const RelationMaintenance& MaintenanceForLater(Oid relid);
+// transaction ends; then AccessShareLock on the relations those IMMVs read.
+// ivmx.set_mode takes the mode lock exclusively (LockImmvModeExclusive)
+// before anything else, so that an IMMV cannot change modes between a
+// writer's saving its changes for immediate maintenance and applying them.
+// The writers' own locks on the IMMV come at commit, in lock order. Returns
+// LoadedMaintenance(relid), valid with its locks held.
+const RelationMaintenance& LockMaintenanceForLater(Oid relid);
 void LockImmvModeExclusive(Oid immv);
 
 // The mode lock: an object lock on (ivmx.immv, IMMV, kModeLockSubId); the

@@ -172,8 +172,10 @@ void SpiFinish();
 std::string TextToString(Datum text);
 
 // Counts maintenance work in progress in this backend; while non-zero, the
-// guard trigger on IMMVs lets writes through. Plain integer, restored by
-// destructors: never crosses a PostgreSQL longjmp (see guards.hpp).
+// guard trigger on IMMVs lets writes through, and the maintenance cache keeps
+// the entries it replaces (extension/maintainer.hpp: what maintenance
+// running above uses stays valid). Plain integer, restored by destructors:
+// never crosses a PostgreSQL longjmp (see guards.hpp).
 class MaintenanceScope {
 public:
     MaintenanceScope() { ++depth_; }

@@ -62,7 +62,7 @@ ViewMaintainer* ChangedReader(Oid immv, const std::vector<BatchedChange>& change
     for (const auto& c : changes)
         if (std::find(relids.begin(), relids.end(), c.relid) == relids.end()) relids.push_back(c.relid);
     for (Oid r : relids)
-        for (const auto& view : MaintenanceOf(r).views)
+        for (const auto& view : LoadedMaintenance(r).views)
             if (view->immv() == immv && view->active()) return view.get();
     return nullptr;
 }
@@ -78,7 +78,7 @@ struct Target {
 std::vector<Target> TargetsOf(const std::vector<Oid>& relids) {
     std::vector<Target> targets;
     for (Oid relid : relids) {
-        for (const auto& view : MaintenanceOf(relid).views) {
+        for (const auto& view : LoadedMaintenance(relid).views) {
             if (!view->active()) continue;
             auto same = std::find_if(targets.begin(), targets.end(),
                                      [&](const Target& t) { return t.view->immv() == view->immv(); });
@@ -107,7 +107,7 @@ std::vector<ImmvLock> LocksFor(const std::vector<Target>& targets, bool with_rea
     for (size_t i = 0; with_readers && i < views.size(); ++i) {
         if (!views[i].first->read_by_immvs()) continue;
         readers.push_back(views[i].first->immv());
-        for (const auto& reader : MaintenanceOf(views[i].first->immv()).views)
+        for (const auto& reader : LoadedMaintenance(views[i].first->immv()).views)
             if (reader->active() && !seen(reader->immv())) views.push_back({reader.get(), false});
     }
     std::stable_sort(views.begin(), views.end(),
@@ -174,9 +174,9 @@ RelationChanges ChangesOf(Oid relid, const std::vector<PendingChange>& pending) 
     RelationChanges out;
     out.inserted = Concatenate(inserted, relid);
     out.deleted = Concatenate(deleted, relid);
-    out.kind = out.deleted == nullptr  ? ChangeKind::Insert
+    out.kind = out.deleted == nullptr    ? ChangeKind::Insert
                : out.inserted == nullptr ? ChangeKind::Delete
-               : statements == 1         ? MaintenanceOf(relid).UpdateKind()
+               : statements == 1         ? LoadedMaintenance(relid).UpdateKind()
                                          : ChangeKind::Netted;
     out.rows = PgCall([&] {
         return uint64(tuplestore_tuple_count(out.inserted != nullptr ? out.inserted : out.deleted));
@@ -233,7 +233,7 @@ void RecomputeWithReaders(const std::vector<Target>& targets) {
     for (const auto& t : targets) views.push_back(t.view);
     for (size_t i = 0; i < views.size(); ++i) {
         if (!views[i]->read_by_immvs()) continue;
-        for (const auto& reader : MaintenanceOf(views[i]->immv()).views)
+        for (const auto& reader : LoadedMaintenance(views[i]->immv()).views)
             if (reader->active() && std::none_of(views.begin(), views.end(), [&](ViewMaintainer* v) {
                     return v->immv() == reader->immv();
                 }))
@@ -272,8 +272,7 @@ void ApplyTransactionChanges() {
         return;
     }
     if (feeds_immvs) {
-        // (ApplyChanges finds the same locks taken.)
-        ApplyChanges(RegisterChanges(pending));
+        ApplyLockedChanges(RegisterChanges(pending));
         return;
     }
     std::map<Oid, RelationChanges> netted;
@@ -361,7 +360,7 @@ void IvmxExecutorStart(QueryDesc* query_desc, int eflags) {
 
 void ApplyPendingChanges() { ApplySaved(false); }
 
-void LockForChanges(const std::vector<BatchedChange>& changes) {
+void LockMaintenanceForChanges(const std::vector<BatchedChange>& changes) {
     MaintenanceScope scope;
     std::vector<Oid> relids;
     for (const auto& c : changes)
@@ -370,9 +369,8 @@ void LockForChanges(const std::vector<BatchedChange>& changes) {
     LockedTargets(relids, with_readers);
 }
 
-void ApplyChanges(std::vector<BatchedChange> changes) {
+void ApplyLockedChanges(std::vector<BatchedChange> changes) {
     MaintenanceScope scope;
-    LockForChanges(changes);
     const core::DependencyGraph graph = LoadDependencyGraph();
     // The maintenance writes below count as part of one statement: their
     // changes are saved for the IMMVs downstream instead of applied at once.

@@ -31,17 +31,31 @@ namespace ivmx::pg {
 // is active. The changes are visible to the next command.
 void ApplyPendingChanges();
 
+// The lock step of changes of several relations applied at once (see
+// LoadedMaintenance in extension/maintainer.hpp): loads the maintenance of
+// every changed relation and takes every lock applying `changes` needs:
+// AccessShareLock on every relation the IMMVs involved read, then the
+// writer locks of every active immediate IMMV reading a changed relation
+// and, when one of those is read by other IMMVs, of every immediate IMMV
+// its maintenance changes in turn; all in lock order, without waiting while
+// holding any of them (LockAllOrWait). Loads again and takes the locks
+// again when an invalidation arrived while waiting. Once it returns, the
+// maintenance of the changed relations is loaded, valid, and cannot change
+// modes.
+void LockMaintenanceForChanges(const std::vector<BatchedChange>& changes);
+
+// Former name of LockMaintenanceForChanges.
+inline void LockForChanges(const std::vector<BatchedChange>& changes) {
+    LockMaintenanceForChanges(changes);
+}
+
 // Applies `changes` to every active immediate IMMV reading them, in
 // dependency order, each IMMV once from all the changes of everything it
 // reads; the changes its maintenance makes to IMMVs that other IMMVs read
-// are applied too. Every IMMV involved (and every relation they read) is
-// locked first, in lock order, without waiting while holding any of them
-// (LockAllOrWait). SPI connected, under WithMaintenanceSettings.
-void ApplyChanges(std::vector<BatchedChange> changes);
-
-// The locking step of ApplyChanges alone: once it returns, the maintenance
-// of the changed relations is loaded, valid, and cannot change modes.
-void LockForChanges(const std::vector<BatchedChange>& changes);
+// are applied too. The caller has taken the locks for `changes` first
+// (LockMaintenanceForChanges, or the same locks at commit). SPI connected,
+// under WithMaintenanceSettings.
+void ApplyLockedChanges(std::vector<BatchedChange> changes);
 
 // Installs the pre-commit callback and the ExecutorStart hook (_PG_init).
 void InstallTransactionHooks();

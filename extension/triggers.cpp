@@ -47,10 +47,11 @@ TriggerData* StatementTriggerData(FunctionCallInfo fcinfo, const char* function)
 
 // Applies the current statement's transition tables (registered with SPI)
 // through each IMMV's cached plans: the common case of one statement
-// changing one table.
-void ApplyStatement(Oid relid, ChangeKind kind, const TriggerData* data) {
+// changing one table. `maintenance` is the changed relation's, locked by
+// LockMaintenanceForWriter.
+void ApplyStatement(const RelationMaintenance& maintenance, ChangeKind kind,
+                    const TriggerData* data) {
     std::vector<ViewMaintainer*> views;
-    const RelationMaintenance& maintenance = MaintainersFor(relid);
     for (const auto& view : maintenance.views)
         if (view->active()) views.push_back(view.get());
     if (kind == ChangeKind::Update) kind = maintenance.UpdateKind();
@@ -74,22 +75,22 @@ bool LogAndCheckImmediate(const RelationMaintenance& maintenance, ChangeKind kin
 
 // Applies every change of the outermost statement at once: the current
 // statement's transition tables and the ones saved from statements that
-// finished earlier inside it (see ApplyChanges).
-// The rows of relid are logged for its deferred IMMVs once every lock is
-// taken (see CaptureStatement).
+// finished earlier inside it (see ApplyLockedChanges), locked once for all
+// of them. The rows of relid are logged for its deferred IMMVs once every
+// lock is taken (see CaptureStatement).
 void ApplyBatch(Oid relid, ChangeKind kind, TriggerData* data) {
     std::vector<BatchedChange> changes = TakeSavedChanges();
     const TransitionTables current = TransitionSources(kind);
     changes.push_back({relid, current.inserted, current.deleted});
-    LockForChanges(changes);
-    LogAndCheckImmediate(MaintenanceOf(relid), kind, data);
-    ApplyChanges(std::move(changes));
+    LockMaintenanceForChanges(changes);
+    LogAndCheckImmediate(LoadedMaintenance(relid), kind, data);
+    ApplyLockedChanges(std::move(changes));
 }
 
 // Whether the changes of relid need the batched path: an IMMV maintained
 // from them is itself read by other IMMVs.
 bool FeedsOtherImmvs(Oid relid) {
-    for (const auto& view : MaintenanceOf(relid).views)
+    for (const auto& view : LoadedMaintenance(relid).views)
         if (view->active() && view->read_by_immvs()) return true;
     return false;
 }
@@ -101,7 +102,9 @@ void RefreshAfterTruncate(Oid relid) {
             "The table is truncated by a trigger or function while a statement changing tables "
             "read by IMMVs is running.");
     std::vector<ViewMaintainer*> views;
-    for (const auto& view : MaintainersFor(relid).views)
+    const RelationMaintenance& maintenance =
+        LockMaintenanceForWriter(relid, OnlyWriteOfTransaction(relid));
+    for (const auto& view : maintenance.views)
         if (view->active() || view->deferred()) views.push_back(view.get());
     MaintenanceScope scope;
     for (ViewMaintainer* view : views) {
@@ -132,7 +135,7 @@ void NoteStaleReaders(const RelationMaintenance& maintenance) {
 // are applied (before commit, or before a query reads them), so that the
 // IMMVs are locked in lock order like for any other change.
 void RecordTruncation(Oid relid) {
-    const RelationMaintenance& maintenance = MaintenanceForLater(relid);
+    const RelationMaintenance& maintenance = LockMaintenanceForLater(relid);
     bool immediate = false;
     {
         MaintenanceScope scope;
@@ -143,15 +146,14 @@ void RecordTruncation(Oid relid) {
     }
     if (!immediate) return;
     SaveTruncation(relid);
-    NoteStaleReaders(MaintenanceOf(relid));
+    NoteStaleReaders(maintenance);
 }
-
 
 // Saves the statement's changes of relid for its immediate IMMVs, which
 // (and the IMMVs reading them) a reader must bring up to date first.
-void SaveForLater(Oid relid, const TriggerData* data) {
+void SaveForLater(Oid relid, const RelationMaintenance& maintenance, const TriggerData* data) {
     SaveChange(relid, data->tg_newtable, data->tg_oldtable);
-    NoteStaleReaders(MaintenanceOf(relid));
+    NoteStaleReaders(maintenance);
 }
 
 void CaptureStatement(FunctionCallInfo fcinfo) {
@@ -177,26 +179,34 @@ void CaptureStatement(FunctionCallInfo fcinfo) {
         return;
     }
     PgCall([&] { SPI_register_trigger_data(data); });
-    // Maintenance's own writes (of a deferred refresh, or of a batch) are
-    // applied with the maintenance that makes them.
-    const bool later = !last || (!MaintenanceScope::Active() && !OnlyWriteOfTransaction(relid));
+    const bool in_maintenance = MaintenanceScope::Active();
+    // Whether the statement's changes are applied at its end: when it is its
+    // transaction's only write. Maintenance's own writes (of a deferred
+    // refresh, or of a batch) are applied with the maintenance that makes
+    // them, whatever the statement.
+    const bool only_write = last && OnlyWriteOfTransaction(relid);
+    const bool later = !last || (!in_maintenance && !only_write);
     // Logging for deferred IMMVs runs no query: it needs no settings.
     // Whether to log the rows for a deferred IMMV or keep them for an
     // immediate one is decided under a lock that ivmx.set_mode's switch
     // conflicts with: the mode locks for changes kept for later; the IMMVs'
     // own locks for changes applied now. (Maintenance writing an IMMV holds
     // the locks of every IMMV its writes reach already, taken by
-    // ApplyChanges: no mode lock for those, which set_mode takes first.)
+    // LockMaintenanceForChanges: no mode lock for those, which set_mode
+    // takes first.) Each path takes its locks once and passes the
+    // maintenance it locked along.
     if (later) {
-        const bool immediate = LogAndCheckImmediate(
-            MaintenanceScope::Active() ? MaintenanceOf(relid) : MaintenanceForLater(relid), kind, data);
+        const RelationMaintenance& maintenance =
+            in_maintenance ? LoadedMaintenance(relid) : LockMaintenanceForLater(relid);
         // An enclosing statement applies this change with its own, or the
         // transaction does before it commits (transaction_changes.hpp).
-        if (immediate) SaveForLater(relid, data);
+        if (LogAndCheckImmediate(maintenance, kind, data)) SaveForLater(relid, maintenance, data);
     } else if (HasSavedChanges() || FeedsOtherImmvs(relid)) {
         WithMaintenanceSettings([&] { ApplyBatch(relid, kind, data); });
-    } else if (LogAndCheckImmediate(MaintainersFor(relid), kind, data)) {
-        WithMaintenanceSettings([&] { ApplyStatement(relid, kind, data); });
+    } else {
+        const RelationMaintenance& maintenance = LockMaintenanceForWriter(relid, only_write);
+        if (LogAndCheckImmediate(maintenance, kind, data))
+            WithMaintenanceSettings([&] { ApplyStatement(maintenance, kind, data); });
     }
     SpiFinish();
 }
