@@ -572,14 +572,15 @@ bool IsGroupedBy(Query* q, TargetEntry* tle) {
 }
 
 // A column of a relation occurrence: (occurrence, 1-based; attribute number).
-using ColumnRef = std::pair<int, AttrNumber>;
+using OccurrenceColumn = std::pair<int, AttrNumber>;
 
 // Pairs of columns that the inner join conditions make equal: conjuncts
 // `x = y` of two columns of one type under the type's default equality, so
 // that a row of the view holds the same value in both (and a key of one
 // relation may be read from the other: a foreign key joined to it).
-std::vector<std::pair<ColumnRef, ColumnRef>> EqualColumns(List* quals, const RelationScope& scope) {
-    std::vector<std::pair<ColumnRef, ColumnRef>> equal;
+std::vector<std::pair<OccurrenceColumn, OccurrenceColumn>> EqualColumns(
+    List* quals, const RelationScope& scope) {
+    std::vector<std::pair<OccurrenceColumn, OccurrenceColumn>> equal;
     ListCell* lc;
     foreach (lc, quals) {
         Node* normalized = scope.Normalize(static_cast<Node*>(lfirst(lc)));
@@ -607,16 +608,18 @@ std::vector<std::pair<ColumnRef, ColumnRef>> EqualColumns(List* quals, const Rel
 // through a column the join conditions make equal to it; empty when some
 // key is not in the output. plain_vars[i] is the normalized Var output
 // column i reads directly, if any.
-std::vector<std::string> RowKeyColumns(const std::vector<core::OutputColumn>& columns,
-                                       const std::vector<Var*>& plain_vars,
-                                       const std::vector<std::pair<ColumnRef, ColumnRef>>& equal,
-                                       const RelationScope& scope) {
+std::vector<std::string> RowKeyColumns(
+    const std::vector<core::OutputColumn>& columns, const std::vector<Var*>& plain_vars,
+    const std::vector<std::pair<OccurrenceColumn, OccurrenceColumn>>& equal,
+    const RelationScope& scope) {
     // The columns equal to `column` (itself included), by closure over `equal`.
-    auto equivalents = [&](ColumnRef column) {
-        std::vector<ColumnRef> found{column};
+    auto equivalents = [&](OccurrenceColumn column) {
+        std::vector<OccurrenceColumn> found{column};
         for (size_t i = 0; i < found.size(); ++i)
             for (const auto& [x, y] : equal) {
-                const ColumnRef other = x == found[i] ? y : y == found[i] ? x : ColumnRef{0, 0};
+                const OccurrenceColumn other = x == found[i]   ? y
+                                               : y == found[i] ? x
+                                                               : OccurrenceColumn{0, 0};
                 if (other.first != 0 && std::find(found.begin(), found.end(), other) == found.end())
                     found.push_back(other);
             }
@@ -634,11 +637,12 @@ std::vector<std::string> RowKeyColumns(const std::vector<core::OutputColumn>& co
         int member = -1;
         while ((member = bms_next_member(pk, member)) >= 0) {
             const AttrNumber attnum = member + FirstLowInvalidHeapAttributeNumber;
-            const std::vector<ColumnRef> same = equivalents({int(occurrence), attnum});
+            const std::vector<OccurrenceColumn> same = equivalents({int(occurrence), attnum});
             bool found = false;
             for (size_t i = 0; i < columns.size() && !found; ++i)
                 if (plain_vars[i] != nullptr &&
-                    std::find(same.begin(), same.end(), ColumnRef{plain_vars[i]->varno, plain_vars[i]->varattno}) !=
+                    std::find(same.begin(), same.end(),
+                              OccurrenceColumn{plain_vars[i]->varno, plain_vars[i]->varattno}) !=
                         same.end()) {
                     if (std::find(key.begin(), key.end(), columns[i].name) == key.end())
                         key.push_back(columns[i].name);

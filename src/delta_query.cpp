@@ -107,21 +107,22 @@ std::string LostExpr(const Aggregate& agg, const std::string& ins, const std::st
 }
 
 std::string LostFromDelta(const Aggregate& agg, size_t i, const std::string& q, bool cancelling) {
-    return LostExpr(agg, ColumnRef(q, InsertedExtreme(i)), ColumnRef(q, DeletedExtreme(i)),
-                    cancelling);
+    return LostExpr(agg, QualifiedColumn(q, InsertedExtreme(i)),
+                    QualifiedColumn(q, DeletedExtreme(i)), cancelling);
 }
 
 // The value of output column c for a delta row: the final value for a group
 // that the IMMV does not hold yet.
 std::string OutputFromDelta(const OutputColumn& c, size_t i, const std::string& q, bool cancelling) {
-    if (c.role != ColumnRole::Aggregate) return ColumnRef(q, c.name);
+    if (c.role != ColumnRole::Aggregate) return QualifiedColumn(q, c.name);
     const Aggregate& agg = *c.aggregate;
-    const std::string nn = ColumnRef(q, NonNullCountColumn(i));
+    const std::string nn = QualifiedColumn(q, NonNullCountColumn(i));
     switch (agg.kind) {
         case AggregateKind::Avg: {
             const AvgState state = *AvgStateFor(agg.argument_type);
-            return "CASE WHEN " + nn + " = 0 THEN NULL ELSE CAST(" + ColumnRef(q, AvgSumColumn(i)) +
-                   " / CAST(" + nn + " AS " + state.divisor_type + ") AS " + agg.result_type + ") END";
+            return "CASE WHEN " + nn + " = 0 THEN NULL ELSE CAST(" +
+                   QualifiedColumn(q, AvgSumColumn(i)) + " / CAST(" + nn + " AS " +
+                   state.divisor_type + ") AS " + agg.result_type + ") END";
         }
         case AggregateKind::Sum: {
             // A group the IMMV does not hold yet whose non-null values cancel
@@ -132,7 +133,7 @@ std::string OutputFromDelta(const OutputColumn& c, size_t i, const std::string& 
             // A NaN is no zero (though NaN = NaN * 0 holds): it must reach the
             // stored sum, which is then recomputed (+Infinity and -Infinity
             // of one batch make a NaN).
-            const std::string sum = ColumnRef(q, c.name);
+            const std::string sum = QualifiedColumn(q, c.name);
             const std::string not_nan = MayBeNonFinite(agg) ? " AND " + sum + " - " + sum + " = 0" : "";
             return "CASE WHEN " + nn + " = 0 AND " + sum + " = " + sum + " * 0" + not_nan + " THEN NULL ELSE " + sum +
                    " END";
@@ -140,10 +141,10 @@ std::string OutputFromDelta(const OutputColumn& c, size_t i, const std::string& 
         case AggregateKind::Min:
         case AggregateKind::Max:
             return "CASE WHEN " + LostFromDelta(agg, i, q, cancelling) + " THEN " +
-                   ColumnRef(q, DeletedExtreme(i)) + " ELSE " + ColumnRef(q, InsertedExtreme(i)) +
-                   " END";
+                   QualifiedColumn(q, DeletedExtreme(i)) + " ELSE " +
+                   QualifiedColumn(q, InsertedExtreme(i)) + " END";
         default:
-            return ColumnRef(q, c.name);
+            return QualifiedColumn(q, c.name);
     }
 }
 
@@ -219,8 +220,8 @@ std::string DeltaQuery(const ViewDefinition& view, const Delta& delta) {
     std::vector<std::string> select_list, group_by;
     for (const auto& c : view.columns) {
         if (c.role == ColumnRole::Aggregate) continue;
-        select_list.push_back(ColumnRef(u, c.name) + " AS " + QuoteIdent(c.name));
-        group_by.push_back(ColumnRef(u, c.name));
+        select_list.push_back(QualifiedColumn(u, c.name) + " AS " + QuoteIdent(c.name));
+        group_by.push_back(QualifiedColumn(u, c.name));
     }
     std::vector<AggregatedColumn> aggregated{{MultiplicityColumn(), SignedCount("")}};
     for (size_t i = 0; i < view.columns.size(); ++i)
@@ -244,7 +245,7 @@ std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std:
             case TableColumn::Kind::Multiplicity:
             case TableColumn::Kind::NonNullCount:
             case TableColumn::Kind::AvgSum:
-                out.push_back({t.name, ColumnRef(q, t.name)});
+                out.push_back({t.name, QualifiedColumn(q, t.name)});
                 break;
             case TableColumn::Kind::LostExtreme:
                 out.push_back(

@@ -29,7 +29,7 @@ std::string Join(const std::vector<std::string>& parts, const std::string& separ
     return out;
 }
 
-std::string ColumnRef(const std::string& qualifier, const std::string& column) {
+std::string QualifiedColumn(const std::string& qualifier, const std::string& column) {
     return qualifier + "." + QuoteIdent(column);
 }
 

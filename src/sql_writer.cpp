@@ -80,7 +80,9 @@ std::vector<std::string> AccumulateSetList(const ViewDefinition& view, const std
     auto add = [&](const std::string& col, const std::string& expr) {
         sets.push_back(QuoteIdent(col) + " = " + expr);
     };
-    auto sum_of = [&](const std::string& col) { return ColumnRef(m, col) + " + " + ColumnRef(e, col); };
+    auto sum_of = [&](const std::string& col) {
+        return QualifiedColumn(m, col) + " + " + QualifiedColumn(e, col);
+    };
     for (const TableColumn& t : TableLayout(view)) {
         switch (t.kind) {
             case TableColumn::Kind::Multiplicity:
@@ -88,7 +90,7 @@ std::vector<std::string> AccumulateSetList(const ViewDefinition& view, const std
                 add(t.name, sum_of(t.name));
                 break;
             case TableColumn::Kind::AvgSum:
-                add(t.name, AddNullable(ColumnRef(m, t.name), ColumnRef(e, t.name)));
+                add(t.name, AddNullable(QualifiedColumn(m, t.name), QualifiedColumn(e, t.name)));
                 break;
             case TableColumn::Kind::LostExtreme:
                 add(t.name, "NULL");
@@ -98,7 +100,8 @@ std::vector<std::string> AccumulateSetList(const ViewDefinition& view, const std
                 if (!c.aggregate) break;  // keys and key-derived columns never change
                 const Aggregate& agg = *c.aggregate;
                 const std::string nn = "(" + sum_of(NonNullCountColumn(t.index)) + ")";
-                const std::string mine = ColumnRef(m, t.name), theirs = ColumnRef(e, t.name);
+                const std::string mine = QualifiedColumn(m, t.name),
+                                  theirs = QualifiedColumn(e, t.name);
                 switch (agg.kind) {
                     case AggregateKind::CountStar:
                     case AggregateKind::Count:
@@ -111,16 +114,17 @@ std::vector<std::string> AccumulateSetList(const ViewDefinition& view, const std
                     case AggregateKind::Avg: {
                         const AvgState state = *AvgStateFor(agg.argument_type);
                         const std::string col = AvgSumColumn(t.index);
-                        add(t.name, "CASE WHEN " + nn + " = 0 THEN NULL ELSE CAST((" +
-                                        AddNullable(ColumnRef(m, col), ColumnRef(e, col)) +
-                                        ") / CAST(" + nn + " AS " + state.divisor_type + ") AS " +
-                                        agg.result_type + ") END");
+                        add(t.name,
+                            "CASE WHEN " + nn + " = 0 THEN NULL ELSE CAST((" +
+                                AddNullable(QualifiedColumn(m, col), QualifiedColumn(e, col)) +
+                                ") / CAST(" + nn + " AS " + state.divisor_type + ") AS " +
+                                agg.result_type + ") END");
                         break;
                     }
                     case AggregateKind::Min:
                     case AggregateKind::Max: {
                         const bool is_min = agg.kind == AggregateKind::Min;
-                        const std::string lost = ColumnRef(e, LostExtremeColumn(t.index));
+                        const std::string lost = QualifiedColumn(e, LostExtremeColumn(t.index));
                         // A lost extreme survives only if the deleted value was
                         // strictly beyond the stored one; else it is recomputed.
                         add(t.name, "CASE WHEN " + nn + " = 0 THEN NULL WHEN " + lost +
@@ -149,15 +153,15 @@ std::string StaleExpr(const ViewDefinition& view, const std::string& m) {
         if (!agg) continue;
         if (MayBeNonFinite(*agg)) {
             // Infinity - Infinity is NaN: a non-finite sum is recomputed.
-            const std::string sum = ColumnRef(m, agg->kind == AggregateKind::Avg ? AvgSumColumn(i)
-                                                                                 : view.columns[i].name);
+            const std::string sum = QualifiedColumn(
+                m, agg->kind == AggregateKind::Avg ? AvgSumColumn(i) : view.columns[i].name);
             terms.push_back("(" + sum + " - " + sum + ") <> 0");
         }
         if (agg->kind != AggregateKind::Min && agg->kind != AggregateKind::Max) continue;
-        terms.push_back("(" + ColumnRef(m, view.columns[i].name) + " IS NULL AND " +
-                        ColumnRef(m, NonNullCountColumn(i)) + " > 0)");
+        terms.push_back("(" + QualifiedColumn(m, view.columns[i].name) + " IS NULL AND " +
+                        QualifiedColumn(m, NonNullCountColumn(i)) + " > 0)");
         if (view.shape == ViewShape::Grouped)
-            terms.push_back(ColumnRef(m, LostExtremeColumn(i)) + " IS TRUE");
+            terms.push_back(QualifiedColumn(m, LostExtremeColumn(i)) + " IS TRUE");
     }
     return terms.empty() ? "false" : Join(terms, " OR ");
 }
@@ -187,7 +191,7 @@ MaintenanceStep KeyedUpsert(const ViewDefinition& view, const Delta& delta) {
                       " ON CONFLICT (" + Join(Quoted(IdentityColumns(view)), ", ") +
                       ") DO UPDATE SET " + Join(AccumulateSetList(view, m, "excluded"), ", ");
     if (!delta.HasNegative()) return {sql, StepInput::None, false};
-    return {ReportRows(sql, ColumnRef(m, MultiplicityColumn()) + " = 0", StaleExpr(view, m)),
+    return {ReportRows(sql, QualifiedColumn(m, MultiplicityColumn()) + " = 0", StaleExpr(view, m)),
             StepInput::None, true};
 }
 
@@ -235,7 +239,8 @@ MaintenanceStep RecomputeAggregates(const ViewDefinition& view, const Delta& del
             const std::string name = "__ivm_k" + std::to_string(k);
             outputs.push_back(keys[k]->expression_sql + " AS " + name);
             grouping.push_back(keys[k]->expression_sql);
-            match.push_back(MatchExpr(ColumnRef("__ivm_r", name), ColumnRef(m, keys[k]->name), keys[k]->not_null));
+            match.push_back(MatchExpr(QualifiedColumn("__ivm_r", name),
+                                      QualifiedColumn(m, keys[k]->name), keys[k]->not_null));
         }
         for (size_t v = 0; v < values.size(); ++v) {
             outputs.push_back(values[v] + " AS __ivm_v" + std::to_string(v));
@@ -251,7 +256,8 @@ MaintenanceStep RecomputeAggregates(const ViewDefinition& view, const Delta& del
     }
     std::string subquery = "SELECT " + Join(values, ", ") + FromBase(view);
     std::vector<std::string> match;
-    for (const OutputColumn* c : keys) match.push_back(MatchExpr(c->expression_sql, ColumnRef(m, c->name), c->not_null));
+    for (const OutputColumn* c : keys)
+        match.push_back(MatchExpr(c->expression_sql, QualifiedColumn(m, c->name), c->not_null));
     if (!match.empty())
         subquery += MoreConditions(view) + Join(match, " AND ");
     return {"UPDATE " + Immv(view) + " AS " + m + " SET " + lhs + " = (" + subquery + ")" +
@@ -262,7 +268,7 @@ MaintenanceStep RecomputeAggregates(const ViewDefinition& view, const Delta& del
 MaintenanceStep DeleteGoneRows(const ViewDefinition& view) {
     const std::string m = kImmvAlias;
     return {"DELETE FROM " + Immv(view) + " AS " + m + " WHERE " + m + ".ctid = ANY ($1) AND " +
-                ColumnRef(m, MultiplicityColumn()) + " = 0",
+                QualifiedColumn(m, MultiplicityColumn()) + " = 0",
             StepInput::TidsToDelete, false};
 }
 
@@ -286,7 +292,8 @@ std::vector<StreamColumn> RowKeys(const ViewDefinition& view) {
 std::string SameKey(const std::vector<StreamColumn>& keys, const std::string& a, const std::string& b,
                     const std::string& b_prefix = "") {
     std::vector<std::string> match;
-    for (const auto& k : keys) match.push_back(ColumnRef(a, k.name) + " = " + ColumnRef(b, b_prefix + k.name));
+    for (const auto& k : keys)
+        match.push_back(QualifiedColumn(a, k.name) + " = " + QualifiedColumn(b, b_prefix + k.name));
     return Join(match, " AND ");
 }
 
@@ -305,7 +312,8 @@ MaintenanceStep BagDeleteByValue(const ViewDefinition& view, const std::string& 
     const std::string m = "__ivm_m", d = kDeltaAlias;
     std::vector<std::string> match;
     for (const auto& c : view.columns)
-        match.push_back(MatchExpr(ColumnRef(m, c.name), ColumnRef(d, c.name), c.not_null));
+        match.push_back(
+            MatchExpr(QualifiedColumn(m, c.name), QualifiedColumn(d, c.name), c.not_null));
     const std::string numbered =
         "SELECT " + m + ".ctid AS tid, " + d + ".__ivm_n AS n, row_number() OVER (PARTITION BY " +
         d + ".__ivm_id) AS rn FROM " + Immv(view) + " AS " + m + " JOIN (SELECT *, row_number() " +
@@ -321,7 +329,7 @@ MaintenanceStep BagDeleteByValue(const ViewDefinition& view, const std::string& 
 std::string NettedRows(const ViewDefinition& view, const Delta& delta, StreamSign which) {
     const std::vector<StreamColumn> columns = BagColumns(view);
     std::vector<std::string> names;
-    for (const auto& c : columns) names.push_back(ColumnRef("__ivm_s", c.name));
+    for (const auto& c : columns) names.push_back(QualifiedColumn("__ivm_s", c.name));
     return "SELECT " + Join(names, ", ") + ", sum(__ivm_s.__ivm_sign) AS __ivm_n FROM (" +
            StreamUnion(view, columns, delta, which, true) + ") AS __ivm_s GROUP BY " +
            Join(names, ", ") + " HAVING sum(__ivm_s.__ivm_sign) <> 0";
@@ -336,7 +344,7 @@ MaintenanceStep BagInsert(const ViewDefinition& view, const Delta& delta) {
 // Inserts n copies of every row value with net count n > 0 in `netted`.
 MaintenanceStep BagInsertNetted(const ViewDefinition& view, const std::string& netted) {
     std::vector<std::string> names;
-    for (const auto& c : view.columns) names.push_back(ColumnRef("__ivm_c", c.name));
+    for (const auto& c : view.columns) names.push_back(QualifiedColumn("__ivm_c", c.name));
     return {"INSERT INTO " + Immv(view) + " (" + Join(Quoted(TableColumns(view)), ", ") + ") SELECT " +
                 Join(names, ", ") + " FROM (" + netted +
                 ") AS __ivm_c, generate_series(1, __ivm_c.__ivm_n) WHERE __ivm_c.__ivm_n > 0",
@@ -352,7 +360,7 @@ void AddRederiveSteps(MaintenancePlan& plan, const ViewDefinition& view, const D
     std::vector<std::string> key_exprs, key_names;
     for (const auto& k : keys) {
         key_exprs.push_back(k.expr);
-        key_names.push_back(ColumnRef("__ivm_k", k.name));
+        key_names.push_back(QualifiedColumn("__ivm_k", k.name));
     }
     plan.steps.push_back({"DELETE FROM " + Immv(view) + " AS " + kImmvAlias + " USING (SELECT DISTINCT * FROM (" +
                               touched + ") AS __ivm_t) AS " + kDeltaAlias + " WHERE " +
@@ -384,11 +392,12 @@ void AddKeyedSteps(MaintenancePlan& plan, const ViewDefinition& view, const Delt
     // row's key under __ivm_old_<name>.
     const std::string old = "__ivm_old_";
     std::vector<std::string> paired;
-    for (const auto& c : view.columns) paired.push_back(ColumnRef(p, c.name));
-    for (const auto& key : keys) paired.push_back(ColumnRef(d, key.name) + " AS " + QuoteIdent(old + key.name));
+    for (const auto& c : view.columns) paired.push_back(QualifiedColumn(p, c.name));
+    for (const auto& key : keys)
+        paired.push_back(QualifiedColumn(d, key.name) + " AS " + QuoteIdent(old + key.name));
     // Row keys are primary key columns: never NULL in a row that exists.
-    const std::string inserted = ColumnRef(k, keys[0].name) + " IS NOT NULL";
-    const std::string deleted = ColumnRef(k, old + keys[0].name) + " IS NOT NULL";
+    const std::string inserted = QualifiedColumn(k, keys[0].name) + " IS NOT NULL";
+    const std::string deleted = QualifiedColumn(k, old + keys[0].name) + " IS NOT NULL";
     auto negate = [](const std::string& condition) { return "NOT (" + condition + ")"; };
     const std::string old_match = SameKey(keys, m, k, old);
 
@@ -407,7 +416,7 @@ void AddKeyedSteps(MaintenancePlan& plan, const ViewDefinition& view, const Delt
     std::vector<std::string> set;
     for (const auto& c : view.columns)
         if (std::find(view.row_key_columns.begin(), view.row_key_columns.end(), c.name) == view.row_key_columns.end())
-            set.push_back(QuoteIdent(c.name) + " = " + ColumnRef(k, c.name));
+            set.push_back(QuoteIdent(c.name) + " = " + QualifiedColumn(k, c.name));
     if (!set.empty()) {
         ctes.push_back("__ivm_u AS (UPDATE " + Immv(view) + " AS " + m + " SET " + Join(set, ", ") + " FROM " + k +
                        " WHERE " + old_match + " AND " + inserted + " RETURNING 1)");
@@ -420,7 +429,7 @@ void AddKeyedSteps(MaintenancePlan& plan, const ViewDefinition& view, const Delt
                    " AND " + only_deleted + " RETURNING 1)");
     counted.push_back("(SELECT count(*) FROM __ivm_x)");
     std::vector<std::string> names;
-    for (const auto& c : view.columns) names.push_back(ColumnRef(k, c.name));
+    for (const auto& c : view.columns) names.push_back(QualifiedColumn(k, c.name));
     ctes.push_back("__ivm_i AS (INSERT INTO " + Immv(view) + " (" + Join(Quoted(TableColumns(view)), ", ") +
                    ") SELECT " + Join(names, ", ") + " FROM " + k + " WHERE " + only_inserted + " RETURNING 1)");
     counted.push_back("(SELECT count(*) FROM __ivm_i)");
@@ -624,8 +633,8 @@ std::string VerifySql(const ViewDefinition& view, const std::string& definition_
         auto compare = [&](const std::string& ref) {
             return c.has_equality || c.aggregate ? ref : "CAST(" + ref + " AS text)";
         };
-        compared_stored.push_back(compare(ColumnRef("__ivm_s", c.name)));
-        compared_query.push_back(compare(ColumnRef("__ivm_q", c.name)));
+        compared_stored.push_back(compare(QualifiedColumn("__ivm_s", c.name)));
+        compared_query.push_back(compare(QualifiedColumn("__ivm_q", c.name)));
     }
     const std::string stored = "SELECT " + Join(compared_stored, ", ") + " FROM " + Immv(view) + " AS __ivm_s";
     const std::string query = "SELECT " + Join(compared_query, ", ") + " FROM (" + definition_sql +

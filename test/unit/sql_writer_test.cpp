@@ -39,6 +39,9 @@ TEST(SqlText, QuotesEveryIdentifier) {
     EXPECT_EQ(QuoteIdent("abc"), "\"abc\"");
     EXPECT_EQ(QuoteIdent("a\"b"), "\"a\"\"b\"");
     EXPECT_EQ(QuoteQualified({"s", "T"}), "\"s\".\"T\"");
+    // The qualifier is written as given (an alias the writer chose); the
+    // column name is quoted.
+    EXPECT_EQ(QualifiedColumn("__ivm_m", "Sum \"x\""), "__ivm_m.\"Sum \"\"x\"\"\"");
 }
 
 TEST(TableLayout, GroupedViewKeepsStateAfterVisibleColumns) {

@@ -19,6 +19,6 @@ std::string QuoteQualified(const QualifiedName& name);
 std::string Join(const std::vector<std::string>& parts, const std::string& separator);
 
 // A column reference: <qualifier>."name".
-std::string ColumnRef(const std::string& qualifier, const std::string& column);
+std::string QualifiedColumn(const std::string& qualifier, const std::string& column);
 
 }  // namespace ivmx::core
