@@ -32,16 +32,20 @@ namespace {
 
 TriggerData* StatementTriggerData(FunctionCallInfo fcinfo, const char* function) {
     if (!CALLED_AS_TRIGGER(fcinfo))
-        throw core::Error("39P01", std::string(function) + " must be called as a trigger");
+        throw core::Error(core::sqlstate::kTriggerProtocolViolated,
+                          std::string(function) + " must be called as a trigger");
     TriggerData* data = reinterpret_cast<TriggerData*>(fcinfo->context);
     if (!TRIGGER_FIRED_FOR_STATEMENT(data->tg_event))
-        throw core::Error("39P01", std::string(function) + " must be a statement-level trigger");
+        throw core::Error(core::sqlstate::kTriggerProtocolViolated,
+                          std::string(function) + " must be a statement-level trigger");
     // Only the triggers pg_ivmx creates (internal ones) may run it: a user's
     // own trigger calling it would maintain the table's IMMVs twice.
     if (!data->tg_trigger->tgisinternal)
-        throw core::Error("39P01", std::string(function) + " may only be used by the triggers pg_ivmx creates",
-                          "Trigger \"" + std::string(data->tg_trigger->tgname) + "\" is not one of them.",
-                          "Drop the trigger.");
+        throw core::Error(
+            core::sqlstate::kTriggerProtocolViolated,
+            std::string(function) + " may only be used by the triggers pg_ivmx creates",
+            "Trigger \"" + std::string(data->tg_trigger->tgname) + "\" is not one of them.",
+            "Drop the trigger.");
     return data;
 }
 

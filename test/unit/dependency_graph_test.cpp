@@ -64,7 +64,7 @@ TEST(DependencyGraph, CyclesAreReportedAndPrevented) {
         cyclic.TopologicalOrder();
         ADD_FAILURE();
     } catch (const ivmx::core::Error& e) {
-        EXPECT_EQ(e.sqlstate(), "42P17");
+        EXPECT_EQ(e.sqlstate(), ivmx::core::sqlstate::kInvalidObjectDefinition);
     }
     auto g = Diamond();
     EXPECT_TRUE(g.WouldCreateCycle(10, {13}));

@@ -35,7 +35,7 @@ TEST(ImmvName, RejectsMalformedNames) {
             ParseImmvName(bad);
             ADD_FAILURE() << "accepted " << bad;
         } catch (const Error& e) {
-            EXPECT_EQ(e.sqlstate(), "42602") << bad;
+            EXPECT_EQ(e.sqlstate(), ivmx::core::sqlstate::kInvalidName) << bad;
             EXPECT_NE(std::string(e.what()).find("invalid IMMV name"), std::string::npos);
         }
     }
@@ -46,7 +46,7 @@ TEST(ImmvName, RejectsOverlongIdentifier) {
         ParseImmvName(std::string(64, 'x'));
         ADD_FAILURE();
     } catch (const Error& e) {
-        EXPECT_EQ(e.sqlstate(), "42622");
+        EXPECT_EQ(e.sqlstate(), ivmx::core::sqlstate::kNameTooLong);
     }
     EXPECT_EQ(ParseImmvName(std::string(63, 'x')).name.size(), 63u);
 }

@@ -11,17 +11,31 @@
 
 namespace ivmx::core {
 
-// Five-character SQLSTATE codes used by the core.
+// Five-character SQLSTATE codes, named as in PostgreSQL's errcodes.txt: the
+// one list of the codes pg_ivmx raises or tests for by value, for the core
+// and for the server glue (which uses PostgreSQL's ERRCODE_* macros in its
+// own ereport calls). A new code goes here, never as a literal.
 namespace sqlstate {
 inline constexpr const char* kFeatureNotSupported = "0A000";
+inline constexpr const char* kNullValueNotAllowed = "22004";
+inline constexpr const char* kInvalidParameterValue = "22023";
+inline constexpr const char* kDependentObjectsStillExist = "2BP01";
+inline constexpr const char* kTriggerProtocolViolated = "39P01";
+inline constexpr const char* kSerializationFailure = "40001";
+inline constexpr const char* kDeadlockDetected = "40P01";
 inline constexpr const char* kSyntaxError = "42601";
 inline constexpr const char* kInvalidName = "42602";
-inline constexpr const char* kInvalidParameterValue = "22023";
-inline constexpr const char* kInvalidObjectDefinition = "42P17";
-inline constexpr const char* kDuplicateColumn = "42701";
 inline constexpr const char* kNameTooLong = "42622";
-inline constexpr const char* kInternalError = "XX000";
+inline constexpr const char* kDuplicateColumn = "42701";
+inline constexpr const char* kDuplicateObject = "42710";
+inline constexpr const char* kUndefinedTable = "42P01";
+inline constexpr const char* kInvalidObjectDefinition = "42P17";
 inline constexpr const char* kProgramLimitExceeded = "54000";
+inline constexpr const char* kObjectNotInPrerequisiteState = "55000";
+inline constexpr const char* kLockNotAvailable = "55P03";
+inline constexpr const char* kQueryCanceled = "57014";
+inline constexpr const char* kAdminShutdown = "57P01";
+inline constexpr const char* kInternalError = "XX000";
 }  // namespace sqlstate
 
 class Error : public std::runtime_error {

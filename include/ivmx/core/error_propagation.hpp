@@ -16,15 +16,9 @@
 
 #include <string_view>
 
-namespace ivmx::core {
+#include "ivmx/core/error.hpp"  // the sqlstate:: constants
 
-namespace sqlstate {
-inline constexpr const char* kQueryCanceled = "57014";
-inline constexpr const char* kAdminShutdown = "57P01";
-inline constexpr const char* kDeadlockDetected = "40P01";
-inline constexpr const char* kLockNotAvailable = "55P03";
-inline constexpr const char* kSerializationFailure = "40001";
-}  // namespace sqlstate
+namespace ivmx::core {
 
 // Whether `code` is a well-formed SQLSTATE: five characters, each a digit
 // or an upper-case ASCII letter.
