@@ -5,6 +5,7 @@
 #include "ivmx/core/sql_text.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "catalog.hpp"
+#include "maintainer.hpp"
 #include "pg_util.hpp"
 
 namespace ivmx::pg {
@@ -170,7 +171,8 @@ std::optional<Oid> UnreadableRelation(const core::ViewDefinition& view, Oid role
 void SuspendImmv(Oid immv) {
     // Writers of the IMMV's tables may get here at once: one at a time
     // updates the catalog row, the others find it done.
-    PgCall([&] { LockDatabaseObject(CatalogRelid("immv"), immv, 1, ExclusiveLock); });
+    PgCall(
+        [&] { LockDatabaseObject(CatalogRelid("immv"), immv, kSuspendLockSubId, ExclusiveLock); });
     const std::optional<ImmvRecord> record = LoadImmv(immv);
     if (record && record->populated) SetImmvPopulated(immv, false);
 }

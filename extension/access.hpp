@@ -20,9 +20,10 @@
 
 namespace ivmx::pg {
 
-// Raises 42501 unless the current user may create an IMMV reading relid:
-// SELECT and TRIGGER privileges on it. Takes no lock: called before the
-// base relations are locked.
+// Raises 42501 unless the current user may attach an IMMV's maintenance to
+// relid: the TRIGGER privilege on it (SELECT is checked as for any query
+// when the defining query runs). Takes no lock: called before the base
+// relations are locked.
 void CheckMayMaintainFrom(Oid relid);
 
 // Raises 42501 unless the current user may create a relation in namespace

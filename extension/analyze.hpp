@@ -14,8 +14,10 @@ namespace ivmx::pg {
 // Errors point into sql. The Query is palloc'd in the current memory context.
 Query* ParseViewQuery(const std::string& sql);
 
-// Checks the query and builds the view IR. Throws ivmx::core::Error with
-// SQLSTATE feature_not_supported naming the first unsupported construct.
+// Flattens the query (FlattenViewQuery), checks it and builds the view IR.
+// Throws ivmx::core::Error with SQLSTATE feature_not_supported naming the
+// first unsupported construct (invalid_parameter_value when the query is
+// not a single SELECT).
 // immv is the (final) name of the IMMV table. With check_relations, the base
 // relations are checked too (a new IMMV; needs an SPI connection); a stored
 // IMMV's relations were checked when it was created.

@@ -257,9 +257,12 @@ const RelationMaintenance& LockMaintenanceForWriter(Oid relid, bool only_write);
 const RelationMaintenance& LockMaintenanceForLater(Oid relid);
 void LockImmvModeExclusive(Oid immv);
 
-// The mode lock: an object lock on (ivmx.immv, IMMV, kModeLockSubId); the
-// per-relation writer locks use the relations' OIDs as sub-ids.
+// Object locks on (ivmx.immv, IMMV, sub-id): the mode lock
+// (kModeLockSubId); the lock under which writers suspending an IMMV take
+// turns (kSuspendLockSubId, extension/access.cpp); the per-relation writer
+// locks, whose sub-ids are the relations' OIDs (never 0 or 1).
 inline constexpr int32 kModeLockSubId = 0;
+inline constexpr int32 kSuspendLockSubId = 1;
 
 // Whether the statement being captured is its transaction's only write (see
 // maintainer.cpp): its changes are applied at its end; any other write's

@@ -1,6 +1,7 @@
 // Small helpers over PostgreSQL APIs used across the extension: SPI
 // execution through the error guard, the fixed search_path maintenance runs
-// under, names of relations. All of them may throw ivmx::pg::PgError.
+// under, names of relations. All of them may throw ivmx::pg::PgError (or
+// ivmx::core::Error).
 #pragma once
 
 #include <exception>
