@@ -634,10 +634,14 @@ void UnregisterDeltaLog(Oid relid) {
 }
 
 std::optional<Oid> DeltaLogOf(Oid relid) {
+    // The latest snapshot, like LoadImmv: a writer whose snapshot predates
+    // the switch of a reader to deferred (REPEATABLE READ) must still find
+    // the log the switch created, or its changes would be neither applied
+    // nor logged for that reader.
     const std::vector<Oid> logs = AsCatalogOwner([&] {
         return QueryOids(
             "SELECT logrelid::pg_catalog.oid AS logrelid FROM ivmx.delta_log WHERE relid = $1",
-            "logrelid", OidArg(relid), ReadIn::Statement);
+            "logrelid", OidArg(relid), ReadIn::Latest);
     });
     if (logs.empty()) return std::nullopt;
     return logs.front();
