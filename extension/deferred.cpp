@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "../scheduler/refresh_runner.hpp"
+#include "deferred_refresh.hpp"
 #include "ddl.hpp"
 #include "delta_log.hpp"
 #include "ivmx/core/error.hpp"
@@ -131,7 +131,7 @@ void ValidateDeferred(const core::ViewDefinition& view) {
 void BeginDeferred(Oid immv, const core::ViewDefinition& view) {
     ValidateDeferred(view);
     // The logs stay pg_ivmx's: refreshes read them as their owner and hand
-    // the IMMV owner's statements only the batch (see refresh_runner.cpp).
+    // the IMMV owner's statements only the batch (see deferred_refresh.cpp).
     for (Oid base : DistinctRelations(view)) RefuseOwnLoggedRows(EnsureDeltaLog(base, view));
     PgCall([] { CommandCounterIncrement(); });
     // The IMMV reflects every committed transaction and this one so far; this

@@ -21,7 +21,7 @@
 #include "pg_util.hpp"
 #include "deferred.hpp"
 #include "delta_log.hpp"
-#include "../scheduler/refresh_runner.hpp"
+#include "deferred_refresh.hpp"
 #include "snapshot_check.hpp"
 
 extern "C" {

@@ -65,7 +65,7 @@
 // A scheduler loops: wait on its latch (ivmx.naptime, or sooner when a writer
 // that logged deferred changes commits), reload config on SIGHUP, check that
 // pg_ivmx is still installed, run one refresh round; the schedulers of a
-// database share its IMMVs (refresh_runner.cpp). A scheduler exits with
+// database share its IMMVs (scheduler_round.cpp). A scheduler exits with
 // kStopped when DROP DATABASE (or another command that needs the database
 // alone) blocks its database (wakeup.cpp: every scheduler of the database is
 // stopped), kRetired when the launcher retires it, kTerminated on any other

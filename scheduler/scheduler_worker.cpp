@@ -44,7 +44,7 @@
 #include "../extension/pg_util.hpp"
 #include "../extension/settings.hpp"
 #include "ivmx/pg/guards.hpp"
-#include "refresh_runner.hpp"
+#include "scheduler_round.hpp"
 #include "shared_state.hpp"
 
 extern "C" {

@@ -19,7 +19,6 @@
 // committing transaction's rows (XACT_EVENT_COMMIT fires after the commit is
 // visible to new snapshots). On abort, everything pending is dropped.
 #include "../extension/pg_util.hpp"
-#include "refresh_runner.hpp"
 #include "shared_state.hpp"
 #include "wakeup.hpp"
 #include "workers.hpp"

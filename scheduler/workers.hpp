@@ -1,6 +1,6 @@
 // What the rest of the extension calls in scheduler/: installing the
-// background-worker plumbing from _PG_init, and the DDL reactions of the
-// ProcessUtility hook. (NoteDeferredChange is in refresh_runner.hpp.)
+// background-worker plumbing from _PG_init, the DDL reactions of the
+// ProcessUtility hook, and the wake-up a writer of delta logs asks for.
 #pragma once
 
 #include "ivmx/pg/postgres.hpp"
@@ -24,5 +24,9 @@ void SchedulerBeforeUtility(Node* parsetree);
 // what the schedulers must learn when the transaction commits (CREATE or
 // DROP EXTENSION pg_ivmx, CREATE DATABASE).
 void SchedulerAfterUtility(Node* parsetree);
+
+// Marks that the current transaction logged changes for deferred IMMVs:
+// when it commits, the database's schedulers are woken (see WakeScheduler).
+void NoteDeferredChange();
 
 }  // namespace ivmx::pg
