@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "ivmx/core/deferred_sql.hpp"
 #include "ivmx/core/retry_backoff.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "pg_util.hpp"
@@ -691,11 +692,13 @@ std::vector<std::string> SnapshotMarks() {
 std::string PendingCondition(const AppliedChanges& applied, SqlArgs& args) {
     const std::string watermark = applied.watermark.empty() ? args.AddNull(PG_SNAPSHOTOID)
                                                             : args.AddPgSnapshot(applied.watermark);
-    const std::string not_applied =
-        "NOT pg_catalog.pg_visible_in_snapshot(__ivm_xid, " + watermark + ")";
-    if (applied.partial_xid == 0) return not_applied;
-    return "(" + not_applied + " OR (__ivm_xid = " + args.AddXid8(applied.partial_xid) +
-           " AND __ivm_seq > " + args.AddInt64(applied.partial_seq) + "))";
+    std::optional<core::PartialApplied> partial;
+    if (applied.partial_xid != 0) {
+        partial.emplace();
+        partial->xid = args.AddXid8(applied.partial_xid);
+        partial->seq = args.AddInt64(applied.partial_seq);
+    }
+    return core::PendingCondition(watermark, partial);
 }
 
 // --- the serialization check ---

@@ -26,6 +26,7 @@
 #include "access.hpp"
 #include "catalog.hpp"
 #include "delta_log.hpp"
+#include "ivmx/core/deferred_sql.hpp"
 #include "ivmx/core/delta_query.hpp"
 #include "ivmx/core/dependency_graph.hpp"
 #include "ivmx/core/error.hpp"
@@ -120,87 +121,30 @@ std::vector<LogInfo> LogsOf(const core::ViewDefinition& view) {
     return logs;
 }
 
-// The columns of a log that a view reads of its relation, in the order of
-// `read`, quoted, and whether equal values of all of them are
-// indistinguishable (equality is identity).
-struct ReadColumns {
-    std::vector<std::string> quoted;
-    bool by_value = true;
-};
-ReadColumns ColumnsRead(const LogInfo& log, const std::vector<std::string>& read) {
-    ReadColumns columns;
+// What a delta reads of `log` for an occurrence reading the columns `read`
+// (in that order): the columns quoted, and whether equal values of all of
+// them are indistinguishable (equality is identity).
+core::LogColumnsRead ColumnsRead(const LogInfo& log, const std::vector<std::string>& read) {
+    core::LogColumnsRead columns;
+    columns.source = log.log;
     for (const auto& name : read) {
         auto logged = std::find_if(log.columns.begin(), log.columns.end(),
                                    [&](const LoggedColumn& c) { return c.name == name; });
         if (logged == log.columns.end())
             throw core::Error(core::sqlstate::kInternalError,
                               "delta log " + log.log + " does not record column \"" + name + "\"");
-        columns.quoted.push_back(core::QuoteIdent(name));
+        columns.columns.push_back(core::QuoteIdent(name));
         columns.by_value &= logged->equal_by_value;
     }
-    columns.by_value &= !columns.quoted.empty();
+    columns.by_value &= !columns.columns.empty();
     return columns;
-}
-
-// SQL condition: the log row's transaction is committed in `snapshot`
-// (bound in args).
-std::string VisibleIn(const core::XidSnapshot& snapshot, SqlArgs& args) {
-    return "pg_visible_in_snapshot(__ivm_xid, " + args.AddPgSnapshot(snapshot.ToText()) + ")";
 }
 
 // The log rows this refresh consumes: those pending, up to the batch's end
 // (its values bound in args, with those of `pending`).
 std::string Consumed(const std::string& pending, const std::optional<core::XidSnapshot>& batch_end, SqlArgs& args) {
-    return batch_end ? "(" + pending + ") AND " + VisibleIn(*batch_end, args) : pending;
-}
-
-// FROM-item with the logged rows of one sign as logged: rows inserted and
-// deleted within the batch cancel out in the delta's consolidation, which is
-// all a refresh needs unless the view's expressions fail on such a row or it
-// applies the batch by row key.
-std::string LoggedSide(const LogInfo& log, const ReadColumns& columns, const std::string& consumed, int sign) {
-    return "(SELECT " + core::Join(columns.quoted, ", ") + " FROM " + log.log + " WHERE " + consumed + " AND " +
-           (sign > 0 ? "__ivm_sign > 0" : "__ivm_sign < 0") + ")";
-}
-
-// The batch of one log netted, as a WITH query `name` with the columns read
-// and __ivm_n, the signed number of copies of the row that the batch adds or
-// removes (never 0). Only the columns read count (a change of other columns
-// is no change to the view). Rows are matched by their values where equal
-// values of every column read are indistinguishable (one hash aggregation,
-// no text output), else by their text image, not by equality (1.0 and 1.00
-// are different rows to a view that shows them as text): per image, the
-// rows of a sign beyond the count of the other sign are kept, each with
-// __ivm_n = its sign.
-std::string NettedLog(const LogInfo& log, const ReadColumns& columns, const std::string& consumed,
-                      const std::string& name) {
-    const std::string list = core::Join(columns.quoted, ", ");
-    if (columns.by_value)
-        return name + " AS MATERIALIZED (SELECT " + list + ", sum(__ivm_sign) AS __ivm_n FROM " + log.log +
-               " WHERE " + consumed + " GROUP BY " + list + " HAVING sum(__ivm_sign) <> 0)";
-    // One scan and one sort; the image is computed once per row, in the
-    // innermost query.
-    const std::string rows = "(SELECT " + list + ", __ivm_sign, __ivm_seq, CAST(ROW(" + list +
-                             ") AS text) AS __ivm_img FROM " + log.log + " WHERE " + consumed + ") AS __ivm_l";
-    return name + " AS MATERIALIZED (SELECT " + list + ", __ivm_sign AS __ivm_n FROM (SELECT " + list +
-           ", __ivm_sign, row_number() OVER (PARTITION BY __ivm_img, __ivm_sign ORDER BY __ivm_seq) AS __ivm_rn, "
-           "count(*) FILTER (WHERE __ivm_sign > 0) OVER (PARTITION BY __ivm_img) AS __ivm_ins, "
-           "count(*) FILTER (WHERE __ivm_sign < 0) OVER (PARTITION BY __ivm_img) AS __ivm_del FROM " + rows +
-           ") AS __ivm_w WHERE __ivm_rn > CASE WHEN __ivm_sign > 0 THEN __ivm_del ELSE __ivm_ins END)";
-}
-
-// FROM-item with the rows of one sign of a netted log (NettedLog `name`).
-// `single`: no row is added or removed twice (the relation's primary key is
-// among the columns read), which spares the planner a row multiplier whose
-// size it cannot know.
-std::string NettedSide(const std::string& name, const ReadColumns& columns, int sign, bool single) {
-    std::vector<std::string> kept;
-    for (const auto& c : columns.quoted) kept.push_back("__ivm_c." + c);
-    const std::string side = sign > 0 ? "__ivm_c.__ivm_n > 0" : "__ivm_c.__ivm_n < 0";
-    if (single)
-        return "(SELECT " + core::Join(kept, ", ") + " FROM " + name + " AS __ivm_c WHERE " + side + ")";
-    return "(SELECT " + core::Join(kept, ", ") + " FROM " + name +
-           " AS __ivm_c, generate_series(1, abs(__ivm_c.__ivm_n)) WHERE " + side + ")";
+    return core::ConsumedCondition(
+        pending, batch_end ? std::optional<std::string>(args.AddPgSnapshot(batch_end->ToText())) : std::nullopt);
 }
 
 // A batch of one log, read for the view's owner: the consumed rows, with
@@ -278,8 +222,7 @@ std::optional<Batch> ReadBatch(const LogInfo& log, const core::ViewDefinition& v
     batch.name = "__ivm_" + std::string(kind) + "_" + std::to_string(log.relid);
     std::vector<std::string> quoted;
     for (const auto& c : columns) quoted.push_back(core::QuoteIdent(c));
-    const std::string sql = "SELECT __ivm_sign, __ivm_seq" + std::string(quoted.empty() ? "" : ", ") +
-                            core::Join(quoted, ", ") + " FROM " + log.log + " WHERE " + consumed;
+    const std::string sql = core::BatchRowsQuery(log.log, quoted, consumed);
     batch.store = AsRole(CatalogOwner(), [&] { return RegisterBatchRows(sql, args, snapshot, batch.name); });
     batch.source = log;
     batch.rows = filter ? FilteredSource(batch.name, log.base, *filter) : batch.name;
@@ -362,9 +305,7 @@ PendingSummary SummarizePending(const std::vector<LogInfo>& logs, const std::str
     SqlArgs args = pending_args;
     const std::string own_xid = args.AddXid8(own);
     for (const auto& log : logs) {
-        const auto row = QueryIn("SELECT count(*), min(__ivm_xid)::text, max(__ivm_seq) FILTER (WHERE __ivm_xid = " +
-                                     own_xid + ") FROM " + log.log + " WHERE " + pending,
-                                 snapshot, args)[0];
+        const auto row = QueryIn(core::PendingSummaryQuery(log.log, pending, own_xid), snapshot, args)[0];
         summary.rows += std::stoll(row[0]);
         summary.first_xid.push_back(row[1].empty() ? UINT64_MAX : std::stoull(row[1]));
         if (!row[2].empty()) summary.own_max_seq = std::max<int64>(summary.own_max_seq, std::stoll(row[2]));
@@ -388,12 +329,11 @@ std::optional<std::pair<core::XidSnapshot, int64>> BatchEndAt(const LogInfo& log
         if (mark && core::Includes(*mark, applied) && !core::Includes(applied, *mark)) candidates.push_back(*mark);
     }
     if (candidates.empty()) return std::nullopt;
-    std::vector<std::string> counts;
+    std::vector<std::string> marks;
     SqlArgs args = pending_args;
-    for (const auto& mark : candidates) counts.push_back("count(*) FILTER (WHERE " + VisibleIn(mark, args) + ")");
+    for (const auto& mark : candidates) marks.push_back(args.AddPgSnapshot(mark.ToText()));
     const auto row = AsRole(CatalogOwner(), [&] {
-        return QueryIn("SELECT " + core::Join(counts, ", ") + " FROM " + log.log + " WHERE " + pending, snapshot,
-                       args)[0];
+        return QueryIn(core::BatchEndCountQuery(log.log, pending, marks), snapshot, args)[0];
     });
     std::vector<int64_t> visible;
     for (const auto& c : row) visible.push_back(std::stoll(c));
@@ -407,10 +347,10 @@ std::optional<std::pair<core::XidSnapshot, int64>> BatchEndAt(const LogInfo& log
 // watermarks are bound in args, one parameter each, so that a scan
 // evaluates no subquery.
 std::string AppliedByAll(const LogInfo& log, Snapshot snapshot, SqlArgs& args) {
-    std::vector<std::string> applied;
+    std::vector<std::string> pending;
     for (const AppliedChanges& consumer : DeferredConsumersOf(log.base, snapshot))
-        applied.push_back("(" + PendingCondition(consumer, args) + ") IS NOT TRUE");
-    return applied.empty() ? std::string("true") : core::Join(applied, " AND ");
+        pending.push_back(PendingCondition(consumer, args));
+    return core::AppliedByAll(pending);
 }
 
 // Truncates the log of a deferred IMMV that other deferred IMMVs read (it is
@@ -429,8 +369,7 @@ bool TruncateIfAllApplied(const LogInfo& log) {
     SqlArgs args;
     const std::string applied = AppliedByAll(log, latest, args);
     const bool all_applied =
-        QueryIn("SELECT NOT EXISTS (SELECT FROM " + log.log + " WHERE NOT (" + applied + "))", latest, args)[0][0] ==
-        "t";
+        QueryIn(core::AllRowsAppliedQuery(log.log, applied), latest, args)[0][0] == "t";
     PgCall([&] { UnregisterSnapshot(latest); });
     if (all_applied) {
         SpiExecute("TRUNCATE " + log.log);
@@ -466,7 +405,7 @@ std::vector<std::pair<Oid, int64>> CollectGarbage(const std::vector<LogInfo>& lo
             Snapshot latest = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
             SqlArgs args;
             const std::string applied = AppliedByAll(log, latest, args);
-            const uint64 rows = RunIn("DELETE FROM " + log.log + " WHERE " + applied, latest, SPI_OK_DELETE,
+            const uint64 rows = RunIn(core::DeleteAppliedRows(log.log, applied), latest, SPI_OK_DELETE,
                                       [] { return SPI_processed; }, args);
             PgCall([&] { UnregisterSnapshot(latest); });
             deleted.emplace_back(log.relid, static_cast<int64>(rows));
@@ -595,7 +534,8 @@ bool ReadDeltaInput(const ViewMaintainer& maintainer, PendingBatch& batch, Delta
         input.batches.push_back(std::move(*read));
     }
     if (!batch.batch_end || !core::NeedsRecompute(view)) return true;
-    const std::string later_rows = "(" + batch.pending + ") AND NOT " + VisibleIn(*batch.batch_end, batch.args);
+    const std::string later_rows =
+        core::LaterCondition(batch.pending, batch.args.AddPgSnapshot(batch.batch_end->ToText()));
     std::optional<Batch> later = ReadBatch(batch.logs[0], view, later_rows, batch.args, batch.snapshot, "later");
     if (!later) return false;
     std::vector<std::string> quoted;
@@ -626,12 +566,14 @@ int64 ApplyBatches(ViewMaintainer& maintainer, const DeltaInput& input, int64 ro
             const auto columns = ColumnsRead(*log, core::ReadsWholeRows(view, i) ? AttributeNames(log->base)
                                                                                  : view.relations[i].columns_read);
             if (!netted) {
-                changed.push_back({i, LoggedSide(*log, columns, consumed, +1), LoggedSide(*log, columns, consumed, -1)});
+                changed.push_back(
+                    {i, core::LoggedSide(columns, consumed, +1), core::LoggedSide(columns, consumed, -1)});
                 continue;
             }
             const std::string name = "__ivm_log" + std::to_string(i);
-            with.push_back(NettedLog(*log, columns, consumed, name));
-            changed.push_back({i, NettedSide(name, columns, +1, keyed), NettedSide(name, columns, -1, keyed)});
+            with.push_back(core::NettedLog(columns, consumed, name));
+            changed.push_back({i, core::NettedSide(name, columns.columns, +1, keyed),
+                               core::NettedSide(name, columns.columns, -1, keyed)});
         }
         core::Delta delta = core::BuildDelta(view, changed);
         delta.with_items.insert(delta.with_items.begin(), with.begin(), with.end());

@@ -1,7 +1,8 @@
 // The refresh of deferred IMMVs from their delta logs, in the caller's
 // transaction: run by the schedulers (scheduler/scheduler_round.cpp) and by
 // user sessions (ivmx.flush, ivmx.set_mode, ivmx.refresh_immv, a TRUNCATE
-// recomputing an IMMV).
+// recomputing an IMMV). The SQL it runs on the logs is written by the core
+// (include/ivmx/core/deferred_sql.hpp).
 #pragma once
 
 #include <utility>
