@@ -545,60 +545,82 @@ bool ReadDeltaInput(const ViewMaintainer& maintainer, PendingBatch& batch, Delta
     return true;
 }
 
+// The changed occurrences of a batch, each with its log's batch.
+using ChangedLogs = std::vector<std::pair<size_t, const LogInfo*>>;
+
+// How the batches of `changed` occurrences are read: netted, each log's
+// batch is netted once (NettedLog) and both sides of its change read that;
+// keyed, applied by row key.
+struct BatchForm {
+    bool netted;
+    bool keyed;
+};
+BatchForm FormOf(const core::ViewDefinition& view, size_t changed) {
+    // Netted, one changed relation gives each row key at most one deleted
+    // and one inserted row: applied by key, like a statement (in place,
+    // where the view's rows keep their key).
+    if (core::NettedBatchIsKeyed(view, changed)) return {true, true};
+    // Several changed occurrences: their delta joins the changes with each
+    // other. Logged as is, a row changed n times and a row it joins changed
+    // m times meet n * m times (a backlog on hot keys is quadratic);
+    // netted, at most twice each.
+    if (changed > 1) return {true, false};
+    // The batch as logged (a batch may insert and delete the same row:
+    // consolidated); ApplyBatches nets it only if that fails.
+    return {false, false};
+}
+
+// The delta of the batches of `occurrences` in the given form; base_as_of:
+// the relation as of a split batch's end (ReadDeltaInput).
+core::Delta BatchDelta(const core::ViewDefinition& view, const ChangedLogs& occurrences, BatchForm form,
+                       int64 rows_consumed, const std::vector<std::string>& base_as_of) {
+    const std::string consumed = "true";  // a batch holds the consumed rows only
+    std::vector<core::ChangedOccurrence> changed;
+    std::vector<std::string> with;
+    for (const auto& [i, log] : occurrences) {
+        // Whole rows: every column, in the table's order.
+        const auto columns = ColumnsRead(*log, core::ReadsWholeRows(view, i) ? AttributeNames(log->base)
+                                                                             : view.relations[i].columns_read);
+        if (!form.netted) {
+            changed.push_back({i, core::LoggedSide(columns, consumed, +1), core::LoggedSide(columns, consumed, -1)});
+            continue;
+        }
+        const std::string name = "__ivm_log" + std::to_string(i);
+        with.push_back(core::NettedLog(columns, consumed, name));
+        changed.push_back({i, core::NettedSide(name, columns.columns, +1, form.keyed),
+                           core::NettedSide(name, columns.columns, -1, form.keyed)});
+    }
+    core::Delta delta = core::BuildDelta(view, changed);
+    delta.with_items.insert(delta.with_items.begin(), with.begin(), with.end());
+    delta.consolidate |= !form.keyed;
+    delta.update_in_place = form.keyed && core::UpdatesInPlace(view, rows_consumed);
+    delta.base_as_of = base_as_of;
+    return delta;
+}
+
 // Applies the delta of the batches read (ReadDeltaInput) to the IMMV;
 // returns the IMMV rows written.
 int64 ApplyBatches(ViewMaintainer& maintainer, const DeltaInput& input, int64 rows_consumed, Snapshot snapshot) {
     const auto& view = maintainer.definition();
     // Occurrences of relations whose batches hold rows.
-    std::vector<std::pair<size_t, const LogInfo*>> occurrences;
+    ChangedLogs occurrences;
     for (size_t i = 0; i < view.relations.size(); ++i)
         for (const auto& batch : input.batches)
             if (batch.source.base == view.relations[i].relation_id) occurrences.push_back({i, &batch.source});
-    // netted: each log's batch is netted once (NettedLog) and both sides
-    // of its change read that; keyed: applied by row key (below).
-    const std::string consumed = "true";
+    if (occurrences.empty()) return 0;
     int64 rows_changed = 0;
-    auto apply = [&](bool netted, bool keyed) {
-        std::vector<core::ChangedOccurrence> changed;
-        std::vector<std::string> with;
-        for (const auto& [i, log] : occurrences) {
-            // Whole rows: every column, in the table's order.
-            const auto columns = ColumnsRead(*log, core::ReadsWholeRows(view, i) ? AttributeNames(log->base)
-                                                                                 : view.relations[i].columns_read);
-            if (!netted) {
-                changed.push_back(
-                    {i, core::LoggedSide(columns, consumed, +1), core::LoggedSide(columns, consumed, -1)});
-                continue;
-            }
-            const std::string name = "__ivm_log" + std::to_string(i);
-            with.push_back(core::NettedLog(columns, consumed, name));
-            changed.push_back({i, core::NettedSide(name, columns.columns, +1, keyed),
-                               core::NettedSide(name, columns.columns, -1, keyed)});
-        }
-        core::Delta delta = core::BuildDelta(view, changed);
-        delta.with_items.insert(delta.with_items.begin(), with.begin(), with.end());
-        delta.consolidate |= !keyed;
-        delta.update_in_place = keyed && core::UpdatesInPlace(view, rows_consumed);
-        delta.base_as_of = input.base_as_of;
-        rows_changed = maintainer.ApplyDelta(delta, snapshot);
+    auto apply = [&](BatchForm form) {
+        rows_changed =
+            maintainer.ApplyDelta(BatchDelta(view, occurrences, form, rows_consumed, input.base_as_of), snapshot);
     };
-    if (core::NettedBatchIsKeyed(view, occurrences.size())) {
-        // Netted, one changed relation gives each row key at most one
-        // deleted and one inserted row: applied by key, like a statement
-        // (in place, where the view's rows keep their key).
-        apply(true, true);
-    } else if (occurrences.size() > 1) {
-        // Several changed occurrences: their delta joins the changes
-        // with each other. Logged as is, a row changed n times and a
-        // row it joins changed m times meet n * m times (a backlog on
-        // hot keys is quadratic); netted, at most twice each.
-        apply(true, false);
-    } else if (!occurrences.empty() && InSubtransaction([&] { apply(false, false); })) {
-        // The batch as logged first (a batch may insert and delete the
-        // same row: consolidated); only if that fails, netted first (which
-        // costs a sort of the batch by row image): the failure may come
-        // from a row that no longer exists.
-        apply(true, false);
+    const BatchForm form = FormOf(view, occurrences.size());
+    if (form.netted) {
+        apply(form);
+    } else if (InSubtransaction([&] { apply(form); })) {
+        // Only if the batch as logged fails, netted first (which costs a
+        // sort of the batch by row image): the failure may come from a row
+        // that no longer exists.
+        apply({true, false});
     }
     return rows_changed;
 }
@@ -689,6 +711,22 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
     result.collected = CollectGarbage(batch.logs, scheduled);
     LogRefresh(immv, result);
     return result;
+}
+
+std::vector<std::pair<std::string, core::MaintenancePlan>> DeferredRefreshPlans(const ViewMaintainer& maintainer) {
+    const core::ViewDefinition& view = maintainer.definition();
+    std::vector<std::pair<std::string, core::MaintenancePlan>> plans;
+    std::vector<LogInfo> logs = LogsOf(view);
+    for (LogInfo& log : logs) {
+        const std::string changed = core::QuoteQualified(RelationName(log.base));
+        log.log = "__ivm_batch_" + std::to_string(log.relid);  // as ReadBatch registers it
+        ChangedLogs occurrences;
+        for (size_t i = 0; i < view.relations.size(); ++i)
+            if (view.relations[i].relation_id == log.base) occurrences.push_back({i, &log});
+        const BatchForm form = FormOf(view, occurrences.size());
+        plans.emplace_back(changed, core::BuildMaintenancePlan(view, BatchDelta(view, occurrences, form, 0, {})));
+    }
+    return plans;
 }
 
 std::vector<Oid> DeferredUpstream(Oid immv) {

@@ -5,12 +5,16 @@
 // (include/ivmx/core/deferred_sql.hpp).
 #pragma once
 
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "ivmx/core/sql_writer.hpp"
 #include "ivmx/pg/postgres.hpp"
 
 namespace ivmx::pg {
+
+class ViewMaintainer;
 
 // How a deferred IMMV is brought forward.
 enum class RefreshKind {
@@ -37,6 +41,15 @@ struct RefreshResult {
 // IMMV, may end a large backlog's batch at an earlier snapshot mark, and may
 // truncate a log whose rows are all applied.
 RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled = false);
+
+// What a refresh of the deferred IMMV of `maintainer` runs for a batch of
+// changes to one of its relations, per relation (its qualified name): the
+// delta of the batch (the netted logs as WITH queries, when it is netted)
+// applied by the IMMV's maintenance plan, reading the batch as a refresh
+// registers it (__ivm_batch_<log>). A batch read as logged is netted
+// instead when that fails; a split batch of a view recomputing groups reads
+// the relation as of its end. (ivmx.explain_immv.) SPI connected.
+std::vector<std::pair<std::string, core::MaintenancePlan>> DeferredRefreshPlans(const ViewMaintainer& maintainer);
 
 // The deferred IMMVs that immv reads directly or transitively, upstream
 // first (what ivmx.flush(immv) brings forward before immv). SPI connected.

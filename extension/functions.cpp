@@ -372,8 +372,8 @@ int64 VerifyImmv(Oid immv) {
     return differing;
 }
 
-void AppendPlan(std::vector<std::string>& lines, const char* event, const core::MaintenancePlan& plan) {
-    lines.push_back(std::string("-- after ") + event);
+void AppendPlan(std::vector<std::string>& lines, const std::string& heading, const core::MaintenancePlan& plan) {
+    lines.push_back("-- " + heading);
     for (const auto& step : plan.steps) {
         if (step.input == core::StepInput::TidsToRecompute)
             lines.push_back("-- $1: IMMV rows whose min/max may have been deleted");
@@ -386,7 +386,11 @@ void AppendPlan(std::vector<std::string>& lines, const char* event, const core::
 std::vector<std::string> ExplainImmv(Oid immv) {
     RequireMayMonitor(immv);
     SpiConnect();
-    auto maintainer = LoadMaintainer(RequireImmv(immv));
+    const ImmvRecord record = RequireImmv(immv);
+    auto maintainer = LoadMaintainer(record);
+    // A deferred IMMV: also what its refreshes run.
+    std::vector<std::pair<std::string, core::MaintenancePlan>> refreshes;
+    if (record.mode == MaintenanceMode::Deferred) refreshes = DeferredRefreshPlans(*maintainer);
     SpiFinish();
     const core::ViewDefinition& view = maintainer->definition();
     std::vector<std::string> lines;
@@ -400,12 +404,14 @@ std::vector<std::string> ExplainImmv(Oid immv) {
             const char* event = kind == ChangeKind::Insert   ? "INSERT"
                                 : kind == ChangeKind::Update ? "UPDATE"
                                                              : "DELETE";
-            AppendPlan(lines, (std::string(event) + " on " + table).c_str(),
+            AppendPlan(lines, std::string("after ") + event + " on " + table,
                        core::BuildMaintenancePlan(
                            view, core::RelationDelta(view, rel.relation_id, VisibleRows(t.inserted, rel.relation_id),
                                                      VisibleRows(t.deleted, rel.relation_id))));
         }
     }
+    for (const auto& [changed, plan] : refreshes)
+        AppendPlan(lines, "deferred refresh of changes to " + changed + " (from its batch of the delta log)", plan);
     lines.push_back("-- after TRUNCATE");
     for (const auto& sql : core::RefreshStatements(view, true)) lines.push_back(sql + ";");
     return lines;

@@ -37,6 +37,20 @@ SELECT state, pending_rows, refresh_count, last_refresh IS NULL AS never,
        consecutive_failures, last_error, next_attempt
   FROM status WHERE immv = 'big_k'::regclass;
 
+-- explain_immv also shows what a refresh of a deferred IMMV runs: the delta
+-- of a batch of the log (read from the batch the refresh registers, not the
+-- log) applied by the IMMV's maintenance plan; a batch applied by row key
+-- is netted first (a WITH query), one of a grouped view is read as logged.
+SELECT regexp_replace(line, '^-- | (on|to) .*$', '', 'g') AS section
+  FROM ivmx.explain_immv('big_k') AS line WHERE line ~ '^-- (after|deferred)';
+SELECT ivmx.create_immv('big_rows', 'SELECT id, v FROM big', mode => 'deferred');
+SELECT immv, count(*) AS statements_reading_batch,
+       bool_and(line LIKE 'WITH \_\_ivm\_log0 AS MATERIALIZED %') AS netted,
+       bool_and(line NOT LIKE '%ivmx.%delta\_%') AS not_the_log
+  FROM unnest(ARRAY['big_k', 'big_rows']) AS immv, ivmx.explain_immv(immv::regclass) AS line
+ WHERE line LIKE '%\_\_ivm\_batch\_%' GROUP BY immv ORDER BY immv;
+DROP TABLE big_rows;
+
 -- Each flush that applies something is one history row.
 UPDATE big SET v = v + 1 WHERE id <= 3;
 SELECT ivmx.flush('big_k');
