@@ -7,6 +7,7 @@
 #   make test       as root on Debian 12: install packages, build, install, run every suite
 #   make demo       as root on Debian 12: install packages, build, install, show IMMVs under load
 #   make unit       build and run the PostgreSQL-free core's GoogleTest suite
+#   make lint       check that the C++ code is formatted as .clang-format says
 
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 
@@ -51,10 +52,13 @@ all installcheck:
 	@echo "PostgreSQL 15 server headers not found ($(PG_CONFIG)); run 'make setup' as root first" >&2; exit 1
 endif
 
-.PHONY: setup unit test demo bench installcheck
+.PHONY: setup unit lint test demo bench installcheck
 
 setup:
 	bash mk/setup.sh
+
+lint:
+	bash test/lint.sh
 
 unit:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -14,23 +14,23 @@ void CheckMayMaintainFrom(Oid relid) {
     PgCall([&] {
         if (pg_class_aclcheck(relid, GetUserId(), ACL_TRIGGER) == ACLCHECK_OK) return;
         const char* name = get_rel_name(relid);
-        ereport(ERROR,
-                (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                 errmsg("permission denied to create an IMMV over table \"%s\"", name ? name : "?"),
-                 errdetail("An IMMV is maintained inside the transactions that write the tables it reads, "
-                           "like a trigger: it needs the TRIGGER privilege on each of them."),
-                 errhint("The table's owner can grant it: GRANT TRIGGER ON %s TO %s.",
-                         quote_identifier(name ? name : "?"), quote_identifier(GetUserNameFromId(GetUserId(), false)))));
+        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                        errmsg("permission denied to create an IMMV over table \"%s\"", name ? name : "?"),
+                        errdetail("An IMMV is maintained inside the transactions that write the tables it reads, "
+                                  "like a trigger: it needs the TRIGGER privilege on each of them."),
+                        errhint("The table's owner can grant it: GRANT TRIGGER ON %s TO %s.",
+                                quote_identifier(name ? name : "?"),
+                                quote_identifier(GetUserNameFromId(GetUserId(), false)))));
     });
 }
 
 void CheckMayCreateIn(Oid nsp, const std::string& name) {
     PgCall([&] {
         if (isAnyTempNamespace(nsp))
-            ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                            errmsg("IMMV \"%s\" cannot be temporary", name.c_str()),
-                            errdetail("An IMMV and its maintenance outlive the session that creates it."),
-                            errhint("Create it in a permanent schema.")));
+            ereport(ERROR,
+                    (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("IMMV \"%s\" cannot be temporary", name.c_str()),
+                     errdetail("An IMMV and its maintenance outlive the session that creates it."),
+                     errhint("Create it in a permanent schema.")));
         if (pg_namespace_aclcheck(nsp, GetUserId(), ACL_CREATE) != ACLCHECK_OK)
             aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_SCHEMA, get_namespace_name(nsp));
     });
@@ -105,10 +105,9 @@ char* BuildRowFilter(Oid relid, List** columns) {
     StringInfoData filter;
     initStringInfo(&filter);
     // Without a permissive policy that applies, no row is visible.
-    appendStringInfo(&filter,
-                     "(NOT pg_catalog.row_security_active(%u::pg_catalog.oid::pg_catalog.regclass) OR ((%s)%s%s))",
-                     relid, permissive.len > 0 ? permissive.data : "false", restrictive.len > 0 ? " AND " : "",
-                     restrictive.data);
+    appendStringInfo(
+        &filter, "(NOT pg_catalog.row_security_active(%u::pg_catalog.oid::pg_catalog.regclass) OR ((%s)%s%s))", relid,
+        permissive.len > 0 ? permissive.data : "false", restrictive.len > 0 ? " AND " : "", restrictive.data);
     relation_close(rel, AccessShareLock);
     return filter.data;
 }
@@ -171,8 +170,7 @@ std::optional<Oid> UnreadableRelation(const core::ViewDefinition& view, Oid role
 void SuspendImmv(Oid immv) {
     // Writers of the IMMV's tables may get here at once: one at a time
     // updates the catalog row, the others find it done.
-    PgCall(
-        [&] { LockDatabaseObject(CatalogRelid("immv"), immv, kSuspendLockSubId, ExclusiveLock); });
+    PgCall([&] { LockDatabaseObject(CatalogRelid("immv"), immv, kSuspendLockSubId, ExclusiveLock); });
     const std::optional<ImmvRecord> record = LoadImmv(immv);
     if (record && record->populated) SetImmvPopulated(immv, false);
 }
@@ -181,12 +179,12 @@ void RaiseOwnerCannotRead(Oid immv, Oid relid) {
     const Oid owner_id = RelationOwner(immv);
     PgCall([&] {
         const char* owner = GetUserNameFromId(owner_id, true);
-        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                        errmsg("permission denied for table %s", get_rel_name(relid)),
-                        errdetail("The owner of IMMV \"%s\"%s%s may not read every column the IMMV reads of it.",
-                                  get_rel_name(immv), owner ? ", " : "", owner ? owner : ""),
-                        errhint("Grant the owner SELECT on the table again, then refresh the IMMV with "
-                                "ivmx.refresh_immv().")));
+        ereport(ERROR,
+                (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("permission denied for table %s", get_rel_name(relid)),
+                 errdetail("The owner of IMMV \"%s\"%s%s may not read every column the IMMV reads of it.",
+                           get_rel_name(immv), owner ? ", " : "", owner ? owner : ""),
+                 errhint("Grant the owner SELECT on the table again, then refresh the IMMV with "
+                         "ivmx.refresh_immv().")));
     });
 }
 

@@ -33,8 +33,7 @@ void ViewQueryErrorCallback(void* arg) {
 }
 
 [[noreturn]] void Unsupported(const std::string& construct, const std::string& hint = {}) {
-    throw NotSupported(construct + " is not supported on incrementally maintainable materialized views",
-                       {}, hint);
+    throw NotSupported(construct + " is not supported on incrementally maintainable materialized views", {}, hint);
 }
 
 // What an expression walk found that the engine cannot maintain. Plain
@@ -58,21 +57,32 @@ bool IsNotImmutable(Oid func_id, void* context) {
 // depend on the time, the session or the role, none is immutable).
 const char* SqlValueFunctionName(const SQLValueFunction* f) {
     switch (f->op) {
-        case SVFOP_CURRENT_DATE: return "CURRENT_DATE";
+        case SVFOP_CURRENT_DATE:
+            return "CURRENT_DATE";
         case SVFOP_CURRENT_TIME:
-        case SVFOP_CURRENT_TIME_N: return "CURRENT_TIME";
+        case SVFOP_CURRENT_TIME_N:
+            return "CURRENT_TIME";
         case SVFOP_CURRENT_TIMESTAMP:
-        case SVFOP_CURRENT_TIMESTAMP_N: return "CURRENT_TIMESTAMP";
+        case SVFOP_CURRENT_TIMESTAMP_N:
+            return "CURRENT_TIMESTAMP";
         case SVFOP_LOCALTIME:
-        case SVFOP_LOCALTIME_N: return "LOCALTIME";
+        case SVFOP_LOCALTIME_N:
+            return "LOCALTIME";
         case SVFOP_LOCALTIMESTAMP:
-        case SVFOP_LOCALTIMESTAMP_N: return "LOCALTIMESTAMP";
-        case SVFOP_CURRENT_ROLE: return "CURRENT_ROLE";
-        case SVFOP_CURRENT_USER: return "CURRENT_USER";
-        case SVFOP_USER: return "USER";
-        case SVFOP_SESSION_USER: return "SESSION_USER";
-        case SVFOP_CURRENT_CATALOG: return "CURRENT_CATALOG";
-        case SVFOP_CURRENT_SCHEMA: return "CURRENT_SCHEMA";
+        case SVFOP_LOCALTIMESTAMP_N:
+            return "LOCALTIMESTAMP";
+        case SVFOP_CURRENT_ROLE:
+            return "CURRENT_ROLE";
+        case SVFOP_CURRENT_USER:
+            return "CURRENT_USER";
+        case SVFOP_USER:
+            return "USER";
+        case SVFOP_SESSION_USER:
+            return "SESSION_USER";
+        case SVFOP_CURRENT_CATALOG:
+            return "CURRENT_CATALOG";
+        case SVFOP_CURRENT_SCHEMA:
+            return "CURRENT_SCHEMA";
     }
     return "SQL value function";
 }
@@ -104,8 +114,7 @@ bool FindProblem(Node* node, void* context) {
     if (IsA(node, SQLValueFunction))
         return found(Kind::kValueFunction, SqlValueFunctionName(castNode(SQLValueFunction, node)));
     if (check_functions_in_node(node, IsNotImmutable, context)) return true;
-    return expression_tree_walker(node, reinterpret_cast<bool (*)()>(reinterpret_cast<void*>(FindProblem)),
-                                  context);
+    return expression_tree_walker(node, reinterpret_cast<bool (*)()>(reinterpret_cast<void*>(FindProblem)), context);
 }
 
 constexpr const char* kReevaluatedDetail =
@@ -150,8 +159,7 @@ bool FindSublink(Node* node, void* context) {
 // Names a subquery expression left after flattening, and where it is.
 [[noreturn]] void RejectSublink(Query* q) {
     SubLink* link = nullptr;
-    const bool in_select_list =
-        PgCall([&] { return FindSublink(reinterpret_cast<Node*>(q->targetList), &link); });
+    const bool in_select_list = PgCall([&] { return FindSublink(reinterpret_cast<Node*>(q->targetList), &link); });
     if (!in_select_list) PgCall([&] { return FindSublink(reinterpret_cast<Node*>(q->jointree), &link); });
     std::string what = "a subquery";
     if (link != nullptr) {
@@ -160,11 +168,21 @@ bool FindSublink(Node* node, void* context) {
                 Unsupported("EXISTS (subquery) other than as a condition ANDed into WHERE",
                             "Write the condition as [NOT] EXISTS (...) AND ...; OR and NOT around EXISTS are "
                             "not maintained.");
-            case ANY_SUBLINK: what = "IN / ANY (subquery)"; break;
-            case ALL_SUBLINK: what = "ALL (subquery)"; break;
-            case EXPR_SUBLINK: what = "a scalar subquery"; break;
-            case ARRAY_SUBLINK: what = "ARRAY (subquery)"; break;
-            default: what = "a subquery expression"; break;
+            case ANY_SUBLINK:
+                what = "IN / ANY (subquery)";
+                break;
+            case ALL_SUBLINK:
+                what = "ALL (subquery)";
+                break;
+            case EXPR_SUBLINK:
+                what = "a scalar subquery";
+                break;
+            case ARRAY_SUBLINK:
+                what = "ARRAY (subquery)";
+                break;
+            default:
+                what = "a subquery expression";
+                break;
         }
     }
     Unsupported(what + (in_select_list ? " in the select list" : " in a condition"),
@@ -174,8 +192,7 @@ bool FindSublink(Node* node, void* context) {
 
 void RejectUnsupportedClauses(Query* q) {
     if (q->commandType != CMD_SELECT || q->utilityStmt != nullptr)
-        throw core::Error(core::sqlstate::kInvalidParameterValue,
-                          "view definition must be a single SELECT statement");
+        throw core::Error(core::sqlstate::kInvalidParameterValue, "view definition must be a single SELECT statement");
     if (q->hasRecursive) Unsupported("WITH RECURSIVE");
     if (q->hasModifyingCTE) Unsupported("a data-modifying WITH clause");
     if (q->cteList != NIL) Unsupported("a WITH clause");
@@ -221,8 +238,8 @@ void CheckBaseRelation(RangeTblEntry* table) {
     bool inherited = false, is_catalog = false, is_temp = false;
     PgCall([&] {
         inherited = has_subclass(relid) || has_superclass(relid);
-        is_catalog = IsCatalogNamespace(get_rel_namespace(relid)) ||
-                     get_rel_namespace(relid) == get_namespace_oid("ivmx", true);
+        is_catalog =
+            IsCatalogNamespace(get_rel_namespace(relid)) || get_rel_namespace(relid) == get_namespace_oid("ivmx", true);
         is_temp = get_rel_persistence(relid) == RELPERSISTENCE_TEMP;
     });
     if (inherited)
@@ -263,8 +280,7 @@ void CheckFromClause(Query* q) {
         }
     }
     if (relations == 0)
-        throw NotSupported("an IMMV must read a table",
-                           "The view definition has no table in its FROM clause.");
+        throw NotSupported("an IMMV must read a table", "The view definition has no table in its FROM clause.");
 }
 
 // Join conditions and WHERE of the jointree, as a list of expressions to AND.
@@ -295,21 +311,19 @@ Node* RenumberVars(Node* node, void* context) {
     if (IsA(node, Var)) {
         Var* var = static_cast<Var*>(copyObjectImpl(node));
         auto* ctx = static_cast<RenumberContext*>(context);
-        if (var->varlevelsup == 0 && var->varno > 0 &&
-            size_t(var->varno) < ctx->occurrence_of_rtindex.size())
+        if (var->varlevelsup == 0 && var->varno > 0 && size_t(var->varno) < ctx->occurrence_of_rtindex.size())
             var->varno = ctx->occurrence_of_rtindex[var->varno];
         var->varnosyn = var->varno;
         var->varattnosyn = var->varattno;
         return reinterpret_cast<Node*>(var);
     }
-    return expression_tree_mutator(node, reinterpret_cast<Node* (*)()>(reinterpret_cast<void*>(RenumberVars)),
-                                   context);
+    return expression_tree_mutator(node, reinterpret_cast<Node* (*)()>(reinterpret_cast<void*>(RenumberVars)), context);
 }
 
 // The view's base relation occurrences, and expressions deparsed over them
 // with every column reference prefixed by the occurrence's alias.
 class RelationScope {
-public:
+  public:
     explicit RelationScope(Query* q) : query_(q) {
         context_.occurrence_of_rtindex.assign(list_length(q->rtable) + 1, 0);
         std::vector<RangeTblEntry*> relations;
@@ -352,7 +366,8 @@ public:
     // The occurrence (0-based) of the relation at range-table index rtindex.
     size_t OccurrenceOf(Index rtindex) const {
         if (rtindex >= context_.occurrence_of_rtindex.size() || context_.occurrence_of_rtindex[rtindex] == 0)
-            throw core::Error(core::sqlstate::kInternalError, "join tree refers to a range-table entry that is not a relation");
+            throw core::Error(core::sqlstate::kInternalError,
+                              "join tree refers to a range-table entry that is not a relation");
         return size_t(context_.occurrence_of_rtindex[rtindex] - 1);
     }
     Oid relid(size_t i) const { return relids_[i]; }
@@ -362,7 +377,7 @@ public:
         return PgCall([&] { return quote_identifier(aliases_[i].c_str()); });
     }
 
-private:
+  private:
     // The user columns the query reads of a relation (the parser marks each
     // column it meets, in any clause); empty for all of them: a whole-row
     // reference, or no marks at all.
@@ -426,8 +441,7 @@ std::string Condition(Node* quals, const RelationScope& deparse) {
     return deparse(quals);
 }
 
-core::JoinTree JoinNode(core::JoinTree::Kind kind, std::string condition, core::JoinTree left,
-                        core::JoinTree right) {
+core::JoinTree JoinNode(core::JoinTree::Kind kind, std::string condition, core::JoinTree left, core::JoinTree right) {
     core::JoinTree node;
     node.kind = kind;
     node.condition_sql = std::move(condition);
@@ -498,9 +512,8 @@ std::string TypeName(Oid type) {
 }
 
 std::string QualifiedTypeName(Oid type, int32 typmod) {
-    return PgCall([&] {
-        return format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
-    });
+    return PgCall(
+        [&] { return format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY); });
 }
 
 bool HasBtreeEquality(Oid type) {
@@ -540,9 +553,9 @@ core::Aggregate DescribeAggregate(Aggref* agg, const RelationScope& deparse) {
     const int nargs = list_length(agg->args);
     auto kind = builtin ? core::AggregateKindByName(name, agg->aggstar ? 0 : nargs) : std::nullopt;
     if (!kind)
-        throw NotSupported("aggregate function " + name +
-                               "() is not supported on incrementally maintainable materialized views",
-                           {}, "Supported aggregates are count, sum, avg, min and max.");
+        throw NotSupported(
+            "aggregate function " + name + "() is not supported on incrementally maintainable materialized views", {},
+            "Supported aggregates are count, sum, avg, min and max.");
     core::Aggregate out;
     out.kind = *kind;
     out.result_type = QualifiedTypeName(agg->aggtype, -1);
@@ -578,8 +591,7 @@ using OccurrenceColumn = std::pair<int, AttrNumber>;
 // `x = y` of two columns of one type under the type's default equality, so
 // that a row of the view holds the same value in both (and a key of one
 // relation may be read from the other: a foreign key joined to it).
-std::vector<std::pair<OccurrenceColumn, OccurrenceColumn>> EqualColumns(
-    List* quals, const RelationScope& scope) {
+std::vector<std::pair<OccurrenceColumn, OccurrenceColumn>> EqualColumns(List* quals, const RelationScope& scope) {
     std::vector<std::pair<OccurrenceColumn, OccurrenceColumn>> equal;
     ListCell* lc;
     foreach (lc, quals) {
@@ -608,18 +620,16 @@ std::vector<std::pair<OccurrenceColumn, OccurrenceColumn>> EqualColumns(
 // through a column the join conditions make equal to it; empty when some
 // key is not in the output. plain_vars[i] is the normalized Var output
 // column i reads directly, if any.
-std::vector<std::string> RowKeyColumns(
-    const std::vector<core::OutputColumn>& columns, const std::vector<Var*>& plain_vars,
-    const std::vector<std::pair<OccurrenceColumn, OccurrenceColumn>>& equal,
-    const RelationScope& scope) {
+std::vector<std::string> RowKeyColumns(const std::vector<core::OutputColumn>& columns,
+                                       const std::vector<Var*>& plain_vars,
+                                       const std::vector<std::pair<OccurrenceColumn, OccurrenceColumn>>& equal,
+                                       const RelationScope& scope) {
     // The columns equal to `column` (itself included), by closure over `equal`.
     auto equivalents = [&](OccurrenceColumn column) {
         std::vector<OccurrenceColumn> found{column};
         for (size_t i = 0; i < found.size(); ++i)
             for (const auto& [x, y] : equal) {
-                const OccurrenceColumn other = x == found[i]   ? y
-                                               : y == found[i] ? x
-                                                               : OccurrenceColumn{0, 0};
+                const OccurrenceColumn other = x == found[i] ? y : y == found[i] ? x : OccurrenceColumn{0, 0};
                 if (other.first != 0 && std::find(found.begin(), found.end(), other) == found.end())
                     found.push_back(other);
             }
@@ -642,10 +652,8 @@ std::vector<std::string> RowKeyColumns(
             for (size_t i = 0; i < columns.size() && !found; ++i)
                 if (plain_vars[i] != nullptr &&
                     std::find(same.begin(), same.end(),
-                              OccurrenceColumn{plain_vars[i]->varno, plain_vars[i]->varattno}) !=
-                        same.end()) {
-                    if (std::find(key.begin(), key.end(), columns[i].name) == key.end())
-                        key.push_back(columns[i].name);
+                              OccurrenceColumn{plain_vars[i]->varno, plain_vars[i]->varattno}) != same.end()) {
+                    if (std::find(key.begin(), key.end(), columns[i].name) == key.end()) key.push_back(columns[i].name);
                     found = true;
                 }
             if (!found) return {};
@@ -682,8 +690,7 @@ std::vector<Oid> BaseRelations(Query* query) {
     std::vector<Oid> relids;
     for (int i = 0; i < list_length(query->rtable); ++i) {
         auto* rte = static_cast<RangeTblEntry*>(list_nth(query->rtable, i));
-        if (rte->rtekind == RTE_RELATION &&
-            std::find(relids.begin(), relids.end(), rte->relid) == relids.end())
+        if (rte->rtekind == RTE_RELATION && std::find(relids.begin(), relids.end(), rte->relid) == relids.end())
             relids.push_back(rte->relid);
     }
     return relids;
@@ -704,11 +711,11 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
         core::ViewDefinition view;
         view.immv = immv;
         for (size_t i = 0; i < deparse.size(); ++i)
-            view.relations.push_back({RelationName(deparse.relid(i)), deparse.quoted_alias(i), deparse.relid(i),
-                                      deparse.columns_read(i)});
+            view.relations.push_back(
+                {RelationName(deparse.relid(i)), deparse.quoted_alias(i), deparse.relid(i), deparse.columns_read(i)});
         const bool grouped = q->hasAggs || q->groupClause != NIL;
-        view.shape = q->groupClause != NIL ? core::ViewShape::Grouped
-                     : q->hasAggs         ? core::ViewShape::GlobalAggregate
+        view.shape = q->groupClause != NIL      ? core::ViewShape::Grouped
+                     : q->hasAggs               ? core::ViewShape::GlobalAggregate
                      : q->distinctClause != NIL ? core::ViewShape::Distinct
                                                 : core::ViewShape::Bag;
         if (HasNonInnerJoin(reinterpret_cast<Node*>(q->jointree))) {

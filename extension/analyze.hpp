@@ -21,8 +21,7 @@ Query* ParseViewQuery(const std::string& sql);
 // immv is the (final) name of the IMMV table. With check_relations, the base
 // relations are checked too (a new IMMV; needs an SPI connection); a stored
 // IMMV's relations were checked when it was created.
-core::ViewDefinition DescribeView(Query* query, const core::QualifiedName& immv,
-                                  bool check_relations);
+core::ViewDefinition DescribeView(Query* query, const core::QualifiedName& immv, bool check_relations);
 
 // OIDs of the base relations the query reads.
 std::vector<Oid> BaseRelations(Query* query);

@@ -16,8 +16,7 @@ Oid CatalogRelid(const char* name) {
     Oid nsp = get_namespace_oid("ivmx", false);
     Oid relid = get_relname_relid(name, nsp);
     if (!OidIsValid(relid))
-        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-                        errmsg("pg_ivmx relation ivmx.%s is missing", name)));
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("pg_ivmx relation ivmx.%s is missing", name)));
     return relid;
 }
 
@@ -47,11 +46,9 @@ constexpr AttrNumber kLastSlowDuration = 18;
 constexpr int kCount = 18;
 // Their names, by attribute number - 1.
 constexpr const char* kNames[kCount] = {
-    "immvrelid",         "querytree",         "mode",          "populated",
-    "populated_xid",     "refresh_interval",  "watermark",     "partial_xid",
-    "partial_seq",       "last_refresh",      "last_duration", "refresh_count",
-    "failures",          "last_error",        "next_attempt",  "slow_refreshes",
-    "last_slow_refresh", "last_slow_duration"};
+    "immvrelid", "querytree",   "mode",         "populated",      "populated_xid",     "refresh_interval",
+    "watermark", "partial_xid", "partial_seq",  "last_refresh",   "last_duration",     "refresh_count",
+    "failures",  "last_error",  "next_attempt", "slow_refreshes", "last_slow_refresh", "last_slow_duration"};
 }  // namespace immv_col
 
 // The columns of ivmx.immv_dependency.
@@ -77,15 +74,12 @@ void CheckColumns(Relation rel, const char* const* names, int count) {
     const TupleDesc desc = RelationGetDescr(rel);
     bool same = desc->natts == count;
     for (int i = 0; same && i < count; ++i)
-        same = !TupleDescAttr(desc, i)->attisdropped &&
-               strcmp(NameStr(TupleDescAttr(desc, i)->attname), names[i]) == 0;
+        same = !TupleDescAttr(desc, i)->attisdropped && strcmp(NameStr(TupleDescAttr(desc, i)->attname), names[i]) == 0;
     if (!same)
-        ereport(
-            ERROR,
-            (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-             errmsg("pg_ivmx catalog table ivmx.%s does not have the columns this library expects",
-                    RelationGetRelationName(rel)),
-             errhint("Install the extension's SQL script that matches the installed library.")));
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("pg_ivmx catalog table ivmx.%s does not have the columns this library expects",
+                               RelationGetRelationName(rel)),
+                        errhint("Install the extension's SQL script that matches the installed library.")));
 }
 
 // A row of a catalog table, formed or changed column by column (PostgreSQL
@@ -121,8 +115,7 @@ void InsertRow(const char* table, const char* const* names, CatalogRow<kCount>& 
 uint64 ChangeCatalog(const char* sql, const SqlArgs& args, int expected) {
     return PgCall([&] {
         const int rc = SpiExecuteWithArgs(sql, args, false, 0);
-        if (rc != expected)
-            elog(ERROR, "could not update the pg_ivmx catalog: %s", SPI_result_code_string(rc));
+        if (rc != expected) elog(ERROR, "could not update the pg_ivmx catalog: %s", SPI_result_code_string(rc));
         return SPI_processed;
     });
 }
@@ -138,8 +131,7 @@ std::string ModeName(MaintenanceMode mode) {
 std::optional<MaintenanceMode> ModeByName(const std::string& name) {
     // Case-insensitive, like the values of enum configuration parameters.
     std::string lower;
-    for (char c : name)
-        lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    for (char c : name) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
     if (lower == "immediate") return MaintenanceMode::Immediate;
     if (lower == "deferred") return MaintenanceMode::Deferred;
     return std::nullopt;
@@ -152,14 +144,13 @@ CatalogOwnerFrame EnterCatalogOwner() {
     return PgCall([&] {
         CatalogOwnerFrame frame{InvalidOid, 0, -1};
         GetUserIdAndSecContext(&frame.saved_user, &frame.saved_context);
-        if (namespace_search_path == nullptr ||
-            strcmp(namespace_search_path, kSafeSearchPath) != 0) {
+        if (namespace_search_path == nullptr || strcmp(namespace_search_path, kSafeSearchPath) != 0) {
             frame.guc_nest_level = NewGUCNestLevel();
-            set_config_option("search_path", kSafeSearchPath, PGC_USERSET, PGC_S_SESSION,
-                              GUC_ACTION_SAVE, true, 0, false);
+            set_config_option("search_path", kSafeSearchPath, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                              false);
         }
-        SetUserIdAndSecContext(owner, frame.saved_context | SECURITY_LOCAL_USERID_CHANGE |
-                                          SECURITY_RESTRICTED_OPERATION);
+        SetUserIdAndSecContext(owner,
+                               frame.saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
         return frame;
     });
 }
@@ -217,8 +208,7 @@ AppliedChanges ToApplied(const AppliedRow& row) {
     return applied;
 }
 
-constexpr const char* kAppliedColumns =
-    "watermark::pg_catalog.text AS watermark, partial_xid, partial_seq";
+constexpr const char* kAppliedColumns = "watermark::pg_catalog.text AS watermark, partial_xid, partial_seq";
 
 // The columns of an ivmx.immv row LoadImmv reads, as PostgreSQL data.
 struct ImmvRow {
@@ -247,8 +237,7 @@ std::optional<ImmvRecord> LoadImmv(Oid relid) {
             row.applied = ReadAppliedRow(i);
             bool isnull = false;
             const Datum xid = ResultValue(i, ImmvColumn(immv_col::kPopulatedXid), &isnull);
-            if (!isnull)
-                row.populated_xid = U64FromFullTransactionId(DatumGetFullTransactionId(xid));
+            if (!isnull) row.populated_xid = U64FromFullTransactionId(DatumGetFullTransactionId(xid));
             row.row_xmin = DatumGetTransactionId(ResultValue(i, "xmin", &isnull));
             return row;
         });
@@ -270,10 +259,10 @@ ImmvRecord RequireImmv(Oid relid) {
     auto record = LoadImmv(relid);
     if (!record)
         PgCall([&] {
-            ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-                            errmsg("\"%s\" is not an incrementally maintainable materialized view",
-                                   get_rel_name(relid)),
-                            errhint("Create one with ivmx.create_immv().")));
+            ereport(ERROR,
+                    (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                     errmsg("\"%s\" is not an incrementally maintainable materialized view", get_rel_name(relid)),
+                     errhint("Create one with ivmx.create_immv().")));
         });
     return *record;
 }
@@ -303,17 +292,15 @@ std::vector<ImmvSummary> ListImmvs(CatalogSnapshot snapshot) {
             "SELECT immvrelid::pg_catalog.oid AS immvrelid, mode = 'deferred' AS deferred, "
             "populated "
             "FROM ivmx.immv ORDER BY 1",
-            SqlArgs(), snapshot == CatalogSnapshot::Latest ? ReadIn::Latest : ReadIn::Statement,
-            [](uint64 i) {
+            SqlArgs(), snapshot == CatalogSnapshot::Latest ? ReadIn::Latest : ReadIn::Statement, [](uint64 i) {
                 return Row{ResultOid(i, ImmvColumn(immv_col::kRelid)), ResultBool(i, "deferred"),
                            ResultBool(i, ImmvColumn(immv_col::kPopulated))};
             });
     });
     std::vector<ImmvSummary> immvs;
     for (const Row& row : rows)
-        immvs.push_back({row.relid,
-                         row.deferred ? MaintenanceMode::Deferred : MaintenanceMode::Immediate,
-                         row.populated});
+        immvs.push_back(
+            {row.relid, row.deferred ? MaintenanceMode::Deferred : MaintenanceMode::Immediate, row.populated});
     return immvs;
 }
 
@@ -355,9 +342,8 @@ std::vector<ScheduledImmv> DeferredSchedule() {
     });
     std::vector<ScheduledImmv> schedule;
     for (const Row& row : rows)
-        schedule.push_back({row.relid, row.due,
-                            row.waits ? std::optional<int64>(row.wait_ms) : std::nullopt,
-                            row.failing});
+        schedule.push_back(
+            {row.relid, row.due, row.waits ? std::optional<int64>(row.wait_ms) : std::nullopt, row.failing});
     return schedule;
 }
 
@@ -378,8 +364,7 @@ std::vector<UpstreamImmv> UpstreamImmvs(Oid immv) {
             "  FROM up JOIN ivmx.immv u ON u.immvrelid = up.id GROUP BY up.id ORDER BY 1",
             OidArg(immv), ReadIn::StatementReadOnly, [](uint64 i) {
                 bool isnull = false;
-                return UpstreamImmv{ResultOid(i, "immv"),
-                                    DatumGetInt32(ResultValue(i, "levels", &isnull)),
+                return UpstreamImmv{ResultOid(i, "immv"), DatumGetInt32(ResultValue(i, "levels", &isnull)),
                                     ResultBool(i, "direct"), ResultBool(i, "failing")};
             });
     });
@@ -389,10 +374,8 @@ std::vector<AppliedChanges> DeferredConsumersOf(Oid relid, Snapshot snapshot) {
     const std::string sql = std::string("SELECT ") + kAppliedColumns +
                             " FROM ivmx.immv i JOIN ivmx.immv_dependency d USING (immvrelid) "
                             "WHERE d.relid = $1 AND i.mode = 'deferred' AND i.populated";
-    const std::vector<AppliedRow> rows = AsCatalogOwner([&] {
-        return QueryRows<AppliedRow>(sql.c_str(), OidArg(relid), ReadIn::Given, ReadAppliedRow,
-                                     snapshot);
-    });
+    const std::vector<AppliedRow> rows = AsCatalogOwner(
+        [&] { return QueryRows<AppliedRow>(sql.c_str(), OidArg(relid), ReadIn::Given, ReadAppliedRow, snapshot); });
     std::vector<AppliedChanges> consumers;
     for (const AppliedRow& row : rows) consumers.push_back(ToApplied(row));
     return consumers;
@@ -415,8 +398,7 @@ void InsertImmv(const ImmvRecord& record, const std::vector<Oid>& base_relids) {
         row.Set(immv_col::kRelid, ObjectIdGetDatum(record.relid));
         row.Set(immv_col::kQueryTree, CStringGetTextDatum(record.query_tree.c_str()));
         row.Set(immv_col::kMode,
-                CStringGetTextDatum(record.mode == MaintenanceMode::Deferred ? "deferred"
-                                                                             : "immediate"));
+                CStringGetTextDatum(record.mode == MaintenanceMode::Deferred ? "deferred" : "immediate"));
         row.Set(immv_col::kPopulated, BoolGetDatum(record.populated));
         row.Set(immv_col::kPopulatedXid, FullTransactionIdGetDatum(GetTopFullTransactionId()));
         row.Set(immv_col::kRefreshCount, Int64GetDatum(0));
@@ -438,16 +420,14 @@ void SetImmvPopulated(Oid relid, bool populated) {
         Relation rel = table_open(CatalogRelid("immv"), RowExclusiveLock);
         CheckColumns(rel, immv_col::kNames, immv_col::kCount);
         ScanKeyData key;
-        ScanKeyInit(&key, immv_col::kRelid, BTEqualStrategyNumber, F_OIDEQ,
-                    ObjectIdGetDatum(relid));
+        ScanKeyInit(&key, immv_col::kRelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
         SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 1, &key);
         HeapTuple tuple = systable_getnext(scan);
         if (HeapTupleIsValid(tuple)) {
             CatalogRow<immv_col::kCount> row;
             row.Set(immv_col::kPopulated, BoolGetDatum(populated));
             row.Set(immv_col::kPopulatedXid, FullTransactionIdGetDatum(GetTopFullTransactionId()));
-            HeapTuple updated =
-                heap_modify_tuple(tuple, RelationGetDescr(rel), row.values, row.nulls, row.replace);
+            HeapTuple updated = heap_modify_tuple(tuple, RelationGetDescr(rel), row.values, row.nulls, row.replace);
             CatalogTupleUpdate(rel, &updated->t_self, updated);
             heap_freetuple(updated);
         }
@@ -463,9 +443,8 @@ void StoreRefreshInterval(Oid immv, std::optional<Datum> interval) {
             Oid argtypes[2] = {INTERVALOID, OIDOID};
             Datum args[2] = {interval.value_or((Datum)0), ObjectIdGetDatum(immv)};
             const char nulls[2] = {interval ? ' ' : 'n', ' '};
-            const int rc = SPI_execute_with_args(
-                "UPDATE ivmx.immv SET refresh_interval = $1 WHERE immvrelid = $2", 2, argtypes,
-                args, nulls, false, 0);
+            const int rc = SPI_execute_with_args("UPDATE ivmx.immv SET refresh_interval = $1 WHERE immvrelid = $2", 2,
+                                                 argtypes, args, nulls, false, 0);
             if (rc != SPI_OK_UPDATE) elog(ERROR, "could not update ivmx.immv");
         });
     });
@@ -544,14 +523,12 @@ void RecordRefresh(Oid immv, const RefreshRecord& refresh) {
 std::optional<int64> RecordRefreshFailure(Oid immv, const std::string& error) {
     return AsCatalogOwner([&]() -> std::optional<int64> {
         const std::vector<int> failures = QueryRows<int>(
-            "SELECT failures FROM ivmx.immv WHERE immvrelid = $1", OidArg(immv), ReadIn::Statement,
-            [](uint64 i) {
+            "SELECT failures FROM ivmx.immv WHERE immvrelid = $1", OidArg(immv), ReadIn::Statement, [](uint64 i) {
                 bool isnull = false;
                 return DatumGetInt32(ResultValue(i, ImmvColumn(immv_col::kFailures), &isnull));
             });
         if (failures.empty()) return std::nullopt;
-        const int64 delay =
-            core::RetryDelayMs(failures.front() + 1, NaptimeMs(), MaxRetryIntervalMs());
+        const int64 delay = core::RetryDelayMs(failures.front() + 1, NaptimeMs(), MaxRetryIntervalMs());
         SqlArgs args;
         args.AddOid(immv);
         args.AddText(error);
@@ -590,12 +567,11 @@ std::vector<Oid> ForgetCatalogRows(const std::vector<Oid>& dropped) {
         uint64 count;
     };
     const Rows bases = PgCall([&] {
-        Datum* items =
-            static_cast<Datum*>(palloc(sizeof(Datum) * std::max<size_t>(dropped.size(), 1)));
+        Datum* items = static_cast<Datum*>(palloc(sizeof(Datum) * std::max<size_t>(dropped.size(), 1)));
         for (size_t i = 0; i < dropped.size(); ++i) items[i] = ObjectIdGetDatum(dropped[i]);
         Oid argtype = OIDARRAYOID;
-        Datum arg = PointerGetDatum(construct_array(items, static_cast<int>(dropped.size()), OIDOID,
-                                                    sizeof(Oid), true, TYPALIGN_INT));
+        Datum arg = PointerGetDatum(
+            construct_array(items, static_cast<int>(dropped.size()), OIDOID, sizeof(Oid), true, TYPALIGN_INT));
         int rc = SPI_execute_with_args(
             "DELETE FROM ivmx.immv_dependency WHERE immvrelid::oid = ANY ($1) OR relid::oid = ANY "
             "($1) "
@@ -604,14 +580,12 @@ std::vector<Oid> ForgetCatalogRows(const std::vector<Oid>& dropped) {
         if (rc != SPI_OK_DELETE_RETURNING) elog(ERROR, "could not update ivmx.immv_dependency");
         Rows out{nullptr, SPI_processed};
         if (out.count > 0) out.items = static_cast<Oid*>(palloc(sizeof(Oid) * out.count));
-        for (uint64 i = 0; i < out.count; ++i)
-            out.items[i] = ResultOid(i, DependencyColumn(dependency_col::kRelid));
-        rc = SPI_execute_with_args("DELETE FROM ivmx.immv WHERE immvrelid::oid = ANY ($1)", 1,
-                                   &argtype, &arg, nullptr, false, 0);
+        for (uint64 i = 0; i < out.count; ++i) out.items[i] = ResultOid(i, DependencyColumn(dependency_col::kRelid));
+        rc = SPI_execute_with_args("DELETE FROM ivmx.immv WHERE immvrelid::oid = ANY ($1)", 1, &argtype, &arg, nullptr,
+                                   false, 0);
         if (rc != SPI_OK_DELETE) elog(ERROR, "could not update ivmx.immv");
-        rc = SPI_execute_with_args(
-            "DELETE FROM ivmx.refresh_history WHERE immvrelid::oid = ANY ($1)", 1, &argtype, &arg,
-            nullptr, false, 0);
+        rc = SPI_execute_with_args("DELETE FROM ivmx.refresh_history WHERE immvrelid::oid = ANY ($1)", 1, &argtype,
+                                   &arg, nullptr, false, 0);
         if (rc != SPI_OK_DELETE) elog(ERROR, "could not update ivmx.refresh_history");
         return out;
     });
@@ -622,16 +596,12 @@ void RegisterDeltaLog(Oid relid, Oid logrelid) {
     SqlArgs args;
     args.AddOid(relid);
     args.AddOid(logrelid);
-    AsCatalogOwner([&] {
-        ChangeCatalog("INSERT INTO ivmx.delta_log (relid, logrelid) VALUES ($1, $2)", args,
-                      SPI_OK_INSERT);
-    });
+    AsCatalogOwner(
+        [&] { ChangeCatalog("INSERT INTO ivmx.delta_log (relid, logrelid) VALUES ($1, $2)", args, SPI_OK_INSERT); });
 }
 
 void UnregisterDeltaLog(Oid relid) {
-    AsCatalogOwner([&] {
-        ChangeCatalog("DELETE FROM ivmx.delta_log WHERE relid = $1", OidArg(relid), SPI_OK_DELETE);
-    });
+    AsCatalogOwner([&] { ChangeCatalog("DELETE FROM ivmx.delta_log WHERE relid = $1", OidArg(relid), SPI_OK_DELETE); });
 }
 
 std::optional<Oid> DeltaLogOf(Oid relid) {
@@ -640,9 +610,8 @@ std::optional<Oid> DeltaLogOf(Oid relid) {
     // the log the switch created, or its changes would be neither applied
     // nor logged for that reader.
     const std::vector<Oid> logs = AsCatalogOwner([&] {
-        return QueryOids(
-            "SELECT logrelid::pg_catalog.oid AS logrelid FROM ivmx.delta_log WHERE relid = $1",
-            "logrelid", OidArg(relid), ReadIn::Latest);
+        return QueryOids("SELECT logrelid::pg_catalog.oid AS logrelid FROM ivmx.delta_log WHERE relid = $1", "logrelid",
+                         OidArg(relid), ReadIn::Latest);
     });
     if (logs.empty()) return std::nullopt;
     return logs.front();
@@ -678,9 +647,8 @@ void RememberSnapshotMark(Snapshot snapshot) {
 
 std::vector<std::string> SnapshotMarks() {
     const std::vector<char*> rows = AsCatalogOwner([] {
-        return QueryRows<char*>(
-            "SELECT snapshot::text AS snapshot FROM ivmx.snapshot_mark ORDER BY taken_at",
-            SqlArgs(), ReadIn::Latest, [](uint64 i) { return ResultText(i, "snapshot"); });
+        return QueryRows<char*>("SELECT snapshot::text AS snapshot FROM ivmx.snapshot_mark ORDER BY taken_at",
+                                SqlArgs(), ReadIn::Latest, [](uint64 i) { return ResultText(i, "snapshot"); });
     });
     std::vector<std::string> marks;
     for (const char* mark : rows) marks.emplace_back(mark != nullptr ? mark : "");
@@ -690,8 +658,8 @@ std::vector<std::string> SnapshotMarks() {
 // --- conditions on delta log rows ---
 
 std::string PendingCondition(const AppliedChanges& applied, SqlArgs& args) {
-    const std::string watermark = applied.watermark.empty() ? args.AddNull(PG_SNAPSHOTOID)
-                                                            : args.AddPgSnapshot(applied.watermark);
+    const std::string watermark =
+        applied.watermark.empty() ? args.AddNull(PG_SNAPSHOTOID) : args.AddPgSnapshot(applied.watermark);
     std::optional<core::PartialApplied> partial;
     if (applied.partial_xid != 0) {
         partial.emplace();
@@ -708,35 +676,30 @@ namespace {
 // Whether transaction xid committed after this transaction's snapshot was
 // taken (it is not this transaction). PostgreSQL code.
 bool CommittedAfterSnapshot(TransactionId xid) {
-    return !TransactionIdIsCurrentTransactionId(xid) &&
-           XidInMVCCSnapshot(xid, GetTransactionSnapshot());
+    return !TransactionIdIsCurrentTransactionId(xid) && XidInMVCCSnapshot(xid, GetTransactionSnapshot());
 }
 
 // What IMMV immv applied of the logs as this transaction's snapshot shows
 // it; nullopt if that snapshot shows no catalog row.
 std::optional<AppliedChanges> AppliedInTransactionSnapshot(Oid immv) {
-    const std::string sql =
-        std::string("SELECT ") + kAppliedColumns + " FROM ivmx.immv WHERE immvrelid = $1";
+    const std::string sql = std::string("SELECT ") + kAppliedColumns + " FROM ivmx.immv WHERE immvrelid = $1";
     const Snapshot mine = PgCall([] { return GetTransactionSnapshot(); });
-    const std::vector<AppliedRow> rows = AsCatalogOwner([&] {
-        return QueryRows<AppliedRow>(sql.c_str(), OidArg(immv), ReadIn::Given, ReadAppliedRow,
-                                     mine);
-    });
+    const std::vector<AppliedRow> rows = AsCatalogOwner(
+        [&] { return QueryRows<AppliedRow>(sql.c_str(), OidArg(immv), ReadIn::Given, ReadAppliedRow, mine); });
     if (rows.empty()) return std::nullopt;
     return ToApplied(rows.front());
 }
 
 bool SameApplied(const AppliedChanges& a, const AppliedChanges& b) {
-    return a.watermark == b.watermark && a.partial_xid == b.partial_xid &&
-           a.partial_seq == b.partial_seq;
+    return a.watermark == b.watermark && a.partial_xid == b.partial_xid && a.partial_seq == b.partial_seq;
 }
 
 bool ChangedAfterSnapshot(const ImmvRecord& record, ImmvState state) {
     switch (state) {
         case ImmvState::Recompute:
             return record.populated_xid != 0 && PgCall([&] {
-                       return CommittedAfterSnapshot(XidFromFullTransactionId(
-                           FullTransactionIdFromU64(record.populated_xid)));
+                       return CommittedAfterSnapshot(
+                           XidFromFullTransactionId(FullTransactionIdFromU64(record.populated_xid)));
                    });
         case ImmvState::LatestWrite:
             return PgCall([&] { return CommittedAfterSnapshot(record.row_xmin); });
@@ -755,16 +718,14 @@ void CheckConcurrentRefresh(const ImmvRecord& record, ImmvState state) {
     if (!ChangedAfterSnapshot(record, state)) return;
     const bool recompute = state == ImmvState::Recompute;
     PgCall([&] {
-        ereport(
-            ERROR,
-            (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-             errmsg("could not serialize access due to concurrent refresh of IMMV \"%s\"",
-                    get_rel_name(record.relid)),
-             errdetail("The IMMV was %s by a transaction that committed after this transaction's "
-                       "snapshot was taken.",
-                       recompute ? "recomputed" : "refreshed"),
-             recompute ? errhint("Retry the transaction.")
-                       : errhint("Retry the transaction, or flush in READ COMMITTED.")));
+        ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                        errmsg("could not serialize access due to concurrent refresh of IMMV \"%s\"",
+                               get_rel_name(record.relid)),
+                        errdetail("The IMMV was %s by a transaction that committed after this transaction's "
+                                  "snapshot was taken.",
+                                  recompute ? "recomputed" : "refreshed"),
+                        recompute ? errhint("Retry the transaction.")
+                                  : errhint("Retry the transaction, or flush in READ COMMITTED.")));
     });
 }
 
@@ -789,8 +750,7 @@ std::vector<Oid> ImmvsReading(Oid relid, CatalogSnapshot snapshot) {
             "SELECT immvrelid::pg_catalog.oid AS immvrelid FROM ivmx.immv_dependency WHERE relid = "
             "$1 "
             "ORDER BY 1",
-            "immvrelid", OidArg(relid),
-            snapshot == CatalogSnapshot::Latest ? ReadIn::Latest : ReadIn::Statement);
+            "immvrelid", OidArg(relid), snapshot == CatalogSnapshot::Latest ? ReadIn::Latest : ReadIn::Statement);
     });
 }
 

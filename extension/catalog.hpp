@@ -146,10 +146,9 @@ std::vector<Oid> ImmvsCallerMaySee();
 // failures, last_refresh + refresh_interval).
 struct ScheduledImmv {
     Oid relid;
-    bool due;  // may be refreshed now
-    std::optional<int64>
-        wait_ms;   // else: due in this many ms (nullopt: in a day or more, or never)
-    bool failing;  // its last refresh failed
+    bool due;                      // may be refreshed now
+    std::optional<int64> wait_ms;  // else: due in this many ms (nullopt: in a day or more, or never)
+    bool failing;                  // its last refresh failed
 };
 
 // The populated deferred IMMVs and when each is due, in the current

@@ -24,8 +24,8 @@ struct CaptureTrigger {
 // BEFORE counts statements in flight (see statement_batch.hpp); the AFTER
 // triggers capture each statement's rows.
 const CaptureTrigger kCaptureTriggers[] = {
-    {"ivmx_capture_before", TRIGGER_TYPE_BEFORE,
-     TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE, nullptr, nullptr},
+    {"ivmx_capture_before", TRIGGER_TYPE_BEFORE, TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE,
+     nullptr, nullptr},
     {"ivmx_capture_insert", TRIGGER_TYPE_AFTER, TRIGGER_TYPE_INSERT, kNewTableName, nullptr},
     {"ivmx_capture_update", TRIGGER_TYPE_AFTER, TRIGGER_TYPE_UPDATE, kNewTableName, kOldTableName},
     {"ivmx_capture_delete", TRIGGER_TYPE_AFTER, TRIGGER_TYPE_DELETE, nullptr, kOldTableName},
@@ -46,8 +46,8 @@ TriggerTransition* Transition(const char* name, bool is_new) {
 // It fires whatever session_replication_role says (ENABLE ALWAYS): changes
 // applied by logical replication, or by a session in replica mode, are
 // still captured, and such a session still cannot write to an IMMV.
-void CreateInternalTrigger(Oid relid, const char* name, int16 timing, int16 events,
-                           const char* function, List* transitions) {
+void CreateInternalTrigger(Oid relid, const char* name, int16 timing, int16 events, const char* function,
+                           List* transitions) {
     CreateTrigStmt* stmt = makeNode(CreateTrigStmt);
     stmt->replace = false;
     stmt->isconstraint = false;
@@ -64,8 +64,8 @@ void CreateInternalTrigger(Oid relid, const char* name, int16 timing, int16 even
     stmt->deferrable = false;
     stmt->initdeferred = false;
     stmt->constrrel = nullptr;
-    CreateTriggerFiringOn(stmt, nullptr, relid, InvalidOid, InvalidOid, InvalidOid, InvalidOid, InvalidOid,
-                          nullptr, true, false, TRIGGER_FIRES_ALWAYS);
+    CreateTriggerFiringOn(stmt, nullptr, relid, InvalidOid, InvalidOid, InvalidOid, InvalidOid, InvalidOid, nullptr,
+                          true, false, TRIGGER_FIRES_ALWAYS);
 }
 
 Oid TriggerFunction(const char* name) {
@@ -115,8 +115,8 @@ bool HasWorkingTrigger(const TriggerSet& triggers, int16 type) {
     return false;
 }
 
-constexpr int16 kGuardTriggerType = TRIGGER_TYPE_BEFORE | TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE |
-                                    TRIGGER_TYPE_DELETE | TRIGGER_TYPE_TRUNCATE;
+constexpr int16 kGuardTriggerType =
+    TRIGGER_TYPE_BEFORE | TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE | TRIGGER_TYPE_TRUNCATE;
 
 // Whether relid has every capture trigger, each firing always.
 bool CaptureTriggersIntact(Oid relid) {
@@ -177,8 +177,8 @@ void DropCaptureTriggersIfUnused(Oid relid) {
 
 void CreateGuardTrigger(Oid immv) {
     PgCall([&] {
-        CreateInternalTrigger(immv, kGuardTriggerName, TRIGGER_TYPE_BEFORE,
-                              kGuardTriggerType & ~TRIGGER_TYPE_BEFORE, "guard_trigger", NIL);
+        CreateInternalTrigger(immv, kGuardTriggerName, TRIGGER_TYPE_BEFORE, kGuardTriggerType & ~TRIGGER_TYPE_BEFORE,
+                              "guard_trigger", NIL);
         CommandCounterIncrement();
     });
 }
@@ -207,8 +207,7 @@ void WarnTriggersMissing(Oid immv) {
     PgCall([&] {
         ereport(WARNING,
                 (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                 errmsg("IMMV \"%s\" is not maintained: triggers it needs are missing or disabled",
-                        get_rel_name(immv)),
+                 errmsg("IMMV \"%s\" is not maintained: triggers it needs are missing or disabled", get_rel_name(immv)),
                  errdetail("Changes of the relations it reads are not all captured, or the IMMV itself is not "
                            "protected from direct writes."),
                  errhint("Refresh it with ivmx.refresh_immv(), which recreates the triggers and recomputes "
@@ -225,18 +224,15 @@ bool RepairCaptureTriggers(Oid relid) {
     if (PgCall([&] { return CaptureTriggersIntact(relid); })) return false;
     PgCall([&] {
         if (pg_class_aclcheck(relid, GetUserId(), ACL_TRIGGER) != ACLCHECK_OK)
-            ereport(ERROR,
-                    (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                     errmsg("permission denied to recreate the triggers of table \"%s\"", get_rel_name(relid)),
-                     errdetail("An IMMV is maintained through triggers on each table it reads; attaching them "
-                               "needs the TRIGGER privilege on the table."),
-                     errhint("Ask the table's owner to grant TRIGGER on it, or drop the IMMV.")));
+            ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                            errmsg("permission denied to recreate the triggers of table \"%s\"", get_rel_name(relid)),
+                            errdetail("An IMMV is maintained through triggers on each table it reads; attaching them "
+                                      "needs the TRIGGER privilege on the table."),
+                            errhint("Ask the table's owner to grant TRIGGER on it, or drop the IMMV.")));
         DropNonWorkingTriggers(relid, "capture_trigger");
     });
     EnsureCaptureTriggers(relid);
-    PgCall([&] {
-        ereport(NOTICE, (errmsg("recreated the pg_ivmx triggers of table \"%s\"", get_rel_name(relid))));
-    });
+    PgCall([&] { ereport(NOTICE, (errmsg("recreated the pg_ivmx triggers of table \"%s\"", get_rel_name(relid)))); });
     return true;
 }
 
@@ -244,9 +240,7 @@ bool RepairGuardTrigger(Oid immv) {
     if (PgCall([&] { return GuardTriggerIntact(immv); })) return false;
     PgCall([&] { DropNonWorkingTriggers(immv, "guard_trigger"); });
     CreateGuardTrigger(immv);
-    PgCall([&] {
-        ereport(NOTICE, (errmsg("recreated the guard trigger of IMMV \"%s\"", get_rel_name(immv))));
-    });
+    PgCall([&] { ereport(NOTICE, (errmsg("recreated the guard trigger of IMMV \"%s\"", get_rel_name(immv)))); });
     return true;
 }
 
@@ -278,10 +272,10 @@ bool IsMaintenanceTrigger(Oid relid, const char* name) {
 void RefuseTemporaryImmv(Oid relid) {
     PgCall([&] {
         if (get_rel_persistence(relid) != RELPERSISTENCE_TEMP) return;
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                        errmsg("IMMV \"%s\" cannot be temporary", get_rel_name(relid)),
-                        errdetail("An IMMV and its maintenance outlive the session that creates it."),
-                        errhint("Create it in a permanent schema.")));
+        ereport(ERROR,
+                (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("IMMV \"%s\" cannot be temporary", get_rel_name(relid)),
+                 errdetail("An IMMV and its maintenance outlive the session that creates it."),
+                 errhint("Create it in a permanent schema.")));
     });
 }
 

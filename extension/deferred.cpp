@@ -36,8 +36,7 @@ namespace {
 std::vector<Oid> DistinctRelations(const core::ViewDefinition& view) {
     std::vector<Oid> relids;
     for (const auto& rel : view.relations)
-        if (std::find(relids.begin(), relids.end(), rel.relation_id) == relids.end())
-            relids.push_back(rel.relation_id);
+        if (std::find(relids.begin(), relids.end(), rel.relation_id) == relids.end()) relids.push_back(rel.relation_id);
     return relids;
 }
 
@@ -47,8 +46,7 @@ std::string LatestSnapshotText() {
         Snapshot latest = RegisterSnapshot(GetLatestSnapshot());
         SPIPlanPtr plan = SPI_prepare("SELECT pg_current_snapshot()::text", 0, nullptr);
         if (plan == nullptr)
-            elog(ERROR, "could not prepare the query of the current snapshot: %s",
-                 SPI_result_code_string(SPI_result));
+            elog(ERROR, "could not prepare the query of the current snapshot: %s", SPI_result_code_string(SPI_result));
         int rc = SPI_execute_snapshot(plan, nullptr, nullptr, latest, InvalidSnapshot, true, false, 1);
         if (rc != SPI_OK_SELECT || SPI_processed != 1) elog(ERROR, "could not read the current snapshot");
         char* value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -122,10 +120,10 @@ void ValidateDeferred(const core::ViewDefinition& view) {
     if (view.shape != core::ViewShape::Bag || core::HasRowKey(view)) return;
     for (const auto& column : view.columns)
         if (!column.has_equality)
-            throw core::NotSupported("column \"" + column.name + "\" of type " + column.type_sql +
-                                         " cannot be maintained in deferred mode",
-                                     "A deferred batch is netted by row value, which needs a btree "
-                                     "equality operator on every column.");
+            throw core::NotSupported(
+                "column \"" + column.name + "\" of type " + column.type_sql + " cannot be maintained in deferred mode",
+                "A deferred batch is netted by row value, which needs a btree "
+                "equality operator on every column.");
 }
 
 void BeginDeferred(Oid immv, const core::ViewDefinition& view) {
@@ -165,8 +163,7 @@ namespace {
 void SetMode(Oid immv, const std::string& mode_name) {
     auto mode = ModeByName(mode_name);
     if (!mode)
-        throw core::Error(core::sqlstate::kInvalidParameterValue,
-                          "invalid maintenance mode \"" + mode_name + "\"", {},
+        throw core::Error(core::sqlstate::kInvalidParameterValue, "invalid maintenance mode \"" + mode_name + "\"", {},
                           "Valid modes are \"immediate\" and \"deferred\".");
     // Rights first: a caller without them queues no lock. Checked again
     // once locked, in case the IMMV changed owners while we waited.
@@ -181,8 +178,10 @@ void SetMode(Oid immv, const std::string& mode_name) {
     if (record.mode != *mode) {
         auto maintainer = LoadMaintainer(record);
         WithMaintenanceSettings([&] {
-            if (*mode == MaintenanceMode::Deferred) BeginDeferred(immv, maintainer->definition());
-            else EndDeferred(immv, maintainer->definition());
+            if (*mode == MaintenanceMode::Deferred)
+                BeginDeferred(immv, maintainer->definition());
+            else
+                EndDeferred(immv, maintainer->definition());
         });
     }
     SpiFinish();
@@ -275,21 +274,29 @@ int64 FlushAll() {
 using namespace ivmx::pg;
 
 Datum ivmx_set_mode(PG_FUNCTION_ARGS) {
-    return EntryGuard([&] { ApplyPendingChanges(); SetMode(PG_GETARG_OID(0), TextToString(PG_GETARG_DATUM(1))); });
+    return EntryGuard([&] {
+        ApplyPendingChanges();
+        SetMode(PG_GETARG_OID(0), TextToString(PG_GETARG_DATUM(1)));
+    });
 }
 
 Datum ivmx_set_refresh_interval(PG_FUNCTION_ARGS) {
     return EntryGuard([&] {
         if (PG_ARGISNULL(0)) throw ivmx::core::Error("22004", "immv must not be null");
-        SetRefreshInterval(PG_GETARG_OID(0),
-                           PG_ARGISNULL(1) ? std::nullopt : std::optional<Datum>(PG_GETARG_DATUM(1)));
+        SetRefreshInterval(PG_GETARG_OID(0), PG_ARGISNULL(1) ? std::nullopt : std::optional<Datum>(PG_GETARG_DATUM(1)));
     });
 }
 
 Datum ivmx_flush(PG_FUNCTION_ARGS) {
-    return EntryGuard([&] { ApplyPendingChanges(); return Int64GetDatum(Flush(PG_GETARG_OID(0))); });
+    return EntryGuard([&] {
+        ApplyPendingChanges();
+        return Int64GetDatum(Flush(PG_GETARG_OID(0)));
+    });
 }
 
 Datum ivmx_flush_all(PG_FUNCTION_ARGS) {
-    return EntryGuard([&] { ApplyPendingChanges(); return Int64GetDatum(FlushAll()); });
+    return EntryGuard([&] {
+        ApplyPendingChanges();
+        return Int64GetDatum(FlushAll());
+    });
 }

@@ -42,7 +42,6 @@ namespace ivmx::pg {
 
 namespace {
 
-
 // Runs sql once, reading in snapshot; `result` reads SPI's result before the
 // plan is freed. Raises a PostgreSQL error unless the statement ends with
 // `expected` (an SPI_OK_* code). `args`: the values of the statement's
@@ -51,8 +50,7 @@ namespace {
 // caller once the guard has returned.
 template <typename F>
 auto RunIn(const std::string& sql, Snapshot snapshot, int expected, F&& result, const SqlArgs& args = SqlArgs()) {
-    static_assert(std::is_trivially_destructible_v<decltype(result())>,
-                  "a guarded region holds PostgreSQL data only");
+    static_assert(std::is_trivially_destructible_v<decltype(result())>, "a guarded region holds PostgreSQL data only");
     return PgCall([&] {
         const SqlArgs::Bound bound = args.Bind();
         SPIPlanPtr plan = SPI_prepare(sql.c_str(), bound.count, bound.types);
@@ -76,14 +74,17 @@ std::vector<std::vector<std::string>> QueryIn(const std::string& sql, Snapshot s
         uint64 rows;
         int columns;
     };
-    const TextRows found = RunIn(sql, snapshot, SPI_OK_SELECT, [] {
-        TextRows out{nullptr, SPI_processed, SPI_tuptable->tupdesc->natts};
-        out.values = static_cast<char**>(palloc(sizeof(char*) * Max(out.rows * out.columns, uint64(1))));
-        for (uint64 r = 0; r < out.rows; ++r)
-            for (int c = 0; c < out.columns; ++c)
-                out.values[r * out.columns + c] = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, c + 1);
-        return out;
-    }, args);
+    const TextRows found = RunIn(
+        sql, snapshot, SPI_OK_SELECT,
+        [] {
+            TextRows out{nullptr, SPI_processed, SPI_tuptable->tupdesc->natts};
+            out.values = static_cast<char**>(palloc(sizeof(char*) * Max(out.rows * out.columns, uint64(1))));
+            for (uint64 r = 0; r < out.rows; ++r)
+                for (int c = 0; c < out.columns; ++c)
+                    out.values[r * out.columns + c] = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, c + 1);
+            return out;
+        },
+        args);
     std::vector<std::vector<std::string>> rows;
     for (uint64 r = 0; r < found.rows; ++r) {
         std::vector<std::string> row;
@@ -113,10 +114,8 @@ std::vector<LogInfo> LogsOf(const core::ViewDefinition& view) {
             continue;
         auto log = DeltaLogOf(rel.relation_id);
         if (!log)
-            throw core::Error(core::sqlstate::kInternalError,
-                              "delta log of \"" + rel.name.name + "\" is missing");
-        logs.push_back({rel.relation_id, *log, core::QuoteQualified(RelationName(*log)),
-                        DescribeLoggedColumns(*log)});
+            throw core::Error(core::sqlstate::kInternalError, "delta log of \"" + rel.name.name + "\" is missing");
+        logs.push_back({rel.relation_id, *log, core::QuoteQualified(RelationName(*log)), DescribeLoggedColumns(*log)});
     }
     return logs;
 }
@@ -128,8 +127,8 @@ core::LogColumnsRead ColumnsRead(const LogInfo& log, const std::vector<std::stri
     core::LogColumnsRead columns;
     columns.source = log.log;
     for (const auto& name : read) {
-        auto logged = std::find_if(log.columns.begin(), log.columns.end(),
-                                   [&](const LoggedColumn& c) { return c.name == name; });
+        auto logged =
+            std::find_if(log.columns.begin(), log.columns.end(), [&](const LoggedColumn& c) { return c.name == name; });
         if (logged == log.columns.end())
             throw core::Error(core::sqlstate::kInternalError,
                               "delta log " + log.log + " does not record column \"" + name + "\"");
@@ -155,8 +154,8 @@ std::string Consumed(const std::string& pending, const std::optional<core::XidSn
 // read only the batch (through the owner's row security filter).
 struct Batch {
     std::string name;
-    std::string rows;  // FROM-item of its rows, through the owner's row security filter
-    LogInfo source;    // the batch in place of the log: `log` is `rows` with an alias
+    std::string rows;                  // FROM-item of its rows, through the owner's row security filter
+    LogInfo source;                    // the batch in place of the log: `log` is `rows` with an alias
     Tuplestorestate* store = nullptr;  // freed (with its temporary file) by UnregisterBatches
 };
 
@@ -293,7 +292,7 @@ uint64 OwnTransaction() {
 // transaction), and, when asked for, per transaction (for ivmx.max_batch_rows).
 struct PendingSummary {
     int64 rows = 0;
-    std::vector<uint64_t> first_xid;                   // per log; UINT64_MAX: no rows
+    std::vector<uint64_t> first_xid;  // per log; UINT64_MAX: no rows
     int64 own_max_seq = 0;
 };
 
@@ -313,7 +312,6 @@ PendingSummary SummarizePending(const std::vector<LogInfo>& logs, const std::str
     return summary;
 }
 
-
 // Where to end the batch of a backlog of `total` pending rows of one log
 // (the watermark `applied`): at the newest remembered snapshot taken after
 // the watermark whose batch stays within ivmx.max_batch_rows, or else the
@@ -321,8 +319,8 @@ PendingSummary SummarizePending(const std::vector<LogInfo>& logs, const std::str
 // batch consumes. nullopt: consume everything. `pending` has its values
 // bound in pending_args.
 std::optional<std::pair<core::XidSnapshot, int64>> BatchEndAt(const LogInfo& log, const std::string& pending,
-                                                             const SqlArgs& pending_args, Snapshot snapshot,
-                                                             const core::XidSnapshot& applied, int64 total) {
+                                                              const SqlArgs& pending_args, Snapshot snapshot,
+                                                              const core::XidSnapshot& applied, int64 total) {
     std::vector<core::XidSnapshot> candidates;
     for (const auto& text : SnapshotMarks()) {
         const auto mark = core::XidSnapshot::Parse(text);
@@ -332,9 +330,8 @@ std::optional<std::pair<core::XidSnapshot, int64>> BatchEndAt(const LogInfo& log
     std::vector<std::string> marks;
     SqlArgs args = pending_args;
     for (const auto& mark : candidates) marks.push_back(args.AddPgSnapshot(mark.ToText()));
-    const auto row = AsRole(CatalogOwner(), [&] {
-        return QueryIn(core::BatchEndCountQuery(log.log, pending, marks), snapshot, args)[0];
-    });
+    const auto row = AsRole(
+        CatalogOwner(), [&] { return QueryIn(core::BatchEndCountQuery(log.log, pending, marks), snapshot, args)[0]; });
     std::vector<int64_t> visible;
     for (const auto& c : row) visible.push_back(std::stoll(c));
     const std::optional<size_t> end = core::SelectBatchEnd(visible, total, MaxBatchRows());
@@ -368,8 +365,7 @@ bool TruncateIfAllApplied(const LogInfo& log) {
     Snapshot latest = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
     SqlArgs args;
     const std::string applied = AppliedByAll(log, latest, args);
-    const bool all_applied =
-        QueryIn(core::AllRowsAppliedQuery(log.log, applied), latest, args)[0][0] == "t";
+    const bool all_applied = QueryIn(core::AllRowsAppliedQuery(log.log, applied), latest, args)[0][0] == "t";
     PgCall([&] { UnregisterSnapshot(latest); });
     if (all_applied) {
         SpiExecute("TRUNCATE " + log.log);
@@ -405,15 +401,14 @@ std::vector<std::pair<Oid, int64>> CollectGarbage(const std::vector<LogInfo>& lo
             Snapshot latest = PgCall([] { return RegisterSnapshot(GetLatestSnapshot()); });
             SqlArgs args;
             const std::string applied = AppliedByAll(log, latest, args);
-            const uint64 rows = RunIn(core::DeleteAppliedRows(log.log, applied), latest, SPI_OK_DELETE,
-                                      [] { return SPI_processed; }, args);
+            const uint64 rows = RunIn(
+                core::DeleteAppliedRows(log.log, applied), latest, SPI_OK_DELETE, [] { return SPI_processed; }, args);
             PgCall([&] { UnregisterSnapshot(latest); });
             deleted.emplace_back(log.relid, static_cast<int64>(rows));
         }
     });
     return deleted;
 }
-
 
 // --- the steps of a refresh ---
 
@@ -452,8 +447,7 @@ struct PendingBatch {
 // before the latest change must recompute groups (lost min/max, non-finite
 // sums) from the relation as of its end (RelationBefore), equality on the
 // columns read.
-bool MaySplit(const ImmvRecord& record, const ViewMaintainer& maintainer, const PendingBatch& batch,
-              bool scheduled) {
+bool MaySplit(const ImmvRecord& record, const ViewMaintainer& maintainer, const PendingBatch& batch, bool scheduled) {
     const core::ViewDefinition& view = maintainer.definition();
     return scheduled && batch.known && batch.own == 0 && record.applied.partial_xid == 0 &&
            view.relations.size() == 1 && batch.summary.rows > MaxBatchRows() &&
@@ -505,8 +499,7 @@ bool RecomputesBatch(Oid immv, RefreshKind kind, const ViewMaintainer& maintaine
                      int64 rows_consumed) {
     const double ratio = ImmvsReading(immv).empty() ? FullRefreshRatio() : 0;
     const double base_rows = ratio > 0 ? BaseRows(batch.logs) : -1;  // > 0 when ratio > 0
-    if (kind == RefreshKind::Full || !batch.known || (base_rows > 0 && rows_consumed > ratio * base_rows))
-        return true;
+    if (kind == RefreshKind::Full || !batch.known || (base_rows > 0 && rows_consumed > ratio * base_rows)) return true;
     size_t changed_occurrences = 0;
     for (const auto& rel : maintainer.definition().relations)
         for (size_t l = 0; l < batch.logs.size(); ++l)
@@ -579,8 +572,8 @@ core::Delta BatchDelta(const core::ViewDefinition& view, const ChangedLogs& occu
     std::vector<std::string> with;
     for (const auto& [i, log] : occurrences) {
         // Whole rows: every column, in the table's order.
-        const auto columns = ColumnsRead(*log, core::ReadsWholeRows(view, i) ? AttributeNames(log->base)
-                                                                             : view.relations[i].columns_read);
+        const auto columns = ColumnsRead(
+            *log, core::ReadsWholeRows(view, i) ? AttributeNames(log->base) : view.relations[i].columns_read);
         if (!form.netted) {
             changed.push_back({i, core::LoggedSide(columns, consumed, +1), core::LoggedSide(columns, consumed, -1)});
             continue;
@@ -628,8 +621,7 @@ int64 ApplyBatches(ViewMaintainer& maintainer, const DeltaInput& input, int64 ro
 // Brings the IMMV forward by the pending batch: a delta of the batch, or a
 // recompute (which consumes everything pending). Sets what result says of
 // the work done.
-void ApplyPending(Oid immv, RefreshKind kind, ViewMaintainer& maintainer, PendingBatch& batch,
-                  RefreshResult& result) {
+void ApplyPending(Oid immv, RefreshKind kind, ViewMaintainer& maintainer, PendingBatch& batch, RefreshResult& result) {
     result.full = RecomputesBatch(immv, kind, maintainer, batch, result.rows_consumed);
     DeltaInput input;
     if (!result.full) result.full = !ReadDeltaInput(maintainer, batch, input);

@@ -26,8 +26,8 @@ struct RefreshResult {
     int64 rows_consumed = 0;  // log rows applied
     int64 rows_changed = 0;   // IMMV rows written
     bool full = false;
-    bool more_pending = false;  // the batch limit left log rows for another round
-    bool busy = false;          // not waited for: another session holds the IMMV
+    bool more_pending = false;                     // the batch limit left log rows for another round
+    bool busy = false;                             // not waited for: another session holds the IMMV
     std::vector<std::pair<Oid, int64>> collected;  // per delta log: applied rows deleted
 };
 

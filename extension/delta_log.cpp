@@ -16,9 +16,13 @@ namespace {
 
 constexpr int kBookkeepingColumns = 4;  // __ivm_xid, __ivm_sign, __ivm_time, __ivm_seq
 
-std::string LogName(Oid relid) { return "delta_" + std::to_string(relid); }
+std::string LogName(Oid relid) {
+    return "delta_" + std::to_string(relid);
+}
 
-bool HasDeferredReader(Oid relid) { return !DeferredImmvsReading(relid).empty(); }
+bool HasDeferredReader(Oid relid) {
+    return !DeferredImmvsReading(relid).empty();
+}
 
 // Columns of relid (not dropped) that the log also has.
 std::vector<std::string> SharedColumns(Oid base_relid, Oid log_relid) {
@@ -36,8 +40,8 @@ std::string LogInsertSql(Oid base_relid, Oid log_relid, ChangeKind kind) {
     const std::string list = core::Join(columns, ", ");
     const std::string log = core::QuoteQualified(RelationName(log_relid));
     auto side = [&](const char* table, int sign) {
-        return "SELECT pg_current_xact_id(), " + std::to_string(sign) + ", now(), " + list +
-               " FROM " + core::QuoteIdent(table);
+        return "SELECT pg_current_xact_id(), " + std::to_string(sign) + ", now(), " + list + " FROM " +
+               core::QuoteIdent(table);
     };
     std::string select;
     switch (kind) {
@@ -135,7 +139,8 @@ void SyncLog(Oid relid, Oid log, const LogNeeds& needs) {
     for (const auto& [column, type] : logged) {
         if (column.rfind("__ivm_", 0) == 0) continue;
         const std::string now = type_in(base, column);
-        if (now.empty()) changes.push_back("DROP COLUMN " + core::QuoteIdent(column));
+        if (now.empty())
+            changes.push_back("DROP COLUMN " + core::QuoteIdent(column));
         else if (now != type)  // read by no IMMV (else the change was refused)
             changes.push_back("ALTER COLUMN " + core::QuoteIdent(column) + " TYPE " + now + " USING NULL");
     }
@@ -296,8 +301,7 @@ namespace {
 // they are: a column of another type, unexpected bookkeeping columns, or an
 // index (which a heap insert would not maintain).
 std::vector<int> DirectColumnMap(TupleDesc base, Relation log) {
-    static const char* const kBookkeeping[kBookkeepingColumns] = {"__ivm_xid", "__ivm_sign", "__ivm_time",
-                                                                  "__ivm_seq"};
+    static const char* const kBookkeeping[kBookkeepingColumns] = {"__ivm_xid", "__ivm_sign", "__ivm_time", "__ivm_seq"};
     TupleDesc desc = RelationGetDescr(log);
     if (log->rd_rel->relhasindex || desc->natts < kBookkeepingColumns) return {};
     std::vector<int> map(desc->natts, -1);

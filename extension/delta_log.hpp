@@ -56,7 +56,7 @@ std::vector<std::string> LoggedColumns(Oid log_relid);  // their names
 // written through an INSERT ... SELECT from the transition tables (which must
 // then be registered with SPI), prepared once per statement kind.
 class DeltaLogWriter {
-public:
+  public:
     DeltaLogWriter(Oid base_relid, Oid log_relid);
     ~DeltaLogWriter();
     DeltaLogWriter(const DeltaLogWriter&) = delete;
@@ -64,7 +64,7 @@ public:
 
     void Write(ChangeKind kind, TriggerData* data);
 
-private:
+  private:
     void WriteWithSql(ChangeKind kind);
 
     Oid base_relid_;

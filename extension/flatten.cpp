@@ -12,8 +12,8 @@ namespace ivmx::pg {
 namespace {
 
 [[noreturn]] void Unsupported(const std::string& construct, const std::string& hint = {}) {
-    throw core::NotSupported(construct + " is not supported on incrementally maintainable materialized views",
-                             {}, hint);
+    throw core::NotSupported(construct + " is not supported on incrementally maintainable materialized views", {},
+                             hint);
 }
 
 void Flatten(Query* q);
@@ -184,11 +184,13 @@ void CheckNullableSubqueryOutput(Query* sub) {
         auto* tle = lfirst_node(TargetEntry, lc);
         Node* expr = reinterpret_cast<Node*>(tle->expr);
         if (IsA(expr, Var)) continue;
-        const bool goes_null = PgCall([&] { return contain_vars_of_level(expr, 0) && !contain_nonstrict_functions(expr); });
+        const bool goes_null =
+            PgCall([&] { return contain_vars_of_level(expr, 0) && !contain_nonstrict_functions(expr); });
         if (!goes_null)
-            Unsupported("a subquery in FROM on the nullable side of an outer join with a select-list "
-                        "expression that is not NULL for NULL input",
-                        "Move the expression to the outer query's select list.");
+            Unsupported(
+                "a subquery in FROM on the nullable side of an outer join with a select-list "
+                "expression that is not NULL for NULL input",
+                "Move the expression to the outer query's select list.");
     }
 }
 
@@ -217,10 +219,9 @@ Node* PullUpSubqueries(Query* q, Node* node, bool nullable, std::vector<PulledUp
         auto* join = castNode(JoinExpr, node);
         const JoinType t = join->jointype;
         join->larg = PullUpSubqueries(q, join->larg, nullable || t == JOIN_RIGHT || t == JOIN_FULL, pulled);
-        join->rarg = PullUpSubqueries(q, join->rarg, t == JOIN_SEMI || t == JOIN_ANTI
-                                                         ? false
-                                                         : nullable || t == JOIN_LEFT || t == JOIN_FULL,
-                                      pulled);
+        join->rarg = PullUpSubqueries(
+            q, join->rarg, t == JOIN_SEMI || t == JOIN_ANTI ? false : nullable || t == JOIN_LEFT || t == JOIN_FULL,
+            pulled);
         return node;
     }
     if (IsA(node, FromExpr)) {
@@ -238,8 +239,8 @@ Query* SubstituteSubqueryOutputs(Query* q, const std::vector<PulledUp>& pulled) 
         q = PgCall([&] {
             RangeTblEntry* rte = rt_fetch(p.rtindex, q->rtable);
             return reinterpret_cast<Query*>(ReplaceVarsFromTargetList(reinterpret_cast<Node*>(q), int(p.rtindex), 0,
-                                                                      rte, p.target_list,
-                                                                      REPLACEVARS_REPORT_ERROR, 0, nullptr));
+                                                                      rte, p.target_list, REPLACEVARS_REPORT_ERROR, 0,
+                                                                      nullptr));
         });
         RangeTblEntry* rte = rt_fetch(p.rtindex, q->rtable);
         rte->rtekind = RTE_RESULT;
@@ -258,8 +259,7 @@ void Flatten(Query* q) {
     if (substituted != q) *q = *substituted;
     q->hasSubLinks = PgCall([&] {
         return checkExprHasSubLink(reinterpret_cast<Node*>(q->targetList)) ||
-               checkExprHasSubLink(reinterpret_cast<Node*>(q->jointree)) ||
-               checkExprHasSubLink(q->havingQual);
+               checkExprHasSubLink(reinterpret_cast<Node*>(q->jointree)) || checkExprHasSubLink(q->havingQual);
     });
 }
 

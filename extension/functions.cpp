@@ -48,8 +48,7 @@ namespace ivmx::pg {
 namespace {
 
 std::string RequiredText(FunctionCallInfo fcinfo, int arg, const char* name) {
-    if (PG_ARGISNULL(arg))
-        throw core::Error("22004", std::string(name) + " must not be null");
+    if (PG_ARGISNULL(arg)) throw core::Error("22004", std::string(name) + " must not be null");
     return TextToString(PG_GETARG_DATUM(arg));
 }
 
@@ -58,8 +57,7 @@ MaintenanceMode RequestedMode(FunctionCallInfo fcinfo, int arg) {
     const std::string text = TextToString(PG_GETARG_DATUM(arg));
     auto mode = ModeByName(text);
     if (!mode)
-        throw core::Error(core::sqlstate::kInvalidParameterValue,
-                          "invalid maintenance mode \"" + text + "\"", {},
+        throw core::Error(core::sqlstate::kInvalidParameterValue, "invalid maintenance mode \"" + text + "\"", {},
                           "Valid modes are \"immediate\" and \"deferred\".");
     return *mode;
 }
@@ -68,8 +66,8 @@ MaintenanceMode RequestedMode(FunctionCallInfo fcinfo, int arg) {
 // would, and checks that the caller may create the IMMV there (no lock taken).
 core::QualifiedName TargetName(const core::ImmvName& name) {
     const Oid nsp = PgCall([&] {
-        RangeVar* rv = makeRangeVar(name.schema.empty() ? nullptr : pstrdup(name.schema.c_str()),
-                                    pstrdup(name.name.c_str()), -1);
+        RangeVar* rv =
+            makeRangeVar(name.schema.empty() ? nullptr : pstrdup(name.schema.c_str()), pstrdup(name.name.c_str()), -1);
         return RangeVarGetCreationNamespace(rv);
     });
     CheckMayCreateIn(nsp, name.name);
@@ -77,8 +75,7 @@ core::QualifiedName TargetName(const core::ImmvName& name) {
     const char* schema = PgCall([&] {
         char* found = get_namespace_name(nsp);
         if (found == nullptr)
-            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_SCHEMA),
-                            errmsg("schema with OID %u does not exist", nsp)));
+            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_SCHEMA), errmsg("schema with OID %u does not exist", nsp)));
         return found;
     });
     return {schema, name.name};
@@ -126,11 +123,10 @@ Oid ExistingRelid(const core::QualifiedName& name) {
 void NoticeMissingIndex(const core::ViewDefinition& view) {
     if (view.shape != core::ViewShape::Bag) return;
     PgCall([&] {
-        ereport(NOTICE,
-                (errmsg("could not create an index on IMMV \"%s\" automatically", view.immv.name.c_str()),
-                 errdetail("The view has no GROUP BY or DISTINCT, and does not select the primary "
-                           "key of its base table."),
-                 errhint("Create an index on the IMMV if deleting or updating base rows is slow.")));
+        ereport(NOTICE, (errmsg("could not create an index on IMMV \"%s\" automatically", view.immv.name.c_str()),
+                         errdetail("The view has no GROUP BY or DISTINCT, and does not select the primary "
+                                   "key of its base table."),
+                         errhint("Create an index on the IMMV if deleting or updating base rows is slow.")));
     });
 }
 
@@ -182,7 +178,8 @@ bool SameColumnTypes(Oid immv, const core::ViewDefinition& view) {
     return WithMaintenanceSettings([&] {
         return AsRole(owner, [&] {
             return PgCall([&] {
-                if (SPI_execute(sql.c_str(), true, 0) != SPI_OK_SELECT) elog(ERROR, "could not describe the IMMV query");
+                if (SPI_execute(sql.c_str(), true, 0) != SPI_OK_SELECT)
+                    elog(ERROR, "could not describe the IMMV query");
                 TupleDesc expected = SPI_tuptable->tupdesc;
                 Relation rel = relation_open(immv, AccessShareLock);
                 TupleDesc actual = RelationGetDescr(rel);
@@ -213,8 +210,8 @@ void RestoreImmv(FunctionCallInfo fcinfo) {
     Query* query = ParseViewQuery(sql);
     const std::vector<Oid> bases = BaseRelations(query);
     // The caller must own the table (checked before anything is locked).
-    const std::string target_text = name.schema.empty() ? core::QuoteIdent(name.name)
-                                                        : core::QuoteQualified({name.schema, name.name});
+    const std::string target_text =
+        name.schema.empty() ? core::QuoteIdent(name.name) : core::QuoteQualified({name.schema, name.name});
     LockOwnedRelation(target_text, NoLock);
     LockBaseRelations(bases);
     const Oid immv = LockOwnedRelation(target_text, AccessExclusiveLock);
@@ -222,8 +219,9 @@ void RestoreImmv(FunctionCallInfo fcinfo) {
     const core::QualifiedName target = RelationName(immv);
     SpiConnect();
     if (LoadImmv(immv))
-        throw core::Error("42710", "\"" + target.name + "\" is already an incrementally maintainable "
-                                   "materialized view");
+        throw core::Error("42710", "\"" + target.name +
+                                       "\" is already an incrementally maintainable "
+                                       "materialized view");
     MaintenanceScope scope;
     core::ViewDefinition view = DescribeView(query, target, true);
     std::vector<std::string> names = AttributeNames(immv);
@@ -233,8 +231,9 @@ void RestoreImmv(FunctionCallInfo fcinfo) {
     if (AttributeNames(immv) != core::TableColumns(view) || !SameColumnTypes(immv, view))
         throw core::Error(core::sqlstate::kInvalidObjectDefinition,
                           "table \"" + target.name + "\" does not have the columns of the IMMV definition",
-                          "Expected columns: " + core::Join(core::TableColumns(view), ", ") + ", of the types "
-                          "the query gives them.",
+                          "Expected columns: " + core::Join(core::TableColumns(view), ", ") +
+                              ", of the types "
+                              "the query gives them.",
                           "Restore the table as pg_dump saved it, or create the IMMV anew.");
     const char* query_tree = PgCall([&] { return nodeToString(query); });
     RegisterImmv(immv, query, query_tree, bases);
@@ -328,10 +327,10 @@ int64 RefreshImmv(FunctionCallInfo fcinfo) {
 void RequireMayMonitor(Oid immv) {
     if (MayMonitorImmv(immv)) return;
     PgCall([&] {
-        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                        errmsg("permission denied for IMMV %s", get_rel_name(immv)),
-                        errdetail("Only its owner, roles with the owner's privileges and members of pg_monitor "
-                                  "may see its definition.")));
+        ereport(ERROR,
+                (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("permission denied for IMMV %s", get_rel_name(immv)),
+                 errdetail("Only its owner, roles with the owner's privileges and members of pg_monitor "
+                           "may see its definition.")));
     });
 }
 
@@ -463,11 +462,17 @@ void ForgetRelations(ArrayType* dropped) {
 using namespace ivmx::pg;
 
 Datum ivmx_create_immv(PG_FUNCTION_ARGS) {
-    return EntryGuard([&] { ApplyPendingChanges(); return Int64GetDatum(CreateImmv(fcinfo)); });
+    return EntryGuard([&] {
+        ApplyPendingChanges();
+        return Int64GetDatum(CreateImmv(fcinfo));
+    });
 }
 
 Datum ivmx_refresh_immv(PG_FUNCTION_ARGS) {
-    return EntryGuard([&] { ApplyPendingChanges(); return Int64GetDatum(RefreshImmv(fcinfo)); });
+    return EntryGuard([&] {
+        ApplyPendingChanges();
+        return Int64GetDatum(RefreshImmv(fcinfo));
+    });
 }
 
 Datum ivmx_get_immv_def(PG_FUNCTION_ARGS) {
@@ -478,7 +483,10 @@ Datum ivmx_get_immv_def(PG_FUNCTION_ARGS) {
 }
 
 Datum ivmx_verify_immv(PG_FUNCTION_ARGS) {
-    return EntryGuard([&] { ApplyPendingChanges(); return Int64GetDatum(VerifyImmv(PG_GETARG_OID(0))); });
+    return EntryGuard([&] {
+        ApplyPendingChanges();
+        return Int64GetDatum(VerifyImmv(PG_GETARG_OID(0)));
+    });
 }
 
 Datum ivmx_explain_immv(PG_FUNCTION_ARGS) {
@@ -490,7 +498,10 @@ Datum ivmx_forget_relations(PG_FUNCTION_ARGS) {
 }
 
 Datum ivmx_restore_immv(PG_FUNCTION_ARGS) {
-    return EntryGuard([&] { ApplyPendingChanges(); RestoreImmv(fcinfo); });
+    return EntryGuard([&] {
+        ApplyPendingChanges();
+        RestoreImmv(fcinfo);
+    });
 }
 
 Datum ivmx_immv_commands(PG_FUNCTION_ARGS) {

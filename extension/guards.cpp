@@ -9,7 +9,9 @@ namespace ivmx::pg {
 
 namespace {
 
-std::string CopyOrEmpty(const char* s) { return s != nullptr ? std::string(s) : std::string(); }
+std::string CopyOrEmpty(const char* s) {
+    return s != nullptr ? std::string(s) : std::string();
+}
 
 // Memory for ErrorDataFromCurrentException, which runs inside a C++ catch
 // handler: a PostgreSQL ERROR there (palloc's out of memory) would longjmp
@@ -33,7 +35,9 @@ char* ConcatOrNull(const char* a, const char* b = nullptr) {
     return out;
 }
 
-char* CopyOrNull(const std::string& s) { return ConcatOrNull(s.c_str()); }
+char* CopyOrNull(const std::string& s) {
+    return ConcatOrNull(s.c_str());
+}
 
 int SqlstateFromString(const std::string& code) {
     if (code.size() != 5) return ERRCODE_INTERNAL_ERROR;

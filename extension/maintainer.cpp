@@ -66,17 +66,19 @@ void LoadRelationMaintenance(Oid relid, RelationMaintenance& entry) {
             // with neither maintenance lock mode of other writers).
             PgCall([&] { LockRelationOid(immv, AccessShareLock); });
             auto record = LoadImmv(immv);
-            if (!record || !PgCall([&] { return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(immv)); }))
-                continue;
+            if (!record || !PgCall([&] { return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(immv)); })) continue;
             entry.views.push_back(LoadMaintainer(*record, relid));
             logs |= entry.views.back()->deferred();
         }
         if (logs)
             if (auto log = DeltaLogOf(relid)) entry.log = std::make_unique<DeltaLogWriter>(relid, *log);
         if (!entry.views.empty()) {
-            entry.cascaded_into = !SpiOids(
-                "SELECT conrelid FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND contype = 'f' "
-                "AND (confupdtype IN ('c', 'n', 'd') OR confdeltype IN ('c', 'n', 'd')) LIMIT 1", relid).empty();
+            entry.cascaded_into =
+                !SpiOids(
+                     "SELECT conrelid FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND contype = 'f' "
+                     "AND (confupdtype IN ('c', 'n', 'd') OR confdeltype IN ('c', 'n', 'd')) LIMIT 1",
+                     relid)
+                     .empty();
             const core::DependencyGraph graph = LoadDependencyGraph();
             const std::map<core::RelationId, int> depths = graph.Depths();
             for (auto& view : entry.views) {
@@ -248,16 +250,20 @@ bool TryLock(const ImmvLock& lock) {
 }
 
 void Unlock(const ImmvLock& lock) {
-    if (OidIsValid(lock.classid)) UnlockDatabaseObject(lock.classid, lock.relid, lock.subid, lock.mode);
-    else UnlockRelationOid(lock.relid, lock.mode);
+    if (OidIsValid(lock.classid))
+        UnlockDatabaseObject(lock.classid, lock.relid, lock.subid, lock.mode);
+    else
+        UnlockRelationOid(lock.relid, lock.mode);
 }
 
 // Rounds of LockAllOrWait that release what they took before waiting.
 constexpr int kLockRounds = 16;
 
 void Wait(const ImmvLock& lock) {
-    if (OidIsValid(lock.classid)) LockDatabaseObject(lock.classid, lock.relid, lock.subid, lock.mode);
-    else LockRelationOid(lock.relid, lock.mode);
+    if (OidIsValid(lock.classid))
+        LockDatabaseObject(lock.classid, lock.relid, lock.subid, lock.mode);
+    else
+        LockRelationOid(lock.relid, lock.mode);
 }
 
 }  // namespace
@@ -272,8 +278,10 @@ void LockAllOrWait(const std::vector<ImmvLock>& locks) {
             size_t busy = locks.size();
             for (size_t i = 0; i < locks.size() && busy == locks.size(); ++i) {
                 if (held[i]) continue;
-                if (TryLock(locks[i])) held[i] = true;
-                else busy = i;
+                if (TryLock(locks[i]))
+                    held[i] = true;
+                else
+                    busy = i;
             }
             if (busy == locks.size()) break;
             if (round == kLockRounds) {
@@ -306,9 +314,9 @@ std::vector<ViewMaintainer::PreparedStep>& ViewMaintainer::Prepared(ChangeKind k
     // The statement's rows reach the view through the owner's row security
     // policies, as the base relation's rows do when the view's query reads it.
     const TransitionTables tables = TransitionSources(kind);
-    core::Delta delta = core::RelationDelta(definition_, changed_relation_,
-                                            VisibleRows(tables.inserted, changed_relation_),
-                                            VisibleRows(tables.deleted, changed_relation_));
+    core::Delta delta =
+        core::RelationDelta(definition_, changed_relation_, VisibleRows(tables.inserted, changed_relation_),
+                            VisibleRows(tables.deleted, changed_relation_));
     delta.update_in_place = in_place;
     // A row inserted by one statement may be deleted by a later one.
     delta.consolidate |= kind == ChangeKind::Netted;
@@ -329,8 +337,7 @@ std::vector<ViewMaintainer::PreparedStep> ViewMaintainer::PrepareSteps(const cor
             const int nargs = step.input == core::StepInput::None ? 0 : 1;
             SPIPlanPtr p = SPI_prepare(step.sql.c_str(), nargs, &argtype);
             if (p == nullptr)
-                elog(ERROR, "pg_ivmx could not prepare maintenance statement: %s",
-                     SPI_result_code_string(SPI_result));
+                elog(ERROR, "pg_ivmx could not prepare maintenance statement: %s", SPI_result_code_string(SPI_result));
             SPI_keepplan(p);
             return p;
         });
@@ -390,12 +397,12 @@ bool ViewMaintainer::OwnerMayRead() {
     InvalidatePlans(immv());
     const Oid relid = *unreadable;
     PgCall([&] {
-        ereport(WARNING, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                          errmsg("IMMV \"%s\" is no longer maintained", get_rel_name(immv())),
-                          errdetail("Its owner may not read every column it reads of table \"%s\".",
-                                    get_rel_name(relid)),
-                          errhint("Grant the owner SELECT on the table again, then refresh the IMMV with "
-                                  "ivmx.refresh_immv().")));
+        ereport(WARNING,
+                (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                 errmsg("IMMV \"%s\" is no longer maintained", get_rel_name(immv())),
+                 errdetail("Its owner may not read every column it reads of table \"%s\".", get_rel_name(relid)),
+                 errhint("Grant the owner SELECT on the table again, then refresh the IMMV with "
+                         "ivmx.refresh_immv().")));
     });
     record_.populated = false;
     return false;
@@ -465,15 +472,14 @@ struct StepOutcome {
 // Runs one maintenance statement, with the ntids IMMV rows at tids as its
 // array parameter $1 when tids is not null. PostgreSQL data only: runs
 // inside PgCall.
-StepOutcome RunStatement(SPIPlanPtr plan, const char* sql, const ItemPointerData* tids, int ntids,
-                         bool returns_count, bool reports_rows, Snapshot snapshot) {
+StepOutcome RunStatement(SPIPlanPtr plan, const char* sql, const ItemPointerData* tids, int ntids, bool returns_count,
+                         bool reports_rows, Snapshot snapshot) {
     StepOutcome outcome{};
     Datum arg = (Datum)0;
     if (tids != nullptr) {
         Datum* items = static_cast<Datum*>(palloc(sizeof(Datum) * Max(ntids, 1)));
         for (int i = 0; i < ntids; ++i) items[i] = PointerGetDatum(&tids[i]);
-        arg = PointerGetDatum(
-            construct_array(items, ntids, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT));
+        arg = PointerGetDatum(construct_array(items, ntids, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT));
         pfree(items);
     }
     const int nargs = tids != nullptr ? 1 : 0;
@@ -489,8 +495,10 @@ StepOutcome RunStatement(SPIPlanPtr plan, const char* sql, const ItemPointerData
     outcome.gone = static_cast<ItemPointerData*>(palloc(size));
     outcome.stale = static_cast<ItemPointerData*>(palloc(size));
     for (uint64 row = 0; row < SPI_processed; ++row) {
-        if (BoolAt(row, 2)) outcome.gone[outcome.gone_count++] = TidAt(row);
-        else if (BoolAt(row, 3)) outcome.stale[outcome.stale_count++] = TidAt(row);
+        if (BoolAt(row, 2))
+            outcome.gone[outcome.gone_count++] = TidAt(row);
+        else if (BoolAt(row, 3))
+            outcome.stale[outcome.stale_count++] = TidAt(row);
     }
     SPI_freetuptable(SPI_tuptable);
     return outcome;
@@ -512,10 +520,9 @@ uint64 ViewMaintainer::RunSteps(const std::vector<PreparedStep>& steps, Snapshot
     uint64 written = 0;
     AsRole(owner_, [&] {
         for (const PreparedStep& step : steps) {
-            const std::vector<ItemPointerData>* input = step.input == core::StepInput::TidsToDelete ? &gone
-                                                        : step.input == core::StepInput::TidsToRecompute
-                                                            ? &stale
-                                                            : nullptr;
+            const std::vector<ItemPointerData>* input = step.input == core::StepInput::TidsToDelete      ? &gone
+                                                        : step.input == core::StepInput::TidsToRecompute ? &stale
+                                                                                                         : nullptr;
             if (input != nullptr && input->empty()) continue;
             const ItemPointerData* tids = input != nullptr ? input->data() : nullptr;
             const int ntids = input != nullptr ? static_cast<int>(input->size()) : 0;
@@ -638,6 +645,8 @@ const RelationMaintenance& LockMaintenanceForWriter(Oid relid, bool only_write) 
     }
 }
 
-void RegisterMaintainerCache() { CacheRegisterRelcacheCallback(InvalidateCallback, (Datum)0); }
+void RegisterMaintainerCache() {
+    CacheRegisterRelcacheCallback(InvalidateCallback, (Datum)0);
+}
 
 }  // namespace ivmx::pg

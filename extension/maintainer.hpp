@@ -69,10 +69,10 @@ void LockAllOrWait(const std::vector<ImmvLock>& locks);
 
 // One IMMV's maintenance: its definition and prepared statements.
 class ViewMaintainer {
-public:
+  public:
     // changed_relation: the base relation whose changes this maintainer applies.
-    ViewMaintainer(const ImmvRecord& record, core::ViewDefinition definition, Oid owner,
-                   Oid changed_relation, bool read_by_immvs);
+    ViewMaintainer(const ImmvRecord& record, core::ViewDefinition definition, Oid owner, Oid changed_relation,
+                   bool read_by_immvs);
     ~ViewMaintainer();
     ViewMaintainer(const ViewMaintainer&) = delete;
     ViewMaintainer& operator=(const ViewMaintainer&) = delete;
@@ -124,9 +124,7 @@ public:
         depth_ = depth;
         downstream_ = std::move(downstream);
     }
-    bool active() const {
-        return record_.populated && record_.mode == MaintenanceMode::Immediate;
-    }
+    bool active() const { return record_.populated && record_.mode == MaintenanceMode::Immediate; }
     bool deferred() const { return record_.populated && record_.mode == MaintenanceMode::Deferred; }
     const ImmvRecord& record() const { return record_; }
     // Whether other IMMVs read this IMMV (its changes cascade).
@@ -147,7 +145,7 @@ public:
     void LockModesShared() const;
     const core::ViewDefinition& definition() const { return definition_; }
 
-private:
+  private:
     struct PreparedStep {
         SPIPlanPtr plan = nullptr;  // kept plan, or nullptr to run sql unprepared
         std::string sql;
@@ -180,8 +178,7 @@ private:
 
 // Builds the maintainer of an IMMV from its catalog row (SPI connected), for
 // changes to base relation changed_relation (InvalidOid: refresh only).
-std::unique_ptr<ViewMaintainer> LoadMaintainer(const ImmvRecord& record,
-                                               Oid changed_relation = InvalidOid);
+std::unique_ptr<ViewMaintainer> LoadMaintainer(const ImmvRecord& record, Oid changed_relation = InvalidOid);
 
 class DeltaLogWriter;
 

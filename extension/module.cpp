@@ -35,11 +35,10 @@ void _PG_init(void) {
 // shared_preload_libraries (for its background workers and shared memory).
 Datum ivmx_check_preloaded(PG_FUNCTION_ARGS) {
     if (!ivmx::pg::g_preloaded)
-        ereport(ERROR,
-                (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                 errmsg("pg_ivmx must be loaded via shared_preload_libraries"),
-                 errhint("Add pg_ivmx to shared_preload_libraries in postgresql.conf "
-                         "(ALTER SYSTEM SET shared_preload_libraries = 'pg_ivmx') and restart the "
-                         "server.")));
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("pg_ivmx must be loaded via shared_preload_libraries"),
+                        errhint("Add pg_ivmx to shared_preload_libraries in postgresql.conf "
+                                "(ALTER SYSTEM SET shared_preload_libraries = 'pg_ivmx') and restart the "
+                                "server.")));
     PG_RETURN_VOID();
 }

@@ -52,15 +52,16 @@ Pending PendingOf(Oid immv) {
     const std::vector<Oid> logs = DeltaLogsReadBy(immv);
     AsCatalogOwner([&] {
         for (Oid log : logs) {
-            const std::string sql = "SELECT count(*), min(__ivm_time) FROM " +
-                                    core::QuoteQualified(RelationName(log)) + " WHERE " + condition;
+            const std::string sql = "SELECT count(*), min(__ivm_time) FROM " + core::QuoteQualified(RelationName(log)) +
+                                    " WHERE " + condition;
             bool has_oldest = false;
             TimestampTz oldest = 0;
             const int64 rows = PgCall([&] {
                 if (SpiExecuteWithArgs(sql.c_str(), args, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
                     elog(ERROR, "could not count the pending rows of delta log %u", log);
                 bool isnull = false;
-                const int64 count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+                const int64 count =
+                    DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
                 const Datum min = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
                 has_oldest = !isnull;
                 if (has_oldest) oldest = DatumGetTimestampTz(min);
@@ -135,8 +136,8 @@ Datum ImmvStateRecord(FunctionCallInfo fcinfo, bool* is_null) {
     const Datum upstream = PgCall([&] {
         Datum* items = static_cast<Datum*>(palloc(sizeof(Datum) * std::max<size_t>(state.upstream.size(), 1)));
         for (size_t i = 0; i < state.upstream.size(); ++i) items[i] = ObjectIdGetDatum(state.upstream[i]);
-        return PointerGetDatum(construct_array(items, static_cast<int>(state.upstream.size()), REGCLASSOID,
-                                               sizeof(Oid), true, TYPALIGN_INT));
+        return PointerGetDatum(construct_array(items, static_cast<int>(state.upstream.size()), REGCLASSOID, sizeof(Oid),
+                                               true, TYPALIGN_INT));
     });
     Datum values[5] = {Int32GetDatum(state.depth), upstream, BoolGetDatum(state.upstream_failed),
                        TimestampTzGetDatum(state.upstream_oldest.value_or(0)), BoolGetDatum(state.triggers_intact)};

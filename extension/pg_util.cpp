@@ -59,8 +59,7 @@ core::QualifiedName RelationName(Oid relid) {
     const Names names = PgCall([&] {
         char* rel = get_rel_name(relid);
         if (rel == nullptr)
-            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-                            errmsg("relation with OID %u does not exist", relid)));
+            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relid)));
         return Names{get_namespace_name_or_temp(get_rel_namespace(relid)), rel};
     });
     if (names.nsp == nullptr)
@@ -95,8 +94,7 @@ uint64 SpiExecute(const std::string& sql, bool read_only) {
         int rc = SPI_execute(sql.c_str(), read_only, 0);
         if (rc < 0)
             ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
-                            errmsg("pg_ivmx could not run an internal statement: %s",
-                                   SPI_result_code_string(rc)),
+                            errmsg("pg_ivmx could not run an internal statement: %s", SPI_result_code_string(rc)),
                             errdetail("Statement: %s", sql.c_str())));
         return SPI_processed;
     });
@@ -112,8 +110,8 @@ std::vector<Oid> SpiOids(const std::string& sql, std::optional<Oid> param) {
         Oid argtype = OIDOID;
         Datum arg = ObjectIdGetDatum(param.value_or(InvalidOid));
         const int nargs = param ? 1 : 0;
-        int rc = SPI_execute_with_args(sql.c_str(), nargs, nargs ? &argtype : nullptr,
-                                       nargs ? &arg : nullptr, nullptr, false, 0);
+        int rc = SPI_execute_with_args(sql.c_str(), nargs, nargs ? &argtype : nullptr, nargs ? &arg : nullptr, nullptr,
+                                       false, 0);
         if (rc != SPI_OK_SELECT) elog(ERROR, "pg_ivmx catalog query failed: %s", sql.c_str());
         Oids oids{static_cast<Oid*>(palloc(sizeof(Oid) * Max(SPI_processed, uint64(1)))), 0};
         for (uint64 i = 0; i < SPI_processed; ++i) {
@@ -134,9 +132,9 @@ int64 SpiQueryInt64(const std::string& sql) {
         // made earlier in the calling statement (e.g. by ivmx.flush()).
         int rc = SPI_execute(sql.c_str(), false, 0);
         if (rc != SPI_OK_SELECT || SPI_processed != 1)
-            ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
-                            errmsg("pg_ivmx internal query returned an unexpected result"),
-                            errdetail("Statement: %s", sql.c_str())));
+            ereport(ERROR,
+                    (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_ivmx internal query returned an unexpected result"),
+                     errdetail("Statement: %s", sql.c_str())));
         bool isnull = false;
         Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
         return isnull ? int64(0) : DatumGetInt64(d);

@@ -31,8 +31,7 @@ template <typename F>
 auto WithMaintenanceSettings(F&& f) -> decltype(f()) {
     int nest_level = PgCall([] {
         int level = NewGUCNestLevel();
-        set_config_option("search_path", kSafeSearchPath, PGC_USERSET, PGC_S_SESSION,
-                          GUC_ACTION_SAVE, true, 0, false);
+        set_config_option("search_path", kSafeSearchPath, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
         set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
         return level;
     });
@@ -54,8 +53,7 @@ auto AsRole(Oid role, F&& f) -> decltype(f()) {
     Oid saved_user = InvalidOid;
     int saved_context = 0;
     GetUserIdAndSecContext(&saved_user, &saved_context);
-    SetUserIdAndSecContext(role, saved_context | SECURITY_LOCAL_USERID_CHANGE |
-                                     SECURITY_RESTRICTED_OPERATION);
+    SetUserIdAndSecContext(role, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
     if constexpr (std::is_void_v<decltype(f())>) {
         f();
         SetUserIdAndSecContext(saved_user, saved_context);
@@ -178,7 +176,7 @@ std::string TextToString(Datum text);
 // running above uses stays valid). Plain integer, restored by destructors:
 // never crosses a PostgreSQL longjmp (see guards.hpp).
 class MaintenanceScope {
-public:
+  public:
     MaintenanceScope() { ++depth_; }
     ~MaintenanceScope() { --depth_; }
     MaintenanceScope(const MaintenanceScope&) = delete;
@@ -188,7 +186,7 @@ public:
     // that left a scope without running its destructor is forgotten.
     static void Reset() { depth_ = 0; }
 
-private:
+  private:
     static int depth_;
 };
 

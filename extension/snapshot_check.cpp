@@ -19,8 +19,7 @@ bool ContentsDiffer(Oid relid, Snapshot mine, Snapshot latest) {
     TableScanDesc scan = table_beginscan(rel, SnapshotAny, 0, nullptr);
     bool differ = false;
     while (!differ && table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
-        differ = table_tuple_satisfies_snapshot(rel, slot, mine) !=
-                 table_tuple_satisfies_snapshot(rel, slot, latest);
+        differ = table_tuple_satisfies_snapshot(rel, slot, mine) != table_tuple_satisfies_snapshot(rel, slot, latest);
     }
     table_endscan(scan);
     ExecDropSingleTupleTableSlot(slot);
@@ -37,13 +36,12 @@ void EnsureSnapshotSeesLatest(const std::vector<Oid>& relids) {
         Snapshot latest = RegisterSnapshot(GetLatestSnapshot());
         for (Oid relid : relids) {
             if (!ContentsDiffer(relid, mine, latest)) continue;
-            ereport(ERROR,
-                    (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-                     errmsg("could not serialize access due to concurrent update"),
-                     errdetail("Table \"%s\" was changed by a transaction that committed after "
-                               "this transaction's snapshot was taken.",
-                               get_rel_name(relid)),
-                     errhint("Retry the transaction, or run it in READ COMMITTED.")));
+            ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                            errmsg("could not serialize access due to concurrent update"),
+                            errdetail("Table \"%s\" was changed by a transaction that committed after "
+                                      "this transaction's snapshot was taken.",
+                                      get_rel_name(relid)),
+                            errhint("Retry the transaction, or run it in READ COMMITTED.")));
         }
         UnregisterSnapshot(latest);
         UnregisterSnapshot(mine);

@@ -47,8 +47,7 @@ SqlArgs::Bound SqlArgs::Bind() const {
         Oid input = InvalidOid;
         Oid ioparam = InvalidOid;
         getTypeInputInfo(arg.type, &input, &ioparam);
-        bound.values[i] =
-            OidInputFunctionCall(input, const_cast<char*>(arg.text.c_str()), ioparam, -1);
+        bound.values[i] = OidInputFunctionCall(input, const_cast<char*>(arg.text.c_str()), ioparam, -1);
     }
     return bound;
 }
@@ -61,18 +60,14 @@ SqlArgs OidArg(Oid value) {
 
 // --- running statements ---
 
-int SpiExecuteWithArgs(const char* sql, const SqlArgs& args, bool read_only, long count,
-                       Snapshot snapshot) {
+int SpiExecuteWithArgs(const char* sql, const SqlArgs& args, bool read_only, long count, Snapshot snapshot) {
     const SqlArgs::Bound bound = args.Bind();
     if (snapshot == InvalidSnapshot)
-        return SPI_execute_with_args(sql, bound.count, bound.types, bound.values, bound.nulls,
-                                     read_only, count);
+        return SPI_execute_with_args(sql, bound.count, bound.types, bound.values, bound.nulls, read_only, count);
     SPIPlanPtr plan = SPI_prepare(sql, bound.count, bound.types);
-    if (plan == nullptr)
-        elog(ERROR, "could not prepare a pg_ivmx statement: %s",
-             SPI_result_code_string(SPI_result));
-    const int rc = SPI_execute_snapshot(plan, bound.values, bound.nulls, snapshot, InvalidSnapshot,
-                                        read_only, false, count);
+    if (plan == nullptr) elog(ERROR, "could not prepare a pg_ivmx statement: %s", SPI_result_code_string(SPI_result));
+    const int rc =
+        SPI_execute_snapshot(plan, bound.values, bound.nulls, snapshot, InvalidSnapshot, read_only, false, count);
     SPI_freeplan(plan);
     return rc;
 }
@@ -80,10 +75,9 @@ int SpiExecuteWithArgs(const char* sql, const SqlArgs& args, bool read_only, lon
 int SpiQueryIn(const char* sql, const SqlArgs& args, ReadIn read_in, Snapshot snapshot) {
     // (Registered: a copy that nothing overwrites while the query is
     // prepared.)
-    Snapshot latest =
-        read_in == ReadIn::Latest ? RegisterSnapshot(GetLatestSnapshot()) : InvalidSnapshot;
-    const int rc = SpiExecuteWithArgs(sql, args, read_in != ReadIn::Statement, 0,
-                                      latest != InvalidSnapshot ? latest : snapshot);
+    Snapshot latest = read_in == ReadIn::Latest ? RegisterSnapshot(GetLatestSnapshot()) : InvalidSnapshot;
+    const int rc =
+        SpiExecuteWithArgs(sql, args, read_in != ReadIn::Statement, 0, latest != InvalidSnapshot ? latest : snapshot);
     if (latest != InvalidSnapshot) UnregisterSnapshot(latest);
     return rc;
 }
@@ -114,8 +108,7 @@ bool ResultBool(uint64 row, const char* name) {
     return !isnull && DatumGetBool(value);
 }
 
-std::vector<Oid> QueryOids(const char* sql, const char* column, const SqlArgs& args,
-                           ReadIn read_in) {
+std::vector<Oid> QueryOids(const char* sql, const char* column, const SqlArgs& args, ReadIn read_in) {
     return QueryRows<Oid>(sql, args, read_in, [&](uint64 i) { return ResultOid(i, column); });
 }
 

@@ -80,8 +80,7 @@ enum class ReadIn {
 
 // Runs a query (args bound) in the snapshot read_in names (`snapshot` for
 // ReadIn::Given); returns the SPI result code. PostgreSQL code.
-int SpiQueryIn(const char* sql, const SqlArgs& args, ReadIn read_in,
-               Snapshot snapshot = InvalidSnapshot);
+int SpiQueryIn(const char* sql, const SqlArgs& args, ReadIn read_in, Snapshot snapshot = InvalidSnapshot);
 
 // --- reading results ---------------------------------------------------------
 
@@ -111,8 +110,7 @@ std::vector<Row> QueryRows(const char* sql, const SqlArgs& args, ReadIn read_in,
     };
     const Rows rows = PgCall([&] {
         const int rc = SpiQueryIn(sql, args, read_in, snapshot);
-        if (rc != SPI_OK_SELECT)
-            elog(ERROR, "could not read the pg_ivmx catalog: %s", SPI_result_code_string(rc));
+        if (rc != SPI_OK_SELECT) elog(ERROR, "could not read the pg_ivmx catalog: %s", SPI_result_code_string(rc));
         Rows out{nullptr, SPI_processed};
         if (out.count > 0) out.items = static_cast<Row*>(palloc(sizeof(Row) * out.count));
         for (uint64 i = 0; i < out.count; ++i) out.items[i] = read_row(i);
@@ -122,7 +120,6 @@ std::vector<Row> QueryRows(const char* sql, const SqlArgs& args, ReadIn read_in,
 }
 
 // The column named `column` (an oid) of every row of a query.
-std::vector<Oid> QueryOids(const char* sql, const char* column, const SqlArgs& args,
-                           ReadIn read_in);
+std::vector<Oid> QueryOids(const char* sql, const char* column, const SqlArgs& args, ReadIn read_in);
 
 }  // namespace ivmx::pg

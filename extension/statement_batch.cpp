@@ -42,8 +42,8 @@ struct TransactionState {
 };
 
 size_t CountPending(const std::vector<SavedChange>& changes) {
-    return size_t(std::count_if(changes.begin(), changes.end(),
-                                [](const SavedChange& c) { return c.applied_level == 0; }));
+    return size_t(
+        std::count_if(changes.begin(), changes.end(), [](const SavedChange& c) { return c.applied_level == 0; }));
 }
 
 TransactionState& State() {
@@ -104,8 +104,10 @@ void EndSubTransaction(int nest_level, bool commit) {
     if (levels.empty() || levels.back().nest_level < nest_level) return;
     const int in_flight = levels.back().in_flight;
     levels.pop_back();
-    if (!levels.empty() && levels.back().nest_level == nest_level - 1) levels.back().in_flight += in_flight;
-    else levels.push_back({nest_level - 1, in_flight});  // into the slot just freed
+    if (!levels.empty() && levels.back().nest_level == nest_level - 1)
+        levels.back().in_flight += in_flight;
+    else
+        levels.push_back({nest_level - 1, in_flight});  // into the slot just freed
 }
 
 // PostgreSQL calls the callbacks below directly, also during an abort and
@@ -120,9 +122,8 @@ void SubTransactionCallback(SubXactEvent event, SubTransactionId, SubTransaction
 }
 
 void TransactionCallback(XactEvent event, void*) {
-    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
-        event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
-        event == XACT_EVENT_PREPARE) {
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_COMMIT ||
+        event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE) {
         CallbackGuard("pg_ivmx transaction callback", [] {
             // The tuplestores went with TopTransactionContext.
             State() = TransactionState();
@@ -133,7 +134,9 @@ void TransactionCallback(XactEvent event, void*) {
 
 }  // namespace
 
-void StatementStarted() { CurrentLevel().in_flight++; }
+void StatementStarted() {
+    CurrentLevel().in_flight++;
+}
 
 bool StatementFinished() {
     LevelState& level = CurrentLevel();
@@ -141,7 +144,9 @@ bool StatementFinished() {
     return TotalInFlight() == 0;
 }
 
-bool StatementsInFlight() { return TotalInFlight() > 0; }
+bool StatementsInFlight() {
+    return TotalInFlight() > 0;
+}
 
 void SaveChange(Oid relid, Tuplestorestate* inserted, Tuplestorestate* deleted) {
     const int nest_level = PgCall([] { return GetCurrentTransactionNestLevel(); });
@@ -162,14 +167,18 @@ void SaveTruncation(Oid relid) {
     State().pending++;
 }
 
-bool HasSavedChanges() { return State().pending > 0; }
+bool HasSavedChanges() {
+    return State().pending > 0;
+}
 
 namespace {
 // The pending changes (with or without the truncations), now applied.
 std::vector<PendingChange> TakePending(bool with_truncations);
 }  // namespace
 
-std::vector<PendingChange> TakePendingChanges() { return TakePending(true); }
+std::vector<PendingChange> TakePendingChanges() {
+    return TakePending(true);
+}
 
 namespace {
 
@@ -185,9 +194,9 @@ std::vector<PendingChange> TakePending(bool with_truncations) {
     State().pending = CountPending(changes);
     // Applied by the top level: nothing can make them pending again.
     if (nest_level <= 1)
-        changes.erase(std::remove_if(changes.begin(), changes.end(),
-                                     [](const SavedChange& c) { return c.applied_level != 0; }),
-                      changes.end());
+        changes.erase(
+            std::remove_if(changes.begin(), changes.end(), [](const SavedChange& c) { return c.applied_level != 0; }),
+            changes.end());
     return out;
 }
 
@@ -196,8 +205,7 @@ std::vector<PendingChange> TakePending(bool with_truncations) {
 std::string RegisterChangedRows(Tuplestorestate* rows, Oid relid, const std::string& name) {
     if (rows == nullptr) return {};
     PgCall([&] {
-        EphemeralNamedRelation enr =
-            static_cast<EphemeralNamedRelation>(palloc0(sizeof(EphemeralNamedRelationData)));
+        EphemeralNamedRelation enr = static_cast<EphemeralNamedRelation>(palloc0(sizeof(EphemeralNamedRelationData)));
         enr->md.name = pstrdup(name.c_str());
         enr->md.reliddesc = relid;
         enr->md.tupdesc = nullptr;
@@ -222,7 +230,9 @@ std::vector<BatchedChange> RegisterChanges(const std::vector<PendingChange>& cha
     return out;
 }
 
-std::vector<BatchedChange> TakeSavedChanges() { return RegisterChanges(TakePending(false)); }
+std::vector<BatchedChange> TakeSavedChanges() {
+    return RegisterChanges(TakePending(false));
+}
 
 void NoteStaleImmv(Oid immv) {
     auto& stale = State().stale;

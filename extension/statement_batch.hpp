@@ -44,7 +44,7 @@ struct PendingChange {
     Oid relid;
     Tuplestorestate* inserted;  // may be null
     Tuplestorestate* deleted;
-    bool truncated = false;     // the relation was truncated (no rows)
+    bool truncated = false;  // the relation was truncated (no rows)
 };
 
 // The changes saved and not yet applied, in the order they were made; they

@@ -82,8 +82,10 @@ std::vector<Target> TargetsOf(const std::vector<Oid>& relids) {
             if (!view->active()) continue;
             auto same = std::find_if(targets.begin(), targets.end(),
                                      [&](const Target& t) { return t.view->immv() == view->immv(); });
-            if (same != targets.end()) same->relids.push_back(relid);
-            else targets.push_back({view.get(), {relid}});
+            if (same != targets.end())
+                same->relids.push_back(relid);
+            else
+                targets.push_back({view.get(), {relid}});
         }
     }
     std::sort(targets.begin(), targets.end(),
@@ -126,8 +128,8 @@ std::vector<ImmvLock> LocksFor(const std::vector<Target>& targets, bool with_rea
 std::vector<Target> LockedTargets(const std::vector<Oid>& relids, bool& with_readers) {
     while (true) {
         std::vector<Target> targets = TargetsOf(relids);
-        with_readers = std::any_of(targets.begin(), targets.end(),
-                                   [](const Target& t) { return t.view->read_by_immvs(); });
+        with_readers =
+            std::any_of(targets.begin(), targets.end(), [](const Target& t) { return t.view->read_by_immvs(); });
         std::vector<Oid> loaded = relids;
         LockAllOrWait(LocksFor(targets, with_readers, loaded));
         PgCall([] { AcceptInvalidationMessages(); });
@@ -178,9 +180,8 @@ RelationChanges ChangesOf(Oid relid, const std::vector<PendingChange>& pending) 
                : out.inserted == nullptr ? ChangeKind::Delete
                : statements == 1         ? LoadedMaintenance(relid).UpdateKind()
                                          : ChangeKind::Netted;
-    out.rows = PgCall([&] {
-        return uint64(tuplestore_tuple_count(out.inserted != nullptr ? out.inserted : out.deleted));
-    });
+    out.rows =
+        PgCall([&] { return uint64(tuplestore_tuple_count(out.inserted != nullptr ? out.inserted : out.deleted)); });
     return out;
 }
 
@@ -234,9 +235,8 @@ void RecomputeWithReaders(const std::vector<Target>& targets) {
     for (size_t i = 0; i < views.size(); ++i) {
         if (!views[i]->read_by_immvs()) continue;
         for (const auto& reader : LoadedMaintenance(views[i]->immv()).views)
-            if (reader->active() && std::none_of(views.begin(), views.end(), [&](ViewMaintainer* v) {
-                    return v->immv() == reader->immv();
-                }))
+            if (reader->active() && std::none_of(views.begin(), views.end(),
+                                                 [&](ViewMaintainer* v) { return v->immv() == reader->immv(); }))
                 views.push_back(reader.get());
     }
     const core::DependencyGraph graph = LoadDependencyGraph();
@@ -261,9 +261,8 @@ void ApplyTransactionChanges() {
     for (const auto& change : pending)
         if (change.truncated) truncated.push_back(change.relid);
     auto reads_truncated = [&](const Target& t) {
-        return std::any_of(t.relids.begin(), t.relids.end(), [&](Oid r) {
-            return std::find(truncated.begin(), truncated.end(), r) != truncated.end();
-        });
+        return std::any_of(t.relids.begin(), t.relids.end(),
+                           [&](Oid r) { return std::find(truncated.begin(), truncated.end(), r) != truncated.end(); });
     };
     bool feeds_immvs = false;
     const std::vector<Target> targets = LockedTargets(relids, feeds_immvs);
@@ -345,20 +344,23 @@ bool NeedsSavedChanges(const PlannedStmt* stmt) {
 
 void IvmxExecutorStart(QueryDesc* query_desc, int eflags) {
     if (HasSavedChanges() && !MaintenanceScope::Active() && !IsParallelWorker() &&
-        (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 && !StatementsInFlight() &&
-        NeedsSavedChanges(query_desc->plannedstmt)) {
+        (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 && !StatementsInFlight() && NeedsSavedChanges(query_desc->plannedstmt)) {
         EntryGuard([] { ApplySaved(false); });
         // The query's snapshot was taken before: it sees what was applied,
         // as it sees its transaction's earlier commands.
         if (query_desc->snapshot != nullptr) query_desc->snapshot->curcid = GetCurrentCommandId(false);
     }
-    if (g_previous_executor_start != nullptr) g_previous_executor_start(query_desc, eflags);
-    else standard_ExecutorStart(query_desc, eflags);
+    if (g_previous_executor_start != nullptr)
+        g_previous_executor_start(query_desc, eflags);
+    else
+        standard_ExecutorStart(query_desc, eflags);
 }
 
 }  // namespace
 
-void ApplyPendingChanges() { ApplySaved(false); }
+void ApplyPendingChanges() {
+    ApplySaved(false);
+}
 
 void LockMaintenanceForChanges(const std::vector<BatchedChange>& changes) {
     MaintenanceScope scope;

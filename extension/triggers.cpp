@@ -42,11 +42,10 @@ TriggerData* StatementTriggerData(FunctionCallInfo fcinfo, const char* function)
     // Only the triggers pg_ivmx creates (internal ones) may run it: a user's
     // own trigger calling it would maintain the table's IMMVs twice.
     if (!data->tg_trigger->tgisinternal)
-        throw core::Error(
-            core::sqlstate::kTriggerProtocolViolated,
-            std::string(function) + " may only be used by the triggers pg_ivmx creates",
-            "Trigger \"" + std::string(data->tg_trigger->tgname) + "\" is not one of them.",
-            "Drop the trigger.");
+        throw core::Error(core::sqlstate::kTriggerProtocolViolated,
+                          std::string(function) + " may only be used by the triggers pg_ivmx creates",
+                          "Trigger \"" + std::string(data->tg_trigger->tgname) + "\" is not one of them.",
+                          "Drop the trigger.");
     return data;
 }
 
@@ -54,8 +53,7 @@ TriggerData* StatementTriggerData(FunctionCallInfo fcinfo, const char* function)
 // through each IMMV's cached plans: the common case of one statement
 // changing one table. `maintenance` is the changed relation's, locked by
 // LockMaintenanceForWriter.
-void ApplyStatement(const RelationMaintenance& maintenance, ChangeKind kind,
-                    const TriggerData* data) {
+void ApplyStatement(const RelationMaintenance& maintenance, ChangeKind kind, const TriggerData* data) {
     std::vector<ViewMaintainer*> views;
     for (const auto& view : maintenance.views)
         if (view->active()) views.push_back(view.get());
@@ -102,13 +100,11 @@ bool FeedsOtherImmvs(Oid relid) {
 
 void RefreshAfterTruncate(Oid relid) {
     if (StatementsInFlight())
-        throw core::NotSupported(
-            "TRUNCATE of a table read by an IMMV inside another statement is not supported",
-            "The table is truncated by a trigger or function while a statement changing tables "
-            "read by IMMVs is running.");
+        throw core::NotSupported("TRUNCATE of a table read by an IMMV inside another statement is not supported",
+                                 "The table is truncated by a trigger or function while a statement changing tables "
+                                 "read by IMMVs is running.");
     std::vector<ViewMaintainer*> views;
-    const RelationMaintenance& maintenance =
-        LockMaintenanceForWriter(relid, OnlyWriteOfTransaction(relid));
+    const RelationMaintenance& maintenance = LockMaintenanceForWriter(relid, OnlyWriteOfTransaction(relid));
     for (const auto& view : maintenance.views)
         if (view->active() || view->deferred()) views.push_back(view.get());
     MaintenanceScope scope;
@@ -177,8 +173,10 @@ void CaptureStatement(FunctionCallInfo fcinfo) {
     SpiConnect();
     if (truncate) {
         WithMaintenanceSettings([&] {
-            if (MaintenanceScope::Active() || StatementsInFlight()) RefreshAfterTruncate(relid);
-            else RecordTruncation(relid);
+            if (MaintenanceScope::Active() || StatementsInFlight())
+                RefreshAfterTruncate(relid);
+            else
+                RecordTruncation(relid);
         });
         SpiFinish();
         return;
@@ -220,12 +218,11 @@ void GuardWrite(FunctionCallInfo fcinfo) {
     TriggerData* data = StatementTriggerData(fcinfo, "ivmx.guard_trigger");
     if (MaintenanceScope::Active()) return;
     PgCall([&] {
-        ereport(ERROR,
-                (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-                 errmsg("cannot change incrementally maintainable materialized view \"%s\"",
-                        RelationGetRelationName(data->tg_relation)),
-                 errdetail("Its contents are maintained by pg_ivmx from its base tables."),
-                 errhint("Change the base tables instead, or recompute it with ivmx.refresh_immv().")));
+        ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                        errmsg("cannot change incrementally maintainable materialized view \"%s\"",
+                               RelationGetRelationName(data->tg_relation)),
+                        errdetail("Its contents are maintained by pg_ivmx from its base tables."),
+                        errhint("Change the base tables instead, or recompute it with ivmx.refresh_immv().")));
     });
 }
 

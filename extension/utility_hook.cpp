@@ -50,7 +50,9 @@ bool ExtensionInstalled() {
 
 // Whether an IMMV reads relid, whoever owns it, as the statement sees the
 // catalog.
-bool IsReadByImmv(Oid relid) { return !ImmvsReading(relid, CatalogSnapshot::Statement).empty(); }
+bool IsReadByImmv(Oid relid) {
+    return !ImmvsReading(relid, CatalogSnapshot::Statement).empty();
+}
 
 Oid RelidOf(RangeVar* rv) {
     return PgCall([&] { return RangeVarGetRelid(rv, NoLock, true); });
@@ -78,15 +80,14 @@ void CheckCreateTable(CreateStmt* stmt) {
 
 // Renaming an IMMV's bookkeeping columns would break its maintenance.
 void CheckRename(RenameStmt* stmt) {
-    if (stmt->renameType != OBJECT_COLUMN || stmt->relation == nullptr || stmt->subname == nullptr)
-        return;
+    if (stmt->renameType != OBJECT_COLUMN || stmt->relation == nullptr || stmt->subname == nullptr) return;
     if (std::string(stmt->subname).rfind("__ivm", 0) != 0 || !ExtensionInstalled()) return;
     const Oid relid = RelidOf(stmt->relation);
     if (!OidIsValid(relid)) return;
     SpiConnect();
     if (ImmvExists(relid))
         throw core::NotSupported("cannot rename column \"" + std::string(stmt->subname) +
-                                 "\" of an incrementally maintainable materialized view",
+                                     "\" of an incrementally maintainable materialized view",
                                  "Columns whose names start with \"__ivm\" hold the IMMV's bookkeeping.");
     SpiFinish();
 }
@@ -101,8 +102,7 @@ void CheckAlterImmvOrInherit(AlterTableStmt* stmt, Oid relid) {
             throw core::NotSupported(
                 std::string(cmd->subtype == AT_DropColumn ? "cannot drop" : "cannot alter the type of") +
                     " a column of an incrementally maintainable materialized view",
-                "Its columns are defined by its query.",
-                "Drop the IMMV and create it again with the query you want.");
+                "Its columns are defined by its query.", "Drop the IMMV and create it again with the query you want.");
         if (cmd->subtype == AT_AddInherit && cmd->def != nullptr && IsA(cmd->def, RangeVar)) {
             RangeVar* parent = castNode(RangeVar, cmd->def);
             const Oid parent_relid = RelidOf(parent);
@@ -126,12 +126,11 @@ void CheckAlterTable(AlterTableStmt* stmt) {
         if (immvs.empty()) continue;
         const std::string column = cmd->name;
         PgCall([&] {
-            ereport(ERROR,
-                    (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                     errmsg("cannot alter type of a column used by an incrementally maintainable "
-                            "materialized view"),
-                     errdetail("Column \"%s\" is read by %s.", column.c_str(), immvs.c_str()),
-                     errhint("Drop the IMMV, alter the column, and create the IMMV again.")));
+            ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                            errmsg("cannot alter type of a column used by an incrementally maintainable "
+                                   "materialized view"),
+                            errdetail("Column \"%s\" is read by %s.", column.c_str(), immvs.c_str()),
+                            errhint("Drop the IMMV, alter the column, and create the IMMV again.")));
         });
     }
     SpiFinish();
@@ -188,8 +187,8 @@ void FollowColumnChanges(Node* parsetree) {
 }
 
 void IvmxProcessUtility(PlannedStmt* pstmt, const char* query_string, bool read_only_tree,
-                        ProcessUtilityContext context, ParamListInfo params,
-                        QueryEnvironment* query_env, DestReceiver* dest, QueryCompletion* qc) {
+                        ProcessUtilityContext context, ParamListInfo params, QueryEnvironment* query_env,
+                        DestReceiver* dest, QueryCompletion* qc) {
     Node* parsetree = pstmt->utilityStmt;
     if (IsA(parsetree, AlterTableStmt))
         EntryGuard([&] { CheckAlterTable(castNode(AlterTableStmt, parsetree)); });
@@ -212,8 +211,7 @@ void IvmxProcessUtility(PlannedStmt* pstmt, const char* query_string, bool read_
     if (g_previous_hook != nullptr)
         g_previous_hook(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
     else
-        standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env,
-                                dest, qc);
+        standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
     SchedulerAfterUtility(parsetree);  // CREATE/DROP EXTENSION pg_ivmx: tell the workers at commit
     if (IsA(parsetree, RenameStmt) || IsA(parsetree, AlterTableStmt))
         EntryGuard([&] { FollowColumnChanges(parsetree); });

@@ -103,8 +103,8 @@ constexpr long kLauncherNaptimeMs = 10000;
 constexpr long kRestartAfterTerminateMs = 1000;
 constexpr long kFirstRetryMs = 1000;
 constexpr long kMaxRetryMs = 60000;
-constexpr long kHealthyRunMs = 60000;     // a scheduler that ran this long resets the back-off
-constexpr long kNoWorkerRetryMs = 5000;   // no slot or bgworker free
+constexpr long kHealthyRunMs = 60000;       // a scheduler that ran this long resets the back-off
+constexpr long kNoWorkerRetryMs = 5000;     // no slot or bgworker free
 constexpr long kUnattachedLimitMs = 60000;  // adopted STARTING slot without a handle
 constexpr int kMaxConcurrentProbes = 2;
 constexpr int kMaxSchedulers = kMaxWorkersPerDatabaseLimit;
@@ -143,8 +143,7 @@ bool g_warned_no_worker = false;
 
 DatabaseEntry* EnterDatabase(Oid database_id) {
     bool found = false;
-    auto* entry =
-        static_cast<DatabaseEntry*>(hash_search(g_databases, &database_id, HASH_ENTER, &found));
+    auto* entry = static_cast<DatabaseEntry*>(hash_search(g_databases, &database_id, HASH_ENTER, &found));
     if (!found) {
         entry->state = DatabaseState::kIdle;
         entry->state_since = GetCurrentTimestamp();
@@ -161,15 +160,13 @@ DatabaseEntry* EnterDatabase(Oid database_id) {
 }
 
 void InitLauncherState() {
-    g_launcher_context =
-        AllocSetContextCreate(TopMemoryContext, "pg_ivmx launcher", ALLOCSET_DEFAULT_SIZES);
+    g_launcher_context = AllocSetContextCreate(TopMemoryContext, "pg_ivmx launcher", ALLOCSET_DEFAULT_SIZES);
     HASHCTL ctl;
     memset(&ctl, 0, sizeof(ctl));
     ctl.keysize = sizeof(Oid);
     ctl.entrysize = sizeof(DatabaseEntry);
     ctl.hcxt = g_launcher_context;
-    g_databases = hash_create("pg_ivmx launcher databases", 64, &ctl,
-                              HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+    g_databases = hash_create("pg_ivmx launcher databases", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
 // Calls f(entry) for every database entry.
@@ -185,11 +182,16 @@ void ForEachDatabase(F&& f) {
 
 const char* StateName(DatabaseState state) {
     switch (state) {
-        case DatabaseState::kIdle: return "idle";
-        case DatabaseState::kProbing: return "probing";
-        case DatabaseState::kActive: return "active";
-        case DatabaseState::kDraining: return "draining";
-        case DatabaseState::kNotInstalled: return "not installed";
+        case DatabaseState::kIdle:
+            return "idle";
+        case DatabaseState::kProbing:
+            return "probing";
+        case DatabaseState::kActive:
+            return "active";
+        case DatabaseState::kDraining:
+            return "draining";
+        case DatabaseState::kNotInstalled:
+            return "not installed";
     }
     return "?";
 }
@@ -202,11 +204,9 @@ bool TransitionAllowed(DatabaseState from, DatabaseState to) {
         case DatabaseState::kProbing:
             return to != DatabaseState::kProbing;
         case DatabaseState::kActive:
-            return to == DatabaseState::kIdle || to == DatabaseState::kDraining ||
-                   to == DatabaseState::kNotInstalled;
+            return to == DatabaseState::kIdle || to == DatabaseState::kDraining || to == DatabaseState::kNotInstalled;
         case DatabaseState::kDraining:
-            return to == DatabaseState::kActive || to == DatabaseState::kIdle ||
-                   to == DatabaseState::kNotInstalled;
+            return to == DatabaseState::kActive || to == DatabaseState::kIdle || to == DatabaseState::kNotInstalled;
         case DatabaseState::kNotInstalled:
             return to == DatabaseState::kIdle;
     }
@@ -216,9 +216,8 @@ bool TransitionAllowed(DatabaseState from, DatabaseState to) {
 // The one place where a database changes state, with what entering each
 // state implies.
 void TransitionTo(DatabaseEntry* entry, DatabaseState next) {
-    elog(TransitionAllowed(entry->state, next) ? DEBUG1 : WARNING,
-         "pg_ivmx launcher: database %u %s -> %s", entry->database_id, StateName(entry->state),
-         StateName(next));
+    elog(TransitionAllowed(entry->state, next) ? DEBUG1 : WARNING, "pg_ivmx launcher: database %u %s -> %s",
+         entry->database_id, StateName(entry->state), StateName(next));
     entry->state = next;
     entry->state_since = GetCurrentTimestamp();
     entry->starved = false;
@@ -265,20 +264,16 @@ void PostponeStart(DatabaseEntry* entry, TimestampTz at) {
 }
 
 void ScheduleAfterFailure(DatabaseEntry* entry, const SlotExit& exit, TimestampTz now) {
-    if (exit.attached_at != 0 && TimestampDifferenceExceeds(exit.attached_at, now, kHealthyRunMs))
-        entry->failures = 0;
+    if (exit.attached_at != 0 && TimestampDifferenceExceeds(exit.attached_at, now, kHealthyRunMs)) entry->failures = 0;
     entry->failures++;
-    const long delay =
-        static_cast<long>(core::RetryDelayMs(entry->failures, kFirstRetryMs, kMaxRetryMs));
-    elog(LOG, "pg_ivmx scheduler of database %u failed; next start in %ld ms",
-         entry->database_id, delay);
+    const long delay = static_cast<long>(core::RetryDelayMs(entry->failures, kFirstRetryMs, kMaxRetryMs));
+    elog(LOG, "pg_ivmx scheduler of database %u failed; next start in %ld ms", entry->database_id, delay);
     PostponeStart(entry, TimestampTzPlusMilliseconds(now, delay));
 }
 
 void ForgetScheduler(DatabaseEntry* entry, int index) {
     if (entry->schedulers[index].handle != nullptr) pfree(entry->schedulers[index].handle);
-    for (int i = index + 1; i < entry->scheduler_count; ++i)
-        entry->schedulers[i - 1] = entry->schedulers[i];
+    for (int i = index + 1; i < entry->scheduler_count; ++i) entry->schedulers[i - 1] = entry->schedulers[i];
     entry->scheduler_count--;
 }
 
@@ -307,8 +302,8 @@ void AfterSchedulerExit(DatabaseEntry* entry, int index, const SlotExit& exit) {
     }
     const bool gone = not_installed || entry->state == DatabaseState::kDraining;
     if (entry->scheduler_count == 0) {
-        TransitionTo(entry, gone && !entry->requested_while_running ? DatabaseState::kNotInstalled
-                                                                    : DatabaseState::kIdle);
+        TransitionTo(entry,
+                     gone && !entry->requested_while_running ? DatabaseState::kNotInstalled : DatabaseState::kIdle);
     } else if (not_installed && entry->state != DatabaseState::kDraining) {
         TransitionTo(entry, DatabaseState::kDraining);
     }
@@ -317,8 +312,7 @@ void AfterSchedulerExit(DatabaseEntry* entry, int index, const SlotExit& exit) {
 // Whether the worker of a STARTING slot is gone without having attached.
 bool WorkerGoneBeforeAttaching(const SchedulerRef& ref) {
     if (ref.handle == nullptr)
-        return TimestampDifferenceExceeds(ref.started_at, GetCurrentTimestamp(),
-                                          kUnattachedLimitMs);
+        return TimestampDifferenceExceeds(ref.started_at, GetCurrentTimestamp(), kUnattachedLimitMs);
     pid_t pid = 0;
     return GetBackgroundWorkerPid(ref.handle, &pid) == BGWH_STOPPED;
 }
@@ -365,8 +359,7 @@ void ConfirmedSchedulers() {
     ForEachDatabase([](DatabaseEntry* entry) {
         if (entry->state == DatabaseState::kProbing && ConfirmedSince(entry, 0))
             TransitionTo(entry, DatabaseState::kActive);
-        else if (entry->state == DatabaseState::kDraining &&
-                 ConfirmedSince(entry, entry->state_since))
+        else if (entry->state == DatabaseState::kDraining && ConfirmedSince(entry, entry->state_since))
             TransitionTo(entry, DatabaseState::kActive);
     });
 }
@@ -400,8 +393,7 @@ void ApplyProbeRequests() {
 // Templates are skipped on purpose: a session in a template database makes
 // CREATE DATABASE ... TEMPLATE fail.
 bool SchedulerAllowed(Form_pg_database database) {
-    return database->datallowconn && !database->datistemplate &&
-           !database_is_invalid_form(database);
+    return database->datallowconn && !database->datistemplate && !database_is_invalid_form(database);
 }
 
 // Entries of databases that are gone (or no longer allowed) are dropped,
@@ -475,8 +467,7 @@ const char* StartScheduler(DatabaseEntry* entry) {
         FreeUnattachedSlot(slot);
         return "no free background worker slot";
     }
-    entry->schedulers[entry->scheduler_count++] =
-        SchedulerRef{slot, handle, GetCurrentTimestamp(), false};
+    entry->schedulers[entry->scheduler_count++] = SchedulerRef{slot, handle, GetCurrentTimestamp(), false};
     return nullptr;
 }
 
@@ -488,8 +479,7 @@ void WarnNoWorker(DatabaseEntry* entry, const char* what) {
     g_warned_no_worker = true;
     ereport(WARNING,
             (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-             errmsg("pg_ivmx launcher could not start a scheduler for database %u: %s",
-                    entry->database_id, what),
+             errmsg("pg_ivmx launcher could not start a scheduler for database %u: %s", entry->database_id, what),
              errhint("Raise max_worker_processes (each database with pg_ivmx needs up to "
                      "ivmx.max_workers_per_database workers).")));
 }
@@ -500,11 +490,10 @@ void NoteShortOfWorkers(DatabaseEntry* entry, int running, int wanted, const cha
     entry->next_start = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kNoWorkerRetryMs);
     if (entry->warned_short) return;
     entry->warned_short = true;
-    ereport(LOG,
-            (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-             errmsg("pg_ivmx launcher runs %d of %d schedulers for database %u: %s", running,
-                    wanted, entry->database_id, what),
-             errhint("Raise max_worker_processes or lower ivmx.max_workers_per_database.")));
+    ereport(LOG, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+                  errmsg("pg_ivmx launcher runs %d of %d schedulers for database %u: %s", running, wanted,
+                         entry->database_id, what),
+                  errhint("Raise max_worker_processes or lower ivmx.max_workers_per_database.")));
 }
 
 int WantedSchedulers() {
@@ -552,9 +541,8 @@ int StarvedDatabases() {
 
 int RetiringSchedulers() {
     int retiring = 0;
-    ForEachDatabase([&retiring](DatabaseEntry* entry) {
-        retiring += entry->scheduler_count - StayingSchedulers(entry);
-    });
+    ForEachDatabase(
+        [&retiring](DatabaseEntry* entry) { retiring += entry->scheduler_count - StayingSchedulers(entry); });
     return retiring;
 }
 
@@ -659,8 +647,7 @@ long NextWakeupMs() {
     const int wanted = WantedSchedulers();
     ForEachDatabase([&](DatabaseEntry* entry) {
         const bool waiting = entry->state == DatabaseState::kIdle ||
-                             (entry->state == DatabaseState::kActive &&
-                              StayingSchedulers(entry) < wanted);
+                             (entry->state == DatabaseState::kActive && StayingSchedulers(entry) < wanted);
         if (!waiting || entry->next_start <= now) return;
         const long wait = TimestampDifferenceMilliseconds(now, entry->next_start);
         if (wait < timeout) timeout = wait;
@@ -712,8 +699,7 @@ void RegisterLauncherWorker() {
     for (;;) {
         HandleLauncherInterrupts();
         const long timeout = LauncherRound();
-        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout,
-                        PG_WAIT_EXTENSION);
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout, PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);
     }
 }

@@ -55,7 +55,6 @@ void InTransaction(F&& f) {
     }
 }
 
-
 // Deferred IMMVs due for a refresh now, in dependency order (upstream views
 // first, so that one round brings a chain forward), each with the deferred
 // IMMVs upstream of it, leaving out views whose upstream IMMVs are failing;
@@ -72,8 +71,10 @@ std::vector<DueView> DueViews(long& sleep_ms) {
             const auto id = static_cast<core::RelationId>(view.relid);
             deferred.insert(id);
             if (view.failing) failing.insert(id);
-            if (view.due) ready.insert(id);
-            else if (view.wait_ms) sleep_ms = std::min<long>(sleep_ms, std::max<long>(10L, *view.wait_ms));
+            if (view.due)
+                ready.insert(id);
+            else if (view.wait_ms)
+                sleep_ms = std::min<long>(sleep_ms, std::max<long>(10L, *view.wait_ms));
         }
         const core::DependencyGraph graph = LoadDependencyGraph();
         // A due view pulls its deferred upstream views along (refresh
@@ -259,12 +260,12 @@ struct SlowRefresh {
 
 void LogSlowRefresh(const SlowRefresh& slow) {
     PgCall([&] {
-        ereport(LOG, (errmsg("pg_ivmx refresh of IMMV %s took %ld ms", slow.immv.c_str(), slow.elapsed_ms),
-                      errdetail("The %s refresh applied %lld log rows and changed %lld IMMV rows; "
-                                "ivmx.refresh_warn_time is %d ms (waits for locks count).",
-                                slow.result.full ? "full" : "incremental",
-                                static_cast<long long>(slow.result.rows_consumed),
-                                static_cast<long long>(slow.result.rows_changed), RefreshWarnTimeMs())));
+        ereport(LOG,
+                (errmsg("pg_ivmx refresh of IMMV %s took %ld ms", slow.immv.c_str(), slow.elapsed_ms),
+                 errdetail("The %s refresh applied %lld log rows and changed %lld IMMV rows; "
+                           "ivmx.refresh_warn_time is %d ms (waits for locks count).",
+                           slow.result.full ? "full" : "incremental", static_cast<long long>(slow.result.rows_consumed),
+                           static_cast<long long>(slow.result.rows_changed), RefreshWarnTimeMs())));
     });
 }
 
@@ -276,8 +277,7 @@ void RefreshDueView(const DueView& view, RoundState& round) {
     try {
         const TimestampTz started = PgCall([] { return GetCurrentTimestamp(); });
         InTransaction([&] {
-            if (!PgCall([&] { return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(view.immv)); }))
-                return;
+            if (!PgCall([&] { return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(view.immv)); })) return;
             const RefreshResult result =
                 WithMaintenanceSettings([&] { return RefreshDeferred(view.immv, RefreshKind::Auto, true); });
             if (result.more_pending) {
@@ -288,9 +288,7 @@ void RefreshDueView(const DueView& view, RoundState& round) {
             if (result.busy) round.sleep_ms = std::min<long>(round.sleep_ms, 100);
             for (const auto& [log, rows] : result.collected) DeletedSinceVacuum()[log] += rows;
             // Lock waits included: the IMMV was behind all that time.
-            const long elapsed_ms = PgCall([&] {
-                return static_cast<long>((GetCurrentTimestamp() - started) / 1000);
-            });
+            const long elapsed_ms = PgCall([&] { return static_cast<long>((GetCurrentTimestamp() - started) / 1000); });
             if (RefreshWarnTimeMs() > 0 && elapsed_ms >= RefreshWarnTimeMs() &&
                 (result.rows_consumed > 0 || result.full)) {
                 // In the refresh's own transaction (ivmx.immv_status shows it).

@@ -71,9 +71,7 @@ constexpr const char* kApplicationName = "pg_ivmx scheduler";
 // the configuration; CHECK_FOR_INTERRUPTS serves the rest (barriers, ...).
 void HandleInterrupts(int slot) {
     // No elog() before leaving: errfinish() itself would CHECK_FOR_INTERRUPTS.
-    if (ProcDiePending)
-        ExitScheduler(slot, StopRequested(slot) ? SchedulerExit::kStopped
-                                                : SchedulerExit::kTerminated);
+    if (ProcDiePending) ExitScheduler(slot, StopRequested(slot) ? SchedulerExit::kStopped : SchedulerExit::kTerminated);
     CHECK_FOR_INTERRUPTS();
     if (ConfigReloadPending) {
         ConfigReloadPending = false;
@@ -149,9 +147,7 @@ void RememberSnapshotWhileIdle(MemoryContext round_context) {
 constexpr long kTriggerCheckIntervalMs = 60 * 1000;
 
 void LogTriggerCheckFailure(const char* message) {
-    PgCall([&] {
-        ereport(LOG, (errmsg("pg_ivmx scheduler could not check the triggers of IMMVs: %s", message)));
-    });
+    PgCall([&] { ereport(LOG, (errmsg("pg_ivmx scheduler could not check the triggers of IMMVs: %s", message))); });
 }
 
 // Logs a WARNING for each IMMV whose triggers are missing or disabled
@@ -199,8 +195,7 @@ void CheckTriggersIfDue(MemoryContext round_context, TimestampTz* last_check) {
     int count = 1;
     DatabaseSchedulerRank(&rank, &count);
     if (rank != 0) return;
-    if (*last_check != 0 &&
-        !TimestampDifferenceExceeds(*last_check, GetCurrentTimestamp(), kTriggerCheckIntervalMs))
+    if (*last_check != 0 && !TimestampDifferenceExceeds(*last_check, GetCurrentTimestamp(), kTriggerCheckIntervalMs))
         return;
     *last_check = GetCurrentTimestamp();
     const MemoryContext previous = MemoryContextSwitchTo(round_context);
@@ -227,11 +222,9 @@ void CheckTriggersIfDue(MemoryContext round_context, TimestampTz* last_check) {
         // Rounds start at most every ivmx.refresh_delay: the commits of a busy
         // database are applied in batches instead of one refresh each. A
         // backlog larger than a batch is drained round after round.
-        const long since = last_round == 0 ? LONG_MAX
-                                           : static_cast<long>((GetCurrentTimestamp() - last_round) / 1000);
+        const long since = last_round == 0 ? LONG_MAX : static_cast<long>((GetCurrentTimestamp() - last_round) / 1000);
         if (since < RefreshDelayMs() && !backlog) {
-            (void)WaitLatch(nullptr, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, RefreshDelayMs() - since,
-                            PG_WAIT_EXTENSION);
+            (void)WaitLatch(nullptr, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, RefreshDelayMs() - since, PG_WAIT_EXTENSION);
             HandleInterrupts(slot);
         }
         last_round = GetCurrentTimestamp();
@@ -257,8 +250,7 @@ void CheckTriggersIfDue(MemoryContext round_context, TimestampTz* last_check) {
         long sleep_ms = outcome.sleep_ms;
         SetInRound(slot, false);
         if (TakeWakeRequest(slot) && SchedulerEnabled()) sleep_ms = 0;
-        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms,
-                        PG_WAIT_EXTENSION);
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms, PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);
     }
 }
@@ -272,7 +264,9 @@ void ReportApplicationName() {
 // operator or function through schemas other roles can create objects in
 // (search_path set with ALTER DATABASE or ALTER ROLE included; a session
 // value wins over those, also after a reload).
-void PinSearchPath() { SetConfigOption("search_path", kSafeSearchPath, PGC_SUSET, PGC_S_SESSION); }
+void PinSearchPath() {
+    SetConfigOption("search_path", kSafeSearchPath, PGC_SUSET, PGC_S_SESSION);
+}
 
 // In a deadlock the process whose deadlock_timeout runs out first detects it
 // and is the one cancelled. The scheduler checks after a tenth of the

@@ -23,8 +23,7 @@ volatile sig_atomic_t g_sigterm_received = false;
 int g_my_slot = -1;  // the calling process's slot, if it is an attached scheduler
 
 Size SharedStateSize() {
-    return add_size(offsetof(SchedulerSharedState, slots),
-                    mul_size(sizeof(SchedulerSlot), max_worker_processes));
+    return add_size(offsetof(SchedulerSharedState, slots), mul_size(sizeof(SchedulerSlot), max_worker_processes));
 }
 
 void RequestSharedState() {
@@ -70,15 +69,18 @@ void StartupSharedState() {
     if (g_previous_startup_hook != nullptr) g_previous_startup_hook();
     bool found = false;
     LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-    g_state = static_cast<SchedulerSharedState*>(
-        ShmemInitStruct(kStructName, SharedStateSize(), &found));
+    g_state = static_cast<SchedulerSharedState*>(ShmemInitStruct(kStructName, SharedStateSize(), &found));
     if (!found) InitializeState(g_state);
     LWLockRelease(AddinShmemInitLock);
 }
 
-SchedulerSlot* Slot(int i) { return &g_state->slots[i]; }
+SchedulerSlot* Slot(int i) {
+    return &g_state->slots[i];
+}
 
-bool ValidSlot(int i) { return g_state != nullptr && i >= 0 && i < g_state->num_slots; }
+bool ValidSlot(int i) {
+    return g_state != nullptr && i >= 0 && i < g_state->num_slots;
+}
 
 bool SlotLive(const SchedulerSlot* slot) {
     return slot->state == SlotState::kStarting || slot->state == SlotState::kRunning;
@@ -165,7 +167,9 @@ void InstallSharedStateHooks() {
     shmem_startup_hook = StartupSharedState;
 }
 
-bool SharedStateAvailable() { return g_state != nullptr; }
+bool SharedStateAvailable() {
+    return g_state != nullptr;
+}
 
 // --- launcher side -----------------------------------------------------------
 
@@ -199,7 +203,9 @@ int ReserveSlot(Oid database_id) {
     return reserved;
 }
 
-int SlotCount() { return g_state != nullptr ? g_state->num_slots : 0; }
+int SlotCount() {
+    return g_state != nullptr ? g_state->num_slots : 0;
+}
 
 SlotState ReadSlot(int i, Oid* database_id) {
     LWLockAcquire(g_state->lock, LW_SHARED);
@@ -214,9 +220,8 @@ bool TakeExitedSlot(int i, SlotExit* exit) {
     LWLockAcquire(g_state->lock, LW_EXCLUSIVE);
     SchedulerSlot* slot = Slot(i);
     if (slot->state == SlotState::kExited) {
-        const SchedulerExit reason = slot->exit_reason == SchedulerExit::kNone
-                                         ? SchedulerExit::kFailed
-                                         : slot->exit_reason;
+        const SchedulerExit reason =
+            slot->exit_reason == SchedulerExit::kNone ? SchedulerExit::kFailed : slot->exit_reason;
         *exit = SlotExit{reason, slot->confirmed_at != 0, slot->attached_at};
         ClearSlot(slot);
         taken = true;
@@ -268,8 +273,7 @@ int DroppedDatabaseBlocks(Oid* out) {
 void ForgetDroppedBlock(Oid database_id) {
     LWLockAcquire(g_state->lock, LW_EXCLUSIVE);
     for (DatabaseBlock& block : g_state->blocks)
-        if (block.database_id == database_id && block.owner_pid == 0)
-            block = DatabaseBlock{InvalidOid, 0};
+        if (block.database_id == database_id && block.owner_pid == 0) block = DatabaseBlock{InvalidOid, 0};
     LWLockRelease(g_state->lock);
 }
 
@@ -375,7 +379,9 @@ void SetInRound(int i, bool in_round) {
     pg_memory_barrier();
 }
 
-bool TakeWakeRequest(int i) { return pg_atomic_exchange_u32(&Slot(i)->wake_requested, 0) != 0; }
+bool TakeWakeRequest(int i) {
+    return pg_atomic_exchange_u32(&Slot(i)->wake_requested, 0) != 0;
+}
 
 bool TakeRecheckRequest(int i) {
     return pg_atomic_exchange_u32(&Slot(i)->recheck_extension, 0) != 0;
@@ -390,8 +396,8 @@ bool ClaimImmv(Oid immv, const Oid* upstream, int upstream_count) {
     SchedulerSlot* mine = Slot(g_my_slot);
     for (int i = 0; i < g_state->num_slots && claimed; ++i) {
         const SchedulerSlot* other = Slot(i);
-        if (i == g_my_slot || other->state != SlotState::kRunning ||
-            other->database_id != mine->database_id || !OidIsValid(other->refreshing))
+        if (i == g_my_slot || other->state != SlotState::kRunning || other->database_id != mine->database_id ||
+            !OidIsValid(other->refreshing))
             continue;
         if (other->refreshing == immv) claimed = false;
         for (int u = 0; u < upstream_count && claimed; ++u)

@@ -50,7 +50,7 @@ struct SchedulerSlot {
     pid_t pid;                 // 0 unless kRunning
     int procno;                // INVALID_PGPROCNO unless kRunning
     TimestampTz attached_at;
-    Oid refreshing;            // the IMMV it refreshes right now (ClaimImmv), or InvalidOid
+    Oid refreshing;                      // the IMMV it refreshes right now (ClaimImmv), or InvalidOid
     pg_atomic_uint32 wake_requested;     // a writer committed deferred changes
     pg_atomic_uint32 recheck_extension;  // DROP EXTENSION pg_ivmx committed
     pg_atomic_uint32 in_round;           // between the start and the end of a round

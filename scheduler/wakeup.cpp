@@ -46,16 +46,14 @@ PendingAtCommit g_pending = {};
 
 void ReleaseBlock(const PendingAtCommit& pending, bool committed) {
     if (!OidIsValid(pending.blocked_database)) return;
-    ReleaseDatabaseBlock(pending.blocked_database,
-                         committed && pending.blocked_database_dropped);
+    ReleaseDatabaseBlock(pending.blocked_database, committed && pending.blocked_database_dropped);
 }
 
 // Runs after the commit record and ProcArray update: must not raise errors.
 void DeliverPending() {
     const PendingAtCommit pending = g_pending;
     g_pending = PendingAtCommit{};
-    if (pending.wake_scheduler || pending.recheck_extension)
-        WakeScheduler(MyDatabaseId, pending.recheck_extension);
+    if (pending.wake_scheduler || pending.recheck_extension) WakeScheduler(MyDatabaseId, pending.recheck_extension);
     if (pending.probe_database) RequestProbe(MyDatabaseId);
     ReleaseBlock(pending, true);
     if (pending.wake_launcher) WakeLauncher();
@@ -86,7 +84,9 @@ void OnXactEvent(XactEvent event, void* arg) {
     }
 }
 
-bool IsPgIvmx(const char* extname) { return extname != nullptr && strcmp(extname, "pg_ivmx") == 0; }
+bool IsPgIvmx(const char* extname) {
+    return extname != nullptr && strcmp(extname, "pg_ivmx") == 0;
+}
 
 // DROP EXTENSION naming pg_ivmx, or DROP SCHEMA (which may cascade to it).
 bool MayDropPgIvmx(const DropStmt* stmt) {
@@ -104,8 +104,7 @@ const char* OptionString(List* options, const char* name) {
     ListCell* lc;
     foreach (lc, options) {
         const DefElem* option = lfirst_node(DefElem, lc);
-        if (strcmp(option->defname, name) == 0 && option->arg != nullptr &&
-            IsA(option->arg, String))
+        if (strcmp(option->defname, name) == 0 && option->arg != nullptr && IsA(option->arg, String))
             return strVal(option->arg);
     }
     return nullptr;
@@ -128,9 +127,7 @@ Oid DatabaseNeededAlone(Node* parsetree, bool* drops_it) {
         }
         case T_AlterDatabaseStmt: {
             const AlterDatabaseStmt* stmt = castNode(AlterDatabaseStmt, parsetree);
-            return OptionString(stmt->options, "tablespace") != nullptr
-                       ? DatabaseOid(stmt->dbname)
-                       : InvalidOid;
+            return OptionString(stmt->options, "tablespace") != nullptr ? DatabaseOid(stmt->dbname) : InvalidOid;
         }
         case T_CreatedbStmt:
             return DatabaseOid(OptionString(castNode(CreatedbStmt, parsetree)->options, "template"));
@@ -145,12 +142,10 @@ void WaitForSchedulerExit(Oid database_id) {
     while (SchedulerActive(database_id)) {
         if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(), kStopWaitMs)) {
             ereport(WARNING,
-                    (errmsg("pg_ivmx schedulers of database %u did not exit within %ld ms",
-                            database_id, kStopWaitMs)));
+                    (errmsg("pg_ivmx schedulers of database %u did not exit within %ld ms", database_id, kStopWaitMs)));
             return;
         }
-        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kStopPollMs,
-                        PG_WAIT_EXTENSION);
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kStopPollMs, PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);
         CHECK_FOR_INTERRUPTS();
     }
@@ -176,9 +171,13 @@ void StopSchedulerForCommand(Oid database_id, bool drops_it) {
 
 }  // namespace
 
-void NoteDeferredChange() { g_pending.wake_scheduler = true; }
+void NoteDeferredChange() {
+    g_pending.wake_scheduler = true;
+}
 
-void RegisterWakeupCallback() { RegisterXactCallback(OnXactEvent, nullptr); }
+void RegisterWakeupCallback() {
+    RegisterXactCallback(OnXactEvent, nullptr);
+}
 
 void SchedulerBeforeUtility(Node* parsetree) {
     if (!SharedStateAvailable()) return;
@@ -189,8 +188,7 @@ void SchedulerBeforeUtility(Node* parsetree) {
 
 void SchedulerAfterUtility(Node* parsetree) {
     if (!SharedStateAvailable()) return;
-    if (IsA(parsetree, CreateExtensionStmt) &&
-        IsPgIvmx(castNode(CreateExtensionStmt, parsetree)->extname))
+    if (IsA(parsetree, CreateExtensionStmt) && IsPgIvmx(castNode(CreateExtensionStmt, parsetree)->extname))
         g_pending.probe_database = true;
     else if (IsA(parsetree, DropStmt) && MayDropPgIvmx(castNode(DropStmt, parsetree)))
         g_pending.recheck_extension = true;

@@ -33,18 +33,16 @@ std::string AggregateFunctionName(AggregateKind kind) {
 }
 
 bool IsSummableType(const std::string& argument_type) {
-    static const std::set<std::string> kSummable = {
-        "smallint", "integer", "bigint", "numeric", "real", "double precision", "money", "interval"};
+    static const std::set<std::string> kSummable = {"smallint", "integer",          "bigint", "numeric",
+                                                    "real",     "double precision", "money",  "interval"};
     return kSummable.count(argument_type) > 0;
 }
 
 std::optional<AvgState> AvgStateFor(const std::string& argument_type) {
     // Same accumulators as PostgreSQL's avg(): int2/int4 sum in bigint,
     // int8/numeric in numeric, floats in double precision, intervals as intervals.
-    if (argument_type == "smallint" || argument_type == "integer")
-        return AvgState{"", "bigint", "numeric"};
-    if (argument_type == "bigint" || argument_type == "numeric")
-        return AvgState{"", "numeric", "numeric"};
+    if (argument_type == "smallint" || argument_type == "integer") return AvgState{"", "bigint", "numeric"};
+    if (argument_type == "bigint" || argument_type == "numeric") return AvgState{"", "numeric", "numeric"};
     if (argument_type == "real" || argument_type == "double precision")
         return AvgState{"double precision", "double precision", "double precision"};
     if (argument_type == "interval") return AvgState{"", "interval", "double precision"};

@@ -48,8 +48,8 @@ std::string NettedLog(const LogColumnsRead& read, const std::string& consumed, c
     return name + " AS MATERIALIZED (SELECT " + list + ", __ivm_sign AS __ivm_n FROM (SELECT " + list +
            ", __ivm_sign, row_number() OVER (PARTITION BY __ivm_img, __ivm_sign ORDER BY __ivm_seq) AS __ivm_rn, "
            "count(*) FILTER (WHERE __ivm_sign > 0) OVER (PARTITION BY __ivm_img) AS __ivm_ins, "
-           "count(*) FILTER (WHERE __ivm_sign < 0) OVER (PARTITION BY __ivm_img) AS __ivm_del FROM " + rows +
-           ") AS __ivm_w WHERE __ivm_rn > CASE WHEN __ivm_sign > 0 THEN __ivm_del ELSE __ivm_ins END)";
+           "count(*) FILTER (WHERE __ivm_sign < 0) OVER (PARTITION BY __ivm_img) AS __ivm_del FROM " +
+           rows + ") AS __ivm_w WHERE __ivm_rn > CASE WHEN __ivm_sign > 0 THEN __ivm_del ELSE __ivm_ins END)";
 }
 
 std::string NettedSide(const std::string& name, const std::vector<std::string>& columns, int sign, bool single) {
@@ -64,14 +64,14 @@ std::string NettedSide(const std::string& name, const std::vector<std::string>& 
 
 std::string BatchRowsQuery(const std::string& log, const std::vector<std::string>& columns,
                            const std::string& consumed) {
-    return "SELECT __ivm_sign, __ivm_seq" + std::string(columns.empty() ? "" : ", ") + Join(columns, ", ") +
-           " FROM " + log + " WHERE " + consumed;
+    return "SELECT __ivm_sign, __ivm_seq" + std::string(columns.empty() ? "" : ", ") + Join(columns, ", ") + " FROM " +
+           log + " WHERE " + consumed;
 }
 
 std::string PendingSummaryQuery(const std::string& log, const std::string& pending, const std::string& own_xid) {
     // One aggregate: no sort, and one row to read back.
-    return "SELECT count(*), min(__ivm_xid)::text, max(__ivm_seq) FILTER (WHERE __ivm_xid = " + own_xid +
-           ") FROM " + log + " WHERE " + pending;
+    return "SELECT count(*), min(__ivm_xid)::text, max(__ivm_seq) FILTER (WHERE __ivm_xid = " + own_xid + ") FROM " +
+           log + " WHERE " + pending;
 }
 
 std::string BatchEndCountQuery(const std::string& log, const std::string& pending,

@@ -19,11 +19,19 @@ namespace {
 
 const char* kSign = "__ivm_sign";
 
-std::string InsertedExtreme(size_t i) { return "__ivm_ins_" + std::to_string(i + 1) + "__"; }
-std::string DeletedExtreme(size_t i) { return "__ivm_del_" + std::to_string(i + 1) + "__"; }
-std::string ArgumentColumn(size_t i) { return "__ivm_arg_" + std::to_string(i + 1) + "__"; }
+std::string InsertedExtreme(size_t i) {
+    return "__ivm_ins_" + std::to_string(i + 1) + "__";
+}
+std::string DeletedExtreme(size_t i) {
+    return "__ivm_del_" + std::to_string(i + 1) + "__";
+}
+std::string ArgumentColumn(size_t i) {
+    return "__ivm_arg_" + std::to_string(i + 1) + "__";
+}
 
-bool IsExtreme(AggregateKind kind) { return kind == AggregateKind::Min || kind == AggregateKind::Max; }
+bool IsExtreme(AggregateKind kind) {
+    return kind == AggregateKind::Min || kind == AggregateKind::Max;
+}
 
 // The argument as it is accumulated (avg sums some types in a wider type).
 std::string AccumulatedArgument(const Aggregate& agg) {
@@ -37,23 +45,26 @@ std::string Filtered(const std::string& aggregate, const std::string& condition)
     return aggregate + " FILTER (WHERE " + condition + ")";
 }
 
-std::string Positive() { return std::string(kSign) + " > 0"; }
-std::string Negative() { return std::string(kSign) + " < 0"; }
+std::string Positive() {
+    return std::string(kSign) + " > 0";
+}
+std::string Negative() {
+    return std::string(kSign) + " < 0";
+}
 
 // Sum over positive rows minus sum over negative rows; NULL when both are.
 std::string SignedSum(const std::string& arg, const std::string& type) {
     const std::string plus = Filtered("sum(" + arg + ")", Positive());
     const std::string minus = Filtered("sum(" + arg + ")", Negative());
     // (x * -1) rather than -x: money has no unary minus.
-    return "CAST(CASE WHEN " + minus + " IS NULL THEN " + plus + " WHEN " + plus + " IS NULL THEN (" +
-           minus + " * -1) ELSE " + plus + " - " + minus + " END AS " + type + ")";
+    return "CAST(CASE WHEN " + minus + " IS NULL THEN " + plus + " WHEN " + plus + " IS NULL THEN (" + minus +
+           " * -1) ELSE " + plus + " - " + minus + " END AS " + type + ")";
 }
 
 // Net number of rows (with a non-null arg, if given).
 std::string SignedCount(const std::string& arg) {
     if (arg.empty()) return "CAST(COALESCE(sum(" + std::string(kSign) + "), 0) AS bigint)";
-    return "CAST(COALESCE(" + Filtered("sum(" + std::string(kSign) + ")", arg + " IS NOT NULL") +
-           ", 0) AS bigint)";
+    return "CAST(COALESCE(" + Filtered("sum(" + std::string(kSign) + ")", arg + " IS NOT NULL") + ", 0) AS bigint)";
 }
 
 struct AggregatedColumn {
@@ -99,16 +110,14 @@ bool Selected(const DeltaStream& stream, StreamSign which) {
 // delta may hold cancelling pairs (a row inserted and deleted within one
 // batch), an inserted value equal to the deleted one proves nothing: it may
 // be the very row that was deleted again.
-std::string LostExpr(const Aggregate& agg, const std::string& ins, const std::string& del,
-                     bool cancelling) {
+std::string LostExpr(const Aggregate& agg, const std::string& ins, const std::string& del, bool cancelling) {
     const bool is_min = agg.kind == AggregateKind::Min;
     const char* beats = cancelling ? (is_min ? " >= " : " <= ") : (is_min ? " > " : " < ");
     return "(" + del + " IS NOT NULL AND (" + ins + " IS NULL OR " + ins + beats + del + "))";
 }
 
 std::string LostFromDelta(const Aggregate& agg, size_t i, const std::string& q, bool cancelling) {
-    return LostExpr(agg, QualifiedColumn(q, InsertedExtreme(i)),
-                    QualifiedColumn(q, DeletedExtreme(i)), cancelling);
+    return LostExpr(agg, QualifiedColumn(q, InsertedExtreme(i)), QualifiedColumn(q, DeletedExtreme(i)), cancelling);
 }
 
 // The value of output column c for a delta row: the final value for a group
@@ -120,9 +129,8 @@ std::string OutputFromDelta(const OutputColumn& c, size_t i, const std::string& 
     switch (agg.kind) {
         case AggregateKind::Avg: {
             const AvgState state = *AvgStateFor(agg.argument_type);
-            return "CASE WHEN " + nn + " = 0 THEN NULL ELSE CAST(" +
-                   QualifiedColumn(q, AvgSumColumn(i)) + " / CAST(" + nn + " AS " +
-                   state.divisor_type + ") AS " + agg.result_type + ") END";
+            return "CASE WHEN " + nn + " = 0 THEN NULL ELSE CAST(" + QualifiedColumn(q, AvgSumColumn(i)) + " / CAST(" +
+                   nn + " AS " + state.divisor_type + ") AS " + agg.result_type + ") END";
         }
         case AggregateKind::Sum: {
             // A group the IMMV does not hold yet whose non-null values cancel
@@ -141,8 +149,7 @@ std::string OutputFromDelta(const OutputColumn& c, size_t i, const std::string& 
         case AggregateKind::Min:
         case AggregateKind::Max:
             return "CASE WHEN " + LostFromDelta(agg, i, q, cancelling) + " THEN " +
-                   QualifiedColumn(q, DeletedExtreme(i)) + " ELSE " +
-                   QualifiedColumn(q, InsertedExtreme(i)) + " END";
+                   QualifiedColumn(q, DeletedExtreme(i)) + " ELSE " + QualifiedColumn(q, InsertedExtreme(i)) + " END";
         default:
             return QualifiedColumn(q, c.name);
     }
@@ -152,8 +159,7 @@ std::string OutputFromDelta(const OutputColumn& c, size_t i, const std::string& 
 
 bool MayBeNonFinite(const Aggregate& agg) {
     if (agg.kind != AggregateKind::Sum && agg.kind != AggregateKind::Avg) return false;
-    return agg.argument_type == "real" || agg.argument_type == "double precision" ||
-           agg.argument_type == "numeric";
+    return agg.argument_type == "real" || agg.argument_type == "double precision" || agg.argument_type == "numeric";
 }
 
 bool NeedsRecompute(const ViewDefinition& view) {
@@ -171,8 +177,7 @@ bool HasExtremes(const ViewDefinition& view) {
 std::vector<std::string> GroupingExpressions(const ViewDefinition& view) {
     std::vector<std::string> grouping;
     for (const auto& c : view.columns)
-        if (c.role == ColumnRole::GroupKey ||
-            (c.role == ColumnRole::Plain && IsKeyed(view.shape)))
+        if (c.role == ColumnRole::GroupKey || (c.role == ColumnRole::Plain && IsKeyed(view.shape)))
             grouping.push_back(c.expression_sql);
     return grouping;
 }
@@ -183,8 +188,7 @@ std::vector<StreamColumn> StreamColumns(const ViewDefinition& view) {
         if (c.role != ColumnRole::Aggregate) out.push_back({c.name, c.expression_sql});
     for (size_t i = 0; i < view.columns.size(); ++i) {
         const auto& agg = view.columns[i].aggregate;
-        if (agg && agg->kind != AggregateKind::CountStar)
-            out.push_back({ArgumentColumn(i), AccumulatedArgument(*agg)});
+        if (agg && agg->kind != AggregateKind::CountStar) out.push_back({ArgumentColumn(i), AccumulatedArgument(*agg)});
     }
     return out;
 }
@@ -192,15 +196,14 @@ std::vector<StreamColumn> StreamColumns(const ViewDefinition& view) {
 std::string FromList(const ViewDefinition& view, const std::vector<std::string>& sources) {
     if (view.join_tree) return JoinTreeFrom(view);  // only ever asked for the current state
     std::vector<std::string> items;
-    for (size_t i = 0; i < view.relations.size(); ++i)
-        items.push_back(sources[i] + " AS " + view.relations[i].alias);
+    for (size_t i = 0; i < view.relations.size(); ++i) items.push_back(sources[i] + " AS " + view.relations[i].alias);
     std::string sql = " FROM " + Join(items, ", ");
     if (!view.where_sql.empty()) sql += " WHERE " + view.where_sql;
     return sql;
 }
 
-std::string StreamUnion(const ViewDefinition& view, const std::vector<StreamColumn>& columns,
-                        const Delta& delta, StreamSign which, bool with_sign) {
+std::string StreamUnion(const ViewDefinition& view, const std::vector<StreamColumn>& columns, const Delta& delta,
+                        StreamSign which, bool with_sign) {
     std::vector<std::string> selects;
     for (const auto& stream : delta.streams) {
         if (!Selected(stream, which)) continue;
@@ -225,8 +228,7 @@ std::string DeltaQuery(const ViewDefinition& view, const Delta& delta) {
     }
     std::vector<AggregatedColumn> aggregated{{MultiplicityColumn(), SignedCount("")}};
     for (size_t i = 0; i < view.columns.size(); ++i)
-        if (view.columns[i].role == ColumnRole::Aggregate)
-            AddAggregateColumns(aggregated, view.columns[i], i);
+        if (view.columns[i].role == ColumnRole::Aggregate) AddAggregateColumns(aggregated, view.columns[i], i);
     for (const auto& a : aggregated) select_list.push_back(a.expr + " AS " + QuoteIdent(a.name));
     std::string sql = "SELECT " + Join(select_list, ", ") + " FROM (" +
                       StreamUnion(view, stream_columns, delta, StreamSign::Any, true) + ") AS " + u;
@@ -234,8 +236,7 @@ std::string DeltaQuery(const ViewDefinition& view, const Delta& delta) {
     return sql;
 }
 
-std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std::string& q,
-                                          bool cancelling) {
+std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std::string& q, bool cancelling) {
     std::vector<ProjectedColumn> out;
     for (const TableColumn& t : TableLayout(view)) {
         switch (t.kind) {
@@ -248,8 +249,7 @@ std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std:
                 out.push_back({t.name, QualifiedColumn(q, t.name)});
                 break;
             case TableColumn::Kind::LostExtreme:
-                out.push_back(
-                    {t.name, LostFromDelta(*view.columns[t.index].aggregate, t.index, q, cancelling)});
+                out.push_back({t.name, LostFromDelta(*view.columns[t.index].aggregate, t.index, q, cancelling)});
                 break;
         }
     }
@@ -258,8 +258,7 @@ std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std:
     if (view.shape == ViewShape::GlobalAggregate)
         for (size_t i = 0; i < view.columns.size(); ++i)
             if (view.columns[i].aggregate && IsExtreme(view.columns[i].aggregate->kind))
-                out.push_back(
-                    {LostExtremeColumn(i), LostFromDelta(*view.columns[i].aggregate, i, q, cancelling)});
+                out.push_back({LostExtremeColumn(i), LostFromDelta(*view.columns[i].aggregate, i, q, cancelling)});
     return out;
 }
 
@@ -269,8 +268,8 @@ std::string MatchExpr(const std::string& lhs, const std::string& rhs, bool not_n
 }
 
 std::string AddNullable(const std::string& a, const std::string& b) {
-    return "CASE WHEN " + a + " IS NULL THEN " + b + " WHEN " + b + " IS NULL THEN " + a +
-           " ELSE " + a + " + " + b + " END";
+    return "CASE WHEN " + a + " IS NULL THEN " + b + " WHEN " + b + " IS NULL THEN " + a + " ELSE " + a + " + " + b +
+           " END";
 }
 
 }  // namespace ivmx::core

@@ -57,11 +57,9 @@ std::set<RelationId> Reachable(const Indexed& g, RelationId start, bool forward)
             stack.push_back(next);
         };
         if (forward) {
-            for (auto [e, end] = boost::out_edges(v, g.graph); e != end; ++e)
-                visit(boost::target(*e, g.graph));
+            for (auto [e, end] = boost::out_edges(v, g.graph); e != end; ++e) visit(boost::target(*e, g.graph));
         } else {
-            for (auto [e, end] = boost::in_edges(v, g.graph); e != end; ++e)
-                visit(boost::source(*e, g.graph));
+            for (auto [e, end] = boost::in_edges(v, g.graph); e != end; ++e) visit(boost::source(*e, g.graph));
         }
     }
     return out;

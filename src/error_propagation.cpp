@@ -23,8 +23,7 @@ bool IsInterruption(std::string_view code) {
 }
 
 bool MustPropagate(std::string_view code) {
-    return IsInterruption(code) || code == sqlstate::kDeadlockDetected ||
-           code == sqlstate::kLockNotAvailable;
+    return IsInterruption(code) || code == sqlstate::kDeadlockDetected || code == sqlstate::kLockNotAvailable;
 }
 
 }  // namespace ivmx::core

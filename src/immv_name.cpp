@@ -10,7 +10,7 @@ namespace ivmx::core {
 namespace {
 
 class NameScanner {
-public:
+  public:
     explicit NameScanner(const std::string& text) : text_(text) {}
 
     void SkipSpace() {
@@ -46,7 +46,7 @@ public:
                     "that need it.");
     }
 
-private:
+  private:
     std::string Quoted() {
         std::string out;
         ++pos_;  // opening quote
@@ -72,8 +72,7 @@ private:
 
     std::string Unquoted() {
         unsigned char first = static_cast<unsigned char>(text_[pos_]);
-        if (!IsIdentStart(first))
-            Fail(std::string("unexpected character \"") + text_[pos_] + "\"");
+        if (!IsIdentStart(first)) Fail(std::string("unexpected character \"") + text_[pos_] + "\"");
         std::string out;
         while (pos_ < text_.size() && IsIdentChar(static_cast<unsigned char>(text_[pos_]))) {
             unsigned char c = static_cast<unsigned char>(text_[pos_++]);
@@ -95,8 +94,7 @@ ImmvName ParseImmvName(const std::string& text) {
     if (scanner.Accept('.')) {
         result.schema = first;
         result.name = scanner.Identifier();
-        if (scanner.Accept('.'))
-            scanner.Fail("cross-database references and three-part names are not allowed");
+        if (scanner.Accept('.')) scanner.Fail("cross-database references and three-part names are not allowed");
     } else {
         result.name = first;
     }

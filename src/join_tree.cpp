@@ -38,9 +38,13 @@ using Kind = JoinTree::Kind;
 
 constexpr const char* kSignColumn = "__ivm_sign";
 
-std::string RowColumn(size_t occurrence) { return "__ivm_r" + std::to_string(occurrence); }
+std::string RowColumn(size_t occurrence) {
+    return "__ivm_r" + std::to_string(occurrence);
+}
 
-std::string OnCondition(const std::string& cond) { return cond.empty() ? "true" : cond; }
+std::string OnCondition(const std::string& cond) {
+    return cond.empty() ? "true" : cond;
+}
 
 // FROM items (comma-joined) binding aliases, with conditions, the composite
 // row of each output occurrence, and the sign of each row.
@@ -64,8 +68,10 @@ Term Product(const Term& a, const Term& b, const std::string& cond) {
     out.conds.insert(out.conds.end(), b.conds.begin(), b.conds.end());
     if (!cond.empty()) out.conds.push_back(cond);
     out.rows.insert(b.rows.begin(), b.rows.end());
-    if (a.sign == "1") out.sign = b.sign;
-    else if (b.sign != "1") out.sign = a.sign + " * " + b.sign;
+    if (a.sign == "1")
+        out.sign = b.sign;
+    else if (b.sign != "1")
+        out.sign = a.sign + " * " + b.sign;
     return out;
 }
 
@@ -74,12 +80,16 @@ Term WithCondition(Term t, const std::string& cond) {
     return t;
 }
 
-std::string Negated(const std::string& sign) { return "-(" + sign + ")"; }
+std::string Negated(const std::string& sign) {
+    return "-(" + sign + ")";
+}
 
-std::string Indicator(const std::string& condition) { return "CASE WHEN " + condition + " THEN 1 ELSE 0 END"; }
+std::string Indicator(const std::string& condition) {
+    return "CASE WHEN " + condition + " THEN 1 ELSE 0 END";
+}
 
 class TreeCompiler {
-public:
+  public:
     TreeCompiler(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed)
         : view_(view), changed_(changed) {}
 
@@ -169,7 +179,7 @@ public:
 
     const std::vector<std::string>& with_items() const { return with_items_; }
 
-private:
+  private:
     // The row of an occurrence as a value of its relation's row type. alias.*
     // in an expression is the whole row even where some relation in scope
     // has a column named like the alias.
@@ -311,7 +321,9 @@ private:
         return FromWhere(t.items, conds);
     }
 
-    static std::string Exists(const Term& t, const std::string& cond) { return "EXISTS (SELECT 1" + Body(t, cond) + ")"; }
+    static std::string Exists(const Term& t, const std::string& cond) {
+        return "EXISTS (SELECT 1" + Body(t, cond) + ")";
+    }
 
     // `item` restricted to rows satisfying cond, still one FROM item with the
     // same aliases visible (a join with an empty one-row relation).

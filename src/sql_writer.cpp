@@ -27,7 +27,9 @@ namespace {
 const char* kImmvAlias = "__ivm_mv";
 const char* kDeltaAlias = "__ivm_d";
 
-std::string Immv(const ViewDefinition& view) { return QuoteQualified(view.immv); }
+std::string Immv(const ViewDefinition& view) {
+    return QuoteQualified(view.immv);
+}
 
 // The FROM list reading every relation in its current state.
 std::vector<std::string> BaseSources(const ViewDefinition& view) {
@@ -36,7 +38,9 @@ std::vector<std::string> BaseSources(const ViewDefinition& view) {
     return sources;
 }
 
-std::string FromBase(const ViewDefinition& view) { return FromList(view, BaseSources(view)); }
+std::string FromBase(const ViewDefinition& view) {
+    return FromList(view, BaseSources(view));
+}
 
 // What joins one more condition to FromBase(view): " WHERE " or " AND ".
 std::string MoreConditions(const ViewDefinition& view) {
@@ -74,15 +78,10 @@ std::string PopulateExpr(const ViewDefinition& view, const TableColumn& t) {
 }
 
 // SET clause entries adding the delta row (qualifier e) to the stored row (m).
-std::vector<std::string> AccumulateSetList(const ViewDefinition& view, const std::string& m,
-                                           const std::string& e) {
+std::vector<std::string> AccumulateSetList(const ViewDefinition& view, const std::string& m, const std::string& e) {
     std::vector<std::string> sets;
-    auto add = [&](const std::string& col, const std::string& expr) {
-        sets.push_back(QuoteIdent(col) + " = " + expr);
-    };
-    auto sum_of = [&](const std::string& col) {
-        return QualifiedColumn(m, col) + " + " + QualifiedColumn(e, col);
-    };
+    auto add = [&](const std::string& col, const std::string& expr) { sets.push_back(QuoteIdent(col) + " = " + expr); };
+    auto sum_of = [&](const std::string& col) { return QualifiedColumn(m, col) + " + " + QualifiedColumn(e, col); };
     for (const TableColumn& t : TableLayout(view)) {
         switch (t.kind) {
             case TableColumn::Kind::Multiplicity:
@@ -100,25 +99,21 @@ std::vector<std::string> AccumulateSetList(const ViewDefinition& view, const std
                 if (!c.aggregate) break;  // keys and key-derived columns never change
                 const Aggregate& agg = *c.aggregate;
                 const std::string nn = "(" + sum_of(NonNullCountColumn(t.index)) + ")";
-                const std::string mine = QualifiedColumn(m, t.name),
-                                  theirs = QualifiedColumn(e, t.name);
+                const std::string mine = QualifiedColumn(m, t.name), theirs = QualifiedColumn(e, t.name);
                 switch (agg.kind) {
                     case AggregateKind::CountStar:
                     case AggregateKind::Count:
                         add(t.name, sum_of(t.name));
                         break;
                     case AggregateKind::Sum:
-                        add(t.name, "CASE WHEN " + nn + " = 0 THEN NULL ELSE " +
-                                        AddNullable(mine, theirs) + " END");
+                        add(t.name, "CASE WHEN " + nn + " = 0 THEN NULL ELSE " + AddNullable(mine, theirs) + " END");
                         break;
                     case AggregateKind::Avg: {
                         const AvgState state = *AvgStateFor(agg.argument_type);
                         const std::string col = AvgSumColumn(t.index);
-                        add(t.name,
-                            "CASE WHEN " + nn + " = 0 THEN NULL ELSE CAST((" +
-                                AddNullable(QualifiedColumn(m, col), QualifiedColumn(e, col)) +
-                                ") / CAST(" + nn + " AS " + state.divisor_type + ") AS " +
-                                agg.result_type + ") END");
+                        add(t.name, "CASE WHEN " + nn + " = 0 THEN NULL ELSE CAST((" +
+                                        AddNullable(QualifiedColumn(m, col), QualifiedColumn(e, col)) + ") / CAST(" +
+                                        nn + " AS " + state.divisor_type + ") AS " + agg.result_type + ") END");
                         break;
                     }
                     case AggregateKind::Min:
@@ -127,11 +122,9 @@ std::vector<std::string> AccumulateSetList(const ViewDefinition& view, const std
                         const std::string lost = QualifiedColumn(e, LostExtremeColumn(t.index));
                         // A lost extreme survives only if the deleted value was
                         // strictly beyond the stored one; else it is recomputed.
-                        add(t.name, "CASE WHEN " + nn + " = 0 THEN NULL WHEN " + lost +
-                                        " THEN CASE WHEN " + theirs + (is_min ? " > " : " < ") +
-                                        mine + " THEN " + mine + " END ELSE " +
-                                        (is_min ? "LEAST(" : "GREATEST(") + mine + ", " + theirs +
-                                        ") END");
+                        add(t.name, "CASE WHEN " + nn + " = 0 THEN NULL WHEN " + lost + " THEN CASE WHEN " + theirs +
+                                        (is_min ? " > " : " < ") + mine + " THEN " + mine + " END ELSE " +
+                                        (is_min ? "LEAST(" : "GREATEST(") + mine + ", " + theirs + ") END");
                         break;
                     }
                 }
@@ -153,15 +146,14 @@ std::string StaleExpr(const ViewDefinition& view, const std::string& m) {
         if (!agg) continue;
         if (MayBeNonFinite(*agg)) {
             // Infinity - Infinity is NaN: a non-finite sum is recomputed.
-            const std::string sum = QualifiedColumn(
-                m, agg->kind == AggregateKind::Avg ? AvgSumColumn(i) : view.columns[i].name);
+            const std::string sum =
+                QualifiedColumn(m, agg->kind == AggregateKind::Avg ? AvgSumColumn(i) : view.columns[i].name);
             terms.push_back("(" + sum + " - " + sum + ") <> 0");
         }
         if (agg->kind != AggregateKind::Min && agg->kind != AggregateKind::Max) continue;
         terms.push_back("(" + QualifiedColumn(m, view.columns[i].name) + " IS NULL AND " +
                         QualifiedColumn(m, NonNullCountColumn(i)) + " > 0)");
-        if (view.shape == ViewShape::Grouped)
-            terms.push_back(QualifiedColumn(m, LostExtremeColumn(i)) + " IS TRUE");
+        if (view.shape == ViewShape::Grouped) terms.push_back(QualifiedColumn(m, LostExtremeColumn(i)) + " IS TRUE");
     }
     return terms.empty() ? "false" : Join(terms, " OR ");
 }
@@ -176,8 +168,7 @@ std::string ProjectionSelect(const ViewDefinition& view, const Delta& delta) {
     std::vector<std::string> select_list;
     for (const auto& p : ProjectDelta(view, kDeltaAlias, delta.consolidate))
         select_list.push_back(p.expr + " AS " + QuoteIdent(p.name));
-    return "SELECT " + Join(select_list, ", ") + " FROM (" + DeltaQuery(view, delta) + ") AS " +
-           kDeltaAlias;
+    return "SELECT " + Join(select_list, ", ") + " FROM (" + DeltaQuery(view, delta) + ") AS " + kDeltaAlias;
 }
 
 MaintenanceStep KeyedUpsert(const ViewDefinition& view, const Delta& delta) {
@@ -185,21 +176,19 @@ MaintenanceStep KeyedUpsert(const ViewDefinition& view, const Delta& delta) {
     // Group rows are locked in key order: two transactions whose deltas
     // share groups lock them in the same order, and cannot deadlock on them.
     // (The identity columns have a unique btree index: they are ordered.)
-    std::string sql = "INSERT INTO " + Immv(view) + " AS " + m + " (" +
-                      Join(Quoted(TableColumns(view)), ", ") + ") " + ProjectionSelect(view, delta) +
-                      " ORDER BY " + Join(Quoted(IdentityColumns(view)), ", ") +
-                      " ON CONFLICT (" + Join(Quoted(IdentityColumns(view)), ", ") +
-                      ") DO UPDATE SET " + Join(AccumulateSetList(view, m, "excluded"), ", ");
+    std::string sql = "INSERT INTO " + Immv(view) + " AS " + m + " (" + Join(Quoted(TableColumns(view)), ", ") + ") " +
+                      ProjectionSelect(view, delta) + " ORDER BY " + Join(Quoted(IdentityColumns(view)), ", ") +
+                      " ON CONFLICT (" + Join(Quoted(IdentityColumns(view)), ", ") + ") DO UPDATE SET " +
+                      Join(AccumulateSetList(view, m, "excluded"), ", ");
     if (!delta.HasNegative()) return {sql, StepInput::None, false};
-    return {ReportRows(sql, QualifiedColumn(m, MultiplicityColumn()) + " = 0", StaleExpr(view, m)),
-            StepInput::None, true};
+    return {ReportRows(sql, QualifiedColumn(m, MultiplicityColumn()) + " = 0", StaleExpr(view, m)), StepInput::None,
+            true};
 }
 
 MaintenanceStep GlobalUpdate(const ViewDefinition& view, const Delta& delta) {
     const std::string m = kImmvAlias, e = "__ivm_e";
-    std::string sql = "UPDATE " + Immv(view) + " AS " + m + " SET " +
-                      Join(AccumulateSetList(view, m, e), ", ") + " FROM (" +
-                      ProjectionSelect(view, delta) + ") AS " + e;
+    std::string sql = "UPDATE " + Immv(view) + " AS " + m + " SET " + Join(AccumulateSetList(view, m, e), ", ") +
+                      " FROM (" + ProjectionSelect(view, delta) + ") AS " + e;
     if (!delta.HasNegative() || !NeedsRecompute(view)) return {sql, StepInput::None, false};
     return {ReportRows(sql, "false", StaleExpr(view, m)), StepInput::None, true};
 }
@@ -227,8 +216,7 @@ MaintenanceStep RecomputeAggregates(const ViewDefinition& view, const Delta& del
     }
     std::vector<const OutputColumn*> keys;
     for (const auto& c : view.columns)
-        if (c.role == ColumnRole::GroupKey || (c.role == ColumnRole::Plain && IsKeyed(view.shape)))
-            keys.push_back(&c);
+        if (c.role == ColumnRole::GroupKey || (c.role == ColumnRole::Plain && IsKeyed(view.shape))) keys.push_back(&c);
     const std::string lhs = targets.size() == 1 ? targets[0] : "(" + Join(targets, ", ") + ")";
     if (!delta.base_as_of.empty()) {
         // The relations as of a batch's end are a set operation over the
@@ -239,8 +227,8 @@ MaintenanceStep RecomputeAggregates(const ViewDefinition& view, const Delta& del
             const std::string name = "__ivm_k" + std::to_string(k);
             outputs.push_back(keys[k]->expression_sql + " AS " + name);
             grouping.push_back(keys[k]->expression_sql);
-            match.push_back(MatchExpr(QualifiedColumn("__ivm_r", name),
-                                      QualifiedColumn(m, keys[k]->name), keys[k]->not_null));
+            match.push_back(
+                MatchExpr(QualifiedColumn("__ivm_r", name), QualifiedColumn(m, keys[k]->name), keys[k]->not_null));
         }
         for (size_t v = 0; v < values.size(); ++v) {
             outputs.push_back(values[v] + " AS __ivm_v" + std::to_string(v));
@@ -258,10 +246,9 @@ MaintenanceStep RecomputeAggregates(const ViewDefinition& view, const Delta& del
     std::vector<std::string> match;
     for (const OutputColumn* c : keys)
         match.push_back(MatchExpr(c->expression_sql, QualifiedColumn(m, c->name), c->not_null));
-    if (!match.empty())
-        subquery += MoreConditions(view) + Join(match, " AND ");
-    return {"UPDATE " + Immv(view) + " AS " + m + " SET " + lhs + " = (" + subquery + ")" +
-                Join(clear, "") + " WHERE " + m + ".ctid = ANY ($1)",
+    if (!match.empty()) subquery += MoreConditions(view) + Join(match, " AND ");
+    return {"UPDATE " + Immv(view) + " AS " + m + " SET " + lhs + " = (" + subquery + ")" + Join(clear, "") +
+                " WHERE " + m + ".ctid = ANY ($1)",
             StepInput::TidsToRecompute, false};
 }
 
@@ -312,13 +299,12 @@ MaintenanceStep BagDeleteByValue(const ViewDefinition& view, const std::string& 
     const std::string m = "__ivm_m", d = kDeltaAlias;
     std::vector<std::string> match;
     for (const auto& c : view.columns)
-        match.push_back(
-            MatchExpr(QualifiedColumn(m, c.name), QualifiedColumn(d, c.name), c.not_null));
-    const std::string numbered =
-        "SELECT " + m + ".ctid AS tid, " + d + ".__ivm_n AS n, row_number() OVER (PARTITION BY " +
-        d + ".__ivm_id) AS rn FROM " + Immv(view) + " AS " + m + " JOIN (SELECT *, row_number() " +
-        "OVER () AS __ivm_id FROM (" + netted + ") AS __ivm_c WHERE __ivm_n < 0) AS " + d + " ON " +
-        Join(match, " AND ");
+        match.push_back(MatchExpr(QualifiedColumn(m, c.name), QualifiedColumn(d, c.name), c.not_null));
+    const std::string numbered = "SELECT " + m + ".ctid AS tid, " + d +
+                                 ".__ivm_n AS n, row_number() OVER (PARTITION BY " + d + ".__ivm_id) AS rn FROM " +
+                                 Immv(view) + " AS " + m + " JOIN (SELECT *, row_number() " +
+                                 "OVER () AS __ivm_id FROM (" + netted + ") AS __ivm_c WHERE __ivm_n < 0) AS " + d +
+                                 " ON " + Join(match, " AND ");
     return {"DELETE FROM " + Immv(view) + " AS " + kImmvAlias + " WHERE " + kImmvAlias +
                 ".ctid = ANY (ARRAY(SELECT __ivm_t.tid FROM (" + numbered +
                 ") AS __ivm_t WHERE __ivm_t.rn <= -__ivm_t.n))",
@@ -331,8 +317,8 @@ std::string NettedRows(const ViewDefinition& view, const Delta& delta, StreamSig
     std::vector<std::string> names;
     for (const auto& c : columns) names.push_back(QualifiedColumn("__ivm_s", c.name));
     return "SELECT " + Join(names, ", ") + ", sum(__ivm_s.__ivm_sign) AS __ivm_n FROM (" +
-           StreamUnion(view, columns, delta, which, true) + ") AS __ivm_s GROUP BY " +
-           Join(names, ", ") + " HAVING sum(__ivm_s.__ivm_sign) <> 0";
+           StreamUnion(view, columns, delta, which, true) + ") AS __ivm_s GROUP BY " + Join(names, ", ") +
+           " HAVING sum(__ivm_s.__ivm_sign) <> 0";
 }
 
 MaintenanceStep BagInsert(const ViewDefinition& view, const Delta& delta) {
@@ -369,9 +355,8 @@ void AddRederiveSteps(MaintenancePlan& plan, const ViewDefinition& view, const D
     std::vector<std::string> select_list;
     for (const auto& c : view.columns) select_list.push_back(c.expression_sql + " AS " + QuoteIdent(c.name));
     const std::string from = FromBase(view);
-    plan.steps.push_back({"INSERT INTO " + Immv(view) + " (" + Join(Quoted(TableColumns(view)), ", ") +
-                              ") SELECT " + Join(select_list, ", ") + from +
-                              MoreConditions(view) + "(" + Join(key_exprs, ", ") +
+    plan.steps.push_back({"INSERT INTO " + Immv(view) + " (" + Join(Quoted(TableColumns(view)), ", ") + ") SELECT " +
+                              Join(select_list, ", ") + from + MoreConditions(view) + "(" + Join(key_exprs, ", ") +
                               ") IN (SELECT " + Join(key_names, ", ") + " FROM (" + touched + ") AS __ivm_k)",
                           StepInput::None, false});
 }
@@ -393,8 +378,7 @@ void AddKeyedSteps(MaintenancePlan& plan, const ViewDefinition& view, const Delt
     const std::string old = "__ivm_old_";
     std::vector<std::string> paired;
     for (const auto& c : view.columns) paired.push_back(QualifiedColumn(p, c.name));
-    for (const auto& key : keys)
-        paired.push_back(QualifiedColumn(d, key.name) + " AS " + QuoteIdent(old + key.name));
+    for (const auto& key : keys) paired.push_back(QualifiedColumn(d, key.name) + " AS " + QuoteIdent(old + key.name));
     // Row keys are primary key columns: never NULL in a row that exists.
     const std::string inserted = QualifiedColumn(k, keys[0].name) + " IS NOT NULL";
     const std::string deleted = QualifiedColumn(k, old + keys[0].name) + " IS NOT NULL";
@@ -407,11 +391,11 @@ void AddKeyedSteps(MaintenancePlan& plan, const ViewDefinition& view, const Delt
     // caches on most of them).
     std::vector<std::string> old_keys;
     for (const auto& key : keys) old_keys.push_back(QuoteIdent(old + key.name));
-    std::vector<std::string> ctes{
-        k + " AS MATERIALIZED (SELECT " + Join(paired, ", ") + " FROM (" +
-        StreamUnion(view, BagColumns(view), delta, StreamSign::Positive, false) + ") AS " + p + " FULL JOIN (" +
-        StreamUnion(view, keys, delta, StreamSign::Negative, false) + ") AS " + d + " ON " + SameKey(keys, p, d) +
-        " ORDER BY " + Join(old_keys, ", ") + ")"};
+    std::vector<std::string> ctes{k + " AS MATERIALIZED (SELECT " + Join(paired, ", ") + " FROM (" +
+                                  StreamUnion(view, BagColumns(view), delta, StreamSign::Positive, false) + ") AS " +
+                                  p + " FULL JOIN (" + StreamUnion(view, keys, delta, StreamSign::Negative, false) +
+                                  ") AS " + d + " ON " + SameKey(keys, p, d) + " ORDER BY " + Join(old_keys, ", ") +
+                                  ")"};
     std::vector<std::string> counted;
     std::vector<std::string> set;
     for (const auto& c : view.columns)
@@ -504,8 +488,7 @@ Delta BuildDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence
         throw Error(sqlstate::kProgramLimitExceeded,
                     "a change of " + std::to_string(changed.size()) + " relation occurrences read by IMMV \"" +
                         view.immv.name + "\" at once is too large to maintain incrementally",
-                    "At most " + std::to_string(kMaxChangedOccurrences) +
-                        " occurrences may change in one statement.",
+                    "At most " + std::to_string(kMaxChangedOccurrences) + " occurrences may change in one statement.",
                     "Change the tables in separate statements, or recompute the IMMV with ivmx.refresh_immv().");
     const std::vector<std::string> base = BaseSources(view);
     // Every non-empty subset T of the changed occurrences (a bit mask), and for
@@ -536,8 +519,8 @@ Delta BuildDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence
 std::string RelationBefore(const std::string& relation, const std::vector<std::string>& columns,
                            const std::string& later) {
     const std::string list = Join(columns, ", ");
-    const std::string netted = "(SELECT " + list + ", sum(__ivm_sign) AS __ivm_n FROM " + later +
-                               " AS __ivm_l GROUP BY " + list + ")";
+    const std::string netted =
+        "(SELECT " + list + ", sum(__ivm_sign) AS __ivm_n FROM " + later + " AS __ivm_l GROUP BY " + list + ")";
     auto side = [&](const char* name, bool inserted) {
         std::vector<std::string> kept;
         for (const auto& c : columns) kept.push_back(std::string(name) + "." + c);
@@ -573,8 +556,7 @@ MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& de
             break;
         case ViewShape::GlobalAggregate:
             plan.steps.push_back(GlobalUpdate(view, delta));
-            if (delta.HasNegative() && NeedsRecompute(view))
-                plan.steps.push_back(RecomputeAggregates(view, delta));
+            if (delta.HasNegative() && NeedsRecompute(view)) plan.steps.push_back(RecomputeAggregates(view, delta));
             break;
     }
     // Steps fed the rows an earlier step reported (StepInput::Tids*) do not
@@ -591,8 +573,7 @@ MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& de
 
 std::string PopulateQuery(const ViewDefinition& view) {
     std::vector<std::string> select_list;
-    for (const auto& t : TableLayout(view))
-        select_list.push_back(PopulateExpr(view, t) + " AS " + QuoteIdent(t.name));
+    for (const auto& t : TableLayout(view)) select_list.push_back(PopulateExpr(view, t) + " AS " + QuoteIdent(t.name));
     std::string sql = "SELECT " + Join(select_list, ", ") + FromBase(view);
     if (IsKeyed(view.shape)) sql += " GROUP BY " + Join(GroupingExpressions(view), ", ");
     return sql;
@@ -602,8 +583,7 @@ std::string CreateTableSql(const ViewDefinition& view) {
     // Rows of a bag with a row key are updated in place (UpdatesInPlace):
     // room on each page keeps those updates on the page (HOT), without a new
     // index entry.
-    const std::string options =
-        HasRowKey(view) ? " WITH (fillfactor = " + std::to_string(kKeyedFillFactor) + ")" : "";
+    const std::string options = HasRowKey(view) ? " WITH (fillfactor = " + std::to_string(kKeyedFillFactor) + ")" : "";
     return "CREATE TABLE " + Immv(view) + options + " AS " + PopulateQuery(view);
 }
 
@@ -615,12 +595,11 @@ std::optional<std::string> CreateIndexSql(const ViewDefinition& view) {
     return sql;
 }
 
-std::vector<std::string> RefreshStatements(const ViewDefinition& view, bool with_data,
-                                           bool truncate) {
+std::vector<std::string> RefreshStatements(const ViewDefinition& view, bool with_data, bool truncate) {
     std::vector<std::string> statements{(truncate ? "TRUNCATE " : "DELETE FROM ") + Immv(view)};
     if (with_data)
-        statements.push_back("INSERT INTO " + Immv(view) + " (" +
-                             Join(Quoted(TableColumns(view)), ", ") + ") " + PopulateQuery(view));
+        statements.push_back("INSERT INTO " + Immv(view) + " (" + Join(Quoted(TableColumns(view)), ", ") + ") " +
+                             PopulateQuery(view));
     return statements;
 }
 
@@ -637,8 +616,8 @@ std::string VerifySql(const ViewDefinition& view, const std::string& definition_
         compared_query.push_back(compare(QualifiedColumn("__ivm_q", c.name)));
     }
     const std::string stored = "SELECT " + Join(compared_stored, ", ") + " FROM " + Immv(view) + " AS __ivm_s";
-    const std::string query = "SELECT " + Join(compared_query, ", ") + " FROM (" + definition_sql +
-                              ") AS __ivm_q(" + Join(names, ", ") + ")";
+    const std::string query =
+        "SELECT " + Join(compared_query, ", ") + " FROM (" + definition_sql + ") AS __ivm_q(" + Join(names, ", ") + ")";
     return "SELECT (SELECT count(*) FROM (" + stored + " EXCEPT ALL " + query +
            ") AS __ivm_a) + (SELECT count(*) FROM (" + query + " EXCEPT ALL " + stored + ") AS __ivm_b)";
 }

@@ -9,7 +9,9 @@
 
 namespace ivmx::core {
 
-std::string MultiplicityColumn() { return "__ivm_count__"; }
+std::string MultiplicityColumn() {
+    return "__ivm_count__";
+}
 
 std::string NonNullCountColumn(size_t column_index) {
     return "__ivm_count_" + std::to_string(column_index + 1) + "__";
@@ -37,13 +39,10 @@ std::vector<TableColumn> TableLayout(const ViewDefinition& view) {
     layout.push_back({TableColumn::Kind::Multiplicity, 0, MultiplicityColumn()});
     for (size_t i = 0; i < view.columns.size(); ++i) {
         const auto& agg = view.columns[i].aggregate;
-        if (!agg || agg->kind == AggregateKind::Count || agg->kind == AggregateKind::CountStar)
-            continue;
+        if (!agg || agg->kind == AggregateKind::Count || agg->kind == AggregateKind::CountStar) continue;
         layout.push_back({TableColumn::Kind::NonNullCount, i, NonNullCountColumn(i)});
-        if (agg->kind == AggregateKind::Avg)
-            layout.push_back({TableColumn::Kind::AvgSum, i, AvgSumColumn(i)});
-        if ((agg->kind == AggregateKind::Min || agg->kind == AggregateKind::Max) &&
-            view.shape == ViewShape::Grouped)
+        if (agg->kind == AggregateKind::Avg) layout.push_back({TableColumn::Kind::AvgSum, i, AvgSumColumn(i)});
+        if ((agg->kind == AggregateKind::Min || agg->kind == AggregateKind::Max) && view.shape == ViewShape::Grouped)
             layout.push_back({TableColumn::Kind::LostExtreme, i, LostExtremeColumn(i)});
     }
     return layout;
@@ -86,31 +85,33 @@ void ValidateColumns(const ViewDefinition& view) {
     for (const auto& column : view.columns) {
         if (column.hidden) continue;
         if (IsReservedColumnName(column.name))
-            throw NotSupported("column name \"" + column.name +
-                                   "\" is reserved for incrementally maintainable materialized views",
-                               "Names starting with \"__ivm\" are used for the IMMV's own bookkeeping.",
-                               "Give the column another name with AS.");
+            throw NotSupported(
+                "column name \"" + column.name + "\" is reserved for incrementally maintainable materialized views",
+                "Names starting with \"__ivm\" are used for the IMMV's own bookkeeping.",
+                "Give the column another name with AS.");
         if (!seen.insert(column.name).second)
-            throw Error(sqlstate::kDuplicateColumn,
-                        "column \"" + column.name + "\" specified more than once",
-                        {}, "Give the columns distinct names with AS.");
+            throw Error(sqlstate::kDuplicateColumn, "column \"" + column.name + "\" specified more than once", {},
+                        "Give the columns distinct names with AS.");
     }
     for (const auto& column : view.columns) {
         if (column.role == ColumnRole::Aggregate || column.has_equality) continue;
         const bool needed = column.role == ColumnRole::GroupKey || match_by_value;
         if (!needed) continue;
-        throw NotSupported("column \"" + column.name + "\" of type " + column.type_sql +
-                               " cannot be maintained incrementally",
-                           "The type has no btree equality operator, which is needed to find the "
-                           "IMMV rows a change affects.",
-                           match_by_value ? "Include the primary key of the base table in the select list."
-                                          : std::string());
+        throw NotSupported(
+            "column \"" + column.name + "\" of type " + column.type_sql + " cannot be maintained incrementally",
+            "The type has no btree equality operator, which is needed to find the "
+            "IMMV rows a change affects.",
+            match_by_value ? "Include the primary key of the base table in the select list." : std::string());
     }
 }
 
-bool IsReservedColumnName(const std::string& name) { return name.rfind("__ivm", 0) == 0; }
+bool IsReservedColumnName(const std::string& name) {
+    return name.rfind("__ivm", 0) == 0;
+}
 
-bool IsKeyed(ViewShape shape) { return shape == ViewShape::Distinct || shape == ViewShape::Grouped; }
+bool IsKeyed(ViewShape shape) {
+    return shape == ViewShape::Distinct || shape == ViewShape::Grouped;
+}
 
 bool HasRowKey(const ViewDefinition& view) {
     return view.shape == ViewShape::Bag && !view.row_key_columns.empty();

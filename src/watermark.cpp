@@ -25,8 +25,7 @@ std::optional<XidSnapshot> XidSnapshot::Parse(const std::string& text) {
     XidSnapshot s;
     std::istringstream in(text);
     char colon1 = 0, colon2 = 0;
-    if (!(in >> s.xmin >> colon1 >> s.xmax >> colon2) || colon1 != ':' || colon2 != ':')
-        return std::nullopt;
+    if (!(in >> s.xmin >> colon1 >> s.xmax >> colon2) || colon1 != ':' || colon2 != ':') return std::nullopt;
     uint64_t xid = 0;
     while (in >> xid) {
         s.xip.push_back(xid);
@@ -39,8 +38,7 @@ std::optional<XidSnapshot> XidSnapshot::Parse(const std::string& text) {
     return s;
 }
 
-XidSnapshot ConsumedThrough(const XidSnapshot& seen, const XidSnapshot& previous, uint64_t own_xid,
-                            uint64_t boundary) {
+XidSnapshot ConsumedThrough(const XidSnapshot& seen, const XidSnapshot& previous, uint64_t own_xid, uint64_t boundary) {
     // Applied afterwards: x visible in `seen` and (x below the boundary or
     // x applied before), plus our own id when below the boundary.
     const uint64_t cut = std::min(seen.xmax, boundary);

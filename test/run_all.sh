@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test suite of pg_ivmx, in order, and keeps going after a failure
 # so that one run shows every failing suite:
+#   lint        test/lint.sh: the C++ code is formatted as .clang-format says
 #   unit        GoogleTest suite of the PostgreSQL-free core (CMake + ctest)
 #   regress     test/run_regress.sh
 #   isolation   test/run_isolation.sh
@@ -55,6 +56,7 @@ db_suite() {
   "$@"
 }
 
+run_suite lint test/lint.sh
 run_suite unit unit_suite
 
 trap cluster_stop EXIT

@@ -16,8 +16,7 @@ std::string VerifySql(const std::vector<const View*>& views) {
 
 std::string FormatRow(const Row& row) {
     std::string out = "(";
-    for (size_t i = 0; i < row.size(); ++i)
-        out += (i > 0 ? ", " : "") + (row[i] ? *row[i] : std::string("NULL"));
+    for (size_t i = 0; i < row.size(); ++i) out += (i > 0 ? ", " : "") + (row[i] ? *row[i] : std::string("NULL"));
     return out + ")";
 }
 
@@ -36,8 +35,7 @@ std::string DiffSection(Connection& conn, const std::string& title, const std::s
     SqlResult result = conn.Exec(sql);
     std::string out = title + "\n  " + sql + "\n";
     if (!result.ok) return out + "  failed: " + result.Summary() + "\n";
-    for (size_t i = 0; i < result.rows.size() && i < kMaxDiffRows; ++i)
-        out += "  " + FormatRow(result.rows[i]) + "\n";
+    for (size_t i = 0; i < result.rows.size() && i < kMaxDiffRows; ++i) out += "  " + FormatRow(result.rows[i]) + "\n";
     if (result.rows.size() > kMaxDiffRows)
         out += "  ... " + std::to_string(result.rows.size() - kMaxDiffRows) + " more\n";
     if (result.rows.empty()) out += "  (no rows)\n";
@@ -78,10 +76,9 @@ std::string ExplainMismatch(Connection& conn, const Mismatch& mismatch) {
     // The mode now (the runners switch IMMVs between modes), as the session sees it.
     SqlResult status = conn.Exec(
         "SELECT mode || ', state ' || state || ', ' || coalesce(pending_rows, 0) || "
-        "' pending log rows' FROM ivmx.immv_status WHERE immv = " + Quote(view.name) +
-        "::regclass");
-    if (status.ok && !status.rows.empty() && status.rows[0][0])
-        out += "; now " + *status.rows[0][0];
+        "' pending log rows' FROM ivmx.immv_status WHERE immv = " +
+        Quote(view.name) + "::regclass");
+    if (status.ok && !status.rows.empty() && status.rows[0][0]) out += "; now " + *status.rows[0][0];
     out += "\n";
     out += "definition given:  " + view.query + "\n";
     SqlResult stored = conn.Exec("SELECT ivmx.get_immv_def(" + Quote(view.name) + ")");
@@ -89,10 +86,8 @@ std::string ExplainMismatch(Connection& conn, const Mismatch& mismatch) {
         out += "definition stored: " + *stored.rows[0][0] + "\n";
     const std::string columns = VisibleColumns(conn, view);
     const std::string immv = "SELECT " + columns + " FROM " + view.name;
-    out += DiffSection(
-        conn, "rows in the IMMV but not in its query:", immv + " EXCEPT ALL (" + view.query + ")");
-    out += DiffSection(
-        conn, "rows in the query but not in the IMMV:", "(" + view.query + ") EXCEPT ALL " + immv);
+    out += DiffSection(conn, "rows in the IMMV but not in its query:", immv + " EXCEPT ALL (" + view.query + ")");
+    out += DiffSection(conn, "rows in the query but not in the IMMV:", "(" + view.query + ") EXCEPT ALL " + immv);
     return out;
 }
 

@@ -82,9 +82,7 @@ struct SharedState {
     // Tells the deadlocks the sessions get apart by cause.
     DeadlockClassifier* deadlocks = nullptr;
 
-    double Elapsed() const {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    }
+    double Elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); }
 
     void Fail(const std::string& report) {
         std::lock_guard<std::mutex> lock(mutex);
@@ -211,10 +209,9 @@ class Session {
     // Done or ConstraintViolation (a unit that failed as the generator allows).
     Outcome RunUnit(const Unit& unit) {
         for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
-            const std::string lock =
-                attempt > kAttemptsBeforeRunningAlone
-                    ? std::string("pg_advisory_lock(") + kStarvationLock + ")"
-                    : std::string("pg_advisory_lock_shared(") + kStarvationLock + ")";
+            const std::string lock = attempt > kAttemptsBeforeRunningAlone
+                                         ? std::string("pg_advisory_lock(") + kStarvationLock + ")"
+                                         : std::string("pg_advisory_lock_shared(") + kStarvationLock + ")";
             Send("SELECT " + lock);
             const Outcome outcome = TryUnit(unit);
             Send("SELECT pg_advisory_un" + lock.substr(std::string("pg_advisory_").size()));
@@ -224,16 +221,14 @@ class Session {
                 if (unit.transaction) {
                     ++stats_.transactions;
                     stats_.in_transactions += writes;
-                    if (!unit.commit || outcome == Outcome::ConstraintViolation)
-                        ++stats_.rolled_back;
+                    if (!unit.commit || outcome == Outcome::ConstraintViolation) ++stats_.rolled_back;
                 }
                 return outcome;
             }
             if (unit.switches) ++stats_.switch_retries;
             // A random, growing pause: with dozens of IMMVs locked in statement
             // order, two units that keep colliding must stop retrying in step.
-            std::this_thread::sleep_for(
-                std::chrono::milliseconds(rng_.Below(static_cast<uint64_t>(5 + 10 * attempt))));
+            std::this_thread::sleep_for(std::chrono::milliseconds(rng_.Below(static_cast<uint64_t>(5 + 10 * attempt))));
         }
         Fail("gave up after " + std::to_string(kMaxAttempts) + " attempts of one unit");
     }
@@ -242,8 +237,7 @@ class Session {
         if (unit.do_block) {
             std::string block = "DO $unit$ BEGIN";
             if (unit.switches)
-                block += std::string(" PERFORM set_config('lock_timeout', '") +
-                         kSwitchLockTimeout + "', true);";
+                block += std::string(" PERFORM set_config('lock_timeout', '") + kSwitchLockTimeout + "', true);";
             for (const Statement& statement : unit.statements) {
                 // A function call's result goes nowhere in PL/pgSQL.
                 const bool call = statement.sql.compare(0, 7, "SELECT ") == 0;
@@ -255,14 +249,12 @@ class Session {
             return result.ok ? Outcome::Done : Classify(result, unit);
         }
         if (unit.transaction) Send(unit.begin);
-        if (unit.switches)
-            Send(std::string("SET LOCAL lock_timeout = '") + kSwitchLockTimeout + "'");
-        if (unit.truncates)
-            Send(std::string("SELECT pg_advisory_xact_lock(") + kTruncateLock + ")");
+        if (unit.switches) Send(std::string("SET LOCAL lock_timeout = '") + kSwitchLockTimeout + "'");
+        if (unit.truncates) Send(std::string("SELECT pg_advisory_xact_lock(") + kTruncateLock + ")");
         for (size_t i = 0; i < unit.statements.size(); ++i) {
             const Statement& statement = unit.statements[i];
-            SqlResult result = statement.IsCopy() ? conn_.Copy(statement.sql, statement.copy_rows)
-                                                  : conn_.Exec(statement.sql);
+            SqlResult result =
+                statement.IsCopy() ? conn_.Copy(statement.sql, statement.copy_rows) : conn_.Exec(statement.sql);
             history_.Record(++sent_, statement.Script(), result.Summary());
             if (result.ok && i < unit.check_after.size() && unit.check_after[i] != nullptr)
                 result = VerifySwitched(*unit.check_after[i], statement.sql);
@@ -284,8 +276,7 @@ class Session {
     SqlResult VerifySwitched(const View& view, const std::string& switch_sql) {
         const std::string sql = "SELECT ivmx.verify_immv(" + Quote(view.name) + ")";
         SqlResult result = conn_.Exec(sql);
-        const std::string differing =
-            result.ok && !result.rows.empty() ? result.rows[0][0].value_or("NULL") : "";
+        const std::string differing = result.ok && !result.rows.empty() ? result.rows[0][0].value_or("NULL") : "";
         history_.Record(0, sql + ";", result.ok ? "ok: " + differing : result.Summary());
         if (!result.ok) return result;
         ++stats_.switch_checks;
@@ -332,9 +323,15 @@ class Session {
     void CountDeadlock(const std::string& detail, const std::string& context) {
         ++stats_.deadlock_retries;
         switch (shared_.deadlocks->Classify(index_, detail, context)) {
-            case DeadlockCause::Workload: ++stats_.deadlocks_workload; break;
-            case DeadlockCause::Maintenance: ++stats_.deadlocks_maintenance; break;
-            case DeadlockCause::Operation: ++stats_.deadlocks_operation; break;
+            case DeadlockCause::Workload:
+                ++stats_.deadlocks_workload;
+                break;
+            case DeadlockCause::Maintenance:
+                ++stats_.deadlocks_maintenance;
+                break;
+            case DeadlockCause::Operation:
+                ++stats_.deadlocks_operation;
+                break;
         }
     }
 
@@ -428,8 +425,7 @@ class Session {
             const View* view = views[i];
             const bool to_deferred = !deferred_.at(view);
             const std::string mode = to_deferred ? "deferred" : "immediate";
-            unit.statements.push_back(
-                {"SELECT ivmx.set_mode(" + Quote(view->name) + ", '" + mode + "')"});
+            unit.statements.push_back({"SELECT ivmx.set_mode(" + Quote(view->name) + ", '" + mode + "')"});
             unit.check_after.push_back(to_deferred ? nullptr : view);
             ++unit.mode_calls;
             what += (what.empty() ? "" : ", then ") + view->name + " to " + mode;
@@ -437,8 +433,7 @@ class Session {
         }
         unit.commit = rng_.Percent(90);
         bool has_copy = false;
-        for (const Statement& statement : unit.statements)
-            has_copy = has_copy || statement.IsCopy();
+        for (const Statement& statement : unit.statements) has_copy = has_copy || statement.IsCopy();
         if (!unit.truncates && !has_copy && rng_.Percent(20)) {
             unit.do_block = true;
             unit.commit = true;
@@ -453,8 +448,7 @@ class Session {
         char when[64];
         std::snprintf(when, sizeof when, "%.2f s - %.2f s: ", started, shared_.Elapsed());
         const long writes = static_cast<long>(unit.statements.size()) - unit.mode_calls;
-        const std::string with =
-            writes > 0 ? " with " + std::to_string(writes) + " write(s))" : ")";
+        const std::string with = writes > 0 ? " with " + std::to_string(writes) + " write(s))" : ")";
         const std::string how = unit.do_block ? " (DO block" : " (transaction";
         switch_log_.push_back(when + what + how + with);
     }
@@ -503,8 +497,7 @@ class Session {
         for (const Mismatch& m : mismatches) report += "\n" + ExplainMismatch(conn_, m);
         Send("ROLLBACK");
         const size_t again = Verify(conn_, CheckedNow()).size();
-        report +=
-            "\nchecked again in a new snapshot: " + std::to_string(again) + " IMMV(s) differ\n";
+        report += "\nchecked again in a new snapshot: " + std::to_string(again) + " IMMV(s) differ\n";
         Fail(report);
     }
 
@@ -521,10 +514,10 @@ class Session {
     History history_;
     RunStats stats_;
     long sent_ = 0;
-    const bool tunes_settings_;   // changes ivmx.max_batch_rows / full_refresh_ratio
-    const bool switches_modes_;   // calls ivmx.set_mode
-    int batch_rows_;              // ivmx.max_batch_rows set last
-    bool ratio_zero_;             // ivmx.full_refresh_ratio = 0 (else its default)
+    const bool tunes_settings_;             // changes ivmx.max_batch_rows / full_refresh_ratio
+    const bool switches_modes_;             // calls ivmx.set_mode
+    int batch_rows_;                        // ivmx.max_batch_rows set last
+    bool ratio_zero_;                       // ivmx.full_refresh_ratio = 0 (else its default)
     std::map<const View*, bool> deferred_;  // modes of SwitchableViews(), as committed
     std::vector<std::string> switch_log_;
     Activity activity_ = Activity::Write;  // what the statements sent now belong to
@@ -553,15 +546,13 @@ std::vector<const View*> SwitchedViews(Connection& conn) {
 std::string Describe(const std::vector<const View*>& switched) {
     std::string out;
     for (const View* view : switched)
-        out += (out.empty() ? "" : ", ") + view->name + " (" +
-               (view->deferred ? "immediate" : "deferred") + ")";
+        out += (out.empty() ? "" : ", ") + view->name + " (" + (view->deferred ? "immediate" : "deferred") + ")";
     return out.empty() ? "none" : out;
 }
 
 // SELECT ivmx.flush(), then verify_immv of every IMMV; false (and the run
 // failed) on a difference.
-bool FlushAndVerifyAll(Connection& conn, const std::string& after, SharedState& shared,
-                       RunStats& stats) {
+bool FlushAndVerifyAll(Connection& conn, const std::string& after, SharedState& shared, RunStats& stats) {
     ++stats.checks;
     ++stats.flushes;
     conn.MustExec("SELECT ivmx.flush()");
@@ -582,17 +573,17 @@ void CheckAtEnd(const ConcurrentOptions& options, SharedState& shared, RunStats&
     const std::vector<const View*> switched = SwitchedViews(conn);
     if (!FlushAndVerifyAll(conn,
                            "after all sessions finished and SELECT ivmx.flush(), with these IMMVs "
-                           "in the other mode than created: " + Describe(switched),
+                           "in the other mode than created: " +
+                               Describe(switched),
                            shared, stats))
         return;
     if (switched.empty()) return;
     for (const View* view : switched)
         conn.MustExec("SELECT ivmx.set_mode(" + Quote(view->name) + ", '" +
                       (view->deferred ? "deferred" : "immediate") + "')");
-    FlushAndVerifyAll(conn,
-                      "after switching " + Describe(switched) +
-                          " back to the mode it was created in, and SELECT ivmx.flush()",
-                      shared, stats);
+    FlushAndVerifyAll(
+        conn, "after switching " + Describe(switched) + " back to the mode it was created in, and SELECT ivmx.flush()",
+        shared, stats);
 }
 
 std::string FailureReport(const ConcurrentOptions& options, const SharedState& shared,
@@ -600,11 +591,9 @@ std::string FailureReport(const ConcurrentOptions& options, const SharedState& s
     std::string report = "concurrent mode FAILED (seed " + std::to_string(options.seed) + ", " +
                          std::to_string(options.sessions) + " sessions, max_batch_rows " +
                          std::to_string(shared.batch_rows) + " first" +
-                         (shared.ratio_zero ? ", full_refresh_ratio 0 first" : "") + ")\n" +
-                         shared.failure + "\n";
+                         (shared.ratio_zero ? ", full_refresh_ratio 0 first" : "") + ")\n" + shared.failure + "\n";
     report += "\ndeadlocks so far: " + shared.deadlocks->Counts() + "\n";
-    if (shared.deadlocks->Count(DeadlockCause::Maintenance) > 0)
-        report += shared.deadlocks->MaintenanceReport();
+    if (shared.deadlocks->Count(DeadlockCause::Maintenance) > 0) report += shared.deadlocks->MaintenanceReport();
     for (size_t i = 0; i < sessions.size(); ++i) {
         const std::vector<std::string>& log = sessions[i]->switch_log();
         if (log.empty()) continue;
@@ -631,21 +620,17 @@ RunStats RunConcurrent(const ConcurrentOptions& options) {
     shared.ratio_zero = rng.Percent(50);
     {
         Connection conn(options.dbname);
-        for (const std::string& sql :
-             ChangeSettingSql(kMaxBatchRows, std::to_string(shared.batch_rows)))
+        for (const std::string& sql : ChangeSettingSql(kMaxBatchRows, std::to_string(shared.batch_rows)))
             conn.MustExec(sql);
         if (shared.ratio_zero)
-            for (const std::string& sql : ChangeSettingSql(kFullRefreshRatio, "0"))
-                conn.MustExec(sql);
+            for (const std::string& sql : ChangeSettingSql(kFullRefreshRatio, "0")) conn.MustExec(sql);
     }
     DeadlockClassifier deadlocks(options.dbname, options.deadlock_log);
     shared.deadlocks = &deadlocks;
     std::vector<std::unique_ptr<Session>> sessions;
-    for (int i = 0; i < options.sessions; ++i)
-        sessions.push_back(std::make_unique<Session>(options, i, shared));
+    for (int i = 0; i < options.sessions; ++i) sessions.push_back(std::make_unique<Session>(options, i, shared));
     std::vector<std::thread> threads;
-    for (auto& session : sessions)
-        threads.emplace_back(RunSession, std::ref(*session), std::ref(shared));
+    for (auto& session : sessions) threads.emplace_back(RunSession, std::ref(*session), std::ref(shared));
     for (std::thread& thread : threads) thread.join();
 
     RunStats stats;
@@ -655,10 +640,9 @@ RunStats RunConcurrent(const ConcurrentOptions& options) {
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     // Every IMMV was right: the run still fails if maintenance caused a deadlock.
     if (deadlocks.Count(DeadlockCause::Maintenance) > 0)
-        stats.failure_after_summary =
-            "concurrent mode FAILED (seed " + std::to_string(options.seed) + ", " +
-            std::to_string(options.sessions) + " sessions): " + deadlocks.FirstMaintenance() +
-            "\ndeadlocks: " + deadlocks.Counts() + "\n" + deadlocks.MaintenanceReport();
+        stats.failure_after_summary = "concurrent mode FAILED (seed " + std::to_string(options.seed) + ", " +
+                                      std::to_string(options.sessions) + " sessions): " + deadlocks.FirstMaintenance() +
+                                      "\ndeadlocks: " + deadlocks.Counts() + "\n" + deadlocks.MaintenanceReport();
     return stats;
 }
 

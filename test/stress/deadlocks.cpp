@@ -27,8 +27,7 @@ struct Wait {
 };
 
 std::vector<Wait> ParseWaits(const std::string& detail) {
-    static const std::regex line(
-        R"(Process (\d+) waits for (\S+) on (.+); blocked by process (\d+)\.)");
+    static const std::regex line(R"(Process (\d+) waits for (\S+) on (.+); blocked by process (\d+)\.)");
     std::vector<Wait> waits;
     for (std::sregex_iterator it(detail.begin(), detail.end(), line), end; it != end; ++it)
         waits.push_back({std::stoi((*it)[1]), (*it)[2], (*it)[3], std::stoi((*it)[4])});
@@ -63,7 +62,9 @@ bool EndsTransaction(const std::string& sql) {
            upper.compare(0, 19, "PREPARE TRANSACTION") == 0;
 }
 
-bool CallsIvmx(const std::string& sql) { return sql.find("ivmx.") != std::string::npos; }
+bool CallsIvmx(const std::string& sql) {
+    return sql.find("ivmx.") != std::string::npos;
+}
 
 bool IsOperation(Activity activity) {
     return activity == Activity::Switch || activity == Activity::Flush || activity == Activity::Check;
@@ -71,11 +72,16 @@ bool IsOperation(Activity activity) {
 
 const char* ActivityName(Activity activity) {
     switch (activity) {
-        case Activity::Write: return "a unit of writes";
-        case Activity::Switch: return "a unit of mode switches";
-        case Activity::Flush: return "a flush";
-        case Activity::Check: return "a check";
-        case Activity::Settings: return "a settings change";
+        case Activity::Write:
+            return "a unit of writes";
+        case Activity::Switch:
+            return "a unit of mode switches";
+        case Activity::Flush:
+            return "a flush";
+        case Activity::Check:
+            return "a check";
+        case Activity::Settings:
+            return "a settings change";
     }
     return "?";
 }
@@ -113,8 +119,7 @@ bool ContextShowsMaintenance(const std::string& context) {
 
 }  // namespace
 
-DeadlockClassifier::DeadlockClassifier(const std::string& dbname, const std::string& log_path)
-    : conn_(dbname) {
+DeadlockClassifier::DeadlockClassifier(const std::string& dbname, const std::string& log_path) : conn_(dbname) {
     if (!log_path.empty()) log_.open(log_path, std::ios::trunc);
     database_oid_ = conn_.Scalar("SELECT oid FROM pg_database WHERE datname = current_database()");
     immv_class_oid_ = conn_.Scalar("SELECT 'ivmx.immv'::regclass::oid");
@@ -162,7 +167,8 @@ DeadlockClassifier::Process DeadlockClassifier::Describe(int pid, const std::map
     if (session < 0) {
         SqlResult result = conn_.Exec(
             "SELECT backend_type, left(coalesce(query, ''), 1000), coalesce(leader_pid, 0) "
-            "FROM pg_stat_activity WHERE pid = " + std::to_string(pid));
+            "FROM pg_stat_activity WHERE pid = " +
+            std::to_string(pid));
         if (!result.ok || result.rows.empty()) {
             process.gone = true;
             process.label = "a process that is not a session and has ended since";
@@ -174,8 +180,7 @@ DeadlockClassifier::Process DeadlockClassifier::Describe(int pid, const std::map
         std::lock_guard<std::mutex> lock(sent_mutex_);
         auto it = session_pids_.find(leader);
         if (leader == 0 || it == session_pids_.end()) {
-            const bool vowel = std::string("aeiou").find(process.backend_type.substr(0, 1)) !=
-                               std::string::npos;
+            const bool vowel = std::string("aeiou").find(process.backend_type.substr(0, 1)) != std::string::npos;
             process.label = (vowel ? "an " : "a ") + process.backend_type;
             return process;
         }
@@ -190,8 +195,7 @@ DeadlockClassifier::Process DeadlockClassifier::Describe(int pid, const std::map
     return process;
 }
 
-DeadlockCause DeadlockClassifier::Classify(int index, const std::string& detail,
-                                           const std::string& context) {
+DeadlockCause DeadlockClassifier::Classify(int index, const std::string& detail, const std::string& context) {
     const auto received = std::chrono::steady_clock::now();
     // Each session's statement sent last before the error came: what it was
     // doing when the cycle formed (its statements sent since came after).
@@ -259,8 +263,7 @@ DeadlockCause DeadlockClassifier::Classify(int index, const std::string& detail,
             else if (StatementKind(s.sql) == "TRUNCATE")
                 operations.push_back(who + " runs TRUNCATE");
             else if (EndsTransaction(s.sql))
-                maintenance.push_back(who + " waits at " + StatementKind(s.sql) +
-                                      " (pre-commit maintenance)");
+                maintenance.push_back(who + " waits at " + StatementKind(s.sql) + " (pre-commit maintenance)");
         } else if (!p.session) {
             if (!p.gone) note += ": " + Shorten(p.query);
             // Only sessions and pg_ivmx's schedulers work in the database:
@@ -287,9 +290,8 @@ DeadlockCause DeadlockClassifier::Classify(int index, const std::string& detail,
                 const Relation immv = LookUp(oid);
                 const std::string name = immv.found ? immv.schema + "." + immv.name : m[1].str();
                 what = "the mode or turn lock of IMMV " + name;
-                maintenance.push_back("process " + std::to_string(wait.pid) + " waits for " +
-                                      wait.mode + " on " + what + " (object " + m[1].str() +
-                                      " of class ivmx.immv)");
+                maintenance.push_back("process " + std::to_string(wait.pid) + " waits for " + wait.mode + " on " +
+                                      what + " (object " + m[1].str() + " of class ivmx.immv)");
             } else {
                 what = "an object of class " + m[2].str();
             }
@@ -308,18 +310,18 @@ DeadlockCause DeadlockClassifier::Classify(int index, const std::string& detail,
                     why = "a relation that no longer exists (the workload drops none)";
                 } else {
                     name = rel.schema + "." + rel.name;
-                    if (rel.immv) why = "the IMMV " + name;
-                    else if (rel.schema == "ivmx") why = "pg_ivmx's table " + name;
-                    const std::string note =
-                        "relation " + m[1].str() + ": " + name + (rel.immv ? " (an IMMV)" : "");
-                    if (std::find(notes.begin(), notes.end(), note) == notes.end())
-                        notes.push_back(note);
+                    if (rel.immv)
+                        why = "the IMMV " + name;
+                    else if (rel.schema == "ivmx")
+                        why = "pg_ivmx's table " + name;
+                    const std::string note = "relation " + m[1].str() + ": " + name + (rel.immv ? " (an IMMV)" : "");
+                    if (std::find(notes.begin(), notes.end(), note) == notes.end()) notes.push_back(note);
                     name = (rel.immv ? "IMMV " : "table ") + name;
                 }
                 what = part + name;
                 if (!why.empty())
-                    maintenance.push_back("process " + std::to_string(wait.pid) + " waits for " +
-                                          wait.mode + " on " + part + why);
+                    maintenance.push_back("process " + std::to_string(wait.pid) + " waits for " + wait.mode + " on " +
+                                          part + why);
             }
         } else if (wait.object.compare(0, 12, "transaction ") == 0) {
             what = "a transaction";
@@ -328,14 +330,12 @@ DeadlockCause DeadlockClassifier::Classify(int index, const std::string& detail,
         } else {
             what = std::regex_replace(wait.object, std::regex(R"(\d+)"), "N");
         }
-        const std::string by =
-            p.session && p.sending != nullptr ? StatementKind(p.sending->sql)
-            : p.session                       ? "session"
-                                              : (p.gone ? "ended process" : p.backend_type);
+        const std::string by = p.session && p.sending != nullptr ? StatementKind(p.sending->sql)
+                               : p.session                       ? "session"
+                                                                 : (p.gone ? "ended process" : p.backend_type);
         kinds.push_back(by + " waits for " + wait.mode + " on " + what);
     }
-    if (ContextShowsMaintenance(context))
-        maintenance.push_back("the victim's CONTEXT shows a maintenance statement");
+    if (ContextShowsMaintenance(context)) maintenance.push_back("the victim's CONTEXT shows a maintenance statement");
 
     const DeadlockCause cause = !operations.empty()    ? DeadlockCause::Operation
                                 : !maintenance.empty() ? DeadlockCause::Maintenance
@@ -347,20 +347,17 @@ DeadlockCause DeadlockClassifier::Classify(int index, const std::string& detail,
                                         "with a maintenance operation"};
     char head[160];
     std::snprintf(head, sizeof head, "deadlock %s, %.2f s into the run, reported to session %d:\n",
-                  names[static_cast<int>(cause)],
-                  std::chrono::duration<double>(received - start_).count(), index + 1);
+                  names[static_cast<int>(cause)], std::chrono::duration<double>(received - start_).count(), index + 1);
     std::string report = head;
     report += "  DETAIL:  ";
     for (char c : detail) report += c == '\n' ? std::string("\n           ") : std::string(1, c);
     report += "\n";
     if (!context.empty()) report += "  CONTEXT: " + Shorten(context, 2 * kShownChars) + "\n";
     for (const std::string& note : notes) report += "  " + note + "\n";
-    const std::vector<std::string>& reasons =
-        cause == DeadlockCause::Operation ? operations : maintenance;
+    const std::vector<std::string>& reasons = cause == DeadlockCause::Operation ? operations : maintenance;
     if (!reasons.empty()) {
         report += cause == DeadlockCause::Operation ? "  why an operation:" : "  why maintenance:";
-        for (size_t i = 0; i < reasons.size(); ++i)
-            report += (i > 0 ? ";" : "") + std::string(" ") + reasons[i];
+        for (size_t i = 0; i < reasons.size(); ++i) report += (i > 0 ? ";" : "") + std::string(" ") + reasons[i];
         report += "\n";
     }
     if (log_.is_open()) log_ << report << "\n" << std::flush;
@@ -403,8 +400,7 @@ std::string DeadlockClassifier::FirstMaintenance() const {
 std::string DeadlockClassifier::Counts() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return std::to_string(counts_[0]) + " of the workload's own, " + std::to_string(counts_[1]) +
-           " caused by maintenance, " + std::to_string(counts_[2]) +
-           " with a maintenance operation";
+           " caused by maintenance, " + std::to_string(counts_[2]) + " with a maintenance operation";
 }
 
 std::string DeadlockClassifier::MaintenanceReport() const {
@@ -417,8 +413,7 @@ std::string DeadlockClassifier::MaintenanceReport() const {
     for (size_t i = 0; i < maintenance_reports_.size(); ++i)
         out += "\n" + std::string(i == 0 ? "the first " : "then the ") + maintenance_reports_[i];
     if (counts_[1] > static_cast<long>(maintenance_reports_.size()))
-        out += "\n... and " + std::to_string(counts_[1] - static_cast<long>(maintenance_reports_.size())) +
-               " more\n";
+        out += "\n... and " + std::to_string(counts_[1] - static_cast<long>(maintenance_reports_.size())) + " more\n";
     return out;
 }
 

@@ -87,7 +87,7 @@ class DeadlockClassifier {
     struct Process {
         std::string label;  // "session 2" or "a pg_ivmx scheduler"
         bool session = false;
-        int index = -1;  // the session's
+        int index = -1;                    // the session's
         const Sending* sending = nullptr;  // the session's statement in flight
         std::string backend_type, query;   // for other processes
         bool gone = false;                 // not a session, and ended since
@@ -97,8 +97,8 @@ class DeadlockClassifier {
     Process Describe(int pid, const std::map<int, Sending>& last);
 
     const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-    mutable std::mutex sent_mutex_;  // guards session_pids_, sent_
-    std::map<int, int> session_pids_;  // pid -> session index
+    mutable std::mutex sent_mutex_;             // guards session_pids_, sent_
+    std::map<int, int> session_pids_;           // pid -> session index
     std::map<int, std::vector<Sending>> sent_;  // per session, the latest few, oldest first
 
     mutable std::mutex mutex_;  // guards the rest

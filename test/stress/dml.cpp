@@ -31,9 +31,8 @@ Statement DmlGenerator::Next() {
     if (rng_.Below(1000) < weights_.truncate_per_mille) return Truncate();
     const Table& table = rng_.Pick(Tables());
     const DmlWeights& w = weights_;
-    switch (
-        rng_.Weighted({w.insert_one, w.insert_many, w.insert_select, w.update_one, w.update_many,
-                       w.delete_one, w.delete_many, w.upsert, w.copy, w.writable_cte})) {
+    switch (rng_.Weighted({w.insert_one, w.insert_many, w.insert_select, w.update_one, w.update_many, w.delete_one,
+                           w.delete_many, w.upsert, w.copy, w.writable_cte})) {
         case 0:
             return Insert(table, 1);
         case 1:
@@ -72,22 +71,19 @@ Statement DmlGenerator::Insert(const Table& table, int rows) {
         else
             tuples.push_back(RowValues(table));
     }
-    return {"INSERT INTO " + table.name + " (" + table.ColumnList() + ") VALUES " +
-            Join(tuples, ", ")};
+    return {"INSERT INTO " + table.name + " (" + table.ColumnList() + ") VALUES " + Join(tuples, ", ")};
 }
 
 // Select-list re-creating rows of `table` from a row source with the same
 // column names: key columns get fresh values numbered by `ordinal_sql` (at most
 // `max_rows` of them) unless `ordinal_sql` is empty; one small column may move.
-std::string DmlGenerator::MovedColumns(const Table& table, const std::string& ordinal_sql,
-                                       int max_rows) {
+std::string DmlGenerator::MovedColumns(const Table& table, const std::string& ordinal_sql, int max_rows) {
     std::vector<std::string> items;
     bool moved = false;
     for (const Column& c : table.columns) {
         if (c.kind == ValueKind::Key && !ordinal_sql.empty() && !table.primary_key.empty()) {
             items.push_back(keys_.FreshRange(table, ordinal_sql, max_rows));
-        } else if (c.kind == ValueKind::Small && !IsKeyColumn(table, c) && !moved &&
-                   rng_.Percent(50)) {
+        } else if (c.kind == ValueKind::Small && !IsKeyColumn(table, c) && !moved && rng_.Percent(50)) {
             items.push_back("(" + c.name + " + 1) % " + std::to_string(c.domain));
             moved = true;
         } else {
@@ -101,16 +97,14 @@ Statement DmlGenerator::InsertSelect(const Table& table) {
     const int limit = rng_.Between(1, 5);
     const std::string order = table.ColumnList();
     return {"INSERT INTO " + table.name + " (" + table.ColumnList() + ") SELECT " +
-            MovedColumns(table, "row_number() OVER (ORDER BY " + order + ")", limit) + " FROM " +
-            table.name + " WHERE " + values_.Predicate(table) + " ORDER BY " + order + " LIMIT " +
-            std::to_string(limit)};
+            MovedColumns(table, "row_number() OVER (ORDER BY " + order + ")", limit) + " FROM " + table.name +
+            " WHERE " + values_.Predicate(table) + " ORDER BY " + order + " LIMIT " + std::to_string(limit)};
 }
 
 Statement DmlGenerator::Update(const Table& table, bool single_row) {
     std::string where = single_row ? values_.RowPredicate(table) : values_.Predicate(table);
     if (!single_row && rng_.Percent(3)) where = "true";
-    return {"UPDATE " + table.name + " SET " + values_.SetList(table, single_row) + " WHERE " +
-            where};
+    return {"UPDATE " + table.name + " SET " + values_.SetList(table, single_row) + " WHERE " + where};
 }
 
 Statement DmlGenerator::Delete(const Table& table, bool single_row) {
@@ -125,10 +119,8 @@ std::string DmlGenerator::KeyedRowValues(const Table& table, std::vector<std::st
     std::vector<std::string> values, key;
     for (const Column& c : table.columns) {
         std::string value = values_.Literal(table, c);
-        if (c.kind == ValueKind::Key && rng_.Percent(60))
-            value = std::to_string(keys_.Existing(table));
-        if (IsKeyColumn(table, c) && c.kind == ValueKind::Small)
-            value = std::to_string(rng_.Below(c.domain));
+        if (c.kind == ValueKind::Key && rng_.Percent(60)) value = std::to_string(keys_.Existing(table));
+        if (IsKeyColumn(table, c) && c.kind == ValueKind::Small) value = std::to_string(rng_.Below(c.domain));
         if (IsKeyColumn(table, c)) key.push_back(value);
         values.push_back(value);
     }
@@ -144,10 +136,8 @@ std::string DmlGenerator::ConflictAction(const Table& table) {
     if (rng_.Percent(30)) return " ON CONFLICT " + target + " DO NOTHING";
     std::vector<std::string> sets;
     for (const Column& c : table.columns)
-        if (!IsKeyColumn(table, c) && rng_.Percent(50))
-            sets.push_back(c.name + " = " + values_.UpsertAssignment(c));
-    if (sets.empty())
-        sets.push_back(table.columns.back().name + " = EXCLUDED." + table.columns.back().name);
+        if (!IsKeyColumn(table, c) && rng_.Percent(50)) sets.push_back(c.name + " = " + values_.UpsertAssignment(c));
+    if (sets.empty()) sets.push_back(table.columns.back().name + " = EXCLUDED." + table.columns.back().name);
     std::string action = " ON CONFLICT " + target + " DO UPDATE SET " + Join(sets, ", ");
     if (rng_.Percent(20)) {
         // A condition on the first small non-key column (g, or t_fk's k).
@@ -172,8 +162,8 @@ Statement DmlGenerator::Upsert(const Table& table) {
         std::string tuple = KeyedRowValues(table, used_keys);
         if (!tuple.empty()) tuples.push_back(tuple);
     }
-    return {"INSERT INTO " + table.name + " AS t (" + table.ColumnList() + ") VALUES " +
-            Join(tuples, ", ") + ConflictAction(table)};
+    return {"INSERT INTO " + table.name + " AS t (" + table.ColumnList() + ") VALUES " + Join(tuples, ", ") +
+            ConflictAction(table)};
 }
 
 Statement DmlGenerator::Copy(const Table& table) {
@@ -193,48 +183,44 @@ Statement DmlGenerator::WritableCte(const Table& table) {
     const std::string columns = table.ColumnList();
     switch (rng_.Below(7)) {
         case 0:  // delete rows and put them back, changed, with the same keys
-            return {"WITH moved AS (DELETE FROM " + name + " WHERE " + values_.Predicate(table) +
-                    " RETURNING " + columns + ") INSERT INTO " + name + " (" + columns +
-                    ") SELECT " + MovedColumns(table, "", 0) + " FROM moved"};
+            return {"WITH moved AS (DELETE FROM " + name + " WHERE " + values_.Predicate(table) + " RETURNING " +
+                    columns + ") INSERT INTO " + name + " (" + columns + ") SELECT " + MovedColumns(table, "", 0) +
+                    " FROM moved"};
         case 1: {  // update rows and insert copies of their new versions
             const int limit = rng_.Between(1, 4);
-            return {"WITH changed AS (UPDATE " + name + " SET " + values_.SetList(table, false) +
-                    " WHERE " + values_.Predicate(table) + " RETURNING " + columns +
-                    ") INSERT INTO " + name + " (" + columns + ") SELECT " +
-                    MovedColumns(table, "row_number() OVER (ORDER BY " + columns + ")", limit) +
+            return {"WITH changed AS (UPDATE " + name + " SET " + values_.SetList(table, false) + " WHERE " +
+                    values_.Predicate(table) + " RETURNING " + columns + ") INSERT INTO " + name + " (" + columns +
+                    ") SELECT " + MovedColumns(table, "row_number() OVER (ORDER BY " + columns + ")", limit) +
                     " FROM changed ORDER BY " + columns + " LIMIT " + std::to_string(limit)};
         }
         case 2:  // two updates; a row both match is changed by one of them only
-            return {"WITH first AS (UPDATE " + name + " SET " + values_.SetList(table, false) +
-                    " WHERE " + values_.Predicate(table) + " RETURNING 1) UPDATE " + name +
-                    " SET " + values_.SetList(table, false) + " WHERE " + values_.Predicate(table)};
+            return {"WITH first AS (UPDATE " + name + " SET " + values_.SetList(table, false) + " WHERE " +
+                    values_.Predicate(table) + " RETURNING 1) UPDATE " + name + " SET " +
+                    values_.SetList(table, false) + " WHERE " + values_.Predicate(table)};
         case 3:  // insert rows and delete others (the delete does not see the new rows)
-            return {"WITH added AS (" + Insert(table, rng_.Between(1, 3)).sql +
-                    " RETURNING 1) DELETE FROM " + name + " WHERE " + values_.Predicate(table)};
+            return {"WITH added AS (" + Insert(table, rng_.Between(1, 3)).sql + " RETURNING 1) DELETE FROM " + name +
+                    " WHERE " + values_.Predicate(table)};
         case 4: {  // change t_pk rows and their children in t_fk
             const Table& pk = TableNamed("t_pk");
-            return {"WITH up AS (UPDATE t_pk SET " + values_.SetList(pk, false) + " WHERE " +
-                    values_.Predicate(pk) +
+            return {"WITH up AS (UPDATE t_pk SET " + values_.SetList(pk, false) + " WHERE " + values_.Predicate(pk) +
                     " RETURNING id, g) UPDATE t_fk SET w = NULLIF((coalesce(w, 2) + 1) % 3, 2), "
                     "k = (SELECT g % 4 FROM up WHERE up.id = t_fk.pid) "
                     "WHERE pid IN (SELECT id FROM up)"};
         }
         case 5: {  // delete children in t_fk and move their parents to another group
             const Table& fk = TableNamed("t_fk");
-            return {
-                "WITH gone AS (DELETE FROM t_fk WHERE " + values_.Predicate(fk) +
-                " RETURNING pid, w) UPDATE t_pk SET n = (SELECT max(w) FROM gone "
-                "WHERE gone.pid = t_pk.id), g = (g + 1) % 5 WHERE id IN (SELECT pid FROM gone)"};
+            return {"WITH gone AS (DELETE FROM t_fk WHERE " + values_.Predicate(fk) +
+                    " RETURNING pid, w) UPDATE t_pk SET n = (SELECT max(w) FROM gone "
+                    "WHERE gone.pid = t_pk.id), g = (g + 1) % 5 WHERE id IN (SELECT pid FROM gone)"};
         }
         default: {  // move rows from t_bag into t_kv
             const Table& bag = TableNamed("t_bag");
             const Table& kv = TableNamed("t_kv");
-            return {
-                "WITH gone AS (DELETE FROM t_bag WHERE " + values_.Predicate(bag) +
-                " RETURNING g, n, s) INSERT INTO t_kv (a, b, g, x, s, t) SELECT coalesce(g, 0), " +
-                keys_.FreshRange(kv, "row_number() OVER (ORDER BY g, n, s)", 5) +
-                ", coalesce(n, 0) % 3, n, s, coalesce(s, 'none') FROM gone ORDER BY g, n, s LIMIT "
-                "5"};
+            return {"WITH gone AS (DELETE FROM t_bag WHERE " + values_.Predicate(bag) +
+                    " RETURNING g, n, s) INSERT INTO t_kv (a, b, g, x, s, t) SELECT coalesce(g, 0), " +
+                    keys_.FreshRange(kv, "row_number() OVER (ORDER BY g, n, s)", 5) +
+                    ", coalesce(n, 0) % 3, n, s, coalesce(s, 'none') FROM gone ORDER BY g, n, s LIMIT "
+                    "5"};
         }
     }
 }

@@ -3,8 +3,7 @@
 
 namespace stress {
 
-History::History(size_t capacity, const std::string& script_path)
-    : capacity_(capacity), script_path_(script_path) {
+History::History(size_t capacity, const std::string& script_path) : capacity_(capacity), script_path_(script_path) {
     if (!script_path_.empty()) script_.open(script_path_, std::ios::trunc);
 }
 

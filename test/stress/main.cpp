@@ -74,8 +74,7 @@ Options OptionsFromEnv() {
     Options options;
     options.seed = NumberFromEnv("STRESS_SEED", std::random_device{}() % 1000000000u);
     options.statements = static_cast<long>(NumberFromEnv("STRESS_STATEMENTS", 1000));
-    options.concurrent_statements =
-        static_cast<long>(NumberFromEnv("STRESS_CONCURRENT_STATEMENTS", 4000));
+    options.concurrent_statements = static_cast<long>(NumberFromEnv("STRESS_CONCURRENT_STATEMENTS", 4000));
     options.sessions = static_cast<int>(NumberFromEnv("STRESS_SESSIONS", 4));
     const char* mode = std::getenv("STRESS_MODE");
     const std::string mode_text = mode != nullptr && *mode != '\0' ? mode : "all";
@@ -97,8 +96,7 @@ Options OptionsFromEnv() {
 std::string TableSizes(Connection& conn) {
     std::string out;
     for (const Table& table : Tables())
-        out += (out.empty() ? "" : ", ") + table.name + " " +
-               conn.Scalar("SELECT count(*) FROM " + table.name);
+        out += (out.empty() ? "" : ", ") + table.name + " " + conn.Scalar("SELECT count(*) FROM " + table.name);
     return out;
 }
 
@@ -127,12 +125,10 @@ RunStats RunSequentialMode(const Options& options) {
         "max_batch_rows changes, %ld full_refresh_ratio changes, %ld checks of %zu IMMVs, %ld "
         "unique violations, %ld foreign key violations, %ld serialization failures of a flush or "
         "TRUNCATE in a snapshot transaction, 0 mismatches, %.1f s\n",
-        stats.statements, stats.in_transactions, stats.transactions, stats.rolled_back,
-        stats.savepoint_rollbacks, stats.side_transactions, stats.drains, stats.drain_seconds,
-        stats.drain_timeouts, stats.flushes, stats.mode_switches,
-        stats.chain_switches,
-        stats.batch_rows_changes, stats.ratio_changes, stats.checks, Views().size(),
-        stats.unique_violations, stats.foreign_key_violations, stats.serialization_retries,
+        stats.statements, stats.in_transactions, stats.transactions, stats.rolled_back, stats.savepoint_rollbacks,
+        stats.side_transactions, stats.drains, stats.drain_seconds, stats.drain_timeouts, stats.flushes,
+        stats.mode_switches, stats.chain_switches, stats.batch_rows_changes, stats.ratio_changes, stats.checks,
+        Views().size(), stats.unique_violations, stats.foreign_key_violations, stats.serialization_retries,
         stats.seconds);
     return stats;
 }
@@ -168,20 +164,18 @@ RunStats RunConcurrentMode(const Options& options) {
         "max_batch_rows changes, %ld full_refresh_ratio changes, %ld checks, 0 mismatches, "
         "%.1f s\n",
         options.sessions, stats.statements, stats.transactions, stats.rolled_back,
-        stats.deadlock_retries + stats.serialization_retries + stats.lock_timeouts,
-        stats.deadlock_retries, stats.deadlocks_workload, stats.deadlocks_maintenance,
-        stats.deadlocks_operation, stats.serialization_retries, stats.lock_timeouts,
-        stats.unique_violations, stats.foreign_key_violations, stats.flushes, stats.mode_switches,
-        stats.chain_switches, stats.switch_retries, stats.switch_checks, stats.batch_rows_changes,
-        stats.ratio_changes, stats.checks, stats.seconds);
+        stats.deadlock_retries + stats.serialization_retries + stats.lock_timeouts, stats.deadlock_retries,
+        stats.deadlocks_workload, stats.deadlocks_maintenance, stats.deadlocks_operation, stats.serialization_retries,
+        stats.lock_timeouts, stats.unique_violations, stats.foreign_key_violations, stats.flushes, stats.mode_switches,
+        stats.chain_switches, stats.switch_retries, stats.switch_checks, stats.batch_rows_changes, stats.ratio_changes,
+        stats.checks, stats.seconds);
     if (!stats.failure_after_summary.empty()) throw StressFailure(stats.failure_after_summary);
     return stats;
 }
 
 int Main() {
     const Options options = OptionsFromEnv();
-    std::printf("stress: seed %llu (rerun with STRESS_SEED=%llu)\n",
-                static_cast<unsigned long long>(options.seed),
+    std::printf("stress: seed %llu (rerun with STRESS_SEED=%llu)\n", static_cast<unsigned long long>(options.seed),
                 static_cast<unsigned long long>(options.seed));
     std::fflush(stdout);
     RunStats total;
@@ -191,9 +185,8 @@ int Main() {
         if (options.concurrent) total.Add(RunConcurrentMode(options));
     } catch (const StressFailure& e) {
         std::fflush(stdout);
-        std::fprintf(
-            stderr, "\n%s\nstress: FAILED (seed %llu); its database (ivmx_stress_*_%d) is kept\n",
-            e.what(), static_cast<unsigned long long>(options.seed), static_cast<int>(getpid()));
+        std::fprintf(stderr, "\n%s\nstress: FAILED (seed %llu); its database (ivmx_stress_*_%d) is kept\n", e.what(),
+                     static_cast<unsigned long long>(options.seed), static_cast<int>(getpid()));
         return 1;
     } catch (const std::exception& e) {
         std::fflush(stdout);
@@ -203,9 +196,8 @@ int Main() {
     }
     DropDatabase(DatabaseName("sequential"));
     DropDatabase(DatabaseName("concurrent"));
-    std::printf("stress: PASS: %ld statements, %ld checks of %zu IMMVs, 0 mismatches (seed %llu)\n",
-                total.statements, total.checks, Views().size(),
-                static_cast<unsigned long long>(options.seed));
+    std::printf("stress: PASS: %ld statements, %ld checks of %zu IMMVs, 0 mismatches (seed %llu)\n", total.statements,
+                total.checks, Views().size(), static_cast<unsigned long long>(options.seed));
     return 0;
 }
 

@@ -21,11 +21,10 @@ std::string SqlResult::Summary() const {
 
 Connection::Connection(const std::string& dbname) {
     const char* keys[] = {"dbname", "application_name", "options", nullptr};
-    const char* values[] = {
-        dbname.c_str(), "ivmx_stress",
-        "-c statement_timeout=120s -c client_min_messages=warning -c deadlock_timeout=20ms "
-        "-c lc_messages=C",
-        nullptr};
+    const char* values[] = {dbname.c_str(), "ivmx_stress",
+                            "-c statement_timeout=120s -c client_min_messages=warning -c deadlock_timeout=20ms "
+                            "-c lc_messages=C",
+                            nullptr};
     conn_ = PQconnectdbParams(keys, values, 0);
     if (PQstatus(conn_) != CONNECTION_OK) {
         std::string message = PQerrorMessage(conn_);
@@ -42,8 +41,7 @@ Connection::~Connection() {
 
 SqlResult Connection::Collect(PGresult* result) {
     SqlResult out;
-    if (result == nullptr)
-        throw DatabaseError(std::string("lost the connection: ") + PQerrorMessage(conn_));
+    if (result == nullptr) throw DatabaseError(std::string("lost the connection: ") + PQerrorMessage(conn_));
     const ExecStatusType status = PQresultStatus(result);
     out.ok = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
     if (!out.ok) {
@@ -67,8 +65,7 @@ SqlResult Connection::Collect(PGresult* result) {
         }
     }
     PQclear(result);
-    if (!out.ok && PQstatus(conn_) != CONNECTION_OK)
-        throw DatabaseError("lost the connection: " + out.Summary());
+    if (!out.ok && PQstatus(conn_) != CONNECTION_OK) throw DatabaseError("lost the connection: " + out.Summary());
     return out;
 }
 
@@ -97,8 +94,7 @@ SqlResult Connection::Copy(const std::string& copy_sql, const std::vector<std::s
 SqlResult Connection::MustExec(const std::string& sql) {
     SqlResult result = Exec(sql);
     if (!result.ok)
-        throw DatabaseError(sql + "\n  failed: " + result.Summary(), result.sqlstate, result.detail,
-                            result.context);
+        throw DatabaseError(sql + "\n  failed: " + result.Summary(), result.sqlstate, result.detail, result.context);
     return result;
 }
 

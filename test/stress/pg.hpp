@@ -46,8 +46,8 @@ struct SqlResult {
 // Thrown when the connection is unusable or a required statement fails.
 class DatabaseError : public std::runtime_error {
   public:
-    explicit DatabaseError(const std::string& what, std::string state = "",
-                           std::string detail_text = "", std::string context_text = "")
+    explicit DatabaseError(const std::string& what, std::string state = "", std::string detail_text = "",
+                           std::string context_text = "")
         : std::runtime_error(what),
           sqlstate(std::move(state)),
           detail(std::move(detail_text)),

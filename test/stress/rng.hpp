@@ -40,9 +40,7 @@ class Rng {
     bool Percent(int percent) { return Below(100) < percent; }
 
     // An index into `weights`, chosen with probability proportional to its weight.
-    size_t Weighted(std::initializer_list<int> weights) {
-        return Weighted(std::vector<int>(weights));
-    }
+    size_t Weighted(std::initializer_list<int> weights) { return Weighted(std::vector<int>(weights)); }
     size_t Weighted(const std::vector<int>& weights) {
         int total = 0;
         for (int w : weights) total += w;

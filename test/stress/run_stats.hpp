@@ -19,19 +19,19 @@ struct RunStats {
     long deadlocks_maintenance = 0;  // ... caused by maintenance (fail the run)
     long deadlocks_operation = 0;    // ... with a set_mode, flush or check in the cycle
     long serialization_retries = 0;
-    long checks = 0;         // rounds of verify_immv over every IMMV
-    long flushes = 0;        // ivmx.flush calls, each followed by a check of what it refreshed
-    long mode_switches = 0;  // ivmx.set_mode calls (concurrent mode: committed ones)
-    long chain_switches = 0;     // switches of both levels of a nested pair, close together
-    long switch_checks = 0;      // verify_immv right after a switch to immediate, same transaction
-    long switch_retries = 0;     // mode-switch units retried after a conflict
-    long lock_timeouts = 0;      // ... of which after lock_timeout (55P03)
-    long batch_rows_changes = 0; // ALTER SYSTEM SET ivmx.max_batch_rows
-    long ratio_changes = 0;      // ivmx.full_refresh_ratio set to 0 or back to its default
-    long side_transactions = 0;  // sequential: transactions of the second session
-    long drains = 0;             // ... backlogs the scheduler drained, then checked
-    long drain_timeouts = 0;     // ... flushed instead (the scheduler was too slow)
-    double drain_seconds = 0;    // ... waiting for the scheduler
+    long checks = 0;              // rounds of verify_immv over every IMMV
+    long flushes = 0;             // ivmx.flush calls, each followed by a check of what it refreshed
+    long mode_switches = 0;       // ivmx.set_mode calls (concurrent mode: committed ones)
+    long chain_switches = 0;      // switches of both levels of a nested pair, close together
+    long switch_checks = 0;       // verify_immv right after a switch to immediate, same transaction
+    long switch_retries = 0;      // mode-switch units retried after a conflict
+    long lock_timeouts = 0;       // ... of which after lock_timeout (55P03)
+    long batch_rows_changes = 0;  // ALTER SYSTEM SET ivmx.max_batch_rows
+    long ratio_changes = 0;       // ivmx.full_refresh_ratio set to 0 or back to its default
+    long side_transactions = 0;   // sequential: transactions of the second session
+    long drains = 0;              // ... backlogs the scheduler drained, then checked
+    long drain_timeouts = 0;      // ... flushed instead (the scheduler was too slow)
+    double drain_seconds = 0;     // ... waiting for the scheduler
     double seconds = 0;
     // Non-empty: the run failed although it went through (the report to
     // print after the summary line).

@@ -26,8 +26,7 @@ std::string Table::CreateSql() const {
     for (size_t i = 0; i < columns.size(); ++i) {
         const Column& c = columns[i];
         sql += (i > 0 ? ", " : "") + c.name + " " + c.type + (c.nullable ? "" : " NOT NULL");
-        if (!c.references.empty())
-            sql += " REFERENCES " + c.references + " ON DELETE CASCADE ON UPDATE CASCADE";
+        if (!c.references.empty()) sql += " REFERENCES " + c.references + " ON DELETE CASCADE ON UPDATE CASCADE";
     }
     if (!primary_key.empty()) {
         sql += ", PRIMARY KEY (";
@@ -186,7 +185,6 @@ const std::vector<TwinShape>& TwinShapes() {
     return shapes;
 }
 
-
 std::vector<View> AllViews() {
     std::vector<View> views = {
         {"mv_pk_groups", "GROUP BY a nullable key, every aggregate over nullable inputs",
@@ -245,8 +243,7 @@ std::vector<View> AllViews() {
          "SELECT g, count(*) AS cnt, sum(n) AS sum_n, min(n) AS min_n, max(n) AS max_n, "
          "min(f) AS min_f, max(s) AS max_s FROM t_bag GROUP BY g",
          true},
-        {"dmv_distinct", "deferred: DISTINCT over nullable columns",
-         "SELECT DISTINCT g, n FROM t_bag", true},
+        {"dmv_distinct", "deferred: DISTINCT over nullable columns", "SELECT DISTINCT g, n FROM t_bag", true},
         {"dmv_bag_proj", "deferred: bag projection without primary key (duplicates)",
          "SELECT g, n + 1 AS n1, v * 2 AS v2, coalesce(s, '?') || '!' AS s2 FROM t_bag "
          "WHERE n IS NULL OR n < 3",
@@ -279,8 +276,7 @@ std::vector<View> AllViews() {
          {"nest_a2"}},
         // Chain B, deferred -> immediate -> deferred, over a table without key.
         {"nest_b1", "nested B1 (deferred): join of a bag table and a keyed table",
-         "SELECT b.rid, b.g, b.n, b.f, k.t FROM t_bag b JOIN t_kv k ON b.n = k.x AND b.g = k.g",
-         true},
+         "SELECT b.rid, b.g, b.n, b.f, k.t FROM t_bag b JOIN t_kv k ON b.n = k.x AND b.g = k.g", true},
         {"nest_b2",
          "nested B2 (immediate): aggregate over the deferred IMMV nest_b1",
          "SELECT g, count(*) AS cnt, sum(f) AS sum_f, max(t) AS max_t, min(n) AS min_n "
@@ -340,8 +336,8 @@ const std::vector<View>& Views() {
 }
 
 std::string View::CreateSql() const {
-    return "SELECT ivmx.create_immv(" + Quote(name) + ", " + Quote(query) +
-           (deferred ? ", mode => 'deferred'" : "") + ")";
+    return "SELECT ivmx.create_immv(" + Quote(name) + ", " + Quote(query) + (deferred ? ", mode => 'deferred'" : "") +
+           ")";
 }
 
 const View& ViewNamed(const std::string& name) {

@@ -20,8 +20,8 @@ std::vector<const View*> AllViews() {
 
 }  // namespace
 
-SequentialRunner::SequentialRunner(Connection& conn, Rng& rng, DmlGenerator& dml, History& history,
-                                   uint64_t seed, Connection* side)
+SequentialRunner::SequentialRunner(Connection& conn, Rng& rng, DmlGenerator& dml, History& history, uint64_t seed,
+                                   Connection* side)
     : conn_(conn), rng_(rng), dml_(dml), history_(history), seed_(seed), side_(side) {
     for (const View& view : Views()) deferred_[&view] = view.deferred;
 }
@@ -61,8 +61,7 @@ RunStats SequentialRunner::Run(long budget) {
     }
     if (side_open_) SideControl("ROLLBACK");
     if (side_paused_scheduler_) ChangeSetting(kSchedulerEnabled, "");
-    stats_.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    stats_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return stats_;
 }
 
@@ -99,8 +98,8 @@ void SequentialRunner::SideStep() {
     // first one right before the second: the same rows change twice, in
     // columns the single-table deferred IMMVs read.
     static const std::vector<std::string> every_row = {
-        "UPDATE t_pk SET v = v + 0.25", "UPDATE t_bag SET n = (n + 1) % 4",
-        "UPDATE t_fk SET w = (w + 1) % 3", "UPDATE t_kv SET x = (x + 1) % 5"};
+        "UPDATE t_pk SET v = v + 0.25", "UPDATE t_bag SET n = (n + 1) % 4", "UPDATE t_fk SET w = (w + 1) % 3",
+        "UPDATE t_kv SET x = (x + 1) % 5"};
     const bool every = rng_.Percent(50);
     const Statement statement = every ? Statement{rng_.Pick(every_row)} : dml_.Next();
     if (every) {
@@ -113,18 +112,16 @@ void SequentialRunner::SideStep() {
     if (side_paused_scheduler_) std::this_thread::sleep_for(std::chrono::milliseconds(150));
     bool commit = rng_.Percent(80);
     const long number = ++stats_.statements;
-    SqlResult result = statement.IsCopy() ? side_->Copy(statement.sql, statement.copy_rows)
-                                          : side_->Exec(statement.sql);
+    SqlResult result =
+        statement.IsCopy() ? side_->Copy(statement.sql, statement.copy_rows) : side_->Exec(statement.sql);
     if (!result.ok) {
         if (result.sqlstate == sqlstate::kUniqueViolation) {
             ++stats_.unique_violations;
         } else if (result.sqlstate == sqlstate::kForeignKeyViolation) {
             ++stats_.foreign_key_violations;
         } else {
-            history_.Record(number, Commented(statement.Script()),
-                            "second session: " + result.Summary());
-            Fail("statement #" + std::to_string(number) +
-                 " of the second session failed: " + result.Summary());
+            history_.Record(number, Commented(statement.Script()), "second session: " + result.Summary());
+            Fail("statement #" + std::to_string(number) + " of the second session failed: " + result.Summary());
         }
         commit = false;
     }
@@ -136,14 +133,13 @@ void SequentialRunner::SideStep() {
     SideControl(commit ? "COMMIT" : "ROLLBACK");
     side_open_ = false;
     ++stats_.side_transactions;
-    Check("the second session's " + std::string(commit ? "COMMIT" : "ROLLBACK") +
-          " of statement #" + std::to_string(number));
+    Check("the second session's " + std::string(commit ? "COMMIT" : "ROLLBACK") + " of statement #" +
+          std::to_string(number));
     if (!side_paused_scheduler_) return;
     ChangeSetting(kSchedulerEnabled, "");
     side_paused_scheduler_ = false;
-    CheckDrained("the scheduler applied the backlog of the second session's transaction #" +
-                 std::to_string(number) + " (max_batch_rows " + std::to_string(batch_rows_) +
-                 ")");
+    CheckDrained("the scheduler applied the backlog of the second session's transaction #" + std::to_string(number) +
+                 " (max_batch_rows " + std::to_string(batch_rows_) + ")");
 }
 
 // Waits until no deferred IMMV has pending log rows, then verifies every
@@ -161,9 +157,7 @@ void SequentialRunner::CheckDrained(const std::string& after) {
             const bool exact = Verify(conn_, AllViews()).empty();
             if (exact || conn_.Scalar(pending_sql) == "0") {
                 ++stats_.drains;
-                stats_.drain_seconds += std::chrono::duration<double>(
-                                            std::chrono::steady_clock::now() - start)
-                                            .count();
+                stats_.drain_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
                 if (exact)
                     ++stats_.checks;
                 else
@@ -264,8 +258,7 @@ void SequentialRunner::EndTransaction(bool commit) {
 
 bool SequentialRunner::Execute(const Statement& statement) {
     const long number = ++stats_.statements;
-    SqlResult result = statement.IsCopy() ? conn_.Copy(statement.sql, statement.copy_rows)
-                                          : conn_.Exec(statement.sql);
+    SqlResult result = statement.IsCopy() ? conn_.Copy(statement.sql, statement.copy_rows) : conn_.Exec(statement.sql);
     history_.Record(number, statement.Script(), result.Summary());
     if (result.ok) return true;
     if (result.sqlstate == sqlstate::kUniqueViolation) {
@@ -310,8 +303,7 @@ std::vector<const View*> SequentialRunner::CurrentlyImmediate() const {
 }
 
 bool SequentialRunner::Flush(const View* view) {
-    const std::string sql =
-        view == nullptr ? "SELECT ivmx.flush()" : "SELECT ivmx.flush(" + Quote(view->name) + ")";
+    const std::string sql = view == nullptr ? "SELECT ivmx.flush()" : "SELECT ivmx.flush(" + Quote(view->name) + ")";
     ++stats_.flushes;
     SqlResult result = conn_.Exec(sql);
     history_.Record(0, sql + ";", result.Summary());
@@ -356,8 +348,8 @@ void SequentialRunner::SwitchMode() {
 
 void SequentialRunner::SwitchOne(const View* view) {
     const bool to_deferred = !deferred_.at(view);
-    const std::string sql = "SELECT ivmx.set_mode(" + Quote(view->name) + ", '" +
-                            (to_deferred ? "deferred" : "immediate") + "')";
+    const std::string sql =
+        "SELECT ivmx.set_mode(" + Quote(view->name) + ", '" + (to_deferred ? "deferred" : "immediate") + "')";
     ++stats_.mode_switches;
     Control(sql);
     deferred_[view] = to_deferred;
@@ -393,9 +385,7 @@ void SequentialRunner::ToggleFullRefreshRatio() {
 // deferred IMMV it reads: such IMMVs, when they also join a table, are
 // checked only outside snapshot transactions.
 bool SequentialRunner::WrittenByScheduler(const View* view) const {
-    if (deferred_.at(view) || view->reads.empty() ||
-        view->query.find(" JOIN ") == std::string::npos)
-        return false;
+    if (deferred_.at(view) || view->reads.empty() || view->query.find(" JOIN ") == std::string::npos) return false;
     for (const View* upstream : ViewAndUpstream(*view))
         if (upstream != view && deferred_.at(upstream)) return true;
     return false;
@@ -422,13 +412,11 @@ void SequentialRunner::CheckViews(std::vector<const View*> views, const std::str
 }
 
 void SequentialRunner::Fail(const std::string& what) {
-    std::string report = "sequential mode FAILED (seed " + std::to_string(seed_) +
-                         ", after statement #" + std::to_string(stats_.statements) + ")\n" + what +
-                         "\n";
+    std::string report = "sequential mode FAILED (seed " + std::to_string(seed_) + ", after statement #" +
+                         std::to_string(stats_.statements) + ")\n" + what + "\n";
     report += "\nlast statements (oldest first):\n" + history_.Recent();
     if (!history_.script_path().empty())
-        report +=
-            "\nevery statement of this run, as a psql script: " + history_.script_path() + "\n";
+        report += "\nevery statement of this run, as a psql script: " + history_.script_path() + "\n";
     throw StressFailure(report);
 }
 

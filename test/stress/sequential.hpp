@@ -31,8 +31,8 @@ namespace stress {
 class SequentialRunner {
   public:
     // `side`: a second connection to the same database (may be null), see SideStep.
-    SequentialRunner(Connection& conn, Rng& rng, DmlGenerator& dml, History& history,
-                     uint64_t seed, Connection* side = nullptr);
+    SequentialRunner(Connection& conn, Rng& rng, DmlGenerator& dml, History& history, uint64_t seed,
+                     Connection* side = nullptr);
 
     // Runs `budget` data-changing statements. Throws StressFailure on the
     // first mismatch or unexpected error.
@@ -95,11 +95,11 @@ class SequentialRunner {
     bool replica_ = false;  // session_replication_role = replica
     bool snapshot_transaction_ = false;
     Connection* side_;
-    bool side_open_ = false;  // the second session's transaction is open
-    int side_wait_ = 0;       // steps until it writes
+    bool side_open_ = false;              // the second session's transaction is open
+    int side_wait_ = 0;                   // steps until it writes
     bool side_paused_scheduler_ = false;  // ivmx.enabled = off until it ends
-    int batch_rows_ = 0;       // ivmx.max_batch_rows set last
-    bool ratio_zero_ = false;  // ivmx.full_refresh_ratio = 0 (else its default)
+    int batch_rows_ = 0;                  // ivmx.max_batch_rows set last
+    bool ratio_zero_ = false;             // ivmx.full_refresh_ratio = 0 (else its default)
 };
 
 }  // namespace stress

@@ -27,8 +27,7 @@ int PickBatchRows(Rng& rng, int current) {
 }
 
 std::vector<std::string> ChangeSettingSql(const std::string& name, const std::string& value) {
-    return {value.empty() ? "ALTER SYSTEM RESET " + name
-                          : "ALTER SYSTEM SET " + name + " = " + Quote(value),
+    return {value.empty() ? "ALTER SYSTEM RESET " + name : "ALTER SYSTEM SET " + name + " = " + Quote(value),
             "SELECT pg_reload_conf()"};
 }
 
@@ -36,13 +35,12 @@ bool AwaitSetting(Connection& conn, const std::string& name, const std::string& 
     // The value the configuration files give once reloaded: ours, or (after a
     // RESET) whatever postgresql.conf says, or the built-in default.
     // (The values the run sets are spelled as the server prints them.)
-    const std::string target =
-        value.empty()
-            ? "coalesce((SELECT setting FROM pg_file_settings WHERE name = " + Quote(name) +
-                  " AND error IS NULL ORDER BY seqno DESC LIMIT 1), (SELECT boot_val FROM "
-                  "pg_settings WHERE name = " +
-                  Quote(name) + "))"
-            : Quote(value);
+    const std::string target = value.empty()
+                                   ? "coalesce((SELECT setting FROM pg_file_settings WHERE name = " + Quote(name) +
+                                         " AND error IS NULL ORDER BY seqno DESC LIMIT 1), (SELECT boot_val FROM "
+                                         "pg_settings WHERE name = " +
+                                         Quote(name) + "))"
+                                   : Quote(value);
     const std::string sql = "SELECT current_setting(" + Quote(name) + ") = " + target;
     const auto deadline = std::chrono::steady_clock::now() + kAwaitLimit;
     for (;;) {
@@ -68,9 +66,8 @@ SettingsGuard::~SettingsGuard() {
     try {
         Restore();
     } catch (const std::exception& e) {
-        std::fprintf(stderr,
-                     "stress: WARNING: could not reset %s, %s and %s (ALTER SYSTEM RESET): %s\n",
-                     kMaxBatchRows, kFullRefreshRatio, kSchedulerEnabled, e.what());
+        std::fprintf(stderr, "stress: WARNING: could not reset %s, %s and %s (ALTER SYSTEM RESET): %s\n", kMaxBatchRows,
+                     kFullRefreshRatio, kSchedulerEnabled, e.what());
     }
 }
 

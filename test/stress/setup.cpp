@@ -30,8 +30,7 @@ void CreateSchema(Connection& conn, DmlGenerator& dml, History& history) {
     for (const Table& table : Tables()) Run(conn, history, table.CreateSql());
     for (const std::string& sql : TableTriggersSql()) Run(conn, history, sql);
     for (const Table& table : Tables())
-        for (int loaded = 0; loaded < kInitialRowsPerTable; loaded += 8)
-            Run(conn, history, dml.Insert(table, 8).sql);
+        for (int loaded = 0; loaded < kInitialRowsPerTable; loaded += 8) Run(conn, history, dml.Insert(table, 8).sql);
     for (const View& view : Views()) Run(conn, history, view.CreateSql());
 }
 

@@ -11,8 +11,7 @@ namespace {
 
 // Short strings that collide often and exercise quoting and byte order.
 const std::vector<std::string>& TextDomain() {
-    static const std::vector<std::string> domain = {"a",  "b", "c",   "ab",       "B",
-                                                    "zz", "",  "o'k", "\xc3\xa9", "a b"};
+    static const std::vector<std::string> domain = {"a", "b", "c", "ab", "B", "zz", "", "o'k", "\xc3\xa9", "a b"};
     return domain;
 }
 
@@ -45,8 +44,8 @@ std::string KeySource::FreshRange(const Table& table, const std::string& ordinal
     int& counter = counters_[table.name];
     const int base = counter;
     counter += count;
-    return "((" + std::to_string(base) + " + " + ordinal_sql + ") * " + std::to_string(streams_) +
-           " + " + std::to_string(stream_) + ")";
+    return "((" + std::to_string(base) + " + " + ordinal_sql + ") * " + std::to_string(streams_) + " + " +
+           std::to_string(stream_) + ")";
 }
 
 int KeySource::Existing(const Table& table) {
@@ -105,16 +104,14 @@ std::string ValueSource::CopyField(const Table& table, const Column& column) {
     if (literal == "NULL") return "\\N";
     if (column.kind != ValueKind::Text) return literal;
     std::string text = literal.substr(1, literal.size() - 2);  // unquote: '' -> '
-    for (size_t at = text.find("''"); at != std::string::npos; at = text.find("''", at + 1))
-        text.erase(at, 1);
+    for (size_t at = text.find("''"); at != std::string::npos; at = text.find("''", at + 1)) text.erase(at, 1);
     return CopyEscape(text);
 }
 
 std::string ValueSource::Atom(const Table& table) {
     const Column& c = rng_.Pick(table.columns);
     const std::string& name = c.name;
-    if (c.nullable && rng_.Percent(12))
-        return name + (rng_.Percent(50) ? " IS NULL" : " IS NOT NULL");
+    if (c.nullable && rng_.Percent(12)) return name + (rng_.Percent(50) ? " IS NULL" : " IS NOT NULL");
     switch (c.kind) {
         case ValueKind::Reference: {
             const std::string key = std::to_string(ReferencedKey(c));
@@ -124,8 +121,7 @@ std::string ValueSource::Atom(const Table& table) {
             const int key = keys_.Existing(table);
             switch (rng_.Below(3)) {
                 case 0:
-                    return name + " % " + std::to_string(rng_.Between(2, 6)) + " = " +
-                           std::to_string(rng_.Below(2));
+                    return name + " % " + std::to_string(rng_.Between(2, 6)) + " = " + std::to_string(rng_.Below(2));
                 case 1:
                     return name + " < " + std::to_string(key);
                 default:
@@ -212,11 +208,10 @@ std::string ValueSource::ColumnUpdate(const Column& c) {
             return rng_.Pick(options);
         }
         case ValueKind::Numeric:
-            return rng_.Pick(std::vector<std::string>{n + " + 0.25", "-" + n, n + " - 1.5",
-                                                      n + " * 2", "round(" + n + ")"});
-        case ValueKind::Float:
             return rng_.Pick(
-                std::vector<std::string>{n + " + 0.25", "-" + n, n + " - 1.5", "abs(" + n + ")"});
+                std::vector<std::string>{n + " + 0.25", "-" + n, n + " - 1.5", n + " * 2", "round(" + n + ")"});
+        case ValueKind::Float:
+            return rng_.Pick(std::vector<std::string>{n + " + 0.25", "-" + n, n + " - 1.5", "abs(" + n + ")"});
         case ValueKind::Text: {
             std::vector<std::string> options = {"upper(" + n + ")", "left(" + n + " || 'x', 2)",
                                                 "CASE WHEN " + n + " < 'b' THEN 'zz' ELSE 'a' END"};
@@ -261,8 +256,7 @@ std::string ValueSource::UpsertAssignment(const Column& c) {
     const std::string& n = c.name;
     switch (c.kind) {
         case ValueKind::Small:
-            return rng_.Percent(50) ? "EXCLUDED." + n
-                                    : "(t." + n + " + 1) % " + std::to_string(c.domain);
+            return rng_.Percent(50) ? "EXCLUDED." + n : "(t." + n + " + 1) % " + std::to_string(c.domain);
         case ValueKind::Numeric:
         case ValueKind::Float:
             return rng_.Percent(50) ? "t." + n + " + EXCLUDED." + n : "EXCLUDED." + n;

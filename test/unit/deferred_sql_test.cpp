@@ -87,9 +87,11 @@ struct Select {
     std::string list, from, where, group_by, having;
 };
 Select Clauses(const std::string& sql) {
-    const std::vector<std::pair<std::string, std::string Select::*>> keywords = {
-        {"SELECT", &Select::list}, {"FROM", &Select::from}, {"WHERE", &Select::where},
-        {"GROUP BY", &Select::group_by}, {"HAVING", &Select::having}};
+    const std::vector<std::pair<std::string, std::string Select::*>> keywords = {{"SELECT", &Select::list},
+                                                                                 {"FROM", &Select::from},
+                                                                                 {"WHERE", &Select::where},
+                                                                                 {"GROUP BY", &Select::group_by},
+                                                                                 {"HAVING", &Select::having}};
     std::vector<std::pair<size_t, size_t>> marks;  // position, keyword index
     for (size_t k = 0; k < keywords.size(); ++k) {
         const auto at = TopLevel(sql, keywords[k].first);
@@ -169,10 +171,12 @@ TEST(DeferredSql, LaterRowsArePendingAndNotVisibleAtTheBatchEnd) {
 TEST(DeferredSql, ValuesAreParametersNeverSplicedText) {
     const std::string pending = PendingCondition("$1", PartialApplied{"$2", "$3"});
     const LogColumnsRead read{"ivmx.\"delta_1\"", {"\"a\"", "\"b\""}, true};
-    const std::vector<std::string> texts = {
-        ConsumedCondition(pending, std::string("$4")), PendingSummaryQuery(read.source, pending, "$5"),
-        BatchEndCountQuery(read.source, pending, {"$4", "$5"}), NettedLog(read, pending, "__ivm_log0"),
-        LoggedSide(read, pending, +1), DeleteAppliedRows(read.source, AppliedByAll({pending}))};
+    const std::vector<std::string> texts = {ConsumedCondition(pending, std::string("$4")),
+                                            PendingSummaryQuery(read.source, pending, "$5"),
+                                            BatchEndCountQuery(read.source, pending, {"$4", "$5"}),
+                                            NettedLog(read, pending, "__ivm_log0"),
+                                            LoggedSide(read, pending, +1),
+                                            DeleteAppliedRows(read.source, AppliedByAll({pending}))};
     for (const auto& text : texts) {
         EXPECT_EQ(text.find('\''), std::string::npos) << "a literal in " << text;
         for (const auto& p : Parameters(text)) EXPECT_LE(p, "$5") << text;
@@ -247,9 +251,8 @@ TEST(DeferredSql, NettedSidesRepeatRowsByTheirCountUnlessKeyed) {
 
 TEST(DeferredSql, PendingSummaryCountsThePendingRowsOfALog) {
     const Select summary = Clauses(PendingSummaryQuery("ivmx.\"delta_1\"", kPending, "$2"));
-    EXPECT_EQ(Split(summary.list, ","),
-              (std::vector<std::string>{"count(*)", "min(__ivm_xid)::text",
-                                        "max(__ivm_seq) FILTER (WHERE __ivm_xid = $2)"}));
+    EXPECT_EQ(Split(summary.list, ","), (std::vector<std::string>{"count(*)", "min(__ivm_xid)::text",
+                                                                  "max(__ivm_seq) FILTER (WHERE __ivm_xid = $2)"}));
     EXPECT_EQ(summary.from, "ivmx.\"delta_1\"");
     EXPECT_EQ(summary.where, kPending);
     EXPECT_TRUE(summary.group_by.empty());  // one row

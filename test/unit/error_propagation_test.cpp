@@ -18,8 +18,7 @@ TEST(ErrorPropagation, QueryCancelPropagates) {
 TEST(ErrorPropagation, EveryOperatorInterventionPropagates) {
     // admin_shutdown, crash_shutdown, cannot_connect_now, database_dropped,
     // idle_session_timeout, and codes of the class not known today.
-    for (const char* code :
-         {"57000", sqlstate::kAdminShutdown, "57P02", "57P03", "57P04", "57P05", "57ZZZ"}) {
+    for (const char* code : {"57000", sqlstate::kAdminShutdown, "57P02", "57P03", "57P04", "57P05", "57ZZZ"}) {
         EXPECT_TRUE(IsInterruption(code)) << code;
         EXPECT_TRUE(MustPropagate(code)) << code;
     }
@@ -34,9 +33,8 @@ TEST(ErrorPropagation, DeadlockAndLockTimeoutPropagateButAreNoInterruption) {
 
 TEST(ErrorPropagation, OtherErrorsMayBeHandled) {
     for (const char* code :
-         {sqlstate::kSerializationFailure, "40000", "40002", "40P02",
-          sqlstate::kObjectNotInPrerequisiteState, "55006", "53200",
-          sqlstate::kProgramLimitExceeded, "22012", "23505", sqlstate::kUndefinedTable,
+         {sqlstate::kSerializationFailure, "40000", "40002", "40P02", sqlstate::kObjectNotInPrerequisiteState, "55006",
+          "53200", sqlstate::kProgramLimitExceeded, "22012", "23505", sqlstate::kUndefinedTable,
           sqlstate::kInternalError, sqlstate::kFeatureNotSupported}) {
         EXPECT_FALSE(MustPropagate(code)) << code;
         EXPECT_FALSE(IsInterruption(code)) << code;

@@ -29,8 +29,8 @@ TEST(ImmvName, QuotedKeepsCaseAndEscapes) {
 }
 
 TEST(ImmvName, RejectsMalformedNames) {
-    for (const char* bad : {"", "a.", "a.b.c", "mv(", "mv(a,", "mv)", "1abc", "mv junk", "\"\"",
-                            "\"open", "mv(a) x", "a;drop table t"}) {
+    for (const char* bad :
+         {"", "a.", "a.b.c", "mv(", "mv(a,", "mv)", "1abc", "mv junk", "\"\"", "\"open", "mv(a) x", "a;drop table t"}) {
         try {
             ParseImmvName(bad);
             ADD_FAILURE() << "accepted " << bad;

@@ -96,10 +96,10 @@ TEST(JoinTreeDelta, NestedOuterJoinsGrowLinearly) {
     v.immv = {"public", "mv"};
     const char* names[] = {"a", "b", "c", "d"};
     for (unsigned i = 0; i < 4; ++i) v.relations.push_back({{"public", names[i]}, names[i], i + 1, {}});
-    v.join_tree = Node(JoinTree::Kind::Full, Leaf(0),
-                       Node(JoinTree::Kind::Full, Leaf(1),
-                            Node(JoinTree::Kind::Full, Leaf(2), Leaf(3), "c.k = d.k"), "b.k = c.k"),
-                       "a.k = b.k");
+    v.join_tree = Node(
+        JoinTree::Kind::Full, Leaf(0),
+        Node(JoinTree::Kind::Full, Leaf(1), Node(JoinTree::Kind::Full, Leaf(2), Leaf(3), "c.k = d.k"), "b.k = c.k"),
+        "a.k = b.k");
     OutputColumn c;
     c.name = "aid";
     c.expression_sql = "a.id";
@@ -188,14 +188,14 @@ TEST(WriterConcurrency, NestedJoinsLookAtTheWholePath) {
     ViewDefinition v = Keyed(TwoTables(JoinTree::Kind::Inner));
     v.relations.push_back({{"public", "c"}, "c", 3, {}});
     // (a LEFT JOIN b) JOIN c: c is inner, b nullable.
-    v.join_tree = Node(JoinTree::Kind::Inner, Node(JoinTree::Kind::Left, Leaf(0), Leaf(1), "a.k = b.k"), Leaf(2),
-                       "a.k = c.k");
+    v.join_tree =
+        Node(JoinTree::Kind::Inner, Node(JoinTree::Kind::Left, Leaf(0), Leaf(1), "a.k = b.k"), Leaf(2), "a.k = c.k");
     EXPECT_EQ(WriterConcurrencyOf(v, 1), WriterConcurrency::PerRelation);
     EXPECT_EQ(WriterConcurrencyOf(v, 2), WriterConcurrency::Exclusive);
     EXPECT_EQ(WriterConcurrencyOf(v, 3), WriterConcurrency::PerRelation);
     // a LEFT JOIN (b JOIN c): both b and c are on the nullable side.
-    v.join_tree = Node(JoinTree::Kind::Left, Leaf(0), Node(JoinTree::Kind::Inner, Leaf(1), Leaf(2), "b.k = c.k"),
-                       "a.k = b.k");
+    v.join_tree =
+        Node(JoinTree::Kind::Left, Leaf(0), Node(JoinTree::Kind::Inner, Leaf(1), Leaf(2), "b.k = c.k"), "a.k = b.k");
     EXPECT_EQ(WriterConcurrencyOf(v, 1), WriterConcurrency::PerRelation);
     EXPECT_EQ(WriterConcurrencyOf(v, 3), WriterConcurrency::Exclusive);
 }

@@ -36,11 +36,9 @@ TEST(RetryBackoff, NeverWaitsLongerThanTheCap) {
 
 TEST(RetryBackoff, DefaultSettingsGiveTheDocumentedSequence) {
     // ivmx.naptime = 1s, ivmx.max_retry_interval = 5min.
-    const int64_t expected[] = {1000,  2000,   4000,   8000,   16000, 32000,
-                                64000, 128000, 256000, 300000, 300000};
+    const int64_t expected[] = {1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000, 256000, 300000, 300000};
     for (int failures = 1; failures <= 11; ++failures)
-        EXPECT_EQ(RetryDelayMs(failures, 1000, 300000), expected[failures - 1])
-            << failures << " failures";
+        EXPECT_EQ(RetryDelayMs(failures, 1000, 300000), expected[failures - 1]) << failures << " failures";
 }
 
 TEST(RetryBackoff, CapBelowTheFirstDelayWins) {

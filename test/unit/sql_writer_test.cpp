@@ -29,9 +29,15 @@ int Count(const std::string& haystack, const std::string& needle) {
 const char* kNew = "\"__ivmx_new\"";
 const char* kOld = "\"__ivmx_old\"";
 
-Delta Inserted(const ViewDefinition& v) { return RelationDelta(v, 1, kNew, ""); }
-Delta Deleted(const ViewDefinition& v) { return RelationDelta(v, 1, "", kOld); }
-Delta Updated(const ViewDefinition& v) { return RelationDelta(v, 1, kNew, kOld); }
+Delta Inserted(const ViewDefinition& v) {
+    return RelationDelta(v, 1, kNew, "");
+}
+Delta Deleted(const ViewDefinition& v) {
+    return RelationDelta(v, 1, "", kOld);
+}
+Delta Updated(const ViewDefinition& v) {
+    return RelationDelta(v, 1, kNew, kOld);
+}
 
 }  // namespace
 
@@ -46,8 +52,8 @@ TEST(SqlText, QuotesEveryIdentifier) {
 
 TEST(TableLayout, GroupedViewKeepsStateAfterVisibleColumns) {
     auto cols = TableColumns(BranchTotals());
-    std::vector<std::string> expected{"bid", "count", "sum", "min", "__ivm_count__",
-                                      "__ivm_count_3__", "__ivm_count_4__", "__ivm_lost_4__"};
+    std::vector<std::string> expected{
+        "bid", "count", "sum", "min", "__ivm_count__", "__ivm_count_3__", "__ivm_count_4__", "__ivm_lost_4__"};
     EXPECT_EQ(cols, expected);
     EXPECT_EQ(VisibleColumns(BranchTotals()), (std::vector<std::string>{"bid", "count", "sum", "min"}));
 }
@@ -178,8 +184,9 @@ TEST(Maintenance, BagViewDeletesByPrimaryKeyWhenSelected) {
     EXPECT_TRUE(Contains(sql, "FULL JOIN"));
     // Pairs in the order of the deleted rows' keys (lookups in index order).
     EXPECT_TRUE(Contains(sql, "ON __ivm_p.\"aid\" = __ivm_d.\"aid\" ORDER BY \"__ivm_old_aid\")"));
-    EXPECT_TRUE(Contains(sql, "UPDATE \"public\".\"mv\" AS __ivm_mv SET \"x\" = __ivm_k.\"x\" FROM __ivm_k "
-                              "WHERE __ivm_mv.\"aid\" = __ivm_k.\"__ivm_old_aid\" AND __ivm_k.\"aid\" IS NOT NULL"));
+    EXPECT_TRUE(Contains(sql,
+                         "UPDATE \"public\".\"mv\" AS __ivm_mv SET \"x\" = __ivm_k.\"x\" FROM __ivm_k "
+                         "WHERE __ivm_mv.\"aid\" = __ivm_k.\"__ivm_old_aid\" AND __ivm_k.\"aid\" IS NOT NULL"));
     EXPECT_FALSE(Contains(sql, "SET \"aid\""));
     EXPECT_TRUE(Contains(sql, "DELETE FROM \"public\".\"mv\" AS __ivm_mv USING __ivm_k"));
     EXPECT_FALSE(Contains(sql, "NOT EXISTS"));
@@ -349,8 +356,7 @@ namespace {
 // BranchTotals over `n` occurrences of accounts (a self-join).
 ivmx::core::ViewDefinition SelfJoin(size_t n) {
     auto v = ivmx::test::BranchTotals();
-    for (size_t i = 1; i < n; ++i)
-        v.relations.push_back({{"public", "accounts"}, "t" + std::to_string(i), 1, {}});
+    for (size_t i = 1; i < n; ++i) v.relations.push_back({{"public", "accounts"}, "t" + std::to_string(i), 1, {}});
     return v;
 }
 

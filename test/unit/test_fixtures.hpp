@@ -14,9 +14,8 @@ inline core::OutputColumn Key(const std::string& name, const std::string& expr, 
     return c;
 }
 
-inline core::OutputColumn Agg(const std::string& name, core::AggregateKind kind,
-                              const std::string& arg = "", const std::string& arg_type = "",
-                              const std::string& result_type = "bigint") {
+inline core::OutputColumn Agg(const std::string& name, core::AggregateKind kind, const std::string& arg = "",
+                              const std::string& arg_type = "", const std::string& result_type = "bigint") {
     core::OutputColumn c;
     c.name = name;
     c.role = core::ColumnRole::Aggregate;

@@ -28,8 +28,8 @@ enum class StreamSign { Any, Positive, Negative };
 
 // UNION ALL of the selected streams, each projected to `columns` (and to a
 // sign column __ivm_sign when with_sign). Empty if no stream matches.
-std::string StreamUnion(const ViewDefinition& view, const std::vector<StreamColumn>& columns,
-                        const Delta& delta, StreamSign which, bool with_sign);
+std::string StreamUnion(const ViewDefinition& view, const std::vector<StreamColumn>& columns, const Delta& delta,
+                        StreamSign which, bool with_sign);
 
 // The delta aggregated per group (one row for a GlobalAggregate view), with
 // the columns ProjectDelta reads: keys, derived columns, signed counters and
@@ -47,8 +47,7 @@ struct ProjectedColumn {
 // columns in table order, followed for GlobalAggregate views by the
 // lost-extreme flags that are not table columns there. cancelling: the
 // delta may hold a row both inserted and deleted (Delta::consolidate).
-std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std::string& qualifier,
-                                          bool cancelling);
+std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std::string& qualifier, bool cancelling);
 
 // Grouping expressions (keys and key-derived expressions) over the base alias.
 std::vector<std::string> GroupingExpressions(const ViewDefinition& view);

@@ -20,7 +20,7 @@ struct Dependency {
 };
 
 class DependencyGraph {
-public:
+  public:
     explicit DependencyGraph(const std::vector<Dependency>& edges);
 
     // The relations involved, each upstream before its downstream views
@@ -44,7 +44,7 @@ public:
     // Whether adding `view` reading `relations` would close a cycle.
     bool WouldCreateCycle(RelationId view, const std::vector<RelationId>& relations) const;
 
-private:
+  private:
     std::vector<Dependency> edges_;
 };
 

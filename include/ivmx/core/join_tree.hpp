@@ -28,8 +28,7 @@ std::string JoinTreeFrom(const ViewDefinition& view);
 // WITH queries holding the deltas of the subtrees the changes reach
 // (Delta::with_items), and two streams reading the root's delta, one for its
 // positive and one for its negative rows (DeltaStream::from_sql).
-void AddJoinTreeDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed,
-                      Delta& delta);
+void AddJoinTreeDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed, Delta& delta);
 
 // Checks that a join tree is well formed over view.relations (every
 // occurrence exactly once, two children per join, one per filter).

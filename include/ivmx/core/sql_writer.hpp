@@ -21,7 +21,7 @@ namespace ivmx::core {
 struct DeltaStream {
     std::vector<std::string> sources;  // one FROM-item per view.relations entry
     int sign = 1;
-    std::string from_sql;              // set instead of sources for join-tree views
+    std::string from_sql;  // set instead of sources for join-tree views
 };
 
 struct Delta {
@@ -127,8 +127,7 @@ std::optional<std::string> CreateIndexSql(const ViewDefinition& view);
 // Statements that recompute the IMMV from scratch (empty it, then fill it
 // unless with_data is false). truncate: empty with TRUNCATE (fast, but
 // blocks readers); otherwise with DELETE.
-std::vector<std::string> RefreshStatements(const ViewDefinition& view, bool with_data,
-                                           bool truncate = true);
+std::vector<std::string> RefreshStatements(const ViewDefinition& view, bool with_data, bool truncate = true);
 
 // The IMMV columns that belong to the user's select list, in order.
 std::vector<std::string> VisibleColumns(const ViewDefinition& view);

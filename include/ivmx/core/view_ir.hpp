@@ -53,10 +53,10 @@ struct OutputColumn {
     ColumnRole role = ColumnRole::Plain;
     std::string expression_sql;  // Plain, GroupKey
     std::optional<Aggregate> aggregate;
-    bool hidden = false;     // not part of the user's select list (a GROUP BY key it omits)
-    bool not_null = false;   // known never to be NULL (a NOT NULL column read directly)
+    bool hidden = false;       // not part of the user's select list (a GROUP BY key it omits)
+    bool not_null = false;     // known never to be NULL (a NOT NULL column read directly)
     bool has_equality = true;  // the type has a btree equality (needed to match rows)
-    std::string type_sql;    // SQL type name of the expression (informative; CREATE TABLE AS decides)
+    std::string type_sql;      // SQL type name of the expression (informative; CREATE TABLE AS decides)
 };
 
 // The FROM clause as a tree, for views that are not plain inner joins (outer
@@ -93,7 +93,7 @@ struct ViewDefinition {
     // combined as the tree says, and where_sql holds only the top-level WHERE
     // (without its EXISTS conditions). Unset: an inner join of all relations.
     std::optional<JoinTree> join_tree;
-    std::vector<OutputColumn> columns;    // select list order, hidden keys last
+    std::vector<OutputColumn> columns;  // select list order, hidden keys last
     ViewShape shape = ViewShape::Bag;
     // For a bag view: the output columns that carry the base table's primary
     // key, which makes IMMV rows unique (empty when the key is not selected).
@@ -101,11 +101,11 @@ struct ViewDefinition {
 };
 
 // The IMMV's hidden bookkeeping columns, derived from the definition.
-std::string MultiplicityColumn();                   // __ivm_count__
+std::string MultiplicityColumn();                     // __ivm_count__
 std::string NonNullCountColumn(size_t column_index);  // __ivm_count_<n>__
-std::string AvgSumColumn(size_t column_index);       // __ivm_sum_<n>__
-std::string LostExtremeColumn(size_t column_index);  // __ivm_lost_<n>__
-std::string HiddenKeyColumn(size_t key_number);      // __ivm_key_<n>__
+std::string AvgSumColumn(size_t column_index);        // __ivm_sum_<n>__
+std::string LostExtremeColumn(size_t column_index);   // __ivm_lost_<n>__
+std::string HiddenKeyColumn(size_t key_number);       // __ivm_key_<n>__
 
 // One column of the IMMV table. The table holds the output columns (visible
 // ones first, then hidden GROUP BY keys), then the bookkeeping state.

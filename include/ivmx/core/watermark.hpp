@@ -31,8 +31,7 @@ struct XidSnapshot {
 // reports committed below the boundary are added. The refreshing
 // transaction's own id `own_xid` (0 if it logged nothing) counts as applied
 // when below the boundary: its rows were visible to it.
-XidSnapshot ConsumedThrough(const XidSnapshot& seen, const XidSnapshot& previous, uint64_t own_xid,
-                            uint64_t boundary);
+XidSnapshot ConsumedThrough(const XidSnapshot& seen, const XidSnapshot& previous, uint64_t own_xid, uint64_t boundary);
 
 // The snapshot with transaction `xid` marked as not applied (a transaction
 // sees itself as neither running nor committed: pg_snapshot lists other

@@ -20,7 +20,9 @@ inline Query* AnalyzeRawStatement(RawStmt* raw, const char* source_text) {
 namespace ivmx::pg::compat {
 
 // Whether role owns relation relid (PostgreSQL 16 renamed this object_ownercheck).
-inline bool OwnsRelation(Oid relid, Oid role) { return pg_class_ownercheck(relid, role); }
+inline bool OwnsRelation(Oid relid, Oid role) {
+    return pg_class_ownercheck(relid, role);
+}
 
 // VACUUM of one table (and its TOAST table) by a background worker, as a
 // top-level command: called in a started transaction without a snapshot,

@@ -25,7 +25,7 @@ namespace ivmx::pg {
 // A PostgreSQL error converted into a C++ exception. Owns copies of the
 // fields (no palloc'd memory), so it may outlive any memory context.
 class PgError : public std::exception {
-public:
+  public:
     explicit PgError(const ErrorData* edata);
     const char* what() const noexcept override { return message_.c_str(); }
 
