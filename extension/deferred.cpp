@@ -64,7 +64,7 @@ void RefuseOwnLoggedRows(Oid log) {
     const std::string sql = "SELECT 1 FROM " + core::QuoteQualified(RelationName(log)) +
                             " WHERE __ivm_xid = pg_current_xact_id_if_assigned() LIMIT 1";
     if (AsCatalogOwner([&] { return SpiExecute(sql, true); }) > 0)
-        throw core::Error("55000",
+        throw core::Error(core::sqlstate::kObjectNotInPrerequisiteState,
                           "cannot start deferred maintenance of a table this transaction has already "
                           "changed",
                           {}, "Do it in a transaction of its own.");
@@ -282,7 +282,8 @@ Datum ivmx_set_mode(PG_FUNCTION_ARGS) {
 
 Datum ivmx_set_refresh_interval(PG_FUNCTION_ARGS) {
     return EntryGuard([&] {
-        if (PG_ARGISNULL(0)) throw ivmx::core::Error("22004", "immv must not be null");
+        if (PG_ARGISNULL(0))
+            throw ivmx::core::Error(ivmx::core::sqlstate::kNullValueNotAllowed, "immv must not be null");
         SetRefreshInterval(PG_GETARG_OID(0), PG_ARGISNULL(1) ? std::nullopt : std::optional<Datum>(PG_GETARG_DATUM(1)));
     });
 }

@@ -48,7 +48,8 @@ namespace ivmx::pg {
 namespace {
 
 std::string RequiredText(FunctionCallInfo fcinfo, int arg, const char* name) {
-    if (PG_ARGISNULL(arg)) throw core::Error("22004", std::string(name) + " must not be null");
+    if (PG_ARGISNULL(arg))
+        throw core::Error(core::sqlstate::kNullValueNotAllowed, std::string(name) + " must not be null");
     return TextToString(PG_GETARG_DATUM(arg));
 }
 
@@ -135,8 +136,8 @@ int64 CreateImmv(FunctionCallInfo fcinfo) {
     const std::string sql = RequiredText(fcinfo, 1, "view_definition");
     const MaintenanceMode mode = RequestedMode(fcinfo, 2);
     if (!PG_ARGISNULL(3) && mode != MaintenanceMode::Deferred)
-        throw core::Error("55000", "an immediate IMMV has no refresh interval", {},
-                          "Create it with mode => 'deferred', or leave refresh_interval out.");
+        throw core::Error(core::sqlstate::kObjectNotInPrerequisiteState, "an immediate IMMV has no refresh interval",
+                          {}, "Create it with mode => 'deferred', or leave refresh_interval out.");
     const core::ImmvName name = core::ParseImmvName(name_text);
     Query* query = ParseViewQuery(sql);
     const std::vector<Oid> bases = BaseRelations(query);
@@ -219,9 +220,9 @@ void RestoreImmv(FunctionCallInfo fcinfo) {
     const core::QualifiedName target = RelationName(immv);
     SpiConnect();
     if (LoadImmv(immv))
-        throw core::Error("42710", "\"" + target.name +
-                                       "\" is already an incrementally maintainable "
-                                       "materialized view");
+        throw core::Error(core::sqlstate::kDuplicateObject, "\"" + target.name +
+                                                                "\" is already an incrementally maintainable "
+                                                                "materialized view");
     MaintenanceScope scope;
     core::ViewDefinition view = DescribeView(query, target, true);
     std::vector<std::string> names = AttributeNames(immv);

@@ -41,7 +41,9 @@ std::string ImmvNamesReadingColumn(Oid relid, AttrNumber attnum) {
     return names;
 }
 
-bool ExtensionInstalled() {
+// Whether the extension's catalog (ivmx.immv) exists as this statement sees
+// the catalog: pg_ivmx is installed in this database.
+bool ImmvCatalogExists() {
     return PgCall([] {
         Oid nsp = get_namespace_oid("ivmx", true);
         return OidIsValid(nsp) && OidIsValid(get_relname_relid("immv", nsp));
@@ -68,7 +70,7 @@ Oid RelidOf(RangeVar* rv) {
 
 // A table must not become the child of a base table (CREATE TABLE ... INHERITS).
 void CheckCreateTable(CreateStmt* stmt) {
-    if (stmt->inhRelations == NIL || !ExtensionInstalled()) return;
+    if (stmt->inhRelations == NIL || !ImmvCatalogExists()) return;
     SpiConnect();
     for (int i = 0; i < list_length(stmt->inhRelations); ++i) {
         auto* parent = static_cast<RangeVar*>(list_nth(stmt->inhRelations, i));
@@ -81,7 +83,7 @@ void CheckCreateTable(CreateStmt* stmt) {
 // Renaming an IMMV's bookkeeping columns would break its maintenance.
 void CheckRename(RenameStmt* stmt) {
     if (stmt->renameType != OBJECT_COLUMN || stmt->relation == nullptr || stmt->subname == nullptr) return;
-    if (std::string(stmt->subname).rfind("__ivm", 0) != 0 || !ExtensionInstalled()) return;
+    if (std::string(stmt->subname).rfind("__ivm", 0) != 0 || !ImmvCatalogExists()) return;
     const Oid relid = RelidOf(stmt->relation);
     if (!OidIsValid(relid)) return;
     SpiConnect();
@@ -112,7 +114,7 @@ void CheckAlterImmvOrInherit(AlterTableStmt* stmt, Oid relid) {
 }
 
 void CheckAlterTable(AlterTableStmt* stmt) {
-    if (!ExtensionInstalled()) return;
+    if (!ImmvCatalogExists()) return;
     const Oid relid = PgCall([&] { return RangeVarGetRelid(stmt->relation, NoLock, true); });
     if (!OidIsValid(relid)) return;
     SpiConnect();
@@ -142,7 +144,7 @@ void CheckAlterTable(AlterTableStmt* stmt) {
 // the table's owner. (Disabling them needs a superuser; ivmx.immv_status
 // shows such an IMMV as broken, and ivmx.refresh_immv repairs it.)
 void CheckDropTrigger(DropStmt* stmt) {
-    if (!ExtensionInstalled()) return;
+    if (!ImmvCatalogExists()) return;
     for (int i = 0; i < list_length(stmt->objects); ++i) {
         auto* names = static_cast<List*>(list_nth(stmt->objects, i));
         if (list_length(names) < 2) continue;
@@ -158,7 +160,7 @@ void CheckDropTrigger(DropStmt* stmt) {
         if (!needed) continue;
         const char* table_name = PgCall([&] { return get_rel_name(relid); });
         const std::string table = table_name != nullptr ? table_name : "?";
-        throw core::Error("2BP01",
+        throw core::Error(core::sqlstate::kDependentObjectsStillExist,
                           "cannot drop trigger \"" + std::string(trigger) + "\" on table \"" + table +
                               "\" because incrementally maintainable materialized views require it",
                           "pg_ivmx maintains the IMMVs reading the table, and guards IMMVs from direct writes, "
@@ -170,7 +172,7 @@ void CheckDropTrigger(DropStmt* stmt) {
 // After a base table's columns changed, its delta log follows (the log
 // stands in for the table in deferred refreshes).
 void FollowColumnChanges(Node* parsetree) {
-    if (!ExtensionInstalled()) return;
+    if (!ImmvCatalogExists()) return;
     RangeVar* relation = IsA(parsetree, RenameStmt) ? castNode(RenameStmt, parsetree)->relation
                                                     : castNode(AlterTableStmt, parsetree)->relation;
     if (relation == nullptr) return;

@@ -80,7 +80,7 @@ void HandleInterrupts(int slot) {
 }
 
 // Whether pg_ivmx is installed in this database (a short transaction).
-bool ExtensionInstalled() {
+bool InstalledInDatabase() {
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
     const bool installed = OidIsValid(get_extension_oid(kExtensionName, true));
@@ -99,7 +99,7 @@ bool ExtensionCheckDue(int slot, TimestampTz last_check) {
 // launcher tells from it that the extension is (again) installed.
 void CheckExtensionOrExit(int slot) {
     const TimestampTz checked_at = GetCurrentTimestamp();
-    if (!ExtensionInstalled()) {
+    if (!InstalledInDatabase()) {
         SetSchedulerExit(slot, SchedulerExit::kNotInstalled);  // first: elog may not return
         elog(DEBUG1, "pg_ivmx scheduler exiting: the extension is not installed in this database");
         proc_exit(0);
