@@ -43,6 +43,9 @@ struct ExpressionProblem {
     Kind kind = Kind::kNone;
     const char* what = nullptr;  // the construct, system column or SQL value function
     Oid function = InvalidOid;   // kFunction: the function that is not immutable
+    // Parameters stand for aggregates and group keys in an expression over
+    // aggregates (ReplaceOperands): they are not the user's.
+    bool params_allowed = false;
 };
 
 bool IsNotImmutable(Oid func_id, void* context) {
@@ -87,6 +90,34 @@ const char* SqlValueFunctionName(const SQLValueFunction* f) {
     return "SQL value function";
 }
 
+// Whether the node is text || x or x || text (textanycat, anytextcat) with x
+// of a type whose output function is immutable (numbers, booleans, text):
+// PostgreSQL marks these operators stable only because some types' output
+// depends on settings (dates, timestamps), so for these types the
+// concatenation is immutable. PostgreSQL data only (runs inside PgCall).
+bool IsImmutableConcatenation(Node* node) {
+    Oid func = InvalidOid;
+    List* args = NIL;
+    if (IsA(node, OpExpr)) {
+        OpExpr* op = castNode(OpExpr, node);
+        set_opfuncid(op);
+        func = op->opfuncid;
+        args = op->args;
+    } else if (IsA(node, FuncExpr)) {
+        func = castNode(FuncExpr, node)->funcid;
+        args = castNode(FuncExpr, node)->args;
+    }
+    if (func != F_TEXTANYCAT && func != F_ANYTEXTCAT) return false;
+    ListCell* lc;
+    foreach (lc, args) {
+        Oid output = InvalidOid;
+        bool varlena = false;
+        getTypeOutputInfo(exprType(static_cast<Node*>(lfirst(lc))), &output, &varlena);
+        if (func_volatile(output) != PROVOLATILE_IMMUTABLE) return false;
+    }
+    return true;
+}
+
 // Expression walker (a PostgreSQL C callback: records the problem in plain
 // data, never throws).
 bool FindProblem(Node* node, void* context) {
@@ -109,11 +140,11 @@ bool FindProblem(Node* node, void* context) {
     if (IsA(node, Aggref)) return found(Kind::kConstruct, "an aggregate function inside an expression");
     if (IsA(node, WindowFunc)) return found(Kind::kConstruct, "a window function");
     if (IsA(node, GroupingFunc)) return found(Kind::kConstruct, "GROUPING()");
-    if (IsA(node, Param)) return found(Kind::kConstruct, "a parameter");
+    if (IsA(node, Param) && !problem->params_allowed) return found(Kind::kConstruct, "a parameter");
     if (IsA(node, NextValueExpr)) return found(Kind::kConstruct, "nextval()");
     if (IsA(node, SQLValueFunction))
         return found(Kind::kValueFunction, SqlValueFunctionName(castNode(SQLValueFunction, node)));
-    if (check_functions_in_node(node, IsNotImmutable, context)) return true;
+    if (!IsImmutableConcatenation(node) && check_functions_in_node(node, IsNotImmutable, context)) return true;
     return expression_tree_walker(node, reinterpret_cast<bool (*)()>(reinterpret_cast<void*>(FindProblem)), context);
 }
 
@@ -121,9 +152,10 @@ constexpr const char* kReevaluatedDetail =
     "Maintenance re-evaluates expressions at later times; their result must depend only on their "
     "arguments.";
 
-void CheckExpression(Node* expr) {
+void CheckExpression(Node* expr, bool params_allowed = false) {
     using Kind = ExpressionProblem::Kind;
     ExpressionProblem problem;
+    problem.params_allowed = params_allowed;
     PgCall([&] { FindProblem(expr, &problem); });
     switch (problem.kind) {
         case Kind::kNone:
@@ -538,6 +570,38 @@ bool IsNotNullColumn(Node* expr, const RelationScope& scope) {
     });
 }
 
+// The operands of an expression over aggregates. Plain data: the mutator
+// runs inside PgCall.
+struct OperandContext {
+    List* group_exprs = NIL;  // the GROUP BY expressions, join aliases flattened
+    List* operands = NIL;     // the nodes replaced by $1, $2, ...: aggregate calls, GROUP BY expressions, columns
+};
+
+// Replaces, in an expression of a grouped select list (join aliases
+// flattened), every aggregate call, every GROUP BY expression and every
+// other column (one the group's key determines) by a parameter $n naming
+// it. A PostgreSQL mutator callback: never throws.
+Node* ReplaceOperands(Node* node, void* context) {
+    if (node == nullptr) return nullptr;
+    auto* ctx = static_cast<OperandContext*>(context);
+    bool operand = IsA(node, Aggref) || IsA(node, Var);
+    ListCell* lc;
+    foreach (lc, ctx->group_exprs)
+        if (!operand && equal(node, lfirst(lc))) operand = true;
+    if (!operand)
+        return expression_tree_mutator(node, reinterpret_cast<Node* (*)()>(reinterpret_cast<void*>(ReplaceOperands)),
+                                       context);
+    ctx->operands = lappend(ctx->operands, node);
+    Param* param = makeNode(Param);
+    param->paramkind = PARAM_EXTERN;
+    param->paramid = list_length(ctx->operands);
+    param->paramtype = exprType(node);
+    param->paramtypmod = exprTypmod(node);
+    param->paramcollid = exprCollation(node);
+    param->location = -1;
+    return reinterpret_cast<Node*>(param);
+}
+
 core::Aggregate DescribeAggregate(Aggref* agg, const RelationScope& deparse) {
     if (agg->aggfilter != nullptr) Unsupported("FILTER in an aggregate");
     if (agg->aggorder != NIL) Unsupported("ORDER BY in an aggregate");
@@ -571,6 +635,83 @@ core::Aggregate DescribeAggregate(Aggref* agg, const RelationScope& deparse) {
         throw NotSupported("avg(" + out.argument_type +
                            ") is not supported on incrementally maintainable materialized views");
     return out;
+}
+
+// A select-list expression over aggregates, described after the loop over
+// the select list (its operands may be group keys that come later).
+struct PendingExpression {
+    size_t column;  // index into view.columns
+    Node* expr;
+};
+
+// Fills in a key column (a GROUP BY expression or any expression of the
+// group) from its expression.
+void DescribeKey(core::OutputColumn& column, Node* expr, const RelationScope& deparse, bool under_outer_join) {
+    CheckExpression(expr);
+    column.expression_sql = deparse(expr);
+    column.role = core::ColumnRole::GroupKey;
+    Oid type = PgCall([&] { return exprType(expr); });
+    column.type_sql = QualifiedTypeName(type, PgCall([&] { return exprTypmod(expr); }));
+    column.has_equality = HasBtreeEquality(type);
+    // Below an outer join even a NOT NULL column may read NULL.
+    column.not_null = !under_outer_join && IsNotNullColumn(deparse.Normalize(expr), deparse);
+}
+
+// The column holding the value of one operand of an expression over
+// aggregates: an identical aggregate or key column of the view, or a hidden
+// one added for it.
+size_t OperandColumn(Node* operand, const RelationScope& deparse, core::ViewDefinition& view, int& hidden_keys,
+                     int& hidden_aggregates) {
+    core::OutputColumn column;
+    if (IsA(operand, Aggref)) {
+        column.aggregate = DescribeAggregate(castNode(Aggref, operand), deparse);
+        for (size_t i = 0; i < view.columns.size(); ++i)
+            if (view.columns[i].role == core::ColumnRole::Aggregate &&
+                core::SameAggregate(*view.columns[i].aggregate, *column.aggregate))
+                return i;
+        column.role = core::ColumnRole::Aggregate;
+        column.name = core::HiddenAggregateColumn(++hidden_aggregates);
+    } else {
+        DescribeKey(column, operand, deparse, view.join_tree.has_value());
+        for (size_t i = 0; i < view.columns.size(); ++i)
+            if (core::IsKeyColumn(view.columns[i]) && view.columns[i].expression_sql == column.expression_sql) return i;
+        column.name = core::HiddenKeyColumn(++hidden_keys);
+    }
+    column.hidden = true;
+    view.columns.push_back(std::move(column));
+    return view.columns.size() - 1;
+}
+
+// Describes the select-list expressions over aggregates: each aggregate call
+// and group key in them becomes an operand $n naming a column of the view
+// (hidden if the select list does not have it), and the expression is kept
+// as a template over them (OutputColumn::expression_sql).
+void DescribeExpressions(Query* q, const RelationScope& deparse, const std::vector<PendingExpression>& pending,
+                         core::ViewDefinition& view, int& hidden_keys) {
+    int hidden_aggregates = 0;
+    for (const PendingExpression& p : pending) {
+        OperandContext ctx;
+        Node* replaced = PgCall([&] {
+            ListCell* lc;
+            foreach (lc, q->groupClause) {
+                Node* key = get_sortgroupclause_expr(lfirst_node(SortGroupClause, lc), q->targetList);
+                ctx.group_exprs = lappend(ctx.group_exprs, flatten_join_alias_vars(q, key));
+            }
+            return ReplaceOperands(flatten_join_alias_vars(q, p.expr), &ctx);
+        });
+        CheckExpression(replaced, true);
+        std::vector<size_t> operands;
+        ListCell* lc;
+        foreach (lc, ctx.operands)
+            operands.push_back(
+                OperandColumn(static_cast<Node*>(lfirst(lc)), deparse, view, hidden_keys, hidden_aggregates));
+        core::OutputColumn& column = view.columns[p.column];
+        column.expression_sql = deparse(replaced);
+        column.operands = std::move(operands);
+        Oid type = PgCall([&] { return exprType(p.expr); });
+        column.type_sql = QualifiedTypeName(type, PgCall([&] { return exprTypmod(p.expr); }));
+        column.has_equality = HasBtreeEquality(type);
+    }
 }
 
 bool IsGroupedBy(Query* q, TargetEntry* tle) {
@@ -732,6 +873,7 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
             }
         }
         std::vector<Var*> plain_vars;
+        std::vector<PendingExpression> expressions;
         int hidden_keys = 0;
         for (int i = 0; i < list_length(q->targetList); ++i) {
             auto* tle = static_cast<TargetEntry*>(list_nth(q->targetList, i));
@@ -748,26 +890,26 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
             if (IsA(expr, Aggref)) {
                 column.role = core::ColumnRole::Aggregate;
                 column.aggregate = DescribeAggregate(castNode(Aggref, expr), deparse);
+            } else if (PgCall([&] { return contain_agg_clause(expr); })) {
+                // Described once every group key is known (DescribeExpressions).
+                column.role = core::ColumnRole::AggregateExpression;
+                expressions.push_back({view.columns.size(), expr});
             } else {
-                CheckExpression(expr);
-                column.expression_sql = deparse(expr);
+                DescribeKey(column, expr, deparse, view.join_tree.has_value());
                 // In a grouped view every non-aggregate output is a function of
                 // the group (possibly through a primary key's functional
                 // dependency): keying rows by all of them gives the same groups.
                 column.role = group_key || grouped || view.shape == core::ViewShape::Distinct
                                   ? core::ColumnRole::GroupKey
                                   : core::ColumnRole::Plain;
-                Oid type = PgCall([&] { return exprType(expr); });
-                column.type_sql = QualifiedTypeName(type, PgCall([&] { return exprTypmod(expr); }));
-                column.has_equality = HasBtreeEquality(type);
-                // Below an outer join even a NOT NULL column may read NULL.
-                column.not_null = !view.join_tree && IsNotNullColumn(deparse.Normalize(expr), deparse);
             }
             Node* normalized = deparse.Normalize(expr);
             plain_vars.push_back(IsA(normalized, Var) ? castNode(Var, normalized) : nullptr);
             view.columns.push_back(std::move(column));
         }
         if (view.columns.empty()) throw NotSupported("an IMMV must have at least one column");
+        if (!expressions.empty()) DescribeExpressions(q, deparse, expressions, view, hidden_keys);
+        plain_vars.resize(view.columns.size(), nullptr);
         if (view.shape == core::ViewShape::Bag && !view.join_tree)
             view.row_key_columns = RowKeyColumns(view.columns, plain_vars, EqualColumns(quals, deparse), deparse);
         return view;

@@ -32,6 +32,11 @@ std::string AggregateFunctionName(AggregateKind kind) {
     return "count";
 }
 
+bool SameAggregate(const Aggregate& a, const Aggregate& b) {
+    return a.kind == b.kind && a.argument_sql == b.argument_sql && a.argument_type == b.argument_type &&
+           a.result_type == b.result_type;
+}
+
 bool IsSummableType(const std::string& argument_type) {
     static const std::set<std::string> kSummable = {"smallint", "integer",          "bigint", "numeric",
                                                     "real",     "double precision", "money",  "interval"};

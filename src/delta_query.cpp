@@ -120,10 +120,9 @@ std::string LostFromDelta(const Aggregate& agg, size_t i, const std::string& q, 
     return LostExpr(agg, QualifiedColumn(q, InsertedExtreme(i)), QualifiedColumn(q, DeletedExtreme(i)), cancelling);
 }
 
-// The value of output column c for a delta row: the final value for a group
-// that the IMMV does not hold yet.
-std::string OutputFromDelta(const OutputColumn& c, size_t i, const std::string& q, bool cancelling) {
-    if (c.role != ColumnRole::Aggregate) return QualifiedColumn(q, c.name);
+// The value of aggregate column i for a delta row: the final value for a
+// group that the IMMV does not hold yet.
+std::string AggregateFromDelta(const OutputColumn& c, size_t i, const std::string& q, bool cancelling) {
     const Aggregate& agg = *c.aggregate;
     const std::string nn = QualifiedColumn(q, NonNullCountColumn(i));
     switch (agg.kind) {
@@ -155,6 +154,17 @@ std::string OutputFromDelta(const OutputColumn& c, size_t i, const std::string& 
     }
 }
 
+// The value of output column i for a delta row. An expression over
+// aggregates is not evaluated over a delta (its values are a change, unless
+// the group is new, and may make it fail): it is NULL, and evaluated once
+// its row holds the group's state.
+std::string OutputFromDelta(const ViewDefinition& view, size_t i, const std::string& q, bool cancelling) {
+    const OutputColumn& c = view.columns[i];
+    if (IsKeyColumn(c)) return QualifiedColumn(q, c.name);
+    if (c.role == ColumnRole::Aggregate) return AggregateFromDelta(c, i, q, cancelling);
+    return c.type_sql.empty() ? "NULL" : "CAST(NULL AS " + c.type_sql + ")";
+}
+
 }  // namespace
 
 bool MayBeNonFinite(const Aggregate& agg) {
@@ -162,9 +172,13 @@ bool MayBeNonFinite(const Aggregate& agg) {
     return agg.argument_type == "real" || agg.argument_type == "double precision" || agg.argument_type == "numeric";
 }
 
+bool IsRecomputed(const Aggregate& agg) {
+    return IsExtreme(agg.kind) || MayBeNonFinite(agg);
+}
+
 bool NeedsRecompute(const ViewDefinition& view) {
     for (const auto& c : view.columns)
-        if (c.aggregate && (IsExtreme(c.aggregate->kind) || MayBeNonFinite(*c.aggregate))) return true;
+        if (c.aggregate && IsRecomputed(*c.aggregate)) return true;
     return false;
 }
 
@@ -185,7 +199,7 @@ std::vector<std::string> GroupingExpressions(const ViewDefinition& view) {
 std::vector<StreamColumn> StreamColumns(const ViewDefinition& view) {
     std::vector<StreamColumn> out;
     for (const auto& c : view.columns)
-        if (c.role != ColumnRole::Aggregate) out.push_back({c.name, c.expression_sql});
+        if (IsKeyColumn(c)) out.push_back({c.name, c.expression_sql});
     for (size_t i = 0; i < view.columns.size(); ++i) {
         const auto& agg = view.columns[i].aggregate;
         if (agg && agg->kind != AggregateKind::CountStar) out.push_back({ArgumentColumn(i), AccumulatedArgument(*agg)});
@@ -222,7 +236,7 @@ std::string DeltaQuery(const ViewDefinition& view, const Delta& delta) {
     const std::string u = "__ivm_u";
     std::vector<std::string> select_list, group_by;
     for (const auto& c : view.columns) {
-        if (c.role == ColumnRole::Aggregate) continue;
+        if (!IsKeyColumn(c)) continue;
         select_list.push_back(QualifiedColumn(u, c.name) + " AS " + QuoteIdent(c.name));
         group_by.push_back(QualifiedColumn(u, c.name));
     }
@@ -241,7 +255,7 @@ std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std:
     for (const TableColumn& t : TableLayout(view)) {
         switch (t.kind) {
             case TableColumn::Kind::Output:
-                out.push_back({t.name, OutputFromDelta(view.columns[t.index], t.index, q, cancelling)});
+                out.push_back({t.name, OutputFromDelta(view, t.index, q, cancelling)});
                 break;
             case TableColumn::Kind::Multiplicity:
             case TableColumn::Kind::NonNullCount:
@@ -250,6 +264,9 @@ std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std:
                 break;
             case TableColumn::Kind::LostExtreme:
                 out.push_back({t.name, LostFromDelta(*view.columns[t.index].aggregate, t.index, q, cancelling)});
+                break;
+            case TableColumn::Kind::Unevaluated:
+                out.push_back({t.name, "true"});
                 break;
         }
     }

@@ -13,6 +13,7 @@
 #include "ivmx/core/sql_writer.hpp"
 
 #include <algorithm>
+#include <functional>
 
 #include "ivmx/core/aggregate_rules.hpp"
 #include "ivmx/core/delta_query.hpp"
@@ -54,14 +55,23 @@ std::vector<std::string> Quoted(const std::vector<std::string>& names) {
     return out;
 }
 
+// The call of an aggregate over the base relations.
+std::string AggregateCall(const Aggregate& agg) {
+    if (agg.kind == AggregateKind::CountStar) return "count(*)";
+    return AggregateFunctionName(agg.kind) + "(" + agg.argument_sql + ")";
+}
+
 // The populate-query expression of one table column.
 std::string PopulateExpr(const ViewDefinition& view, const TableColumn& t) {
     const OutputColumn& c = view.columns[t.index];
     switch (t.kind) {
         case TableColumn::Kind::Output:
-            if (c.role != ColumnRole::Aggregate) return c.expression_sql;
-            if (c.aggregate->kind == AggregateKind::CountStar) return "count(*)";
-            return AggregateFunctionName(c.aggregate->kind) + "(" + c.aggregate->argument_sql + ")";
+            if (IsKeyColumn(c)) return c.expression_sql;
+            if (c.role == ColumnRole::AggregateExpression)
+                return ExpandExpression(c, [&](size_t j) {
+                    return PopulateExpr(view, {TableColumn::Kind::Output, j, view.columns[j].name});
+                });
+            return AggregateCall(*c.aggregate);
         case TableColumn::Kind::Multiplicity:
             return "count(*)";
         case TableColumn::Kind::NonNullCount:
@@ -72,64 +82,118 @@ std::string PopulateExpr(const ViewDefinition& view, const TableColumn& t) {
             return "sum(CAST(" + c.aggregate->argument_sql + " AS " + state.sum_argument_type + "))";
         }
         case TableColumn::Kind::LostExtreme:
+        case TableColumn::Kind::Unevaluated:
             return "CAST(NULL AS boolean)";
     }
     return "NULL";
 }
 
+// The values a stored row (qualifier m) takes when a delta row (qualifier e)
+// is added to it, as an ON CONFLICT DO UPDATE or UPDATE sets them: every
+// expression reads the stored values only.
+class AccumulatedRow {
+  public:
+    AccumulatedRow(const ViewDefinition& view, std::string m, std::string e)
+        : view_(view), m_(std::move(m)), e_(std::move(e)) {}
+
+    std::string SumOf(const std::string& col) const {
+        return QualifiedColumn(m_, col) + " + " + QualifiedColumn(e_, col);
+    }
+
+    // The new value of output column i (keys keep theirs).
+    std::string Value(size_t i) const {
+        const OutputColumn& c = view_.columns[i];
+        if (IsKeyColumn(c)) return QualifiedColumn(m_, c.name);
+        if (c.role == ColumnRole::AggregateExpression) return ExpressionValue(i);
+        const Aggregate& agg = *c.aggregate;
+        const std::string nn = "(" + SumOf(NonNullCountColumn(i)) + ")";
+        const std::string mine = QualifiedColumn(m_, c.name), theirs = QualifiedColumn(e_, c.name);
+        switch (agg.kind) {
+            case AggregateKind::CountStar:
+            case AggregateKind::Count:
+                return SumOf(c.name);
+            case AggregateKind::Sum:
+                return "CASE WHEN " + nn + " = 0 THEN NULL ELSE " + AddNullable(mine, theirs) + " END";
+            case AggregateKind::Avg: {
+                const AvgState state = *AvgStateFor(agg.argument_type);
+                const std::string col = AvgSumColumn(i);
+                return "CASE WHEN " + nn + " = 0 THEN NULL ELSE CAST((" +
+                       AddNullable(QualifiedColumn(m_, col), QualifiedColumn(e_, col)) + ") / CAST(" + nn + " AS " +
+                       state.divisor_type + ") AS " + agg.result_type + ") END";
+            }
+            case AggregateKind::Min:
+            case AggregateKind::Max: {
+                const bool is_min = agg.kind == AggregateKind::Min;
+                const std::string lost = QualifiedColumn(e_, LostExtremeColumn(i));
+                // A lost extreme survives only if the deleted value was
+                // strictly beyond the stored one; else it is recomputed.
+                return "CASE WHEN " + nn + " = 0 THEN NULL WHEN " + lost + " THEN CASE WHEN " + theirs +
+                       (is_min ? " > " : " < ") + mine + " THEN " + mine + " END ELSE " +
+                       (is_min ? "LEAST(" : "GREATEST(") + mine + ", " + theirs + ") END";
+            }
+        }
+        return mine;
+    }
+
+    // Whether the new value of aggregate column i is stale until recomputed
+    // (the conditions StaleExpr finds on the written row).
+    std::string Stale(size_t i) const {
+        const OutputColumn& c = view_.columns[i];
+        std::vector<std::string> terms;
+        const std::string v = Value(i);
+        if (c.aggregate->kind == AggregateKind::Min || c.aggregate->kind == AggregateKind::Max)
+            terms.push_back("(" + v + " IS NULL AND (" + SumOf(NonNullCountColumn(i)) + ") > 0)");
+        if (MayBeNonFinite(*c.aggregate)) terms.push_back("(" + v + " - " + v + ") <> 0");
+        return Join(terms, " OR ");
+    }
+
+    // guard: an expression over a stale aggregate is NULL until recomputed.
+    void set_guard(bool guard) { guard_ = guard; }
+
+  private:
+    std::string ExpressionValue(size_t i) const {
+        const OutputColumn& c = view_.columns[i];
+        const std::string value = ExpandExpression(c, [&](size_t j) { return Value(j); });
+        std::vector<std::string> stale;
+        // A group whose last row goes is deleted next: its expressions are
+        // not evaluated over an empty group (count(*) = 0).
+        if (view_.shape == ViewShape::Grouped) stale.push_back("(" + SumOf(MultiplicityColumn()) + ") = 0");
+        if (guard_)
+            for (size_t j : c.operands)
+                if (view_.columns[j].aggregate && IsRecomputed(*view_.columns[j].aggregate)) stale.push_back(Stale(j));
+        if (stale.empty()) return value;
+        return "CASE WHEN " + Join(stale, " OR ") + " THEN NULL ELSE " + value + " END";
+    }
+
+    const ViewDefinition& view_;
+    std::string m_, e_;
+    bool guard_ = false;
+};
+
 // SET clause entries adding the delta row (qualifier e) to the stored row (m).
-std::vector<std::string> AccumulateSetList(const ViewDefinition& view, const std::string& m, const std::string& e) {
+std::vector<std::string> AccumulateSetList(const ViewDefinition& view, const std::string& m, const std::string& e,
+                                           bool guard) {
+    AccumulatedRow row(view, m, e);
+    row.set_guard(guard);
     std::vector<std::string> sets;
     auto add = [&](const std::string& col, const std::string& expr) { sets.push_back(QuoteIdent(col) + " = " + expr); };
-    auto sum_of = [&](const std::string& col) { return QualifiedColumn(m, col) + " + " + QualifiedColumn(e, col); };
     for (const TableColumn& t : TableLayout(view)) {
         switch (t.kind) {
             case TableColumn::Kind::Multiplicity:
             case TableColumn::Kind::NonNullCount:
-                add(t.name, sum_of(t.name));
+                add(t.name, row.SumOf(t.name));
                 break;
             case TableColumn::Kind::AvgSum:
                 add(t.name, AddNullable(QualifiedColumn(m, t.name), QualifiedColumn(e, t.name)));
                 break;
             case TableColumn::Kind::LostExtreme:
+            case TableColumn::Kind::Unevaluated:
                 add(t.name, "NULL");
                 break;
-            case TableColumn::Kind::Output: {
-                const OutputColumn& c = view.columns[t.index];
-                if (!c.aggregate) break;  // keys and key-derived columns never change
-                const Aggregate& agg = *c.aggregate;
-                const std::string nn = "(" + sum_of(NonNullCountColumn(t.index)) + ")";
-                const std::string mine = QualifiedColumn(m, t.name), theirs = QualifiedColumn(e, t.name);
-                switch (agg.kind) {
-                    case AggregateKind::CountStar:
-                    case AggregateKind::Count:
-                        add(t.name, sum_of(t.name));
-                        break;
-                    case AggregateKind::Sum:
-                        add(t.name, "CASE WHEN " + nn + " = 0 THEN NULL ELSE " + AddNullable(mine, theirs) + " END");
-                        break;
-                    case AggregateKind::Avg: {
-                        const AvgState state = *AvgStateFor(agg.argument_type);
-                        const std::string col = AvgSumColumn(t.index);
-                        add(t.name, "CASE WHEN " + nn + " = 0 THEN NULL ELSE CAST((" +
-                                        AddNullable(QualifiedColumn(m, col), QualifiedColumn(e, col)) + ") / CAST(" +
-                                        nn + " AS " + state.divisor_type + ") AS " + agg.result_type + ") END");
-                        break;
-                    }
-                    case AggregateKind::Min:
-                    case AggregateKind::Max: {
-                        const bool is_min = agg.kind == AggregateKind::Min;
-                        const std::string lost = QualifiedColumn(e, LostExtremeColumn(t.index));
-                        // A lost extreme survives only if the deleted value was
-                        // strictly beyond the stored one; else it is recomputed.
-                        add(t.name, "CASE WHEN " + nn + " = 0 THEN NULL WHEN " + lost + " THEN CASE WHEN " + theirs +
-                                        (is_min ? " > " : " < ") + mine + " THEN " + mine + " END ELSE " +
-                                        (is_min ? "LEAST(" : "GREATEST(") + mine + ", " + theirs + ") END");
-                        break;
-                    }
-                }
+            case TableColumn::Kind::Output:
+                // Keys and key-derived columns never change.
+                if (!IsKeyColumn(view.columns[t.index])) add(t.name, row.Value(t.index));
                 break;
-            }
         }
     }
     return sets;
@@ -155,6 +219,8 @@ std::string StaleExpr(const ViewDefinition& view, const std::string& m) {
                         QualifiedColumn(m, NonNullCountColumn(i)) + " > 0)");
         if (view.shape == ViewShape::Grouped) terms.push_back(QualifiedColumn(m, LostExtremeColumn(i)) + " IS TRUE");
     }
+    if (view.shape == ViewShape::Grouped && HasAggregateExpressions(view))
+        terms.push_back(QualifiedColumn(m, UnevaluatedColumn()) + " IS TRUE");
     return terms.empty() ? "false" : Join(terms, " OR ");
 }
 
@@ -162,6 +228,12 @@ std::string StaleExpr(const ViewDefinition& view, const std::string& m) {
 // per IMMV row written, telling which need a follow-up step.
 std::string ReportRows(const std::string& dml, const std::string& gone, const std::string& stale) {
     return dml + " RETURNING " + kImmvAlias + ".ctid AS tid, " + gone + " AS gone, " + stale + " AS stale";
+}
+
+// Whether the rows a delta writes are recomputed when stale: expressions
+// over aggregates that may be stale are then written NULL meanwhile.
+bool GuardsExpressions(const ViewDefinition& view, const Delta& delta) {
+    return delta.HasNegative() && NeedsRecompute(view);
 }
 
 std::string ProjectionSelect(const ViewDefinition& view, const Delta& delta) {
@@ -179,44 +251,113 @@ MaintenanceStep KeyedUpsert(const ViewDefinition& view, const Delta& delta) {
     std::string sql = "INSERT INTO " + Immv(view) + " AS " + m + " (" + Join(Quoted(TableColumns(view)), ", ") + ") " +
                       ProjectionSelect(view, delta) + " ORDER BY " + Join(Quoted(IdentityColumns(view)), ", ") +
                       " ON CONFLICT (" + Join(Quoted(IdentityColumns(view)), ", ") + ") DO UPDATE SET " +
-                      Join(AccumulateSetList(view, m, "excluded"), ", ");
-    if (!delta.HasNegative()) return {sql, StepInput::None, false};
+                      Join(AccumulateSetList(view, m, "excluded", GuardsExpressions(view, delta)), ", ");
+    // New groups are reported stale too while their expressions over
+    // aggregates are unevaluated (EvaluateExpressions).
+    if (!delta.HasNegative() && !HasAggregateExpressions(view)) return {sql, StepInput::None, false};
     return {ReportRows(sql, QualifiedColumn(m, MultiplicityColumn()) + " = 0", StaleExpr(view, m)), StepInput::None,
             true};
 }
 
+// Whether stored aggregate column j (qualifier m) is stale until recomputed.
+std::string StoredStale(const ViewDefinition& view, size_t j, const std::string& m) {
+    const OutputColumn& c = view.columns[j];
+    std::vector<std::string> terms;
+    const std::string v = QualifiedColumn(m, c.name);
+    if (c.aggregate->kind == AggregateKind::Min || c.aggregate->kind == AggregateKind::Max) {
+        terms.push_back("(" + v + " IS NULL AND " + QualifiedColumn(m, NonNullCountColumn(j)) + " > 0)");
+        if (view.shape == ViewShape::Grouped) terms.push_back(QualifiedColumn(m, LostExtremeColumn(j)) + " IS TRUE");
+    }
+    if (MayBeNonFinite(*c.aggregate)) terms.push_back("(" + v + " - " + v + ") <> 0");
+    return Join(terms, " OR ");
+}
+
+// Evaluates the expressions over aggregates of the group rows listed in $1
+// (the new groups the upsert inserted with them unevaluated, and the rows it
+// reported stale) over their stored state; an expression over an aggregate
+// that is stale is NULL until RecomputeAggregates, which comes next. Reports
+// the rows again (they moved): the recompute reads them by their new ctid.
+// Rows whose multiplicity reached zero are left to DeleteGoneRows.
+MaintenanceStep EvaluateExpressions(const ViewDefinition& view) {
+    const std::string m = kImmvAlias;
+    std::vector<std::string> sets;
+    for (size_t i = 0; i < view.columns.size(); ++i) {
+        const OutputColumn& c = view.columns[i];
+        if (c.role != ColumnRole::AggregateExpression) continue;
+        std::vector<std::string> stale;
+        for (size_t j : c.operands)
+            if (view.columns[j].aggregate && IsRecomputed(*view.columns[j].aggregate))
+                stale.push_back(StoredStale(view, j, m));
+        const std::string value =
+            ExpandExpression(c, [&](size_t j) { return QualifiedColumn(m, view.columns[j].name); });
+        sets.push_back(
+            QuoteIdent(c.name) + " = " +
+            (stale.empty() ? value : "CASE WHEN " + Join(stale, " OR ") + " THEN NULL ELSE " + value + " END"));
+    }
+    sets.push_back(QuoteIdent(UnevaluatedColumn()) + " = NULL");
+    return {ReportRows("UPDATE " + Immv(view) + " AS " + m + " SET " + Join(sets, ", ") + " WHERE " + m +
+                           ".ctid = ANY ($1) AND " + QualifiedColumn(m, MultiplicityColumn()) + " > 0",
+                       "false", StaleExpr(view, m)),
+            StepInput::TidsToRecompute, true};
+}
+
 MaintenanceStep GlobalUpdate(const ViewDefinition& view, const Delta& delta) {
     const std::string m = kImmvAlias, e = "__ivm_e";
-    std::string sql = "UPDATE " + Immv(view) + " AS " + m + " SET " + Join(AccumulateSetList(view, m, e), ", ") +
-                      " FROM (" + ProjectionSelect(view, delta) + ") AS " + e;
+    std::string sql = "UPDATE " + Immv(view) + " AS " + m + " SET " +
+                      Join(AccumulateSetList(view, m, e, GuardsExpressions(view, delta)), ", ") + " FROM (" +
+                      ProjectionSelect(view, delta) + ") AS " + e;
     if (!delta.HasNegative() || !NeedsRecompute(view)) return {sql, StepInput::None, false};
     return {ReportRows(sql, "false", StaleExpr(view, m)), StepInput::None, true};
 }
 
-// Recomputes every min/max of the IMMV rows listed in $1 from the base table.
 // Recomputes from the base relations, in one statement, the min/max and
-// possibly non-finite sums of the IMMV rows listed in $1.
+// possibly non-finite sums of the IMMV rows listed in $1, and the
+// expressions over them.
 MaintenanceStep RecomputeAggregates(const ViewDefinition& view, const Delta& delta) {
     const std::string m = kImmvAlias;
     std::vector<std::string> targets, values, clear;
+    // recomputed[i]: the position in `values` of aggregate column i's value.
+    std::vector<std::optional<size_t>> recomputed(view.columns.size());
     for (size_t i = 0; i < view.columns.size(); ++i) {
         const auto& agg = view.columns[i].aggregate;
-        if (!agg) continue;
-        const bool extreme = agg->kind == AggregateKind::Min || agg->kind == AggregateKind::Max;
-        if (!extreme && !MayBeNonFinite(*agg)) continue;
+        if (!agg || !IsRecomputed(*agg)) continue;
+        recomputed[i] = values.size();
         targets.push_back(QuoteIdent(view.columns[i].name));
-        values.push_back(AggregateFunctionName(agg->kind) + "(" + agg->argument_sql + ")");
+        values.push_back(AggregateCall(*agg));
         if (agg->kind == AggregateKind::Avg) {
             TableColumn sum{TableColumn::Kind::AvgSum, i, AvgSumColumn(i)};
             targets.push_back(QuoteIdent(sum.name));
             values.push_back(PopulateExpr(view, sum));
         }
-        if (extreme && view.shape == ViewShape::Grouped)
+        if ((agg->kind == AggregateKind::Min || agg->kind == AggregateKind::Max) && view.shape == ViewShape::Grouped)
             clear.push_back(", " + QuoteIdent(LostExtremeColumn(i)) + " = NULL");
     }
+    // Expressions over a recomputed aggregate, evaluated over its new value
+    // (value_of) and the stored values of the other columns they read.
+    std::vector<size_t> expressions;
+    for (size_t i = 0; i < view.columns.size(); ++i) {
+        const OutputColumn& c = view.columns[i];
+        if (c.role != ColumnRole::AggregateExpression) continue;
+        for (size_t j : c.operands)
+            if (recomputed[j]) {
+                expressions.push_back(i);
+                targets.push_back(QuoteIdent(c.name));
+                break;
+            }
+    }
+    auto expression_values = [&](const std::function<std::string(size_t)>& value_of) {
+        std::vector<std::string> out;
+        for (size_t i : expressions)
+            out.push_back(ExpandExpression(view.columns[i], [&](size_t j) {
+                return recomputed[j] ? value_of(*recomputed[j]) : QualifiedColumn(m, view.columns[j].name);
+            }));
+        return out;
+    };
     std::vector<const OutputColumn*> keys;
     for (const auto& c : view.columns)
         if (c.role == ColumnRole::GroupKey || (c.role == ColumnRole::Plain && IsKeyed(view.shape))) keys.push_back(&c);
+    if (view.shape == ViewShape::Grouped && HasAggregateExpressions(view))
+        clear.push_back(", " + QuoteIdent(UnevaluatedColumn()) + " = NULL");
     const std::string lhs = targets.size() == 1 ? targets[0] : "(" + Join(targets, ", ") + ")";
     if (!delta.base_as_of.empty()) {
         // The relations as of a batch's end are a set operation over the
@@ -230,19 +371,23 @@ MaintenanceStep RecomputeAggregates(const ViewDefinition& view, const Delta& del
             match.push_back(
                 MatchExpr(QualifiedColumn("__ivm_r", name), QualifiedColumn(m, keys[k]->name), keys[k]->not_null));
         }
+        auto value_column = [](size_t v) { return "__ivm_r.__ivm_v" + std::to_string(v); };
         for (size_t v = 0; v < values.size(); ++v) {
             outputs.push_back(values[v] + " AS __ivm_v" + std::to_string(v));
-            assigned.push_back("__ivm_r.__ivm_v" + std::to_string(v));
+            assigned.push_back(value_column(v));
         }
-        const std::string recomputed = "SELECT " + Join(outputs, ", ") + FromList(view, delta.base_as_of) +
-                                       (grouping.empty() ? "" : " GROUP BY " + Join(grouping, ", "));
+        for (auto& e : expression_values(value_column)) assigned.push_back(std::move(e));
+        const std::string recomputed_rows = "SELECT " + Join(outputs, ", ") + FromList(view, delta.base_as_of) +
+                                            (grouping.empty() ? "" : " GROUP BY " + Join(grouping, ", "));
         const std::string rhs = assigned.size() == 1 ? assigned[0] : "(" + Join(assigned, ", ") + ")";
         return {"UPDATE " + Immv(view) + " AS " + m + " SET " + lhs + " = " + rhs + Join(clear, "") + " FROM (" +
-                    recomputed + ") AS __ivm_r WHERE " + m + ".ctid = ANY ($1)" +
+                    recomputed_rows + ") AS __ivm_r WHERE " + m + ".ctid = ANY ($1)" +
                     (match.empty() ? "" : " AND " + Join(match, " AND ")),
                 StepInput::TidsToRecompute, false};
     }
-    std::string subquery = "SELECT " + Join(values, ", ") + FromBase(view);
+    std::vector<std::string> selected = values;
+    for (auto& e : expression_values([&](size_t v) { return values[v]; })) selected.push_back(std::move(e));
+    std::string subquery = "SELECT " + Join(selected, ", ") + FromBase(view);
     std::vector<std::string> match;
     for (const OutputColumn* c : keys)
         match.push_back(MatchExpr(c->expression_sql, QualifiedColumn(m, c->name), c->not_null));
@@ -549,6 +694,8 @@ MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& de
         case ViewShape::Distinct:
         case ViewShape::Grouped:
             plan.steps.push_back(KeyedUpsert(view, delta));
+            if (view.shape == ViewShape::Grouped && HasAggregateExpressions(view))
+                plan.steps.push_back(EvaluateExpressions(view));
             if (delta.HasNegative()) {
                 if (NeedsRecompute(view)) plan.steps.push_back(RecomputeAggregates(view, delta));
                 plan.steps.push_back(DeleteGoneRows(view));

@@ -2,6 +2,8 @@
 // locking needs (see include/ivmx/core/view_ir.hpp).
 #include "ivmx/core/view_ir.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <optional>
 #include <set>
 
@@ -29,6 +31,74 @@ std::string HiddenKeyColumn(size_t key_number) {
     return "__ivm_key_" + std::to_string(key_number) + "__";
 }
 
+std::string HiddenAggregateColumn(size_t number) {
+    return "__ivm_agg_" + std::to_string(number) + "__";
+}
+
+std::string UnevaluatedColumn() {
+    return "__ivm_unevaluated__";
+}
+
+bool HasAggregateExpressions(const ViewDefinition& view) {
+    for (const auto& c : view.columns)
+        if (c.role == ColumnRole::AggregateExpression) return true;
+    return false;
+}
+
+bool IsKeyColumn(const OutputColumn& column) {
+    return column.role == ColumnRole::Plain || column.role == ColumnRole::GroupKey;
+}
+
+std::string ExpandExpression(const OutputColumn& column, const std::function<std::string(size_t)>& value) {
+    const std::string& text = column.expression_sql;
+    std::string out;
+    out.reserve(text.size());
+    size_t i = 0;
+    while (i < text.size()) {
+        const char ch = text[i];
+        if (ch == '\'' || ch == '"') {
+            // A literal ('...', E'...' with backslash escapes) or a quoted
+            // identifier ("..."), copied as it is; a doubled quote is part of it.
+            const bool backslashes = ch == '\'' && i > 0 && (text[i - 1] == 'E' || text[i - 1] == 'e');
+            size_t end = i + 1;
+            while (end < text.size()) {
+                if (backslashes && text[end] == '\\') {
+                    end += 2;
+                    continue;
+                }
+                if (text[end] == ch) {
+                    if (end + 1 < text.size() && text[end + 1] == ch) {
+                        end += 2;
+                        continue;
+                    }
+                    break;
+                }
+                ++end;
+            }
+            end = std::min(end + 1, text.size());
+            out.append(text, i, end - i);
+            i = end;
+            continue;
+        }
+        if (ch == '$' && i + 1 < text.size() && std::isdigit(static_cast<unsigned char>(text[i + 1]))) {
+            size_t end = i + 1;
+            size_t number = 0;
+            while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end])))
+                number = number * 10 + size_t(text[end++] - '0');
+            if (number == 0 || number > column.operands.size())
+                throw Error(sqlstate::kInternalError, "expression of column \"" + column.name +
+                                                          "\" refers to operand $" + std::to_string(number) +
+                                                          " that it does not have");
+            out += "(" + value(column.operands[number - 1]) + ")";
+            i = end;
+            continue;
+        }
+        out.push_back(ch);
+        ++i;
+    }
+    return out;
+}
+
 std::vector<TableColumn> TableLayout(const ViewDefinition& view) {
     std::vector<TableColumn> layout;
     for (int pass = 0; pass < 2; ++pass)
@@ -45,6 +115,8 @@ std::vector<TableColumn> TableLayout(const ViewDefinition& view) {
         if ((agg->kind == AggregateKind::Min || agg->kind == AggregateKind::Max) && view.shape == ViewShape::Grouped)
             layout.push_back({TableColumn::Kind::LostExtreme, i, LostExtremeColumn(i)});
     }
+    if (view.shape == ViewShape::Grouped && HasAggregateExpressions(view))
+        layout.push_back({TableColumn::Kind::Unevaluated, 0, UnevaluatedColumn()});
     return layout;
 }
 
@@ -94,7 +166,7 @@ void ValidateColumns(const ViewDefinition& view) {
                         "Give the columns distinct names with AS.");
     }
     for (const auto& column : view.columns) {
-        if (column.role == ColumnRole::Aggregate || column.has_equality) continue;
+        if (!IsKeyColumn(column) || column.has_equality) continue;
         const bool needed = column.role == ColumnRole::GroupKey || match_by_value;
         if (!needed) continue;
         throw NotSupported(

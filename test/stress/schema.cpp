@@ -178,6 +178,10 @@ const std::vector<TwinShape>& TwinShapes() {
         {"left_subquery", "subquery in FROM on the nullable side of a LEFT JOIN",
          "SELECT b.rid, q.b, q.x FROM t_bag b "
          "LEFT JOIN (SELECT a, b, x FROM t_kv WHERE g <> 1) q ON b.g = q.a AND b.n = q.x"},
+        {"expr_left_groups", "expressions over aggregates grouped over a LEFT JOIN",
+         "SELECT p.g, count(c.cid) * 10 + coalesce(max(c.w), 0) AS score, "
+         "p.g || ':' || count(*) AS label, max(c.k) - min(c.k) AS spread FROM t_pk p "
+         "LEFT JOIN t_fk c ON c.pid = p.id GROUP BY p.g"},
         {"cte_twice", "WITH query referenced twice, LEFT JOIN of it with itself",
          "WITH c AS (SELECT a, x, b FROM t_kv WHERE g <> 2) "
          "SELECT c1.a, c1.b, c2.b AS b2 FROM c c1 LEFT JOIN c c2 ON c1.x = c2.a AND c1.b < c2.b"},
@@ -232,6 +236,14 @@ std::vector<View> AllViews() {
          "SELECT p.g, count(*) AS pairs, sum(q.v) AS sum_v, min(q.v) AS min_v, max(p.s) AS max_s "
          "FROM t_pk p JOIN t_pk q ON p.g = q.g AND p.n = q.n GROUP BY p.g"},
 
+        {"mv_expr_groups", "expressions over aggregates and group keys, hidden aggregates",
+         "SELECT g, sum(n) + 1 AS s1, coalesce(max(f), -1) - coalesce(min(f), 0) AS spread, "
+         "g || ':' || count(*) AS label, CASE WHEN count(*) > 2 THEN 'big' ELSE 'small' END AS size, "
+         "round(avg(n), 2) AS avg2, sum(n) AS sum_n FROM t_bag GROUP BY g"},
+        {"mv_expr_totals", "expressions over aggregates without GROUP BY",
+         "SELECT count(*) * 2 AS c2, coalesce(max(n), -1) + coalesce(min(n), 0) AS mm, "
+         "sum(n) / nullif(count(n), 0) AS per, max(s) || '/' || min(s) AS s_range FROM t_pk"},
+
         // Deferred twins of immediate shapes: maintained from the delta log by
         // ivmx.flush and the background scheduler instead of in the writer.
         {"dmv_pk_groups", "deferred: GROUP BY with every aggregate, incl. min/max",
@@ -254,6 +266,14 @@ std::vector<View> AllViews() {
          "SELECT count(*) AS cnt, sum(v) AS sum_v, min(n) AS min_n, max(n) AS max_n, "
          "min(s) AS min_s, max(s) AS max_s FROM t_pk",
          true},
+        {"dmv_expr_groups", "deferred: expressions over aggregates and group keys",
+         "SELECT g, sum(n) + 1 AS s1, coalesce(max(f), -1) - coalesce(min(f), 0) AS spread, "
+         "g || ':' || count(*) AS label, round(avg(n), 2) AS avg2 FROM t_bag GROUP BY g",
+         true},
+        {"dmv_expr_totals", "deferred: expressions over aggregates without GROUP BY",
+         "SELECT count(*) * 2 AS c2, coalesce(max(n), -1) + coalesce(min(n), 0) AS mm, "
+         "sum(n) / nullif(count(n), 0) AS per FROM t_pk",
+         true},
         {"dmv_join_groups", "deferred: inner join of two tables, grouped, with min/max",
          "SELECT b.g, count(*) AS cnt, sum(k.x) AS sum_x, min(b.f) AS min_f, max(k.t) AS max_t "
          "FROM t_bag b JOIN t_kv k ON b.g = k.a GROUP BY b.g",
@@ -272,6 +292,12 @@ std::vector<View> AllViews() {
         {"nest_a3",
          "nested A3 (immediate): filter over the aggregate IMMV nest_a2",
          "SELECT g, x, cnt, sum_v, min_v FROM nest_a2 WHERE cnt > 1",
+         false,
+         {"nest_a2"}},
+        {"nest_a_expr",
+         "nested (immediate): expressions over aggregates of the deferred IMMV nest_a2",
+         "SELECT x, sum(cnt) + 1 AS cnt1, coalesce(max(max_b), 0) - coalesce(min(min_v), 0) AS spread, "
+         "CASE WHEN count(*) > 1 THEN 'many' ELSE 'one' END AS size FROM nest_a2 GROUP BY x",
          false,
          {"nest_a2"}},
         // Chain B, deferred -> immediate -> deferred, over a table without key.

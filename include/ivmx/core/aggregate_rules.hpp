@@ -16,6 +16,10 @@ std::optional<AggregateKind> AggregateKindByName(const std::string& name, int ar
 // SQL name of the aggregate function (count, sum, avg, min, max).
 std::string AggregateFunctionName(AggregateKind kind);
 
+// Whether two aggregate calls compute the same value (one column of the
+// IMMV can serve both).
+bool SameAggregate(const Aggregate& a, const Aggregate& b);
+
 // Whether sum() over this argument type (as printed by format_type_be) is maintained.
 bool IsSummableType(const std::string& argument_type);
 

@@ -47,6 +47,9 @@ struct ProjectedColumn {
 // columns in table order, followed for GlobalAggregate views by the
 // lost-extreme flags that are not table columns there. cancelling: the
 // delta may hold a row both inserted and deleted (Delta::consolidate).
+// Expressions over aggregates are NULL: they are evaluated over the
+// state of a written row, never over a delta (the row of a new group is
+// flagged Unevaluated).
 std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std::string& qualifier, bool cancelling);
 
 // Grouping expressions (keys and key-derived expressions) over the base alias.
@@ -64,6 +67,10 @@ bool HasExtremes(const ViewDefinition& view);
 // Whether a sum/avg may hold Infinity or NaN, which cannot be subtracted
 // back out: such values are recomputed instead (float and numeric inputs).
 bool MayBeNonFinite(const Aggregate& agg);
+
+// Whether an aggregate may have to be recomputed from the base relations
+// after rows were removed (min/max, sums that may be non-finite).
+bool IsRecomputed(const Aggregate& agg);
 
 // Whether removing rows may leave an aggregate that must be recomputed from
 // the base relations (a lost min/max, a non-finite sum).

@@ -9,6 +9,7 @@
 // transition table / delta standing in for it.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,22 +42,28 @@ struct Aggregate {
 
 // How an output column of the IMMV table is computed and maintained.
 enum class ColumnRole {
-    Plain,      // a projected expression of an ungrouped view (bag or DISTINCT)
-    GroupKey,   // a GROUP BY expression, or any other non-aggregate output of a
-                // grouped view (a function of the group: keying by it too gives
-                // the same groups)
-    Aggregate,  // an aggregate call
+    Plain,                // a projected expression of an ungrouped view (bag or DISTINCT)
+    GroupKey,             // a GROUP BY expression, or any other non-aggregate output of a
+                          // grouped view (a function of the group: keying by it too gives
+                          // the same groups)
+    Aggregate,            // an aggregate call
+    AggregateExpression,  // an expression over aggregates and group keys (sum(x) + 1),
+                          // re-evaluated over the columns it reads whenever its row is written
 };
 
 struct OutputColumn {
     std::string name;
     ColumnRole role = ColumnRole::Plain;
-    std::string expression_sql;  // Plain, GroupKey
+    // Plain, GroupKey: SQL over the relations' aliases. AggregateExpression: a
+    // template in which $n (outside literals and quoted names) stands for the
+    // value of column operands[n - 1] of the same row.
+    std::string expression_sql;
     std::optional<Aggregate> aggregate;
-    bool hidden = false;       // not part of the user's select list (a GROUP BY key it omits)
-    bool not_null = false;     // known never to be NULL (a NOT NULL column read directly)
-    bool has_equality = true;  // the type has a btree equality (needed to match rows)
-    std::string type_sql;      // SQL type name of the expression (informative; CREATE TABLE AS decides)
+    std::vector<size_t> operands;  // AggregateExpression: indexes into ViewDefinition::columns
+    bool hidden = false;           // not part of the user's select list (a GROUP BY key it omits)
+    bool not_null = false;         // known never to be NULL (a NOT NULL column read directly)
+    bool has_equality = true;      // the type has a btree equality (needed to match rows)
+    std::string type_sql;          // SQL type name of the expression (informative; CREATE TABLE AS decides)
 };
 
 // The FROM clause as a tree, for views that are not plain inner joins (outer
@@ -106,6 +113,21 @@ std::string NonNullCountColumn(size_t column_index);  // __ivm_count_<n>__
 std::string AvgSumColumn(size_t column_index);        // __ivm_sum_<n>__
 std::string LostExtremeColumn(size_t column_index);   // __ivm_lost_<n>__
 std::string HiddenKeyColumn(size_t key_number);       // __ivm_key_<n>__
+std::string UnevaluatedColumn();                      // __ivm_unevaluated__
+std::string HiddenAggregateColumn(size_t number);     // __ivm_agg_<n>__: an aggregate used only in expressions
+
+// Whether the view has expressions over aggregates (AggregateExpression).
+bool HasAggregateExpressions(const ViewDefinition& view);
+
+// Whether the column is a group key or DISTINCT/bag expression (it reads the
+// relations directly), rather than an aggregate or an expression over them.
+bool IsKeyColumn(const OutputColumn& column);
+
+// The SQL of an AggregateExpression column with each operand $n replaced by
+// value(operands[n - 1]), parenthesised. Placeholders are recognised outside
+// string literals and quoted identifiers only. Throws Error (internal_error)
+// for a placeholder without an operand.
+std::string ExpandExpression(const OutputColumn& column, const std::function<std::string(size_t)>& value);
 
 // One column of the IMMV table. The table holds the output columns (visible
 // ones first, then hidden GROUP BY keys), then the bookkeeping state.
@@ -116,6 +138,8 @@ struct TableColumn {
         NonNullCount,  // non-null inputs of aggregate view.columns[index]
         AvgSum,        // running sum of avg aggregate view.columns[index]
         LostExtreme,   // scratch flag of min/max view.columns[index] (always NULL when stored)
+        Unevaluated,   // scratch flag of a group row whose expressions over aggregates are
+                       // still to be evaluated (always NULL when stored)
     };
     Kind kind;
     size_t index;  // into view.columns (unused for Multiplicity)
