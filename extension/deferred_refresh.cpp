@@ -495,9 +495,9 @@ PendingBatch ReadPendingBatch(Oid immv, const ImmvRecord& record, const ViewMain
 // recompute rewrites every row, which they would receive as a change of
 // every row), or when the batch changes more occurrences than a delta is
 // built from (it grows exponentially with them).
-bool RecomputesBatch(Oid immv, RefreshKind kind, const ViewMaintainer& maintainer, const PendingBatch& batch,
+bool RecomputesBatch(RefreshKind kind, const ViewMaintainer& maintainer, const PendingBatch& batch,
                      int64 rows_consumed) {
-    const double ratio = ImmvsReading(immv).empty() ? FullRefreshRatio() : 0;
+    const double ratio = maintainer.read_by_immvs() ? 0 : FullRefreshRatio();
     const double base_rows = ratio > 0 ? BaseRows(batch.logs) : -1;  // > 0 when ratio > 0
     if (kind == RefreshKind::Full || !batch.known || (base_rows > 0 && rows_consumed > ratio * base_rows)) return true;
     size_t changed_occurrences = 0;
@@ -622,7 +622,7 @@ int64 ApplyBatches(ViewMaintainer& maintainer, const DeltaInput& input, int64 ro
 // recompute (which consumes everything pending). Sets what result says of
 // the work done.
 void ApplyPending(Oid immv, RefreshKind kind, ViewMaintainer& maintainer, PendingBatch& batch, RefreshResult& result) {
-    result.full = RecomputesBatch(immv, kind, maintainer, batch, result.rows_consumed);
+    result.full = RecomputesBatch(kind, maintainer, batch, result.rows_consumed);
     DeltaInput input;
     if (!result.full) result.full = !ReadDeltaInput(maintainer, batch, input);
     if (result.full) {
@@ -684,6 +684,10 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
     CheckConcurrentRefresh(record, ImmvState::Watermark);
     const TimestampTz started = PgCall([] { return GetCurrentTimestamp(); });
     MaintenanceScope scope;
+    // On the analysis the backend keeps (AnalysedImmv): a scheduler
+    // refreshing the IMMV round after round analyses its query once, and
+    // again only after something the analysis read has changed. The IMMV
+    // and the relations it reads are locked: what changed before is seen.
     auto maintainer = LoadMaintainer(record);
     PendingBatch batch = ReadPendingBatch(immv, record, *maintainer, scheduled, result);
     if (result.rows_consumed == 0 && kind != RefreshKind::Full && batch.known) {

@@ -6,7 +6,7 @@
 #include <unordered_map>
 
 #include "access.hpp"
-#include "analyze.hpp"
+#include "analysed_views.hpp"
 #include "ddl.hpp"
 #include "delta_log.hpp"
 #include "ivmx/core/sql_text.hpp"
@@ -31,24 +31,27 @@ std::vector<RelationMaintenance>& Retired() {
     return retired;
 }
 
-// Marks the entries of relid (every entry for InvalidOid) invalid: those
-// of relid as a base relation and those with an IMMV that is relid. Only
-// flags: nothing allocated, nothing thrown.
+// Marks invalid the entries of relid (every entry for InvalidOid) as a
+// base relation, and the analyses that read relid (the entries built on
+// them are then invalid too: RelationMaintenance::Valid). Only flags:
+// nothing allocated, nothing thrown.
 void InvalidateEntries(Oid relid) {
-    for (auto& [base, entry] : Cache()) {
-        if (!OidIsValid(relid) || base == relid) {
-            entry.valid = false;
-            continue;
-        }
-        for (const auto& view : entry.views)
-            if (view->immv() == relid) entry.valid = false;
-    }
+    InvalidateAnalysesReading(relid);
+    for (auto& [base, entry] : Cache())
+        if (!OidIsValid(relid) || base == relid) entry.valid = false;
 }
 
-// The relcache invalidation callback: PostgreSQL calls it wherever
-// invalidation messages are processed, where an ERROR is not allowed.
+// The invalidation callbacks: PostgreSQL calls them wherever invalidation
+// messages are processed, where an ERROR is not allowed.
 void InvalidateCallback(Datum, Oid relid) {
     CallbackGuard("pg_ivmx relcache invalidation callback", [relid] { InvalidateEntries(relid); });
+}
+
+// A function, operator, type, collation or schema changed (renamed, say):
+// the analyses naming it, and the entries built on them, are stale.
+void InvalidateNamedCallback(Datum, int cache_id, uint32 hash_value) {
+    CallbackGuard("pg_ivmx syscache invalidation callback",
+                  [cache_id, hash_value] { InvalidateAnalysesNaming(cache_id, hash_value); });
 }
 
 // Loads the maintenance of base relation relid into `entry` (its cache
@@ -132,13 +135,13 @@ TransitionTables TransitionSources(ChangeKind kind) {
     return {};
 }
 
-ViewMaintainer::ViewMaintainer(const ImmvRecord& record, core::ViewDefinition definition, Oid owner,
-                               Oid changed_relation, bool read_by_immvs)
+ViewMaintainer::ViewMaintainer(const ImmvRecord& record, std::shared_ptr<const AnalysedView> analysed,
+                               Oid changed_relation)
     : record_(record),
-      definition_(std::move(definition)),
-      owner_(owner),
+      analysed_(std::move(analysed)),
+      definition_(analysed_->definition),
+      owner_(analysed_->owner),
       changed_relation_(changed_relation),
-      read_by_immvs_(read_by_immvs),
       writer_concurrency_(core::WriterConcurrencyOf(definition_, changed_relation)) {
     lock_class_ = PgCall([] { return CatalogRelid("immv"); });
     if (writer_concurrency_ != core::WriterConcurrency::PerRelation) return;
@@ -567,14 +570,11 @@ std::vector<std::string> AttributeNames(Oid relid) {
 }
 
 std::unique_ptr<ViewMaintainer> LoadMaintainer(const ImmvRecord& record, Oid changed_relation) {
-    Query* query = ImmvQuery(record);
-    core::ViewDefinition definition = DescribeView(query, RelationName(record.relid), false);
-    // The IMMV's own column names win: users may have renamed its columns.
-    std::vector<std::string> names = AttributeNames(record.relid);
-    names.resize(std::min(names.size(), core::VisibleColumns(definition).size()));
-    core::ApplyColumnNames(definition, names);
-    return std::make_unique<ViewMaintainer>(record, std::move(definition), RelationOwner(record.relid),
-                                            changed_relation, !ImmvsReading(record.relid).empty());
+    return std::make_unique<ViewMaintainer>(record, AnalysedImmv(record), changed_relation);
+}
+
+bool RelationMaintenance::Valid() const {
+    return valid && std::all_of(views.begin(), views.end(), [](const auto& view) { return view->analysed().current; });
 }
 
 RelationMaintenance::RelationMaintenance() = default;
@@ -592,13 +592,13 @@ bool LockOrderBefore(const ViewMaintainer& a, const ViewMaintainer& b) {
 const RelationMaintenance& LoadedMaintenance(Oid relid) {
     if (!MaintenanceScope::Active()) Retired().clear();
     RelationMaintenance& entry = Cache()[relid];
-    if (!entry.valid) WithMaintenanceSettings([&] { LoadRelationMaintenance(relid, entry); });
+    if (!entry.Valid()) WithMaintenanceSettings([&] { LoadRelationMaintenance(relid, entry); });
     return entry;
 }
 
 bool MaintenanceValid(Oid relid) {
     auto it = Cache().find(relid);
-    return it != Cache().end() && it->second.valid;
+    return it != Cache().end() && it->second.Valid();
 }
 
 namespace {
@@ -625,7 +625,7 @@ const RelationMaintenance& LockMaintenanceForLater(Oid relid) {
         LockAllOrWait(ReadLocks(active));
         // Taking the locks processed pending invalidations: a mode switch
         // we waited for is seen.
-        if (maintenance.valid) return maintenance;
+        if (maintenance.Valid()) return maintenance;
     }
 }
 
@@ -641,12 +641,13 @@ const RelationMaintenance& LockMaintenanceForWriter(Oid relid, bool only_write) 
         // Taking the locks processed pending invalidations: an IMMV may have
         // been dropped, renamed, refreshed or switched mode meanwhile.
         PgCall([] { AcceptInvalidationMessages(); });
-        if (maintenance.valid) return maintenance;
+        if (maintenance.Valid()) return maintenance;
     }
 }
 
 void RegisterMaintainerCache() {
     CacheRegisterRelcacheCallback(InvalidateCallback, (Datum)0);
+    for (int cache_id : kAnalysisSyscaches) CacheRegisterSyscacheCallback(cache_id, InvalidateNamedCallback, (Datum)0);
 }
 
 }  // namespace ivmx::pg

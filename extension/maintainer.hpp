@@ -5,11 +5,14 @@
 // For every base relation the cache holds the IMMVs that read it, each with
 // its view IR and, per statement kind, the prepared (SPI_keepplan) statements
 // of its maintenance plan. Entries are invalidated by relcache invalidation of
-// the base relation or of an IMMV (create/drop/refresh/rename all send one)
-// and rebuilt on next use, so that a statement changing one relation builds
-// no plan and reads no catalog row. (Batches of several statements' or
-// relations' changes, and deferred refreshes, plan their statements for one
-// use: ViewMaintainer::ApplyDelta.)
+// the base relation or of an IMMV (create/drop/refresh/rename all send one),
+// and by whatever makes the analysis of one of its IMMVs stale (a relation
+// the IMMV reads, a function or type its query names:
+// extension/analysed_views.hpp), and rebuilt on next use, so that a
+// statement changing one relation builds no plan and reads no catalog row.
+// (Batches of several statements' or relations' changes, and deferred
+// refreshes, plan their statements for one use: ViewMaintainer::ApplyDelta;
+// they reuse the analysis.)
 #pragma once
 
 #include <array>
@@ -20,6 +23,7 @@
 #include <tuple>
 #include <vector>
 
+#include "analysed_views.hpp"
 #include "catalog.hpp"
 #include "ivmx/core/sql_writer.hpp"
 #include "ivmx/core/view_ir.hpp"
@@ -70,9 +74,9 @@ void LockAllOrWait(const std::vector<ImmvLock>& locks);
 // One IMMV's maintenance: its definition and prepared statements.
 class ViewMaintainer {
   public:
-    // changed_relation: the base relation whose changes this maintainer applies.
-    ViewMaintainer(const ImmvRecord& record, core::ViewDefinition definition, Oid owner, Oid changed_relation,
-                   bool read_by_immvs);
+    // changed_relation: the base relation whose changes this maintainer
+    // applies (InvalidOid: refresh only).
+    ViewMaintainer(const ImmvRecord& record, std::shared_ptr<const AnalysedView> analysed, Oid changed_relation);
     ~ViewMaintainer();
     ViewMaintainer(const ViewMaintainer&) = delete;
     ViewMaintainer& operator=(const ViewMaintainer&) = delete;
@@ -128,7 +132,7 @@ class ViewMaintainer {
     bool deferred() const { return record_.populated && record_.mode == MaintenanceMode::Deferred; }
     const ImmvRecord& record() const { return record_; }
     // Whether other IMMVs read this IMMV (its changes cascade).
-    bool read_by_immvs() const { return read_by_immvs_; }
+    bool read_by_immvs() const { return analysed_->read_by_immvs; }
     // The locks a writer of the changed relation holds on the IMMV until its
     // transaction ends, so that writers whose deltas depend on each other's
     // changes take turns (core::WriterConcurrencyOf): RowExclusiveLock on the
@@ -143,7 +147,10 @@ class ViewMaintainer {
     // Takes the mode lock of the IMMV and of every IMMV downstream shared
     // (see LockMaintenanceForLater).
     void LockModesShared() const;
-    const core::ViewDefinition& definition() const { return definition_; }
+    const core::ViewDefinition& definition() const { return analysed_->definition; }
+    // The analysis the maintainer is built on; stale once an invalidation
+    // reached it (the maintainer then must not be kept).
+    const AnalysedView& analysed() const { return *analysed_; }
 
   private:
     struct PreparedStep {
@@ -159,10 +166,10 @@ class ViewMaintainer {
     uint64 RunSteps(const std::vector<PreparedStep>& steps, Snapshot snapshot = nullptr);
 
     ImmvRecord record_;
-    core::ViewDefinition definition_;
+    std::shared_ptr<const AnalysedView> analysed_;
+    const core::ViewDefinition& definition_;  // analysed_->definition
     Oid owner_;
     Oid changed_relation_;
-    bool read_by_immvs_ = false;
     // How writers of changed_relation_ take turns (see WriterLocks), and
     // for PerRelation the view's relations in lock order.
     core::WriterConcurrency writer_concurrency_;
@@ -177,7 +184,9 @@ class ViewMaintainer {
 };
 
 // Builds the maintainer of an IMMV from its catalog row (SPI connected), for
-// changes to base relation changed_relation (InvalidOid: refresh only).
+// changes to base relation changed_relation (InvalidOid: refresh only), on
+// the IMMV's analysis kept by the backend (AnalysedImmv: analysed once per
+// change of what it reads, not on every call).
 std::unique_ptr<ViewMaintainer> LoadMaintainer(const ImmvRecord& record, Oid changed_relation = InvalidOid);
 
 class DeltaLogWriter;
@@ -192,7 +201,11 @@ struct RelationMaintenance {
     // cascades changed, one row in several versions (PostgreSQL gathers the changes of one query level into one set of
     // transition tables).
     bool cascaded_into = false;
+    // Cleared by an invalidation of the relation (or a relcache reset).
     bool valid = false;
+    // Whether the entry may be used: valid, and the analyses of its IMMVs
+    // still current (extension/analysed_views.hpp).
+    bool Valid() const;
 
     // The kind to apply an UPDATE's transition tables as: netted when
     // cascades may have changed a row twice.
@@ -270,7 +283,9 @@ bool OnlyWriteOfTransaction(Oid relid);
 // arrived since it was loaded).
 bool MaintenanceValid(Oid relid);
 
-// Registers the relcache invalidation callback (from _PG_init).
+// Registers the invalidation callbacks of this cache and of the analyses it
+// is built on (extension/analysed_views.hpp): relcache, and the syscaches
+// of kAnalysisSyscaches (from _PG_init).
 void RegisterMaintainerCache();
 
 // Column names of a relation's live attributes, in order.
