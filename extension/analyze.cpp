@@ -603,7 +603,6 @@ Node* ReplaceOperands(Node* node, void* context) {
 }
 
 core::Aggregate DescribeAggregate(Aggref* agg, const RelationScope& deparse) {
-    if (agg->aggfilter != nullptr) Unsupported("FILTER in an aggregate");
     if (agg->aggorder != NIL) Unsupported("ORDER BY in an aggregate");
     if (agg->aggdistinct != NIL) Unsupported("DISTINCT in an aggregate");
     if (agg->aggkind != AGGKIND_NORMAL) Unsupported("an ordered-set aggregate");
@@ -623,6 +622,11 @@ core::Aggregate DescribeAggregate(Aggref* agg, const RelationScope& deparse) {
     core::Aggregate out;
     out.kind = *kind;
     out.result_type = QualifiedTypeName(agg->aggtype, -1);
+    if (agg->aggfilter != nullptr) {
+        Node* filter = reinterpret_cast<Node*>(agg->aggfilter);
+        CheckExpression(filter);
+        out.filter_sql = deparse(filter);
+    }
     if (out.kind == core::AggregateKind::CountStar) return out;
     Node* arg = reinterpret_cast<Node*>(castNode(TargetEntry, linitial(agg->args))->expr);
     CheckExpression(arg);

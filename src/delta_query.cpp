@@ -33,12 +33,17 @@ bool IsExtreme(AggregateKind kind) {
     return kind == AggregateKind::Min || kind == AggregateKind::Max;
 }
 
-// The argument as it is accumulated (avg sums some types in a wider type).
+// The argument as it is accumulated (avg sums some types in a wider type);
+// NULL for rows that FILTER leaves out, as aggregates skip NULL inputs
+// (count(*) FILTER counts the rows whose argument 1 is not NULL).
 std::string AccumulatedArgument(const Aggregate& agg) {
-    if (agg.kind != AggregateKind::Avg) return agg.argument_sql;
-    const AvgState state = *AvgStateFor(agg.argument_type);
-    if (state.sum_argument_type.empty()) return agg.argument_sql;
-    return "CAST(" + agg.argument_sql + " AS " + state.sum_argument_type + ")";
+    std::string arg = agg.kind == AggregateKind::CountStar ? "1" : agg.argument_sql;
+    if (agg.kind == AggregateKind::Avg) {
+        const AvgState state = *AvgStateFor(agg.argument_type);
+        if (!state.sum_argument_type.empty()) arg = "CAST(" + arg + " AS " + state.sum_argument_type + ")";
+    }
+    if (agg.filter_sql.empty()) return arg;
+    return "CASE WHEN (" + agg.filter_sql + ") THEN " + arg + " END";
 }
 
 std::string Filtered(const std::string& aggregate, const std::string& condition) {
@@ -77,7 +82,7 @@ void AddAggregateColumns(std::vector<AggregatedColumn>& out, const OutputColumn&
     const std::string arg = ArgumentColumn(i);
     switch (agg.kind) {
         case AggregateKind::CountStar:
-            out.push_back({column.name, SignedCount("")});
+            out.push_back({column.name, SignedCount(agg.filter_sql.empty() ? "" : arg)});
             break;
         case AggregateKind::Count:
             out.push_back({column.name, SignedCount(arg)});
@@ -202,7 +207,8 @@ std::vector<StreamColumn> StreamColumns(const ViewDefinition& view) {
         if (IsKeyColumn(c)) out.push_back({c.name, c.expression_sql});
     for (size_t i = 0; i < view.columns.size(); ++i) {
         const auto& agg = view.columns[i].aggregate;
-        if (agg && agg->kind != AggregateKind::CountStar) out.push_back({ArgumentColumn(i), AccumulatedArgument(*agg)});
+        if (agg && (agg->kind != AggregateKind::CountStar || !agg->filter_sql.empty()))
+            out.push_back({ArgumentColumn(i), AccumulatedArgument(*agg)});
     }
     return out;
 }

@@ -55,10 +55,15 @@ std::vector<std::string> Quoted(const std::vector<std::string>& names) {
     return out;
 }
 
+// " FILTER (WHERE ...)" of an aggregate that has one.
+std::string FilterClause(const Aggregate& agg) {
+    return agg.filter_sql.empty() ? "" : " FILTER (WHERE " + agg.filter_sql + ")";
+}
+
 // The call of an aggregate over the base relations.
 std::string AggregateCall(const Aggregate& agg) {
-    if (agg.kind == AggregateKind::CountStar) return "count(*)";
-    return AggregateFunctionName(agg.kind) + "(" + agg.argument_sql + ")";
+    if (agg.kind == AggregateKind::CountStar) return "count(*)" + FilterClause(agg);
+    return AggregateFunctionName(agg.kind) + "(" + agg.argument_sql + ")" + FilterClause(agg);
 }
 
 // The populate-query expression of one table column.
@@ -75,11 +80,13 @@ std::string PopulateExpr(const ViewDefinition& view, const TableColumn& t) {
         case TableColumn::Kind::Multiplicity:
             return "count(*)";
         case TableColumn::Kind::NonNullCount:
-            return "count(" + c.aggregate->argument_sql + ")";
+            return "count(" + c.aggregate->argument_sql + ")" + FilterClause(*c.aggregate);
         case TableColumn::Kind::AvgSum: {
             const AvgState state = *AvgStateFor(c.aggregate->argument_type);
-            if (state.sum_argument_type.empty()) return "sum(" + c.aggregate->argument_sql + ")";
-            return "sum(CAST(" + c.aggregate->argument_sql + " AS " + state.sum_argument_type + "))";
+            if (state.sum_argument_type.empty())
+                return "sum(" + c.aggregate->argument_sql + ")" + FilterClause(*c.aggregate);
+            return "sum(CAST(" + c.aggregate->argument_sql + " AS " + state.sum_argument_type + "))" +
+                   FilterClause(*c.aggregate);
         }
         case TableColumn::Kind::LostExtreme:
         case TableColumn::Kind::Unevaluated:

@@ -182,6 +182,11 @@ const std::vector<TwinShape>& TwinShapes() {
          "SELECT p.g, count(c.cid) * 10 + coalesce(max(c.w), 0) AS score, "
          "p.g || ':' || count(*) AS label, max(c.k) - min(c.k) AS spread FROM t_pk p "
          "LEFT JOIN t_fk c ON c.pid = p.id GROUP BY p.g"},
+        {"filter_left_groups", "FILTER on every aggregate, grouped over a LEFT JOIN",
+         "SELECT p.n, count(*) FILTER (WHERE c.w > 0) AS cnt_w, count(c.s) FILTER (WHERE p.g < 3) AS cnt_s, "
+         "sum(c.w) FILTER (WHERE c.k IS NOT NULL) AS sum_w, avg(p.v) FILTER (WHERE c.cid IS NULL) AS avg_v, "
+         "min(c.s) FILTER (WHERE c.w <> 1) AS min_s, max(c.k) FILTER (WHERE p.f > 0) AS max_k "
+         "FROM t_pk p LEFT JOIN t_fk c ON c.pid = p.id GROUP BY p.n"},
         {"cte_twice", "WITH query referenced twice, LEFT JOIN of it with itself",
          "WITH c AS (SELECT a, x, b FROM t_kv WHERE g <> 2) "
          "SELECT c1.a, c1.b, c2.b AS b2 FROM c c1 LEFT JOIN c c2 ON c1.x = c2.a AND c1.b < c2.b"},
@@ -240,6 +245,14 @@ std::vector<View> AllViews() {
          "SELECT g, sum(n) + 1 AS s1, coalesce(max(f), -1) - coalesce(min(f), 0) AS spread, "
          "g || ':' || count(*) AS label, CASE WHEN count(*) > 2 THEN 'big' ELSE 'small' END AS size, "
          "round(avg(n), 2) AS avg2, sum(n) AS sum_n FROM t_bag GROUP BY g"},
+        {"mv_filter_groups", "FILTER on every aggregate, also inside expressions",
+         "SELECT g, count(*) FILTER (WHERE n > 1) AS cnt_big, count(s) FILTER (WHERE f >= 0) AS cnt_s, "
+         "sum(n) FILTER (WHERE s IS NOT NULL) AS sum_n, avg(f) FILTER (WHERE n IS NULL) AS avg_f, "
+         "min(f) FILTER (WHERE n <> 2) AS min_f, max(n) FILTER (WHERE f < 1) AS max_n, "
+         "coalesce(max(s) FILTER (WHERE n = 0), '-') || count(*) AS tag FROM t_bag GROUP BY g"},
+        {"mv_filter_totals", "FILTER on aggregates without GROUP BY",
+         "SELECT count(*) FILTER (WHERE g = 1) AS cnt_g1, sum(n) FILTER (WHERE v > 0) AS sum_n, "
+         "min(s) FILTER (WHERE n > 2) AS min_s, max(id) FILTER (WHERE f IS NULL) AS max_id FROM t_pk"},
         {"mv_expr_totals", "expressions over aggregates without GROUP BY",
          "SELECT count(*) * 2 AS c2, coalesce(max(n), -1) + coalesce(min(n), 0) AS mm, "
          "sum(n) / nullif(count(n), 0) AS per, max(s) || '/' || min(s) AS s_range FROM t_pk"},
@@ -269,6 +282,11 @@ std::vector<View> AllViews() {
         {"dmv_expr_groups", "deferred: expressions over aggregates and group keys",
          "SELECT g, sum(n) + 1 AS s1, coalesce(max(f), -1) - coalesce(min(f), 0) AS spread, "
          "g || ':' || count(*) AS label, round(avg(n), 2) AS avg2 FROM t_bag GROUP BY g",
+         true},
+        {"dmv_filter_groups", "deferred: FILTER on every aggregate",
+         "SELECT g, count(*) FILTER (WHERE n > 1) AS cnt_big, sum(n) FILTER (WHERE s IS NOT NULL) AS sum_n, "
+         "avg(f) FILTER (WHERE n IS NULL) AS avg_f, min(f) FILTER (WHERE n <> 2) AS min_f, "
+         "max(n) FILTER (WHERE f < 1) AS max_n FROM t_bag GROUP BY g",
          true},
         {"dmv_expr_totals", "deferred: expressions over aggregates without GROUP BY",
          "SELECT count(*) * 2 AS c2, coalesce(max(n), -1) + coalesce(min(n), 0) AS mm, "

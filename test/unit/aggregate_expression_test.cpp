@@ -154,7 +154,7 @@ TEST(AggregateExpression, GlobalAggregateEvaluatesOverItsOnlyRow) {
 }
 
 TEST(AggregateExpression, IdenticalAggregatesAreOneColumn) {
-    Aggregate a{AggregateKind::Sum, "t.x", "integer", "bigint"};
+    Aggregate a = ivmx::test::MakeAggregate(AggregateKind::Sum, "t.x", "integer", "bigint");
     Aggregate b = a;
     EXPECT_TRUE(SameAggregate(a, b));
     b.argument_sql = "t.y";

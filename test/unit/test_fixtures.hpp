@@ -14,12 +14,22 @@ inline core::OutputColumn Key(const std::string& name, const std::string& expr, 
     return c;
 }
 
+inline core::Aggregate MakeAggregate(core::AggregateKind kind, const std::string& arg = "",
+                                     const std::string& arg_type = "", const std::string& result_type = "bigint") {
+    core::Aggregate agg;
+    agg.kind = kind;
+    agg.argument_sql = arg;
+    agg.argument_type = arg_type;
+    agg.result_type = result_type;
+    return agg;
+}
+
 inline core::OutputColumn Agg(const std::string& name, core::AggregateKind kind, const std::string& arg = "",
                               const std::string& arg_type = "", const std::string& result_type = "bigint") {
     core::OutputColumn c;
     c.name = name;
     c.role = core::ColumnRole::Aggregate;
-    c.aggregate = core::Aggregate{kind, arg, arg_type, result_type};
+    c.aggregate = MakeAggregate(kind, arg, arg_type, result_type);
     return c;
 }
 

@@ -38,6 +38,7 @@ struct Aggregate {
     std::string argument_sql;   // empty for count(*)
     std::string argument_type;  // SQL type name of the argument (empty for count(*))
     std::string result_type;    // SQL type name of the aggregate's result
+    std::string filter_sql;     // the condition of FILTER (WHERE ...); empty: none
 };
 
 // How an output column of the IMMV table is computed and maintained.
