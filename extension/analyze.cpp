@@ -632,6 +632,8 @@ core::Aggregate DescribeAggregate(Aggref* agg, const RelationScope& deparse) {
     CheckExpression(arg);
     out.argument_sql = deparse(arg);
     out.argument_type = TypeName(PgCall([&] { return exprType(arg); }));
+    // numeric(p,s) values all have scale s (a typmod of numeric holds its scale).
+    out.scale_fixed = out.argument_type == "numeric" && PgCall([&] { return exprTypmod(arg); }) >= 0;
     if (out.kind == core::AggregateKind::Sum && !core::IsSummableType(out.argument_type))
         throw NotSupported("sum(" + out.argument_type +
                            ") is not supported on incrementally maintainable materialized views");

@@ -34,7 +34,12 @@ std::string AggregateFunctionName(AggregateKind kind) {
 
 bool SameAggregate(const Aggregate& a, const Aggregate& b) {
     return a.kind == b.kind && a.argument_sql == b.argument_sql && a.argument_type == b.argument_type &&
-           a.result_type == b.result_type && a.filter_sql == b.filter_sql;
+           a.result_type == b.result_type && a.filter_sql == b.filter_sql && a.scale_fixed == b.scale_fixed;
+}
+
+bool TracksScale(const Aggregate& agg) {
+    return (agg.kind == AggregateKind::Sum || agg.kind == AggregateKind::Avg) && agg.argument_type == "numeric" &&
+           !agg.scale_fixed;
 }
 
 bool IsSummableType(const std::string& argument_type) {

@@ -95,6 +95,7 @@ void AddAggregateColumns(std::vector<AggregatedColumn>& out, const OutputColumn&
             out.push_back({AvgSumColumn(i), SignedSum(arg, AvgStateFor(agg.argument_type)->sum_type)});
             out.push_back({NonNullCountColumn(i), SignedCount(arg)});
             break;
+
         case AggregateKind::Min:
         case AggregateKind::Max: {
             const std::string fn = AggregateFunctionName(agg.kind) + "(" + arg + ")";
@@ -106,6 +107,15 @@ void AddAggregateColumns(std::vector<AggregatedColumn>& out, const OutputColumn&
     }
 }
 
+// For a sum that tracks its display scale: the largest scale inserted and
+// deleted, kept like the extremes of max().
+void AddScaleColumns(std::vector<AggregatedColumn>& out, const Aggregate& agg, size_t i) {
+    if (!TracksScale(agg)) return;
+    const std::string fn = "max(scale(" + ArgumentColumn(i) + "))";
+    out.push_back({InsertedExtreme(i), Filtered(fn, Positive())});
+    out.push_back({DeletedExtreme(i), Filtered(fn, Negative())});
+}
+
 bool Selected(const DeltaStream& stream, StreamSign which) {
     return which == StreamSign::Any || (which == StreamSign::Positive) == (stream.sign > 0);
 }
@@ -115,10 +125,13 @@ bool Selected(const DeltaStream& stream, StreamSign which) {
 // delta may hold cancelling pairs (a row inserted and deleted within one
 // batch), an inserted value equal to the deleted one proves nothing: it may
 // be the very row that was deleted again.
+// For a sum that tracks its display scale, the extreme is the largest scale
+// of its inputs (a max); a scale of 0 cannot be lost, none is smaller.
 std::string LostExpr(const Aggregate& agg, const std::string& ins, const std::string& del, bool cancelling) {
     const bool is_min = agg.kind == AggregateKind::Min;
     const char* beats = cancelling ? (is_min ? " >= " : " <= ") : (is_min ? " > " : " < ");
-    return "(" + del + " IS NOT NULL AND (" + ins + " IS NULL OR " + ins + beats + del + "))";
+    const std::string positive = TracksScale(agg) ? " AND " + del + " > 0" : "";
+    return "(" + del + " IS NOT NULL" + positive + " AND (" + ins + " IS NULL OR " + ins + beats + del + "))";
 }
 
 std::string LostFromDelta(const Aggregate& agg, size_t i, const std::string& q, bool cancelling) {
@@ -170,11 +183,30 @@ std::string OutputFromDelta(const ViewDefinition& view, size_t i, const std::str
     return c.type_sql.empty() ? "NULL" : "CAST(NULL AS " + c.type_sql + ")";
 }
 
+// The lost flag of aggregate column c (index i) for a delta row. A tracked
+// sum whose inputs cancel (no non-null input more, a sum of 0) is NULL in
+// the delta row, as a new group's sum must be: the largest scale inserted
+// is then not in the row, and an existing group whose inputs took a larger
+// scale (2 updated to 2.000) is recomputed.
+std::string LostFlagFromDelta(const OutputColumn& c, size_t i, const std::string& q, bool cancelling) {
+    const Aggregate& agg = *c.aggregate;
+    const std::string lost = LostFromDelta(agg, i, q, cancelling);
+    if (!TracksScale(agg) || agg.kind != AggregateKind::Sum) return lost;
+    const std::string sum = QualifiedColumn(q, c.name);
+    return "(" + lost + " OR (" + QualifiedColumn(q, NonNullCountColumn(i)) + " = 0 AND " + sum + " = " + sum +
+           " * 0 AND COALESCE(" + QualifiedColumn(q, InsertedExtreme(i)) + " > " +
+           QualifiedColumn(q, DeletedExtreme(i)) + ", false)))";
+}
+
 }  // namespace
 
 bool MayBeNonFinite(const Aggregate& agg) {
     if (agg.kind != AggregateKind::Sum && agg.kind != AggregateKind::Avg) return false;
     return agg.argument_type == "real" || agg.argument_type == "double precision" || agg.argument_type == "numeric";
+}
+
+bool HasLostFlag(const Aggregate& agg) {
+    return IsExtreme(agg.kind) || TracksScale(agg);
 }
 
 bool IsRecomputed(const Aggregate& agg) {
@@ -248,7 +280,10 @@ std::string DeltaQuery(const ViewDefinition& view, const Delta& delta) {
     }
     std::vector<AggregatedColumn> aggregated{{MultiplicityColumn(), SignedCount("")}};
     for (size_t i = 0; i < view.columns.size(); ++i)
-        if (view.columns[i].role == ColumnRole::Aggregate) AddAggregateColumns(aggregated, view.columns[i], i);
+        if (view.columns[i].role == ColumnRole::Aggregate) {
+            AddAggregateColumns(aggregated, view.columns[i], i);
+            AddScaleColumns(aggregated, *view.columns[i].aggregate, i);
+        }
     for (const auto& a : aggregated) select_list.push_back(a.expr + " AS " + QuoteIdent(a.name));
     std::string sql = "SELECT " + Join(select_list, ", ") + " FROM (" +
                       StreamUnion(view, stream_columns, delta, StreamSign::Any, true) + ") AS " + u;
@@ -269,7 +304,7 @@ std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std:
                 out.push_back({t.name, QualifiedColumn(q, t.name)});
                 break;
             case TableColumn::Kind::LostExtreme:
-                out.push_back({t.name, LostFromDelta(*view.columns[t.index].aggregate, t.index, q, cancelling)});
+                out.push_back({t.name, LostFlagFromDelta(view.columns[t.index], t.index, q, cancelling)});
                 break;
             case TableColumn::Kind::Unevaluated:
                 out.push_back({t.name, "true"});
@@ -280,8 +315,8 @@ std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std:
     // directly, so the lost-extreme flags travel along without being stored.
     if (view.shape == ViewShape::GlobalAggregate)
         for (size_t i = 0; i < view.columns.size(); ++i)
-            if (view.columns[i].aggregate && IsExtreme(view.columns[i].aggregate->kind))
-                out.push_back({LostExtremeColumn(i), LostFromDelta(*view.columns[i].aggregate, i, q, cancelling)});
+            if (view.columns[i].aggregate && HasLostFlag(*view.columns[i].aggregate))
+                out.push_back({LostExtremeColumn(i), LostFlagFromDelta(view.columns[i], i, q, cancelling)});
     return out;
 }
 

@@ -120,13 +120,11 @@ class AccumulatedRow {
             case AggregateKind::Count:
                 return SumOf(c.name);
             case AggregateKind::Sum:
-                return "CASE WHEN " + nn + " = 0 THEN NULL ELSE " + AddNullable(mine, theirs) + " END";
+                return "CASE WHEN " + nn + " = 0 THEN NULL ELSE " + RunningSum(i, c.name) + " END";
             case AggregateKind::Avg: {
                 const AvgState state = *AvgStateFor(agg.argument_type);
-                const std::string col = AvgSumColumn(i);
-                return "CASE WHEN " + nn + " = 0 THEN NULL ELSE CAST((" +
-                       AddNullable(QualifiedColumn(m_, col), QualifiedColumn(e_, col)) + ") / CAST(" + nn + " AS " +
-                       state.divisor_type + ") AS " + agg.result_type + ") END";
+                return "CASE WHEN " + nn + " = 0 THEN NULL ELSE CAST((" + RunningSum(i, AvgSumColumn(i)) + ") / CAST(" +
+                       nn + " AS " + state.divisor_type + ") AS " + agg.result_type + ") END";
             }
             case AggregateKind::Min:
             case AggregateKind::Max: {
@@ -142,13 +140,30 @@ class AccumulatedRow {
         return mine;
     }
 
+    // The new running sum `col` of aggregate column i (sum's value, or avg's
+    // sum). For a sum that tracks its display scale, NULL (the group is then
+    // recomputed) when the delta deleted inputs whose scale may be the
+    // largest of the group's (the stored sum's scale) and inserted none as
+    // large: its flag is then set (the value of a new group, ProjectDelta)
+    // and the delta row's sum has the deleted scale. Otherwise the sum
+    // of the stored and the delta's sums has the right scale already: the
+    // larger of both.
+    std::string RunningSum(size_t i, const std::string& col) const {
+        const std::string sum = AddNullable(QualifiedColumn(m_, col), QualifiedColumn(e_, col));
+        if (!TracksScale(*view_.columns[i].aggregate)) return sum;
+        // (A delta sum of 0 with no inputs left is NULL: its scale unknown.)
+        const std::string lost = "(" + QualifiedColumn(e_, LostExtremeColumn(i)) + " IS TRUE AND NOT COALESCE(scale(" +
+                                 QualifiedColumn(e_, col) + ") < scale(" + QualifiedColumn(m_, col) + "), false))";
+        return "CASE WHEN " + lost + " THEN NULL ELSE " + sum + " END";
+    }
+
     // Whether the new value of aggregate column i is stale until recomputed
     // (the conditions StaleExpr finds on the written row).
     std::string Stale(size_t i) const {
         const OutputColumn& c = view_.columns[i];
         std::vector<std::string> terms;
         const std::string v = Value(i);
-        if (c.aggregate->kind == AggregateKind::Min || c.aggregate->kind == AggregateKind::Max)
+        if (HasLostFlag(*c.aggregate))
             terms.push_back("(" + v + " IS NULL AND (" + SumOf(NonNullCountColumn(i)) + ") > 0)");
         if (MayBeNonFinite(*c.aggregate)) terms.push_back("(" + v + " - " + v + ") <> 0");
         return Join(terms, " OR ");
@@ -191,7 +206,7 @@ std::vector<std::string> AccumulateSetList(const ViewDefinition& view, const std
                 add(t.name, row.SumOf(t.name));
                 break;
             case TableColumn::Kind::AvgSum:
-                add(t.name, AddNullable(QualifiedColumn(m, t.name), QualifiedColumn(e, t.name)));
+                add(t.name, row.RunningSum(t.index, t.name));
                 break;
             case TableColumn::Kind::LostExtreme:
             case TableColumn::Kind::Unevaluated:
@@ -207,9 +222,10 @@ std::vector<std::string> AccumulateSetList(const ViewDefinition& view, const std
 }
 
 // Condition on a freshly written IMMV row (qualifier m) meaning a min/max
-// must be recomputed: no value stored although non-null inputs remain, or a
-// new group was inserted from a delta that lost its extreme (its value is
-// then only the deleted one, kept for the update path).
+// (or a sum's display scale) must be recomputed: no value stored although
+// non-null inputs remain, or a new group was inserted from a delta that lost
+// its extreme (its value is then only the deleted one, kept for the update
+// path).
 std::string StaleExpr(const ViewDefinition& view, const std::string& m) {
     std::vector<std::string> terms;
     for (size_t i = 0; i < view.columns.size(); ++i) {
@@ -221,7 +237,7 @@ std::string StaleExpr(const ViewDefinition& view, const std::string& m) {
                 QualifiedColumn(m, agg->kind == AggregateKind::Avg ? AvgSumColumn(i) : view.columns[i].name);
             terms.push_back("(" + sum + " - " + sum + ") <> 0");
         }
-        if (agg->kind != AggregateKind::Min && agg->kind != AggregateKind::Max) continue;
+        if (!HasLostFlag(*agg)) continue;
         terms.push_back("(" + QualifiedColumn(m, view.columns[i].name) + " IS NULL AND " +
                         QualifiedColumn(m, NonNullCountColumn(i)) + " > 0)");
         if (view.shape == ViewShape::Grouped) terms.push_back(QualifiedColumn(m, LostExtremeColumn(i)) + " IS TRUE");
@@ -271,7 +287,7 @@ std::string StoredStale(const ViewDefinition& view, size_t j, const std::string&
     const OutputColumn& c = view.columns[j];
     std::vector<std::string> terms;
     const std::string v = QualifiedColumn(m, c.name);
-    if (c.aggregate->kind == AggregateKind::Min || c.aggregate->kind == AggregateKind::Max) {
+    if (HasLostFlag(*c.aggregate)) {
         terms.push_back("(" + v + " IS NULL AND " + QualifiedColumn(m, NonNullCountColumn(j)) + " > 0)");
         if (view.shape == ViewShape::Grouped) terms.push_back(QualifiedColumn(m, LostExtremeColumn(j)) + " IS TRUE");
     }
@@ -281,20 +297,23 @@ std::string StoredStale(const ViewDefinition& view, size_t j, const std::string&
 
 // Evaluates the expressions over aggregates of the group rows listed in $1
 // (the new groups the upsert inserted with them unevaluated, and the rows it
-// reported stale) over their stored state; an expression over an aggregate
-// that is stale is NULL until RecomputeAggregates, which comes next. Reports
+// reported stale) over their stored state. guard: RecomputeAggregates comes
+// next (the delta removed rows), and an expression over an aggregate that
+// may be stale is NULL until then; without it, every stored value is exact
+// (a non-finite sum of inserted values too). Reports
 // the rows again (they moved): the recompute reads them by their new ctid.
 // Rows whose multiplicity reached zero are left to DeleteGoneRows.
-MaintenanceStep EvaluateExpressions(const ViewDefinition& view) {
+MaintenanceStep EvaluateExpressions(const ViewDefinition& view, bool guard) {
     const std::string m = kImmvAlias;
     std::vector<std::string> sets;
     for (size_t i = 0; i < view.columns.size(); ++i) {
         const OutputColumn& c = view.columns[i];
         if (c.role != ColumnRole::AggregateExpression) continue;
         std::vector<std::string> stale;
-        for (size_t j : c.operands)
-            if (view.columns[j].aggregate && IsRecomputed(*view.columns[j].aggregate))
-                stale.push_back(StoredStale(view, j, m));
+        if (guard)
+            for (size_t j : c.operands)
+                if (view.columns[j].aggregate && IsRecomputed(*view.columns[j].aggregate))
+                    stale.push_back(StoredStale(view, j, m));
         const std::string value =
             ExpandExpression(c, [&](size_t j) { return QualifiedColumn(m, view.columns[j].name); });
         sets.push_back(
@@ -336,7 +355,7 @@ MaintenanceStep RecomputeAggregates(const ViewDefinition& view, const Delta& del
             targets.push_back(QuoteIdent(sum.name));
             values.push_back(PopulateExpr(view, sum));
         }
-        if ((agg->kind == AggregateKind::Min || agg->kind == AggregateKind::Max) && view.shape == ViewShape::Grouped)
+        if (HasLostFlag(*agg) && view.shape == ViewShape::Grouped)
             clear.push_back(", " + QuoteIdent(LostExtremeColumn(i)) + " = NULL");
     }
     // Expressions over a recomputed aggregate, evaluated over its new value
@@ -702,7 +721,7 @@ MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& de
         case ViewShape::Grouped:
             plan.steps.push_back(KeyedUpsert(view, delta));
             if (view.shape == ViewShape::Grouped && HasAggregateExpressions(view))
-                plan.steps.push_back(EvaluateExpressions(view));
+                plan.steps.push_back(EvaluateExpressions(view, GuardsExpressions(view, delta)));
             if (delta.HasNegative()) {
                 if (NeedsRecompute(view)) plan.steps.push_back(RecomputeAggregates(view, delta));
                 plan.steps.push_back(DeleteGoneRows(view));
@@ -757,15 +776,47 @@ std::vector<std::string> RefreshStatements(const ViewDefinition& view, bool with
     return statements;
 }
 
+namespace {
+
+bool IsNumeric(const OutputColumn& c) {
+    const std::string& type = c.aggregate ? c.aggregate->result_type : c.type_sql;
+    return type == "numeric" || type.rfind("numeric(", 0) == 0;
+}
+
+// Whether the query determines how column c is shown, not only its value,
+// and maintenance keeps it so: a sum or avg (the largest scale of the
+// inputs), an expression over such. Not so a min or max, a group key or a
+// DISTINCT column of numeric type: equal values of different scales (1.0,
+// 1.00) are one group or extreme, shown as whichever row the scan met
+// first; nor a bag's column, whose rows are matched by value when deleted.
+bool DisplayIsDetermined(const ViewDefinition& view, const OutputColumn& c) {
+    switch (c.role) {
+        case ColumnRole::Plain:
+            return false;
+        case ColumnRole::GroupKey:
+            return !IsNumeric(c);
+        case ColumnRole::Aggregate:
+            return c.aggregate->kind != AggregateKind::Min && c.aggregate->kind != AggregateKind::Max;
+        case ColumnRole::AggregateExpression:
+            for (size_t j : c.operands)
+                if (!DisplayIsDetermined(view, view.columns[j])) return false;
+            return true;
+    }
+    return false;
+}
+
+}  // namespace
+
 std::string VerifySql(const ViewDefinition& view, const std::string& definition_sql) {
-    // Columns without an equality operator are compared by their text form.
+    // Columns without an equality operator are compared by their text form,
+    // and so are numeric ones whose display the query determines: 1.00 = 1,
+    // but the IMMV must show what the query shows.
     std::vector<std::string> names, compared_stored, compared_query;
     for (const auto& c : view.columns) {
         if (c.hidden) continue;
         names.push_back(QuoteIdent(c.name));
-        auto compare = [&](const std::string& ref) {
-            return c.has_equality || c.aggregate ? ref : "CAST(" + ref + " AS text)";
-        };
+        const bool as_text = !(c.has_equality || c.aggregate) || (IsNumeric(c) && DisplayIsDetermined(view, c));
+        auto compare = [&](const std::string& ref) { return as_text ? "CAST(" + ref + " AS text)" : ref; };
         compared_stored.push_back(compare(QualifiedColumn("__ivm_s", c.name)));
         compared_query.push_back(compare(QualifiedColumn("__ivm_q", c.name)));
     }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include "ivmx/core/aggregate_rules.hpp"
 #include "ivmx/core/error.hpp"
 
 namespace ivmx::core {
@@ -112,7 +113,8 @@ std::vector<TableColumn> TableLayout(const ViewDefinition& view) {
         if (!agg || agg->kind == AggregateKind::Count || agg->kind == AggregateKind::CountStar) continue;
         layout.push_back({TableColumn::Kind::NonNullCount, i, NonNullCountColumn(i)});
         if (agg->kind == AggregateKind::Avg) layout.push_back({TableColumn::Kind::AvgSum, i, AvgSumColumn(i)});
-        if ((agg->kind == AggregateKind::Min || agg->kind == AggregateKind::Max) && view.shape == ViewShape::Grouped)
+        const bool extreme = agg->kind == AggregateKind::Min || agg->kind == AggregateKind::Max;
+        if ((extreme || TracksScale(*agg)) && view.shape == ViewShape::Grouped)
             layout.push_back({TableColumn::Kind::LostExtreme, i, LostExtremeColumn(i)});
     }
     if (view.shape == ViewShape::Grouped && HasAggregateExpressions(view))

@@ -187,6 +187,9 @@ const std::vector<TwinShape>& TwinShapes() {
          "sum(c.w) FILTER (WHERE c.k IS NOT NULL) AS sum_w, avg(p.v) FILTER (WHERE c.cid IS NULL) AS avg_v, "
          "min(c.s) FILTER (WHERE c.w <> 1) AS min_s, max(c.k) FILTER (WHERE p.f > 0) AS max_k "
          "FROM t_pk p LEFT JOIN t_fk c ON c.pid = p.id GROUP BY p.n"},
+        {"numeric_left_groups", "sum/avg of numeric with mixed scales over a LEFT JOIN (display scale)",
+         "SELECT k.g, sum(p.v) AS sum_v, avg(p.v * 2) AS avg_v2, sum(p.v) - count(p.id) AS net "
+         "FROM t_kv k LEFT JOIN t_pk p ON p.n = k.x GROUP BY k.g"},
         {"cte_twice", "WITH query referenced twice, LEFT JOIN of it with itself",
          "WITH c AS (SELECT a, x, b FROM t_kv WHERE g <> 2) "
          "SELECT c1.a, c1.b, c2.b AS b2 FROM c c1 LEFT JOIN c c2 ON c1.x = c2.a AND c1.b < c2.b"},

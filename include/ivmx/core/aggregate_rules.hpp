@@ -23,6 +23,14 @@ bool SameAggregate(const Aggregate& a, const Aggregate& b);
 // Whether sum() over this argument type (as printed by format_type_be) is maintained.
 bool IsSummableType(const std::string& argument_type);
 
+// Whether a running sum of the aggregate (sum(), or avg()'s sum) keeps a
+// display scale that deletes can make too large: PostgreSQL's sum of
+// numeric has the largest scale of its inputs (1 + 1.00 is 2.00; less the
+// 1.00 it must be 1 again, but 2.00 - 1.00 is 1.00). Such a sum is
+// recomputed when its group may have lost the inputs with the largest
+// scale; a sum whose argument type fixes the scale cannot drift.
+bool TracksScale(const Aggregate& agg);
+
 // How avg() over an argument type is kept: a running sum of
 // CAST(arg AS sum_argument_type) and a non-null count, divided as
 // CAST(sum AS divisor_type) / CAST(count AS divisor_type), exactly as

@@ -68,6 +68,11 @@ bool HasExtremes(const ViewDefinition& view);
 // back out: such values are recomputed instead (float and numeric inputs).
 bool MayBeNonFinite(const Aggregate& agg);
 
+// Whether the aggregate keeps a lost-extreme flag (min/max, and a sum that
+// tracks its display scale: TracksScale), set when a delta deleted its
+// extreme without replacing it.
+bool HasLostFlag(const Aggregate& agg);
+
 // Whether an aggregate may have to be recomputed from the base relations
 // after rows were removed (min/max, sums that may be non-finite).
 bool IsRecomputed(const Aggregate& agg);

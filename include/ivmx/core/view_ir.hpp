@@ -39,6 +39,9 @@ struct Aggregate {
     std::string argument_type;  // SQL type name of the argument (empty for count(*))
     std::string result_type;    // SQL type name of the aggregate's result
     std::string filter_sql;     // the condition of FILTER (WHERE ...); empty: none
+    // A numeric argument whose type modifier fixes its display scale
+    // (numeric(p,s)): every value has scale s, and so has their sum.
+    bool scale_fixed = false;
 };
 
 // How an output column of the IMMV table is computed and maintained.
@@ -138,7 +141,8 @@ struct TableColumn {
         Multiplicity,  // __ivm_count__: number of base rows behind the IMMV row
         NonNullCount,  // non-null inputs of aggregate view.columns[index]
         AvgSum,        // running sum of avg aggregate view.columns[index]
-        LostExtreme,   // scratch flag of min/max view.columns[index] (always NULL when stored)
+        LostExtreme,   // scratch flag of min/max view.columns[index], or of a sum that
+                       // may have lost its display scale (TracksScale; always NULL when stored)
         Unevaluated,   // scratch flag of a group row whose expressions over aggregates are
                        // still to be evaluated (always NULL when stored)
     };
