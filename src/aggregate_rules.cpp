@@ -12,6 +12,8 @@ std::optional<AggregateKind> AggregateKindByName(const std::string& name, int ar
     if (name == "avg") return AggregateKind::Avg;
     if (name == "min") return AggregateKind::Min;
     if (name == "max") return AggregateKind::Max;
+    if (name == "bool_and" || name == "every") return AggregateKind::BoolAnd;
+    if (name == "bool_or") return AggregateKind::BoolOr;
     return std::nullopt;
 }
 
@@ -28,6 +30,10 @@ std::string AggregateFunctionName(AggregateKind kind) {
             return "min";
         case AggregateKind::Max:
             return "max";
+        case AggregateKind::BoolAnd:
+            return "bool_and";
+        case AggregateKind::BoolOr:
+            return "bool_or";
     }
     return "count";
 }

@@ -96,6 +96,12 @@ void AddAggregateColumns(std::vector<AggregatedColumn>& out, const OutputColumn&
             out.push_back({NonNullCountColumn(i), SignedCount(arg)});
             break;
 
+        case AggregateKind::BoolAnd:
+        case AggregateKind::BoolOr:
+            out.push_back({NonNullCountColumn(i), SignedCount(arg)});
+            out.push_back({TrueCountColumn(i),
+                           "CAST(COALESCE(" + Filtered("sum(" + std::string(kSign) + ")", arg) + ", 0) AS bigint)"});
+            break;
         case AggregateKind::Min:
         case AggregateKind::Max: {
             const std::string fn = AggregateFunctionName(agg.kind) + "(" + arg + ")";
@@ -163,6 +169,10 @@ std::string AggregateFromDelta(const OutputColumn& c, size_t i, const std::strin
             return "CASE WHEN " + nn + " = 0 AND " + sum + " = " + sum + " * 0" + not_nan + " THEN NULL ELSE " + sum +
                    " END";
         }
+        case AggregateKind::BoolAnd:
+        case AggregateKind::BoolOr:
+            return BoolFromCounts(agg, QualifiedColumn(q, NonNullCountColumn(i)),
+                                  QualifiedColumn(q, TrueCountColumn(i)));
         case AggregateKind::Min:
         case AggregateKind::Max:
             return "CASE WHEN " + LostFromDelta(agg, i, q, cancelling) + " THEN " +
@@ -301,6 +311,7 @@ std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std:
             case TableColumn::Kind::Multiplicity:
             case TableColumn::Kind::NonNullCount:
             case TableColumn::Kind::AvgSum:
+            case TableColumn::Kind::TrueCount:
                 out.push_back({t.name, QualifiedColumn(q, t.name)});
                 break;
             case TableColumn::Kind::LostExtreme:
@@ -318,6 +329,11 @@ std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std:
             if (view.columns[i].aggregate && HasLostFlag(*view.columns[i].aggregate))
                 out.push_back({LostExtremeColumn(i), LostFlagFromDelta(view.columns[i], i, q, cancelling)});
     return out;
+}
+
+std::string BoolFromCounts(const Aggregate& agg, const std::string& non_null, const std::string& trues) {
+    return "CASE WHEN " + non_null + " = 0 THEN NULL ELSE " + trues +
+           (agg.kind == AggregateKind::BoolAnd ? " = " + non_null : " > 0") + " END";
 }
 
 std::string MatchExpr(const std::string& lhs, const std::string& rhs, bool not_null) {

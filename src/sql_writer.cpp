@@ -88,6 +88,8 @@ std::string PopulateExpr(const ViewDefinition& view, const TableColumn& t) {
             return "sum(CAST(" + c.aggregate->argument_sql + " AS " + state.sum_argument_type + "))" +
                    FilterClause(*c.aggregate);
         }
+        case TableColumn::Kind::TrueCount:
+            return "count(CASE WHEN " + c.aggregate->argument_sql + " THEN 1 END)" + FilterClause(*c.aggregate);
         case TableColumn::Kind::LostExtreme:
         case TableColumn::Kind::Unevaluated:
             return "CAST(NULL AS boolean)";
@@ -126,6 +128,9 @@ class AccumulatedRow {
                 return "CASE WHEN " + nn + " = 0 THEN NULL ELSE CAST((" + RunningSum(i, AvgSumColumn(i)) + ") / CAST(" +
                        nn + " AS " + state.divisor_type + ") AS " + agg.result_type + ") END";
             }
+            case AggregateKind::BoolAnd:
+            case AggregateKind::BoolOr:
+                return BoolFromCounts(agg, nn, "(" + SumOf(TrueCountColumn(i)) + ")");
             case AggregateKind::Min:
             case AggregateKind::Max: {
                 const bool is_min = agg.kind == AggregateKind::Min;
@@ -203,6 +208,7 @@ std::vector<std::string> AccumulateSetList(const ViewDefinition& view, const std
         switch (t.kind) {
             case TableColumn::Kind::Multiplicity:
             case TableColumn::Kind::NonNullCount:
+            case TableColumn::Kind::TrueCount:
                 add(t.name, row.SumOf(t.name));
                 break;
             case TableColumn::Kind::AvgSum:

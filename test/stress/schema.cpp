@@ -256,6 +256,10 @@ std::vector<View> AllViews() {
         {"mv_filter_totals", "FILTER on aggregates without GROUP BY",
          "SELECT count(*) FILTER (WHERE g = 1) AS cnt_g1, sum(n) FILTER (WHERE v > 0) AS sum_n, "
          "min(s) FILTER (WHERE n > 2) AS min_s, max(id) FILTER (WHERE f IS NULL) AS max_id FROM t_pk"},
+        {"mv_bool_groups", "bool_and/bool_or/every, with FILTER and in expressions",
+         "SELECT n, bool_and(v > 0) AS all_pos, bool_or(s IS NULL) AS any_null_s, every(f >= 0) AS all_f, "
+         "bool_or(g = 1) FILTER (WHERE v IS NOT NULL) AS g1_v, "
+         "CASE WHEN bool_and(g < 3) THEN 'low' ELSE 'mixed' END AS band FROM t_pk GROUP BY n"},
         {"mv_expr_totals", "expressions over aggregates without GROUP BY",
          "SELECT count(*) * 2 AS c2, coalesce(max(n), -1) + coalesce(min(n), 0) AS mm, "
          "sum(n) / nullif(count(n), 0) AS per, max(s) || '/' || min(s) AS s_range FROM t_pk"},
@@ -291,6 +295,8 @@ std::vector<View> AllViews() {
          "avg(f) FILTER (WHERE n IS NULL) AS avg_f, min(f) FILTER (WHERE n <> 2) AS min_f, "
          "max(n) FILTER (WHERE f < 1) AS max_n FROM t_bag GROUP BY g",
          true},
+        {"dmv_bool_totals", "deferred: bool_and/bool_or without GROUP BY",
+         "SELECT bool_and(n < 3) AS all_small, bool_or(f < 0) AS any_neg, every(s <> '') AS all_s FROM t_bag", true},
         {"dmv_expr_totals", "deferred: expressions over aggregates without GROUP BY",
          "SELECT count(*) * 2 AS c2, coalesce(max(n), -1) + coalesce(min(n), 0) AS mm, "
          "sum(n) / nullif(count(n), 0) AS per FROM t_pk",

@@ -55,6 +55,9 @@ std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std:
 // Grouping expressions (keys and key-derived expressions) over the base alias.
 std::vector<std::string> GroupingExpressions(const ViewDefinition& view);
 
+// bool_and / bool_or from the number of non-null and of true inputs.
+std::string BoolFromCounts(const Aggregate& agg, const std::string& non_null, const std::string& trues);
+
 // `lhs = rhs`, or its NULL-matching form when either side may be NULL.
 std::string MatchExpr(const std::string& lhs, const std::string& rhs, bool not_null);
 

@@ -30,7 +30,9 @@ struct BaseRelation {
     std::vector<std::string> columns_read;
 };
 
-enum class AggregateKind { CountStar, Count, Sum, Avg, Min, Max };
+// BoolAnd and BoolOr are kept as counts of non-null and of true inputs
+// (every() is bool_and()).
+enum class AggregateKind { CountStar, Count, Sum, Avg, Min, Max, BoolAnd, BoolOr };
 
 // An aggregate in the select list, with the type facts maintenance needs.
 struct Aggregate {
@@ -115,6 +117,7 @@ struct ViewDefinition {
 std::string MultiplicityColumn();                     // __ivm_count__
 std::string NonNullCountColumn(size_t column_index);  // __ivm_count_<n>__
 std::string AvgSumColumn(size_t column_index);        // __ivm_sum_<n>__
+std::string TrueCountColumn(size_t column_index);     // __ivm_true_<n>__
 std::string LostExtremeColumn(size_t column_index);   // __ivm_lost_<n>__
 std::string HiddenKeyColumn(size_t key_number);       // __ivm_key_<n>__
 std::string UnevaluatedColumn();                      // __ivm_unevaluated__
@@ -141,6 +144,7 @@ struct TableColumn {
         Multiplicity,  // __ivm_count__: number of base rows behind the IMMV row
         NonNullCount,  // non-null inputs of aggregate view.columns[index]
         AvgSum,        // running sum of avg aggregate view.columns[index]
+        TrueCount,     // true inputs of bool_and/bool_or aggregate view.columns[index]
         LostExtreme,   // scratch flag of min/max view.columns[index], or of a sum that
                        // may have lost its display scale (TracksScale; always NULL when stored)
         Unevaluated,   // scratch flag of a group row whose expressions over aggregates are

@@ -77,7 +77,7 @@ SELECT ivmx.create_immv('rej', 'SELECT array_agg(a) FROM r');
 :rejected;
 SELECT ivmx.create_immv('rej', 'SELECT stddev(a) FROM r');
 :rejected;
-SELECT ivmx.create_immv('rej', 'SELECT bool_and(a > 0) FROM r');
+SELECT ivmx.create_immv('rej', 'SELECT bit_xor(a) FROM r');
 :rejected;
 SELECT ivmx.create_immv('rej', 'SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY a) FROM r');
 :rejected;

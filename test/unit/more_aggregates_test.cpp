@@ -1,0 +1,59 @@
+// bool_and, bool_or and every: kept as the number of non-null and of true
+// inputs per group, so that deletes never need a recompute.
+#include <gtest/gtest.h>
+
+#include "ivmx/core/aggregate_rules.hpp"
+#include "ivmx/core/delta_query.hpp"
+#include "ivmx/core/sql_writer.hpp"
+#include "test_fixtures.hpp"
+
+using namespace ivmx::core;
+using ivmx::test::Agg;
+using ivmx::test::BaseView;
+using ivmx::test::Key;
+
+namespace {
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+// SELECT k, bool_and(t.ok) AS all_ok, bool_or(t.ok) AS any_ok FROM t GROUP BY k
+ViewDefinition BoolView() {
+    auto v = BaseView(ViewShape::Grouped);
+    v.columns.push_back(Key("k", "t.k"));
+    v.columns.push_back(Agg("all_ok", AggregateKind::BoolAnd, "t.ok", "boolean", "boolean"));
+    v.columns.push_back(Agg("any_ok", AggregateKind::BoolOr, "t.ok", "boolean", "boolean"));
+    return v;
+}
+
+}  // namespace
+
+TEST(BoolAggregates, NamesAndState) {
+    EXPECT_EQ(AggregateKindByName("bool_and", 1), AggregateKind::BoolAnd);
+    EXPECT_EQ(AggregateKindByName("every", 1), AggregateKind::BoolAnd);
+    EXPECT_EQ(AggregateKindByName("bool_or", 1), AggregateKind::BoolOr);
+    const auto names = TableColumns(BoolView());
+    for (const char* name : {"__ivm_count_2__", "__ivm_true_2__", "__ivm_count_3__", "__ivm_true_3__"})
+        EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
+    EXPECT_FALSE(NeedsRecompute(BoolView()));
+}
+
+TEST(BoolAggregates, PopulateCountsTrueInputs) {
+    const std::string sql = PopulateQuery(BoolView());
+    EXPECT_TRUE(Contains(sql, "bool_and(t.ok) AS \"all_ok\""));
+    EXPECT_TRUE(Contains(sql, "count(CASE WHEN t.ok THEN 1 END) AS \"__ivm_true_2__\""));
+}
+
+TEST(BoolAggregates, ValuesFollowFromTheCounts) {
+    const ViewDefinition v = BoolView();
+    const MaintenancePlan plan = BuildMaintenancePlan(v, RelationDelta(v, 1, "\"n\"", "\"o\""));
+    ASSERT_EQ(plan.steps.size(), 2u);  // upsert, delete of gone groups: no recompute
+    const std::string& sql = plan.steps[0].sql;
+    EXPECT_TRUE(Contains(sql, "sum(__ivm_sign) FILTER (WHERE __ivm_arg_2__), 0) AS bigint) AS \"__ivm_true_2__\""));
+    EXPECT_TRUE(Contains(sql,
+                         "\"all_ok\" = CASE WHEN (__ivm_mv.\"__ivm_count_2__\" + excluded.\"__ivm_count_2__\") = 0 "
+                         "THEN NULL ELSE (__ivm_mv.\"__ivm_true_2__\" + excluded.\"__ivm_true_2__\") = "
+                         "(__ivm_mv.\"__ivm_count_2__\" + excluded.\"__ivm_count_2__\") END"));
+    EXPECT_TRUE(Contains(sql, "THEN NULL ELSE (__ivm_mv.\"__ivm_true_3__\" + excluded.\"__ivm_true_3__\") > 0 END"));
+}
