@@ -284,8 +284,10 @@ MaintenanceStep KeyedUpsert(const ViewDefinition& view, const Delta& delta) {
     // New groups are reported stale too while their expressions over
     // aggregates are unevaluated (EvaluateExpressions).
     if (!delta.HasNegative() && !HasAggregateExpressions(view)) return {sql, StepInput::None, false};
-    return {ReportRows(sql, QualifiedColumn(m, MultiplicityColumn()) + " = 0", StaleExpr(view, m)), StepInput::None,
-            true};
+    // A gone row is not also stale: the recompute would give it a new
+    // ctid, and the deletion of gone rows by ctid would then miss it.
+    const std::string count = QualifiedColumn(m, MultiplicityColumn());
+    return {ReportRows(sql, count + " = 0", count + " <> 0 AND (" + StaleExpr(view, m) + ")"), StepInput::None, true};
 }
 
 // Whether stored aggregate column j (qualifier m) is stale until recomputed.

@@ -10,7 +10,7 @@ if [[ -z $formatter ]]; then
   echo "lint: clang-format-14 not found (make setup installs it)" >&2
   exit 1
 fi
-mapfile -t files < <(find src include extension scheduler test/unit \
+mapfile -t files < <(find src include extension scheduler test/unit test/sql_behaviour test/stress \
   -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' \) | sort)
 if "$formatter" --dry-run --Werror "${files[@]}"; then
   echo "lint: ${#files[@]} files formatted as .clang-format says"

@@ -128,11 +128,6 @@ uint64_t BaseSeed() {
     return EnvNumber("SQLB_SEED", 1);
 }
 
-bool Strict() {
-    const char* text = std::getenv("SQLB_STRICT");
-    return text != nullptr && *text != '\0' && std::string(text) != "0";
-}
-
 int Scale() {
     return static_cast<int>(std::max<uint64_t>(1, EnvNumber("SQLB_SCALE", 1)));
 }
@@ -375,16 +370,6 @@ bool Immv::ShowsNumericScale(const core::OutputColumn& c) const {
 
 std::string Immv::Mismatch(const std::map<std::string, std::string>& tables) {
     const std::string immv = core::QuoteQualified(view_.immv);
-    if (!Strict() && core::IsKeyed(view_.shape) && core::NeedsRecompute(view_)) {
-        // Known bug (known_bugs_test.cpp): a group reported both gone and
-        // stale is recomputed first, which moves it to a new ctid, and the
-        // deletion of gone rows then misses it. Such rows (multiplicity 0)
-        // are deleted here, as the plan should have, so that the rest of a
-        // random sequence is still checked.
-        const Rows left = Db().Query("DELETE FROM " + immv + " WHERE " + core::QuoteIdent(core::MultiplicityColumn()) +
-                                     " = 0 RETURNING 1");
-        if (!left.rows.empty()) ++known_bug_hits_;
-    }
     // Numeric sums and averages (and expressions over them) must show the
     // query's display scale too: they are compared by their text; other
     // columns by equality.

@@ -30,10 +30,6 @@ namespace ivmx::sqlb {
 // The session of the scratch database (created by the test environment).
 Session& Db();
 
-// Whether the checks tolerate none of the known bugs of the core
-// (known_bugs_test.cpp): SQLB_STRICT set to anything but 0.
-bool Strict();
-
 // SQLB_SEED (default 1) and SQLB_SCALE (default 1: multiplies the number of
 // random steps of every case).
 uint64_t BaseSeed();
@@ -138,10 +134,6 @@ class Immv {
     // state equals what the core's populate query computes; else what
     // differs.
     std::string Mismatch(const std::map<std::string, std::string>& tables = {});
-    // How often Mismatch found rows left by the known bug of gone and stale
-    // rows (known_bugs_test.cpp) and deleted them, as the fixed plan would
-    // have (never when Strict()).
-    int known_bug_hits() const { return known_bug_hits_; }
 
   private:
     // Whether column c is compared by its text: a numeric sum or average, or
@@ -150,7 +142,6 @@ class Immv {
 
     core::ViewDefinition view_;
     std::string expected_;
-    int known_bug_hits_ = 0;
 };
 
 // The defining query with "{t}" replaced by tables.at("t") (default:

@@ -100,7 +100,7 @@ TEST(AggregateExpression, UpsertSubstitutesTheNewStateIntoTheExpression) {
     EXPECT_TRUE(Contains(sql, "true AS \"__ivm_unevaluated__\""));
     EXPECT_TRUE(Contains(sql, "\"__ivm_unevaluated__\" = NULL"));
     EXPECT_TRUE(plan.steps[0].reports_rows);
-    EXPECT_TRUE(Contains(sql, "__ivm_mv.\"__ivm_unevaluated__\" IS TRUE AS stale"));
+    EXPECT_TRUE(Contains(sql, "__ivm_mv.\"__ivm_unevaluated__\" IS TRUE) AS stale"));
     // Inserts cannot make a max stale: no guard but the group's end.
     EXPECT_TRUE(Contains(sql,
                          "\"top\" = CASE WHEN (__ivm_mv.\"__ivm_count__\" + excluded.\"__ivm_count__\") = 0 "
