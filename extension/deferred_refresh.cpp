@@ -701,7 +701,7 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
     // its last part: without the locks, a switch of one of them to deferred
     // could commit meanwhile, and the kept parts would be neither applied
     // nor logged for it.
-    LockForChanges({BatchedChange{immv, {}, {}}});
+    LockMaintenanceForChanges({BatchedChange{immv, {}, {}}});
     ApplyPending(immv, kind, *maintainer, batch, result);
     AdvanceWatermark(immv, record, batch, started, result);
     result.collected = CollectGarbage(batch.logs, scheduled);

@@ -44,11 +44,6 @@ void ApplyPendingChanges();
 // modes.
 void LockMaintenanceForChanges(const std::vector<BatchedChange>& changes);
 
-// Former name of LockMaintenanceForChanges.
-inline void LockForChanges(const std::vector<BatchedChange>& changes) {
-    LockMaintenanceForChanges(changes);
-}
-
 // Applies `changes` to every active immediate IMMV reading them, in
 // dependency order, each IMMV once from all the changes of everything it
 // reads; the changes its maintenance makes to IMMVs that other IMMVs read
