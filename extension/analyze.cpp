@@ -618,7 +618,7 @@ core::Aggregate DescribeAggregate(Aggref* agg, const RelationScope& deparse) {
     if (!kind)
         throw NotSupported(
             "aggregate function " + name + "() is not supported on incrementally maintainable materialized views", {},
-            "Supported aggregates are count, sum, avg, min, max, bool_and, bool_or and every.");
+            "Supported aggregates are count, sum, avg, min, max, bool_and, bool_or, every, bit_and and bit_or.");
     core::Aggregate out;
     out.kind = *kind;
     out.result_type = QualifiedTypeName(agg->aggtype, -1);

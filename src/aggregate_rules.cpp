@@ -14,6 +14,8 @@ std::optional<AggregateKind> AggregateKindByName(const std::string& name, int ar
     if (name == "max") return AggregateKind::Max;
     if (name == "bool_and" || name == "every") return AggregateKind::BoolAnd;
     if (name == "bool_or") return AggregateKind::BoolOr;
+    if (name == "bit_and") return AggregateKind::BitAnd;
+    if (name == "bit_or") return AggregateKind::BitOr;
     return std::nullopt;
 }
 
@@ -34,6 +36,10 @@ std::string AggregateFunctionName(AggregateKind kind) {
             return "bool_and";
         case AggregateKind::BoolOr:
             return "bool_or";
+        case AggregateKind::BitAnd:
+            return "bit_and";
+        case AggregateKind::BitOr:
+            return "bit_or";
     }
     return "count";
 }

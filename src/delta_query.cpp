@@ -6,7 +6,9 @@
 // sum over positive rows minus the sum over negative rows. min/max are not
 // linear: the delta carries the extreme inserted and the extreme deleted
 // value, and the apply step decides whether the stored extreme survives or
-// must be recomputed.
+// must be recomputed. bit_and/bit_or are kept the same way: the delta
+// carries the fold of the inserted values, and any deleted non-null value
+// may have changed the group's result, which is then recomputed.
 #include "ivmx/core/delta_query.hpp"
 
 #include "ivmx/core/aggregate_rules.hpp"
@@ -29,8 +31,13 @@ std::string ArgumentColumn(size_t i) {
     return "__ivm_arg_" + std::to_string(i + 1) + "__";
 }
 
+bool IsBitwise(AggregateKind kind) {
+    return kind == AggregateKind::BitAnd || kind == AggregateKind::BitOr;
+}
+
+// Aggregates kept as the fold of their inputs, recomputed after deletes.
 bool IsExtreme(AggregateKind kind) {
-    return kind == AggregateKind::Min || kind == AggregateKind::Max;
+    return kind == AggregateKind::Min || kind == AggregateKind::Max || IsBitwise(kind);
 }
 
 // The argument as it is accumulated (avg sums some types in a wider type);
@@ -103,7 +110,9 @@ void AddAggregateColumns(std::vector<AggregatedColumn>& out, const OutputColumn&
                            "CAST(COALESCE(" + Filtered("sum(" + std::string(kSign) + ")", arg) + ", 0) AS bigint)"});
             break;
         case AggregateKind::Min:
-        case AggregateKind::Max: {
+        case AggregateKind::Max:
+        case AggregateKind::BitAnd:
+        case AggregateKind::BitOr: {
             const std::string fn = AggregateFunctionName(agg.kind) + "(" + arg + ")";
             out.push_back({InsertedExtreme(i), Filtered(fn, Positive())});
             out.push_back({DeletedExtreme(i), Filtered(fn, Negative())});
@@ -133,7 +142,10 @@ bool Selected(const DeltaStream& stream, StreamSign which) {
 // be the very row that was deleted again.
 // For a sum that tracks its display scale, the extreme is the largest scale
 // of its inputs (a max); a scale of 0 cannot be lost, none is smaller.
+// bit_and/bit_or have no order to tell: any deleted non-null value may have
+// contributed bits (bit_or) or cleared them (bit_and).
 std::string LostExpr(const Aggregate& agg, const std::string& ins, const std::string& del, bool cancelling) {
+    if (IsBitwise(agg.kind)) return "(" + del + " IS NOT NULL)";
     const bool is_min = agg.kind == AggregateKind::Min;
     const char* beats = cancelling ? (is_min ? " >= " : " <= ") : (is_min ? " > " : " < ");
     const std::string positive = TracksScale(agg) ? " AND " + del + " > 0" : "";
@@ -173,6 +185,11 @@ std::string AggregateFromDelta(const OutputColumn& c, size_t i, const std::strin
         case AggregateKind::BoolOr:
             return BoolFromCounts(agg, QualifiedColumn(q, NonNullCountColumn(i)),
                                   QualifiedColumn(q, TrueCountColumn(i)));
+        case AggregateKind::BitAnd:
+        case AggregateKind::BitOr:
+            // A lost fold is recomputed: its value is unknown meanwhile.
+            return "CASE WHEN " + LostFromDelta(agg, i, q, cancelling) + " THEN NULL ELSE " +
+                   QualifiedColumn(q, InsertedExtreme(i)) + " END";
         case AggregateKind::Min:
         case AggregateKind::Max:
             return "CASE WHEN " + LostFromDelta(agg, i, q, cancelling) + " THEN " +

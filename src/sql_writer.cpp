@@ -141,6 +141,15 @@ class AccumulatedRow {
                        (is_min ? " > " : " < ") + mine + " THEN " + mine + " END ELSE " +
                        (is_min ? "LEAST(" : "GREATEST(") + mine + ", " + theirs + ") END";
             }
+            case AggregateKind::BitAnd:
+            case AggregateKind::BitOr: {
+                // Inserts fold into the stored value; after a delete that may
+                // have changed it, NULL until recomputed.
+                const std::string lost = QualifiedColumn(e_, LostExtremeColumn(i));
+                const char* op = agg.kind == AggregateKind::BitAnd ? " & " : " | ";
+                return "CASE WHEN " + nn + " = 0 OR " + lost + " THEN NULL WHEN " + mine + " IS NULL THEN " + theirs +
+                       " WHEN " + theirs + " IS NULL THEN " + mine + " ELSE " + mine + op + theirs + " END";
+            }
         }
         return mine;
     }

@@ -119,7 +119,8 @@ std::vector<TableColumn> TableLayout(const ViewDefinition& view) {
         if (agg->kind == AggregateKind::Avg) layout.push_back({TableColumn::Kind::AvgSum, i, AvgSumColumn(i)});
         if (agg->kind == AggregateKind::BoolAnd || agg->kind == AggregateKind::BoolOr)
             layout.push_back({TableColumn::Kind::TrueCount, i, TrueCountColumn(i)});
-        const bool extreme = agg->kind == AggregateKind::Min || agg->kind == AggregateKind::Max;
+        const bool extreme = agg->kind == AggregateKind::Min || agg->kind == AggregateKind::Max ||
+                             agg->kind == AggregateKind::BitAnd || agg->kind == AggregateKind::BitOr;
         if ((extreme || TracksScale(*agg)) && view.shape == ViewShape::Grouped)
             layout.push_back({TableColumn::Kind::LostExtreme, i, LostExtremeColumn(i)});
     }

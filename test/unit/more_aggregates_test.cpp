@@ -57,3 +57,49 @@ TEST(BoolAggregates, ValuesFollowFromTheCounts) {
                          "(__ivm_mv.\"__ivm_count_2__\" + excluded.\"__ivm_count_2__\") END"));
     EXPECT_TRUE(Contains(sql, "THEN NULL ELSE (__ivm_mv.\"__ivm_true_3__\" + excluded.\"__ivm_true_3__\") > 0 END"));
 }
+
+namespace {
+
+// SELECT k, bit_and(t.i) AS a, bit_or(t.i) FILTER (WHERE t.on_) AS o FROM t GROUP BY k
+ViewDefinition BitView() {
+    auto v = BaseView(ViewShape::Grouped);
+    v.columns.push_back(Key("k", "t.k"));
+    v.columns.push_back(Agg("a", AggregateKind::BitAnd, "t.i", "integer", "integer"));
+    v.columns.push_back(Agg("o", AggregateKind::BitOr, "t.i", "integer", "integer"));
+    v.columns.back().aggregate->filter_sql = "t.on_";
+    return v;
+}
+
+}  // namespace
+
+TEST(BitAggregates, NamesAndState) {
+    EXPECT_EQ(AggregateKindByName("bit_and", 1), AggregateKind::BitAnd);
+    EXPECT_EQ(AggregateKindByName("bit_or", 1), AggregateKind::BitOr);
+    EXPECT_EQ(AggregateKindByName("bit_xor", 1), std::nullopt);
+    EXPECT_EQ(AggregateFunctionName(AggregateKind::BitAnd), "bit_and");
+    const auto names = TableColumns(BitView());
+    for (const char* name : {"__ivm_count_2__", "__ivm_lost_2__", "__ivm_count_3__", "__ivm_lost_3__"})
+        EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
+    EXPECT_TRUE(NeedsRecompute(BitView()));
+}
+
+TEST(BitAggregates, InsertsFold) {
+    const ViewDefinition v = BitView();
+    const MaintenancePlan plan = BuildMaintenancePlan(v, RelationDelta(v, 1, "\"n\"", ""));
+    ASSERT_EQ(plan.steps.size(), 1u);  // insert only: no recompute
+    const std::string& sql = plan.steps[0].sql;
+    EXPECT_TRUE(Contains(sql, "bit_and(__ivm_arg_2__) FILTER (WHERE __ivm_sign > 0) AS \"__ivm_ins_2__\""));
+    EXPECT_TRUE(Contains(sql, "CASE WHEN (t.on_) THEN t.i END"));
+    EXPECT_TRUE(Contains(sql, "__ivm_mv.\"a\" & excluded.\"a\""));
+    EXPECT_TRUE(Contains(sql, "__ivm_mv.\"o\" | excluded.\"o\""));
+}
+
+TEST(BitAggregates, DeletesRecompute) {
+    const ViewDefinition v = BitView();
+    const MaintenancePlan plan = BuildMaintenancePlan(v, RelationDelta(v, 1, "\"n\"", "\"o\""));
+    ASSERT_EQ(plan.steps.size(), 3u);  // upsert, recompute, delete of gone groups
+    // Any deleted non-null input loses the fold.
+    EXPECT_TRUE(Contains(plan.steps[0].sql, "(__ivm_d.\"__ivm_del_2__\" IS NOT NULL) AS \"__ivm_lost_2__\""));
+    EXPECT_TRUE(Contains(plan.steps[1].sql, "bit_and(t.i)"));
+    EXPECT_TRUE(Contains(plan.steps[1].sql, "bit_or(t.i) FILTER (WHERE t.on_)"));
+}

@@ -13,7 +13,8 @@ namespace ivmx::core {
 // nullopt for aggregates the engine cannot maintain.
 std::optional<AggregateKind> AggregateKindByName(const std::string& name, int argument_count);
 
-// SQL name of the aggregate function (count, sum, avg, min, max, bool_and, bool_or).
+// SQL name of the aggregate function (count, sum, avg, min, max, bool_and,
+// bool_or, bit_and, bit_or).
 std::string AggregateFunctionName(AggregateKind kind);
 
 // Whether two aggregate calls compute the same value (one column of the

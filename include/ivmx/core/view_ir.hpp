@@ -31,8 +31,9 @@ struct BaseRelation {
 };
 
 // BoolAnd and BoolOr are kept as counts of non-null and of true inputs
-// (every() is bool_and()).
-enum class AggregateKind { CountStar, Count, Sum, Avg, Min, Max, BoolAnd, BoolOr };
+// (every() is bool_and()). BitAnd and BitOr are not invertible: kept like
+// min/max, folded on insert, recomputed when a delete may change them.
+enum class AggregateKind { CountStar, Count, Sum, Avg, Min, Max, BoolAnd, BoolOr, BitAnd, BitOr };
 
 // An aggregate in the select list, with the type facts maintenance needs.
 struct Aggregate {
