@@ -618,7 +618,8 @@ core::Aggregate DescribeAggregate(Aggref* agg, const RelationScope& deparse) {
     if (!kind)
         throw NotSupported(
             "aggregate function " + name + "() is not supported on incrementally maintainable materialized views", {},
-            "Supported aggregates are count, sum, avg, min, max, bool_and, bool_or, every, bit_and and bit_or.");
+            "Supported aggregates are count, sum, avg, min, max, bool_and, bool_or, every, bit_and, bit_or, var_pop, "
+            "var_samp and variance.");
     core::Aggregate out;
     out.kind = *kind;
     out.result_type = QualifiedTypeName(agg->aggtype, -1);
@@ -636,6 +637,12 @@ core::Aggregate DescribeAggregate(Aggref* agg, const RelationScope& deparse) {
     out.scale_fixed = out.argument_type == "numeric" && PgCall([&] { return exprTypmod(arg); }) >= 0;
     if (out.kind == core::AggregateKind::Sum && !core::IsSummableType(out.argument_type))
         throw NotSupported("sum(" + out.argument_type +
+                           ") is not supported on incrementally maintainable materialized views");
+    // The variances are kept over integers only: a numeric sum's display
+    // scale, which theirs follows, is not maintained for them.
+    if ((out.kind == core::AggregateKind::VarPop || out.kind == core::AggregateKind::VarSamp) &&
+        out.argument_type != "smallint" && out.argument_type != "integer" && out.argument_type != "bigint")
+        throw NotSupported(name + "(" + out.argument_type +
                            ") is not supported on incrementally maintainable materialized views");
     if (out.kind == core::AggregateKind::Avg && !core::AvgStateFor(out.argument_type))
         throw NotSupported("avg(" + out.argument_type +

@@ -16,6 +16,8 @@ std::optional<AggregateKind> AggregateKindByName(const std::string& name, int ar
     if (name == "bool_or") return AggregateKind::BoolOr;
     if (name == "bit_and") return AggregateKind::BitAnd;
     if (name == "bit_or") return AggregateKind::BitOr;
+    if (name == "var_pop") return AggregateKind::VarPop;
+    if (name == "var_samp" || name == "variance") return AggregateKind::VarSamp;
     return std::nullopt;
 }
 
@@ -40,6 +42,10 @@ std::string AggregateFunctionName(AggregateKind kind) {
             return "bit_and";
         case AggregateKind::BitOr:
             return "bit_or";
+        case AggregateKind::VarPop:
+            return "var_pop";
+        case AggregateKind::VarSamp:
+            return "var_samp";
     }
     return "count";
 }

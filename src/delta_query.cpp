@@ -109,6 +109,12 @@ void AddAggregateColumns(std::vector<AggregatedColumn>& out, const OutputColumn&
             out.push_back({TrueCountColumn(i),
                            "CAST(COALESCE(" + Filtered("sum(" + std::string(kSign) + ")", arg) + ", 0) AS bigint)"});
             break;
+        case AggregateKind::VarPop:
+        case AggregateKind::VarSamp:
+            out.push_back({AvgSumColumn(i), SignedSum(VarInput(arg), "numeric")});
+            out.push_back({SquareSumColumn(i), SignedSum(VarInput(arg) + " * " + VarInput(arg), "numeric")});
+            out.push_back({NonNullCountColumn(i), SignedCount(arg)});
+            break;
         case AggregateKind::Min:
         case AggregateKind::Max:
         case AggregateKind::BitAnd:
@@ -185,6 +191,10 @@ std::string AggregateFromDelta(const OutputColumn& c, size_t i, const std::strin
         case AggregateKind::BoolOr:
             return BoolFromCounts(agg, QualifiedColumn(q, NonNullCountColumn(i)),
                                   QualifiedColumn(q, TrueCountColumn(i)));
+        case AggregateKind::VarPop:
+        case AggregateKind::VarSamp:
+            return VarianceFromSums(agg, nn, QualifiedColumn(q, AvgSumColumn(i)),
+                                    QualifiedColumn(q, SquareSumColumn(i)));
         case AggregateKind::BitAnd:
         case AggregateKind::BitOr:
             // A lost fold is recomputed: its value is unknown meanwhile.
@@ -329,6 +339,8 @@ std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std:
             case TableColumn::Kind::NonNullCount:
             case TableColumn::Kind::AvgSum:
             case TableColumn::Kind::TrueCount:
+            case TableColumn::Kind::VarSum:
+            case TableColumn::Kind::SquareSum:
                 out.push_back({t.name, QualifiedColumn(q, t.name)});
                 break;
             case TableColumn::Kind::LostExtreme:
@@ -346,6 +358,25 @@ std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std:
             if (view.columns[i].aggregate && HasLostFlag(*view.columns[i].aggregate))
                 out.push_back({LostExtremeColumn(i), LostFlagFromDelta(view.columns[i], i, q, cancelling)});
     return out;
+}
+
+std::string VarInput(const std::string& arg) {
+    return "CAST(" + arg + " AS numeric)";
+}
+
+// As PostgreSQL's numeric_stddev_internal computes it, with the same
+// numeric operations, so that the result has its value and display scale:
+// (n * sum(x*x) - sum(x)^2) / (n * n) or / (n * (n - 1)), divided with the
+// scale numeric division chooses; 0 (scale 0) for a numerator that is not
+// positive; NULL without inputs (or, for var_samp, with one).
+std::string VarianceFromSums(const Aggregate& agg, const std::string& n, const std::string& sum,
+                             const std::string& squares) {
+    const std::string numerator = "(CAST(" + n + " AS numeric) * " + squares + " - " + sum + " * " + sum + ")";
+    const bool sample = agg.kind == AggregateKind::VarSamp;
+    const std::string denominator =
+        "(CAST(" + n + " AS numeric) * CAST(" + n + (sample ? " - 1" : "") + " AS numeric))";
+    return "CASE WHEN " + n + (sample ? " <= 1" : " <= 0") + " THEN NULL WHEN " + numerator +
+           " <= 0 THEN CAST(0 AS numeric) ELSE " + numerator + " / " + denominator + " END";
 }
 
 std::string BoolFromCounts(const Aggregate& agg, const std::string& non_null, const std::string& trues) {

@@ -88,6 +88,11 @@ std::string PopulateExpr(const ViewDefinition& view, const TableColumn& t) {
             return "sum(CAST(" + c.aggregate->argument_sql + " AS " + state.sum_argument_type + "))" +
                    FilterClause(*c.aggregate);
         }
+        case TableColumn::Kind::VarSum:
+            return "sum(" + VarInput(c.aggregate->argument_sql) + ")" + FilterClause(*c.aggregate);
+        case TableColumn::Kind::SquareSum:
+            return "sum(" + VarInput(c.aggregate->argument_sql) + " * " + VarInput(c.aggregate->argument_sql) + ")" +
+                   FilterClause(*c.aggregate);
         case TableColumn::Kind::TrueCount:
             return "count(CASE WHEN " + c.aggregate->argument_sql + " THEN 1 END)" + FilterClause(*c.aggregate);
         case TableColumn::Kind::LostExtreme:
@@ -105,7 +110,8 @@ class AccumulatedRow {
     AccumulatedRow(const ViewDefinition& view, std::string m, std::string e)
         : view_(view), m_(std::move(m)), e_(std::move(e)) {}
 
-    std::string SumOf(const std::string& col) const {
+    std::string SumOf(const std::string& col, bool nullable = false) const {
+        if (nullable) return AddNullable(QualifiedColumn(m_, col), QualifiedColumn(e_, col));
         return QualifiedColumn(m_, col) + " + " + QualifiedColumn(e_, col);
     }
 
@@ -141,6 +147,10 @@ class AccumulatedRow {
                        (is_min ? " > " : " < ") + mine + " THEN " + mine + " END ELSE " +
                        (is_min ? "LEAST(" : "GREATEST(") + mine + ", " + theirs + ") END";
             }
+            case AggregateKind::VarPop:
+            case AggregateKind::VarSamp:
+                return VarianceFromSums(agg, nn, "(" + SumOf(AvgSumColumn(i), true) + ")",
+                                        "(" + SumOf(SquareSumColumn(i), true) + ")");
             case AggregateKind::BitAnd:
             case AggregateKind::BitOr: {
                 // Inserts fold into the stored value; after a delete that may
@@ -222,6 +232,10 @@ std::vector<std::string> AccumulateSetList(const ViewDefinition& view, const std
                 break;
             case TableColumn::Kind::AvgSum:
                 add(t.name, row.RunningSum(t.index, t.name));
+                break;
+            case TableColumn::Kind::VarSum:
+            case TableColumn::Kind::SquareSum:
+                add(t.name, row.SumOf(t.name, true));
                 break;
             case TableColumn::Kind::LostExtreme:
             case TableColumn::Kind::Unevaluated:

@@ -28,6 +28,10 @@ std::string TrueCountColumn(size_t column_index) {
     return "__ivm_true_" + std::to_string(column_index + 1) + "__";
 }
 
+std::string SquareSumColumn(size_t column_index) {
+    return "__ivm_sq_" + std::to_string(column_index + 1) + "__";
+}
+
 std::string LostExtremeColumn(size_t column_index) {
     return "__ivm_lost_" + std::to_string(column_index + 1) + "__";
 }
@@ -117,6 +121,10 @@ std::vector<TableColumn> TableLayout(const ViewDefinition& view) {
         if (!agg || agg->kind == AggregateKind::Count || agg->kind == AggregateKind::CountStar) continue;
         layout.push_back({TableColumn::Kind::NonNullCount, i, NonNullCountColumn(i)});
         if (agg->kind == AggregateKind::Avg) layout.push_back({TableColumn::Kind::AvgSum, i, AvgSumColumn(i)});
+        if (agg->kind == AggregateKind::VarPop || agg->kind == AggregateKind::VarSamp) {
+            layout.push_back({TableColumn::Kind::VarSum, i, AvgSumColumn(i)});
+            layout.push_back({TableColumn::Kind::SquareSum, i, SquareSumColumn(i)});
+        }
         if (agg->kind == AggregateKind::BoolAnd || agg->kind == AggregateKind::BoolOr)
             layout.push_back({TableColumn::Kind::TrueCount, i, TrueCountColumn(i)});
         const bool extreme = agg->kind == AggregateKind::Min || agg->kind == AggregateKind::Max ||

@@ -103,3 +103,46 @@ TEST(BitAggregates, DeletesRecompute) {
     EXPECT_TRUE(Contains(plan.steps[1].sql, "bit_and(t.i)"));
     EXPECT_TRUE(Contains(plan.steps[1].sql, "bit_or(t.i) FILTER (WHERE t.on_)"));
 }
+
+namespace {
+
+// SELECT k, var_pop(t.i) AS vp, var_samp(t.i) FILTER (WHERE t.on_) AS vs FROM t GROUP BY k
+ViewDefinition VarView() {
+    auto v = BaseView(ViewShape::Grouped);
+    v.columns.push_back(Key("k", "t.k"));
+    v.columns.push_back(Agg("vp", AggregateKind::VarPop, "t.i", "integer", "numeric"));
+    v.columns.push_back(Agg("vs", AggregateKind::VarSamp, "t.i", "integer", "numeric"));
+    v.columns.back().aggregate->filter_sql = "t.on_";
+    return v;
+}
+
+}  // namespace
+
+TEST(VarianceAggregates, NamesAndState) {
+    EXPECT_EQ(AggregateKindByName("var_pop", 1), AggregateKind::VarPop);
+    EXPECT_EQ(AggregateKindByName("var_samp", 1), AggregateKind::VarSamp);
+    EXPECT_EQ(AggregateKindByName("variance", 1), AggregateKind::VarSamp);
+    EXPECT_EQ(AggregateKindByName("stddev", 1), std::nullopt);
+    const auto names = TableColumns(VarView());
+    for (const char* name : {"__ivm_count_2__", "__ivm_sum_2__", "__ivm_sq_2__", "__ivm_count_3__", "__ivm_sq_3__"})
+        EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
+    EXPECT_FALSE(NeedsRecompute(VarView()));
+}
+
+TEST(VarianceAggregates, PopulateSumsSquares) {
+    const std::string sql = PopulateQuery(VarView());
+    EXPECT_TRUE(Contains(sql, "var_pop(t.i) AS \"vp\""));
+    EXPECT_TRUE(
+        Contains(sql, "sum(CAST(t.i AS numeric) * CAST(t.i AS numeric)) FILTER (WHERE t.on_) AS \"__ivm_sq_3__\""));
+}
+
+TEST(VarianceAggregates, ValueAsPostgresComputesIt) {
+    const Aggregate agg = *VarView().columns[2].aggregate;
+    EXPECT_EQ(VarianceFromSums(agg, "n", "s", "q"),
+              "CASE WHEN n <= 1 THEN NULL WHEN (CAST(n AS numeric) * q - s * s) <= 0 THEN CAST(0 AS numeric) "
+              "ELSE (CAST(n AS numeric) * q - s * s) / (CAST(n AS numeric) * CAST(n - 1 AS numeric)) END");
+    const ViewDefinition v = VarView();
+    const MaintenancePlan plan = BuildMaintenancePlan(v, RelationDelta(v, 1, "\"n\"", "\"o\""));
+    ASSERT_EQ(plan.steps.size(), 2u);  // upsert, delete of gone groups: no recompute
+    EXPECT_TRUE(Contains(plan.steps[0].sql, "\"__ivm_sq_2__\" = CASE WHEN __ivm_mv.\"__ivm_sq_2__\" IS NULL"));
+}

@@ -14,7 +14,7 @@ namespace ivmx::core {
 std::optional<AggregateKind> AggregateKindByName(const std::string& name, int argument_count);
 
 // SQL name of the aggregate function (count, sum, avg, min, max, bool_and,
-// bool_or, bit_and, bit_or).
+// bool_or, bit_and, bit_or, var_pop, var_samp).
 std::string AggregateFunctionName(AggregateKind kind);
 
 // Whether two aggregate calls compute the same value (one column of the

@@ -56,6 +56,14 @@ std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std:
 std::vector<std::string> GroupingExpressions(const ViewDefinition& view);
 
 // bool_and / bool_or from the number of non-null and of true inputs.
+// var_pop / var_samp from the number of non-null inputs, their sum and the
+// sum of their squares (numeric), exactly as PostgreSQL computes them.
+std::string VarianceFromSums(const Aggregate& agg, const std::string& n, const std::string& sum,
+                             const std::string& squares);
+
+// The argument of var_pop/var_samp as it is summed (numeric).
+std::string VarInput(const std::string& arg);
+
 std::string BoolFromCounts(const Aggregate& agg, const std::string& non_null, const std::string& trues);
 
 // `lhs = rhs`, or its NULL-matching form when either side may be NULL.

@@ -33,7 +33,9 @@ struct BaseRelation {
 // BoolAnd and BoolOr are kept as counts of non-null and of true inputs
 // (every() is bool_and()). BitAnd and BitOr are not invertible: kept like
 // min/max, folded on insert, recomputed when a delete may change them.
-enum class AggregateKind { CountStar, Count, Sum, Avg, Min, Max, BoolAnd, BoolOr, BitAnd, BitOr };
+// VarPop and VarSamp (variance() is var_samp()) are kept as the number of
+// non-null inputs, their sum and the sum of their squares.
+enum class AggregateKind { CountStar, Count, Sum, Avg, Min, Max, BoolAnd, BoolOr, BitAnd, BitOr, VarPop, VarSamp };
 
 // An aggregate in the select list, with the type facts maintenance needs.
 struct Aggregate {
@@ -119,6 +121,7 @@ std::string MultiplicityColumn();                     // __ivm_count__
 std::string NonNullCountColumn(size_t column_index);  // __ivm_count_<n>__
 std::string AvgSumColumn(size_t column_index);        // __ivm_sum_<n>__
 std::string TrueCountColumn(size_t column_index);     // __ivm_true_<n>__
+std::string SquareSumColumn(size_t column_index);     // __ivm_sq_<n>__ (and __ivm_sum_<n>__)
 std::string LostExtremeColumn(size_t column_index);   // __ivm_lost_<n>__
 std::string HiddenKeyColumn(size_t key_number);       // __ivm_key_<n>__
 std::string UnevaluatedColumn();                      // __ivm_unevaluated__
@@ -146,6 +149,8 @@ struct TableColumn {
         NonNullCount,  // non-null inputs of aggregate view.columns[index]
         AvgSum,        // running sum of avg aggregate view.columns[index]
         TrueCount,     // true inputs of bool_and/bool_or aggregate view.columns[index]
+        VarSum,        // sum (numeric) of the inputs of var_pop/var_samp view.columns[index]
+        SquareSum,     // sum (numeric) of their squares
         LostExtreme,   // scratch flag of min/max view.columns[index], or of a sum that
                        // may have lost its display scale (TracksScale; always NULL when stored)
         Unevaluated,   // scratch flag of a group row whose expressions over aggregates are

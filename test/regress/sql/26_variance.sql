@@ -1,0 +1,110 @@
+CREATE EXTENSION IF NOT EXISTS pg_ivmx;
+-- var_pop, var_samp and variance over smallint, integer and bigint (kept as
+-- the number of non-null inputs, their sum and the sum of their squares;
+-- the value and its display scale must be PostgreSQL's), alone, with FILTER
+-- and inside expressions, with GROUP BY and without, over an outer join, in
+-- immediate and deferred mode, and nested. :check compares every IMMV with
+-- its query after each change, with verify_immv and by the text form of its
+-- visible columns (so 2.5 and 2.5000000000000000 differ).
+-- The scheduler is off: only ivmx.flush applies deferred changes.
+ALTER SYSTEM SET ivmx.enabled = off;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.3);
+CREATE SCHEMA var_aggs;
+SET search_path = var_aggs, public;
+
+CREATE FUNCTION text_diff(immv regclass) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    cols text;
+    def text := ivmx.get_immv_def(immv);
+    n bigint;
+BEGIN
+    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO cols
+      FROM pg_attribute WHERE attrelid = immv AND attnum > 0 AND NOT attisdropped AND attname NOT LIKE '\_\_ivm%';
+    EXECUTE format('SELECT count(*) FROM ((SELECT ROW(%s)::text FROM %s EXCEPT ALL SELECT q::text FROM (%s) q) '
+                   'UNION ALL (SELECT q::text FROM (%s) q EXCEPT ALL SELECT ROW(%s)::text FROM %s)) d',
+                   cols, immv, def, def, cols, immv) INTO n;
+    RETURN n;
+END $$;
+CREATE VIEW immvs AS
+SELECT i.immvrelid AS immv FROM ivmx.immv i JOIN pg_class c ON c.oid = i.immvrelid
+ WHERE c.relnamespace = 'var_aggs'::regnamespace;
+\set check 'SELECT immv, ivmx.verify_immv(immv) AS verify, text_diff(immv) AS text_diff FROM immvs ORDER BY immv::text'
+\set flush 'SELECT count(ivmx.flush(immv)) AS flushed FROM immvs JOIN ivmx.immv_status s USING (immv) WHERE s.mode = ''deferred'''
+
+CREATE TABLE owners (oid int PRIMARY KEY, name text);
+CREATE TABLE pts (id int PRIMARY KEY, owner int, s smallint, i int, b bigint, on_ boolean);
+INSERT INTO owners VALUES (1, 'ann'), (2, 'bob'), (3, 'cy');
+INSERT INTO pts VALUES (1, 1, 7, 12, 9000000000000000000, true), (2, 1, 5, 10, -9000000000000000000, false),
+    (3, 2, 3, 1, NULL, true), (4, 2, NULL, NULL, NULL, NULL), (5, NULL, 1, 6, 8, true);
+
+\set grouped_query 'SELECT owner, var_pop(s) AS vp_s, var_samp(s) AS vs_s, variance(i) AS v_i, var_pop(i) AS vp_i, var_samp(b) AS vs_b, var_pop(b) AS vp_b, var_samp(i) FILTER (WHERE on_) AS vs_on, coalesce(var_pop(i), -1) * 2 AS expr, count(*) AS n FROM pts GROUP BY owner'
+SELECT ivmx.create_immv('v_grouped', :'grouped_query');
+SELECT ivmx.create_immv('vd_grouped', :'grouped_query', mode => 'deferred');
+\set global_query 'SELECT var_pop(i) AS vp_i, var_samp(s) AS vs_s, variance(b) FILTER (WHERE on_) AS v_b, round(coalesce(var_samp(i), 0), 2) AS e FROM pts'
+SELECT ivmx.create_immv('v_global', :'global_query');
+SELECT ivmx.create_immv('vd_global', :'global_query', mode => 'deferred');
+\set join_query 'SELECT o.name, var_pop(p.i) AS vp_i, var_samp(p.s) AS vs_s FROM owners o LEFT JOIN pts p ON p.owner = o.oid GROUP BY o.name'
+SELECT ivmx.create_immv('v_join', :'join_query');
+SELECT ivmx.create_immv('vd_join', :'join_query', mode => 'deferred');
+SELECT ivmx.create_immv('v_nested', 'SELECT n, var_samp(n) AS vs_n, count(vp_i) AS c FROM v_grouped GROUP BY n');
+:check;
+SELECT owner, vp_s, vs_s, v_i, vp_i, vs_b, vp_b, vs_on, expr, n FROM v_grouped ORDER BY owner;
+
+INSERT INTO pts VALUES (6, 3, 2, 9, 1, false), (7, 1, 6, 14, 0, true), (8, NULL, NULL, NULL, NULL, NULL),
+    (9, 3, 2, 9, 1, true), (10, 1, -3, -7, 11, true);
+:check;
+:flush;
+:check;
+UPDATE pts SET i = i * 3 + 1 WHERE owner = 1;
+:check;
+UPDATE pts SET s = NULL WHERE id = 3;
+:check;
+UPDATE pts SET owner = 3 WHERE id = 1;
+:check;
+:flush;
+:check;
+SELECT owner, vp_s, vs_s, v_i, vp_i, vs_b, vp_b, vs_on, expr, n FROM v_grouped ORDER BY owner;
+DELETE FROM pts WHERE on_ IS NOT TRUE;
+:check;
+DELETE FROM owners WHERE oid = 2;
+:check;
+:flush;
+:check;
+SELECT owner, vp_s, vs_s, v_i, vp_i, vs_b, vp_b, vs_on, expr, n FROM v_grouped ORDER BY owner;
+SELECT name, vp_i, vs_s FROM v_join ORDER BY name;
+BEGIN;
+INSERT INTO pts VALUES (20, 3, 8, 32, 64, true);
+DELETE FROM pts WHERE id = 20;
+UPDATE pts SET b = 1023 WHERE id = 5;
+INSERT INTO pts VALUES (21, 4, 8, 32, 64, true), (22, 4, 8, 32, 64, true);
+COMMIT;
+:check;
+:flush;
+:check;
+SELECT vp_i, vs_s, v_b, e FROM v_global;
+TRUNCATE pts;
+:check;
+:flush;
+:check;
+SELECT vp_i, vs_s, v_b, e FROM v_global;
+INSERT INTO pts SELECT g, g % 7, g % 5, g * 37 % 101, g * g, g % 3 = 0 FROM generate_series(1, 200) g;
+:check;
+:flush;
+:check;
+DELETE FROM pts WHERE id % 4 = 0;
+:check;
+:flush;
+:check;
+
+-- Over numeric (whose display scale is not maintained for them) and the
+-- standard deviations they are refused with 0A000 and leave nothing behind.
+\set rejected 'SELECT :''LAST_ERROR_SQLSTATE'' AS sqlstate, (SELECT count(*) FROM pg_class WHERE relname LIKE ''rej%'') AS relations'
+SELECT ivmx.create_immv('rej', 'SELECT owner, var_pop(i::numeric) AS r FROM pts GROUP BY owner');
+:rejected;
+SELECT ivmx.create_immv('rej', 'SELECT owner, stddev(i) AS r FROM pts GROUP BY owner');
+:rejected;
+
+DROP SCHEMA var_aggs CASCADE;
+ALTER SYSTEM RESET ivmx.enabled;
+SELECT pg_reload_conf();
