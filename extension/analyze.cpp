@@ -638,10 +638,11 @@ core::Aggregate DescribeAggregate(Aggref* agg, const RelationScope& deparse) {
     if (out.kind == core::AggregateKind::Sum && !core::IsSummableType(out.argument_type))
         throw NotSupported("sum(" + out.argument_type +
                            ") is not supported on incrementally maintainable materialized views");
-    // The variances are kept over integers only: a numeric sum's display
-    // scale, which theirs follows, is not maintained for them.
+    // The variances are kept over integers and numeric (not over floats,
+    // whose rounding a running sum would not reproduce).
     if ((out.kind == core::AggregateKind::VarPop || out.kind == core::AggregateKind::VarSamp) &&
-        out.argument_type != "smallint" && out.argument_type != "integer" && out.argument_type != "bigint")
+        out.argument_type != "smallint" && out.argument_type != "integer" && out.argument_type != "bigint" &&
+        out.argument_type != "numeric")
         throw NotSupported(name + "(" + out.argument_type +
                            ") is not supported on incrementally maintainable materialized views");
     if (out.kind == core::AggregateKind::Avg && !core::AvgStateFor(out.argument_type))

@@ -35,6 +35,14 @@ bool IsBitwise(AggregateKind kind) {
     return kind == AggregateKind::BitAnd || kind == AggregateKind::BitOr;
 }
 
+// A variance over numeric: its display scale follows the largest of its
+// inputs' and a NaN or infinity among them makes it NaN, neither of which a
+// delete can take out of its sums: a group that loses a non-null input is
+// recomputed, as one that lost its extreme.
+bool IsNumericVariance(const Aggregate& agg) {
+    return (agg.kind == AggregateKind::VarPop || agg.kind == AggregateKind::VarSamp) && agg.argument_type == "numeric";
+}
+
 // Aggregates kept as the fold of their inputs, recomputed after deletes.
 bool IsExtreme(AggregateKind kind) {
     return kind == AggregateKind::Min || kind == AggregateKind::Max || IsBitwise(kind);
@@ -114,6 +122,7 @@ void AddAggregateColumns(std::vector<AggregatedColumn>& out, const OutputColumn&
             out.push_back({AvgSumColumn(i), SignedSum(VarInput(arg), "numeric")});
             out.push_back({SquareSumColumn(i), SignedSum(VarInput(arg) + " * " + VarInput(arg), "numeric")});
             out.push_back({NonNullCountColumn(i), SignedCount(arg)});
+            if (IsNumericVariance(agg)) out.push_back({DeletedExtreme(i), Filtered("min(" + arg + ")", Negative())});
             break;
         case AggregateKind::Min:
         case AggregateKind::Max:
@@ -151,7 +160,7 @@ bool Selected(const DeltaStream& stream, StreamSign which) {
 // bit_and/bit_or have no order to tell: any deleted non-null value may have
 // contributed bits (bit_or) or cleared them (bit_and).
 std::string LostExpr(const Aggregate& agg, const std::string& ins, const std::string& del, bool cancelling) {
-    if (IsBitwise(agg.kind)) return "(" + del + " IS NOT NULL)";
+    if (IsBitwise(agg.kind) || IsNumericVariance(agg)) return "(" + del + " IS NOT NULL)";
     const bool is_min = agg.kind == AggregateKind::Min;
     const char* beats = cancelling ? (is_min ? " >= " : " <= ") : (is_min ? " > " : " < ");
     const std::string positive = TracksScale(agg) ? " AND " + del + " > 0" : "";
@@ -192,9 +201,12 @@ std::string AggregateFromDelta(const OutputColumn& c, size_t i, const std::strin
             return BoolFromCounts(agg, QualifiedColumn(q, NonNullCountColumn(i)),
                                   QualifiedColumn(q, TrueCountColumn(i)));
         case AggregateKind::VarPop:
-        case AggregateKind::VarSamp:
-            return VarianceFromSums(agg, nn, QualifiedColumn(q, AvgSumColumn(i)),
-                                    QualifiedColumn(q, SquareSumColumn(i)));
+        case AggregateKind::VarSamp: {
+            const std::string value =
+                VarianceFromSums(agg, nn, QualifiedColumn(q, AvgSumColumn(i)), QualifiedColumn(q, SquareSumColumn(i)));
+            if (!IsNumericVariance(agg)) return value;
+            return "CASE WHEN " + LostFromDelta(agg, i, q, cancelling) + " THEN NULL ELSE " + value + " END";
+        }
         case AggregateKind::BitAnd:
         case AggregateKind::BitOr:
             // A lost fold is recomputed: its value is unknown meanwhile.
@@ -243,11 +255,11 @@ bool MayBeNonFinite(const Aggregate& agg) {
 }
 
 bool HasLostFlag(const Aggregate& agg) {
-    return IsExtreme(agg.kind) || TracksScale(agg);
+    return IsExtreme(agg.kind) || TracksScale(agg) || IsNumericVariance(agg);
 }
 
 bool IsRecomputed(const Aggregate& agg) {
-    return IsExtreme(agg.kind) || MayBeNonFinite(agg);
+    return IsExtreme(agg.kind) || MayBeNonFinite(agg) || IsNumericVariance(agg);
 }
 
 bool NeedsRecompute(const ViewDefinition& view) {

@@ -148,9 +148,14 @@ class AccumulatedRow {
                        (is_min ? "LEAST(" : "GREATEST(") + mine + ", " + theirs + ") END";
             }
             case AggregateKind::VarPop:
-            case AggregateKind::VarSamp:
-                return VarianceFromSums(agg, nn, "(" + SumOf(AvgSumColumn(i), true) + ")",
-                                        "(" + SumOf(SquareSumColumn(i), true) + ")");
+            case AggregateKind::VarSamp: {
+                const std::string value = VarianceFromSums(agg, nn, "(" + SumOf(AvgSumColumn(i), true) + ")",
+                                                           "(" + SumOf(SquareSumColumn(i), true) + ")");
+                if (!HasLostFlag(agg)) return value;
+                // Over numeric, after a delete of a non-null input: NULL
+                // until recomputed with its sums.
+                return "CASE WHEN " + QualifiedColumn(e_, LostExtremeColumn(i)) + " THEN NULL ELSE " + value + " END";
+            }
             case AggregateKind::BitAnd:
             case AggregateKind::BitOr: {
                 // Inserts fold into the stored value; after a delete that may
@@ -386,6 +391,12 @@ MaintenanceStep RecomputeAggregates(const ViewDefinition& view, const Delta& del
             targets.push_back(QuoteIdent(sum.name));
             values.push_back(PopulateExpr(view, sum));
         }
+        if (agg->kind == AggregateKind::VarPop || agg->kind == AggregateKind::VarSamp)
+            for (const TableColumn& sum : {TableColumn{TableColumn::Kind::VarSum, i, AvgSumColumn(i)},
+                                           TableColumn{TableColumn::Kind::SquareSum, i, SquareSumColumn(i)}}) {
+                targets.push_back(QuoteIdent(sum.name));
+                values.push_back(PopulateExpr(view, sum));
+            }
         if (HasLostFlag(*agg) && view.shape == ViewShape::Grouped)
             clear.push_back(", " + QuoteIdent(LostExtremeColumn(i)) + " = NULL");
     }

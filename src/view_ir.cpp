@@ -129,7 +129,9 @@ std::vector<TableColumn> TableLayout(const ViewDefinition& view) {
             layout.push_back({TableColumn::Kind::TrueCount, i, TrueCountColumn(i)});
         const bool extreme = agg->kind == AggregateKind::Min || agg->kind == AggregateKind::Max ||
                              agg->kind == AggregateKind::BitAnd || agg->kind == AggregateKind::BitOr;
-        if ((extreme || TracksScale(*agg)) && view.shape == ViewShape::Grouped)
+        const bool numeric_variance = (agg->kind == AggregateKind::VarPop || agg->kind == AggregateKind::VarSamp) &&
+                                      agg->argument_type == "numeric";
+        if ((extreme || TracksScale(*agg) || numeric_variance) && view.shape == ViewShape::Grouped)
             layout.push_back({TableColumn::Kind::LostExtreme, i, LostExtremeColumn(i)});
     }
     if (view.shape == ViewShape::Grouped && HasAggregateExpressions(view))

@@ -260,8 +260,9 @@ std::vector<View> AllViews() {
          "SELECT n, bool_and(v > 0) AS all_pos, bool_or(s IS NULL) AS any_null_s, every(f >= 0) AS all_f, "
          "bool_or(g = 1) FILTER (WHERE v IS NOT NULL) AS g1_v, "
          "CASE WHEN bool_and(g < 3) THEN 'low' ELSE 'mixed' END AS band FROM t_pk GROUP BY n"},
-        {"mv_var_groups", "var_pop/var_samp/variance over integers, with FILTER and in expressions",
+        {"mv_var_groups", "var_pop/var_samp/variance over integers and numeric, with FILTER and in expressions",
          "SELECT g, var_pop(n) AS vp_n, var_samp(id) AS vs_id, variance(n) FILTER (WHERE v > 0) AS v_n, "
+         "var_pop(v) AS vp_v, "
          "coalesce(var_pop(id), 0) + count(*) AS e FROM t_pk GROUP BY g"},
         {"mv_bit_groups", "bit_and/bit_or, with FILTER and in expressions",
          "SELECT n, bit_and(g) AS and_g, bit_or(g) AS or_g, bit_or(id) FILTER (WHERE v > 0) AS or_id, "
@@ -303,8 +304,8 @@ std::vector<View> AllViews() {
          true},
         {"dmv_bool_totals", "deferred: bool_and/bool_or without GROUP BY",
          "SELECT bool_and(n < 3) AS all_small, bool_or(f < 0) AS any_neg, every(s <> '') AS all_s FROM t_bag", true},
-        {"dmv_var_totals", "deferred: var_pop/var_samp without GROUP BY",
-         "SELECT var_pop(n) AS vp_n, var_samp(g) FILTER (WHERE f >= 0) AS vs_g FROM t_bag", true},
+        {"dmv_var_totals", "deferred: var_pop/var_samp without GROUP BY, over integers and numeric",
+         "SELECT var_pop(n) AS vp_n, var_samp(g) FILTER (WHERE f >= 0) AS vs_g, variance(v) AS v_v FROM t_bag", true},
         {"dmv_bit_totals", "deferred: bit_and/bit_or without GROUP BY",
          "SELECT bit_and(n) AS and_n, bit_or(g) FILTER (WHERE f >= 0) AS or_g FROM t_bag", true},
         {"dmv_expr_totals", "deferred: expressions over aggregates without GROUP BY",

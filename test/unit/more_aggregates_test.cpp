@@ -146,3 +146,17 @@ TEST(VarianceAggregates, ValueAsPostgresComputesIt) {
     ASSERT_EQ(plan.steps.size(), 2u);  // upsert, delete of gone groups: no recompute
     EXPECT_TRUE(Contains(plan.steps[0].sql, "\"__ivm_sq_2__\" = CASE WHEN __ivm_mv.\"__ivm_sq_2__\" IS NULL"));
 }
+
+TEST(VarianceAggregates, NumericDeletesRecompute) {
+    auto v = BaseView(ViewShape::Grouped);
+    v.columns.push_back(Key("k", "t.k"));
+    v.columns.push_back(Agg("vp", AggregateKind::VarPop, "t.x", "numeric", "numeric"));
+    EXPECT_TRUE(NeedsRecompute(v));
+    const auto names = TableColumns(v);
+    EXPECT_NE(std::find(names.begin(), names.end(), "__ivm_lost_2__"), names.end());
+    const MaintenancePlan plan = BuildMaintenancePlan(v, RelationDelta(v, 1, "\"n\"", "\"o\""));
+    ASSERT_EQ(plan.steps.size(), 3u);  // upsert, recompute, delete of gone groups
+    EXPECT_TRUE(Contains(plan.steps[0].sql, "(__ivm_d.\"__ivm_del_2__\" IS NOT NULL) AS \"__ivm_lost_2__\""));
+    EXPECT_TRUE(Contains(plan.steps[1].sql, "var_pop(t.x)"));
+    EXPECT_TRUE(Contains(plan.steps[1].sql, "sum(CAST(t.x AS numeric) * CAST(t.x AS numeric))"));
+}
