@@ -72,7 +72,7 @@ std::string MatchExpr(const std::string& lhs, const std::string& rhs, bool not_n
 // `a + b` where a NULL operand stands for "no value" rather than unknown.
 std::string AddNullable(const std::string& a, const std::string& b);
 
-// Whether the view keeps any min/max aggregate.
+// Whether the view keeps any min/max (or bit_and/bit_or) aggregate.
 bool HasExtremes(const ViewDefinition& view);
 
 // Whether a sum/avg may hold Infinity or NaN, which cannot be subtracted
@@ -81,11 +81,13 @@ bool MayBeNonFinite(const Aggregate& agg);
 
 // Whether the aggregate keeps a lost-extreme flag (min/max, and a sum that
 // tracks its display scale: TracksScale), set when a delta deleted its
-// extreme without replacing it.
+// extreme without replacing it; bit_and/bit_or and a variance over numeric
+// keep one too, set when a delta deleted any non-null input.
 bool HasLostFlag(const Aggregate& agg);
 
 // Whether an aggregate may have to be recomputed from the base relations
-// after rows were removed (min/max, sums that may be non-finite).
+// after rows were removed (min/max, bit_and/bit_or, sums that may be
+// non-finite, variances over numeric).
 bool IsRecomputed(const Aggregate& agg);
 
 // Whether removing rows may leave an aggregate that must be recomputed from

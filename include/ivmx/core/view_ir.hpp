@@ -151,8 +151,9 @@ struct TableColumn {
         TrueCount,     // true inputs of bool_and/bool_or aggregate view.columns[index]
         VarSum,        // sum (numeric) of the inputs of var_pop/var_samp view.columns[index]
         SquareSum,     // sum (numeric) of their squares
-        LostExtreme,   // scratch flag of min/max view.columns[index], or of a sum that
-                       // may have lost its display scale (TracksScale; always NULL when stored)
+        LostExtreme,   // scratch flag of min/max/bit_and/bit_or view.columns[index], of a
+                       // sum that may have lost its display scale (TracksScale) or of a
+                       // variance over numeric (always NULL when stored)
         Unevaluated,   // scratch flag of a group row whose expressions over aggregates are
                        // still to be evaluated (always NULL when stored)
     };
