@@ -205,13 +205,20 @@ DeadlockCause DeadlockClassifier::Classify(int index, const std::string& detail,
         // The statement before: a session whose last statement was sent just
         // before the error came may have sent it once the victim's abort
         // released the one it was waiting in.
+        // Every statement sent in the last kJustSent may have followed the
+        // one that waited (a unit's last statement, then the next unit's
+        // first ones): the one before is the latest sent earlier than that.
         for (const auto& [session, sent] : sent_) {
             int seen = 0;
-            for (auto it = sent.rbegin(); it != sent.rend(); ++it)
-                if (it->at <= received && !TakesNoLock(it->sql) && ++seen == 2) {
+            for (auto it = sent.rbegin(); it != sent.rend(); ++it) {
+                if (it->at > received || TakesNoLock(it->sql)) continue;
+                ++seen;
+                const double ago = std::chrono::duration<double>(received - it->at).count();
+                if (seen >= 2 && ago >= kJustSent) {
                     before_last.emplace(session, *it);
                     break;
                 }
+            }
         }
         // A statement that takes no lock cannot be waiting in the cycle: a
         // session that sent one just now (released when the victim's
