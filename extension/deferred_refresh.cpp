@@ -700,8 +700,16 @@ RefreshResult RefreshDeferred(Oid immv, RefreshKind kind, bool scheduled) {
     // inserts in one statement) keeps its first parts for those IMMVs until
     // its last part: without the locks, a switch of one of them to deferred
     // could commit meanwhile, and the kept parts would be neither applied
-    // nor logged for it.
-    LockMaintenanceForChanges({BatchedChange{immv, {}, {}}});
+    // nor logged for it. A scheduled refresh waits for none of them: it
+    // holds the IMMV, and a session holding one of them may be about to
+    // wait for the IMMV (a flush in the transaction that wrote): it tries
+    // again next round.
+    if (!LockMaintenanceForChanges({BatchedChange{immv, {}, {}}}, !scheduled)) {
+        PgCall([&] { UnregisterSnapshot(batch.snapshot); });
+        result = RefreshResult{};
+        result.busy = true;
+        return result;
+    }
     ApplyPending(immv, kind, *maintainer, batch, result);
     AdvanceWatermark(immv, record, batch, started, result);
     result.collected = CollectGarbage(batch.logs, scheduled);

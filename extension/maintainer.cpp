@@ -271,9 +271,9 @@ void Wait(const ImmvLock& lock) {
 
 }  // namespace
 
-void LockAllOrWait(const std::vector<ImmvLock>& locks) {
-    if (locks.empty()) return;
-    PgCall([&] {
+bool LockAllOrWait(const std::vector<ImmvLock>& locks, bool may_wait) {
+    if (locks.empty()) return true;
+    return PgCall([&] {
         // Which locks are held: palloc'd, as the waits below may end in an
         // ERROR (a cancel, a deadlock, a lock timeout).
         bool* held = static_cast<bool*>(palloc0(sizeof(bool) * locks.size()));
@@ -287,6 +287,12 @@ void LockAllOrWait(const std::vector<ImmvLock>& locks) {
                     busy = i;
             }
             if (busy == locks.size()) break;
+            if (!may_wait) {
+                for (size_t i = locks.size(); i-- > 0;)
+                    if (held[i]) Unlock(locks[i]), held[i] = false;
+                pfree(held);
+                return false;
+            }
             if (round == kLockRounds) {
                 // A conditional request also fails behind a waiter that a
                 // lock held since before lets this transaction pass (the
@@ -308,6 +314,7 @@ void LockAllOrWait(const std::vector<ImmvLock>& locks) {
             CHECK_FOR_INTERRUPTS();
         }
         pfree(held);
+        return true;
     });
 }
 

@@ -69,7 +69,9 @@ struct ImmvLock {
 // transaction has no other lock left to take: two committing transactions
 // never wait for each other in a cycle, even when one already holds some of
 // the IMMVs from a read that applied its changes early.
-void LockAllOrWait(const std::vector<ImmvLock>& locks);
+// With may_wait false, waits for none: returns false, holding none of
+// `locks`, when some stay busy (a scheduled refresh tries again later).
+bool LockAllOrWait(const std::vector<ImmvLock>& locks, bool may_wait = true);
 
 // One IMMV's maintenance: its definition and prepared statements.
 class ViewMaintainer {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "access.hpp"
@@ -125,13 +126,14 @@ std::vector<ImmvLock> LocksFor(const std::vector<Target>& targets, bool with_rea
 // The IMMVs to maintain for changes of `relids`, every lock they need
 // taken (LockAllOrWait). Loaded again when an invalidation arrived while
 // waiting (an IMMV dropped, refreshed or switched to deferred meanwhile).
-std::vector<Target> LockedTargets(const std::vector<Oid>& relids, bool& with_readers) {
+std::optional<std::vector<Target>> LockedTargets(const std::vector<Oid>& relids, bool& with_readers,
+                                                 bool may_wait = true) {
     while (true) {
         std::vector<Target> targets = TargetsOf(relids);
         with_readers =
             std::any_of(targets.begin(), targets.end(), [](const Target& t) { return t.view->read_by_immvs(); });
         std::vector<Oid> loaded = relids;
-        LockAllOrWait(LocksFor(targets, with_readers, loaded));
+        if (!LockAllOrWait(LocksFor(targets, with_readers, loaded), may_wait)) return std::nullopt;
         PgCall([] { AcceptInvalidationMessages(); });
         if (std::all_of(loaded.begin(), loaded.end(), MaintenanceValid)) return targets;
     }
@@ -265,7 +267,7 @@ void ApplyTransactionChanges() {
                            [&](Oid r) { return std::find(truncated.begin(), truncated.end(), r) != truncated.end(); });
     };
     bool feeds_immvs = false;
-    const std::vector<Target> targets = LockedTargets(relids, feeds_immvs);
+    const std::vector<Target> targets = *LockedTargets(relids, feeds_immvs);
     if (feeds_immvs && !truncated.empty()) {
         RecomputeWithReaders(targets);
         return;
@@ -362,13 +364,13 @@ void ApplyPendingChanges() {
     ApplySaved(false);
 }
 
-void LockMaintenanceForChanges(const std::vector<BatchedChange>& changes) {
+bool LockMaintenanceForChanges(const std::vector<BatchedChange>& changes, bool may_wait) {
     MaintenanceScope scope;
     std::vector<Oid> relids;
     for (const auto& c : changes)
         if (std::find(relids.begin(), relids.end(), c.relid) == relids.end()) relids.push_back(c.relid);
     bool with_readers = false;
-    LockedTargets(relids, with_readers);
+    return LockedTargets(relids, with_readers, may_wait).has_value();
 }
 
 void ApplyLockedChanges(std::vector<BatchedChange> changes) {

@@ -42,7 +42,9 @@ void ApplyPendingChanges();
 // again when an invalidation arrived while waiting. Once it returns, the
 // maintenance of the changed relations is loaded, valid, and cannot change
 // modes.
-void LockMaintenanceForChanges(const std::vector<BatchedChange>& changes);
+// With may_wait false, waits for none of the locks: false when some are
+// busy (none of them is then held).
+bool LockMaintenanceForChanges(const std::vector<BatchedChange>& changes, bool may_wait = true);
 
 // Applies `changes` to every active immediate IMMV reading them, in
 // dependency order, each IMMV once from all the changes of everything it
