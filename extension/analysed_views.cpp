@@ -2,6 +2,8 @@
 // extension/analysed_views.hpp).
 #include "analysed_views.hpp"
 
+#include "companions.hpp"
+
 #include <algorithm>
 #include <unordered_map>
 
@@ -192,6 +194,7 @@ void RecordDependencies(Query* query, Oid immv, AnalysedView& analysis) {
 // Analyses the stored query into `analysis`, whose dependencies are known.
 void Analyse(const ImmvRecord& record, Query* query, AnalysedView& analysis) {
     analysis.definition = DescribeView(query, RelationName(record.relid), false);
+    LocateCompanions(analysis.definition, record.relid);
     // The IMMV's own column names win: users may have renamed its columns.
     std::vector<std::string> names = AttributeNames(record.relid);
     names.resize(std::min(names.size(), core::VisibleColumns(analysis.definition).size()));

@@ -10,6 +10,8 @@
 
 #include "flatten.hpp"
 #include "ivmx/core/aggregate_rules.hpp"
+#include "ivmx/core/distinct_values.hpp"
+#include "ivmx/core/group_filter.hpp"
 #include "ivmx/core/error.hpp"
 #include "ivmx/core/join_tree.hpp"
 #include "ivmx/pg/guards.hpp"
@@ -237,7 +239,8 @@ void RejectUnsupportedClauses(Query* q) {
     if (q->setOperations != nullptr) Unsupported("UNION/INTERSECT/EXCEPT");
     if (q->hasDistinctOn) Unsupported("DISTINCT ON");
     if (q->groupingSets != NIL) Unsupported("GROUPING SETS, ROLLUP and CUBE");
-    if (q->havingQual != nullptr) Unsupported("HAVING", "Filter the IMMV's rows when reading it.");
+    if (q->havingQual != nullptr && !q->hasAggs && q->groupClause == NIL)
+        Unsupported("HAVING without GROUP BY or aggregates", "Write the condition in WHERE.");
     if (q->distinctClause != NIL && (q->hasAggs || q->groupClause != NIL))
         Unsupported("DISTINCT combined with GROUP BY or aggregates");
 }
@@ -602,9 +605,37 @@ Node* ReplaceOperands(Node* node, void* context) {
     return reinterpret_cast<Node*>(param);
 }
 
+// count, sum and avg (DISTINCT x) are kept from the multiplicities of the
+// values of x (core/distinct_values.hpp); min, max, bool_and, bool_or,
+// bit_and and bit_or give the same result with DISTINCT or without.
+void DescribeDistinct(core::Aggregate& out, const std::string& name, Oid argument_type) {
+    using core::AggregateKind;
+    switch (out.kind) {
+        case AggregateKind::Count:
+        case AggregateKind::Sum:
+        case AggregateKind::Avg:
+            if (!HasBtreeEquality(argument_type))
+                throw NotSupported(name + "(DISTINCT " + out.argument_type +
+                                       ") is not supported on incrementally maintainable materialized views",
+                                   "The type has no btree equality operator to tell its values apart.");
+            out.distinct = true;
+            return;
+        case AggregateKind::Min:
+        case AggregateKind::Max:
+        case AggregateKind::BoolAnd:
+        case AggregateKind::BoolOr:
+        case AggregateKind::BitAnd:
+        case AggregateKind::BitOr:
+            return;
+        default:
+            throw NotSupported("DISTINCT in aggregate " + name +
+                                   "() is not supported on incrementally maintainable materialized views",
+                               {}, "count, sum and avg may have DISTINCT.");
+    }
+}
+
 core::Aggregate DescribeAggregate(Aggref* agg, const RelationScope& deparse) {
     if (agg->aggorder != NIL) Unsupported("ORDER BY in an aggregate");
-    if (agg->aggdistinct != NIL) Unsupported("DISTINCT in an aggregate");
     if (agg->aggkind != AGGKIND_NORMAL) Unsupported("an ordered-set aggregate");
     const char* func_name = nullptr;
     bool builtin = false;
@@ -633,6 +664,7 @@ core::Aggregate DescribeAggregate(Aggref* agg, const RelationScope& deparse) {
     CheckExpression(arg);
     out.argument_sql = deparse(arg);
     out.argument_type = TypeName(PgCall([&] { return exprType(arg); }));
+    if (agg->aggdistinct != NIL) DescribeDistinct(out, name, PgCall([&] { return exprType(arg); }));
     // numeric(p,s) values all have scale s (a typmod of numeric holds its scale).
     out.scale_fixed = out.argument_type == "numeric" && PgCall([&] { return exprTypmod(arg); }) >= 0;
     if (out.kind == core::AggregateKind::Sum && !core::IsSummableType(out.argument_type))
@@ -922,7 +954,19 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
             view.columns.push_back(std::move(column));
         }
         if (view.columns.empty()) throw NotSupported("an IMMV must have at least one column");
+        if (q->havingQual != nullptr) {
+            // The condition is kept like an expression over aggregates, in
+            // a hidden column of every group's state (core/group_filter.hpp).
+            core::OutputColumn having;
+            having.name = core::HavingColumn();
+            having.role = core::ColumnRole::AggregateExpression;
+            having.hidden = true;
+            expressions.push_back({view.columns.size(), q->havingQual});
+            view.columns.push_back(std::move(having));
+            view.groups_table = core::CompanionName(immv, core::kGroupsSuffix);
+        }
         if (!expressions.empty()) DescribeExpressions(q, deparse, expressions, view, hidden_keys);
+        core::AddDistinctValues(view);
         plain_vars.resize(view.columns.size(), nullptr);
         if (view.shape == core::ViewShape::Bag && !view.join_tree)
             view.row_key_columns = RowKeyColumns(view.columns, plain_vars, EqualColumns(quals, deparse), deparse);

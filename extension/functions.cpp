@@ -9,6 +9,7 @@
 #include "access.hpp"
 #include "analyze.hpp"
 #include "catalog.hpp"
+#include "companions.hpp"
 #include "ddl.hpp"
 #include "ivmx/core/dependency_graph.hpp"
 #include "ivmx/core/error.hpp"
@@ -163,6 +164,7 @@ int64 CreateImmv(FunctionCallInfo fcinfo) {
     });
     if (!core::CreateIndexSql(view)) NoticeMissingIndex(view);
     const Oid immv = ExistingRelid(target);
+    WithMaintenanceSettings([&] { AsRole(owner, [&] { CreateCompanions(view, immv, false); }); });
     RegisterImmv(immv, query, query_tree, bases);
     if (!PG_ARGISNULL(3)) SetRefreshIntervalOf(immv, PG_GETARG_DATUM(3));
     if (mode == MaintenanceMode::Deferred) WithMaintenanceSettings([&] { BeginDeferred(immv, view); });
@@ -238,8 +240,11 @@ void RestoreImmv(FunctionCallInfo fcinfo) {
                           "Restore the table as pg_dump saved it, or create the IMMV anew.");
     const char* query_tree = PgCall([&] { return nodeToString(query); });
     RegisterImmv(immv, query, query_tree, bases);
+    const Oid owner = RelationOwner(immv);
+    // The companions were not dumped with their state: made anew from the
+    // base tables, which the kept rows agree with.
+    WithMaintenanceSettings([&] { AsRole(owner, [&] { CreateCompanions(view, immv, true); }); });
     if (populate) {
-        const Oid owner = RelationOwner(immv);
         WithMaintenanceSettings([&] {
             AsRole(owner, [&] {
                 for (const auto& statement : core::RefreshStatements(view, true)) SpiExecute(statement);

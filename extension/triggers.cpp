@@ -16,6 +16,7 @@
 #include "../scheduler/workers.hpp"
 #include "deferred_refresh.hpp"
 #include "catalog.hpp"
+#include "companions.hpp"
 #include "transaction_changes.hpp"
 #include "delta_log.hpp"
 #include "ddl.hpp"
@@ -217,7 +218,16 @@ void CaptureStatement(FunctionCallInfo fcinfo) {
 void GuardWrite(FunctionCallInfo fcinfo) {
     TriggerData* data = StatementTriggerData(fcinfo, "ivmx.guard_trigger");
     if (MaintenanceScope::Active()) return;
+    const Oid immv = ImmvOfCompanion(RelationGetRelid(data->tg_relation));
     PgCall([&] {
+        if (OidIsValid(immv))
+            ereport(ERROR,
+                    (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                     errmsg("cannot change table \"%s\", which belongs to incrementally maintainable materialized "
+                            "view \"%s\"",
+                            RelationGetRelationName(data->tg_relation), get_rel_name(immv)),
+                     errdetail("It holds state that pg_ivmx keeps to maintain the IMMV."),
+                     errhint("Change the IMMV's base tables instead, or recompute it with ivmx.refresh_immv().")));
         ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
                         errmsg("cannot change incrementally maintainable materialized view \"%s\"",
                                RelationGetRelationName(data->tg_relation)),

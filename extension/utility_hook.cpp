@@ -9,8 +9,10 @@
 
 #include "../scheduler/workers.hpp"
 #include "catalog.hpp"
+#include "companions.hpp"
 #include "ddl.hpp"
 #include "ivmx/core/error.hpp"
+#include "ivmx/core/sql_text.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "pg_util.hpp"
 #include "delta_log.hpp"
@@ -188,6 +190,27 @@ void FollowColumnChanges(Node* parsetree) {
     SpiFinish();
 }
 
+// The companion tables of an IMMV follow its column renames and its owner.
+void FollowImmvChanges(Node* parsetree) {
+    if (!ImmvCatalogExists()) return;
+    RangeVar* relation = IsA(parsetree, RenameStmt) ? castNode(RenameStmt, parsetree)->relation
+                                                    : castNode(AlterTableStmt, parsetree)->relation;
+    if (relation == nullptr) return;
+    const Oid relid = RelidOf(relation);
+    if (!OidIsValid(relid) || CompanionTables(relid).empty()) return;
+    SpiConnect();
+    if (IsA(parsetree, RenameStmt)) {
+        RenameStmt* stmt = castNode(RenameStmt, parsetree);
+        if (stmt->renameType == OBJECT_COLUMN && stmt->subname != nullptr && stmt->newname != nullptr)
+            for (Oid table : CompanionTables(relid))
+                SpiExecute("ALTER TABLE " + core::QuoteQualified(RelationName(table)) + " RENAME COLUMN " +
+                           core::QuoteIdent(stmt->subname) + " TO " + core::QuoteIdent(stmt->newname));
+    } else {
+        FollowOwner(relid);
+    }
+    SpiFinish();
+}
+
 void IvmxProcessUtility(PlannedStmt* pstmt, const char* query_string, bool read_only_tree,
                         ProcessUtilityContext context, ParamListInfo params, QueryEnvironment* query_env,
                         DestReceiver* dest, QueryCompletion* qc) {
@@ -216,7 +239,10 @@ void IvmxProcessUtility(PlannedStmt* pstmt, const char* query_string, bool read_
         standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
     SchedulerAfterUtility(parsetree);  // CREATE/DROP EXTENSION pg_ivmx: tell the workers at commit
     if (IsA(parsetree, RenameStmt) || IsA(parsetree, AlterTableStmt))
-        EntryGuard([&] { FollowColumnChanges(parsetree); });
+        EntryGuard([&] {
+            FollowColumnChanges(parsetree);
+            FollowImmvChanges(parsetree);
+        });
 }
 
 }  // namespace

@@ -52,7 +52,8 @@ std::string AggregateFunctionName(AggregateKind kind) {
 
 bool SameAggregate(const Aggregate& a, const Aggregate& b) {
     return a.kind == b.kind && a.argument_sql == b.argument_sql && a.argument_type == b.argument_type &&
-           a.result_type == b.result_type && a.filter_sql == b.filter_sql && a.scale_fixed == b.scale_fixed;
+           a.result_type == b.result_type && a.filter_sql == b.filter_sql && a.scale_fixed == b.scale_fixed &&
+           a.distinct == b.distinct;
 }
 
 bool TracksScale(const Aggregate& agg) {

@@ -11,15 +11,14 @@
 // may have changed the group's result, which is then recomputed.
 #include "ivmx/core/delta_query.hpp"
 
+#include <algorithm>
+
 #include "ivmx/core/aggregate_rules.hpp"
+#include "ivmx/core/distinct_values.hpp"
 #include "ivmx/core/join_tree.hpp"
 #include "ivmx/core/sql_text.hpp"
 
 namespace ivmx::core {
-
-namespace {
-
-const char* kSign = "__ivm_sign";
 
 std::string InsertedExtreme(size_t i) {
     return "__ivm_ins_" + std::to_string(i + 1) + "__";
@@ -27,6 +26,11 @@ std::string InsertedExtreme(size_t i) {
 std::string DeletedExtreme(size_t i) {
     return "__ivm_del_" + std::to_string(i + 1) + "__";
 }
+
+namespace {
+
+const char* kSign = "__ivm_sign";
+
 std::string ArgumentColumn(size_t i) {
     return "__ivm_arg_" + std::to_string(i + 1) + "__";
 }
@@ -288,7 +292,8 @@ std::vector<StreamColumn> StreamColumns(const ViewDefinition& view) {
         if (IsKeyColumn(c)) out.push_back({c.name, c.expression_sql});
     for (size_t i = 0; i < view.columns.size(); ++i) {
         const auto& agg = view.columns[i].aggregate;
-        if (agg && (agg->kind != AggregateKind::CountStar || !agg->filter_sql.empty()))
+        // (DISTINCT aggregates read the values' changes: DistinctChanges.)
+        if (agg && !agg->distinct && (agg->kind != AggregateKind::CountStar || !agg->filter_sql.empty()))
             out.push_back({ArgumentColumn(i), AccumulatedArgument(*agg)});
     }
     return out;
@@ -318,6 +323,36 @@ std::string StreamUnion(const ViewDefinition& view, const std::vector<StreamColu
     return Join(selects, " UNION ALL ");
 }
 
+namespace {
+
+// The aggregated delta `sql` joined, per group, to the change of the DISTINCT
+// aggregates over each values table (a group that gained and lost no value:
+// counts 0, sums NULL).
+std::string WithDistinctChanges(const ViewDefinition& view, const Delta& delta, const std::string& sql) {
+    if (view.distinct_values.empty()) return sql;
+    const std::string a = "__ivm_a";
+    std::vector<std::string> select_list{a + ".*"};
+    std::string from = "(" + sql + ") AS " + a;
+    for (size_t j = 0; j < view.distinct_values.size(); ++j) {
+        const std::string v = "__ivm_v" + std::to_string(j + 1);
+        std::vector<std::string> columns, counts;
+        const std::string changes = DistinctChanges(view, delta, j, columns, counts);
+        for (const auto& c : columns) {
+            const bool count = std::find(counts.begin(), counts.end(), c) != counts.end();
+            select_list.push_back((count ? "COALESCE(" + QualifiedColumn(v, c) + ", 0)" : QualifiedColumn(v, c)) +
+                                  " AS " + QuoteIdent(c));
+        }
+        std::vector<std::string> match;
+        for (const auto& c : view.columns)
+            if (IsKeyColumn(c))
+                match.push_back(MatchExpr(QualifiedColumn(a, c.name), QualifiedColumn(v, c.name), c.not_null));
+        from += " LEFT JOIN (" + changes + ") AS " + v + " ON " + (match.empty() ? "true" : Join(match, " AND "));
+    }
+    return "SELECT " + Join(select_list, ", ") + " FROM " + from;
+}
+
+}  // namespace
+
 std::string DeltaQuery(const ViewDefinition& view, const Delta& delta) {
     const std::vector<StreamColumn> stream_columns = StreamColumns(view);
     const std::string u = "__ivm_u";
@@ -329,7 +364,7 @@ std::string DeltaQuery(const ViewDefinition& view, const Delta& delta) {
     }
     std::vector<AggregatedColumn> aggregated{{MultiplicityColumn(), SignedCount("")}};
     for (size_t i = 0; i < view.columns.size(); ++i)
-        if (view.columns[i].role == ColumnRole::Aggregate) {
+        if (view.columns[i].role == ColumnRole::Aggregate && !view.columns[i].aggregate->distinct) {
             AddAggregateColumns(aggregated, view.columns[i], i);
             AddScaleColumns(aggregated, *view.columns[i].aggregate, i);
         }
@@ -337,7 +372,7 @@ std::string DeltaQuery(const ViewDefinition& view, const Delta& delta) {
     std::string sql = "SELECT " + Join(select_list, ", ") + " FROM (" +
                       StreamUnion(view, stream_columns, delta, StreamSign::Any, true) + ") AS " + u;
     if (!group_by.empty()) sql += " GROUP BY " + Join(group_by, ", ");
-    return sql;
+    return WithDistinctChanges(view, delta, sql);
 }
 
 std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std::string& q, bool cancelling) {

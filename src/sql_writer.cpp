@@ -17,7 +17,9 @@
 
 #include "ivmx/core/aggregate_rules.hpp"
 #include "ivmx/core/delta_query.hpp"
+#include "ivmx/core/distinct_values.hpp"
 #include "ivmx/core/error.hpp"
+#include "ivmx/core/group_filter.hpp"
 #include "ivmx/core/join_tree.hpp"
 #include "ivmx/core/sql_text.hpp"
 
@@ -60,10 +62,15 @@ std::string FilterClause(const Aggregate& agg) {
     return agg.filter_sql.empty() ? "" : " FILTER (WHERE " + agg.filter_sql + ")";
 }
 
+// "DISTINCT " in the call of a DISTINCT aggregate.
+std::string Distinct(const Aggregate& agg) {
+    return agg.distinct ? "DISTINCT " : "";
+}
+
 // The call of an aggregate over the base relations.
 std::string AggregateCall(const Aggregate& agg) {
     if (agg.kind == AggregateKind::CountStar) return "count(*)" + FilterClause(agg);
-    return AggregateFunctionName(agg.kind) + "(" + agg.argument_sql + ")" + FilterClause(agg);
+    return AggregateFunctionName(agg.kind) + "(" + Distinct(agg) + agg.argument_sql + ")" + FilterClause(agg);
 }
 
 // The populate-query expression of one table column.
@@ -80,13 +87,13 @@ std::string PopulateExpr(const ViewDefinition& view, const TableColumn& t) {
         case TableColumn::Kind::Multiplicity:
             return "count(*)";
         case TableColumn::Kind::NonNullCount:
-            return "count(" + c.aggregate->argument_sql + ")" + FilterClause(*c.aggregate);
+            return "count(" + Distinct(*c.aggregate) + c.aggregate->argument_sql + ")" + FilterClause(*c.aggregate);
         case TableColumn::Kind::AvgSum: {
             const AvgState state = *AvgStateFor(c.aggregate->argument_type);
             if (state.sum_argument_type.empty())
-                return "sum(" + c.aggregate->argument_sql + ")" + FilterClause(*c.aggregate);
-            return "sum(CAST(" + c.aggregate->argument_sql + " AS " + state.sum_argument_type + "))" +
-                   FilterClause(*c.aggregate);
+                return "sum(" + Distinct(*c.aggregate) + c.aggregate->argument_sql + ")" + FilterClause(*c.aggregate);
+            return "sum(" + Distinct(*c.aggregate) + "CAST(" + c.aggregate->argument_sql + " AS " +
+                   state.sum_argument_type + "))" + FilterClause(*c.aggregate);
         }
         case TableColumn::Kind::VarSum:
             return "sum(" + VarInput(c.aggregate->argument_sql) + ")" + FilterClause(*c.aggregate);
@@ -660,6 +667,7 @@ void AddBagSteps(MaintenancePlan& plan, const ViewDefinition& view, const Delta&
 }  // namespace
 
 std::vector<std::string> TableColumns(const ViewDefinition& view) {
+    if (FiltersGroups(view)) return FilteredColumns(view);
     std::vector<std::string> names;
     for (const auto& t : TableLayout(view)) names.push_back(t.name);
     return names;
@@ -752,9 +760,31 @@ Delta RelationDelta(const ViewDefinition& view, unsigned int relation_id, const 
     return BuildDelta(view, changed);
 }
 
+namespace {
+
+// Starts a step that reads the delta with the delta's WITH queries.
+void AddDeltaQueries(MaintenanceStep& step, const Delta& delta) {
+    if (delta.with_items.empty() || step.input != StepInput::None) return;
+    // A step with WITH queries of its own lists them after these.
+    const bool own = step.sql.compare(0, 5, "WITH ") == 0;
+    step.sql = "WITH " + Join(delta.with_items, ", ") + (own ? ", " + step.sql.substr(5) : " " + step.sql);
+}
+
+}  // namespace
+
 MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& delta) {
+    if (FiltersGroups(view)) {
+        // The delta goes to every group's state, then to the IMMV's rows.
+        MaintenancePlan plan = BuildMaintenancePlan(GroupStateView(view), delta);
+        if (delta.empty()) return plan;
+        MaintenanceStep sync = SyncPassingGroups(view, delta);
+        AddDeltaQueries(sync, delta);
+        plan.steps.push_back(sync);
+        return plan;
+    }
     MaintenancePlan plan;
     if (delta.empty()) return plan;
+    for (auto& step : CountDistinctValues(view, delta)) plan.steps.push_back(std::move(step));
     switch (view.shape) {
         case ViewShape::Bag:
             AddBagSteps(plan, view, delta);
@@ -776,17 +806,13 @@ MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& de
     }
     // Steps fed the rows an earlier step reported (StepInput::Tids*) do not
     // read the delta: only the others get its WITH queries to parse and plan.
-    if (!delta.with_items.empty())
-        for (auto& step : plan.steps)
-            if (step.input == StepInput::None) {
-                // A step with WITH queries of its own lists them after these.
-                const bool own = step.sql.compare(0, 5, "WITH ") == 0;
-                step.sql = "WITH " + Join(delta.with_items, ", ") + (own ? ", " + step.sql.substr(5) : " " + step.sql);
-            }
+    for (auto& step : DeleteVanishedValues(view, delta)) plan.steps.push_back(std::move(step));
+    for (auto& step : plan.steps) AddDeltaQueries(step, delta);
     return plan;
 }
 
 std::string PopulateQuery(const ViewDefinition& view) {
+    if (FiltersGroups(view)) return PassingGroups(view, "(" + PopulateQuery(GroupStateView(view)) + ")");
     std::vector<std::string> select_list;
     for (const auto& t : TableLayout(view)) select_list.push_back(PopulateExpr(view, t) + " AS " + QuoteIdent(t.name));
     std::string sql = "SELECT " + Join(select_list, ", ") + FromBase(view);
@@ -810,8 +836,36 @@ std::optional<std::string> CreateIndexSql(const ViewDefinition& view) {
     return sql;
 }
 
+std::vector<std::string> CreateCompanionsSql(const ViewDefinition& view) {
+    std::vector<std::string> statements;
+    if (FiltersGroups(view)) {
+        const ViewDefinition state = GroupStateView(view);
+        statements.push_back(CreateTableSql(state));
+        if (auto index = CreateIndexSql(state)) statements.push_back(*index);
+    }
+    for (auto& sql : CreateDistinctValuesSql(view)) statements.push_back(std::move(sql));
+    return statements;
+}
+
+std::vector<QualifiedName> Companions(const ViewDefinition& view) {
+    std::vector<QualifiedName> names;
+    if (view.groups_table) names.push_back(*view.groups_table);
+    for (const auto& values : view.distinct_values) names.push_back(values.table);
+    return names;
+}
+
 std::vector<std::string> RefreshStatements(const ViewDefinition& view, bool with_data, bool truncate) {
-    std::vector<std::string> statements{(truncate ? "TRUNCATE " : "DELETE FROM ") + Immv(view)};
+    if (FiltersGroups(view)) {
+        // Every group's state first, then the groups that pass.
+        std::vector<std::string> statements = RefreshStatements(GroupStateView(view), with_data, truncate);
+        statements.push_back((truncate ? "TRUNCATE " : "DELETE FROM ") + Immv(view));
+        if (with_data)
+            statements.push_back("INSERT INTO " + Immv(view) + " (" + Join(Quoted(TableColumns(view)), ", ") + ") " +
+                                 PassingGroups(view, QuoteQualified(*view.groups_table)));
+        return statements;
+    }
+    std::vector<std::string> statements = RefreshDistinctValuesSql(view, with_data, truncate);
+    statements.push_back((truncate ? "TRUNCATE " : "DELETE FROM ") + Immv(view));
     if (with_data)
         statements.push_back("INSERT INTO " + Immv(view) + " (" + Join(Quoted(TableColumns(view)), ", ") + ") " +
                              PopulateQuery(view));
@@ -838,7 +892,10 @@ bool DisplayIsDetermined(const ViewDefinition& view, const OutputColumn& c) {
         case ColumnRole::GroupKey:
             return !IsNumeric(c);
         case ColumnRole::Aggregate:
-            return c.aggregate->kind != AggregateKind::Min && c.aggregate->kind != AggregateKind::Max;
+            // (Equal values of different scales are one DISTINCT value,
+            // shown as whichever the scan met first.)
+            return c.aggregate->kind != AggregateKind::Min && c.aggregate->kind != AggregateKind::Max &&
+                   !c.aggregate->distinct;
         case ColumnRole::AggregateExpression:
             for (size_t j : c.operands)
                 if (!DisplayIsDetermined(view, view.columns[j])) return false;

@@ -44,6 +44,14 @@ std::string HiddenAggregateColumn(size_t number) {
     return "__ivm_agg_" + std::to_string(number) + "__";
 }
 
+std::string HavingColumn() {
+    return "__ivm_having__";
+}
+
+std::string DistinctValueColumn() {
+    return "__ivm_value__";
+}
+
 std::string UnevaluatedColumn() {
     return "__ivm_unevaluated__";
 }

@@ -52,6 +52,11 @@ struct ProjectedColumn {
 // flagged Unevaluated).
 std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std::string& qualifier, bool cancelling);
 
+// Delta columns of min/max (and of a sum's largest scale): the extreme
+// inserted and deleted for aggregate column i.
+std::string InsertedExtreme(size_t i);
+std::string DeletedExtreme(size_t i);
+
 // Grouping expressions (keys and key-derived expressions) over the base alias.
 std::vector<std::string> GroupingExpressions(const ViewDefinition& view);
 

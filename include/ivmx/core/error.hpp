@@ -29,6 +29,7 @@ inline constexpr const char* kNameTooLong = "42622";
 inline constexpr const char* kDuplicateColumn = "42701";
 inline constexpr const char* kDuplicateObject = "42710";
 inline constexpr const char* kUndefinedTable = "42P01";
+inline constexpr const char* kDuplicateTable = "42P07";
 inline constexpr const char* kInvalidObjectDefinition = "42P17";
 inline constexpr const char* kProgramLimitExceeded = "54000";
 inline constexpr const char* kObjectNotInPrerequisiteState = "55000";

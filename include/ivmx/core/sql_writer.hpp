@@ -124,6 +124,14 @@ bool UpdatesInPlace(const ViewDefinition& view, unsigned long rows);
 // CREATE UNIQUE INDEX on the IMMV's identity columns, if it has any.
 std::optional<std::string> CreateIndexSql(const ViewDefinition& view);
 
+// Statements that create and fill the companion tables of the IMMV (the
+// groups table of a view with HAVING, and its index), once the IMMV exists.
+std::vector<std::string> CreateCompanionsSql(const ViewDefinition& view);
+
+// The companion tables of the IMMV: tables the engine keeps beside it, which
+// belong to it (they go when it goes) and which only maintenance writes.
+std::vector<QualifiedName> Companions(const ViewDefinition& view);
+
 // Statements that recompute the IMMV from scratch (empty it, then fill it
 // unless with_data is false). truncate: empty with TRUNCATE (fast, but
 // blocks readers); otherwise with DELETE.

@@ -47,6 +47,21 @@ struct Aggregate {
     // A numeric argument whose type modifier fixes its display scale
     // (numeric(p,s)): every value has scale s, and so has their sum.
     bool scale_fixed = false;
+    // count/sum/avg(DISTINCT x): over the distinct non-null values of the
+    // group, whose multiplicities a companion table keeps (DistinctValues).
+    bool distinct = false;
+};
+
+// The non-null values of the argument of DISTINCT aggregates (with one
+// FILTER), counted per group in a companion table of the IMMV: the group
+// keys, the value (DistinctValueColumn()) and the number of input rows
+// holding it (MultiplicityColumn()). A value that comes or goes changes the
+// group's DISTINCT aggregates; one whose count merely changes does not.
+struct DistinctValues {
+    QualifiedName table;
+    std::string argument_sql;
+    std::string argument_type;
+    std::string filter_sql;
 };
 
 // How an output column of the IMMV table is computed and maintained.
@@ -114,6 +129,14 @@ struct ViewDefinition {
     // For a bag view: the output columns that carry the base table's primary
     // key, which makes IMMV rows unique (empty when the key is not selected).
     std::vector<std::string> row_key_columns;
+    // Set for a view with HAVING: the table, a companion of the IMMV, that
+    // holds the state of every group (the table layout of the view without
+    // its HAVING, plus the condition's value in HavingColumn()). The IMMV
+    // holds the visible columns and group keys of the groups that pass.
+    std::optional<QualifiedName> groups_table;
+    // The value counts behind the DISTINCT aggregates, one table per
+    // argument and filter.
+    std::vector<DistinctValues> distinct_values;
 };
 
 // The IMMV's hidden bookkeeping columns, derived from the definition.
@@ -126,6 +149,8 @@ std::string LostExtremeColumn(size_t column_index);   // __ivm_lost_<n>__
 std::string HiddenKeyColumn(size_t key_number);       // __ivm_key_<n>__
 std::string UnevaluatedColumn();                      // __ivm_unevaluated__
 std::string HiddenAggregateColumn(size_t number);     // __ivm_agg_<n>__: an aggregate used only in expressions
+std::string HavingColumn();                           // __ivm_having__: the HAVING condition of a group
+std::string DistinctValueColumn();                    // __ivm_value__: a value of a DistinctValues table
 
 // Whether the view has expressions over aggregates (AggregateExpression).
 bool HasAggregateExpressions(const ViewDefinition& view);

@@ -154,7 +154,7 @@ SELECT ivmx.create_immv('rej', 'SELECT k, count(*) + extract(epoch FROM now()) A
 :rejected;
 SELECT ivmx.create_immv('rej', 'SELECT k, stddev(x) * 2 AS r FROM items GROUP BY k');
 :rejected;
-SELECT ivmx.create_immv('rej', 'SELECT k, count(DISTINCT x) + 1 AS r FROM items GROUP BY k');
+SELECT ivmx.create_immv('rej', 'SELECT k, var_pop(DISTINCT x) + 1 AS r FROM items GROUP BY k');
 :rejected;
 SELECT ivmx.create_immv('rej', 'SELECT k, sum(x) + (SELECT 1) AS r FROM items GROUP BY k');
 :rejected;

@@ -1,0 +1,161 @@
+// Views with HAVING (see include/ivmx/core/group_filter.hpp).
+#include "ivmx/core/group_filter.hpp"
+
+#include <algorithm>
+
+#include "ivmx/core/delta_query.hpp"
+#include "ivmx/core/sql_text.hpp"
+
+namespace ivmx::core {
+
+namespace {
+
+const char* kImmvAlias = "__ivm_mv";
+const char* kPassing = "__ivm_pass";
+
+struct KeyColumn {
+    std::string name;
+    bool not_null;
+};
+
+std::vector<KeyColumn> Keys(const ViewDefinition& view) {
+    std::vector<KeyColumn> keys;
+    for (const auto& c : view.columns)
+        if (IsKeyColumn(c)) keys.push_back({c.name, c.not_null});
+    return keys;
+}
+
+std::string SameGroup(const std::vector<KeyColumn>& keys, const std::string& a, const std::string& b) {
+    std::vector<std::string> match;
+    for (const auto& k : keys)
+        match.push_back(MatchExpr(QualifiedColumn(a, k.name), QualifiedColumn(b, k.name), k.not_null));
+    return Join(match, " AND ");
+}
+
+std::vector<std::string> Qualified(const std::string& qualifier, const std::vector<std::string>& names) {
+    std::vector<std::string> out;
+    for (const auto& n : names) out.push_back(QualifiedColumn(qualifier, n));
+    return out;
+}
+
+std::vector<std::string> Quoted(const std::vector<std::string>& names) {
+    std::vector<std::string> out;
+    for (const auto& n : names) out.push_back(QuoteIdent(n));
+    return out;
+}
+
+// The IMMV's columns that are not group keys, and whether all of them can be
+// compared for equality (then unchanged rows are not rewritten).
+std::vector<std::string> ValueColumns(const ViewDefinition& view, bool& comparable) {
+    std::vector<std::string> values;
+    comparable = true;
+    const std::vector<std::string> all = FilteredColumns(view);
+    for (const auto& c : view.columns) {
+        if (IsKeyColumn(c) || std::find(all.begin(), all.end(), c.name) == all.end()) continue;
+        values.push_back(c.name);
+        comparable = comparable && c.has_equality;
+    }
+    return values;
+}
+
+// The statement for a view without GROUP BY: its IMMV holds its one row or
+// none.
+MaintenanceStep SyncSingleRow(const ViewDefinition& view) {
+    const std::string immv = QuoteQualified(view.immv);
+    const std::string columns = Join(Quoted(FilteredColumns(view)), ", ");
+    return {"WITH __ivm_x AS (DELETE FROM " + immv + " RETURNING 1), __ivm_i AS (INSERT INTO " + immv + " (" + columns +
+                ") " + PassingGroups(view, QuoteQualified(*view.groups_table)) +
+                " RETURNING 1) SELECT (SELECT count(*) FROM __ivm_x) + (SELECT count(*) FROM __ivm_i)",
+            StepInput::None, false, true};
+}
+
+}  // namespace
+
+bool FiltersGroups(const ViewDefinition& view) {
+    return view.groups_table.has_value();
+}
+
+ViewDefinition GroupStateView(const ViewDefinition& view) {
+    ViewDefinition state = view;
+    state.immv = *view.groups_table;
+    state.groups_table.reset();
+    return state;
+}
+
+std::vector<std::string> FilteredColumns(const ViewDefinition& view) {
+    std::vector<std::string> names;
+    for (const auto& c : view.columns)
+        if (!c.hidden) names.push_back(c.name);
+    for (const auto& c : view.columns)
+        if (c.hidden && IsKeyColumn(c)) names.push_back(c.name);
+    return names;
+}
+
+std::string PassingGroups(const ViewDefinition& view, const std::string& groups) {
+    const std::string g = "__ivm_g";
+    return "SELECT " + Join(Qualified(g, FilteredColumns(view)), ", ") + " FROM " + groups + " AS " + g + " WHERE " +
+           QualifiedColumn(g, HavingColumn());
+}
+
+MaintenanceStep SyncPassingGroups(const ViewDefinition& view, const Delta& delta) {
+    const std::vector<KeyColumn> keys = Keys(view);
+    if (keys.empty()) return SyncSingleRow(view);
+    const std::string immv = QuoteQualified(view.immv), m = kImmvAlias, s = "__ivm_s", t = "__ivm_t", g = "__ivm_g";
+    std::vector<std::string> key_names;
+    std::vector<StreamColumn> key_streams;
+    for (const auto& k : keys) key_names.push_back(k.name);
+    for (const auto& c : view.columns)
+        if (IsKeyColumn(c)) key_streams.push_back({c.name, c.expression_sql});
+    bool comparable = true;
+    const std::vector<std::string> values = ValueColumns(view, comparable);
+    // The groups the delta touched, with their state now (none: gone).
+    std::vector<std::string> state = Qualified(t, key_names);
+    for (const auto& v : Qualified(g, values)) state.push_back(v);
+    state.push_back(QualifiedColumn(g, HavingColumn()) + " AS " + kPassing);
+    std::vector<std::string> ctes{
+        t + " AS MATERIALIZED (SELECT DISTINCT * FROM (" +
+            StreamUnion(GroupStateView(view), key_streams, delta, StreamSign::Any, false) + ") AS __ivm_k)",
+        s + " AS MATERIALIZED (SELECT " + Join(state, ", ") + " FROM " + t + " LEFT JOIN " +
+            QuoteQualified(*view.groups_table) + " AS " + g + " ON " + SameGroup(keys, g, t) + ")",
+        "__ivm_x AS (DELETE FROM " + immv + " AS " + m + " USING " + s + " WHERE " + SameGroup(keys, m, s) + " AND " +
+            QualifiedColumn(s, kPassing) + " IS NOT TRUE RETURNING 1)"};
+    std::vector<std::string> counted{"(SELECT count(*) FROM __ivm_x)"};
+    if (!values.empty()) {
+        std::vector<std::string> set;
+        for (const auto& v : values) set.push_back(QuoteIdent(v) + " = " + QualifiedColumn(s, v));
+        const std::string changed = comparable
+                                        ? " AND (" + Join(Qualified(m, values), ", ") + ", NULL) IS DISTINCT FROM (" +
+                                              Join(Qualified(s, values), ", ") + ", NULL)"
+                                        : "";
+        ctes.push_back("__ivm_u AS (UPDATE " + immv + " AS " + m + " SET " + Join(set, ", ") + " FROM " + s +
+                       " WHERE " + SameGroup(keys, m, s) + " AND " + QualifiedColumn(s, kPassing) + changed +
+                       " RETURNING 1)");
+        counted.push_back("(SELECT count(*) FROM __ivm_u)");
+    }
+    // (The sub-statements see the IMMV as it was: a group inserted here had
+    // no row, and one updated or deleted had one.)
+    std::vector<std::string> inserted = Qualified(s, key_names);
+    for (const auto& v : Qualified(s, values)) inserted.push_back(v);
+    std::vector<std::string> insert_columns = key_names;
+    for (const auto& v : values) insert_columns.push_back(v);
+    ctes.push_back("__ivm_i AS (INSERT INTO " + immv + " (" + Join(Quoted(insert_columns), ", ") + ") SELECT " +
+                   Join(inserted, ", ") + " FROM " + s + " WHERE " + QualifiedColumn(s, kPassing) +
+                   " AND NOT EXISTS (SELECT FROM " + immv + " AS " + m + " WHERE " + SameGroup(keys, m, s) +
+                   ") RETURNING 1)");
+    counted.push_back("(SELECT count(*) FROM __ivm_i)");
+    return {"WITH " + Join(ctes, ", ") + " SELECT " + Join(counted, " + "), StepInput::None, false, true};
+}
+
+QualifiedName CompanionName(const QualifiedName& immv, const std::string& suffix) {
+    constexpr size_t kMaxIdentifier = 63;
+    std::string base = immv.name;
+    if (base.size() + suffix.size() > kMaxIdentifier) {
+        size_t keep = kMaxIdentifier - suffix.size();
+        // Not inside a UTF-8 sequence: back up to the start of a character.
+        while (keep > 0 && (static_cast<unsigned char>(base[keep]) & 0xC0) == 0x80) --keep;
+        base.resize(keep);
+    }
+    return {immv.schema, base + suffix};
+}
+
+}  // namespace ivmx::core
