@@ -44,17 +44,12 @@ std::vector<std::string> Quoted(const std::vector<std::string>& names) {
     return out;
 }
 
-// The IMMV's columns that are not group keys, and whether all of them can be
-// compared for equality (then unchanged rows are not rewritten).
-std::vector<std::string> ValueColumns(const ViewDefinition& view, bool& comparable) {
+// The IMMV's columns that are not group keys.
+std::vector<std::string> ValueColumns(const ViewDefinition& view) {
     std::vector<std::string> values;
-    comparable = true;
     const std::vector<std::string> all = FilteredColumns(view);
-    for (const auto& c : view.columns) {
-        if (IsKeyColumn(c) || std::find(all.begin(), all.end(), c.name) == all.end()) continue;
-        values.push_back(c.name);
-        comparable = comparable && c.has_equality;
-    }
+    for (const auto& c : view.columns)
+        if (!IsKeyColumn(c) && std::find(all.begin(), all.end(), c.name) != all.end()) values.push_back(c.name);
     return values;
 }
 
@@ -106,8 +101,7 @@ MaintenanceStep SyncPassingGroups(const ViewDefinition& view, const Delta& delta
     for (const auto& k : keys) key_names.push_back(k.name);
     for (const auto& c : view.columns)
         if (IsKeyColumn(c)) key_streams.push_back({c.name, c.expression_sql});
-    bool comparable = true;
-    const std::vector<std::string> values = ValueColumns(view, comparable);
+    const std::vector<std::string> values = ValueColumns(view);
     // The groups the delta touched, with their state now (none: gone).
     std::vector<std::string> state = Qualified(t, key_names);
     for (const auto& v : Qualified(g, values)) state.push_back(v);
@@ -123,10 +117,12 @@ MaintenanceStep SyncPassingGroups(const ViewDefinition& view, const Delta& delta
     if (!values.empty()) {
         std::vector<std::string> set;
         for (const auto& v : values) set.push_back(QuoteIdent(v) + " = " + QualifiedColumn(s, v));
-        const std::string changed = comparable
-                                        ? " AND (" + Join(Qualified(m, values), ", ") + ", NULL) IS DISTINCT FROM (" +
-                                              Join(Qualified(s, values), ", ") + ", NULL)"
-                                        : "";
+        // Compared by their text: a value equal to the stored one may be
+        // shown otherwise (1.50 = 1.5, -0 = 0), and the IMMV shows what the
+        // query shows; types without equality compare so too.
+        const std::string changed = " AND CAST(ROW(" + Join(Qualified(m, values), ", ") +
+                                    ") AS text) IS DISTINCT FROM CAST(ROW(" + Join(Qualified(s, values), ", ") +
+                                    ") AS text)";
         ctes.push_back("__ivm_u AS (UPDATE " + immv + " AS " + m + " SET " + Join(set, ", ") + " FROM " + s +
                        " WHERE " + SameGroup(keys, m, s) + " AND " + QualifiedColumn(s, kPassing) + changed +
                        " RETURNING 1)");

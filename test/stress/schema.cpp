@@ -267,6 +267,18 @@ std::vector<View> AllViews() {
         {"mv_bit_groups", "bit_and/bit_or, with FILTER and in expressions",
          "SELECT n, bit_and(g) AS and_g, bit_or(g) AS or_g, bit_or(id) FILTER (WHERE v > 0) AS or_id, "
          "coalesce(bit_and(id), 0) + count(*) AS e FROM t_pk GROUP BY n"},
+        {"mv_having_groups", "HAVING over aggregates in and out of the select list, min/max, hidden key",
+         "SELECT n, sum(v) AS sum_v, max(f) AS max_f FROM t_pk GROUP BY n, g "
+         "HAVING count(*) > 1 AND coalesce(min(id), 0) < 40 OR g = 1"},
+        {"mv_having_totals", "HAVING without GROUP BY: one row or none",
+         "SELECT count(*) AS cnt, sum(n) AS sum_n FROM t_bag HAVING sum(n) > 5"},
+        {"mv_distinct_groups", "count/sum/avg(DISTINCT), with FILTER, in expressions and HAVING",
+         "SELECT g, count(DISTINCT n) AS dn, sum(DISTINCT n) AS sn, avg(DISTINCT v) AS av, "
+         "count(DISTINCT s) FILTER (WHERE f >= 0) AS ds, count(DISTINCT n) * 10 + count(*) AS e "
+         "FROM t_bag GROUP BY g HAVING count(DISTINCT s) >= 1"},
+        {"mv_distinct_left", "count(DISTINCT) over a LEFT JOIN, without GROUP BY",
+         "SELECT count(DISTINCT c.w) AS dw, count(DISTINCT p.g) AS dg, sum(DISTINCT c.k) AS sk "
+         "FROM t_pk p LEFT JOIN t_fk c ON c.pid = p.id"},
         {"mv_expr_totals", "expressions over aggregates without GROUP BY",
          "SELECT count(*) * 2 AS c2, coalesce(max(n), -1) + coalesce(min(n), 0) AS mm, "
          "sum(n) / nullif(count(n), 0) AS per, max(s) || '/' || min(s) AS s_range FROM t_pk"},
@@ -312,6 +324,12 @@ std::vector<View> AllViews() {
          "SELECT count(*) * 2 AS c2, coalesce(max(n), -1) + coalesce(min(n), 0) AS mm, "
          "sum(n) / nullif(count(n), 0) AS per FROM t_pk",
          true},
+        {"dmv_having_distinct", "deferred: HAVING with count(DISTINCT) and an expression",
+         "SELECT n, count(DISTINCT g) AS dg, sum(v) / nullif(count(*), 0) AS per FROM t_pk GROUP BY n "
+         "HAVING sum(v) > 0 OR count(DISTINCT g) > 1",
+         true},
+        {"dmv_distinct_totals", "deferred: DISTINCT aggregates without GROUP BY",
+         "SELECT count(DISTINCT g) AS dg, sum(DISTINCT n) AS sn, avg(DISTINCT n) AS an FROM t_bag", true},
         {"dmv_join_groups", "deferred: inner join of two tables, grouped, with min/max",
          "SELECT b.g, count(*) AS cnt, sum(k.x) AS sum_x, min(b.f) AS min_f, max(k.t) AS max_t "
          "FROM t_bag b JOIN t_kv k ON b.g = k.a GROUP BY b.g",
