@@ -150,6 +150,31 @@ void AddScaleColumns(std::vector<AggregatedColumn>& out, const Aggregate& agg, s
     out.push_back({DeletedExtreme(i), Filtered(fn, Negative())});
 }
 
+// A DISTINCT aggregate changes by the values its group gained (+1) and lost
+// (-1): the rows WithDistinctTransitions adds, in which GainedColumn(j) and
+// GainedValueColumn(j) are set.
+void AddDistinctColumns(std::vector<AggregatedColumn>& out, const ViewDefinition& view, size_t i) {
+    const Aggregate& agg = *view.columns[i].aggregate;
+    const size_t j = DistinctValuesOf(view, agg);
+    const std::string dd = QuoteIdent(GainedColumn(j)), x = QuoteIdent(GainedValueColumn(j));
+    const std::string gained = "CAST(COALESCE(sum(" + dd + "), 0) AS bigint)";
+    if (agg.kind == AggregateKind::Count) {
+        out.push_back({view.columns[i].name, gained});
+        return;
+    }
+    const bool avg = agg.kind == AggregateKind::Avg;
+    std::string value = x;
+    if (avg && !AvgStateFor(agg.argument_type)->sum_argument_type.empty())
+        value = "CAST(" + x + " AS " + AvgStateFor(agg.argument_type)->sum_argument_type + ")";
+    const std::string type = avg ? AvgStateFor(agg.argument_type)->sum_type : agg.result_type;
+    out.push_back(
+        {avg ? AvgSumColumn(i) : view.columns[i].name, "CAST(sum(" + dd + " * " + value + ") AS " + type + ")"});
+    out.push_back({NonNullCountColumn(i), gained});
+    if (!TracksScale(agg)) return;
+    out.push_back({InsertedExtreme(i), Filtered("max(scale(" + x + "))", dd + " > 0")});
+    out.push_back({DeletedExtreme(i), Filtered("max(scale(" + x + "))", dd + " < 0")});
+}
+
 bool Selected(const DeltaStream& stream, StreamSign which) {
     return which == StreamSign::Any || (which == StreamSign::Positive) == (stream.sign > 0);
 }
@@ -292,7 +317,7 @@ std::vector<StreamColumn> StreamColumns(const ViewDefinition& view) {
         if (IsKeyColumn(c)) out.push_back({c.name, c.expression_sql});
     for (size_t i = 0; i < view.columns.size(); ++i) {
         const auto& agg = view.columns[i].aggregate;
-        // (DISTINCT aggregates read the values' changes: DistinctChanges.)
+        // (DISTINCT aggregates read the values gained and lost instead.)
         if (agg && !agg->distinct && (agg->kind != AggregateKind::CountStar || !agg->filter_sql.empty()))
             out.push_back({ArgumentColumn(i), AccumulatedArgument(*agg)});
     }
@@ -323,36 +348,6 @@ std::string StreamUnion(const ViewDefinition& view, const std::vector<StreamColu
     return Join(selects, " UNION ALL ");
 }
 
-namespace {
-
-// The aggregated delta `sql` joined, per group, to the change of the DISTINCT
-// aggregates over each values table (a group that gained and lost no value:
-// counts 0, sums NULL).
-std::string WithDistinctChanges(const ViewDefinition& view, const Delta& delta, const std::string& sql) {
-    if (view.distinct_values.empty()) return sql;
-    const std::string a = "__ivm_a";
-    std::vector<std::string> select_list{a + ".*"};
-    std::string from = "(" + sql + ") AS " + a;
-    for (size_t j = 0; j < view.distinct_values.size(); ++j) {
-        const std::string v = "__ivm_v" + std::to_string(j + 1);
-        std::vector<std::string> columns, counts;
-        const std::string changes = DistinctChanges(view, delta, j, columns, counts);
-        for (const auto& c : columns) {
-            const bool count = std::find(counts.begin(), counts.end(), c) != counts.end();
-            select_list.push_back((count ? "COALESCE(" + QualifiedColumn(v, c) + ", 0)" : QualifiedColumn(v, c)) +
-                                  " AS " + QuoteIdent(c));
-        }
-        std::vector<std::string> match;
-        for (const auto& c : view.columns)
-            if (IsKeyColumn(c))
-                match.push_back(MatchExpr(QualifiedColumn(a, c.name), QualifiedColumn(v, c.name), c.not_null));
-        from += " LEFT JOIN (" + changes + ") AS " + v + " ON " + (match.empty() ? "true" : Join(match, " AND "));
-    }
-    return "SELECT " + Join(select_list, ", ") + " FROM " + from;
-}
-
-}  // namespace
-
 std::string DeltaQuery(const ViewDefinition& view, const Delta& delta) {
     const std::vector<StreamColumn> stream_columns = StreamColumns(view);
     const std::string u = "__ivm_u";
@@ -363,16 +358,24 @@ std::string DeltaQuery(const ViewDefinition& view, const Delta& delta) {
         group_by.push_back(QualifiedColumn(u, c.name));
     }
     std::vector<AggregatedColumn> aggregated{{MultiplicityColumn(), SignedCount("")}};
-    for (size_t i = 0; i < view.columns.size(); ++i)
-        if (view.columns[i].role == ColumnRole::Aggregate && !view.columns[i].aggregate->distinct) {
-            AddAggregateColumns(aggregated, view.columns[i], i);
-            AddScaleColumns(aggregated, *view.columns[i].aggregate, i);
+    for (size_t i = 0; i < view.columns.size(); ++i) {
+        if (view.columns[i].role != ColumnRole::Aggregate) continue;
+        if (view.columns[i].aggregate->distinct) {
+            AddDistinctColumns(aggregated, view, i);
+            continue;
         }
+        AddAggregateColumns(aggregated, view.columns[i], i);
+        AddScaleColumns(aggregated, *view.columns[i].aggregate, i);
+    }
     for (const auto& a : aggregated) select_list.push_back(a.expr + " AS " + QuoteIdent(a.name));
-    std::string sql = "SELECT " + Join(select_list, ", ") + " FROM (" +
-                      StreamUnion(view, stream_columns, delta, StreamSign::Any, true) + ") AS " + u;
+    std::vector<std::string> stream_names;
+    for (const auto& c : stream_columns) stream_names.push_back(c.name);
+    std::string sql =
+        "SELECT " + Join(select_list, ", ") + " FROM (" +
+        WithDistinctTransitions(view, stream_names, StreamUnion(view, stream_columns, delta, StreamSign::Any, true)) +
+        ") AS " + u;
     if (!group_by.empty()) sql += " GROUP BY " + Join(group_by, ", ");
-    return WithDistinctChanges(view, delta, sql);
+    return sql;
 }
 
 std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std::string& q, bool cancelling) {
@@ -429,6 +432,22 @@ std::string VarianceFromSums(const Aggregate& agg, const std::string& n, const s
 std::string BoolFromCounts(const Aggregate& agg, const std::string& non_null, const std::string& trues) {
     return "CASE WHEN " + non_null + " = 0 THEN NULL ELSE " + trues +
            (agg.kind == AggregateKind::BoolAnd ? " = " + non_null : " > 0") + " END";
+}
+
+std::string KeyLookup(const std::string& table, const std::vector<LookupKey>& keys, const std::string& outer,
+                      const std::string& select_list, const std::string& alias) {
+    const std::string l = "__ivm_l";
+    std::vector<std::string> equal, null_safe, outer_null;
+    for (const auto& k : keys) {
+        equal.push_back(QualifiedColumn(l, k.name) + " = " + QualifiedColumn(outer, k.name));
+        null_safe.push_back(MatchExpr(QualifiedColumn(l, k.name), QualifiedColumn(outer, k.name), k.not_null));
+        if (!k.not_null) outer_null.push_back(QualifiedColumn(outer, k.name) + " IS NULL");
+    }
+    const std::string from = "SELECT " + select_list + " FROM " + table + " AS " + l;
+    std::string sql = from + (equal.empty() ? "" : " WHERE " + Join(equal, " AND "));
+    if (!outer_null.empty())
+        sql += " UNION ALL " + from + " WHERE (" + Join(outer_null, " OR ") + ") AND " + Join(null_safe, " AND ");
+    return "LATERAL (" + sql + ") AS " + alias;
 }
 
 std::string MatchExpr(const std::string& lhs, const std::string& rhs, bool not_null) {

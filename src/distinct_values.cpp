@@ -1,6 +1,9 @@
 // DISTINCT aggregates (see include/ivmx/core/distinct_values.hpp).
 #include "ivmx/core/distinct_values.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "ivmx/core/aggregate_rules.hpp"
 #include "ivmx/core/delta_query.hpp"
 #include "ivmx/core/error.hpp"
@@ -12,7 +15,6 @@ namespace ivmx::core {
 namespace {
 
 const char* kChange = "__ivm_dn";  // the netted change of a value's count
-const char* kGained = "__ivm_dd";  // +1: the group gained the value, -1: lost it
 
 struct KeyColumn {
     std::string name;
@@ -38,14 +40,6 @@ std::vector<std::string> KeyNames(const ViewDefinition& view, const std::string&
     for (const auto& k : Keys(view))
         out.push_back(qualifier.empty() ? QuoteIdent(k.name) : QualifiedColumn(qualifier, k.name));
     return out;
-}
-
-std::string SameValue(const ViewDefinition& view, const std::string& a, const std::string& b) {
-    std::vector<std::string> match;
-    for (const auto& k : Keys(view))
-        match.push_back(MatchExpr(QualifiedColumn(a, k.name), QualifiedColumn(b, k.name), k.not_null));
-    match.push_back(QualifiedColumn(a, DistinctValueColumn()) + " = " + QualifiedColumn(b, DistinctValueColumn()));
-    return Join(match, " AND ");
 }
 
 // The delta's netted change of every (group, value) of values table j.
@@ -87,6 +81,7 @@ std::string ValuesQuery(const ViewDefinition& view, size_t j) {
     const std::string value = CountedValue(view.distinct_values[j]);
     select_list.push_back(value + " AS " + QuoteIdent(DistinctValueColumn()));
     select_list.push_back("count(*) AS " + QuoteIdent(MultiplicityColumn()));
+    select_list.push_back("CAST(NULL AS bigint) AS " + QuoteIdent(ChangeColumn()));
     grouping.push_back(value);
     std::string more;
     const std::string from = FromBase(view, more);
@@ -121,91 +116,101 @@ void AddDistinctValues(ViewDefinition& view) {
     }
 }
 
-std::vector<MaintenanceStep> CountDistinctValues(const ViewDefinition& view, const Delta& delta) {
-    std::vector<MaintenanceStep> steps;
+std::string ChangeColumn() {
+    return "__ivm_change__";
+}
+
+std::string GainedColumn(size_t j) {
+    return "__ivm_dd_" + std::to_string(j + 1) + "__";
+}
+
+std::string GainedValueColumn(size_t j) {
+    return "__ivm_dv_" + std::to_string(j + 1) + "__";
+}
+
+std::vector<std::string> DistinctValueUpdates(const ViewDefinition& view, const Delta& delta) {
+    std::vector<std::string> ctes;
     const std::string v = "__ivm_v";
     for (size_t j = 0; j < view.distinct_values.size(); ++j) {
         const std::vector<std::string> key = TableKey(view);
         std::vector<std::string> columns = key;
         columns.push_back(QuoteIdent(MultiplicityColumn()));
-        std::vector<std::string> selected = KeyNames(view, "__ivm_n");
-        selected.push_back(QualifiedColumn("__ivm_n", DistinctValueColumn()));
-        std::vector<std::string> order = selected;
+        columns.push_back(QuoteIdent(ChangeColumn()));
+        std::vector<std::string> order = KeyNames(view, "__ivm_n");
+        order.push_back(QualifiedColumn("__ivm_n", DistinctValueColumn()));
+        std::vector<std::string> selected = order;
         selected.push_back(std::string("__ivm_n.") + kChange);
-        // Value rows are locked in key order, as group rows are.
-        steps.push_back({"INSERT INTO " + QuoteQualified(view.distinct_values[j].table) + " AS " + v + " (" +
-                             Join(columns, ", ") + ") SELECT " + Join(selected, ", ") + " FROM (" +
-                             NettedValues(view, delta, j) + ") AS __ivm_n ORDER BY " + Join(order, ", ") +
-                             " ON CONFLICT (" + Join(key, ", ") + ") DO UPDATE SET " +
-                             QuoteIdent(MultiplicityColumn()) + " = " + QualifiedColumn(v, MultiplicityColumn()) +
-                             " + excluded." + QuoteIdent(MultiplicityColumn()),
-                         StepInput::None, false});
+        selected.push_back(std::string("__ivm_n.") + kChange);
+        std::vector<std::string> returned = KeyNames(view, v);
+        for (const std::string& c : {DistinctValueColumn(), MultiplicityColumn(), ChangeColumn()})
+            returned.push_back(QualifiedColumn(v, c));
+        const std::string count = QuoteIdent(MultiplicityColumn());
+        ctes.push_back("__ivm_vu" + std::to_string(j + 1) + " AS (INSERT INTO " +
+                       QuoteQualified(view.distinct_values[j].table) + " AS " + v + " (" + Join(columns, ", ") +
+                       ") SELECT " + Join(selected, ", ") + " FROM (" + NettedValues(view, delta, j) +
+                       ") AS __ivm_n ORDER BY " + Join(order, ", ") + " ON CONFLICT (" + Join(key, ", ") +
+                       ") DO UPDATE SET " + count + " = " + QualifiedColumn(v, MultiplicityColumn()) + " + excluded." +
+                       count + ", " + QuoteIdent(ChangeColumn()) + " = excluded." + QuoteIdent(ChangeColumn()) +
+                       " RETURNING " + Join(returned, ", ") + ")");
     }
-    return steps;
+    return ctes;
 }
 
 std::vector<MaintenanceStep> DeleteVanishedValues(const ViewDefinition& view, const Delta& delta) {
     std::vector<MaintenanceStep> steps;
     if (!delta.HasNegative()) return steps;
-    const std::string v = "__ivm_v";
-    for (size_t j = 0; j < view.distinct_values.size(); ++j)
-        steps.push_back({"DELETE FROM " + QuoteQualified(view.distinct_values[j].table) + " AS " + v + " USING (" +
-                             NettedValues(view, delta, j) + ") AS __ivm_n WHERE " + SameValue(view, v, "__ivm_n") +
-                             " AND " + QualifiedColumn(v, MultiplicityColumn()) + " = 0",
-                         StepInput::None, false});
+    // (Found through the partial index of zero counts.)
+    for (const auto& values : view.distinct_values)
+        steps.push_back(
+            {"DELETE FROM " + QuoteQualified(values.table) + " WHERE " + QuoteIdent(MultiplicityColumn()) + " = 0",
+             StepInput::None, false});
     return steps;
 }
 
-std::string DistinctChanges(const ViewDefinition& view, const Delta& delta, size_t j, std::vector<std::string>& columns,
-                            std::vector<std::string>& counts) {
-    const std::string n = "__ivm_n", v = "__ivm_v", x = QualifiedColumn(n, DistinctValueColumn());
-    const std::string dd = QualifiedColumn("__ivm_t", kGained);
-    auto filtered = [&](const std::string& aggregate, const char* sign) {
-        return aggregate + " FILTER (WHERE " + dd + sign + " 0)";
-    };
-    std::vector<std::string> select_list = KeyNames(view, n);
-    auto add = [&](const std::string& expr, const std::string& name, bool count) {
-        select_list.push_back(expr + " AS " + QuoteIdent(name));
-        columns.push_back(name);
-        if (count) counts.push_back(name);
-    };
-    for (size_t i = 0; i < view.columns.size(); ++i) {
-        const auto& agg = view.columns[i].aggregate;
-        if (!agg || !agg->distinct || DistinctValuesOf(view, *agg) != j) continue;
-        const std::string gained = "CAST(sum(" + dd + ") AS bigint)";
-        switch (agg->kind) {
-            case AggregateKind::Count:
-                add(gained, view.columns[i].name, true);
-                break;
-            case AggregateKind::Sum:
-            case AggregateKind::Avg: {
-                const bool avg = agg->kind == AggregateKind::Avg;
-                std::string value = x;
-                if (avg && !AvgStateFor(agg->argument_type)->sum_argument_type.empty())
-                    value = "CAST(" + x + " AS " + AvgStateFor(agg->argument_type)->sum_argument_type + ")";
-                const std::string type = avg ? AvgStateFor(agg->argument_type)->sum_type : agg->result_type;
-                add("CAST(sum(" + dd + " * " + value + ") AS " + type + ")",
-                    avg ? AvgSumColumn(i) : view.columns[i].name, false);
-                add(gained, NonNullCountColumn(i), true);
-                if (TracksScale(*agg)) {
-                    add(filtered("max(scale(" + x + "))", " >"), InsertedExtreme(i), false);
-                    add(filtered("max(scale(" + x + "))", " <"), DeletedExtreme(i), false);
-                }
-                break;
+std::string WithDistinctTransitions(const ViewDefinition& view, const std::vector<std::string>& stream_columns,
+                                    const std::string& streams) {
+    if (view.distinct_values.empty()) return streams;
+    const size_t tables = view.distinct_values.size();
+    // Extra columns j of the rows of table `from` (SIZE_MAX: the delta's).
+    auto extras = [&](size_t from) {
+        std::vector<std::string> out;
+        for (size_t j = 0; j < tables; ++j) {
+            const std::string count = QualifiedColumn("__ivm_r", MultiplicityColumn());
+            const std::string before = "(" + count + " - " + QualifiedColumn("__ivm_r", ChangeColumn()) + ")";
+            if (j == from) {
+                out.push_back("CASE WHEN " + count + " > 0 THEN 1 ELSE 0 END - CASE WHEN " + before +
+                              " > 0 THEN 1 ELSE 0 END AS " + QuoteIdent(GainedColumn(j)));
+                out.push_back(QualifiedColumn("__ivm_r", DistinctValueColumn()) + " AS " +
+                              QuoteIdent(GainedValueColumn(j)));
+            } else if (from == SIZE_MAX) {
+                out.push_back("CAST(NULL AS integer) AS " + QuoteIdent(GainedColumn(j)));
+                out.push_back("CAST(NULL AS " + view.distinct_values[j].argument_type + ") AS " +
+                              QuoteIdent(GainedValueColumn(j)));
+            } else {
+                out.push_back("NULL");
+                out.push_back("NULL");
             }
-            default:
-                throw Error(sqlstate::kInternalError, "DISTINCT is kept for count, sum and avg only");
         }
+        return out;
+    };
+    std::vector<std::string> branches{"SELECT __ivm_s.*, " + Join(extras(SIZE_MAX), ", ") + " FROM (" + streams +
+                                      ") AS __ivm_s"};
+    std::vector<std::string> key_names;
+    for (const auto& k : Keys(view)) key_names.push_back(k.name);
+    for (size_t j = 0; j < tables; ++j) {
+        std::vector<std::string> list;
+        for (const auto& c : stream_columns)
+            list.push_back(std::find(key_names.begin(), key_names.end(), c) != key_names.end()
+                               ? QualifiedColumn("__ivm_r", c)
+                               : "NULL");
+        list.push_back("0");
+        for (auto& e : extras(j)) list.push_back(std::move(e));
+        const std::string count = QualifiedColumn("__ivm_r", MultiplicityColumn());
+        branches.push_back("SELECT " + Join(list, ", ") + " FROM __ivm_vu" + std::to_string(j + 1) +
+                           " AS __ivm_r WHERE (" + count + " > 0) <> (" + count + " - " +
+                           QualifiedColumn("__ivm_r", ChangeColumn()) + " > 0)");
     }
-    const std::string count = QualifiedColumn(v, MultiplicityColumn());
-    std::string sql = "SELECT " + Join(select_list, ", ") + " FROM (" + NettedValues(view, delta, j) + ") AS " + n +
-                      " JOIN " + QuoteQualified(view.distinct_values[j].table) + " AS " + v + " ON " +
-                      SameValue(view, v, n) + ", LATERAL (SELECT CASE WHEN " + count +
-                      " > 0 THEN 1 ELSE 0 END - CASE WHEN " + count + " - " + QualifiedColumn(n, kChange) +
-                      " > 0 THEN 1 ELSE 0 END AS " + kGained + ") AS __ivm_t WHERE " + dd + " <> 0";
-    const std::vector<std::string> keys = KeyNames(view, n);
-    if (!keys.empty()) sql += " GROUP BY " + Join(keys, ", ");
-    return sql;
+    return Join(branches, " UNION ALL ");
 }
 
 std::vector<std::string> CreateDistinctValuesSql(const ViewDefinition& view) {
@@ -215,6 +220,9 @@ std::vector<std::string> CreateDistinctValuesSql(const ViewDefinition& view) {
         statements.push_back("CREATE TABLE " + table + " AS " + ValuesQuery(view, j));
         statements.push_back("CREATE UNIQUE INDEX ON " + table + " (" + Join(TableKey(view), ", ") +
                              ") NULLS NOT DISTINCT");
+        // Finds the values whose count reached zero (DeleteVanishedValues).
+        statements.push_back("CREATE INDEX ON " + table + " (" + QuoteIdent(MultiplicityColumn()) + ") WHERE " +
+                             QuoteIdent(MultiplicityColumn()) + " = 0");
     }
     return statements;
 }
@@ -227,6 +235,7 @@ std::vector<std::string> RefreshDistinctValuesSql(const ViewDefinition& view, bo
         if (with_data) {
             std::vector<std::string> columns = TableKey(view);
             columns.push_back(QuoteIdent(MultiplicityColumn()));
+            columns.push_back(QuoteIdent(ChangeColumn()));
             statements.push_back("INSERT INTO " + table + " (" + Join(columns, ", ") + ") " + ValuesQuery(view, j));
         }
     }

@@ -25,13 +25,6 @@ std::vector<KeyColumn> Keys(const ViewDefinition& view) {
     return keys;
 }
 
-std::string SameGroup(const std::vector<KeyColumn>& keys, const std::string& a, const std::string& b) {
-    std::vector<std::string> match;
-    for (const auto& k : keys)
-        match.push_back(MatchExpr(QualifiedColumn(a, k.name), QualifiedColumn(b, k.name), k.not_null));
-    return Join(match, " AND ");
-}
-
 std::vector<std::string> Qualified(const std::string& qualifier, const std::vector<std::string>& names) {
     std::vector<std::string> out;
     for (const auto& n : names) out.push_back(QualifiedColumn(qualifier, n));
@@ -95,24 +88,35 @@ std::string PassingGroups(const ViewDefinition& view, const std::string& groups)
 MaintenanceStep SyncPassingGroups(const ViewDefinition& view, const Delta& delta) {
     const std::vector<KeyColumn> keys = Keys(view);
     if (keys.empty()) return SyncSingleRow(view);
-    const std::string immv = QuoteQualified(view.immv), m = kImmvAlias, s = "__ivm_s", t = "__ivm_t", g = "__ivm_g";
+    const std::string immv = QuoteQualified(view.immv), m = kImmvAlias, s = "__ivm_s", t = "__ivm_t", g = "__ivm_g",
+                      r = "__ivm_r", row = "__ivm_row";
     std::vector<std::string> key_names;
     std::vector<StreamColumn> key_streams;
-    for (const auto& k : keys) key_names.push_back(k.name);
+    std::vector<LookupKey> lookup;
+    for (const auto& k : keys) {
+        key_names.push_back(k.name);
+        lookup.push_back({k.name, k.not_null});
+    }
     for (const auto& c : view.columns)
         if (IsKeyColumn(c)) key_streams.push_back({c.name, c.expression_sql});
     const std::vector<std::string> values = ValueColumns(view);
-    // The groups the delta touched, with their state now (none: gone).
+    // The groups the delta touched, with their state now (none: gone) and
+    // the IMMV row they have (none: not passing before), both found by key
+    // through the tables' unique indexes.
     std::vector<std::string> state = Qualified(t, key_names);
     for (const auto& v : Qualified(g, values)) state.push_back(v);
     state.push_back(QualifiedColumn(g, HavingColumn()) + " AS " + kPassing);
+    state.push_back(QualifiedColumn(r, row) + " AS " + row);
+    std::vector<std::string> group_columns = Qualified("__ivm_l", values);
+    group_columns.push_back(QualifiedColumn("__ivm_l", HavingColumn()));
     std::vector<std::string> ctes{
         t + " AS MATERIALIZED (SELECT DISTINCT * FROM (" +
             StreamUnion(GroupStateView(view), key_streams, delta, StreamSign::Any, false) + ") AS __ivm_k)",
         s + " AS MATERIALIZED (SELECT " + Join(state, ", ") + " FROM " + t + " LEFT JOIN " +
-            QuoteQualified(*view.groups_table) + " AS " + g + " ON " + SameGroup(keys, g, t) + ")",
-        "__ivm_x AS (DELETE FROM " + immv + " AS " + m + " USING " + s + " WHERE " + SameGroup(keys, m, s) + " AND " +
-            QualifiedColumn(s, kPassing) + " IS NOT TRUE RETURNING 1)"};
+            KeyLookup(QuoteQualified(*view.groups_table), lookup, t, Join(group_columns, ", "), g) +
+            " ON true LEFT JOIN " + KeyLookup(immv, lookup, t, "__ivm_l.ctid AS " + row, r) + " ON true)",
+        "__ivm_x AS (DELETE FROM " + immv + " AS " + m + " USING " + s + " WHERE " + m + ".ctid = " +
+            QualifiedColumn(s, row) + " AND " + QualifiedColumn(s, kPassing) + " IS NOT TRUE RETURNING 1)"};
     std::vector<std::string> counted{"(SELECT count(*) FROM __ivm_x)"};
     if (!values.empty()) {
         std::vector<std::string> set;
@@ -124,20 +128,17 @@ MaintenanceStep SyncPassingGroups(const ViewDefinition& view, const Delta& delta
                                     ") AS text) IS DISTINCT FROM CAST(ROW(" + Join(Qualified(s, values), ", ") +
                                     ") AS text)";
         ctes.push_back("__ivm_u AS (UPDATE " + immv + " AS " + m + " SET " + Join(set, ", ") + " FROM " + s +
-                       " WHERE " + SameGroup(keys, m, s) + " AND " + QualifiedColumn(s, kPassing) + changed +
-                       " RETURNING 1)");
+                       " WHERE " + m + ".ctid = " + QualifiedColumn(s, row) + " AND " + QualifiedColumn(s, kPassing) +
+                       changed + " RETURNING 1)");
         counted.push_back("(SELECT count(*) FROM __ivm_u)");
     }
-    // (The sub-statements see the IMMV as it was: a group inserted here had
-    // no row, and one updated or deleted had one.)
     std::vector<std::string> inserted = Qualified(s, key_names);
     for (const auto& v : Qualified(s, values)) inserted.push_back(v);
     std::vector<std::string> insert_columns = key_names;
     for (const auto& v : values) insert_columns.push_back(v);
     ctes.push_back("__ivm_i AS (INSERT INTO " + immv + " (" + Join(Quoted(insert_columns), ", ") + ") SELECT " +
-                   Join(inserted, ", ") + " FROM " + s + " WHERE " + QualifiedColumn(s, kPassing) +
-                   " AND NOT EXISTS (SELECT FROM " + immv + " AS " + m + " WHERE " + SameGroup(keys, m, s) +
-                   ") RETURNING 1)");
+                   Join(inserted, ", ") + " FROM " + s + " WHERE " + QualifiedColumn(s, kPassing) + " AND " +
+                   QualifiedColumn(s, row) + " IS NULL RETURNING 1)");
     counted.push_back("(SELECT count(*) FROM __ivm_i)");
     return {"WITH " + Join(ctes, ", ") + " SELECT " + Join(counted, " + "), StepInput::None, false, true};
 }

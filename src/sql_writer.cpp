@@ -778,13 +778,20 @@ MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& de
         MaintenancePlan plan = BuildMaintenancePlan(GroupStateView(view), delta);
         if (delta.empty()) return plan;
         MaintenanceStep sync = SyncPassingGroups(view, delta);
+        // The deletes of vanished values join it: one statement less.
+        const size_t vanished = DeleteVanishedValues(view, delta).size();
+        std::vector<std::string> deletes;
+        for (size_t j = 0; j < vanished; ++j) {
+            deletes.push_back("__ivm_z" + std::to_string(j + 1) + " AS (" + plan.steps.back().sql + " RETURNING 1)");
+            plan.steps.pop_back();
+        }
+        if (!deletes.empty()) sync.sql = "WITH " + Join(deletes, ", ") + ", " + sync.sql.substr(5);
         AddDeltaQueries(sync, delta);
         plan.steps.push_back(sync);
         return plan;
     }
     MaintenancePlan plan;
     if (delta.empty()) return plan;
-    for (auto& step : CountDistinctValues(view, delta)) plan.steps.push_back(std::move(step));
     switch (view.shape) {
         case ViewShape::Bag:
             AddBagSteps(plan, view, delta);
@@ -804,6 +811,11 @@ MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& de
             if (delta.HasNegative() && NeedsRecompute(view)) plan.steps.push_back(RecomputeAggregates(view, delta));
             break;
     }
+    // The statement writing the groups first adds the delta to the counts
+    // of the DISTINCT aggregates' values, and reads what it wrote.
+    const std::vector<std::string> value_updates = DistinctValueUpdates(view, delta);
+    if (!value_updates.empty() && !plan.steps.empty())
+        plan.steps[0].sql = "WITH " + Join(value_updates, ", ") + " " + plan.steps[0].sql;
     // Steps fed the rows an earlier step reported (StepInput::Tids*) do not
     // read the delta: only the others get its WITH queries to parse and plan.
     for (auto& step : DeleteVanishedValues(view, delta)) plan.steps.push_back(std::move(step));

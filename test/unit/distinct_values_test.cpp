@@ -52,30 +52,33 @@ TEST(DistinctValues, OneValuesTablePerArgumentAndFilter) {
     EXPECT_EQ(Companions(v).size(), 3u);
 }
 
-TEST(DistinctValues, CountsChangeBeforeTheGroupsAndVanishedValuesGoLast) {
+TEST(DistinctValues, CountsChangeInTheGroupStatementAndVanishedValuesGoLast) {
     const ViewDefinition v = DistinctView();
     const MaintenancePlan plan = BuildMaintenancePlan(v, RelationDelta(v, 1, "\"__ivmx_new\"", "\"__ivmx_old\""));
-    ASSERT_GE(plan.steps.size(), 5u);
-    // Netted per value, NULLs left out, rows locked in key order.
-    EXPECT_TRUE(Contains(plan.steps[0].sql, "INSERT INTO \"public\".\"mv__ivm_values_1\""));
-    EXPECT_TRUE(Contains(plan.steps[0].sql, "IS NOT NULL GROUP BY"));
-    EXPECT_TRUE(Contains(plan.steps[0].sql, "HAVING sum(__ivm_sign) <> 0"));
-    EXPECT_TRUE(Contains(plan.steps[0].sql, "ON CONFLICT (\"bid\", \"__ivm_value__\") DO UPDATE"));
-    EXPECT_TRUE(Contains(plan.steps[1].sql, "INSERT INTO \"public\".\"mv__ivm_values_2\""));
-    // The group upsert reads the transitions from the counts as they are now.
-    const std::string& upsert = plan.steps[2].sql;
+    ASSERT_GE(plan.steps.size(), 3u);
+    const std::string& upsert = plan.steps[0].sql;
+    // Netted per value, NULLs left out, rows locked in key order, the
+    // count now and the change just added returned.
+    EXPECT_EQ(upsert.rfind("WITH __ivm_vu1 AS (INSERT INTO \"public\".\"mv__ivm_values_1\"", 0), 0u);
+    EXPECT_TRUE(Contains(upsert, "__ivm_vu2 AS (INSERT INTO \"public\".\"mv__ivm_values_2\""));
+    EXPECT_TRUE(Contains(upsert, "IS NOT NULL GROUP BY"));
+    EXPECT_TRUE(Contains(upsert, "HAVING sum(__ivm_sign) <> 0"));
+    EXPECT_TRUE(Contains(upsert,
+                         "ON CONFLICT (\"bid\", \"__ivm_value__\") DO UPDATE SET \"__ivm_count__\" = "
+                         "__ivm_v.\"__ivm_count__\" + excluded.\"__ivm_count__\", \"__ivm_change__\" = "
+                         "excluded.\"__ivm_change__\" RETURNING"));
+    // The group upsert reads the values gained and lost from what it wrote.
     EXPECT_TRUE(Contains(upsert, "INSERT INTO \"public\".\"mv\""));
     EXPECT_TRUE(Contains(upsert,
-                         "CASE WHEN __ivm_v.\"__ivm_count__\" > 0 THEN 1 ELSE 0 END - CASE WHEN "
-                         "__ivm_v.\"__ivm_count__\" - __ivm_n.\"__ivm_dn\" > 0 THEN 1 ELSE 0 END"));
-    EXPECT_TRUE(Contains(upsert, "COALESCE(__ivm_v1.\"kinds\", 0) AS \"kinds\""));
-    EXPECT_TRUE(Contains(upsert, "sum(__ivm_t.\"__ivm_dd\" * __ivm_n.\"__ivm_value__\")"));
+                         "FROM __ivm_vu1 AS __ivm_r WHERE (__ivm_r.\"__ivm_count__\" > 0) <> "
+                         "(__ivm_r.\"__ivm_count__\" - __ivm_r.\"__ivm_change__\" > 0)"));
+    EXPECT_TRUE(Contains(upsert, "CAST(COALESCE(sum(\"__ivm_dd_1__\"), 0) AS bigint) AS \"kinds\""));
+    EXPECT_TRUE(Contains(upsert, "sum(\"__ivm_dd_2__\" * \"__ivm_dv_2__\")"));
     // A plain aggregate still reads the delta rows.
     EXPECT_TRUE(Contains(upsert, "t.abalance AS \"__ivm_arg_4__\""));
     EXPECT_FALSE(Contains(upsert, "\"__ivm_arg_2__\""));
     const std::string& last = plan.steps.back().sql;
-    EXPECT_TRUE(Contains(last, "DELETE FROM \"public\".\"mv__ivm_values_2\""));
-    EXPECT_TRUE(Contains(last, "\"__ivm_count__\" = 0"));
+    EXPECT_EQ(last, "DELETE FROM \"public\".\"mv__ivm_values_2\" WHERE \"__ivm_count__\" = 0");
 }
 
 TEST(DistinctValues, InsertsDeleteNoValues) {
@@ -90,12 +93,13 @@ TEST(DistinctValues, PopulateAndRefreshCountDistinctValues) {
     EXPECT_TRUE(Contains(populate, "count(DISTINCT (t.aid % 7)) AS \"kinds\""));
     EXPECT_TRUE(Contains(populate, "count(DISTINCT t.abalance) AS \"__ivm_count_3__\""));
     const std::vector<std::string> create = CreateCompanionsSql(v);
-    ASSERT_EQ(create.size(), 4u);
+    ASSERT_EQ(create.size(), 6u);
     EXPECT_TRUE(Contains(create[0],
                          "CREATE TABLE \"public\".\"mv__ivm_values_1\" AS SELECT t.bid AS \"bid\", "
                          "(t.aid % 7) AS \"__ivm_value__\", count(*) AS \"__ivm_count__\""));
     EXPECT_TRUE(Contains(create[0], "WHERE ((t.aid % 7)) IS NOT NULL GROUP BY t.bid, (t.aid % 7)"));
     EXPECT_TRUE(Contains(create[1], "NULLS NOT DISTINCT"));
+    EXPECT_TRUE(Contains(create[2], "WHERE \"__ivm_count__\" = 0"));
     const std::vector<std::string> refresh = RefreshStatements(v, true);
     EXPECT_EQ(refresh[0], "TRUNCATE \"public\".\"mv__ivm_values_1\"");
     EXPECT_EQ(refresh.back().rfind("INSERT INTO \"public\".\"mv\"", 0), 0u);
@@ -106,5 +110,6 @@ TEST(DistinctValues, WithoutGroupByTheChangesJoinTheOneRow) {
     v.columns.push_back(Distinct(Agg("kinds", AggregateKind::Count, "t.bid", "integer", "bigint")));
     AddDistinctValues(v);
     const MaintenancePlan plan = BuildMaintenancePlan(v, RelationDelta(v, 1, "\"__ivmx_new\"", "\"__ivmx_old\""));
-    EXPECT_TRUE(Contains(plan.steps[1].sql, "AS __ivm_v1 ON true"));
+    EXPECT_TRUE(Contains(plan.steps[0].sql, "UPDATE \"public\".\"mv\""));
+    EXPECT_TRUE(Contains(plan.steps[0].sql, "FROM __ivm_vu1 AS __ivm_r"));
 }

@@ -2,6 +2,7 @@
 // statement brings the IMMV's rows of the touched groups in line with it.
 #include <gtest/gtest.h>
 
+#include "ivmx/core/delta_query.hpp"
 #include "ivmx/core/group_filter.hpp"
 #include "ivmx/core/sql_writer.hpp"
 #include "test_fixtures.hpp"
@@ -83,7 +84,10 @@ TEST(GroupFilter, TheDeltaGoesToTheGroupsTableThenToTheImmv) {
     EXPECT_TRUE(Contains(sync.sql, "INSERT INTO \"public\".\"mv\" (\"bid\", \"total\")"));
     // Only the groups the delta touched, found by key (a NOT NULL key: =).
     EXPECT_TRUE(Contains(sync.sql, "SELECT DISTINCT * FROM (SELECT t.bid AS \"bid\" FROM \"__ivmx_new\""));
-    EXPECT_TRUE(Contains(sync.sql, "__ivm_g.\"bid\" = __ivm_t.\"bid\""));
+    EXPECT_TRUE(Contains(sync.sql, "__ivm_l.\"bid\" = __ivm_t.\"bid\""));
+    // The IMMV's rows are written by the ctid the lookup found.
+    EXPECT_TRUE(Contains(sync.sql, "__ivm_mv.ctid = __ivm_s.\"__ivm_row\""));
+    EXPECT_TRUE(Contains(sync.sql, "__ivm_s.\"__ivm_row\" IS NULL"));
 }
 
 TEST(GroupFilter, PopulateAndRefreshGoThroughTheGroups) {
@@ -112,4 +116,14 @@ TEST(GroupFilter, WithoutGroupByTheImmvHoldsOneRowOrNone) {
     const std::string& sync = plan.steps.back().sql;
     EXPECT_TRUE(Contains(sync, "DELETE FROM \"public\".\"mv\" RETURNING 1"));
     EXPECT_TRUE(Contains(sync, "INSERT INTO \"public\".\"mv\" (\"n\") SELECT __ivm_g.\"n\""));
+}
+
+TEST(GroupFilter, KeyLookupUsesEqualityAndANullBranchOnlyForNullableKeys) {
+    const std::string both = KeyLookup("tab", {{"a", true}, {"b", false}}, "o", "__ivm_l.x", "r");
+    EXPECT_EQ(both,
+              "LATERAL (SELECT __ivm_l.x FROM tab AS __ivm_l WHERE __ivm_l.\"a\" = o.\"a\" AND __ivm_l.\"b\" = o.\"b\" "
+              "UNION ALL SELECT __ivm_l.x FROM tab AS __ivm_l WHERE (o.\"b\" IS NULL) AND __ivm_l.\"a\" = o.\"a\" AND "
+              "(__ivm_l.\"b\" = o.\"b\" OR (__ivm_l.\"b\" IS NULL AND o.\"b\" IS NULL))) AS r");
+    const std::string not_null = KeyLookup("tab", {{"a", true}}, "o", "1", "r");
+    EXPECT_EQ(not_null, "LATERAL (SELECT 1 FROM tab AS __ivm_l WHERE __ivm_l.\"a\" = o.\"a\") AS r");
 }

@@ -71,6 +71,21 @@ std::string VarInput(const std::string& arg);
 
 std::string BoolFromCounts(const Aggregate& agg, const std::string& non_null, const std::string& trues);
 
+// A key column for KeyLookup: its name in both tables, and whether it is
+// known never to be NULL.
+struct LookupKey {
+    std::string name;
+    bool not_null = false;
+};
+
+// "LATERAL (...) AS alias": the rows of `table` whose key columns equal
+// those of the row `outer` (NULL matching NULL), with `select_list` over the
+// table's alias "__ivm_l". Written so that an index on the keys is used
+// whatever the keys hold: equality for keys that are not NULL, and a second
+// branch, run only when the outer row has a NULL key, for the rest.
+std::string KeyLookup(const std::string& table, const std::vector<LookupKey>& keys, const std::string& outer,
+                      const std::string& select_list, const std::string& alias);
+
 // `lhs = rhs`, or its NULL-matching form when either side may be NULL.
 std::string MatchExpr(const std::string& lhs, const std::string& rhs, bool not_null);
 

@@ -5,9 +5,9 @@
 // changes to those counts; a value whose count left or reached zero is a
 // value the group gained or lost, and only those change the group's
 // DISTINCT aggregates: +1 / -1 to the count, +x / -x to the sum. The group
-// upsert reads these transitions from the counts as they are after the
-// delta was added (its rows locked by this transaction until it ends), then
-// the values whose count reached zero are deleted.
+// upsert reads these transitions from the rows that adding the delta wrote
+// (in the same statement: their locks are held until the transaction ends),
+// then the values whose count reached zero are deleted.
 #pragma once
 
 #include <string>
@@ -29,22 +29,30 @@ size_t DistinctValuesOf(const ViewDefinition& view, const Aggregate& agg);
 // per argument and filter), naming their tables after the IMMV.
 void AddDistinctValues(ViewDefinition& view);
 
-// The steps adding the delta's netted value changes to every values table,
-// to run before the groups are written.
-std::vector<MaintenanceStep> CountDistinctValues(const ViewDefinition& view, const Delta& delta);
+// WITH queries ("__ivm_vu<j> AS (INSERT ... RETURNING ...)") adding the
+// delta's netted value changes to every values table, for the statement
+// that writes the groups: each returns the rows it wrote, with the count
+// now and the change just added (MultiplicityColumn(), ChangeColumn()).
+// Rows are locked in key order, before any group row.
+std::vector<std::string> DistinctValueUpdates(const ViewDefinition& view, const Delta& delta);
 
-// The steps deleting the values whose count the delta brought to zero, to
-// run last.
+// The step deleting the values whose count reached zero (the statement's
+// own: a value's count is zero only until the transaction that took it
+// there deletes it), to run last.
 std::vector<MaintenanceStep> DeleteVanishedValues(const ViewDefinition& view, const Delta& delta);
 
-// For DeltaQuery: the per-group change of the DISTINCT aggregates over
-// values table j, as a FROM-item with the view's key columns and, per such
-// aggregate column i, the delta columns ProjectDelta reads (the count, the
-// sum or avg's sum and non-null count, the largest scales gained and lost).
-// `counts` receives the names of the columns that are counts (0 for a group
-// that gained and lost no value).
-std::string DistinctChanges(const ViewDefinition& view, const Delta& delta, size_t j, std::vector<std::string>& columns,
-                            std::vector<std::string>& counts);
+// The scratch column of a values table with the change last added.
+std::string ChangeColumn();
+
+// For DeltaQuery: the rows of the delta streams (`streams`, with
+// `stream_columns` and __ivm_sign) followed by, for every values table j,
+// one row per value a group gained (+1) or lost (-1), with sign 0 and the
+// group's keys, in columns GainedColumn(j) and GainedValueColumn(j) (NULL in
+// the other rows), read from the DistinctValueUpdates of the statement.
+std::string WithDistinctTransitions(const ViewDefinition& view, const std::vector<std::string>& stream_columns,
+                                    const std::string& streams);
+std::string GainedColumn(size_t j);       // __ivm_dd_<j>__
+std::string GainedValueColumn(size_t j);  // __ivm_dv_<j>__
 
 // CREATE TABLE ... AS and CREATE UNIQUE INDEX of every values table.
 std::vector<std::string> CreateDistinctValuesSql(const ViewDefinition& view);
