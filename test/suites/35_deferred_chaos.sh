@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Chaos test of deferred maintenance. A database of its own holds four base
 # tables (customers, products, orders, events: integer keys without foreign
-# keys, a numeric column, NULLs; events has no primary key) and 19 IMMVs of
+# keys, a numeric column, NULLs; events has no primary key) and 21 IMMVs of
 # every supported shape, most of them deferred: grouped count/sum/avg/min/max,
 # DISTINCT, bags with and without the primary key (also over the small,
 # often updated customers and products), inner joins of two and
 # three tables, a LEFT JOIN, EXISTS, NOT EXISTS, a global aggregate, a grouped
-# LEFT JOIN, and nested chains in mixed modes (b1 over orders, deferred ->
+# LEFT JOIN, HAVING with count(DISTINCT) over one table and a join, and
+# nested chains in mixed modes (b1 over orders, deferred ->
 # b2 = b1 LEFT JOIN products, immediate -> b3 grouped over b2, deferred; and
 # an immediate filter over a deferred aggregate).
 #
@@ -252,6 +253,8 @@ IMMV_DEFS=(
   "b2|immediate|SELECT b1.id, b1.amount, p.id AS pid, p.category FROM b1 LEFT JOIN products p ON p.id = b1.product_id"
   "b3|deferred|SELECT category, count(*) AS n, sum(amount) AS total FROM b2 GROUP BY category"
   "big_cust|immediate|SELECT customer_id, total FROM o_by_cust WHERE n > 1"
+  "o_report|deferred|SELECT customer_id, count(DISTINCT product_id) AS products, sum(amount) / nullif(count(*), 0) AS avg_ticket FROM orders GROUP BY customer_id HAVING count(*) > 1"
+  "region_buyers|deferred|SELECT c.region, count(DISTINCT o.customer_id) AS buyers, sum(DISTINCT o.qty) AS qtys FROM orders o JOIN customers c ON c.id = o.customer_id GROUP BY c.region HAVING sum(o.qty) > 0"
 )
 IMMVS=()
 INITIAL_MODES=
