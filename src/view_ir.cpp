@@ -9,6 +9,7 @@
 
 #include "ivmx/core/aggregate_rules.hpp"
 #include "ivmx/core/error.hpp"
+#include "ivmx/core/sql_text.hpp"
 
 namespace ivmx::core {
 
@@ -171,8 +172,9 @@ void ValidateRelations(const ViewDefinition& view) {
 void ValidateColumns(const ViewDefinition& view) {
     ValidateRelations(view);
     std::set<std::string> seen;
-    // Bag rows are matched by value without a row key (with one, by key).
-    const bool match_by_value = view.shape == ViewShape::Bag && !HasRowKey(view);
+    // Bag rows are matched by value without a row key (with one, by key);
+    // the rows of a view that never changes are never matched.
+    const bool match_by_value = view.shape == ViewShape::Bag && !HasRowKey(view) && !IsConstantView(view);
     for (const auto& column : view.columns) {
         if (column.hidden) continue;
         if (IsReservedColumnName(column.name))
@@ -192,8 +194,19 @@ void ValidateColumns(const ViewDefinition& view) {
             "column \"" + column.name + "\" of type " + column.type_sql + " cannot be maintained incrementally",
             "The type has no btree equality operator, which is needed to find the "
             "IMMV rows a change affects.",
-            match_by_value ? "Include the primary key of the base table in the select list." : std::string());
+            match_by_value && view.constants.empty() ? "Include the primary key of the base table in the select list."
+                                                     : std::string());
     }
+}
+
+std::string ConstantFromItem(const ConstantRelation& constant) {
+    std::vector<std::string> names;
+    for (const auto& column : constant.columns) names.push_back(QuoteIdent(column.name));
+    return constant.function_sql + " AS " + constant.alias + "(" + Join(names, ", ") + ")";
+}
+
+bool IsConstantView(const ViewDefinition& view) {
+    return view.relations.empty();
 }
 
 bool IsReservedColumnName(const std::string& name) {
