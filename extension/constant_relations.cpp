@@ -49,31 +49,44 @@ std::string CalledFunctionName(Node* funcexpr) {
     return name != nullptr ? std::string(name) + "()" : std::string("an expression");
 }
 
-constexpr const char* kStoreInTableHint = "Store the function's rows in a table and join that table instead.";
+constexpr const char* kConstantHint =
+    "A function in FROM is maintained as a relation that never changes: it must be immutable, with constant "
+    "arguments. Store the function's rows in a table and join that table instead.";
 
-// Checks one function of a FROM item (one of ROWS FROM's).
+[[noreturn]] void RejectNotImmutable(Node* funcexpr, Oid function) {
+    struct Facts {
+        const char* name;
+        const char* signature;
+        char volatility;
+    };
+    const Facts facts = PgCall([&] {
+        return Facts{get_func_name(function), format_procedure(function), func_volatile(function)};
+    });
+    const std::string name = std::string(facts.name != nullptr ? facts.name : "?") + "()";
+    const std::string called = CalledFunctionName(funcexpr);
+    std::string detail =
+        std::string(facts.signature) + " is " + (facts.volatility == PROVOLATILE_STABLE ? "stable" : "volatile");
+    if (called != name) detail += ", called in the arguments of " + called;
+    throw core::NotSupported(
+        "non-immutable function " + name + " in FROM is not supported on incrementally maintainable materialized views",
+        detail + ".", kConstantHint);
+}
+
+// Checks one function of a FROM item (one of ROWS FROM's): immutable
+// functions over constants only.
 void CheckFunction(Node* funcexpr) {
     Oid not_immutable = InvalidOid;
     PgCall([&] { FindNotImmutable(funcexpr, &not_immutable); });
-    if (OidIsValid(not_immutable)) {
-        const char* name = PgCall([&] { return get_func_name(not_immutable); });
-        const std::string function = name != nullptr ? name : "?";
-        const std::string called = CalledFunctionName(funcexpr);
-        const bool argument = called != function + "()";
-        throw core::NotSupported("non-immutable function " + function + "() in FROM is not supported on " +
-                                     "incrementally maintainable materialized views",
-                                 argument ? "It is called in the arguments of " + called + "." : std::string(),
-                                 "A function in FROM is maintained as a relation that never changes: it must be "
-                                 "immutable, with constant arguments. " +
-                                     std::string(kStoreInTableHint));
-    }
+    if (OidIsValid(not_immutable)) RejectNotImmutable(funcexpr, not_immutable);
     if (PgCall([&] { return contain_var_clause(funcexpr); }))
         throw core::NotSupported("function " + CalledFunctionName(funcexpr) +
                                      " in FROM reading columns of other FROM items (LATERAL) is not supported on "
                                      "incrementally maintainable materialized views",
-                                 {},
-                                 "A function in FROM is maintained as a relation that never changes: give it "
-                                 "constant arguments, or store its rows in a table and join that table instead.");
+                                 {}, kConstantHint);
+    if (PgCall([&] { return checkExprHasSubLink(funcexpr); }))
+        throw core::NotSupported("a subquery in the arguments of function " + CalledFunctionName(funcexpr) +
+                                     " in FROM is not supported on incrementally maintainable materialized views",
+                                 {}, kConstantHint);
     CheckExpression(funcexpr);
 }
 
