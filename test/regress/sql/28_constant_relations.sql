@@ -137,6 +137,15 @@ SELECT count(*) AS reading_nothing FROM immvs
 SELECT classid::regclass, objid::regclass AS immv FROM pg_depend
  WHERE refclassid = 'pg_proc'::regclass AND refobjid = 'pairs(int)'::regprocedure ORDER BY objid::regclass::text;
 DROP FUNCTION pairs(int);
+-- Made volatile after the IMMVs were created: a change of the table either
+-- is refused or leaves every IMMV equal to its query.
+ALTER FUNCTION pairs(int) VOLATILE;
+DO $$ BEGIN INSERT INTO items VALUES (100, 1, 1, 'q'); EXCEPTION WHEN feature_not_supported THEN NULL; END $$;
+ALTER FUNCTION pairs(int) IMMUTABLE;
+SELECT count(*) AS inserted FROM items WHERE id = 100;
+:flush;
+:check;
+DELETE FROM items WHERE id = 100;
 -- Pending rows and state: nothing to do for an IMMV that reads no table.
 SELECT immv, mode, state, pending_rows, lag, depth, upstream FROM ivmx.immv_status
  WHERE immv IN ('c_none'::regclass, 'cd_none'::regclass, 'cd_count'::regclass, 'c_nested_none'::regclass,
