@@ -283,19 +283,23 @@ std::optional<bool> OnPreservedPath(const JoinTree& tree, size_t occurrence) {
 
 WriterConcurrency WriterConcurrencyOf(const ViewDefinition& view, unsigned int relation_id) {
     if (view.shape == ViewShape::Bag && !HasRowKey(view)) return WriterConcurrency::Exclusive;
-    if (view.relations.size() == 1) return WriterConcurrency::Free;
     std::vector<size_t> occurrences;
     for (size_t i = 0; i < view.relations.size(); ++i)
         if (view.relations[i].relation_id == relation_id) occurrences.push_back(i);
     if (occurrences.size() != 1) return WriterConcurrency::Exclusive;
+    // The only relation of a join tree (the others are constant relations)
+    // is on a preserved path or takes turns: whether a row of a function in
+    // FROM had a match before is derived from the relation's state, which
+    // another writer of it changes.
     if (view.join_tree && OnPreservedPath(*view.join_tree, occurrences[0]) != std::optional<bool>(true))
         return WriterConcurrency::Exclusive;
-    return WriterConcurrency::PerRelation;
+    return view.relations.size() == 1 ? WriterConcurrency::Free : WriterConcurrency::PerRelation;
 }
 
 int ContentionRank(const ViewDefinition& view) {
     if (view.shape == ViewShape::GlobalAggregate) return 2;
-    if (view.relations.size() > 1 || (view.shape == ViewShape::Bag && !HasRowKey(view))) return 1;
+    for (const auto& rel : view.relations)
+        if (WriterConcurrencyOf(view, rel.relation_id) != WriterConcurrency::Free) return 1;
     return 0;
 }
 

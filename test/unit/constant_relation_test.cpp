@@ -252,6 +252,26 @@ TEST(ConstantRelationJoinTree, ConstantOnPreservedSideIsReadInFull) {
     EXPECT_TRUE(BuildDelta(v, {}).streams.empty());
 }
 
+// With a function on the other side of an outer join, the view's only
+// relation takes turns with its other writers unless it is preserved:
+// whether a row of the function had a match before is derived from the
+// relation's state, which another writer of it changes.
+TEST(ConstantRelationJoinTree, OnlyRelationOnTheNullableSideTakesTurns) {
+    ViewDefinition preserved = LeftJoin(false);
+    preserved.shape = ViewShape::Grouped;
+    preserved.columns = {Key("i", "i.i"), Agg("n", AggregateKind::CountStar)};
+    EXPECT_EQ(WriterConcurrencyOf(preserved, 1), WriterConcurrency::Free);
+    EXPECT_EQ(ContentionRank(preserved), 0);
+    ViewDefinition nullable = LeftJoin(true);
+    nullable.shape = ViewShape::Grouped;
+    nullable.columns = preserved.columns;
+    EXPECT_EQ(WriterConcurrencyOf(nullable, 1), WriterConcurrency::Exclusive);
+    EXPECT_EQ(ContentionRank(nullable), 1);
+    ViewDefinition full = nullable;
+    full.join_tree->kind = JoinTree::Kind::Full;
+    EXPECT_EQ(WriterConcurrencyOf(full, 1), WriterConcurrency::Exclusive);
+}
+
 TEST(ConstantRelationJoinTree, EveryConstantIsNamedOnce) {
     ViewDefinition v = LeftJoin(false);
     v.constants.push_back(Series());
