@@ -364,9 +364,17 @@ core::JoinTree JoinNode(core::JoinTree::Kind kind, std::string condition, core::
 
 core::JoinTree BuildJoinTree(Node* node, const RelationScope& deparse);
 
-// The items of a FROM list, cross-joined.
+// The items of a FROM list, cross-joined. An empty one (SELECT 1 WHERE
+// EXISTS (...): EXISTS made a semi-join of nothing) is the one-row relation
+// without columns, numbered after the functions in FROM (DescribeView adds
+// it to the view's constant relations).
 core::JoinTree CrossJoin(List* items, const RelationScope& deparse) {
-    if (items == NIL) throw core::NotSupported("an IMMV must read a table");
+    if (items == NIL) {
+        core::JoinTree unit;
+        unit.kind = core::JoinTree::Kind::Constant;
+        unit.occurrence = deparse.constant_count();
+        return unit;
+    }
     core::JoinTree tree = BuildJoinTree(static_cast<Node*>(linitial(items)), deparse);
     for (int i = 1; i < list_length(items); ++i)
         tree = JoinNode(core::JoinTree::Kind::Inner, {}, std::move(tree),
@@ -758,6 +766,8 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
                                                 : core::ViewShape::Bag;
         if (HasNonInnerJoin(reinterpret_cast<Node*>(q->jointree))) {
             view.join_tree = TopJoinTree(q->jointree, deparse, view.where_sql);
+            if (core::NamesConstant(*view.join_tree, view.constants.size()))
+                view.constants.push_back(core::UnitRelation());
             core::ValidateJoinTree(view);
         }
         List* quals = NIL;  // the inner join's conditions

@@ -121,9 +121,11 @@ Oid ExistingRelid(const core::QualifiedName& name) {
     });
 }
 
-// A view that reads no base relation is never maintained: it needs no index.
-void NoticeMissingIndex(const core::ViewDefinition& view) {
+// A view that reads no base relation is never maintained, and one without
+// FROM has one row at most: neither needs an index.
+void NoticeMissingIndex(const core::ViewDefinition& view, Query* query) {
     if (view.shape != core::ViewShape::Bag || core::IsConstantView(view)) return;
+    if (query->jointree == nullptr || query->jointree->fromlist == NIL) return;
     const bool constants = !view.constants.empty();
     PgCall([&] {
         ereport(NOTICE, (errmsg("could not create an index on IMMV \"%s\" automatically", view.immv.name.c_str()),
@@ -165,7 +167,7 @@ int64 CreateImmv(FunctionCallInfo fcinfo) {
             return populated;
         });
     });
-    if (!core::CreateIndexSql(view)) NoticeMissingIndex(view);
+    if (!core::CreateIndexSql(view)) NoticeMissingIndex(view, query);
     const Oid immv = ExistingRelid(target);
     RegisterImmv(immv, query, query_tree, bases);
     if (!PG_ARGISNULL(3)) SetRefreshIntervalOf(immv, PG_GETARG_DATUM(3));

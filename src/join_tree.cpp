@@ -435,6 +435,13 @@ void AddJoinTreeDelta(const ViewDefinition& view, const std::vector<ChangedOccur
     delta.with_items = compiler.with_items();
 }
 
+bool NamesConstant(const JoinTree& tree, size_t constant) {
+    if (tree.kind == Kind::Constant) return tree.occurrence == constant;
+    for (const auto& child : tree.children)
+        if (NamesConstant(child, constant)) return true;
+    return false;
+}
+
 void ValidateJoinTree(const ViewDefinition& view) {
     if (!view.join_tree) return;
     std::vector<int> seen(view.relations.size(), 0);

@@ -202,7 +202,12 @@ void ValidateColumns(const ViewDefinition& view) {
 std::string ConstantFromItem(const ConstantRelation& constant) {
     std::vector<std::string> names;
     for (const auto& column : constant.columns) names.push_back(QuoteIdent(column.name));
+    if (names.empty()) return constant.function_sql + " AS " + constant.alias;
     return constant.function_sql + " AS " + constant.alias + "(" + Join(names, ", ") + ")";
+}
+
+ConstantRelation UnitRelation() {
+    return {"(SELECT)", "__ivm_unit", {}};
 }
 
 bool IsConstantView(const ViewDefinition& view) {

@@ -272,6 +272,37 @@ TEST(ConstantRelationJoinTree, OnlyRelationOnTheNullableSideTakesTurns) {
     EXPECT_EQ(WriterConcurrencyOf(full, 1), WriterConcurrency::Exclusive);
 }
 
+// SELECT 1 AS present WHERE EXISTS (SELECT 1 FROM a WHERE a.k = 3): the
+// semi-join's left side is the one-row relation without columns.
+TEST(ConstantRelationJoinTree, ViewWithoutFromReadsTheUnitRelation) {
+    ViewDefinition v;
+    v.immv = {"public", "mv"};
+    v.relations.push_back({{"public", "a"}, "a", 1, {}});
+    v.constants.push_back(UnitRelation());
+    JoinTree unit, relation, semi;
+    unit.kind = JoinTree::Kind::Constant;
+    semi.kind = JoinTree::Kind::Semi;
+    semi.condition_sql = "(a.k = 3)";
+    semi.children = {unit, relation};
+    v.join_tree = semi;
+    v.columns = {Plain("present", "1")};
+    EXPECT_TRUE(NamesConstant(*v.join_tree, 0));
+    EXPECT_FALSE(NamesConstant(*v.join_tree, 1));
+    EXPECT_NO_THROW(ValidateJoinTree(v));
+    EXPECT_EQ(ConstantFromItem(UnitRelation()), "(SELECT) AS __ivm_unit");
+    EXPECT_EQ(PopulateQuery(v),
+              "SELECT 1 AS \"present\" FROM (SELECT) AS __ivm_unit WHERE EXISTS (SELECT 1 FROM \"public\".\"a\" AS a "
+              "WHERE (a.k = 3))");
+    const Delta d = BuildDelta(v, {{0, "ins", "del"}});
+    ASSERT_EQ(d.streams.size(), 2u);
+    // The root's delta carries no column of the unit relation, only the sign.
+    EXPECT_TRUE(Contains(d.with_items.back(), "SELECT (CASE WHEN"));
+    for (const auto& stream : d.streams)
+        EXPECT_TRUE(Contains(stream.from_sql, "CROSS JOIN LATERAL (SELECT ) AS __ivm_unit"));
+    // Whether the one row is there is derived from a's state.
+    EXPECT_EQ(WriterConcurrencyOf(v, 1), WriterConcurrency::Exclusive);
+}
+
 TEST(ConstantRelationJoinTree, EveryConstantIsNamedOnce) {
     ViewDefinition v = LeftJoin(false);
     v.constants.push_back(Series());

@@ -52,8 +52,14 @@ struct ConstantRelation {
 };
 
 // The FROM item reading a constant relation under its alias, with every
-// column named: "<function_sql> AS <alias>("c1", ...)".
+// column named: "<function_sql> AS <alias>("c1", ...)" (no column list for
+// a relation without columns).
 std::string ConstantFromItem(const ConstantRelation& constant);
+
+// The relation of one row and no column, "(SELECT) AS __ivm_unit": what a
+// view without FROM reads where a join tree needs a FROM item (the left
+// side of SELECT 1 WHERE EXISTS (...), a semi-join).
+ConstantRelation UnitRelation();
 
 // BoolAnd and BoolOr are kept as counts of non-null and of true inputs
 // (every() is bool_and()). BitAnd and BitOr are not invertible: kept like

@@ -113,6 +113,15 @@ SELECT ivmx.create_immv('cd_full', :'full_join', mode => 'deferred');
 \set exists 'SELECT t.id FROM items t WHERE EXISTS (SELECT 1 FROM unnest(''{1,3}''::int[]) u WHERE u = t.k) AND NOT EXISTS (SELECT 1 FROM generate_series(3, 3) g WHERE g = t.k)'
 SELECT ivmx.create_immv('c_exists', :'exists');
 SELECT ivmx.create_immv('cd_exists', :'exists', mode => 'deferred');
+-- Without FROM, but reading tables in EXISTS / NOT EXISTS: one row or none.
+\set flag 'SELECT 1 AS present, ''k3''::text AS what WHERE EXISTS (SELECT 1 FROM items t WHERE t.k = 3)'
+SELECT ivmx.create_immv('c_flag', :'flag');
+SELECT ivmx.create_immv('cd_flag', :'flag', mode => 'deferred');
+\set empty_bag 'SELECT count(*) AS n WHERE NOT EXISTS (SELECT 1 FROM bag b WHERE b.k IS NULL) AND EXISTS (SELECT 1 FROM items t, generate_series(1, 2) g WHERE t.k = g)'
+SELECT ivmx.create_immv('c_empty_bag', :'empty_bag');
+SELECT ivmx.create_immv('cd_empty_bag', :'empty_bag', mode => 'deferred');
+SELECT present, what FROM c_flag;
+SELECT n FROM c_empty_bag;
 -- Nested: IMMVs over IMMVs that never change, and over IMMVs with functions.
 SELECT ivmx.create_immv('c_nested_none', 'SELECT one, count(*) AS n FROM c_none GROUP BY one');
 SELECT ivmx.create_immv('cd_nested_count', 'SELECT c.n, i FROM c_count c, generate_series(1, 2) i', mode => 'deferred');
@@ -173,6 +182,8 @@ DELETE FROM bag WHERE w = 300;
 :check;
 SELECT i, n, s, top, low FROM c_grouped ORDER BY i;
 SELECT i, n, s FROM cd_left_preserved ORDER BY i;
+SELECT present, what FROM c_flag;
+SELECT n FROM cd_empty_bag;
 -- Several statements and tables in one transaction; a writable CTE
 -- changing both tables in one statement.
 BEGIN;
@@ -182,6 +193,7 @@ DELETE FROM items WHERE id = 9;
 SELECT count(*) AS cross_rows FROM c_cross;
 COMMIT;
 :check;
+SELECT n FROM c_empty_bag;
 WITH moved AS (UPDATE items SET k = 1 WHERE id = 10 RETURNING k)
 INSERT INTO bag SELECT k, 999 FROM moved;
 :check;
@@ -194,6 +206,8 @@ TRUNCATE items;
 :flush;
 :check;
 SELECT i, n, s FROM c_left_preserved ORDER BY i;
+SELECT count(*) AS flags FROM c_flag;
+SELECT n FROM c_empty_bag;
 INSERT INTO items VALUES (1, 1, 1, 'z'), (2, 2, 2, 'y'), (3, 3, 3, NULL);
 INSERT INTO bag VALUES (1, 1), (4, 4);
 :check;
