@@ -131,5 +131,27 @@ TEST_F(Constants, ExistsOverUnnest) {
         {Acc(), Br()});
 }
 
+// SELECT 1 AS present WHERE EXISTS (SELECT 1 FROM acc a WHERE a.g = 1) AND
+// NOT EXISTS (SELECT 1 FROM br b WHERE b.x = 3): without FROM, the join
+// tree's left side is the one-row relation; the row comes and goes.
+TEST_F(Constants, WithoutFromUnderExists) {
+    auto v = View(ViewShape::Bag, {Relation(Acc(), "a"), Relation(Br(), "b")}, {core::UnitRelation()});
+    v.join_tree = Join(JoinTree::Kind::Anti, Join(JoinTree::Kind::Semi, ConstantLeaf(0), Leaf(0), "(a.g = 1)"), Leaf(1),
+                       "(b.x = 3)");
+    v.columns = {Plain("present", "1")};
+    Run(v,
+        "SELECT 1 AS present WHERE EXISTS (SELECT 1 FROM {acc} a WHERE a.g = 1) "
+        "AND NOT EXISTS (SELECT 1 FROM {br} b WHERE b.x = 3)",
+        {Acc(), Br()});
+}
+
+// SELECT count(*) WHERE EXISTS (...): one row always, counting 0 or 1.
+TEST_F(Constants, GlobalAggregateWithoutFromUnderExists) {
+    auto v = View(ViewShape::GlobalAggregate, {Relation(Acc(), "a")}, {core::UnitRelation()});
+    v.join_tree = Join(JoinTree::Kind::Semi, ConstantLeaf(0), Leaf(0), "(a.v > 4)");
+    v.columns = {Aggregate("n", AggregateKind::CountStar)};
+    Run(v, "SELECT count(*) WHERE EXISTS (SELECT 1 FROM {acc} a WHERE a.v > 4)", {Acc()});
+}
+
 }  // namespace
 }  // namespace ivmx::sqlb
