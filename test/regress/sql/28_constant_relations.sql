@@ -388,6 +388,16 @@ SELECT tgrelid::regclass AS relation, count(*) AS capture_triggers FROM pg_trigg
  WHERE tgfoid = 'ivmx.capture_trigger'::regproc AND tgrelid IN ('items'::regclass, 'bag'::regclass)
  GROUP BY 1 ORDER BY tgrelid::regclass::text;
 SELECT relid::regclass AS logged FROM ivmx.delta_log WHERE relid IN ('items'::regclass, 'bag'::regclass) ORDER BY relid::regclass::text;
+-- Dropping a function in FROM with CASCADE drops the IMMVs reading it, and
+-- their catalog rows.
+ALTER FUNCTION records() RENAME TO renamed_records;
+SELECT ivmx.get_immv_def('c_recordset');
+INSERT INTO items VALUES (13, 3, 130, 'm');
+DROP FUNCTION renamed_records() CASCADE;
+SELECT count(*) AS recordset_immvs FROM pg_class WHERE relname IN ('c_recordset', 'cd_recordset');
+SELECT count(*) AS left_over_catalog_rows FROM ivmx.immv i
+ WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = i.immvrelid);
+:flush;
 :check;
 
 SET client_min_messages = warning;
