@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "constant_relations.hpp"
 #include "flatten.hpp"
 #include "ivmx/core/aggregate_rules.hpp"
 #include "ivmx/core/distinct_values.hpp"
@@ -16,6 +17,7 @@
 #include "ivmx/core/join_tree.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "pg_util.hpp"
+#include "relation_scope.hpp"
 
 namespace ivmx::pg {
 
@@ -154,7 +156,9 @@ constexpr const char* kReevaluatedDetail =
     "Maintenance re-evaluates expressions at later times; their result must depend only on their "
     "arguments.";
 
-void CheckExpression(Node* expr, bool params_allowed = false) {
+}  // namespace
+
+void CheckExpression(Node* expr, bool params_allowed) {
     using Kind = ExpressionProblem::Kind;
     ExpressionProblem problem;
     problem.params_allowed = params_allowed;
@@ -178,6 +182,8 @@ void CheckExpression(Node* expr, bool params_allowed = false) {
         }
     }
 }
+
+namespace {
 
 // Walker finding the first subquery expression of a tree. Plain data: a
 // PostgreSQL callback that never throws.
@@ -290,14 +296,13 @@ void CheckBaseRelation(RangeTblEntry* table) {
     // like any other change (nested IMMVs).
 }
 
-// Checks the FROM clause: plain tables, combined by inner joins.
+// Checks the FROM clause: plain tables and functions in FROM (constant
+// relations). A view without any reads no table: it never changes.
 void CheckFromClause(Query* q) {
-    int relations = 0;
     for (int i = 0; i < list_length(q->rtable); ++i) {
         RangeTblEntry* rte = static_cast<RangeTblEntry*>(list_nth(q->rtable, i));
         switch (rte->rtekind) {
             case RTE_RELATION:
-                ++relations;
                 CheckBaseRelation(rte);
                 break;
             case RTE_JOIN:
@@ -306,16 +311,14 @@ void CheckFromClause(Query* q) {
                 break;
             case RTE_SUBQUERY:
                 Unsupported("a subquery in FROM");
-            case RTE_FUNCTION:
-                Unsupported("a function in FROM");
+            case RTE_FUNCTION:  // a constant relation, checked when described
+                break;
             case RTE_VALUES:
                 Unsupported("VALUES in FROM");
             default:
                 Unsupported("this kind of FROM item");
         }
     }
-    if (relations == 0)
-        throw NotSupported("an IMMV must read a table", "The view definition has no table in its FROM clause.");
 }
 
 // Join conditions and WHERE of the jointree, as a list of expressions to AND.
@@ -333,129 +336,6 @@ void CollectQuals(Node* node, List** quals) {
         if (join->quals != nullptr) *quals = lappend(*quals, join->quals);
     }
 }
-
-// Renumbers Vars from range-table indexes to base-relation occurrence numbers
-// (1-based) and drops their syntactic (join alias) referents. A PostgreSQL
-// mutator callback: never throws.
-struct RenumberContext {
-    std::vector<int> occurrence_of_rtindex;  // indexed by rtindex; 0 = not a relation
-};
-
-Node* RenumberVars(Node* node, void* context) {
-    if (node == nullptr) return nullptr;
-    if (IsA(node, Var)) {
-        Var* var = static_cast<Var*>(copyObjectImpl(node));
-        auto* ctx = static_cast<RenumberContext*>(context);
-        if (var->varlevelsup == 0 && var->varno > 0 && size_t(var->varno) < ctx->occurrence_of_rtindex.size())
-            var->varno = ctx->occurrence_of_rtindex[var->varno];
-        var->varnosyn = var->varno;
-        var->varattnosyn = var->varattno;
-        return reinterpret_cast<Node*>(var);
-    }
-    return expression_tree_mutator(node, reinterpret_cast<Node* (*)()>(reinterpret_cast<void*>(RenumberVars)), context);
-}
-
-// The view's base relation occurrences, and expressions deparsed over them
-// with every column reference prefixed by the occurrence's alias.
-class RelationScope {
-  public:
-    explicit RelationScope(Query* q) : query_(q) {
-        context_.occurrence_of_rtindex.assign(list_length(q->rtable) + 1, 0);
-        std::vector<RangeTblEntry*> relations;
-        for (int i = 0; i < list_length(q->rtable); ++i) {
-            auto* rte = static_cast<RangeTblEntry*>(list_nth(q->rtable, i));
-            if (rte->rtekind != RTE_RELATION) continue;
-            aliases_.push_back(UniqueAlias(rte->eref->aliasname));
-            relids_.push_back(rte->relid);
-            columns_read_.push_back(ColumnsRead(rte));
-            relations.push_back(rte);
-            context_.occurrence_of_rtindex[i + 1] = int(relids_.size());
-        }
-        deparse_context_ = PgCall([&] {
-            List* rtable = NIL;
-            List* names = NIL;
-            for (size_t i = 0; i < relations.size(); ++i) {
-                rtable = lappend(rtable, relations[i]);
-                names = lappend(names, pstrdup(aliases_[i].c_str()));
-            }
-            PlannedStmt* stmt = makeNode(PlannedStmt);
-            stmt->rtable = rtable;
-            return deparse_context_for_plan_tree(stmt, names);
-        });
-    }
-
-    // Join aliases flattened, Vars numbered by occurrence.
-    Node* Normalize(Node* expr) const {
-        return PgCall([&] {
-            Node* flat = flatten_join_alias_vars(query_, expr);
-            return RenumberVars(flat, const_cast<RenumberContext*>(&context_));
-        });
-    }
-
-    std::string operator()(Node* expr) const {
-        Node* normalized = Normalize(expr);
-        return PgCall([&] { return deparse_expression(normalized, deparse_context_, true, false); });
-    }
-
-    size_t size() const { return relids_.size(); }
-    // The occurrence (0-based) of the relation at range-table index rtindex.
-    size_t OccurrenceOf(Index rtindex) const {
-        if (rtindex >= context_.occurrence_of_rtindex.size() || context_.occurrence_of_rtindex[rtindex] == 0)
-            throw core::Error(core::sqlstate::kInternalError,
-                              "join tree refers to a range-table entry that is not a relation");
-        return size_t(context_.occurrence_of_rtindex[rtindex] - 1);
-    }
-    Oid relid(size_t i) const { return relids_[i]; }
-    const std::vector<std::string>& columns_read(size_t i) const { return columns_read_[i]; }
-    // The alias as it appears in deparsed expressions (quoted if needed).
-    std::string quoted_alias(size_t i) const {
-        return PgCall([&] { return quote_identifier(aliases_[i].c_str()); });
-    }
-
-  private:
-    // The user columns the query reads of a relation (the parser marks each
-    // column it meets, in any clause); empty for all of them: a whole-row
-    // reference, or no marks at all.
-    static std::vector<std::string> ColumnsRead(RangeTblEntry* rte) {
-        List* marked = PgCall([&] { return MarkedColumnNames(rte); });
-        std::vector<std::string> names;
-        ListCell* lc;
-        foreach (lc, marked) names.push_back(static_cast<const char*>(lfirst(lc)));
-        list_free_deep(marked);
-        return names;
-    }
-
-    // The names (palloc'd) of the user columns marked in rte->selectedCols;
-    // NIL for a whole-row reference. PostgreSQL data only: runs inside
-    // PgCall (get_attname raises an error for a column that is gone).
-    static List* MarkedColumnNames(RangeTblEntry* rte) {
-        List* names = NIL;
-        int member = -1;
-        while ((member = bms_next_member(rte->selectedCols, member)) >= 0) {
-            const AttrNumber attno = member + FirstLowInvalidHeapAttributeNumber;
-            if (attno == InvalidAttrNumber) {
-                list_free_deep(names);
-                return NIL;
-            }
-            if (attno > 0) names = lappend(names, get_attname(rte->relid, attno, false));
-        }
-        return names;
-    }
-
-    std::string UniqueAlias(const std::string& wanted) const {
-        std::string alias = wanted.rfind("__ivm", 0) == 0 ? "r" : wanted;
-        for (int n = 2; std::find(aliases_.begin(), aliases_.end(), alias) != aliases_.end(); ++n)
-            alias = wanted + "_" + std::to_string(n);
-        return alias;
-    }
-
-    Query* query_;
-    RenumberContext context_;
-    std::vector<std::string> aliases_;
-    std::vector<Oid> relids_;
-    std::vector<std::vector<std::string>> columns_read_;
-    List* deparse_context_ = nullptr;
-};
 
 // Whether the join tree has an outer, semi- or anti-join.
 bool HasNonInnerJoin(Node* node) {
@@ -487,9 +367,17 @@ core::JoinTree JoinNode(core::JoinTree::Kind kind, std::string condition, core::
 
 core::JoinTree BuildJoinTree(Node* node, const RelationScope& deparse);
 
-// The items of a FROM list, cross-joined.
+// The items of a FROM list, cross-joined. An empty one (SELECT 1 WHERE
+// EXISTS (...): EXISTS made a semi-join of nothing) is the one-row relation
+// without columns, numbered after the functions in FROM (DescribeView adds
+// it to the view's constant relations).
 core::JoinTree CrossJoin(List* items, const RelationScope& deparse) {
-    if (items == NIL) throw core::NotSupported("an IMMV must read a table");
+    if (items == NIL) {
+        core::JoinTree unit;
+        unit.kind = core::JoinTree::Kind::Constant;
+        unit.occurrence = deparse.constant_count();
+        return unit;
+    }
     core::JoinTree tree = BuildJoinTree(static_cast<Node*>(linitial(items)), deparse);
     for (int i = 1; i < list_length(items); ++i)
         tree = JoinNode(core::JoinTree::Kind::Inner, {}, std::move(tree),
@@ -500,8 +388,10 @@ core::JoinTree CrossJoin(List* items, const RelationScope& deparse) {
 core::JoinTree BuildJoinTree(Node* node, const RelationScope& deparse) {
     using Kind = core::JoinTree::Kind;
     if (IsA(node, RangeTblRef)) {
+        const RelationScope::Item item = deparse.ItemOf(castNode(RangeTblRef, node)->rtindex);
         core::JoinTree leaf;
-        leaf.occurrence = deparse.OccurrenceOf(castNode(RangeTblRef, node)->rtindex);
+        leaf.kind = item.constant ? Kind::Constant : Kind::Relation;
+        leaf.occurrence = item.index;
         return leaf;
     }
     if (IsA(node, FromExpr)) {
@@ -900,6 +790,7 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
         for (size_t i = 0; i < deparse.size(); ++i)
             view.relations.push_back(
                 {RelationName(deparse.relid(i)), deparse.quoted_alias(i), deparse.relid(i), deparse.columns_read(i)});
+        for (size_t k = 0; k < deparse.constant_count(); ++k) view.constants.push_back(DescribeConstant(deparse, k));
         const bool grouped = q->hasAggs || q->groupClause != NIL;
         view.shape = q->groupClause != NIL      ? core::ViewShape::Grouped
                      : q->hasAggs               ? core::ViewShape::GlobalAggregate
@@ -907,6 +798,8 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
                                                 : core::ViewShape::Bag;
         if (HasNonInnerJoin(reinterpret_cast<Node*>(q->jointree))) {
             view.join_tree = TopJoinTree(q->jointree, deparse, view.where_sql);
+            if (core::NamesConstant(*view.join_tree, view.constants.size()))
+                view.constants.push_back(core::UnitRelation());
             core::ValidateJoinTree(view);
         }
         List* quals = NIL;  // the inner join's conditions
@@ -968,7 +861,9 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
         if (!expressions.empty()) DescribeExpressions(q, deparse, expressions, view, hidden_keys);
         core::AddDistinctValues(view);
         plain_vars.resize(view.columns.size(), nullptr);
-        if (view.shape == core::ViewShape::Bag && !view.join_tree)
+        // A constant relation has no key: the keys of the relations then do
+        // not identify the view's rows.
+        if (view.shape == core::ViewShape::Bag && !view.join_tree && view.constants.empty())
             view.row_key_columns = RowKeyColumns(view.columns, plain_vars, EqualColumns(quals, deparse), deparse);
         return view;
     });

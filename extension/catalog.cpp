@@ -731,7 +731,7 @@ void CheckConcurrentRefresh(const ImmvRecord& record, ImmvState state) {
 
 // --- dependencies ---
 
-core::DependencyGraph LoadDependencyGraph() {
+core::DependencyGraph LoadDependencyGraph(const std::vector<Oid>& vertices) {
     const std::vector<core::Dependency> edges = AsCatalogOwner([] {
         return QueryRows<core::Dependency>(
             "SELECT immvrelid::pg_catalog.oid AS immvrelid, relid::pg_catalog.oid AS relid FROM "
@@ -741,7 +741,7 @@ core::DependencyGraph LoadDependencyGraph() {
                                         ResultOid(i, DependencyColumn(dependency_col::kRelid))};
             });
     });
-    return core::DependencyGraph(edges);
+    return core::DependencyGraph(edges, std::vector<core::RelationId>(vertices.begin(), vertices.end()));
 }
 
 std::vector<Oid> ImmvsReading(Oid relid, CatalogSnapshot snapshot) {

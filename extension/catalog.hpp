@@ -289,7 +289,10 @@ inline void CheckRecomputeVisible(const ImmvRecord& record) {
 
 // The dependency graph of the database's IMMVs (edges IMMV -> relation it
 // reads), in one catalog query that sees this transaction's own changes.
-core::DependencyGraph LoadDependencyGraph();
+// An IMMV that reads no relation has no edge: it is a vertex only if listed
+// in `vertices` (those that must list every IMMV name them; maintenance
+// never meets such an IMMV, which never changes).
+core::DependencyGraph LoadDependencyGraph(const std::vector<Oid>& vertices = {});
 
 // IMMVs that read relation relid, whoever owns them, in OID order, as the
 // latest snapshot shows the catalog or (CatalogSnapshot::Statement) as the

@@ -117,7 +117,8 @@ void SetRefreshIntervalOf(Oid immv, Datum interval) {
 }
 
 void ValidateDeferred(const core::ViewDefinition& view) {
-    if (view.shape != core::ViewShape::Bag || core::HasRowKey(view)) return;
+    // (A view that reads no base relation has no batch to net.)
+    if (view.shape != core::ViewShape::Bag || core::HasRowKey(view) || core::IsConstantView(view)) return;
     for (const auto& column : view.columns)
         if (!column.has_equality)
             throw core::NotSupported(

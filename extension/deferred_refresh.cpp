@@ -446,11 +446,13 @@ struct PendingBatch {
 // of a transaction applied by its own flush, and, when a batch ending
 // before the latest change must recompute groups (lost min/max, non-finite
 // sums) from the relation as of its end (RelationBefore), equality on the
-// columns read.
+// columns read. Not a view whose relation is joined by a join tree to
+// functions in FROM: its delta reads the relation's state (whether a row had
+// a match), which must then be the state at the batch's end.
 bool MaySplit(const ImmvRecord& record, const ViewMaintainer& maintainer, const PendingBatch& batch, bool scheduled) {
     const core::ViewDefinition& view = maintainer.definition();
     return scheduled && batch.known && batch.own == 0 && record.applied.partial_xid == 0 &&
-           view.relations.size() == 1 && batch.summary.rows > MaxBatchRows() &&
+           view.relations.size() == 1 && !view.join_tree && batch.summary.rows > MaxBatchRows() &&
            (!core::NeedsRecompute(view) || HaveEquality(batch.logs[0].base, RelationColumns(view, 0)));
 }
 

@@ -122,12 +122,18 @@ Oid ExistingRelid(const core::QualifiedName& name) {
     });
 }
 
-void NoticeMissingIndex(const core::ViewDefinition& view) {
-    if (view.shape != core::ViewShape::Bag) return;
+// A view that reads no base relation is never maintained, and one without
+// FROM has one row at most: neither needs an index.
+void NoticeMissingIndex(const core::ViewDefinition& view, Query* query) {
+    if (view.shape != core::ViewShape::Bag || core::IsConstantView(view)) return;
+    if (query->jointree == nullptr || query->jointree->fromlist == NIL) return;
+    const bool constants = !view.constants.empty();
     PgCall([&] {
         ereport(NOTICE, (errmsg("could not create an index on IMMV \"%s\" automatically", view.immv.name.c_str()),
-                         errdetail("The view has no GROUP BY or DISTINCT, and does not select the primary "
-                                   "key of its base table."),
+                         constants ? errdetail("The view has no GROUP BY or DISTINCT, and reads a function in "
+                                               "FROM, whose rows have no key.")
+                                   : errdetail("The view has no GROUP BY or DISTINCT, and does not select the "
+                                               "primary key of its base table."),
                          errhint("Create an index on the IMMV if deleting or updating base rows is slow.")));
     });
 }
@@ -162,7 +168,7 @@ int64 CreateImmv(FunctionCallInfo fcinfo) {
             return populated;
         });
     });
-    if (!core::CreateIndexSql(view)) NoticeMissingIndex(view);
+    if (!core::CreateIndexSql(view)) NoticeMissingIndex(view, query);
     const Oid immv = ExistingRelid(target);
     WithMaintenanceSettings([&] { AsRole(owner, [&] { CreateCompanions(view, immv, false); }); });
     RegisterImmv(immv, query, query_tree, bases);
@@ -261,7 +267,7 @@ std::vector<std::string> ImmvCommands(bool restore) {
     // The IMMVs the caller may see (the catalog's row security): a role gets
     // the commands for its own IMMVs, a superuser for all.
     const std::vector<Oid> immvs = ImmvsCallerMaySee();
-    const core::DependencyGraph graph = LoadDependencyGraph();
+    const core::DependencyGraph graph = LoadDependencyGraph(immvs);
     // A deferred IMMV's dumped rows may lag behind the dumped base tables,
     // and its pending changes (the delta logs) are not dumped: it and every
     // IMMV reading it are recomputed on restore. Immediate IMMVs are dumped
@@ -417,7 +423,9 @@ std::vector<std::string> ExplainImmv(Oid immv) {
     }
     for (const auto& [changed, plan] : refreshes)
         AppendPlan(lines, "deferred refresh of changes to " + changed + " (from its batch of the delta log)", plan);
-    lines.push_back("-- after TRUNCATE");
+    // An IMMV that reads no table never changes: only a refresh writes it.
+    lines.push_back(core::IsConstantView(view) ? "-- refresh_immv (it reads no table: nothing else changes it)"
+                                               : "-- after TRUNCATE");
     for (const auto& sql : core::RefreshStatements(view, true)) lines.push_back(sql + ";");
     return lines;
 }

@@ -12,6 +12,7 @@
 #include "ivmx/core/delta_query.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "ivmx/core/aggregate_rules.hpp"
 #include "ivmx/core/distinct_values.hpp"
@@ -303,11 +304,35 @@ bool HasExtremes(const ViewDefinition& view) {
     return false;
 }
 
+namespace {
+
+// Whether PostgreSQL's parser reads the text as a bare literal constant
+// (5, 1.5, true), which GROUP BY takes for a select-list position (or
+// rejects as a non-integer constant) instead of a value to group by. The
+// deparser writes integer, numeric and boolean constants so; others carry
+// a cast ('x'::text, '-5'::integer).
+bool IsBareLiteral(const std::string& sql) {
+    if (sql == "true" || sql == "false") return true;
+    if (sql.empty() || !std::isdigit(static_cast<unsigned char>(sql[0]))) return false;
+    for (char ch : sql)
+        if (!std::isdigit(static_cast<unsigned char>(ch)) && ch != '.' && ch != 'e' && ch != 'E' && ch != '+' &&
+            ch != '-')
+            return false;
+    return true;
+}
+
+}  // namespace
+
+std::string GroupingItem(const OutputColumn& column) {
+    if (!IsBareLiteral(column.expression_sql) || column.type_sql.empty()) return column.expression_sql;
+    return "CAST(" + column.expression_sql + " AS " + column.type_sql + ")";
+}
+
 std::vector<std::string> GroupingExpressions(const ViewDefinition& view) {
     std::vector<std::string> grouping;
     for (const auto& c : view.columns)
         if (c.role == ColumnRole::GroupKey || (c.role == ColumnRole::Plain && IsKeyed(view.shape)))
-            grouping.push_back(c.expression_sql);
+            grouping.push_back(GroupingItem(c));
     return grouping;
 }
 
@@ -328,7 +353,9 @@ std::string FromList(const ViewDefinition& view, const std::vector<std::string>&
     if (view.join_tree) return JoinTreeFrom(view);  // only ever asked for the current state
     std::vector<std::string> items;
     for (size_t i = 0; i < view.relations.size(); ++i) items.push_back(sources[i] + " AS " + view.relations[i].alias);
-    std::string sql = " FROM " + Join(items, ", ");
+    for (const auto& constant : view.constants) items.push_back(ConstantFromItem(constant));
+    // A view without a FROM list (SELECT 1) reads one row, as SQL does.
+    std::string sql = items.empty() ? "" : " FROM " + Join(items, ", ");
     if (!view.where_sql.empty()) sql += " WHERE " + view.where_sql;
     return sql;
 }

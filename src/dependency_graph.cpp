@@ -25,9 +25,9 @@ struct Indexed {
     std::map<RelationId, Vertex> vertex_of;
 };
 
-Indexed Build(const std::vector<Dependency>& edges) {
+Indexed Build(const std::vector<Dependency>& edges, const std::vector<RelationId>& views) {
     Indexed g;
-    std::set<RelationId> ids;
+    std::set<RelationId> ids(views.begin(), views.end());
     for (const auto& e : edges) {
         ids.insert(e.view);
         ids.insert(e.relation);
@@ -67,10 +67,11 @@ std::set<RelationId> Reachable(const Indexed& g, RelationId start, bool forward)
 
 }  // namespace
 
-DependencyGraph::DependencyGraph(const std::vector<Dependency>& edges) : edges_(edges) {}
+DependencyGraph::DependencyGraph(const std::vector<Dependency>& edges, const std::vector<RelationId>& views)
+    : edges_(edges), views_(views) {}
 
 std::vector<RelationId> DependencyGraph::TopologicalOrder() const {
-    Indexed g = Build(edges_);
+    Indexed g = Build(edges_, views_);
     // Kahn's algorithm with a min-heap of ready vertices: deterministic, and
     // the vertices left over name a cycle.
     std::vector<int> pending(g.ids.size(), 0);
@@ -98,7 +99,7 @@ std::vector<RelationId> DependencyGraph::TopologicalOrder() const {
 }
 
 std::map<RelationId, int> DependencyGraph::Depths() const {
-    Indexed g = Build(edges_);
+    Indexed g = Build(edges_, views_);
     std::map<RelationId, int> depth;
     for (RelationId id : TopologicalOrder()) {
         int d = 0;
@@ -111,15 +112,15 @@ std::map<RelationId, int> DependencyGraph::Depths() const {
 }
 
 std::set<RelationId> DependencyGraph::Upstream(RelationId view) const {
-    return Reachable(Build(edges_), view, false);
+    return Reachable(Build(edges_, views_), view, false);
 }
 
 std::set<RelationId> DependencyGraph::Downstream(RelationId relation) const {
-    return Reachable(Build(edges_), relation, true);
+    return Reachable(Build(edges_, views_), relation, true);
 }
 
 std::set<RelationId> DependencyGraph::BlockedBy(const std::set<RelationId>& failing) const {
-    Indexed g = Build(edges_);
+    Indexed g = Build(edges_, views_);
     std::set<RelationId> blocked;
     for (RelationId f : failing)
         for (RelationId d : Reachable(g, f, true))

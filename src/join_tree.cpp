@@ -4,7 +4,11 @@
 // materialized WITH query of the maintenance statement: a signed bag of rows
 // holding, for every relation occurrence the subtree outputs, that
 // occurrence's row as a composite value (column __ivm_r<i>, NULL where the
-// row is NULL-extended) and the row's sign (__ivm_sign, +1 or -1). A parent
+// row is NULL-extended), for every constant relation it outputs (a function
+// in FROM, whose rows have no named type) each of its columns
+// (__ivm_c<i>_<j>), and the row's sign (__ivm_sign, +1 or -1). A constant
+// relation never changes: no change reaches it, and every term reads it in
+// full. A parent
 // reads its children's deltas by name, so the statement grows linearly with
 // the tree, and expensive change sources (delta logs) are read once.
 //
@@ -42,6 +46,11 @@ std::string RowColumn(size_t occurrence) {
     return "__ivm_r" + std::to_string(occurrence);
 }
 
+// Column `column` of constant relation `constant` in a subtree's delta.
+std::string ConstantColumnName(size_t constant, size_t column) {
+    return "__ivm_c" + std::to_string(constant) + "_" + std::to_string(column);
+}
+
 std::string OnCondition(const std::string& cond) {
     return cond.empty() ? "true" : cond;
 }
@@ -51,7 +60,9 @@ std::string OnCondition(const std::string& cond) {
 struct Term {
     std::vector<std::string> items;
     std::vector<std::string> conds;
-    std::map<size_t, std::string> rows;  // occurrence -> composite row expression
+    // leaf -> for a relation occurrence, its composite row expression; for a
+    // constant relation, the alias binding its columns (see Leaf).
+    std::map<size_t, std::string> rows;
     std::string sign = "1";
 };
 
@@ -100,6 +111,8 @@ class TreeCompiler {
                 const BaseRelation& rel = view_.relations[n.occurrence];
                 return QuoteQualified(rel.name) + " AS " + rel.alias;
             }
+            case Kind::Constant:
+                return ConstantFromItem(view_.constants[n.occurrence]);
             case Kind::Inner:
                 if (n.condition_sql.empty())
                     return "(" + Fragment(n.children[0]) + " CROSS JOIN " + Fragment(n.children[1]) + ")";
@@ -125,6 +138,7 @@ class TreeCompiler {
         Term t;
         switch (n.kind) {
             case Kind::Relation:
+            case Kind::Constant:
                 t.items.push_back(Fragment(n));
                 break;
             case Kind::Inner:
@@ -139,7 +153,7 @@ class TreeCompiler {
                 t.items.push_back(Fragment(n));
                 break;
         }
-        for (size_t occurrence : Outputs(n)) t.rows[occurrence] = WholeRow(occurrence);
+        for (size_t leaf : Outputs(n)) t.rows[leaf] = CurrentRow(leaf);
         return t;
     }
 
@@ -167,10 +181,20 @@ class TreeCompiler {
         const std::string u = FreshName("__ivm_u");
         std::string item = name + " AS " + u;
         Term t;
-        for (size_t occurrence : Outputs(n)) {
-            const std::string row = u + "." + RowColumn(occurrence);
-            item += " CROSS JOIN LATERAL (SELECT (" + row + ").*) AS " + view_.relations[occurrence].alias;
-            t.rows[occurrence] = row;
+        for (size_t leaf : Outputs(n)) {
+            if (IsConstant(leaf)) {
+                const ConstantRelation& constant = view_.constants[leaf - view_.relations.size()];
+                std::vector<std::string> columns;
+                for (size_t j = 0; j < constant.columns.size(); ++j)
+                    columns.push_back(u + "." + ConstantColumnName(leaf - view_.relations.size(), j) + " AS " +
+                                      QuoteIdent(constant.columns[j].name));
+                item += " CROSS JOIN LATERAL (SELECT " + Join(columns, ", ") + ") AS " + constant.alias;
+                t.rows[leaf] = constant.alias;
+                continue;
+            }
+            const std::string row = u + "." + RowColumn(leaf);
+            item += " CROSS JOIN LATERAL (SELECT (" + row + ").*) AS " + view_.relations[leaf].alias;
+            t.rows[leaf] = row;
         }
         t.items.push_back("(" + item + ")");
         t.sign = u + "." + kSignColumn;
@@ -180,6 +204,20 @@ class TreeCompiler {
     const std::vector<std::string>& with_items() const { return with_items_; }
 
   private:
+    // Leaves are numbered: relation occurrence i is leaf i, constant
+    // relation k is leaf relations.size() + k.
+    bool IsConstant(size_t leaf) const { return leaf >= view_.relations.size(); }
+
+    size_t Leaf(const JoinTree& n) const {
+        return n.kind == Kind::Constant ? view_.relations.size() + n.occurrence : n.occurrence;
+    }
+
+    // What a term reading the leaf in its current state records in
+    // Term::rows.
+    std::string CurrentRow(size_t leaf) const {
+        return IsConstant(leaf) ? view_.constants[leaf - view_.relations.size()].alias : WholeRow(leaf);
+    }
+
     // The row of an occurrence as a value of its relation's row type. alias.*
     // in an expression is the whole row even where some relation in scope
     // has a column named like the alias.
@@ -188,10 +226,10 @@ class TreeCompiler {
         return "CAST(" + rel.alias + ".* AS " + QuoteQualified(rel.name) + ")";
     }
 
-    // The occurrences whose rows a subtree outputs (not the inner side of a
+    // The leaves whose rows a subtree outputs (not the inner side of a
     // semi- or anti-join).
     std::vector<size_t> Outputs(const JoinTree& n) const {
-        if (n.kind == Kind::Relation) return {n.occurrence};
+        if (n.kind == Kind::Relation || n.kind == Kind::Constant) return {Leaf(n)};
         std::vector<size_t> out = Outputs(n.children[0]);
         if (n.kind == Kind::Inner || n.kind == Kind::Left || n.kind == Kind::Full) {
             std::vector<size_t> right = Outputs(n.children[1]);
@@ -201,6 +239,7 @@ class TreeCompiler {
     }
 
     bool Reached(const JoinTree& n) const {
+        if (n.kind == Kind::Constant) return false;
         if (n.kind == Kind::Relation) {
             for (const auto& c : changed_)
                 if (c.occurrence == n.occurrence && (!c.inserted.empty() || !c.deleted.empty())) return true;
@@ -215,11 +254,20 @@ class TreeCompiler {
     // occurrences the term does not bind are NULL (padding).
     std::string Select(const JoinTree& n, const Term& t) {
         std::vector<std::string> list;
-        for (size_t occurrence : Outputs(n)) {
-            auto row = t.rows.find(occurrence);
-            const std::string type = QuoteQualified(view_.relations[occurrence].name);
+        for (size_t leaf : Outputs(n)) {
+            auto row = t.rows.find(leaf);
+            if (IsConstant(leaf)) {
+                const size_t k = leaf - view_.relations.size();
+                const ConstantRelation& constant = view_.constants[k];
+                for (size_t j = 0; j < constant.columns.size(); ++j)
+                    list.push_back((row == t.rows.end() ? "CAST(NULL AS " + constant.columns[j].type_sql + ")"
+                                                        : QualifiedColumn(row->second, constant.columns[j].name)) +
+                                   " AS " + ConstantColumnName(k, j));
+                continue;
+            }
+            const std::string type = QuoteQualified(view_.relations[leaf].name);
             list.push_back((row == t.rows.end() ? "CAST(NULL AS " + type + ")" : row->second) + " AS " +
-                           RowColumn(occurrence));
+                           RowColumn(leaf));
         }
         list.push_back("(" + t.sign + ") AS " + kSignColumn);
         return "SELECT " + Join(list, ", ") + FromWhere(t.items, t.conds);
@@ -228,6 +276,8 @@ class TreeCompiler {
     std::vector<Term> DeltaTerms(const JoinTree& n) {
         if (!Reached(n)) return {};
         switch (n.kind) {
+            case Kind::Constant:  // never reached
+                return {};
             case Kind::Relation:
                 return RelationTerms(n.occurrence);
             case Kind::Filter:
@@ -346,14 +396,18 @@ class TreeCompiler {
     int names_ = 0;
 };
 
-void CountOccurrences(const JoinTree& n, std::vector<int>& seen) {
-    const size_t expected = n.kind == Kind::Relation ? 0 : n.kind == Kind::Filter ? 1 : 2;
+// Counts the leaves naming each relation occurrence (seen) and each
+// constant relation (seen_constants).
+void CountOccurrences(const JoinTree& n, std::vector<int>& seen, std::vector<int>& seen_constants) {
+    const bool leaf = n.kind == Kind::Relation || n.kind == Kind::Constant;
+    const size_t expected = leaf ? 0 : n.kind == Kind::Filter ? 1 : 2;
     if (n.children.size() != expected) throw Error(sqlstate::kInternalError, "malformed join tree");
-    if (n.kind == Kind::Relation) {
-        if (n.occurrence >= seen.size()) throw Error(sqlstate::kInternalError, "join tree names an unknown relation");
-        ++seen[n.occurrence];
+    if (leaf) {
+        std::vector<int>& counts = n.kind == Kind::Relation ? seen : seen_constants;
+        if (n.occurrence >= counts.size()) throw Error(sqlstate::kInternalError, "join tree names an unknown relation");
+        ++counts[n.occurrence];
     }
-    for (const auto& child : n.children) CountOccurrences(child, seen);
+    for (const auto& child : n.children) CountOccurrences(child, seen, seen_constants);
 }
 
 }  // namespace
@@ -381,10 +435,19 @@ void AddJoinTreeDelta(const ViewDefinition& view, const std::vector<ChangedOccur
     delta.with_items = compiler.with_items();
 }
 
+bool NamesConstant(const JoinTree& tree, size_t constant) {
+    if (tree.kind == Kind::Constant) return tree.occurrence == constant;
+    for (const auto& child : tree.children)
+        if (NamesConstant(child, constant)) return true;
+    return false;
+}
+
 void ValidateJoinTree(const ViewDefinition& view) {
     if (!view.join_tree) return;
     std::vector<int> seen(view.relations.size(), 0);
-    CountOccurrences(*view.join_tree, seen);
+    std::vector<int> seen_constants(view.constants.size(), 0);
+    CountOccurrences(*view.join_tree, seen, seen_constants);
+    seen.insert(seen.end(), seen_constants.begin(), seen_constants.end());
     for (int n : seen)
         if (n != 1) throw Error(sqlstate::kInternalError, "join tree does not name every relation once");
 }

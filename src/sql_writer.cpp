@@ -442,7 +442,7 @@ MaintenanceStep RecomputeAggregates(const ViewDefinition& view, const Delta& del
         for (size_t k = 0; k < keys.size(); ++k) {
             const std::string name = "__ivm_k" + std::to_string(k);
             outputs.push_back(keys[k]->expression_sql + " AS " + name);
-            grouping.push_back(keys[k]->expression_sql);
+            grouping.push_back(GroupingItem(*keys[k]));
             match.push_back(
                 MatchExpr(QualifiedColumn("__ivm_r", name), QualifiedColumn(m, keys[k]->name), keys[k]->not_null));
         }

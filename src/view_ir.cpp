@@ -9,6 +9,7 @@
 
 #include "ivmx/core/aggregate_rules.hpp"
 #include "ivmx/core/error.hpp"
+#include "ivmx/core/sql_text.hpp"
 
 namespace ivmx::core {
 
@@ -179,8 +180,9 @@ void ValidateRelations(const ViewDefinition& view) {
 void ValidateColumns(const ViewDefinition& view) {
     ValidateRelations(view);
     std::set<std::string> seen;
-    // Bag rows are matched by value without a row key (with one, by key).
-    const bool match_by_value = view.shape == ViewShape::Bag && !HasRowKey(view);
+    // Bag rows are matched by value without a row key (with one, by key);
+    // the rows of a view that never changes are never matched.
+    const bool match_by_value = view.shape == ViewShape::Bag && !HasRowKey(view) && !IsConstantView(view);
     for (const auto& column : view.columns) {
         if (column.hidden) continue;
         if (IsReservedColumnName(column.name))
@@ -200,8 +202,24 @@ void ValidateColumns(const ViewDefinition& view) {
             "column \"" + column.name + "\" of type " + column.type_sql + " cannot be maintained incrementally",
             "The type has no btree equality operator, which is needed to find the "
             "IMMV rows a change affects.",
-            match_by_value ? "Include the primary key of the base table in the select list." : std::string());
+            match_by_value && view.constants.empty() ? "Include the primary key of the base table in the select list."
+                                                     : std::string());
     }
+}
+
+std::string ConstantFromItem(const ConstantRelation& constant) {
+    std::vector<std::string> names;
+    for (const auto& column : constant.columns) names.push_back(QuoteIdent(column.name));
+    if (names.empty()) return constant.function_sql + " AS " + constant.alias;
+    return constant.function_sql + " AS " + constant.alias + "(" + Join(names, ", ") + ")";
+}
+
+ConstantRelation UnitRelation() {
+    return {"(SELECT)", "__ivm_unit", {}};
+}
+
+bool IsConstantView(const ViewDefinition& view) {
+    return view.relations.empty();
 }
 
 bool IsReservedColumnName(const std::string& name) {
@@ -278,19 +296,23 @@ std::optional<bool> OnPreservedPath(const JoinTree& tree, size_t occurrence) {
 
 WriterConcurrency WriterConcurrencyOf(const ViewDefinition& view, unsigned int relation_id) {
     if (view.shape == ViewShape::Bag && !HasRowKey(view)) return WriterConcurrency::Exclusive;
-    if (view.relations.size() == 1) return WriterConcurrency::Free;
     std::vector<size_t> occurrences;
     for (size_t i = 0; i < view.relations.size(); ++i)
         if (view.relations[i].relation_id == relation_id) occurrences.push_back(i);
     if (occurrences.size() != 1) return WriterConcurrency::Exclusive;
+    // The only relation of a join tree (the others are constant relations)
+    // is on a preserved path or takes turns: whether a row of a function in
+    // FROM had a match before is derived from the relation's state, which
+    // another writer of it changes.
     if (view.join_tree && OnPreservedPath(*view.join_tree, occurrences[0]) != std::optional<bool>(true))
         return WriterConcurrency::Exclusive;
-    return WriterConcurrency::PerRelation;
+    return view.relations.size() == 1 ? WriterConcurrency::Free : WriterConcurrency::PerRelation;
 }
 
 int ContentionRank(const ViewDefinition& view) {
     if (view.shape == ViewShape::GlobalAggregate) return 2;
-    if (view.relations.size() > 1 || (view.shape == ViewShape::Bag && !HasRowKey(view))) return 1;
+    for (const auto& rel : view.relations)
+        if (WriterConcurrencyOf(view, rel.relation_id) != WriterConcurrency::Free) return 1;
     return 0;
 }
 

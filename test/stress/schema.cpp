@@ -193,6 +193,29 @@ const std::vector<TwinShape>& TwinShapes() {
         {"cte_twice", "WITH query referenced twice, LEFT JOIN of it with itself",
          "WITH c AS (SELECT a, x, b FROM t_kv WHERE g <> 2) "
          "SELECT c1.a, c1.b, c2.b AS b2 FROM c c1 LEFT JOIN c c2 ON c1.x = c2.a AND c1.b < c2.b"},
+        // Functions in FROM over constants: relations that never change,
+        // read in full by every delta term.
+        {"series_groups", "a table cross a constant generate_series, grouped, with min/max",
+         "SELECT p.g, i, count(*) AS cnt, sum(p.v) AS sum_v, max(p.n) AS max_n, min(p.s) AS min_s "
+         "FROM t_pk p, generate_series(1, 3) i WHERE p.n IS NULL OR p.n >= i GROUP BY p.g, i"},
+        {"unnest_bag", "a bag table joined to unnest WITH ORDINALITY of a constant array with duplicates",
+         "SELECT b.rid, b.g, u.x, u.o FROM t_bag b "
+         "JOIN unnest('{0,1,1,2,NULL}'::int[]) WITH ORDINALITY AS u(x, o) ON b.n = u.x"},
+        {"series_left", "a constant generate_series LEFT JOIN a table, grouped (the function preserved)",
+         "SELECT s.i, count(k.b) AS cnt_b, sum(k.x) AS sum_x, max(k.t) AS max_t "
+         "FROM generate_series(0, 4) AS s(i) LEFT JOIN t_kv k ON k.x = s.i GROUP BY s.i"},
+        {"left_rows_from", "a table LEFT JOIN ROWS FROM of two constant functions (the function nullable)",
+         "SELECT c.cid, c.k, r.a, r.b FROM t_fk c "
+         "LEFT JOIN ROWS FROM (generate_series(1, 3), unnest('{x,y}'::text[])) AS r(a, b) ON r.a = c.k"},
+        {"full_series_distinct", "DISTINCT over a table FULL JOIN a constant generate_series",
+         "SELECT DISTINCT k.g, s.i FROM t_kv k FULL JOIN generate_series(1, 4) AS s(i) ON k.g = s.i"},
+        {"series_exists", "EXISTS over a constant unnest and NOT EXISTS over a table, a function joined too",
+         "SELECT p.id, p.n, i FROM t_pk p, generate_series(1, 2) i "
+         "WHERE EXISTS (SELECT 1 FROM unnest('{1,2,3}'::int[]) u WHERE u = p.n) "
+         "AND NOT EXISTS (SELECT 1 FROM t_fk c WHERE c.pid = p.id AND c.w = i)"},
+        {"series_totals", "aggregates without GROUP BY over a join of two tables and a constant function",
+         "SELECT count(*) AS cnt, sum(c.w * i) AS weighted, min(p.v) AS min_v, max(c.k + i) AS max_k "
+         "FROM t_fk c JOIN t_pk p ON c.pid = p.id, generate_series(1, 2) i"},
     };
     return shapes;
 }

@@ -5,8 +5,11 @@
 # database, then psql -f of the saved commands.  The source database has IMMVs
 # of several shapes: a single-table aggregate, a DISTINCT view (in a schema of
 # its own, under a name that needs quoting), a join, a deferred grouped join,
-# an immediate IMMV over the aggregate IMMV and a deferred IMMV over the
-# deferred one.  After the restore every IMMV must equal its query
+# an immediate IMMV over the aggregate IMMV, a deferred IMMV over the
+# deferred one, a deferred IMMV joining a table with generate_series (a
+# function in FROM), an IMMV without FROM, which reads no table, and one
+# with HAVING and count(DISTINCT), whose kept tables are made anew.  After
+# the restore every IMMV must equal its query
 # (ivmx.verify_immv = 0) with the rows it had, keep its mode, refuse direct
 # writes, and be maintained again: DML on the base tables, then verify again
 # (the deferred ones through the scheduler and through ivmx.flush).  The
@@ -51,8 +54,9 @@ cleanup() {
 trap cleanup EXIT
 
 # The IMMVs of the test, upstream ones first, as regclass literals.
-IMMVS=(acc_totals 'reports."Distinct Bal"' acc_named branch_stats all_totals stats_summary branch_report)
-DEFERRED=(branch_stats stats_summary)
+IMMVS=(acc_totals 'reports."Distinct Bal"' acc_named branch_stats all_totals stats_summary bal_slots constants
+  branch_report)
+DEFERRED=(branch_stats stats_summary bal_slots)
 
 # Query printing one line "name verify_result" per IMMV of the database.
 verify_all() {
@@ -74,6 +78,8 @@ contents() {
   sql "SELECT name, n, total FROM branch_stats ORDER BY name"
   sql "SELECT branches, total FROM all_totals"
   sql "SELECT names, n FROM stats_summary"
+  sql "SELECT branch, slot, n FROM bal_slots ORDER BY branch, slot"
+  sql "SELECT one, t FROM constants"
 }
 # Query printing the IMMVs with their modes, and whether they are populated.
 modes() {
@@ -121,6 +127,10 @@ sql "SELECT ivmx.create_immv('branch_stats',
 sql "SELECT ivmx.create_immv('all_totals', 'SELECT count(*) AS branches, sum(total) AS total FROM acc_totals')" >/dev/null
 sql "SELECT ivmx.create_immv('stats_summary', 'SELECT count(*) AS names, sum(n) AS n FROM branch_stats',
        mode => 'deferred')" >/dev/null
+sql "SELECT ivmx.create_immv('bal_slots',
+       'SELECT a.branch, s.slot, count(*) AS n FROM acc a, generate_series(0, 2) AS s(slot)
+         WHERE a.bal % 3 = s.slot GROUP BY a.branch, s.slot', mode => 'deferred')" >/dev/null
+sql "SELECT ivmx.create_immv('constants', 'SELECT 1 AS one, ''x''::text AS t')" >/dev/null
 # HAVING and count(DISTINCT): tables kept beside the IMMV are dumped as plain
 # tables; restore_immv makes them anew.
 sql "SELECT ivmx.create_immv('branch_report',
@@ -129,13 +139,13 @@ sql "UPDATE acc SET bal = bal * 2 WHERE id % 7 = 0" >/dev/null
 sql "DELETE FROM acc WHERE id % 17 = 0" >/dev/null
 sql "SELECT ivmx.flush()" >/dev/null
 check "source: every IMMV equals its query" poll "$(verify_all)" "$(all_zero)"
-check "source: seven IMMVs" poll "SELECT count(*) FROM ivmx.immvs" 7
+check "source: nine IMMVs" poll "SELECT count(*) FROM ivmx.immvs" 9
 contents >"$WORK/src_contents"
 sql "$(modes)" >"$WORK/src_modes"
 
 # --- dump and restore, as the README says -------------------------------------------
 psql -X -At -d "$SRC" -c 'SELECT * FROM ivmx.get_restore_immv_commands()' >"$WORK/restore_immvs.sql"
-if grep -q "set_mode" "$WORK/restore_immvs.sql" && [[ $(grep -c "restore_immv" "$WORK/restore_immvs.sql") == 7 ]]; then
+if grep -q "set_mode" "$WORK/restore_immvs.sql" && [[ $(grep -c "restore_immv" "$WORK/restore_immvs.sql") == 9 ]]; then
   pass "get_restore_immv_commands: one restore_immv per IMMV, set_mode for the deferred ones"
 else
   fail "get_restore_immv_commands: one restore_immv per IMMV, set_mode for the deferred ones"
@@ -218,8 +228,8 @@ sql "SELECT ivmx.set_refresh_interval(immv, NULL) FROM ivmx.immvs WHERE mode = '
 # --- schema only: the IMMVs recreated with get_create_immv_commands() -----------------
 db=$SRC
 psql -X -At -d "$SRC" -c 'SELECT * FROM ivmx.get_create_immv_commands()' >"$WORK/create_immvs.sql"
-if [[ $(grep -c "create_immv" "$WORK/create_immvs.sql") == 7 ]] &&
-  [[ $(grep -c "mode => 'deferred'" "$WORK/create_immvs.sql") == 2 ]]; then
+if [[ $(grep -c "create_immv" "$WORK/create_immvs.sql") == 9 ]] &&
+  [[ $(grep -c "mode => 'deferred'" "$WORK/create_immvs.sql") == 3 ]]; then
   pass "get_create_immv_commands: one create_immv per IMMV, with its mode"
 else
   fail "get_create_immv_commands: one create_immv per IMMV, with its mode"

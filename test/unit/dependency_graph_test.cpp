@@ -71,3 +71,20 @@ TEST(DependencyGraph, CyclesAreReportedAndPrevented) {
     EXPECT_TRUE(g.WouldCreateCycle(10, {10}));
     EXPECT_FALSE(g.WouldCreateCycle(14, {13, 1}));
 }
+
+// An IMMV that reads no relation (SELECT 1, or functions in FROM only) has
+// no edge: listed as a vertex, it is ordered and has depth 0; view 21 reads
+// it.
+TEST(DependencyGraph, ViewsWithoutInputsAreVerticesWhenListed) {
+    const DependencyGraph g({{10, 1}, {21, 20}}, {10, 20, 30});
+    const auto order = g.TopologicalOrder();
+    EXPECT_EQ(order, (std::vector<RelationId>{1, 10, 20, 21, 30}));
+    EXPECT_EQ(g.Depths().at(30), 0);
+    EXPECT_EQ(g.Depths().at(21), 1);
+    EXPECT_TRUE(g.Upstream(30).empty());
+    EXPECT_TRUE(g.Downstream(30).empty());
+    EXPECT_EQ(g.Downstream(20), (std::set<RelationId>{21}));
+    EXPECT_FALSE(g.WouldCreateCycle(30, {1}));
+    // Without the list, the isolated view is not in the graph at all.
+    EXPECT_EQ(DependencyGraph({{10, 1}}).TopologicalOrder(), (std::vector<RelationId>{1, 10}));
+}

@@ -20,7 +20,8 @@ struct StreamColumn {
 };
 std::vector<StreamColumn> StreamColumns(const ViewDefinition& view);
 
-// " FROM <source_1> AS <alias_1>, ... [WHERE <where>]" for the view's relations.
+// " FROM <source_1> AS <alias_1>, ..., <constant relations> [WHERE <where>]"
+// for the view's relations (no FROM for a view without any: SELECT 1).
 std::string FromList(const ViewDefinition& view, const std::vector<std::string>& sources);
 
 // Which streams of a delta to read.
@@ -59,6 +60,11 @@ std::string DeletedExtreme(size_t i);
 
 // Grouping expressions (keys and key-derived expressions) over the base alias.
 std::vector<std::string> GroupingExpressions(const ViewDefinition& view);
+
+// A key column's expression as a GROUP BY item: a bare literal constant
+// (SELECT DISTINCT 1) is cast to its type, so that it is a value to group
+// by rather than a select-list position.
+std::string GroupingItem(const OutputColumn& column);
 
 // bool_and / bool_or from the number of non-null and of true inputs.
 // var_pop / var_samp from the number of non-null inputs, their sum and the

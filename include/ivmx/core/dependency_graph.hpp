@@ -21,14 +21,18 @@ struct Dependency {
 
 class DependencyGraph {
   public:
-    explicit DependencyGraph(const std::vector<Dependency>& edges);
+    // The graph of the edges, with every relation in `views` a vertex too:
+    // an IMMV that reads no relation (SELECT 1, or functions in FROM only)
+    // has no edge, and is still listed and ordered.
+    explicit DependencyGraph(const std::vector<Dependency>& edges, const std::vector<RelationId>& views = {});
 
     // The relations involved, each upstream before its downstream views
     // (ties broken by id, so the order is deterministic). Throws Error
     // (invalid_object_definition) naming a view on a cycle if there is one.
     std::vector<RelationId> TopologicalOrder() const;
 
-    // 0 for relations reading nothing (base tables), else 1 + the deepest input.
+    // 0 for relations reading nothing (base tables, IMMVs without inputs),
+    // else 1 + the deepest input.
     std::map<RelationId, int> Depths() const;
 
     // The views that `view` reads directly or transitively (not itself).
@@ -46,6 +50,7 @@ class DependencyGraph {
 
   private:
     std::vector<Dependency> edges_;
+    std::vector<RelationId> views_;
 };
 
 }  // namespace ivmx::core

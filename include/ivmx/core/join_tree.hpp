@@ -30,8 +30,12 @@ std::string JoinTreeFrom(const ViewDefinition& view);
 // positive and one for its negative rows (DeltaStream::from_sql).
 void AddJoinTreeDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed, Delta& delta);
 
-// Checks that a join tree is well formed over view.relations (every
-// occurrence exactly once, two children per join, one per filter).
+// Whether the tree has a leaf naming constant relation `constant`.
+bool NamesConstant(const JoinTree& tree, size_t constant);
+
+// Checks that a join tree is well formed over view.relations and
+// view.constants (every occurrence exactly once, two children per join, one
+// per filter).
 // Throws Error (internal_error) otherwise.
 void ValidateJoinTree(const ViewDefinition& view);
 

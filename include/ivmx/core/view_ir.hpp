@@ -30,6 +30,37 @@ struct BaseRelation {
     std::vector<std::string> columns_read;
 };
 
+// A column of a constant relation: its name in the FROM item's column alias
+// list (unquoted) and its SQL type (schema-qualified, with its modifier).
+struct ConstantColumn {
+    std::string name;
+    std::string type_sql;
+};
+
+// An occurrence of a relation that never changes: a function in FROM (or
+// ROWS FROM of several) that is immutable and whose arguments are constants,
+// such as generate_series(1, 10) or unnest('{1,2}'::int[]). It has no
+// identity in the server: no trigger, delta log, lock or dependency edge is
+// ever attached to it, and every delta term reads it in full (it is never a
+// changed occurrence). A view whose FROM clause holds constants only, or
+// nothing at all (SELECT 1), never changes.
+struct ConstantRelation {
+    // The FROM item without its alias: "ROWS FROM (generate_series(1, 10))".
+    std::string function_sql;
+    std::string alias;                    // as used by the deparsed expressions (already quoted if needed)
+    std::vector<ConstantColumn> columns;  // every column it returns, WITH ORDINALITY's included, in order
+};
+
+// The FROM item reading a constant relation under its alias, with every
+// column named: "<function_sql> AS <alias>("c1", ...)" (no column list for
+// a relation without columns).
+std::string ConstantFromItem(const ConstantRelation& constant);
+
+// The relation of one row and no column, "(SELECT) AS __ivm_unit": what a
+// view without FROM reads where a join tree needs a FROM item (the left
+// side of SELECT 1 WHERE EXISTS (...), a semi-join).
+ConstantRelation UnitRelation();
+
 // BoolAnd and BoolOr are kept as counts of non-null and of true inputs
 // (every() is bool_and()). BitAnd and BitOr are not invertible: kept like
 // min/max, folded on insert, recomputed when a delete may change them.
@@ -96,6 +127,7 @@ struct OutputColumn {
 struct JoinTree {
     enum class Kind {
         Relation,  // view.relations[occurrence]
+        Constant,  // view.constants[occurrence]: never changes
         Inner,     // children[0] JOIN children[1] ON condition (empty: a cross join)
         Left,      // children[0] LEFT JOIN children[1] ON condition
         Full,      // children[0] FULL JOIN children[1] ON condition
@@ -119,7 +151,12 @@ enum class ViewShape {
 struct ViewDefinition {
     QualifiedName immv;
     std::vector<BaseRelation> relations;  // FROM list: every occurrence of a base relation
-    std::string where_sql;                // join conditions and WHERE, ANDed; empty when none
+    // The FROM list's constant relations, read in full by every statement
+    // (after the relations in an inner join's FROM list). A view without
+    // relations never changes; without constants either, it reads no FROM
+    // list at all (SELECT 1 AS one).
+    std::vector<ConstantRelation> constants;
+    std::string where_sql;  // join conditions and WHERE, ANDed; empty when none
     // Set when the FROM clause has outer joins or EXISTS: the relations are
     // combined as the tree says, and where_sql holds only the top-level WHERE
     // (without its EXISTS conditions). Unset: an inner join of all relations.
@@ -241,6 +278,10 @@ bool NettedBatchIsKeyed(const ViewDefinition& view, size_t changed_occurrences);
 
 // Whether some base relation occurs more than once (a self-join).
 bool HasRepeatedRelation(const ViewDefinition& view);
+
+// Whether the view reads no base relation (only constant relations, or no
+// FROM list): its contents never change, and nothing maintains it.
+bool IsConstantView(const ViewDefinition& view);
 
 // Which concurrent writers of a view's base relations must take turns on its
 // maintenance, so that the later one computes its delta after the earlier
