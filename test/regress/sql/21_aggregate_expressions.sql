@@ -131,7 +131,7 @@ SELECT ivmx.create_immv('rej', 'SELECT k, sum(x) + random() AS r FROM items GROU
 :rejected;
 SELECT ivmx.create_immv('rej', 'SELECT k, count(*) + extract(epoch FROM now()) AS r FROM items GROUP BY k');
 :rejected;
-SELECT ivmx.create_immv('rej', 'SELECT k, stddev(x) * 2 AS r FROM items GROUP BY k');
+SELECT ivmx.create_immv('rej', 'SELECT k, corr(x, x) * 2 AS r FROM items GROUP BY k');
 :rejected;
 SELECT ivmx.create_immv('rej', 'SELECT k, count(DISTINCT x) + 1 AS r FROM items GROUP BY k');
 :rejected;

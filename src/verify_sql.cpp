@@ -1,0 +1,146 @@
+// The query of ivmx.verify_immv (see VerifySql in
+// include/ivmx/core/sql_writer.hpp): the IMMV's visible columns against its
+// defining query, each column compared in a form in which what the query
+// determines is equal and nothing else is.
+#include "ivmx/core/aggregate_rules.hpp"
+#include "ivmx/core/sql_text.hpp"
+#include "ivmx/core/sql_writer.hpp"
+
+namespace ivmx::core {
+
+namespace {
+
+bool IsNumeric(const OutputColumn& c) {
+    const std::string& type = c.aggregate ? c.aggregate->result_type : c.type_sql;
+    return type == "numeric" || type.rfind("numeric(", 0) == 0;
+}
+
+// Whether the query determines how column c is shown, not only its value,
+// and maintenance keeps it so: a sum or avg (the largest scale of the
+// inputs), a variance or standard deviation, an expression over such. Not
+// so a min or max, a group key or a DISTINCT column of numeric type: equal
+// values of different scales (1.0, 1.00) are one group or extreme, shown as
+// whichever row the scan met first; nor a bag's column, whose rows are
+// matched by value when deleted.
+bool DisplayIsDetermined(const ViewDefinition& view, const OutputColumn& c) {
+    switch (c.role) {
+        case ColumnRole::Plain:
+            return false;
+        case ColumnRole::GroupKey:
+            return !IsNumeric(c);
+        case ColumnRole::Aggregate:
+            return c.aggregate->kind != AggregateKind::Min && c.aggregate->kind != AggregateKind::Max;
+        case ColumnRole::AggregateExpression:
+            for (size_t j : c.operands)
+                if (!DisplayIsDetermined(view, view.columns[j])) return false;
+            return true;
+    }
+    return false;
+}
+
+// Whether column c is, or is computed from, an aggregate whose inputs the
+// IMMV may hold in another order than the query (HasUnspecifiedOrder).
+bool OrderIsUnspecified(const ViewDefinition& view, const OutputColumn& c) {
+    if (c.role == ColumnRole::Aggregate) return HasUnspecifiedOrder(*c.aggregate);
+    if (c.role != ColumnRole::AggregateExpression) return false;
+    for (size_t j : c.operands)
+        if (OrderIsUnspecified(view, view.columns[j])) return true;
+    return false;
+}
+
+bool IsFloatType(const std::string& type) {
+    return type == "double precision" || type == "real";
+}
+
+// Whether column c is, or is a float computed from, a variance or standard
+// deviation over floats: PostgreSQL's accumulation rounds differently with
+// the order in which a plan feeds it the rows (which PostgreSQL leaves to
+// the plan), and the IMMV's recompute need not read them in the order the
+// query does.
+bool FloatOrderDependent(const ViewDefinition& view, const OutputColumn& c) {
+    if (c.role == ColumnRole::Aggregate)
+        return IsMomentKind(c.aggregate->kind) && StrategyOf(*c.aggregate) == AggregateStrategy::Recompute;
+    if (c.role != ColumnRole::AggregateExpression || !IsFloatType(c.type_sql)) return false;
+    for (size_t j : c.operands)
+        if (FloatOrderDependent(view, view.columns[j])) return true;
+    return false;
+}
+
+// A float rounded to real (about 7 significant digits), as text; a value
+// beyond real's range (or 0, infinite, NaN) as it is. Rounding errors of a
+// few units in the last place of a double stay within one real, but for
+// the rare double next to the boundary between two.
+std::string AsReal(const std::string& ref) {
+    return "CASE WHEN " + ref + " <> 0 AND abs(" + ref + ") BETWEEN 1e-37 AND 1e38 THEN CAST(CAST(" + ref +
+           " AS real) AS text) ELSE CAST(" + ref + " AS text) END";
+}
+
+// ARRAY(SELECT <element> FROM <source> ORDER BY 1) as text[] in byte order,
+// NULL for a NULL value: the elements of `value` whatever their order.
+std::string SortedElements(const std::string& value, const std::string& element, const std::string& source) {
+    return "CASE WHEN " + value + " IS NULL THEN NULL ELSE ARRAY(SELECT CAST(" + element +
+           " AS text) COLLATE \"C\" FROM " + source + " ORDER BY 1) END";
+}
+
+// An aggregate column holding its inputs in an unspecified order, as the
+// sorted list of its elements: an array's elements (first-dimension
+// slices), a JSON array's elements, a string_agg's pieces between its
+// constant delimiter (its characters without one, its bytes for bytea).
+std::string Unordered(const Aggregate& agg, const std::string& ref) {
+    switch (agg.kind) {
+        case AggregateKind::ArrayAgg:
+            return SortedElements(ref, "(" + ref + ")[__ivm_i:__ivm_i]",
+                                  "generate_subscripts(" + ref + ", 1) AS __ivm_i");
+        case AggregateKind::JsonAgg:
+            return SortedElements(ref, "__ivm_e", "json_array_elements(" + ref + ") AS __ivm_e");
+        case AggregateKind::JsonbAgg:
+            return SortedElements(ref, "__ivm_e", "jsonb_array_elements(" + ref + ") AS __ivm_e");
+        default:
+            break;
+    }
+    if (agg.result_type == "bytea")
+        return SortedElements(ref, "get_byte(" + ref + ", __ivm_i)",
+                              "generate_series(0, length(" + ref + ") - 1) AS __ivm_i");
+    if (!agg.constant_delimiter_sql.empty())
+        return SortedElements(ref, "__ivm_e",
+                              "unnest(string_to_array(" + ref + ", " + agg.constant_delimiter_sql + ")) AS __ivm_e");
+    return SortedElements(ref, "__ivm_e", "regexp_split_to_table(" + ref + ", '') AS __ivm_e");
+}
+
+// How column c (reference ref) is compared. Columns without an equality
+// operator by their text form, and so are numeric ones whose display the
+// query determines: 1.00 = 1, but the IMMV must show what the query shows.
+// A column whose inputs' order is unspecified as the sorted list of its
+// elements; an expression over such a column as the sorted list of the
+// characters of its text (an order-insensitive form, weaker than the
+// column's own). A variance or standard deviation over floats, and a float
+// expression over one, rounded to real.
+std::string Compared(const ViewDefinition& view, const OutputColumn& c, const std::string& ref) {
+    if (OrderIsUnspecified(view, c)) {
+        if (c.role == ColumnRole::Aggregate) return Unordered(*c.aggregate, ref);
+        return SortedElements(ref, "__ivm_e", "regexp_split_to_table(CAST(" + ref + " AS text), '') AS __ivm_e");
+    }
+    if (FloatOrderDependent(view, c)) return AsReal(ref);
+    const bool as_text = !c.has_equality || (IsNumeric(c) && DisplayIsDetermined(view, c));
+    return as_text ? "CAST(" + ref + " AS text)" : ref;
+}
+
+}  // namespace
+
+std::string VerifySql(const ViewDefinition& view, const std::string& definition_sql) {
+    std::vector<std::string> names, compared_stored, compared_query;
+    for (const auto& c : view.columns) {
+        if (c.hidden) continue;
+        names.push_back(QuoteIdent(c.name));
+        compared_stored.push_back(Compared(view, c, QualifiedColumn("__ivm_s", c.name)));
+        compared_query.push_back(Compared(view, c, QualifiedColumn("__ivm_q", c.name)));
+    }
+    const std::string stored =
+        "SELECT " + Join(compared_stored, ", ") + " FROM " + QuoteQualified(view.immv) + " AS __ivm_s";
+    const std::string query =
+        "SELECT " + Join(compared_query, ", ") + " FROM (" + definition_sql + ") AS __ivm_q(" + Join(names, ", ") + ")";
+    return "SELECT (SELECT count(*) FROM (" + stored + " EXCEPT ALL " + query +
+           ") AS __ivm_a) + (SELECT count(*) FROM (" + query + " EXCEPT ALL " + stored + ") AS __ivm_b)";
+}
+
+}  // namespace ivmx::core
