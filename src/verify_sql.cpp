@@ -48,6 +48,21 @@ bool OrderIsUnspecified(const ViewDefinition& view, const OutputColumn& c) {
     return false;
 }
 
+// The relative difference within which two values of a variance or
+// standard deviation over floats are taken for the same result computed
+// in two orders of the rows (a few units in the last place in general;
+// more for inputs large against their spread).
+const char* const kFloatTolerance = "1e-9";
+
+// Whether doubles a and b, both finite and of one sign, differ by at most
+// kFloatTolerance of the larger (in a CASE, so that the subtraction never
+// sees values that could overflow).
+std::string WithinTolerance(const std::string& a, const std::string& b) {
+    const std::string larger = "greatest(abs(" + a + "), abs(" + b + "))";
+    return "CASE WHEN sign(" + a + ") = sign(" + b + ") AND " + larger + " < 'Infinity' THEN abs(" + a + " - " + b +
+           ") <= " + kFloatTolerance + " * " + larger + " ELSE false END";
+}
+
 bool IsFloatType(const std::string& type) {
     return type == "double precision" || type == "real";
 }
@@ -64,15 +79,6 @@ bool FloatOrderDependent(const ViewDefinition& view, const OutputColumn& c) {
     for (size_t j : c.operands)
         if (FloatOrderDependent(view, view.columns[j])) return true;
     return false;
-}
-
-// A float rounded to real (about 7 significant digits), as text; a value
-// beyond real's range (or 0, infinite, NaN) as it is. Rounding errors of a
-// few units in the last place of a double stay within one real, but for
-// the rare double next to the boundary between two.
-std::string AsReal(const std::string& ref) {
-    return "CASE WHEN " + ref + " <> 0 AND abs(" + ref + ") BETWEEN 1e-37 AND 1e38 THEN CAST(CAST(" + ref +
-           " AS real) AS text) ELSE CAST(" + ref + " AS text) END";
 }
 
 // ARRAY(SELECT <element> FROM <source> ORDER BY 1) as text[] in byte order,
@@ -114,13 +120,14 @@ std::string Unordered(const Aggregate& agg, const std::string& ref) {
 // elements; an expression over such a column as the sorted list of the
 // characters of its text (an order-insensitive form, weaker than the
 // column's own). A variance or standard deviation over floats, and a float
-// expression over one, rounded to real.
+// expression over one, as a double (compared within kFloatTolerance when
+// they differ: VerifySql).
 std::string Compared(const ViewDefinition& view, const OutputColumn& c, const std::string& ref) {
     if (OrderIsUnspecified(view, c)) {
         if (c.role == ColumnRole::Aggregate) return Unordered(*c.aggregate, ref);
         return SortedElements(ref, "__ivm_e", "regexp_split_to_table(CAST(" + ref + " AS text), '') AS __ivm_e");
     }
-    if (FloatOrderDependent(view, c)) return AsReal(ref);
+    if (FloatOrderDependent(view, c)) return "CAST(" + ref + " AS double precision)";
     const bool as_text = !c.has_equality || (IsNumeric(c) && DisplayIsDetermined(view, c));
     return as_text ? "CAST(" + ref + " AS text)" : ref;
 }
@@ -128,19 +135,40 @@ std::string Compared(const ViewDefinition& view, const OutputColumn& c, const st
 }  // namespace
 
 std::string VerifySql(const ViewDefinition& view, const std::string& definition_sql) {
-    std::vector<std::string> names, compared_stored, compared_query;
+    std::vector<std::string> names, stored, query, match;
+    bool tolerant = false;
     for (const auto& c : view.columns) {
         if (c.hidden) continue;
+        const std::string alias = "__ivm_c" + std::to_string(names.size() + 1);
         names.push_back(QuoteIdent(c.name));
-        compared_stored.push_back(Compared(view, c, QualifiedColumn("__ivm_s", c.name)));
-        compared_query.push_back(Compared(view, c, QualifiedColumn("__ivm_q", c.name)));
+        stored.push_back(Compared(view, c, QualifiedColumn("__ivm_s", c.name)) + " AS " + alias);
+        query.push_back(Compared(view, c, QualifiedColumn("__ivm_q", c.name)) + " AS " + alias);
+        const std::string a = "__ivm_a." + alias, b = "__ivm_b." + alias;
+        std::string same = a + " IS NOT DISTINCT FROM " + b;
+        if (FloatOrderDependent(view, c)) {
+            tolerant = true;
+            same = "(" + same + " OR " + WithinTolerance(a, b) + ")";
+        }
+        match.push_back(same);
     }
-    const std::string stored =
-        "SELECT " + Join(compared_stored, ", ") + " FROM " + QuoteQualified(view.immv) + " AS __ivm_s";
-    const std::string query =
-        "SELECT " + Join(compared_query, ", ") + " FROM (" + definition_sql + ") AS __ivm_q(" + Join(names, ", ") + ")";
-    return "SELECT (SELECT count(*) FROM (" + stored + " EXCEPT ALL " + query +
-           ") AS __ivm_a) + (SELECT count(*) FROM (" + query + " EXCEPT ALL " + stored + ") AS __ivm_b)";
+    const std::string stored_rows =
+        "SELECT " + Join(stored, ", ") + " FROM " + QuoteQualified(view.immv) + " AS __ivm_s";
+    const std::string query_rows =
+        "SELECT " + Join(query, ", ") + " FROM (" + definition_sql + ") AS __ivm_q(" + Join(names, ", ") + ")";
+    if (!tolerant)
+        return "SELECT (SELECT count(*) FROM (" + stored_rows + " EXCEPT ALL " + query_rows +
+               ") AS __ivm_a) + (SELECT count(*) FROM (" + query_rows + " EXCEPT ALL " + stored_rows + ") AS __ivm_b)";
+    // The rows that differ exactly, less those that pair up within the
+    // tolerance (one to one where the visible columns hold the group key).
+    auto paired = [&](const std::string& from, const std::string& other) {
+        return "(SELECT count(*) FROM __ivm_" + from + " WHERE EXISTS (SELECT FROM __ivm_" + other + " WHERE " +
+               Join(match, " AND ") + "))";
+    };
+    return "WITH __ivm_sr AS MATERIALIZED (" + stored_rows + "), __ivm_qr AS MATERIALIZED (" + query_rows +
+           "), __ivm_a AS MATERIALIZED (SELECT * FROM __ivm_sr EXCEPT ALL SELECT * FROM __ivm_qr), __ivm_b AS "
+           "MATERIALIZED (SELECT * FROM __ivm_qr EXCEPT ALL SELECT * FROM __ivm_sr) SELECT (SELECT count(*) FROM "
+           "__ivm_a) + (SELECT count(*) FROM __ivm_b) - 2 * LEAST(" +
+           paired("a", "b") + ", " + paired("b", "a") + ")";
 }
 
 }  // namespace ivmx::core
