@@ -270,28 +270,44 @@ MaintenanceStep GlobalUpdate(const ViewDefinition& view, const Delta& delta) {
 // Recomputes from the base relations, in one statement, the min/max and
 // possibly non-finite sums of the IMMV rows listed in $1, and the
 // expressions over them.
-MaintenanceStep RecomputeAggregates(const ViewDefinition& view, const Delta& delta) {
-    const std::string m = kImmvAlias;
+// The columns a recompute of stale group rows writes: every aggregate
+// that may be recomputed (IsRecomputed), with the running sums kept beside
+// it, and the lost flags it clears.
+struct RecomputedColumns {
     std::vector<std::string> targets, values, clear;
-    // recomputed[i]: the position in `values` of aggregate column i's value.
-    std::vector<std::optional<size_t>> recomputed(view.columns.size());
+    // Per view column: the position in `values` of its recomputed value.
+    std::vector<std::optional<size_t>> position;
+};
+
+RecomputedColumns CollectRecomputed(const ViewDefinition& view) {
+    RecomputedColumns out;
+    out.position.resize(view.columns.size());
     for (size_t i = 0; i < view.columns.size(); ++i) {
         const auto& agg = view.columns[i].aggregate;
         if (!agg || !IsRecomputed(*agg)) continue;
-        recomputed[i] = values.size();
-        targets.push_back(QuoteIdent(view.columns[i].name));
-        values.push_back(AggregateCall(*agg));
-        // Its running sums are recomputed with it; its lost flag cleared.
+        out.position[i] = out.values.size();
+        out.targets.push_back(QuoteIdent(view.columns[i].name));
+        out.values.push_back(AggregateCall(*agg));
         for (TableColumn::Kind kind : StateKinds(*agg, view.shape)) {
             if (kind == TableColumn::Kind::AvgSum || kind == TableColumn::Kind::VarSum ||
                 kind == TableColumn::Kind::SquareSum) {
-                targets.push_back(QuoteIdent(StateColumnName(kind, i)));
-                values.push_back(StateFromBase(*agg, kind));
+                out.targets.push_back(QuoteIdent(StateColumnName(kind, i)));
+                out.values.push_back(StateFromBase(*agg, kind));
             }
             if (kind == TableColumn::Kind::LostExtreme)
-                clear.push_back(", " + QuoteIdent(LostExtremeColumn(i)) + " = NULL");
+                out.clear.push_back(", " + QuoteIdent(LostExtremeColumn(i)) + " = NULL");
         }
     }
+    return out;
+}
+
+MaintenanceStep RecomputeAggregates(const ViewDefinition& view, const Delta& delta) {
+    const std::string m = kImmvAlias;
+    RecomputedColumns columns = CollectRecomputed(view);
+    std::vector<std::string>& targets = columns.targets;
+    const std::vector<std::string>& values = columns.values;
+    std::vector<std::string>& clear = columns.clear;
+    const std::vector<std::optional<size_t>>& recomputed = columns.position;
     // Expressions over a recomputed aggregate, evaluated over its new value
     // (value_of) and the stored values of the other columns they read.
     std::vector<size_t> expressions;
