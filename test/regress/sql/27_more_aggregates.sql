@@ -187,9 +187,11 @@ DROP TABLE sd_many, sdd_many, many;
 -- Variances and standard deviations over real and double precision: a
 -- group that a change reaches is recomputed with PostgreSQL's aggregate.
 -- Inputs are not exact in binary (0.1, 1e10 + 0.3): over one table, the
--- recompute reads a group's rows in the order the query does, so even the
--- last bits are the query's.
-CREATE TABLE ms (id int PRIMARY KEY, owner int, r real, d double precision, on_ boolean);
+-- recompute reads a group's rows in the order the query does (in the order
+-- of the table: autovacuum is off so that no new statistics change the
+-- query's plan), so even the last bits are the query's.
+CREATE TABLE ms (id int PRIMARY KEY, owner int, r real, d double precision, on_ boolean)
+    WITH (autovacuum_enabled = off);
 INSERT INTO ms VALUES (1, 1, 0.1, 0.1, true), (2, 1, 0.7, 1e10 + 0.3, false), (3, 1, 2.5, 0.2, true),
     (4, 2, NULL, NULL, NULL), (5, 2, 1.25, -3.3, true), (6, NULL, 3, 1e-5, true);
 \set fl_grouped 'SELECT owner, var_pop(r) AS vp_r, var_samp(d) AS vs_d, variance(d) FILTER (WHERE on_) AS v_on, stddev_pop(d) AS sp_d, stddev(r) AS sd_r, stddev(d) * 2 AS e, count(*) AS n FROM ms GROUP BY owner'
