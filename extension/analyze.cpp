@@ -9,6 +9,8 @@
 #include <algorithm>
 
 #include "constant_relations.hpp"
+#include "analyze_aggregate.hpp"
+#include "analyze_checks.hpp"
 #include "flatten.hpp"
 #include "ivmx/core/aggregate_rules.hpp"
 #include "ivmx/core/distinct_values.hpp"
@@ -35,155 +37,6 @@ void ViewQueryErrorCallback(void* arg) {
         internalerrquery(static_cast<const char*>(arg));
     }
 }
-
-[[noreturn]] void Unsupported(const std::string& construct, const std::string& hint = {}) {
-    throw NotSupported(construct + " is not supported on incrementally maintainable materialized views", {}, hint);
-}
-
-// What an expression walk found that the engine cannot maintain. Plain
-// data (the walk runs inside PgCall): `what` points to a static string.
-struct ExpressionProblem {
-    enum class Kind { kNone, kConstruct, kSystemColumn, kValueFunction, kFunction };
-    Kind kind = Kind::kNone;
-    const char* what = nullptr;  // the construct, system column or SQL value function
-    Oid function = InvalidOid;   // kFunction: the function that is not immutable
-    // Parameters stand for aggregates and group keys in an expression over
-    // aggregates (ReplaceOperands): they are not the user's.
-    bool params_allowed = false;
-};
-
-bool IsNotImmutable(Oid func_id, void* context) {
-    if (func_volatile(func_id) == PROVOLATILE_IMMUTABLE) return false;
-    auto* problem = static_cast<ExpressionProblem*>(context);
-    problem->kind = ExpressionProblem::Kind::kFunction;
-    problem->function = func_id;
-    return true;
-}
-
-// The SQL spelling of current_date, current_user and friends (all of them
-// depend on the time, the session or the role, none is immutable).
-const char* SqlValueFunctionName(const SQLValueFunction* f) {
-    switch (f->op) {
-        case SVFOP_CURRENT_DATE:
-            return "CURRENT_DATE";
-        case SVFOP_CURRENT_TIME:
-        case SVFOP_CURRENT_TIME_N:
-            return "CURRENT_TIME";
-        case SVFOP_CURRENT_TIMESTAMP:
-        case SVFOP_CURRENT_TIMESTAMP_N:
-            return "CURRENT_TIMESTAMP";
-        case SVFOP_LOCALTIME:
-        case SVFOP_LOCALTIME_N:
-            return "LOCALTIME";
-        case SVFOP_LOCALTIMESTAMP:
-        case SVFOP_LOCALTIMESTAMP_N:
-            return "LOCALTIMESTAMP";
-        case SVFOP_CURRENT_ROLE:
-            return "CURRENT_ROLE";
-        case SVFOP_CURRENT_USER:
-            return "CURRENT_USER";
-        case SVFOP_USER:
-            return "USER";
-        case SVFOP_SESSION_USER:
-            return "SESSION_USER";
-        case SVFOP_CURRENT_CATALOG:
-            return "CURRENT_CATALOG";
-        case SVFOP_CURRENT_SCHEMA:
-            return "CURRENT_SCHEMA";
-    }
-    return "SQL value function";
-}
-
-// Whether the node is text || x or x || text (textanycat, anytextcat) with x
-// of a type whose output function is immutable (numbers, booleans, text):
-// PostgreSQL marks these operators stable only because some types' output
-// depends on settings (dates, timestamps), so for these types the
-// concatenation is immutable. PostgreSQL data only (runs inside PgCall).
-bool IsImmutableConcatenation(Node* node) {
-    Oid func = InvalidOid;
-    List* args = NIL;
-    if (IsA(node, OpExpr)) {
-        OpExpr* op = castNode(OpExpr, node);
-        set_opfuncid(op);
-        func = op->opfuncid;
-        args = op->args;
-    } else if (IsA(node, FuncExpr)) {
-        func = castNode(FuncExpr, node)->funcid;
-        args = castNode(FuncExpr, node)->args;
-    }
-    if (func != F_TEXTANYCAT && func != F_ANYTEXTCAT) return false;
-    ListCell* lc;
-    foreach (lc, args) {
-        Oid output = InvalidOid;
-        bool varlena = false;
-        getTypeOutputInfo(exprType(static_cast<Node*>(lfirst(lc))), &output, &varlena);
-        if (func_volatile(output) != PROVOLATILE_IMMUTABLE) return false;
-    }
-    return true;
-}
-
-// Expression walker (a PostgreSQL C callback: records the problem in plain
-// data, never throws).
-bool FindProblem(Node* node, void* context) {
-    using Kind = ExpressionProblem::Kind;
-    if (node == nullptr) return false;
-    auto* problem = static_cast<ExpressionProblem*>(context);
-    auto found = [problem](Kind kind, const char* what) {
-        problem->kind = kind;
-        problem->what = what;
-        return true;
-    };
-    if (IsA(node, Var)) {
-        Var* var = castNode(Var, node);
-        if (var->varattno < 0)
-            return found(Kind::kSystemColumn, NameStr(SystemAttributeDefinition(var->varattno)->attname));
-        if (var->varattno == 0) return found(Kind::kConstruct, "a whole-row reference");
-        return false;
-    }
-    if (IsA(node, SubLink)) return found(Kind::kConstruct, "a subquery");
-    if (IsA(node, Aggref)) return found(Kind::kConstruct, "an aggregate function inside an expression");
-    if (IsA(node, WindowFunc)) return found(Kind::kConstruct, "a window function");
-    if (IsA(node, GroupingFunc)) return found(Kind::kConstruct, "GROUPING()");
-    if (IsA(node, Param) && !problem->params_allowed) return found(Kind::kConstruct, "a parameter");
-    if (IsA(node, NextValueExpr)) return found(Kind::kConstruct, "nextval()");
-    if (IsA(node, SQLValueFunction))
-        return found(Kind::kValueFunction, SqlValueFunctionName(castNode(SQLValueFunction, node)));
-    if (!IsImmutableConcatenation(node) && check_functions_in_node(node, IsNotImmutable, context)) return true;
-    return expression_tree_walker(node, reinterpret_cast<bool (*)()>(reinterpret_cast<void*>(FindProblem)), context);
-}
-
-constexpr const char* kReevaluatedDetail =
-    "Maintenance re-evaluates expressions at later times; their result must depend only on their "
-    "arguments.";
-
-}  // namespace
-
-void CheckExpression(Node* expr, bool params_allowed) {
-    using Kind = ExpressionProblem::Kind;
-    ExpressionProblem problem;
-    problem.params_allowed = params_allowed;
-    PgCall([&] { FindProblem(expr, &problem); });
-    switch (problem.kind) {
-        case Kind::kNone:
-            return;
-        case Kind::kConstruct:
-            Unsupported(problem.what);
-        case Kind::kSystemColumn:
-            Unsupported("system column \"" + std::string(problem.what) + "\"");
-        case Kind::kValueFunction:
-            throw NotSupported("non-immutable function " + std::string(problem.what) +
-                                   " is not supported on incrementally maintainable materialized views",
-                               kReevaluatedDetail);
-        case Kind::kFunction: {
-            const char* name = PgCall([&] { return get_func_name(problem.function); });
-            throw NotSupported("non-immutable function " + std::string(name != nullptr ? name : "?") +
-                                   "() is not supported on incrementally maintainable materialized views",
-                               kReevaluatedDetail);
-        }
-    }
-}
-
-namespace {
 
 // Walker finding the first subquery expression of a tree. Plain data: a
 // PostgreSQL callback that never throws.
@@ -432,22 +285,6 @@ core::JoinTree TopJoinTree(FromExpr* from, const RelationScope& deparse, std::st
     return CrossJoin(from->fromlist, deparse);
 }
 
-std::string TypeName(Oid type) {
-    return PgCall([&] { return format_type_be(type); });
-}
-
-std::string QualifiedTypeName(Oid type, int32 typmod) {
-    return PgCall(
-        [&] { return format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY); });
-}
-
-bool HasBtreeEquality(Oid type) {
-    return PgCall([&] {
-        TypeCacheEntry* tc = lookup_type_cache(type, TYPECACHE_BTREE_OPFAMILY | TYPECACHE_EQ_OPR);
-        return OidIsValid(tc->btree_opf) && OidIsValid(tc->eq_opr);
-    });
-}
-
 // Whether a normalized expression is a NOT NULL column of its relation.
 bool IsNotNullColumn(Node* expr, const RelationScope& scope) {
     if (!IsA(expr, Var)) return false;
@@ -495,84 +332,6 @@ Node* ReplaceOperands(Node* node, void* context) {
     return reinterpret_cast<Node*>(param);
 }
 
-// count, sum and avg (DISTINCT x) are kept from the multiplicities of the
-// values of x (core/distinct_values.hpp); min, max, bool_and, bool_or,
-// bit_and and bit_or give the same result with DISTINCT or without.
-void DescribeDistinct(core::Aggregate& out, const std::string& name, Oid argument_type) {
-    using core::AggregateKind;
-    switch (out.kind) {
-        case AggregateKind::Count:
-        case AggregateKind::Sum:
-        case AggregateKind::Avg:
-            if (!HasBtreeEquality(argument_type))
-                throw NotSupported(name + "(DISTINCT " + out.argument_type +
-                                       ") is not supported on incrementally maintainable materialized views",
-                                   "The type has no btree equality operator to tell its values apart.");
-            out.distinct = true;
-            return;
-        case AggregateKind::Min:
-        case AggregateKind::Max:
-        case AggregateKind::BoolAnd:
-        case AggregateKind::BoolOr:
-        case AggregateKind::BitAnd:
-        case AggregateKind::BitOr:
-            return;
-        default:
-            throw NotSupported("DISTINCT in aggregate " + name +
-                                   "() is not supported on incrementally maintainable materialized views",
-                               {}, "count, sum and avg may have DISTINCT.");
-    }
-}
-
-core::Aggregate DescribeAggregate(Aggref* agg, const RelationScope& deparse) {
-    if (agg->aggorder != NIL) Unsupported("ORDER BY in an aggregate");
-    if (agg->aggkind != AGGKIND_NORMAL) Unsupported("an ordered-set aggregate");
-    const char* func_name = nullptr;
-    bool builtin = false;
-    PgCall([&] {
-        func_name = get_func_name(agg->aggfnoid);
-        builtin = get_func_namespace(agg->aggfnoid) == PG_CATALOG_NAMESPACE;
-    });
-    const std::string name = func_name != nullptr ? func_name : "?";
-    const int nargs = list_length(agg->args);
-    auto kind = builtin ? core::AggregateKindByName(name, agg->aggstar ? 0 : nargs) : std::nullopt;
-    if (!kind)
-        throw NotSupported(
-            "aggregate function " + name + "() is not supported on incrementally maintainable materialized views", {},
-            "Supported aggregates are count, sum, avg, min, max, bool_and, bool_or, every, bit_and, bit_or, var_pop, "
-            "var_samp and variance.");
-    core::Aggregate out;
-    out.kind = *kind;
-    out.result_type = QualifiedTypeName(agg->aggtype, -1);
-    if (agg->aggfilter != nullptr) {
-        Node* filter = reinterpret_cast<Node*>(agg->aggfilter);
-        CheckExpression(filter);
-        out.filter_sql = deparse(filter);
-    }
-    if (out.kind == core::AggregateKind::CountStar) return out;
-    Node* arg = reinterpret_cast<Node*>(castNode(TargetEntry, linitial(agg->args))->expr);
-    CheckExpression(arg);
-    out.argument_sql = deparse(arg);
-    out.argument_type = TypeName(PgCall([&] { return exprType(arg); }));
-    if (agg->aggdistinct != NIL) DescribeDistinct(out, name, PgCall([&] { return exprType(arg); }));
-    // numeric(p,s) values all have scale s (a typmod of numeric holds its scale).
-    out.scale_fixed = out.argument_type == "numeric" && PgCall([&] { return exprTypmod(arg); }) >= 0;
-    if (out.kind == core::AggregateKind::Sum && !core::IsSummableType(out.argument_type))
-        throw NotSupported("sum(" + out.argument_type +
-                           ") is not supported on incrementally maintainable materialized views");
-    // The variances are kept over integers and numeric (not over floats,
-    // whose rounding a running sum would not reproduce).
-    if ((out.kind == core::AggregateKind::VarPop || out.kind == core::AggregateKind::VarSamp) &&
-        out.argument_type != "smallint" && out.argument_type != "integer" && out.argument_type != "bigint" &&
-        out.argument_type != "numeric")
-        throw NotSupported(name + "(" + out.argument_type +
-                           ") is not supported on incrementally maintainable materialized views");
-    if (out.kind == core::AggregateKind::Avg && !core::AvgStateFor(out.argument_type))
-        throw NotSupported("avg(" + out.argument_type +
-                           ") is not supported on incrementally maintainable materialized views");
-    return out;
-}
-
 // A select-list expression over aggregates, described after the loop over
 // the select list (its operands may be group keys that come later).
 struct PendingExpression {
@@ -600,12 +359,11 @@ size_t OperandColumn(Node* operand, const RelationScope& deparse, core::ViewDefi
                      int& hidden_aggregates) {
     core::OutputColumn column;
     if (IsA(operand, Aggref)) {
-        column.aggregate = DescribeAggregate(castNode(Aggref, operand), deparse);
+        DescribeAggregateColumn(column, castNode(Aggref, operand), [&](Node* n) { return deparse(n); });
         for (size_t i = 0; i < view.columns.size(); ++i)
             if (view.columns[i].role == core::ColumnRole::Aggregate &&
                 core::SameAggregate(*view.columns[i].aggregate, *column.aggregate))
                 return i;
-        column.role = core::ColumnRole::Aggregate;
         column.name = core::HiddenAggregateColumn(++hidden_aggregates);
     } else {
         DescribeKey(column, operand, deparse, view.join_tree.has_value());
@@ -827,8 +585,7 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
                 column.name = tle->resname != nullptr ? tle->resname : "?column?";
             }
             if (IsA(expr, Aggref)) {
-                column.role = core::ColumnRole::Aggregate;
-                column.aggregate = DescribeAggregate(castNode(Aggref, expr), deparse);
+                DescribeAggregateColumn(column, castNode(Aggref, expr), [&](Node* n) { return deparse(n); });
             } else if (PgCall([&] { return contain_agg_clause(expr); })) {
                 // Described once every group key is known (DescribeExpressions).
                 column.role = core::ColumnRole::AggregateExpression;

@@ -23,13 +23,6 @@ Query* ParseViewQuery(const std::string& sql);
 // IMMV's relations were checked when it was created.
 core::ViewDefinition DescribeView(Query* query, const core::QualifiedName& immv, bool check_relations);
 
-// Rejects (0A000, naming the construct) an expression maintenance cannot
-// evaluate again at later times: subqueries, aggregates inside it, window
-// functions, system columns, whole-row references, parameters (unless
-// params_allowed: the operands of an expression over aggregates), and
-// functions that are not immutable.
-void CheckExpression(Node* expr, bool params_allowed = false);
-
 // OIDs of the base relations the query reads.
 std::vector<Oid> BaseRelations(Query* query);
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "analyze.hpp"
+#include "analyze_checks.hpp"
 #include "ivmx/core/error.hpp"
 #include "ivmx/core/sql_text.hpp"
 #include "ivmx/pg/guards.hpp"

@@ -8,7 +8,11 @@
 // value, and the apply step decides whether the stored extreme survives or
 // must be recomputed. bit_and/bit_or are kept the same way: the delta
 // carries the fold of the inserted values, and any deleted non-null value
-// may have changed the group's result, which is then recomputed.
+// may have changed the group's result, which is then recomputed. bit_xor's
+// delta is the xor of all its inputs, inserted or deleted alike (xor undoes
+// itself). Aggregates recomputed on every change (string_agg, array_agg,
+// the JSON aggregates, variances over floats) carry how many inputs of the
+// group the delta has.
 #include "ivmx/core/delta_query.hpp"
 
 #include <algorithm>
@@ -16,6 +20,7 @@
 
 #include "ivmx/core/aggregate_rules.hpp"
 #include "ivmx/core/distinct_values.hpp"
+#include "ivmx/core/aggregate_sql.hpp"
 #include "ivmx/core/join_tree.hpp"
 #include "ivmx/core/sql_text.hpp"
 
@@ -35,29 +40,20 @@ const char* kSign = "__ivm_sign";
 std::string ArgumentColumn(size_t i) {
     return "__ivm_arg_" + std::to_string(i + 1) + "__";
 }
+std::string TouchedColumn(size_t i) {
+    return "__ivm_touched_" + std::to_string(i + 1) + "__";
+}
 
 bool IsBitwise(AggregateKind kind) {
     return kind == AggregateKind::BitAnd || kind == AggregateKind::BitOr;
 }
 
-// A variance over numeric: its display scale follows the largest of its
-// inputs' and a NaN or infinity among them makes it NaN, neither of which a
-// delete can take out of its sums: a group that loses a non-null input is
-// recomputed, as one that lost its extreme.
-bool IsNumericVariance(const Aggregate& agg) {
-    return (agg.kind == AggregateKind::VarPop || agg.kind == AggregateKind::VarSamp) && agg.argument_type == "numeric";
-}
-
-// Aggregates kept as the fold of their inputs, recomputed after deletes.
-bool IsExtreme(AggregateKind kind) {
-    return kind == AggregateKind::Min || kind == AggregateKind::Max || IsBitwise(kind);
-}
-
-// The argument as it is accumulated (avg sums some types in a wider type);
-// NULL for rows that FILTER leaves out, as aggregates skip NULL inputs
-// (count(*) FILTER counts the rows whose argument 1 is not NULL).
+// The argument as it is accumulated (avg sums some types in a wider type;
+// an aggregate whose inputs are rows counts 1 per row); NULL for rows that
+// FILTER leaves out, as aggregates skip NULL inputs (count(*) FILTER counts
+// the rows whose argument 1 is not NULL).
 std::string AccumulatedArgument(const Aggregate& agg) {
-    std::string arg = agg.kind == AggregateKind::CountStar ? "1" : agg.argument_sql;
+    std::string arg = agg.kind == AggregateKind::CountStar || CountsRows(agg.kind) ? "1" : agg.argument_sql;
     if (agg.kind == AggregateKind::Avg) {
         const AvgState state = *AvgStateFor(agg.argument_type);
         if (!state.sum_argument_type.empty()) arg = "CAST(" + arg + " AS " + state.sum_argument_type + ")";
@@ -100,46 +96,44 @@ struct AggregatedColumn {
 void AddAggregateColumns(std::vector<AggregatedColumn>& out, const OutputColumn& column, size_t i) {
     const Aggregate& agg = *column.aggregate;
     const std::string arg = ArgumentColumn(i);
-    switch (agg.kind) {
-        case AggregateKind::CountStar:
-            out.push_back({column.name, SignedCount(agg.filter_sql.empty() ? "" : arg)});
+    if (agg.kind == AggregateKind::CountStar || agg.kind == AggregateKind::Count) {
+        out.push_back(
+            {column.name, SignedCount(agg.kind == AggregateKind::Count || !agg.filter_sql.empty() ? arg : "")});
+        return;
+    }
+    switch (StrategyOf(agg)) {
+        case AggregateStrategy::Count:
             break;
-        case AggregateKind::Count:
-            out.push_back({column.name, SignedCount(arg)});
+        case AggregateStrategy::Sum:
+            if (agg.kind == AggregateKind::Sum)
+                out.push_back({column.name, SignedSum(arg, agg.result_type)});
+            else
+                out.push_back({AvgSumColumn(i), SignedSum(arg, AvgStateFor(agg.argument_type)->sum_type)});
             break;
-        case AggregateKind::Sum:
-            out.push_back({column.name, SignedSum(arg, agg.result_type)});
-            out.push_back({NonNullCountColumn(i), SignedCount(arg)});
-            break;
-        case AggregateKind::Avg:
-            out.push_back({AvgSumColumn(i), SignedSum(arg, AvgStateFor(agg.argument_type)->sum_type)});
-            out.push_back({NonNullCountColumn(i), SignedCount(arg)});
-            break;
-
-        case AggregateKind::BoolAnd:
-        case AggregateKind::BoolOr:
-            out.push_back({NonNullCountColumn(i), SignedCount(arg)});
+        case AggregateStrategy::Truth:
             out.push_back({TrueCountColumn(i),
                            "CAST(COALESCE(" + Filtered("sum(" + std::string(kSign) + ")", arg) + ", 0) AS bigint)"});
             break;
-        case AggregateKind::VarPop:
-        case AggregateKind::VarSamp:
+        case AggregateStrategy::Moments:
             out.push_back({AvgSumColumn(i), SignedSum(VarInput(arg), "numeric")});
             out.push_back({SquareSumColumn(i), SignedSum(VarInput(arg) + " * " + VarInput(arg), "numeric")});
-            out.push_back({NonNullCountColumn(i), SignedCount(arg)});
-            if (IsNumericVariance(agg)) out.push_back({DeletedExtreme(i), Filtered("min(" + arg + ")", Negative())});
+            if (IsNumericMoments(agg)) out.push_back({DeletedExtreme(i), Filtered("min(" + arg + ")", Negative())});
             break;
-        case AggregateKind::Min:
-        case AggregateKind::Max:
-        case AggregateKind::BitAnd:
-        case AggregateKind::BitOr: {
+        case AggregateStrategy::Xor:
+            // Inserted and deleted inputs alike: xor undoes itself.
+            out.push_back({column.name, "bit_xor(" + arg + ")"});
+            break;
+        case AggregateStrategy::Fold: {
             const std::string fn = AggregateFunctionName(agg.kind) + "(" + arg + ")";
             out.push_back({InsertedExtreme(i), Filtered(fn, Positive())});
             out.push_back({DeletedExtreme(i), Filtered(fn, Negative())});
-            out.push_back({NonNullCountColumn(i), SignedCount(arg)});
             break;
         }
+        case AggregateStrategy::Recompute:
+            out.push_back({TouchedColumn(i), "count(" + arg + ")"});
+            break;
     }
+    out.push_back({NonNullCountColumn(i), SignedCount(arg)});
 }
 
 // For a sum that tracks its display scale: the largest scale inserted and
@@ -190,14 +184,17 @@ bool Selected(const DeltaStream& stream, StreamSign which) {
 // bit_and/bit_or have no order to tell: any deleted non-null value may have
 // contributed bits (bit_or) or cleared them (bit_and).
 std::string LostExpr(const Aggregate& agg, const std::string& ins, const std::string& del, bool cancelling) {
-    if (IsBitwise(agg.kind) || IsNumericVariance(agg)) return "(" + del + " IS NOT NULL)";
+    if (IsBitwise(agg.kind) || IsNumericMoments(agg)) return "(" + del + " IS NOT NULL)";
     const bool is_min = agg.kind == AggregateKind::Min;
     const char* beats = cancelling ? (is_min ? " >= " : " <= ") : (is_min ? " > " : " < ");
     const std::string positive = TracksScale(agg) ? " AND " + del + " > 0" : "";
     return "(" + del + " IS NOT NULL" + positive + " AND (" + ins + " IS NULL OR " + ins + beats + del + "))";
 }
 
+// Aggregates recomputed on every change are lost whenever the delta has an
+// input of their group, inserted or deleted.
 std::string LostFromDelta(const Aggregate& agg, size_t i, const std::string& q, bool cancelling) {
+    if (StrategyOf(agg) == AggregateStrategy::Recompute) return "(" + QualifiedColumn(q, TouchedColumn(i)) + " > 0)";
     return LostExpr(agg, QualifiedColumn(q, InsertedExtreme(i)), QualifiedColumn(q, DeletedExtreme(i)), cancelling);
 }
 
@@ -231,12 +228,30 @@ std::string AggregateFromDelta(const OutputColumn& c, size_t i, const std::strin
             return BoolFromCounts(agg, QualifiedColumn(q, NonNullCountColumn(i)),
                                   QualifiedColumn(q, TrueCountColumn(i)));
         case AggregateKind::VarPop:
-        case AggregateKind::VarSamp: {
+        case AggregateKind::VarSamp:
+        case AggregateKind::StddevPop:
+        case AggregateKind::StddevSamp: {
+            // Over floats recomputed: NULL until then.
+            if (StrategyOf(agg) == AggregateStrategy::Recompute) return "CAST(NULL AS " + agg.result_type + ")";
             const std::string value =
-                VarianceFromSums(agg, nn, QualifiedColumn(q, AvgSumColumn(i)), QualifiedColumn(q, SquareSumColumn(i)));
-            if (!IsNumericVariance(agg)) return value;
+                MomentsValue(agg, nn, QualifiedColumn(q, AvgSumColumn(i)), QualifiedColumn(q, SquareSumColumn(i)));
+            if (!IsNumericMoments(agg)) return value;
             return "CASE WHEN " + LostFromDelta(agg, i, q, cancelling) + " THEN NULL ELSE " + value + " END";
         }
+        case AggregateKind::BitXor: {
+            // As a sum: a new group whose inputs cancel each other has no
+            // value (xor with itself is zero); added to a stored value, a
+            // NULL changes nothing, as the zero it replaces would not.
+            const std::string x = QualifiedColumn(q, c.name);
+            return "CASE WHEN " + nn + " = 0 AND " + x + " = " + x + " # " + x + " THEN NULL ELSE " + x + " END";
+        }
+        case AggregateKind::StringAgg:
+        case AggregateKind::ArrayAgg:
+        case AggregateKind::JsonAgg:
+        case AggregateKind::JsonbAgg:
+        case AggregateKind::JsonbObjectAgg:
+            // Recomputed from the base: NULL until then.
+            return "CAST(NULL AS " + agg.result_type + ")";
         case AggregateKind::BitAnd:
         case AggregateKind::BitOr:
             // A lost fold is recomputed: its value is unknown meanwhile.
@@ -279,19 +294,6 @@ std::string LostFlagFromDelta(const OutputColumn& c, size_t i, const std::string
 
 }  // namespace
 
-bool MayBeNonFinite(const Aggregate& agg) {
-    if (agg.kind != AggregateKind::Sum && agg.kind != AggregateKind::Avg) return false;
-    return agg.argument_type == "real" || agg.argument_type == "double precision" || agg.argument_type == "numeric";
-}
-
-bool HasLostFlag(const Aggregate& agg) {
-    return IsExtreme(agg.kind) || TracksScale(agg) || IsNumericVariance(agg);
-}
-
-bool IsRecomputed(const Aggregate& agg) {
-    return IsExtreme(agg.kind) || MayBeNonFinite(agg) || IsNumericVariance(agg);
-}
-
 bool NeedsRecompute(const ViewDefinition& view) {
     for (const auto& c : view.columns)
         if (c.aggregate && IsRecomputed(*c.aggregate)) return true;
@@ -300,7 +302,7 @@ bool NeedsRecompute(const ViewDefinition& view) {
 
 bool HasExtremes(const ViewDefinition& view) {
     for (const auto& c : view.columns)
-        if (c.aggregate && IsExtreme(c.aggregate->kind)) return true;
+        if (c.aggregate && StrategyOf(*c.aggregate) == AggregateStrategy::Fold) return true;
     return false;
 }
 
@@ -328,6 +330,16 @@ std::string GroupingItem(const OutputColumn& column) {
     return "CAST(" + column.expression_sql + " AS " + column.type_sql + ")";
 }
 
+bool RecomputesOnEveryChange(const ViewDefinition& view) {
+    for (const auto& c : view.columns)
+        if (c.aggregate && StrategyOf(*c.aggregate) == AggregateStrategy::Recompute) return true;
+    return false;
+}
+
+bool MayRecompute(const ViewDefinition& view, const Delta& delta) {
+    return NeedsRecompute(view) && (delta.HasNegative() || RecomputesOnEveryChange(view));
+}
+
 std::vector<std::string> GroupingExpressions(const ViewDefinition& view) {
     std::vector<std::string> grouping;
     for (const auto& c : view.columns)
@@ -343,7 +355,7 @@ std::vector<StreamColumn> StreamColumns(const ViewDefinition& view) {
     for (size_t i = 0; i < view.columns.size(); ++i) {
         const auto& agg = view.columns[i].aggregate;
         // (DISTINCT aggregates read the values gained and lost instead.)
-        if (agg && !agg->distinct && (agg->kind != AggregateKind::CountStar || !agg->filter_sql.empty()))
+        if (agg && !CountsDistinctValues(*agg) && (agg->kind != AggregateKind::CountStar || !agg->filter_sql.empty()))
             out.push_back({ArgumentColumn(i), AccumulatedArgument(*agg)});
     }
     return out;
@@ -387,7 +399,7 @@ std::string DeltaQuery(const ViewDefinition& view, const Delta& delta) {
     std::vector<AggregatedColumn> aggregated{{MultiplicityColumn(), SignedCount("")}};
     for (size_t i = 0; i < view.columns.size(); ++i) {
         if (view.columns[i].role != ColumnRole::Aggregate) continue;
-        if (view.columns[i].aggregate->distinct) {
+        if (CountsDistinctValues(*view.columns[i].aggregate)) {
             AddDistinctColumns(aggregated, view, i);
             continue;
         }
@@ -437,30 +449,6 @@ std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std:
     return out;
 }
 
-std::string VarInput(const std::string& arg) {
-    return "CAST(" + arg + " AS numeric)";
-}
-
-// As PostgreSQL's numeric_stddev_internal computes it, with the same
-// numeric operations, so that the result has its value and display scale:
-// (n * sum(x*x) - sum(x)^2) / (n * n) or / (n * (n - 1)), divided with the
-// scale numeric division chooses; 0 (scale 0) for a numerator that is not
-// positive; NULL without inputs (or, for var_samp, with one).
-std::string VarianceFromSums(const Aggregate& agg, const std::string& n, const std::string& sum,
-                             const std::string& squares) {
-    const std::string numerator = "(CAST(" + n + " AS numeric) * " + squares + " - " + sum + " * " + sum + ")";
-    const bool sample = agg.kind == AggregateKind::VarSamp;
-    const std::string denominator =
-        "(CAST(" + n + " AS numeric) * CAST(" + n + (sample ? " - 1" : "") + " AS numeric))";
-    return "CASE WHEN " + n + (sample ? " <= 1" : " <= 0") + " THEN NULL WHEN " + numerator +
-           " <= 0 THEN CAST(0 AS numeric) ELSE " + numerator + " / " + denominator + " END";
-}
-
-std::string BoolFromCounts(const Aggregate& agg, const std::string& non_null, const std::string& trues) {
-    return "CASE WHEN " + non_null + " = 0 THEN NULL ELSE " + trues +
-           (agg.kind == AggregateKind::BoolAnd ? " = " + non_null : " > 0") + " END";
-}
-
 std::string KeyLookup(const std::string& table, const std::vector<LookupKey>& keys, const std::string& outer,
                       const std::string& select_list, const std::string& alias) {
     const std::string l = "__ivm_l";
@@ -480,11 +468,6 @@ std::string KeyLookup(const std::string& table, const std::vector<LookupKey>& ke
 std::string MatchExpr(const std::string& lhs, const std::string& rhs, bool not_null) {
     if (not_null) return lhs + " = " + rhs;
     return "(" + lhs + " = " + rhs + " OR (" + lhs + " IS NULL AND " + rhs + " IS NULL))";
-}
-
-std::string AddNullable(const std::string& a, const std::string& b) {
-    return "CASE WHEN " + a + " IS NULL THEN " + b + " WHEN " + b + " IS NULL THEN " + a + " ELSE " + a + " + " + b +
-           " END";
 }
 
 }  // namespace ivmx::core

@@ -91,6 +91,11 @@ std::string ValuesQuery(const ViewDefinition& view, size_t j) {
 
 }  // namespace
 
+bool CountsDistinctValues(const Aggregate& agg) {
+    return agg.distinct &&
+           (agg.kind == AggregateKind::Count || agg.kind == AggregateKind::Sum || agg.kind == AggregateKind::Avg);
+}
+
 std::string DistinctValuesSuffix(size_t n) {
     return "__ivm_values_" + std::to_string(n);
 }
@@ -105,7 +110,7 @@ size_t DistinctValuesOf(const ViewDefinition& view, const Aggregate& agg) {
 
 void AddDistinctValues(ViewDefinition& view) {
     for (const auto& c : view.columns) {
-        if (!c.aggregate || !c.aggregate->distinct) continue;
+        if (!c.aggregate || !CountsDistinctValues(*c.aggregate)) continue;
         bool known = false;
         for (const auto& v : view.distinct_values)
             known |= v.argument_sql == c.aggregate->argument_sql && v.filter_sql == c.aggregate->filter_sql;

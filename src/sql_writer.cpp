@@ -16,6 +16,7 @@
 #include <functional>
 
 #include "ivmx/core/aggregate_rules.hpp"
+#include "ivmx/core/aggregate_sql.hpp"
 #include "ivmx/core/delta_query.hpp"
 #include "ivmx/core/distinct_values.hpp"
 #include "ivmx/core/error.hpp"
@@ -57,22 +58,6 @@ std::vector<std::string> Quoted(const std::vector<std::string>& names) {
     return out;
 }
 
-// " FILTER (WHERE ...)" of an aggregate that has one.
-std::string FilterClause(const Aggregate& agg) {
-    return agg.filter_sql.empty() ? "" : " FILTER (WHERE " + agg.filter_sql + ")";
-}
-
-// "DISTINCT " in the call of a DISTINCT aggregate.
-std::string Distinct(const Aggregate& agg) {
-    return agg.distinct ? "DISTINCT " : "";
-}
-
-// The call of an aggregate over the base relations.
-std::string AggregateCall(const Aggregate& agg) {
-    if (agg.kind == AggregateKind::CountStar) return "count(*)" + FilterClause(agg);
-    return AggregateFunctionName(agg.kind) + "(" + Distinct(agg) + agg.argument_sql + ")" + FilterClause(agg);
-}
-
 // The populate-query expression of one table column.
 std::string PopulateExpr(const ViewDefinition& view, const TableColumn& t) {
     const OutputColumn& c = view.columns[t.index];
@@ -86,27 +71,11 @@ std::string PopulateExpr(const ViewDefinition& view, const TableColumn& t) {
             return AggregateCall(*c.aggregate);
         case TableColumn::Kind::Multiplicity:
             return "count(*)";
-        case TableColumn::Kind::NonNullCount:
-            return "count(" + Distinct(*c.aggregate) + c.aggregate->argument_sql + ")" + FilterClause(*c.aggregate);
-        case TableColumn::Kind::AvgSum: {
-            const AvgState state = *AvgStateFor(c.aggregate->argument_type);
-            if (state.sum_argument_type.empty())
-                return "sum(" + Distinct(*c.aggregate) + c.aggregate->argument_sql + ")" + FilterClause(*c.aggregate);
-            return "sum(" + Distinct(*c.aggregate) + "CAST(" + c.aggregate->argument_sql + " AS " +
-                   state.sum_argument_type + "))" + FilterClause(*c.aggregate);
-        }
-        case TableColumn::Kind::VarSum:
-            return "sum(" + VarInput(c.aggregate->argument_sql) + ")" + FilterClause(*c.aggregate);
-        case TableColumn::Kind::SquareSum:
-            return "sum(" + VarInput(c.aggregate->argument_sql) + " * " + VarInput(c.aggregate->argument_sql) + ")" +
-                   FilterClause(*c.aggregate);
-        case TableColumn::Kind::TrueCount:
-            return "count(CASE WHEN " + c.aggregate->argument_sql + " THEN 1 END)" + FilterClause(*c.aggregate);
-        case TableColumn::Kind::LostExtreme:
         case TableColumn::Kind::Unevaluated:
             return "CAST(NULL AS boolean)";
+        default:
+            return StateFromBase(*c.aggregate, t.kind);
     }
-    return "NULL";
 }
 
 // The values a stored row (qualifier m) takes when a delta row (qualifier e)
@@ -114,95 +83,26 @@ std::string PopulateExpr(const ViewDefinition& view, const TableColumn& t) {
 // expression reads the stored values only.
 class AccumulatedRow {
   public:
-    AccumulatedRow(const ViewDefinition& view, std::string m, std::string e)
-        : view_(view), m_(std::move(m)), e_(std::move(e)) {}
+    AccumulatedRow(const ViewDefinition& view, std::string m, std::string e) : view_(view), rows_{m, e} {}
 
-    std::string SumOf(const std::string& col, bool nullable = false) const {
-        if (nullable) return AddNullable(QualifiedColumn(m_, col), QualifiedColumn(e_, col));
-        return QualifiedColumn(m_, col) + " + " + QualifiedColumn(e_, col);
+    std::string SumOf(const std::string& col, bool nullable = false) const { return rows_.Sum(col, nullable); }
+    std::string RunningSumOf(size_t i, const std::string& col) const {
+        return RunningSum(*view_.columns[i].aggregate, i, col, rows_);
     }
 
     // The new value of output column i (keys keep theirs).
     std::string Value(size_t i) const {
         const OutputColumn& c = view_.columns[i];
-        if (IsKeyColumn(c)) return QualifiedColumn(m_, c.name);
+        if (IsKeyColumn(c)) return rows_.Stored(c.name);
         if (c.role == ColumnRole::AggregateExpression) return ExpressionValue(i);
-        const Aggregate& agg = *c.aggregate;
-        const std::string nn = "(" + SumOf(NonNullCountColumn(i)) + ")";
-        const std::string mine = QualifiedColumn(m_, c.name), theirs = QualifiedColumn(e_, c.name);
-        switch (agg.kind) {
-            case AggregateKind::CountStar:
-            case AggregateKind::Count:
-                return SumOf(c.name);
-            case AggregateKind::Sum:
-                return "CASE WHEN " + nn + " = 0 THEN NULL ELSE " + RunningSum(i, c.name) + " END";
-            case AggregateKind::Avg: {
-                const AvgState state = *AvgStateFor(agg.argument_type);
-                return "CASE WHEN " + nn + " = 0 THEN NULL ELSE CAST((" + RunningSum(i, AvgSumColumn(i)) + ") / CAST(" +
-                       nn + " AS " + state.divisor_type + ") AS " + agg.result_type + ") END";
-            }
-            case AggregateKind::BoolAnd:
-            case AggregateKind::BoolOr:
-                return BoolFromCounts(agg, nn, "(" + SumOf(TrueCountColumn(i)) + ")");
-            case AggregateKind::Min:
-            case AggregateKind::Max: {
-                const bool is_min = agg.kind == AggregateKind::Min;
-                const std::string lost = QualifiedColumn(e_, LostExtremeColumn(i));
-                // A lost extreme survives only if the deleted value was
-                // strictly beyond the stored one; else it is recomputed.
-                return "CASE WHEN " + nn + " = 0 THEN NULL WHEN " + lost + " THEN CASE WHEN " + theirs +
-                       (is_min ? " > " : " < ") + mine + " THEN " + mine + " END ELSE " +
-                       (is_min ? "LEAST(" : "GREATEST(") + mine + ", " + theirs + ") END";
-            }
-            case AggregateKind::VarPop:
-            case AggregateKind::VarSamp: {
-                const std::string value = VarianceFromSums(agg, nn, "(" + SumOf(AvgSumColumn(i), true) + ")",
-                                                           "(" + SumOf(SquareSumColumn(i), true) + ")");
-                if (!HasLostFlag(agg)) return value;
-                // Over numeric, after a delete of a non-null input: NULL
-                // until recomputed with its sums.
-                return "CASE WHEN " + QualifiedColumn(e_, LostExtremeColumn(i)) + " THEN NULL ELSE " + value + " END";
-            }
-            case AggregateKind::BitAnd:
-            case AggregateKind::BitOr: {
-                // Inserts fold into the stored value; after a delete that may
-                // have changed it, NULL until recomputed.
-                const std::string lost = QualifiedColumn(e_, LostExtremeColumn(i));
-                const char* op = agg.kind == AggregateKind::BitAnd ? " & " : " | ";
-                return "CASE WHEN " + nn + " = 0 OR " + lost + " THEN NULL WHEN " + mine + " IS NULL THEN " + theirs +
-                       " WHEN " + theirs + " IS NULL THEN " + mine + " ELSE " + mine + op + theirs + " END";
-            }
-        }
-        return mine;
-    }
-
-    // The new running sum `col` of aggregate column i (sum's value, or avg's
-    // sum). For a sum that tracks its display scale, NULL (the group is then
-    // recomputed) when the delta deleted inputs whose scale may be the
-    // largest of the group's (the stored sum's scale) and inserted none as
-    // large: its flag is then set (the value of a new group, ProjectDelta)
-    // and the delta row's sum has the deleted scale. Otherwise the sum
-    // of the stored and the delta's sums has the right scale already: the
-    // larger of both.
-    std::string RunningSum(size_t i, const std::string& col) const {
-        const std::string sum = AddNullable(QualifiedColumn(m_, col), QualifiedColumn(e_, col));
-        if (!TracksScale(*view_.columns[i].aggregate)) return sum;
-        // (A delta sum of 0 with no inputs left is NULL: its scale unknown.)
-        const std::string lost = "(" + QualifiedColumn(e_, LostExtremeColumn(i)) + " IS TRUE AND NOT COALESCE(scale(" +
-                                 QualifiedColumn(e_, col) + ") < scale(" + QualifiedColumn(m_, col) + "), false))";
-        return "CASE WHEN " + lost + " THEN NULL ELSE " + sum + " END";
+        return AccumulatedValue(*c.aggregate, i, c.name, rows_);
     }
 
     // Whether the new value of aggregate column i is stale until recomputed
     // (the conditions StaleExpr finds on the written row).
     std::string Stale(size_t i) const {
-        const OutputColumn& c = view_.columns[i];
-        std::vector<std::string> terms;
         const std::string v = Value(i);
-        if (HasLostFlag(*c.aggregate))
-            terms.push_back("(" + v + " IS NULL AND (" + SumOf(NonNullCountColumn(i)) + ") > 0)");
-        if (MayBeNonFinite(*c.aggregate)) terms.push_back("(" + v + " - " + v + ") <> 0");
-        return Join(terms, " OR ");
+        return StaleCondition(*view_.columns[i].aggregate, v, v, "(" + SumOf(NonNullCountColumn(i)) + ")", "");
     }
 
     // guard: an expression over a stale aggregate is NULL until recomputed.
@@ -224,7 +124,7 @@ class AccumulatedRow {
     }
 
     const ViewDefinition& view_;
-    std::string m_, e_;
+    RowAndDelta rows_;
     bool guard_ = false;
 };
 
@@ -243,7 +143,7 @@ std::vector<std::string> AccumulateSetList(const ViewDefinition& view, const std
                 add(t.name, row.SumOf(t.name));
                 break;
             case TableColumn::Kind::AvgSum:
-                add(t.name, row.RunningSum(t.index, t.name));
+                add(t.name, row.RunningSumOf(t.index, t.name));
                 break;
             case TableColumn::Kind::VarSum:
             case TableColumn::Kind::SquareSum:
@@ -262,26 +162,28 @@ std::vector<std::string> AccumulateSetList(const ViewDefinition& view, const std
     return sets;
 }
 
-// Condition on a freshly written IMMV row (qualifier m) meaning a min/max
-// (or a sum's display scale) must be recomputed: no value stored although
-// non-null inputs remain, or a new group was inserted from a delta that lost
-// its extreme (its value is then only the deleted one, kept for the update
-// path).
+// Whether stored aggregate column j (qualifier m) is stale until
+// recomputed: a min/max (or a sum's display scale, or an aggregate a change
+// reached) to recompute, no value stored although inputs remain, a new
+// group inserted from a delta that lost its extreme (its value is then only
+// the deleted one, kept for the update path), or a non-finite sum.
+std::string StoredStale(const ViewDefinition& view, size_t j, const std::string& m) {
+    const OutputColumn& c = view.columns[j];
+    const Aggregate& agg = *c.aggregate;
+    const std::string sum = QualifiedColumn(m, agg.kind == AggregateKind::Avg ? AvgSumColumn(j) : c.name);
+    const std::string lost = view.shape == ViewShape::Grouped ? QualifiedColumn(m, LostExtremeColumn(j)) : "";
+    return StaleCondition(agg, QualifiedColumn(m, c.name), sum, QualifiedColumn(m, NonNullCountColumn(j)), lost);
+}
+
+// Condition on a freshly written IMMV row (qualifier m) meaning some of its
+// aggregates must be recomputed (StoredStale), or its expressions over
+// aggregates evaluated.
 std::string StaleExpr(const ViewDefinition& view, const std::string& m) {
     std::vector<std::string> terms;
     for (size_t i = 0; i < view.columns.size(); ++i) {
-        const auto& agg = view.columns[i].aggregate;
-        if (!agg) continue;
-        if (MayBeNonFinite(*agg)) {
-            // Infinity - Infinity is NaN: a non-finite sum is recomputed.
-            const std::string sum =
-                QualifiedColumn(m, agg->kind == AggregateKind::Avg ? AvgSumColumn(i) : view.columns[i].name);
-            terms.push_back("(" + sum + " - " + sum + ") <> 0");
-        }
-        if (!HasLostFlag(*agg)) continue;
-        terms.push_back("(" + QualifiedColumn(m, view.columns[i].name) + " IS NULL AND " +
-                        QualifiedColumn(m, NonNullCountColumn(i)) + " > 0)");
-        if (view.shape == ViewShape::Grouped) terms.push_back(QualifiedColumn(m, LostExtremeColumn(i)) + " IS TRUE");
+        if (!view.columns[i].aggregate) continue;
+        const std::string stale = StoredStale(view, i, m);
+        if (!stale.empty()) terms.push_back(stale);
     }
     if (view.shape == ViewShape::Grouped && HasAggregateExpressions(view))
         terms.push_back(QualifiedColumn(m, UnevaluatedColumn()) + " IS TRUE");
@@ -297,7 +199,7 @@ std::string ReportRows(const std::string& dml, const std::string& gone, const st
 // Whether the rows a delta writes are recomputed when stale: expressions
 // over aggregates that may be stale are then written NULL meanwhile.
 bool GuardsExpressions(const ViewDefinition& view, const Delta& delta) {
-    return delta.HasNegative() && NeedsRecompute(view);
+    return MayRecompute(view, delta);
 }
 
 std::string ProjectionSelect(const ViewDefinition& view, const Delta& delta) {
@@ -318,24 +220,12 @@ MaintenanceStep KeyedUpsert(const ViewDefinition& view, const Delta& delta) {
                       Join(AccumulateSetList(view, m, "excluded", GuardsExpressions(view, delta)), ", ");
     // New groups are reported stale too while their expressions over
     // aggregates are unevaluated (EvaluateExpressions).
-    if (!delta.HasNegative() && !HasAggregateExpressions(view)) return {sql, StepInput::None, false};
+    if (!MayRecompute(view, delta) && !delta.HasNegative() && !HasAggregateExpressions(view))
+        return {sql, StepInput::None, false};
     // A gone row is not also stale: the recompute would give it a new
     // ctid, and the deletion of gone rows by ctid would then miss it.
     const std::string count = QualifiedColumn(m, MultiplicityColumn());
     return {ReportRows(sql, count + " = 0", count + " <> 0 AND (" + StaleExpr(view, m) + ")"), StepInput::None, true};
-}
-
-// Whether stored aggregate column j (qualifier m) is stale until recomputed.
-std::string StoredStale(const ViewDefinition& view, size_t j, const std::string& m) {
-    const OutputColumn& c = view.columns[j];
-    std::vector<std::string> terms;
-    const std::string v = QualifiedColumn(m, c.name);
-    if (HasLostFlag(*c.aggregate)) {
-        terms.push_back("(" + v + " IS NULL AND " + QualifiedColumn(m, NonNullCountColumn(j)) + " > 0)");
-        if (view.shape == ViewShape::Grouped) terms.push_back(QualifiedColumn(m, LostExtremeColumn(j)) + " IS TRUE");
-    }
-    if (MayBeNonFinite(*c.aggregate)) terms.push_back("(" + v + " - " + v + ") <> 0");
-    return Join(terms, " OR ");
 }
 
 // Evaluates the expressions over aggregates of the group rows listed in $1
@@ -375,38 +265,51 @@ MaintenanceStep GlobalUpdate(const ViewDefinition& view, const Delta& delta) {
     std::string sql = "UPDATE " + Immv(view) + " AS " + m + " SET " +
                       Join(AccumulateSetList(view, m, e, GuardsExpressions(view, delta)), ", ") + " FROM (" +
                       ProjectionSelect(view, delta) + ") AS " + e;
-    if (!delta.HasNegative() || !NeedsRecompute(view)) return {sql, StepInput::None, false};
+    if (!MayRecompute(view, delta)) return {sql, StepInput::None, false};
     return {ReportRows(sql, "false", StaleExpr(view, m)), StepInput::None, true};
 }
 
 // Recomputes from the base relations, in one statement, the min/max and
 // possibly non-finite sums of the IMMV rows listed in $1, and the
 // expressions over them.
-MaintenanceStep RecomputeAggregates(const ViewDefinition& view, const Delta& delta) {
-    const std::string m = kImmvAlias;
+// The columns a recompute of stale group rows writes: every aggregate
+// that may be recomputed (IsRecomputed), with the running sums kept beside
+// it, and the lost flags it clears.
+struct RecomputedColumns {
     std::vector<std::string> targets, values, clear;
-    // recomputed[i]: the position in `values` of aggregate column i's value.
-    std::vector<std::optional<size_t>> recomputed(view.columns.size());
+    // Per view column: the position in `values` of its recomputed value.
+    std::vector<std::optional<size_t>> position;
+};
+
+RecomputedColumns CollectRecomputed(const ViewDefinition& view) {
+    RecomputedColumns out;
+    out.position.resize(view.columns.size());
     for (size_t i = 0; i < view.columns.size(); ++i) {
         const auto& agg = view.columns[i].aggregate;
         if (!agg || !IsRecomputed(*agg)) continue;
-        recomputed[i] = values.size();
-        targets.push_back(QuoteIdent(view.columns[i].name));
-        values.push_back(AggregateCall(*agg));
-        if (agg->kind == AggregateKind::Avg) {
-            TableColumn sum{TableColumn::Kind::AvgSum, i, AvgSumColumn(i)};
-            targets.push_back(QuoteIdent(sum.name));
-            values.push_back(PopulateExpr(view, sum));
-        }
-        if (agg->kind == AggregateKind::VarPop || agg->kind == AggregateKind::VarSamp)
-            for (const TableColumn& sum : {TableColumn{TableColumn::Kind::VarSum, i, AvgSumColumn(i)},
-                                           TableColumn{TableColumn::Kind::SquareSum, i, SquareSumColumn(i)}}) {
-                targets.push_back(QuoteIdent(sum.name));
-                values.push_back(PopulateExpr(view, sum));
+        out.position[i] = out.values.size();
+        out.targets.push_back(QuoteIdent(view.columns[i].name));
+        out.values.push_back(AggregateCall(*agg));
+        for (TableColumn::Kind kind : StateKinds(*agg, view.shape)) {
+            if (kind == TableColumn::Kind::AvgSum || kind == TableColumn::Kind::VarSum ||
+                kind == TableColumn::Kind::SquareSum) {
+                out.targets.push_back(QuoteIdent(StateColumnName(kind, i)));
+                out.values.push_back(StateFromBase(*agg, kind));
             }
-        if (HasLostFlag(*agg) && view.shape == ViewShape::Grouped)
-            clear.push_back(", " + QuoteIdent(LostExtremeColumn(i)) + " = NULL");
+            if (kind == TableColumn::Kind::LostExtreme)
+                out.clear.push_back(", " + QuoteIdent(LostExtremeColumn(i)) + " = NULL");
+        }
     }
+    return out;
+}
+
+MaintenanceStep RecomputeAggregates(const ViewDefinition& view, const Delta& delta) {
+    const std::string m = kImmvAlias;
+    RecomputedColumns columns = CollectRecomputed(view);
+    std::vector<std::string>& targets = columns.targets;
+    const std::vector<std::string>& values = columns.values;
+    std::vector<std::string>& clear = columns.clear;
+    const std::vector<std::optional<size_t>>& recomputed = columns.position;
     // Expressions over a recomputed aggregate, evaluated over its new value
     // (value_of) and the stored values of the other columns they read.
     std::vector<size_t> expressions;
@@ -801,14 +704,12 @@ MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& de
             plan.steps.push_back(KeyedUpsert(view, delta));
             if (view.shape == ViewShape::Grouped && HasAggregateExpressions(view))
                 plan.steps.push_back(EvaluateExpressions(view, GuardsExpressions(view, delta)));
-            if (delta.HasNegative()) {
-                if (NeedsRecompute(view)) plan.steps.push_back(RecomputeAggregates(view, delta));
-                plan.steps.push_back(DeleteGoneRows(view));
-            }
+            if (MayRecompute(view, delta)) plan.steps.push_back(RecomputeAggregates(view, delta));
+            if (delta.HasNegative()) plan.steps.push_back(DeleteGoneRows(view));
             break;
         case ViewShape::GlobalAggregate:
             plan.steps.push_back(GlobalUpdate(view, delta));
-            if (delta.HasNegative() && NeedsRecompute(view)) plan.steps.push_back(RecomputeAggregates(view, delta));
+            if (MayRecompute(view, delta)) plan.steps.push_back(RecomputeAggregates(view, delta));
             break;
     }
     // The statement writing the groups first adds the delta to the counts
@@ -882,60 +783,6 @@ std::vector<std::string> RefreshStatements(const ViewDefinition& view, bool with
         statements.push_back("INSERT INTO " + Immv(view) + " (" + Join(Quoted(TableColumns(view)), ", ") + ") " +
                              PopulateQuery(view));
     return statements;
-}
-
-namespace {
-
-bool IsNumeric(const OutputColumn& c) {
-    const std::string& type = c.aggregate ? c.aggregate->result_type : c.type_sql;
-    return type == "numeric" || type.rfind("numeric(", 0) == 0;
-}
-
-// Whether the query determines how column c is shown, not only its value,
-// and maintenance keeps it so: a sum or avg (the largest scale of the
-// inputs), an expression over such. Not so a min or max, a group key or a
-// DISTINCT column of numeric type: equal values of different scales (1.0,
-// 1.00) are one group or extreme, shown as whichever row the scan met
-// first; nor a bag's column, whose rows are matched by value when deleted.
-bool DisplayIsDetermined(const ViewDefinition& view, const OutputColumn& c) {
-    switch (c.role) {
-        case ColumnRole::Plain:
-            return false;
-        case ColumnRole::GroupKey:
-            return !IsNumeric(c);
-        case ColumnRole::Aggregate:
-            // (Equal values of different scales are one DISTINCT value,
-            // shown as whichever the scan met first.)
-            return c.aggregate->kind != AggregateKind::Min && c.aggregate->kind != AggregateKind::Max &&
-                   !c.aggregate->distinct;
-        case ColumnRole::AggregateExpression:
-            for (size_t j : c.operands)
-                if (!DisplayIsDetermined(view, view.columns[j])) return false;
-            return true;
-    }
-    return false;
-}
-
-}  // namespace
-
-std::string VerifySql(const ViewDefinition& view, const std::string& definition_sql) {
-    // Columns without an equality operator are compared by their text form,
-    // and so are numeric ones whose display the query determines: 1.00 = 1,
-    // but the IMMV must show what the query shows.
-    std::vector<std::string> names, compared_stored, compared_query;
-    for (const auto& c : view.columns) {
-        if (c.hidden) continue;
-        names.push_back(QuoteIdent(c.name));
-        const bool as_text = !(c.has_equality || c.aggregate) || (IsNumeric(c) && DisplayIsDetermined(view, c));
-        auto compare = [&](const std::string& ref) { return as_text ? "CAST(" + ref + " AS text)" : ref; };
-        compared_stored.push_back(compare(QualifiedColumn("__ivm_s", c.name)));
-        compared_query.push_back(compare(QualifiedColumn("__ivm_q", c.name)));
-    }
-    const std::string stored = "SELECT " + Join(compared_stored, ", ") + " FROM " + Immv(view) + " AS __ivm_s";
-    const std::string query =
-        "SELECT " + Join(compared_query, ", ") + " FROM (" + definition_sql + ") AS __ivm_q(" + Join(names, ", ") + ")";
-    return "SELECT (SELECT count(*) FROM (" + stored + " EXCEPT ALL " + query +
-           ") AS __ivm_a) + (SELECT count(*) FROM (" + query + " EXCEPT ALL " + stored + ") AS __ivm_b)";
 }
 
 }  // namespace ivmx::core

@@ -127,25 +127,34 @@ std::vector<TableColumn> TableLayout(const ViewDefinition& view) {
     layout.push_back({TableColumn::Kind::Multiplicity, 0, MultiplicityColumn()});
     for (size_t i = 0; i < view.columns.size(); ++i) {
         const auto& agg = view.columns[i].aggregate;
-        if (!agg || agg->kind == AggregateKind::Count || agg->kind == AggregateKind::CountStar) continue;
-        layout.push_back({TableColumn::Kind::NonNullCount, i, NonNullCountColumn(i)});
-        if (agg->kind == AggregateKind::Avg) layout.push_back({TableColumn::Kind::AvgSum, i, AvgSumColumn(i)});
-        if (agg->kind == AggregateKind::VarPop || agg->kind == AggregateKind::VarSamp) {
-            layout.push_back({TableColumn::Kind::VarSum, i, AvgSumColumn(i)});
-            layout.push_back({TableColumn::Kind::SquareSum, i, SquareSumColumn(i)});
-        }
-        if (agg->kind == AggregateKind::BoolAnd || agg->kind == AggregateKind::BoolOr)
-            layout.push_back({TableColumn::Kind::TrueCount, i, TrueCountColumn(i)});
-        const bool extreme = agg->kind == AggregateKind::Min || agg->kind == AggregateKind::Max ||
-                             agg->kind == AggregateKind::BitAnd || agg->kind == AggregateKind::BitOr;
-        const bool numeric_variance = (agg->kind == AggregateKind::VarPop || agg->kind == AggregateKind::VarSamp) &&
-                                      agg->argument_type == "numeric";
-        if ((extreme || TracksScale(*agg) || numeric_variance) && view.shape == ViewShape::Grouped)
-            layout.push_back({TableColumn::Kind::LostExtreme, i, LostExtremeColumn(i)});
+        if (!agg) continue;
+        for (TableColumn::Kind kind : StateKinds(*agg, view.shape))
+            layout.push_back({kind, i, StateColumnName(kind, i)});
     }
     if (view.shape == ViewShape::Grouped && HasAggregateExpressions(view))
         layout.push_back({TableColumn::Kind::Unevaluated, 0, UnevaluatedColumn()});
     return layout;
+}
+
+std::string StateColumnName(TableColumn::Kind kind, size_t column_index) {
+    switch (kind) {
+        case TableColumn::Kind::NonNullCount:
+            return NonNullCountColumn(column_index);
+        case TableColumn::Kind::AvgSum:
+        case TableColumn::Kind::VarSum:
+            return AvgSumColumn(column_index);
+        case TableColumn::Kind::SquareSum:
+            return SquareSumColumn(column_index);
+        case TableColumn::Kind::TrueCount:
+            return TrueCountColumn(column_index);
+        case TableColumn::Kind::LostExtreme:
+            return LostExtremeColumn(column_index);
+        case TableColumn::Kind::Output:
+        case TableColumn::Kind::Multiplicity:
+        case TableColumn::Kind::Unevaluated:
+            break;
+    }
+    throw Error(sqlstate::kInternalError, "a table column of this kind is no aggregate state");
 }
 
 void ApplyColumnNames(ViewDefinition& view, const std::vector<std::string>& names) {

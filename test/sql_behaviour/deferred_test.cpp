@@ -52,6 +52,22 @@ TEST_F(Deferred, GroupedNumericAndFloatWithNonFiniteValues) {
     Run(v, "SELECT h, sum(w), avg(f), max(w), min(f) FROM {acc} GROUP BY h", {Acc()}, options);
 }
 
+// Lists and float variances of groups a split batch reaches are
+// recomputed from the relation as of the batch's end.
+TEST_F(Deferred, ListsXorAndDeviationsWithSplitBatches) {
+    auto v = View("mv", ViewShape::Grouped, {Relation(Acc(), "a", {"id", "g", "h", "v", "w", "f"})});
+    v.columns = {GroupKey("g", "a.g"),
+                 CalledAggregate("l", AggregateKind::StringAgg, "a.h", "text", "text", "a.h, ','::text ORDER BY a.id"),
+                 CalledAggregate("vs", AggregateKind::ArrayAgg, "a.v", "integer", "integer[]", "a.v ORDER BY a.id"),
+                 Aggregate("x", AggregateKind::BitXor, "a.v", "integer", "integer"),
+                 Aggregate("sd", AggregateKind::StddevSamp, "a.w", "numeric", "numeric"),
+                 Aggregate("vf", AggregateKind::VarSamp, "a.f", "double precision", "double precision")};
+    Run(v,
+        "SELECT g, string_agg(h, ',' ORDER BY id), array_agg(v ORDER BY id), bit_xor(v), stddev_samp(w), "
+        "var_samp(f) FROM {acc} GROUP BY g",
+        {Acc()});
+}
+
 TEST_F(Deferred, GlobalAggregateWithSplitBatches) {
     auto v = View("mv", ViewShape::GlobalAggregate, {Relation(Acc(), "a", {"h", "v"})});
     v.columns = {Aggregate("n", AggregateKind::CountStar),

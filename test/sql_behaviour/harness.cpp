@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "ivmx/core/aggregate_rules.hpp"
 #include "ivmx/core/delta_query.hpp"
 #include "ivmx/core/sql_text.hpp"
 
@@ -358,6 +359,15 @@ bool IsNumericSumOrAvg(const core::OutputColumn& c) {
            (c.aggregate->kind == core::AggregateKind::Sum || c.aggregate->kind == core::AggregateKind::Avg);
 }
 
+// A variance or standard deviation over floats depends in its last bits on
+// the order in which the rows are fed, which the recompute and the query
+// (a sort for the ORDER BY of another aggregate, say) need not share: it is
+// compared as real.
+bool IsFloatMoment(const core::OutputColumn& c) {
+    return c.aggregate && core::IsMomentKind(c.aggregate->kind) &&
+           core::StrategyOf(*c.aggregate) == core::AggregateStrategy::Recompute;
+}
+
 }  // namespace
 
 bool Immv::ShowsNumericScale(const core::OutputColumn& c) const {
@@ -372,15 +382,19 @@ std::string Immv::Mismatch(const std::map<std::string, std::string>& tables) {
     const std::string immv = core::QuoteQualified(view_.immv);
     // Numeric sums and averages (and expressions over them) must show the
     // query's display scale too: they are compared by their text; other
-    // columns by equality.
+    // columns by equality (variances over floats as real).
     std::vector<std::string> names, stored_list, expected_list;
     for (const auto& c : view_.columns) {
         if (c.hidden) continue;
         const std::string name = core::QuoteIdent(c.name);
         names.push_back(name);
         const bool as_text = ShowsNumericScale(c);
-        stored_list.push_back(as_text ? "CAST(__s." + name + " AS text)" : "__s." + name);
-        expected_list.push_back(as_text ? "CAST(__q." + name + " AS text)" : "__q." + name);
+        const bool as_real = IsFloatMoment(c);
+        auto compared = [&](const std::string& ref) {
+            return as_text ? "CAST(" + ref + " AS text)" : as_real ? "CAST(" + ref + " AS real)" : ref;
+        };
+        stored_list.push_back(compared("__s." + name));
+        expected_list.push_back(compared("__q." + name));
     }
     const std::string stored = "SELECT " + core::Join(stored_list, ", ") + " FROM " + immv + " AS __s";
     const std::string expected = "SELECT " + core::Join(expected_list, ", ") + " FROM (" +
@@ -410,11 +424,14 @@ std::string Immv::Mismatch(const std::map<std::string, std::string>& tables) {
             // group may keep false, but a row left flagged was not
             // recomputed (or its expressions not evaluated).
             lost.push_back(name + " IS TRUE");
-        else if (t.kind == core::TableColumn::Kind::AvgSum)
-            // Without non-null inputs the running sum means nothing (a
+        else if (t.kind == core::TableColumn::Kind::AvgSum || t.kind == core::TableColumn::Kind::VarSum ||
+                 t.kind == core::TableColumn::Kind::SquareSum)
+            // Without non-null inputs a running sum means nothing (a
             // maintained one may be 0 where a fresh one is NULL).
             state.push_back("CASE WHEN " + core::QuoteIdent(core::NonNullCountColumn(t.index)) +
                             " = 0 THEN NULL ELSE " + name + " END");
+        else if (t.kind == core::TableColumn::Kind::Output && IsFloatMoment(view_.columns[t.index]))
+            state.push_back("CAST(" + name + " AS real)");
         else
             state.push_back(name);
     }
@@ -481,6 +498,15 @@ core::OutputColumn Aggregate(const std::string& name, core::AggregateKind kind, 
     agg.argument_type = arg_type;
     agg.result_type = result_type;
     c.aggregate = agg;
+    return c;
+}
+
+core::OutputColumn CalledAggregate(const std::string& name, core::AggregateKind kind, const std::string& arg,
+                                   const std::string& arg_type, const std::string& result_type,
+                                   const std::string& call) {
+    core::OutputColumn c = Aggregate(name, kind, arg, arg_type, result_type);
+    c.aggregate->call_arguments_sql = call;
+    c.aggregate->ordered = call.find(" ORDER BY ") != std::string::npos;
     return c;
 }
 

@@ -179,6 +179,12 @@ core::OutputColumn GroupKey(const std::string& name, const std::string& expr, bo
 core::OutputColumn Aggregate(const std::string& name, core::AggregateKind kind, const std::string& arg = "",
                              const std::string& arg_type = "", const std::string& result_type = "bigint");
 // An aggregate with FILTER (WHERE condition).
+// An aggregate called with several arguments or ORDER BY (string_agg,
+// array_agg, the JSON aggregates): `call` is what goes between its
+// parentheses, `arg` its first argument.
+core::OutputColumn CalledAggregate(const std::string& name, core::AggregateKind kind, const std::string& arg,
+                                   const std::string& arg_type, const std::string& result_type,
+                                   const std::string& call);
 core::OutputColumn Filtered(core::OutputColumn aggregate, const std::string& condition);
 // An expression over aggregates and keys: $n stands for column operands[n - 1].
 core::OutputColumn Expression(const std::string& name, const std::string& sql, std::vector<size_t> operands);

@@ -177,6 +177,23 @@ TEST_F(Joins, LeftJoinGroupedWithFiltersAndExpression) {
         {Acc(), Br()});
 }
 
+// Lists over the nullable side of a left join: a dangling row is one
+// NULL element.
+TEST_F(Joins, LeftJoinGroupedLists) {
+    auto v = View(ViewShape::Grouped, {Relation(Br(), "b"), Relation(Acc(), "a")});
+    v.join_tree = Join(JoinTree::Kind::Left, Leaf(0), Leaf(1), "(a.g = b.g)");
+    v.columns = {
+        GroupKey("name", "b.name"),
+        CalledAggregate("ids", AggregateKind::ArrayAgg, "a.id", "integer", "integer[]", "a.id ORDER BY a.id, b.bid"),
+        CalledAggregate("hs", AggregateKind::StringAgg, "a.h", "text", "text", "a.h, ','::text ORDER BY a.id, b.bid"),
+        Aggregate("x", AggregateKind::BitXor, "a.v", "integer", "integer"),
+        Aggregate("sd", AggregateKind::StddevPop, "a.v", "integer", "numeric")};
+    Run(v,
+        "SELECT b.name, array_agg(a.id ORDER BY a.id, b.bid), string_agg(a.h, ',' ORDER BY a.id, b.bid), "
+        "bit_xor(a.v), stddev_pop(a.v) FROM {br} b LEFT JOIN {acc} a ON a.g = b.g GROUP BY b.name",
+        {Acc(), Br()});
+}
+
 TEST_F(Joins, FullJoinDistinct) {
     auto v = View(ViewShape::Distinct, {Relation(Acc(), "a"), Relation(Br(), "b")});
     v.join_tree = Join(JoinTree::Kind::Full, Leaf(0), Leaf(1), "(a.g = b.g)");

@@ -169,6 +169,53 @@ TEST_F(SingleTable, GlobalAggregateWithFilters) {
         "{acc}");
 }
 
+// bit_xor folded in both ways, standard deviations from the moments (over
+// numeric recomputed after deletes), variances over floats recomputed for
+// every group a change reaches.
+TEST_F(SingleTable, GroupedXorAndStandardDeviations) {
+    auto v = OverAcc(ViewShape::Grouped, {"g", "h", "v", "w", "f"});
+    v.columns = {GroupKey("g", "a.g"),
+                 Aggregate("x", AggregateKind::BitXor, "a.v", "integer", "integer"),
+                 Filtered(Aggregate("xh", AggregateKind::BitXor, "a.v", "integer", "integer"), "(a.h = 'a'::text)"),
+                 Aggregate("sd", AggregateKind::StddevSamp, "a.v", "integer", "numeric"),
+                 Aggregate("sw", AggregateKind::StddevPop, "a.w", "numeric", "numeric"),
+                 Aggregate("vf", AggregateKind::VarPop, "a.f", "double precision", "double precision"),
+                 Aggregate("n", AggregateKind::CountStar)};
+    Run(v,
+        "SELECT g, bit_xor(v), bit_xor(v) FILTER (WHERE h = 'a'), stddev_samp(v), stddev_pop(w), var_pop(f), "
+        "count(*) FROM {acc} GROUP BY g");
+}
+
+// Lists in a given order, recomputed for every group a change reaches, and
+// an expression over one.
+TEST_F(SingleTable, GroupedListsInOrder) {
+    auto v = OverAcc(ViewShape::Grouped, {"id", "g", "h", "v", "w"});
+    v.columns = {
+        GroupKey("g", "a.g"),                                                                                     // 0
+        CalledAggregate("l", AggregateKind::StringAgg, "a.h", "text", "text", "a.h, ','::text ORDER BY a.id"),    // 1
+        CalledAggregate("vs", AggregateKind::ArrayAgg, "a.v", "integer", "integer[]", "a.v ORDER BY a.id DESC"),  // 2
+        Filtered(CalledAggregate("ws", AggregateKind::JsonbAgg, "a.w", "numeric", "jsonb", "a.w ORDER BY a.id"),
+                 "(a.v > 0)"),  // 3
+        CalledAggregate("o", AggregateKind::JsonbObjectAgg, "a.id", "integer", "jsonb",
+                        "a.id, a.h ORDER BY a.id"),        // 4
+        Expression("e", "COALESCE($1, '-'::text)", {1})};  // 5
+    v.columns[5].type_sql = "text";
+    Run(v,
+        "SELECT g, string_agg(h, ',' ORDER BY id), array_agg(v ORDER BY id DESC), jsonb_agg(w ORDER BY id) FILTER "
+        "(WHERE v > 0), jsonb_object_agg(id, h ORDER BY id), coalesce(string_agg(h, ',' ORDER BY id), '-') FROM "
+        "{acc} GROUP BY g");
+}
+
+TEST_F(SingleTable, GlobalListsAndDeviations) {
+    auto v = OverAcc(ViewShape::GlobalAggregate, {"id", "h", "v", "f"});
+    v.columns = {
+        CalledAggregate("l", AggregateKind::StringAgg, "a.h", "text", "text", "a.h, '|'::text ORDER BY a.h, a.id"),
+        Aggregate("x", AggregateKind::BitXor, "a.v", "integer", "integer"),
+        Aggregate("sd", AggregateKind::StddevPop, "a.v", "integer", "numeric"),
+        Aggregate("sf", AggregateKind::StddevSamp, "a.f", "double precision", "double precision")};
+    Run(v, "SELECT string_agg(h, '|' ORDER BY h, id), bit_xor(v), stddev_pop(v), stddev_samp(f) FROM {acc}");
+}
+
 // Expressions over aggregates and group keys, re-evaluated whenever their
 // row is written: SELECT h, sum(v) AS s, sum(v) + 1, h || ':' || count(*),
 // coalesce(max(v), -100), round(avg(w), 2) FROM acc GROUP BY h

@@ -242,6 +242,21 @@ DeadlockCause DeadlockClassifier::Classify(int index, const std::string& detail,
                 order.push_back(pid);
             }
     if (waits.empty()) maintenance.push_back("the DETAIL names no wait (not understood)");
+    static const std::regex relation_re(R"(relation (\d+) of database (\d+))");
+    // Whether the process waits for a row of a table that is no IMMV and
+    // not pg_ivmx's: pre-commit maintenance locks no such row, so it waits
+    // in a statement of its own, not in a COMMIT it sent before.
+    auto waits_for_base_row = [&](int pid) {
+        for (const Wait& wait : waits) {
+            std::smatch m;
+            if (wait.pid != pid || wait.object.compare(0, 6, "tuple ") != 0 ||
+                !std::regex_search(wait.object, m, relation_re) || m[2] != database_oid_)
+                continue;
+            const Relation rel = LookUp(std::stoul(m[1]));
+            if (rel.found && !rel.immv && rel.schema != "ivmx") return true;
+        }
+        return false;
+    };
 
     // The processes of the cycle.
     for (int pid : order) {
@@ -254,7 +269,8 @@ DeadlockCause DeadlockClassifier::Classify(int index, const std::string& detail,
             // victim's abort released the statement before, which is the
             // one that waited (see kJustSent).
             auto previous = before_last.find(p.index);
-            const bool just_sent = last_ago < kJustSent && p.index != index && previous != before_last.end();
+            const bool just_sent = last_ago < kJustSent && p.index != index && previous != before_last.end() &&
+                                   !(EndsTransaction(previous->second.sql) && waits_for_base_row(pid));
             const Sending& s = just_sent ? previous->second : *p.sending;
             const double ago = std::chrono::duration<double>(received - s.at).count();
             char when[64];
@@ -284,7 +300,6 @@ DeadlockCause DeadlockClassifier::Classify(int index, const std::string& detail,
     }
 
     // What they waited for.
-    static const std::regex relation_re(R"(relation (\d+) of database (\d+))");
     static const std::regex object_re(R"(object (\d+) of class (\d+) of database (\d+))");
     std::vector<std::string> kinds;  // per wait, for grouping
     for (const Wait& wait : waits) {

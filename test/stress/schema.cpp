@@ -190,6 +190,11 @@ const std::vector<TwinShape>& TwinShapes() {
         {"numeric_left_groups", "sum/avg of numeric with mixed scales over a LEFT JOIN (display scale)",
          "SELECT k.g, sum(p.v) AS sum_v, avg(p.v * 2) AS avg_v2, sum(p.v) - count(p.id) AS net "
          "FROM t_kv k LEFT JOIN t_pk p ON p.n = k.x GROUP BY k.g"},
+        {"list_left_groups",
+         "string_agg/array_agg/jsonb_agg, bit_xor, stddev and a float variance grouped over a LEFT JOIN",
+         "SELECT p.g, string_agg(c.s, ',' ORDER BY c.cid) AS ss, array_agg(c.w ORDER BY c.cid) AS ws, "
+         "jsonb_agg(c.cid ORDER BY c.cid) FILTER (WHERE c.w > 0) AS cids, bit_xor(c.k) AS xk, stddev(c.w) AS sd_w, "
+         "var_samp(p.f) AS vs_f FROM t_pk p LEFT JOIN t_fk c ON c.pid = p.id GROUP BY p.g"},
         {"cte_twice", "WITH query referenced twice, LEFT JOIN of it with itself",
          "WITH c AS (SELECT a, x, b FROM t_kv WHERE g <> 2) "
          "SELECT c1.a, c1.b, c2.b AS b2 FROM c c1 LEFT JOIN c c2 ON c1.x = c2.a AND c1.b < c2.b"},
@@ -302,6 +307,18 @@ std::vector<View> AllViews() {
         {"mv_distinct_left", "count(DISTINCT) over a LEFT JOIN, without GROUP BY",
          "SELECT count(DISTINCT c.w) AS dw, count(DISTINCT p.g) AS dg, sum(DISTINCT c.k) AS sk "
          "FROM t_pk p LEFT JOIN t_fk c ON c.pid = p.id"},
+        {"mv_list_groups", "string_agg/array_agg/json_agg/jsonb_agg/jsonb_object_agg, ORDER BY, FILTER, expressions",
+         "SELECT g, string_agg(s, ',' ORDER BY id) AS ss, array_agg(n ORDER BY id) AS ns, "
+         "json_agg(v ORDER BY id)::text AS jv, jsonb_agg(f ORDER BY id) FILTER (WHERE n > 1) AS jf, "
+         "jsonb_object_agg(id, s ORDER BY id) AS obj, coalesce(string_agg(s, '' ORDER BY s, id), '-') AS e, "
+         "string_agg(s, ',') AS unordered FROM t_pk GROUP BY g"},
+        {"mv_list_totals", "string_agg/array_agg without GROUP BY over a table without key, one without ORDER BY",
+         "SELECT string_agg(s, '|' ORDER BY rid, s) AS ss, array_agg(n ORDER BY n, rid) AS ns, array_agg(g) AS gs "
+         "FROM t_bag WHERE n IS DISTINCT FROM 3"},
+        {"mv_xor_sd_groups", "bit_xor, stddev over integers and numeric, variances over floats, FILTER, expressions",
+         "SELECT n, bit_xor(g) AS x_g, bit_xor(id) FILTER (WHERE v > 0) AS x_id, stddev(id) AS sd_id, "
+         "stddev_pop(v) AS sp_v, stddev_samp(g) FILTER (WHERE f >= 0) AS ss_g, var_pop(f) AS vp_f, "
+         "stddev(f) AS sd_f, coalesce(stddev_pop(id), 0) * 2 AS e FROM t_pk GROUP BY n"},
         {"mv_expr_totals", "expressions over aggregates without GROUP BY",
          "SELECT count(*) * 2 AS c2, coalesce(max(n), -1) + coalesce(min(n), 0) AS mm, "
          "sum(n) / nullif(count(n), 0) AS per, max(s) || '/' || min(s) AS s_range FROM t_pk"},
@@ -353,6 +370,15 @@ std::vector<View> AllViews() {
          true},
         {"dmv_distinct_totals", "deferred: DISTINCT aggregates without GROUP BY",
          "SELECT count(DISTINCT g) AS dg, sum(DISTINCT n) AS sn, avg(DISTINCT n) AS an FROM t_bag", true},
+        {"dmv_list_groups", "deferred: string_agg/array_agg/jsonb_agg over a table without key",
+         "SELECT g, string_agg(s, ',' ORDER BY rid, s) AS ss, array_agg(n ORDER BY rid, n) AS ns, "
+         "jsonb_agg(f ORDER BY rid, f) FILTER (WHERE n > 0) AS jf, array_agg(rid) AS unordered, "
+         "coalesce(string_agg(s, '' ORDER BY s), '') || count(*) AS e FROM t_bag GROUP BY g",
+         true},
+        {"dmv_xor_sd_totals", "deferred: bit_xor, stddev, a float variance, jsonb_object_agg without GROUP BY",
+         "SELECT bit_xor(n) AS x_n, stddev(n) AS sd_n, stddev_pop(v) AS sp_v, var_samp(f) AS vs_f, "
+         "jsonb_object_agg(rid, g ORDER BY rid, g) FILTER (WHERE g IS NOT NULL) AS obj FROM t_bag",
+         true},
         {"dmv_join_groups", "deferred: inner join of two tables, grouped, with min/max",
          "SELECT b.g, count(*) AS cnt, sum(k.x) AS sum_x, min(b.f) AS min_f, max(k.t) AS max_t "
          "FROM t_bag b JOIN t_kv k ON b.g = k.a GROUP BY b.g",
@@ -379,6 +405,12 @@ std::vector<View> AllViews() {
          "CASE WHEN count(*) > 1 THEN 'many' ELSE 'one' END AS size FROM nest_a2 GROUP BY x",
          false,
          {"nest_a2"}},
+        {"nest_a_list",
+         "nested (deferred): string_agg, stddev and bit_xor over the immediate IMMV nest_a1",
+         "SELECT g, string_agg(b::text, ',' ORDER BY b, id) AS bs, stddev(x) AS sd_x, bit_xor(id) AS xi, "
+         "array_agg(s ORDER BY id, b) AS ss FROM nest_a1 GROUP BY g",
+         true,
+         {"nest_a1"}},
         // Chain B, deferred -> immediate -> deferred, over a table without key.
         {"nest_b1", "nested B1 (deferred): join of a bag table and a keyed table",
          "SELECT b.rid, b.g, b.n, b.f, k.t FROM t_bag b JOIN t_kv k ON b.n = k.x AND b.g = k.g", true},

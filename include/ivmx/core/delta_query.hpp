@@ -66,17 +66,6 @@ std::vector<std::string> GroupingExpressions(const ViewDefinition& view);
 // by rather than a select-list position.
 std::string GroupingItem(const OutputColumn& column);
 
-// bool_and / bool_or from the number of non-null and of true inputs.
-// var_pop / var_samp from the number of non-null inputs, their sum and the
-// sum of their squares (numeric), exactly as PostgreSQL computes them.
-std::string VarianceFromSums(const Aggregate& agg, const std::string& n, const std::string& sum,
-                             const std::string& squares);
-
-// The argument of var_pop/var_samp as it is summed (numeric).
-std::string VarInput(const std::string& arg);
-
-std::string BoolFromCounts(const Aggregate& agg, const std::string& non_null, const std::string& trues);
-
 // A key column for KeyLookup: its name in both tables, and whether it is
 // known never to be NULL.
 struct LookupKey {
@@ -95,29 +84,20 @@ std::string KeyLookup(const std::string& table, const std::vector<LookupKey>& ke
 // `lhs = rhs`, or its NULL-matching form when either side may be NULL.
 std::string MatchExpr(const std::string& lhs, const std::string& rhs, bool not_null);
 
-// `a + b` where a NULL operand stands for "no value" rather than unknown.
-std::string AddNullable(const std::string& a, const std::string& b);
-
 // Whether the view keeps any min/max (or bit_and/bit_or) aggregate.
 bool HasExtremes(const ViewDefinition& view);
 
-// Whether a sum/avg may hold Infinity or NaN, which cannot be subtracted
-// back out: such values are recomputed instead (float and numeric inputs).
-bool MayBeNonFinite(const Aggregate& agg);
-
-// Whether the aggregate keeps a lost-extreme flag (min/max, and a sum that
-// tracks its display scale: TracksScale), set when a delta deleted its
-// extreme without replacing it; bit_and/bit_or and a variance over numeric
-// keep one too, set when a delta deleted any non-null input.
-bool HasLostFlag(const Aggregate& agg);
-
-// Whether an aggregate may have to be recomputed from the base relations
-// after rows were removed (min/max, bit_and/bit_or, sums that may be
-// non-finite, variances over numeric).
-bool IsRecomputed(const Aggregate& agg);
-
-// Whether removing rows may leave an aggregate that must be recomputed from
-// the base relations (a lost min/max, a non-finite sum).
+// Whether a change may leave an aggregate of the view to recompute from
+// the base relations (a lost min/max, a non-finite sum, an aggregate of the
+// Recompute strategy: IsRecomputed).
 bool NeedsRecompute(const ViewDefinition& view);
+
+// Whether the view has an aggregate recomputed after any change of its
+// group, inserts too (AggregateStrategy::Recompute).
+bool RecomputesOnEveryChange(const ViewDefinition& view);
+
+// Whether applying `delta` may leave groups to recompute: deletes, or any
+// change when the view has aggregates recomputed after every change.
+bool MayRecompute(const ViewDefinition& view, const Delta& delta);
 
 }  // namespace ivmx::core

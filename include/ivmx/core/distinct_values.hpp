@@ -18,6 +18,11 @@
 
 namespace ivmx::core {
 
+// Whether the aggregate is kept from a values table: count, sum or avg with
+// DISTINCT. (Aggregates recomputed on every change of their group, such as
+// string_agg, take DISTINCT as it is; min, max and the like ignore it.)
+bool CountsDistinctValues(const Aggregate& agg);
+
 // Suffix of the name of values table n (1-based): __ivm_values_<n>.
 std::string DistinctValuesSuffix(size_t n);
 

@@ -61,12 +61,31 @@ std::string ConstantFromItem(const ConstantRelation& constant);
 // side of SELECT 1 WHERE EXISTS (...), a semi-join).
 ConstantRelation UnitRelation();
 
-// BoolAnd and BoolOr are kept as counts of non-null and of true inputs
-// (every() is bool_and()). BitAnd and BitOr are not invertible: kept like
-// min/max, folded on insert, recomputed when a delete may change them.
-// VarPop and VarSamp (variance() is var_samp()) are kept as the number of
-// non-null inputs, their sum and the sum of their squares.
-enum class AggregateKind { CountStar, Count, Sum, Avg, Min, Max, BoolAnd, BoolOr, BitAnd, BitOr, VarPop, VarSamp };
+// The aggregates the engine maintains; how each is kept is the strategy
+// aggregate_rules.hpp gives it (AggregateStrategy). every() is bool_and(),
+// variance() is var_samp(), stddev() is stddev_samp().
+enum class AggregateKind {
+    CountStar,
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    BoolAnd,
+    BoolOr,
+    BitAnd,
+    BitOr,
+    BitXor,
+    VarPop,
+    VarSamp,
+    StddevPop,
+    StddevSamp,
+    StringAgg,
+    ArrayAgg,
+    JsonAgg,
+    JsonbAgg,
+    JsonbObjectAgg,
+};
 
 // An aggregate in the select list, with the type facts maintenance needs.
 struct Aggregate {
@@ -78,6 +97,15 @@ struct Aggregate {
     // A numeric argument whose type modifier fixes its display scale
     // (numeric(p,s)): every value has scale s, and so has their sum.
     bool scale_fixed = false;
+    // For aggregates with several arguments or ORDER BY (string_agg,
+    // array_agg, the JSON aggregates): what goes between the parentheses
+    // of the call, every argument and the ORDER BY clause; argument_sql is
+    // then the first argument only. Empty: the call is name(argument_sql).
+    std::string call_arguments_sql;
+    bool ordered = false;  // the call has ORDER BY
+    // string_agg's delimiter when it is a non-empty constant (the result
+    // of an unordered string_agg is then compared piece by piece).
+    std::string constant_delimiter_sql;
     // count/sum/avg(DISTINCT x): over the distinct non-null values of the
     // group, whose multiplicities a companion table keeps (DistinctValues).
     bool distinct = false;
@@ -208,14 +236,18 @@ struct TableColumn {
     enum class Kind {
         Output,        // view.columns[index]
         Multiplicity,  // __ivm_count__: number of base rows behind the IMMV row
-        NonNullCount,  // non-null inputs of aggregate view.columns[index]
+        NonNullCount,  // inputs of aggregate view.columns[index]: its non-null
+                       // arguments (or rows, for aggregates that take NULLs in: InputCount)
         AvgSum,        // running sum of avg aggregate view.columns[index]
         TrueCount,     // true inputs of bool_and/bool_or aggregate view.columns[index]
-        VarSum,        // sum (numeric) of the inputs of var_pop/var_samp view.columns[index]
+        VarSum,        // sum (numeric) of the inputs of a variance or standard
+                       // deviation kept as moments, view.columns[index]
         SquareSum,     // sum (numeric) of their squares
-        LostExtreme,   // scratch flag of min/max/bit_and/bit_or view.columns[index], of a
-                       // sum that may have lost its display scale (TracksScale) or of a
-                       // variance over numeric (always NULL when stored)
+        LostExtreme,   // scratch flag of an aggregate of view.columns[index] that
+                       // a change may leave to recompute (HasLostFlag: min/max,
+                       // bit_and/bit_or, a sum that may have lost its display
+                       // scale, moments over numeric, aggregates recomputed on
+                       // every change); always NULL when stored
         Unevaluated,   // scratch flag of a group row whose expressions over aggregates are
                        // still to be evaluated (always NULL when stored)
     };
@@ -226,6 +258,10 @@ struct TableColumn {
 
 // The IMMV table's columns in table order.
 std::vector<TableColumn> TableLayout(const ViewDefinition& view);
+
+// The name of hidden state column `kind` of aggregate view.columns[i]
+// (NonNullCount, AvgSum, VarSum, SquareSum, TrueCount, LostExtreme).
+std::string StateColumnName(TableColumn::Kind kind, size_t column_index);
 
 // Renames the visible output columns, in order, to names (which may be
 // shorter than the visible column list: the rest keep their names).
