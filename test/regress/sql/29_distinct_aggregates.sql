@@ -7,33 +7,15 @@ CREATE EXTENSION IF NOT EXISTS pg_ivmx;
 -- outer joins, NULLs, numeric scales, large and negative values, in
 -- immediate and deferred mode and nested; what stays refused; two roles.
 -- :check compares every IMMV with its query after each change.
--- The scheduler is off: only ivmx.flush applies deferred changes.
-ALTER SYSTEM SET ivmx.enabled = off;
-SELECT pg_reload_conf();
-SELECT pg_sleep(0.3);
-CREATE SCHEMA distinct_aggs;
-SET search_path = distinct_aggs, public;
-
-CREATE FUNCTION text_diff(immv regclass) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-    cols text;
-    def text := ivmx.get_immv_def(immv);
-    n bigint;
-BEGIN
-    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO cols
-      FROM pg_attribute WHERE attrelid = immv AND attnum > 0 AND NOT attisdropped AND attname NOT LIKE '\_\_ivm%';
-    EXECUTE format('SELECT count(*) FROM ((SELECT ROW(%s)::text FROM %s EXCEPT ALL SELECT q::text FROM (%s) q) '
-                   'UNION ALL (SELECT q::text FROM (%s) q EXCEPT ALL SELECT ROW(%s)::text FROM %s)) d',
-                   cols, immv, def, def, cols, immv) INTO n;
-    RETURN n;
-END $$;
-CREATE VIEW immvs AS
-SELECT i.immvrelid AS immv FROM ivmx.immv i JOIN pg_class c ON c.oid = i.immvrelid
- WHERE c.relnamespace = 'distinct_aggs'::regnamespace;
--- (text_diff only where the display is determined: equal numerics of
--- different scales are one DISTINCT value, shown as whichever came first.)
+-- setup/aggregate_checks.sql turns the scheduler off (only ivmx.flush
+-- applies deferred changes) and defines :check and :flush.
+\set schema distinct_aggs
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set setup :abs_srcdir '/setup/aggregate_checks.sql'
+\i :setup
+-- (verify_immv only: equal numerics of different scales are one DISTINCT
+-- value, shown as whichever the scan met first.)
 \set check 'SELECT immv, ivmx.verify_immv(immv) AS verify FROM immvs ORDER BY immv::text'
-\set flush 'SELECT count(ivmx.flush(immv)) AS flushed FROM immvs JOIN ivmx.immv_status s USING (immv) WHERE s.mode = ''deferred'''
 
 CREATE TABLE customers (id int PRIMARY KEY, region text);
 CREATE TABLE orders (id int PRIMARY KEY, customer_id int, region text, amount numeric, qty int, big bigint);

@@ -8,31 +8,12 @@ CREATE EXTENSION IF NOT EXISTS pg_ivmx;
 -- immediate and deferred mode and nested; then DDL on such IMMVs, two roles,
 -- and what stays refused. :check compares every IMMV with its query after
 -- each change (verify_immv, and the text form of its visible columns).
--- The scheduler is off: only ivmx.flush applies deferred changes.
-ALTER SYSTEM SET ivmx.enabled = off;
-SELECT pg_reload_conf();
-SELECT pg_sleep(0.3);
-CREATE SCHEMA having_views;
-SET search_path = having_views, public;
-
-CREATE FUNCTION text_diff(immv regclass) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-    cols text;
-    def text := ivmx.get_immv_def(immv);
-    n bigint;
-BEGIN
-    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO cols
-      FROM pg_attribute WHERE attrelid = immv AND attnum > 0 AND NOT attisdropped AND attname NOT LIKE '\_\_ivm%';
-    EXECUTE format('SELECT count(*) FROM ((SELECT ROW(%s)::text FROM %s EXCEPT ALL SELECT q::text FROM (%s) q) '
-                   'UNION ALL (SELECT q::text FROM (%s) q EXCEPT ALL SELECT ROW(%s)::text FROM %s)) d',
-                   cols, immv, def, def, cols, immv) INTO n;
-    RETURN n;
-END $$;
-CREATE VIEW immvs AS
-SELECT i.immvrelid AS immv FROM ivmx.immv i JOIN pg_class c ON c.oid = i.immvrelid
- WHERE c.relnamespace = 'having_views'::regnamespace;
-\set check 'SELECT immv, ivmx.verify_immv(immv) AS verify, text_diff(immv) AS text_diff FROM immvs ORDER BY immv::text'
-\set flush 'SELECT count(ivmx.flush(immv)) AS flushed FROM immvs JOIN ivmx.immv_status s USING (immv) WHERE s.mode = ''deferred'''
+-- setup/aggregate_checks.sql turns the scheduler off (only ivmx.flush
+-- applies deferred changes) and defines :check and :flush.
+\set schema having_views
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set setup :abs_srcdir '/setup/aggregate_checks.sql'
+\i :setup
 
 CREATE TABLE regions (name text PRIMARY KEY, zone text NOT NULL);
 CREATE TABLE sales (id int PRIMARY KEY, region text, customer int, amount numeric, qty int);
