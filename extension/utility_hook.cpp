@@ -197,14 +197,18 @@ void FollowImmvChanges(Node* parsetree) {
                                                     : castNode(AlterTableStmt, parsetree)->relation;
     if (relation == nullptr) return;
     const Oid relid = RelidOf(relation);
-    if (!OidIsValid(relid) || CompanionTables(relid).empty()) return;
+    if (!OidIsValid(relid)) return;
+    const std::vector<Oid> companions = CompanionTables(relid);
+    if (companions.empty()) return;
     SpiConnect();
     if (IsA(parsetree, RenameStmt)) {
         RenameStmt* stmt = castNode(RenameStmt, parsetree);
+        // (A values table has the group keys only, not every column.)
         if (stmt->renameType == OBJECT_COLUMN && stmt->subname != nullptr && stmt->newname != nullptr)
-            for (Oid table : CompanionTables(relid))
-                SpiExecute("ALTER TABLE " + core::QuoteQualified(RelationName(table)) + " RENAME COLUMN " +
-                           core::QuoteIdent(stmt->subname) + " TO " + core::QuoteIdent(stmt->newname));
+            for (Oid table : companions)
+                if (PgCall([&] { return get_attnum(table, stmt->subname); }) != InvalidAttrNumber)
+                    SpiExecute("ALTER TABLE " + core::QuoteQualified(RelationName(table)) + " RENAME COLUMN " +
+                               core::QuoteIdent(stmt->subname) + " TO " + core::QuoteIdent(stmt->newname));
     } else {
         FollowOwner(relid);
     }

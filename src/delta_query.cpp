@@ -372,6 +372,28 @@ std::string FromList(const ViewDefinition& view, const std::vector<std::string>&
     return sql;
 }
 
+std::vector<std::string> BaseSources(const ViewDefinition& view) {
+    std::vector<std::string> sources;
+    for (const auto& rel : view.relations) sources.push_back(QuoteQualified(rel.name));
+    return sources;
+}
+
+std::string FromBase(const ViewDefinition& view) {
+    return FromList(view, BaseSources(view));
+}
+
+std::string MoreConditions(const ViewDefinition& view) {
+    // A join tree's FROM clause always ends in a WHERE clause (JoinTreeFrom).
+    return view.join_tree || !view.where_sql.empty() ? " AND " : " WHERE ";
+}
+
+std::vector<KeyColumn> KeyColumns(const ViewDefinition& view) {
+    std::vector<KeyColumn> keys;
+    for (const auto& c : view.columns)
+        if (IsKeyColumn(c)) keys.push_back({c.name, c.expression_sql, c.not_null});
+    return keys;
+}
+
 std::string StreamUnion(const ViewDefinition& view, const std::vector<StreamColumn>& columns, const Delta& delta,
                         StreamSign which, bool with_sign) {
     std::vector<std::string> selects;
@@ -449,7 +471,7 @@ std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std:
     return out;
 }
 
-std::string KeyLookup(const std::string& table, const std::vector<LookupKey>& keys, const std::string& outer,
+std::string KeyLookup(const std::string& table, const std::vector<KeyColumn>& keys, const std::string& outer,
                       const std::string& select_list, const std::string& alias) {
     const std::string l = "__ivm_l";
     std::vector<std::string> equal, null_safe, outer_null;

@@ -16,19 +16,6 @@ namespace {
 
 const char* kChange = "__ivm_dn";  // the netted change of a value's count
 
-struct KeyColumn {
-    std::string name;
-    std::string expr;
-    bool not_null;
-};
-
-std::vector<KeyColumn> Keys(const ViewDefinition& view) {
-    std::vector<KeyColumn> keys;
-    for (const auto& c : view.columns)
-        if (IsKeyColumn(c)) keys.push_back({c.name, c.expression_sql, c.not_null});
-    return keys;
-}
-
 // The argument as a values table counts it: NULL outside the filter.
 std::string CountedValue(const DistinctValues& values) {
     if (values.filter_sql.empty()) return values.argument_sql;
@@ -37,7 +24,7 @@ std::string CountedValue(const DistinctValues& values) {
 
 std::vector<std::string> KeyNames(const ViewDefinition& view, const std::string& qualifier) {
     std::vector<std::string> out;
-    for (const auto& k : Keys(view))
+    for (const auto& k : KeyColumns(view))
         out.push_back(qualifier.empty() ? QuoteIdent(k.name) : QualifiedColumn(qualifier, k.name));
     return out;
 }
@@ -45,7 +32,7 @@ std::vector<std::string> KeyNames(const ViewDefinition& view, const std::string&
 // The delta's netted change of every (group, value) of values table j.
 std::string NettedValues(const ViewDefinition& view, const Delta& delta, size_t j) {
     std::vector<StreamColumn> columns;
-    for (const auto& k : Keys(view)) columns.push_back({k.name, k.expr});
+    for (const auto& k : KeyColumns(view)) columns.push_back({k.name, k.expr});
     columns.push_back({DistinctValueColumn(), CountedValue(view.distinct_values[j])});
     std::vector<std::string> grouping = KeyNames(view, "__ivm_u");
     grouping.push_back(QualifiedColumn("__ivm_u", DistinctValueColumn()));
@@ -63,30 +50,16 @@ std::vector<std::string> TableKey(const ViewDefinition& view) {
     return key;
 }
 
-// The FROM clause of the view over its relations' current state, and what
-// adds one more condition to it.
-std::string FromBase(const ViewDefinition& view, std::string& more) {
-    std::vector<std::string> sources;
-    for (const auto& rel : view.relations) sources.push_back(QuoteQualified(rel.name));
-    more = view.join_tree || !view.where_sql.empty() ? " AND " : " WHERE ";
-    return FromList(view, sources);
-}
-
 std::string ValuesQuery(const ViewDefinition& view, size_t j) {
-    std::vector<std::string> select_list, grouping;
-    for (const auto& k : Keys(view)) {
-        select_list.push_back(k.expr + " AS " + QuoteIdent(k.name));
-        grouping.push_back(k.expr);
-    }
+    std::vector<std::string> select_list, grouping = GroupingExpressions(view);
+    for (const auto& k : KeyColumns(view)) select_list.push_back(k.expr + " AS " + QuoteIdent(k.name));
     const std::string value = CountedValue(view.distinct_values[j]);
     select_list.push_back(value + " AS " + QuoteIdent(DistinctValueColumn()));
     select_list.push_back("count(*) AS " + QuoteIdent(MultiplicityColumn()));
     select_list.push_back("CAST(NULL AS bigint) AS " + QuoteIdent(ChangeColumn()));
     grouping.push_back(value);
-    std::string more;
-    const std::string from = FromBase(view, more);
-    return "SELECT " + Join(select_list, ", ") + from + more + "(" + value + ") IS NOT NULL GROUP BY " +
-           Join(grouping, ", ");
+    return "SELECT " + Join(select_list, ", ") + FromBase(view) + MoreConditions(view) + "(" + value +
+           ") IS NOT NULL GROUP BY " + Join(grouping, ", ");
 }
 
 }  // namespace
@@ -161,15 +134,14 @@ std::vector<std::string> DistinctValueUpdates(const ViewDefinition& view, const 
     return ctes;
 }
 
-std::vector<MaintenanceStep> DeleteVanishedValues(const ViewDefinition& view, const Delta& delta) {
-    std::vector<MaintenanceStep> steps;
-    if (!delta.HasNegative()) return steps;
+std::vector<std::string> VanishedValueDeletes(const ViewDefinition& view, const Delta& delta) {
+    std::vector<std::string> deletes;
+    if (!delta.HasNegative()) return deletes;
     // (Found through the partial index of zero counts.)
     for (const auto& values : view.distinct_values)
-        steps.push_back(
-            {"DELETE FROM " + QuoteQualified(values.table) + " WHERE " + QuoteIdent(MultiplicityColumn()) + " = 0",
-             StepInput::None, false});
-    return steps;
+        deletes.push_back("DELETE FROM " + QuoteQualified(values.table) + " WHERE " + QuoteIdent(MultiplicityColumn()) +
+                          " = 0");
+    return deletes;
 }
 
 std::string WithDistinctTransitions(const ViewDefinition& view, const std::vector<std::string>& stream_columns,
@@ -201,7 +173,7 @@ std::string WithDistinctTransitions(const ViewDefinition& view, const std::vecto
     std::vector<std::string> branches{"SELECT __ivm_s.*, " + Join(extras(SIZE_MAX), ", ") + " FROM (" + streams +
                                       ") AS __ivm_s"};
     std::vector<std::string> key_names;
-    for (const auto& k : Keys(view)) key_names.push_back(k.name);
+    for (const auto& k : KeyColumns(view)) key_names.push_back(k.name);
     for (size_t j = 0; j < tables; ++j) {
         std::vector<std::string> list;
         for (const auto& c : stream_columns)
@@ -225,7 +197,7 @@ std::vector<std::string> CreateDistinctValuesSql(const ViewDefinition& view) {
         statements.push_back("CREATE TABLE " + table + " AS " + ValuesQuery(view, j));
         statements.push_back("CREATE UNIQUE INDEX ON " + table + " (" + Join(TableKey(view), ", ") +
                              ") NULLS NOT DISTINCT");
-        // Finds the values whose count reached zero (DeleteVanishedValues).
+        // Finds the values whose count reached zero (VanishedValueDeletes).
         statements.push_back("CREATE INDEX ON " + table + " (" + QuoteIdent(MultiplicityColumn()) + ") WHERE " +
                              QuoteIdent(MultiplicityColumn()) + " = 0");
     }

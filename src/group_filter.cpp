@@ -13,30 +13,6 @@ namespace {
 const char* kImmvAlias = "__ivm_mv";
 const char* kPassing = "__ivm_pass";
 
-struct KeyColumn {
-    std::string name;
-    bool not_null;
-};
-
-std::vector<KeyColumn> Keys(const ViewDefinition& view) {
-    std::vector<KeyColumn> keys;
-    for (const auto& c : view.columns)
-        if (IsKeyColumn(c)) keys.push_back({c.name, c.not_null});
-    return keys;
-}
-
-std::vector<std::string> Qualified(const std::string& qualifier, const std::vector<std::string>& names) {
-    std::vector<std::string> out;
-    for (const auto& n : names) out.push_back(QualifiedColumn(qualifier, n));
-    return out;
-}
-
-std::vector<std::string> Quoted(const std::vector<std::string>& names) {
-    std::vector<std::string> out;
-    for (const auto& n : names) out.push_back(QuoteIdent(n));
-    return out;
-}
-
 // The IMMV's columns that are not group keys.
 std::vector<std::string> ValueColumns(const ViewDefinition& view) {
     std::vector<std::string> values;
@@ -50,7 +26,7 @@ std::vector<std::string> ValueColumns(const ViewDefinition& view) {
 // none.
 MaintenanceStep SyncSingleRow(const ViewDefinition& view) {
     const std::string immv = QuoteQualified(view.immv);
-    const std::string columns = Join(Quoted(FilteredColumns(view)), ", ");
+    const std::string columns = Join(QuoteIdents(FilteredColumns(view)), ", ");
     return {"WITH __ivm_x AS (DELETE FROM " + immv + " RETURNING 1), __ivm_i AS (INSERT INTO " + immv + " (" + columns +
                 ") " + PassingGroups(view, QuoteQualified(*view.groups_table)) +
                 " RETURNING 1) SELECT (SELECT count(*) FROM __ivm_x) + (SELECT count(*) FROM __ivm_i)",
@@ -81,40 +57,37 @@ std::vector<std::string> FilteredColumns(const ViewDefinition& view) {
 
 std::string PassingGroups(const ViewDefinition& view, const std::string& groups) {
     const std::string g = "__ivm_g";
-    return "SELECT " + Join(Qualified(g, FilteredColumns(view)), ", ") + " FROM " + groups + " AS " + g + " WHERE " +
-           QualifiedColumn(g, HavingColumn());
+    return "SELECT " + Join(QualifiedColumns(g, FilteredColumns(view)), ", ") + " FROM " + groups + " AS " + g +
+           " WHERE " + QualifiedColumn(g, HavingColumn());
 }
 
 MaintenanceStep SyncPassingGroups(const ViewDefinition& view, const Delta& delta) {
-    const std::vector<KeyColumn> keys = Keys(view);
+    const std::vector<KeyColumn> keys = KeyColumns(view);
     if (keys.empty()) return SyncSingleRow(view);
     const std::string immv = QuoteQualified(view.immv), m = kImmvAlias, s = "__ivm_s", t = "__ivm_t", g = "__ivm_g",
                       r = "__ivm_r", row = "__ivm_row";
     std::vector<std::string> key_names;
     std::vector<StreamColumn> key_streams;
-    std::vector<LookupKey> lookup;
     for (const auto& k : keys) {
         key_names.push_back(k.name);
-        lookup.push_back({k.name, k.not_null});
+        key_streams.push_back({k.name, k.expr});
     }
-    for (const auto& c : view.columns)
-        if (IsKeyColumn(c)) key_streams.push_back({c.name, c.expression_sql});
     const std::vector<std::string> values = ValueColumns(view);
     // The groups the delta touched, with their state now (none: gone) and
     // the IMMV row they have (none: not passing before), both found by key
     // through the tables' unique indexes.
-    std::vector<std::string> state = Qualified(t, key_names);
-    for (const auto& v : Qualified(g, values)) state.push_back(v);
+    std::vector<std::string> state = QualifiedColumns(t, key_names);
+    for (const auto& v : QualifiedColumns(g, values)) state.push_back(v);
     state.push_back(QualifiedColumn(g, HavingColumn()) + " AS " + kPassing);
     state.push_back(QualifiedColumn(r, row) + " AS " + row);
-    std::vector<std::string> group_columns = Qualified("__ivm_l", values);
+    std::vector<std::string> group_columns = QualifiedColumns("__ivm_l", values);
     group_columns.push_back(QualifiedColumn("__ivm_l", HavingColumn()));
     std::vector<std::string> ctes{
         t + " AS MATERIALIZED (SELECT DISTINCT * FROM (" +
             StreamUnion(GroupStateView(view), key_streams, delta, StreamSign::Any, false) + ") AS __ivm_k)",
         s + " AS MATERIALIZED (SELECT " + Join(state, ", ") + " FROM " + t + " LEFT JOIN " +
-            KeyLookup(QuoteQualified(*view.groups_table), lookup, t, Join(group_columns, ", "), g) +
-            " ON true LEFT JOIN " + KeyLookup(immv, lookup, t, "__ivm_l.ctid AS " + row, r) + " ON true)",
+            KeyLookup(QuoteQualified(*view.groups_table), keys, t, Join(group_columns, ", "), g) +
+            " ON true LEFT JOIN " + KeyLookup(immv, keys, t, "__ivm_l.ctid AS " + row, r) + " ON true)",
         "__ivm_x AS (DELETE FROM " + immv + " AS " + m + " USING " + s + " WHERE " + m + ".ctid = " +
             QualifiedColumn(s, row) + " AND " + QualifiedColumn(s, kPassing) + " IS NOT TRUE RETURNING 1)"};
     std::vector<std::string> counted{"(SELECT count(*) FROM __ivm_x)"};
@@ -124,19 +97,19 @@ MaintenanceStep SyncPassingGroups(const ViewDefinition& view, const Delta& delta
         // Compared by their text: a value equal to the stored one may be
         // shown otherwise (1.50 = 1.5, -0 = 0), and the IMMV shows what the
         // query shows; types without equality compare so too.
-        const std::string changed = " AND CAST(ROW(" + Join(Qualified(m, values), ", ") +
-                                    ") AS text) IS DISTINCT FROM CAST(ROW(" + Join(Qualified(s, values), ", ") +
+        const std::string changed = " AND CAST(ROW(" + Join(QualifiedColumns(m, values), ", ") +
+                                    ") AS text) IS DISTINCT FROM CAST(ROW(" + Join(QualifiedColumns(s, values), ", ") +
                                     ") AS text)";
         ctes.push_back("__ivm_u AS (UPDATE " + immv + " AS " + m + " SET " + Join(set, ", ") + " FROM " + s +
                        " WHERE " + m + ".ctid = " + QualifiedColumn(s, row) + " AND " + QualifiedColumn(s, kPassing) +
                        changed + " RETURNING 1)");
         counted.push_back("(SELECT count(*) FROM __ivm_u)");
     }
-    std::vector<std::string> inserted = Qualified(s, key_names);
-    for (const auto& v : Qualified(s, values)) inserted.push_back(v);
+    std::vector<std::string> inserted = QualifiedColumns(s, key_names);
+    for (const auto& v : QualifiedColumns(s, values)) inserted.push_back(v);
     std::vector<std::string> insert_columns = key_names;
     for (const auto& v : values) insert_columns.push_back(v);
-    ctes.push_back("__ivm_i AS (INSERT INTO " + immv + " (" + Join(Quoted(insert_columns), ", ") + ") SELECT " +
+    ctes.push_back("__ivm_i AS (INSERT INTO " + immv + " (" + Join(QuoteIdents(insert_columns), ", ") + ") SELECT " +
                    Join(inserted, ", ") + " FROM " + s + " WHERE " + QualifiedColumn(s, kPassing) + " AND " +
                    QualifiedColumn(s, row) + " IS NULL RETURNING 1)");
     counted.push_back("(SELECT count(*) FROM __ivm_i)");

@@ -33,4 +33,16 @@ std::string QualifiedColumn(const std::string& qualifier, const std::string& col
     return qualifier + "." + QuoteIdent(column);
 }
 
+std::vector<std::string> QuoteIdents(const std::vector<std::string>& names) {
+    std::vector<std::string> out;
+    for (const auto& n : names) out.push_back(QuoteIdent(n));
+    return out;
+}
+
+std::vector<std::string> QualifiedColumns(const std::string& qualifier, const std::vector<std::string>& names) {
+    std::vector<std::string> out;
+    for (const auto& n : names) out.push_back(QualifiedColumn(qualifier, n));
+    return out;
+}
+
 }  // namespace ivmx::core

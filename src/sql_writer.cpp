@@ -35,29 +35,6 @@ std::string Immv(const ViewDefinition& view) {
     return QuoteQualified(view.immv);
 }
 
-// The FROM list reading every relation in its current state.
-std::vector<std::string> BaseSources(const ViewDefinition& view) {
-    std::vector<std::string> sources;
-    for (const auto& rel : view.relations) sources.push_back(QuoteQualified(rel.name));
-    return sources;
-}
-
-std::string FromBase(const ViewDefinition& view) {
-    return FromList(view, BaseSources(view));
-}
-
-// What joins one more condition to FromBase(view): " WHERE " or " AND ".
-std::string MoreConditions(const ViewDefinition& view) {
-    // A join tree's FROM clause always ends in a WHERE clause (JoinTreeFrom).
-    return view.join_tree || !view.where_sql.empty() ? " AND " : " WHERE ";
-}
-
-std::vector<std::string> Quoted(const std::vector<std::string>& names) {
-    std::vector<std::string> out;
-    for (const auto& n : names) out.push_back(QuoteIdent(n));
-    return out;
-}
-
 // The populate-query expression of one table column.
 std::string PopulateExpr(const ViewDefinition& view, const TableColumn& t) {
     const OutputColumn& c = view.columns[t.index];
@@ -214,9 +191,10 @@ MaintenanceStep KeyedUpsert(const ViewDefinition& view, const Delta& delta) {
     // Group rows are locked in key order: two transactions whose deltas
     // share groups lock them in the same order, and cannot deadlock on them.
     // (The identity columns have a unique btree index: they are ordered.)
-    std::string sql = "INSERT INTO " + Immv(view) + " AS " + m + " (" + Join(Quoted(TableColumns(view)), ", ") + ") " +
-                      ProjectionSelect(view, delta) + " ORDER BY " + Join(Quoted(IdentityColumns(view)), ", ") +
-                      " ON CONFLICT (" + Join(Quoted(IdentityColumns(view)), ", ") + ") DO UPDATE SET " +
+    std::string sql = "INSERT INTO " + Immv(view) + " AS " + m + " (" + Join(QuoteIdents(TableColumns(view)), ", ") +
+                      ") " + ProjectionSelect(view, delta) + " ORDER BY " +
+                      Join(QuoteIdents(IdentityColumns(view)), ", ") + " ON CONFLICT (" +
+                      Join(QuoteIdents(IdentityColumns(view)), ", ") + ") DO UPDATE SET " +
                       Join(AccumulateSetList(view, m, "excluded", GuardsExpressions(view, delta)), ", ");
     // New groups are reported stale too while their expressions over
     // aggregates are unevaluated (EvaluateExpressions).
@@ -445,7 +423,7 @@ std::string NettedRows(const ViewDefinition& view, const Delta& delta, StreamSig
 }
 
 MaintenanceStep BagInsert(const ViewDefinition& view, const Delta& delta) {
-    return {"INSERT INTO " + Immv(view) + " (" + Join(Quoted(TableColumns(view)), ", ") + ") " +
+    return {"INSERT INTO " + Immv(view) + " (" + Join(QuoteIdents(TableColumns(view)), ", ") + ") " +
                 StreamUnion(view, BagColumns(view), delta, StreamSign::Positive, false),
             StepInput::None, false};
 }
@@ -454,7 +432,7 @@ MaintenanceStep BagInsert(const ViewDefinition& view, const Delta& delta) {
 MaintenanceStep BagInsertNetted(const ViewDefinition& view, const std::string& netted) {
     std::vector<std::string> names;
     for (const auto& c : view.columns) names.push_back(QualifiedColumn("__ivm_c", c.name));
-    return {"INSERT INTO " + Immv(view) + " (" + Join(Quoted(TableColumns(view)), ", ") + ") SELECT " +
+    return {"INSERT INTO " + Immv(view) + " (" + Join(QuoteIdents(TableColumns(view)), ", ") + ") SELECT " +
                 Join(names, ", ") + " FROM (" + netted +
                 ") AS __ivm_c, generate_series(1, __ivm_c.__ivm_n) WHERE __ivm_c.__ivm_n > 0",
             StepInput::None, false};
@@ -478,9 +456,10 @@ void AddRederiveSteps(MaintenancePlan& plan, const ViewDefinition& view, const D
     std::vector<std::string> select_list;
     for (const auto& c : view.columns) select_list.push_back(c.expression_sql + " AS " + QuoteIdent(c.name));
     const std::string from = FromBase(view);
-    plan.steps.push_back({"INSERT INTO " + Immv(view) + " (" + Join(Quoted(TableColumns(view)), ", ") + ") SELECT " +
-                              Join(select_list, ", ") + from + MoreConditions(view) + "(" + Join(key_exprs, ", ") +
-                              ") IN (SELECT " + Join(key_names, ", ") + " FROM (" + touched + ") AS __ivm_k)",
+    plan.steps.push_back({"INSERT INTO " + Immv(view) + " (" + Join(QuoteIdents(TableColumns(view)), ", ") +
+                              ") SELECT " + Join(select_list, ", ") + from + MoreConditions(view) + "(" +
+                              Join(key_exprs, ", ") + ") IN (SELECT " + Join(key_names, ", ") + " FROM (" + touched +
+                              ") AS __ivm_k)",
                           StepInput::None, false});
 }
 
@@ -537,7 +516,7 @@ void AddKeyedSteps(MaintenancePlan& plan, const ViewDefinition& view, const Delt
     counted.push_back("(SELECT count(*) FROM __ivm_x)");
     std::vector<std::string> names;
     for (const auto& c : view.columns) names.push_back(QualifiedColumn(k, c.name));
-    ctes.push_back("__ivm_i AS (INSERT INTO " + Immv(view) + " (" + Join(Quoted(TableColumns(view)), ", ") +
+    ctes.push_back("__ivm_i AS (INSERT INTO " + Immv(view) + " (" + Join(QuoteIdents(TableColumns(view)), ", ") +
                    ") SELECT " + Join(names, ", ") + " FROM " + k + " WHERE " + only_inserted + " RETURNING 1)");
     counted.push_back("(SELECT count(*) FROM __ivm_i)");
     MaintenanceStep step{"WITH " + Join(ctes, ", ") + " SELECT " + Join(counted, " + "), StepInput::None, false};
@@ -673,28 +652,10 @@ void AddDeltaQueries(MaintenanceStep& step, const Delta& delta) {
     step.sql = "WITH " + Join(delta.with_items, ", ") + (own ? ", " + step.sql.substr(5) : " " + step.sql);
 }
 
-}  // namespace
-
-MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& delta) {
-    if (FiltersGroups(view)) {
-        // The delta goes to every group's state, then to the IMMV's rows.
-        MaintenancePlan plan = BuildMaintenancePlan(GroupStateView(view), delta);
-        if (delta.empty()) return plan;
-        MaintenanceStep sync = SyncPassingGroups(view, delta);
-        // The deletes of vanished values join it: one statement less.
-        const size_t vanished = DeleteVanishedValues(view, delta).size();
-        std::vector<std::string> deletes;
-        for (size_t j = 0; j < vanished; ++j) {
-            deletes.push_back("__ivm_z" + std::to_string(j + 1) + " AS (" + plan.steps.back().sql + " RETURNING 1)");
-            plan.steps.pop_back();
-        }
-        if (!deletes.empty()) sync.sql = "WITH " + Join(deletes, ", ") + ", " + sync.sql.substr(5);
-        AddDeltaQueries(sync, delta);
-        plan.steps.push_back(sync);
-        return plan;
-    }
+// The statements applying a (non-empty) delta to the IMMV of `view`: for a
+// view with HAVING, to its groups table (GroupStateView).
+MaintenancePlan ApplyDelta(const ViewDefinition& view, const Delta& delta) {
     MaintenancePlan plan;
-    if (delta.empty()) return plan;
     switch (view.shape) {
         case ViewShape::Bag:
             AddBagSteps(plan, view, delta);
@@ -715,12 +676,34 @@ MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& de
     // The statement writing the groups first adds the delta to the counts
     // of the DISTINCT aggregates' values, and reads what it wrote.
     const std::vector<std::string> value_updates = DistinctValueUpdates(view, delta);
-    if (!value_updates.empty() && !plan.steps.empty())
-        plan.steps[0].sql = "WITH " + Join(value_updates, ", ") + " " + plan.steps[0].sql;
+    if (!value_updates.empty()) plan.steps[0].sql = "WITH " + Join(value_updates, ", ") + " " + plan.steps[0].sql;
     // Steps fed the rows an earlier step reported (StepInput::Tids*) do not
     // read the delta: only the others get its WITH queries to parse and plan.
-    for (auto& step : DeleteVanishedValues(view, delta)) plan.steps.push_back(std::move(step));
     for (auto& step : plan.steps) AddDeltaQueries(step, delta);
+    return plan;
+}
+
+}  // namespace
+
+MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& delta) {
+    if (delta.empty()) return {};
+    const bool filters = FiltersGroups(view);
+    MaintenancePlan plan = ApplyDelta(filters ? GroupStateView(view) : view, delta);
+    // The values whose count reached zero go last (they read no delta).
+    const std::vector<std::string> deletes = VanishedValueDeletes(view, delta);
+    if (!filters) {
+        for (const auto& sql : deletes) plan.steps.push_back({sql, StepInput::None, false});
+        return plan;
+    }
+    // Then the IMMV rows of the groups the delta touched follow their state,
+    // in one statement that also takes the deletes.
+    MaintenanceStep sync = SyncPassingGroups(view, delta);
+    AddDeltaQueries(sync, delta);
+    std::vector<std::string> ctes;
+    for (size_t j = 0; j < deletes.size(); ++j)
+        ctes.push_back("__ivm_z" + std::to_string(j + 1) + " AS (" + deletes[j] + " RETURNING 1)");
+    if (!ctes.empty()) sync.sql = "WITH " + Join(ctes, ", ") + ", " + sync.sql.substr(5);
+    plan.steps.push_back(sync);
     return plan;
 }
 
@@ -744,7 +727,7 @@ std::string CreateTableSql(const ViewDefinition& view) {
 std::optional<std::string> CreateIndexSql(const ViewDefinition& view) {
     const std::vector<std::string> identity = IdentityColumns(view);
     if (identity.empty()) return std::nullopt;
-    std::string sql = "CREATE UNIQUE INDEX ON " + Immv(view) + " (" + Join(Quoted(identity), ", ") + ")";
+    std::string sql = "CREATE UNIQUE INDEX ON " + Immv(view) + " (" + Join(QuoteIdents(identity), ", ") + ")";
     if (IsKeyed(view.shape)) sql += " NULLS NOT DISTINCT";
     return sql;
 }
@@ -773,14 +756,14 @@ std::vector<std::string> RefreshStatements(const ViewDefinition& view, bool with
         std::vector<std::string> statements = RefreshStatements(GroupStateView(view), with_data, truncate);
         statements.push_back((truncate ? "TRUNCATE " : "DELETE FROM ") + Immv(view));
         if (with_data)
-            statements.push_back("INSERT INTO " + Immv(view) + " (" + Join(Quoted(TableColumns(view)), ", ") + ") " +
-                                 PassingGroups(view, QuoteQualified(*view.groups_table)));
+            statements.push_back("INSERT INTO " + Immv(view) + " (" + Join(QuoteIdents(TableColumns(view)), ", ") +
+                                 ") " + PassingGroups(view, QuoteQualified(*view.groups_table)));
         return statements;
     }
     std::vector<std::string> statements = RefreshDistinctValuesSql(view, with_data, truncate);
     statements.push_back((truncate ? "TRUNCATE " : "DELETE FROM ") + Immv(view));
     if (with_data)
-        statements.push_back("INSERT INTO " + Immv(view) + " (" + Join(Quoted(TableColumns(view)), ", ") + ") " +
+        statements.push_back("INSERT INTO " + Immv(view) + " (" + Join(QuoteIdents(TableColumns(view)), ", ") + ") " +
                              PopulateQuery(view));
     return statements;
 }

@@ -119,11 +119,11 @@ TEST(GroupFilter, WithoutGroupByTheImmvHoldsOneRowOrNone) {
 }
 
 TEST(GroupFilter, KeyLookupUsesEqualityAndANullBranchOnlyForNullableKeys) {
-    const std::string both = KeyLookup("tab", {{"a", true}, {"b", false}}, "o", "__ivm_l.x", "r");
+    const std::string both = KeyLookup("tab", {{"a", "", true}, {"b", "", false}}, "o", "__ivm_l.x", "r");
     EXPECT_EQ(both,
               "LATERAL (SELECT __ivm_l.x FROM tab AS __ivm_l WHERE __ivm_l.\"a\" = o.\"a\" AND __ivm_l.\"b\" = o.\"b\" "
               "UNION ALL SELECT __ivm_l.x FROM tab AS __ivm_l WHERE (o.\"b\" IS NULL) AND __ivm_l.\"a\" = o.\"a\" AND "
               "(__ivm_l.\"b\" = o.\"b\" OR (__ivm_l.\"b\" IS NULL AND o.\"b\" IS NULL))) AS r");
-    const std::string not_null = KeyLookup("tab", {{"a", true}}, "o", "1", "r");
+    const std::string not_null = KeyLookup("tab", {{"a", "", true}}, "o", "1", "r");
     EXPECT_EQ(not_null, "LATERAL (SELECT 1 FROM tab AS __ivm_l WHERE __ivm_l.\"a\" = o.\"a\") AS r");
 }

@@ -24,6 +24,23 @@ std::vector<StreamColumn> StreamColumns(const ViewDefinition& view);
 // for the view's relations (no FROM for a view without any: SELECT 1).
 std::string FromList(const ViewDefinition& view, const std::vector<std::string>& sources);
 
+// The FROM-items reading every relation in its current state, and the
+// FromList over them; what joins one more condition to it (" WHERE " or
+// " AND ").
+std::vector<std::string> BaseSources(const ViewDefinition& view);
+std::string FromBase(const ViewDefinition& view);
+std::string MoreConditions(const ViewDefinition& view);
+
+// A key column of the view (a group key, or a DISTINCT or bag column): its
+// name, its expression over the relations' aliases, and whether it is known
+// never to be NULL.
+struct KeyColumn {
+    std::string name;
+    std::string expr;
+    bool not_null = false;
+};
+std::vector<KeyColumn> KeyColumns(const ViewDefinition& view);
+
 // Which streams of a delta to read.
 enum class StreamSign { Any, Positive, Negative };
 
@@ -66,19 +83,12 @@ std::vector<std::string> GroupingExpressions(const ViewDefinition& view);
 // by rather than a select-list position.
 std::string GroupingItem(const OutputColumn& column);
 
-// A key column for KeyLookup: its name in both tables, and whether it is
-// known never to be NULL.
-struct LookupKey {
-    std::string name;
-    bool not_null = false;
-};
-
 // "LATERAL (...) AS alias": the rows of `table` whose key columns equal
 // those of the row `outer` (NULL matching NULL), with `select_list` over the
 // table's alias "__ivm_l". Written so that an index on the keys is used
 // whatever the keys hold: equality for keys that are not NULL, and a second
 // branch, run only when the outer row has a NULL key, for the rest.
-std::string KeyLookup(const std::string& table, const std::vector<LookupKey>& keys, const std::string& outer,
+std::string KeyLookup(const std::string& table, const std::vector<KeyColumn>& keys, const std::string& outer,
                       const std::string& select_list, const std::string& alias);
 
 // `lhs = rhs`, or its NULL-matching form when either side may be NULL.

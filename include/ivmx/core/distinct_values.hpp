@@ -41,10 +41,11 @@ void AddDistinctValues(ViewDefinition& view);
 // Rows are locked in key order, before any group row.
 std::vector<std::string> DistinctValueUpdates(const ViewDefinition& view, const Delta& delta);
 
-// The step deleting the values whose count reached zero (the statement's
-// own: a value's count is zero only until the transaction that took it
-// there deletes it), to run last.
-std::vector<MaintenanceStep> DeleteVanishedValues(const ViewDefinition& view, const Delta& delta);
+// The DELETE statements of the values whose count reached zero (the
+// transaction's own: a value's count is zero only until the transaction
+// that took it there deletes it), to run once the groups are written; none
+// for a delta without deleted rows.
+std::vector<std::string> VanishedValueDeletes(const ViewDefinition& view, const Delta& delta);
 
 // The scratch column of a values table with the change last added.
 std::string ChangeColumn();

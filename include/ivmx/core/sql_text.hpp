@@ -21,4 +21,8 @@ std::string Join(const std::vector<std::string>& parts, const std::string& separ
 // A column reference: <qualifier>."name".
 std::string QualifiedColumn(const std::string& qualifier, const std::string& column);
 
+// QuoteIdent and QualifiedColumn of every name of a list.
+std::vector<std::string> QuoteIdents(const std::vector<std::string>& names);
+std::vector<std::string> QualifiedColumns(const std::string& qualifier, const std::vector<std::string>& names);
+
 }  // namespace ivmx::core

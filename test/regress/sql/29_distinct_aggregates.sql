@@ -108,6 +108,18 @@ UPDATE orders SET qty = qty + 10 WHERE id % 5 = 0;
 -- The values tables hold no value whose count reached zero.
 SELECT count(*) AS zero_counts FROM d_all__ivm_values_1 WHERE __ivm_count__ <= 0;
 
+-- Renamed columns follow into the tables kept beside the IMMV: a group key
+-- into the groups and values tables, an aggregate into the groups table.
+ALTER TABLE d_dash RENAME COLUMN region TO area;
+ALTER TABLE d_dash RENAME COLUMN customers TO buyers;
+ALTER TABLE dd_dash RENAME COLUMN customers TO buyers;
+INSERT INTO orders VALUES (1001, 77, 'north', 500, 1, 1), (1002, 78, NULL, 9, 2, 2);
+DELETE FROM orders WHERE id % 7 = 1;
+:check;
+:flush;
+:check;
+SELECT area, buyers FROM d_dash ORDER BY area;
+
 -- Refused: DISTINCT in aggregates other than count, sum and avg (those
 -- whose result DISTINCT does not change are accepted).
 SELECT ivmx.create_immv('d_bad', 'SELECT var_pop(DISTINCT qty) FROM orders');
