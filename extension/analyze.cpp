@@ -17,6 +17,7 @@
 #include "ivmx/core/group_filter.hpp"
 #include "ivmx/core/error.hpp"
 #include "ivmx/core/join_tree.hpp"
+#include "ivmx/core/set_operation.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "pg_util.hpp"
 #include "relation_scope.hpp"
@@ -95,7 +96,6 @@ void RejectUnsupportedClauses(Query* q) {
     if (q->hasForUpdate || q->rowMarks != NIL) Unsupported("FOR UPDATE/SHARE");
     if (q->sortClause != NIL) Unsupported("ORDER BY", "Order the rows when reading the IMMV.");
     if (q->limitCount != nullptr || q->limitOffset != nullptr) Unsupported("LIMIT/OFFSET");
-    if (q->setOperations != nullptr) Unsupported("UNION/INTERSECT/EXCEPT");
     if (q->hasDistinctOn) Unsupported("DISTINCT ON");
     if (q->groupingSets != NIL) Unsupported("GROUPING SETS, ROLLUP and CUBE");
     if (q->havingQual != nullptr && !q->hasAggs && q->groupClause == NIL)
@@ -497,6 +497,58 @@ std::vector<std::string> RowKeyColumns(const std::vector<core::OutputColumn>& co
     return key;
 }
 
+// The operation tree of a set operation's node, appending the queries of
+// its leaves (in order) to `leaves`.
+core::SetOperationTree SetOperationTreeOf(Query* q, Node* node, std::vector<Query*>& leaves) {
+    using Kind = core::SetOperationTree::Kind;
+    core::SetOperationTree tree;
+    if (IsA(node, RangeTblRef)) {
+        RangeTblEntry* rte = rt_fetch(castNode(RangeTblRef, node)->rtindex, q->rtable);
+        if (rte->rtekind != RTE_SUBQUERY || rte->subquery == nullptr) Unsupported("this kind of set operation operand");
+        tree.leaf = leaves.size();
+        leaves.push_back(rte->subquery);
+        return tree;
+    }
+    SetOperationStmt* op = castNode(SetOperationStmt, node);
+    tree.kind = op->op == SETOP_UNION ? Kind::Union : op->op == SETOP_INTERSECT ? Kind::Intersect : Kind::Except;
+    tree.all = op->all;
+    tree.children.push_back(SetOperationTreeOf(q, op->larg, leaves));
+    tree.children.push_back(SetOperationTreeOf(q, op->rarg, leaves));
+    return tree;
+}
+
+// The queries of a set operation's leaves, in order.
+std::vector<Query*> SetOperationLeaves(Query* q) {
+    std::vector<Query*> leaves;
+    SetOperationTreeOf(q, q->setOperations, leaves);
+    return leaves;
+}
+
+// A set operation (UNION / INTERSECT / EXCEPT): its leaves are described as
+// views of their own, then combined (core/set_operation.hpp).
+core::ViewDefinition DescribeSetOperation(Query* q, const core::QualifiedName& immv, bool check_relations) {
+    std::vector<Query*> leaf_queries;
+    const core::SetOperationTree tree = SetOperationTreeOf(q, q->setOperations, leaf_queries);
+    SetOperationStmt* top = castNode(SetOperationStmt, q->setOperations);
+    std::vector<core::SetColumn> columns;
+    std::vector<core::ViewDefinition> leaves;
+    WithMaintenanceSettings([&] {
+        ListCell* lc;
+        foreach (lc, q->targetList) {
+            auto* tle = static_cast<TargetEntry*>(lfirst(lc));
+            if (tle->resjunk) continue;
+            const size_t i = columns.size();
+            const Oid type = list_nth_oid(top->colTypes, static_cast<int>(i));
+            columns.push_back({tle->resname != nullptr ? tle->resname : "?column?",
+                               QualifiedTypeName(type, list_nth_int(top->colTypmods, static_cast<int>(i))),
+                               HasBtreeEquality(type)});
+        }
+        return 0;
+    });
+    for (Query* leaf : leaf_queries) leaves.push_back(DescribeView(leaf, immv, check_relations));
+    return core::SetOperationView(immv, columns, std::move(leaves), tree);
+}
+
 }  // namespace
 
 Query* ParseViewQuery(const std::string& sql) {
@@ -523,6 +575,12 @@ Query* ParseViewQuery(const std::string& sql) {
 std::vector<Oid> BaseRelations(Query* query) {
     query = FlattenViewQuery(query);
     std::vector<Oid> relids;
+    if (query->setOperations != nullptr) {
+        for (Query* leaf : SetOperationLeaves(query))
+            for (Oid relid : BaseRelations(leaf))
+                if (std::find(relids.begin(), relids.end(), relid) == relids.end()) relids.push_back(relid);
+        return relids;
+    }
     for (int i = 0; i < list_length(query->rtable); ++i) {
         auto* rte = static_cast<RangeTblEntry*>(list_nth(query->rtable, i));
         if (rte->rtekind == RTE_RELATION && std::find(relids.begin(), relids.end(), rte->relid) == relids.end())
@@ -540,6 +598,7 @@ std::string DeparseQuery(Query* query) {
 core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, bool check_relations) {
     if (q->commandType == CMD_SELECT && q->utilityStmt == nullptr) q = FlattenViewQuery(q);
     RejectUnsupportedClauses(q);
+    if (q->setOperations != nullptr) return DescribeSetOperation(q, immv, check_relations);
     if (check_relations) CheckFromClause(q);
     return WithMaintenanceSettings([&] {
         RelationScope deparse(q);

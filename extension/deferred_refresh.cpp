@@ -452,7 +452,7 @@ struct PendingBatch {
 bool MaySplit(const ImmvRecord& record, const ViewMaintainer& maintainer, const PendingBatch& batch, bool scheduled) {
     const core::ViewDefinition& view = maintainer.definition();
     return scheduled && batch.known && batch.own == 0 && record.applied.partial_xid == 0 &&
-           view.relations.size() == 1 && !view.join_tree && batch.summary.rows > MaxBatchRows() &&
+           view.relations.size() == 1 && !core::HasJoinTree(view) && batch.summary.rows > MaxBatchRows() &&
            (!core::NeedsRecompute(view) || HaveEquality(batch.logs[0].base, RelationColumns(view, 0)));
 }
 
@@ -506,7 +506,7 @@ bool RecomputesBatch(RefreshKind kind, const ViewMaintainer& maintainer, const P
     for (const auto& rel : maintainer.definition().relations)
         for (size_t l = 0; l < batch.logs.size(); ++l)
             changed_occurrences += batch.logs[l].base == rel.relation_id && batch.summary.first_xid[l] != UINT64_MAX;
-    return changed_occurrences > core::kMaxChangedOccurrences && !maintainer.definition().join_tree;
+    return changed_occurrences > core::kMaxChangedOccurrences && !core::HasJoinTree(maintainer.definition());
 }
 
 // The batches a delta reads: the consumed rows of every log with rows in

@@ -395,7 +395,7 @@ void ViewMaintainer::ApplyChanged(const std::vector<ChangedSides>& changed) {
 // the latest snapshot instead, as in READ COMMITTED. Returns nullptr when
 // the current snapshot is right.
 Snapshot ViewMaintainer::MaintenanceSnapshot() const {
-    if (definition_.relations.size() < 2 && !definition_.join_tree) return nullptr;
+    if (definition_.relations.size() < 2 && !core::HasJoinTree(definition_)) return nullptr;
     return PgCall([] { return IsolationUsesXactSnapshot() ? RegisterSnapshot(GetLatestSnapshot()) : nullptr; });
 }
 

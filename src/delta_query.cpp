@@ -22,6 +22,7 @@
 #include "ivmx/core/distinct_values.hpp"
 #include "ivmx/core/aggregate_sql.hpp"
 #include "ivmx/core/join_tree.hpp"
+#include "ivmx/core/set_operation.hpp"
 #include "ivmx/core/sql_text.hpp"
 
 namespace ivmx::core {
@@ -362,6 +363,7 @@ std::vector<StreamColumn> StreamColumns(const ViewDefinition& view) {
 }
 
 std::string FromList(const ViewDefinition& view, const std::vector<std::string>& sources) {
+    if (!view.branches.empty()) return SetOperationFrom(view, sources);
     if (view.join_tree) return JoinTreeFrom(view);  // only ever asked for the current state
     std::vector<std::string> items;
     for (size_t i = 0; i < view.relations.size(); ++i) items.push_back(sources[i] + " AS " + view.relations[i].alias);

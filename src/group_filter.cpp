@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "ivmx/core/delta_query.hpp"
+#include "ivmx/core/set_operation.hpp"
 #include "ivmx/core/sql_text.hpp"
 
 namespace ivmx::core {
@@ -33,6 +34,46 @@ MaintenanceStep SyncSingleRow(const ViewDefinition& view) {
             StepInput::None, false, true};
 }
 
+// The statement for a view whose IMMV holds a group's row as many times as
+// it is output (RepeatsRows; a group has no other value than its keys):
+// per touched group, the rows it has beyond that number are deleted, and
+// the rows it lacks inserted.
+MaintenanceStep SyncCopies(const ViewDefinition& view, const Delta& delta, const std::vector<KeyColumn>& keys) {
+    const std::string immv = QuoteQualified(view.immv), m = kImmvAlias, s = "__ivm_s", t = "__ivm_t", g = "__ivm_g",
+                      r = "__ivm_r", row = "__ivm_row", wanted = "__ivm_n", have = "__ivm_have", nth = "__ivm_nth",
+                      id = "__ivm_gid";
+    std::vector<std::string> key_names;
+    std::vector<StreamColumn> key_streams;
+    for (const auto& k : keys) {
+        key_names.push_back(k.name);
+        key_streams.push_back({k.name, k.expr});
+    }
+    // The groups the delta touched, numbered; with the number of rows they
+    // are output (none: gone) and the IMMV rows they have, found by key.
+    std::vector<std::string> state = QualifiedColumns(t, key_names);
+    const std::string window = " OVER (PARTITION BY " + QualifiedColumn(t, id) + ")";
+    state.push_back("COALESCE(" + QualifiedColumn(g, CopiesColumn()) + ", 0) AS " + wanted);
+    state.push_back(QualifiedColumn(r, row) + " AS " + row);
+    state.push_back("row_number()" + window + " AS " + nth);
+    state.push_back("count(" + QualifiedColumn(r, row) + ")" + window + " AS " + have);
+    const std::vector<std::string> ctes{
+        t + " AS MATERIALIZED (SELECT *, row_number() OVER () AS " + id + " FROM (SELECT DISTINCT * FROM (" +
+            StreamUnion(GroupStateView(view), key_streams, delta, StreamSign::Any, false) + ") AS __ivm_k) AS __ivm_d)",
+        s + " AS MATERIALIZED (SELECT " + Join(state, ", ") + " FROM " + t + " LEFT JOIN " +
+            KeyLookup(QuoteQualified(*view.groups_table), keys, t,
+                      "__ivm_l." + QuoteIdent(CopiesColumn()) + " AS " + QuoteIdent(CopiesColumn()), g) +
+            " ON true LEFT JOIN " + KeyLookup(immv, keys, t, "__ivm_l.ctid AS " + row, r) + " ON true)",
+        "__ivm_x AS (DELETE FROM " + immv + " AS " + m + " USING " + s + " WHERE " + m +
+            ".ctid = " + QualifiedColumn(s, row) + " AND " + QualifiedColumn(s, nth) + " > " +
+            QualifiedColumn(s, wanted) + " RETURNING 1)",
+        "__ivm_i AS (INSERT INTO " + immv + " (" + Join(QuoteIdents(key_names), ", ") + ") SELECT " +
+            Join(QualifiedColumns(s, key_names), ", ") + " FROM " + s + " CROSS JOIN LATERAL generate_series(1, " +
+            QualifiedColumn(s, wanted) + " - " + QualifiedColumn(s, have) + ") WHERE " + QualifiedColumn(s, nth) +
+            " = 1 RETURNING 1)"};
+    return {"WITH " + Join(ctes, ", ") + " SELECT (SELECT count(*) FROM __ivm_x) + (SELECT count(*) FROM __ivm_i)",
+            StepInput::None, false, true};
+}
+
 }  // namespace
 
 bool FiltersGroups(const ViewDefinition& view) {
@@ -57,13 +98,17 @@ std::vector<std::string> FilteredColumns(const ViewDefinition& view) {
 
 std::string PassingGroups(const ViewDefinition& view, const std::string& groups) {
     const std::string g = "__ivm_g";
+    // A group output several times is as many rows.
+    const std::string copies =
+        RepeatsRows(view) ? " CROSS JOIN LATERAL generate_series(1, " + QualifiedColumn(g, CopiesColumn()) + ")" : "";
     return "SELECT " + Join(QualifiedColumns(g, FilteredColumns(view)), ", ") + " FROM " + groups + " AS " + g +
-           " WHERE " + QualifiedColumn(g, HavingColumn());
+           copies + " WHERE " + QualifiedColumn(g, HavingColumn());
 }
 
 MaintenanceStep SyncPassingGroups(const ViewDefinition& view, const Delta& delta) {
     const std::vector<KeyColumn> keys = KeyColumns(view);
     if (keys.empty()) return SyncSingleRow(view);
+    if (RepeatsRows(view)) return SyncCopies(view, delta, keys);
     const std::string immv = QuoteQualified(view.immv), m = kImmvAlias, s = "__ivm_s", t = "__ivm_t", g = "__ivm_g",
                       r = "__ivm_r", row = "__ivm_row";
     std::vector<std::string> key_names;

@@ -101,8 +101,8 @@ std::string Indicator(const std::string& condition) {
 
 class TreeCompiler {
   public:
-    TreeCompiler(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed)
-        : view_(view), changed_(changed) {}
+    TreeCompiler(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed, std::string with_prefix)
+        : view_(view), changed_(changed), with_prefix_(std::move(with_prefix)) {}
 
     // The subtree in its current state as a single FROM item.
     std::string Fragment(const JoinTree& n) {
@@ -165,7 +165,7 @@ class TreeCompiler {
         std::vector<Term> terms = DeltaTerms(n);
         std::string name;
         if (!terms.empty()) {
-            name = "__ivm_d" + std::to_string(with_items_.size() + 1);
+            name = with_prefix_ + std::to_string(with_items_.size() + 1);
             std::vector<std::string> selects;
             for (const auto& t : terms) selects.push_back(Select(n, t));
             with_items_.push_back(name + " AS MATERIALIZED (SELECT * FROM (" + Join(selects, " UNION ALL ") +
@@ -391,6 +391,7 @@ class TreeCompiler {
 
     const ViewDefinition& view_;
     const std::vector<ChangedOccurrence> changed_;
+    const std::string with_prefix_;  // of the WITH queries' names
     std::map<const JoinTree*, std::string> deltas_;
     std::vector<std::string> with_items_;
     int names_ = 0;
@@ -413,15 +414,16 @@ void CountOccurrences(const JoinTree& n, std::vector<int>& seen, std::vector<int
 }  // namespace
 
 std::string JoinTreeFrom(const ViewDefinition& view) {
-    TreeCompiler compiler(view, {});
+    TreeCompiler compiler(view, {}, "__ivm_d");
     Term t = compiler.Post(*view.join_tree);
     if (!view.where_sql.empty()) t.conds.push_back(view.where_sql);
     if (t.conds.empty()) t.conds.push_back("true");  // callers may append " AND ..."
     return FromWhere(t.items, t.conds);
 }
 
-void AddJoinTreeDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed, Delta& delta) {
-    TreeCompiler compiler(view, changed);
+void AddJoinTreeDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed, Delta& delta,
+                      const std::string& with_prefix) {
+    TreeCompiler compiler(view, changed, with_prefix);
     if (compiler.Delta(*view.join_tree).empty()) return;
     const Term root = compiler.DeltaTerm(*view.join_tree);
     for (int sign : {1, -1}) {

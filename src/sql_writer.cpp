@@ -22,6 +22,7 @@
 #include "ivmx/core/error.hpp"
 #include "ivmx/core/group_filter.hpp"
 #include "ivmx/core/join_tree.hpp"
+#include "ivmx/core/set_operation.hpp"
 #include "ivmx/core/sql_text.hpp"
 
 namespace ivmx::core {
@@ -578,11 +579,13 @@ bool UpdatesInPlace(const ViewDefinition& view, unsigned long rows) {
     return HasRowKey(view) && rows >= kInPlaceMinRows;
 }
 
-Delta BuildDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed) {
+Delta BuildDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed,
+                 const std::string& with_prefix) {
     Delta delta;
+    if (!view.branches.empty()) return SetOperationDelta(view, changed);
     if (view.join_tree) {
         // Match counts make streams of one change cancel each other: always net.
-        AddJoinTreeDelta(view, changed, delta);
+        AddJoinTreeDelta(view, changed, delta, with_prefix);
         delta.consolidate = true;
         return delta;
     }
@@ -727,6 +730,10 @@ std::string CreateTableSql(const ViewDefinition& view) {
 std::optional<std::string> CreateIndexSql(const ViewDefinition& view) {
     const std::vector<std::string> identity = IdentityColumns(view);
     if (identity.empty()) return std::nullopt;
+    // An IMMV that holds a row as often as it is output: rows are found by
+    // value, not identified by it.
+    if (FiltersGroups(view) && RepeatsRows(view))
+        return "CREATE INDEX ON " + Immv(view) + " (" + Join(QuoteIdents(identity), ", ") + ")";
     std::string sql = "CREATE UNIQUE INDEX ON " + Immv(view) + " (" + Join(QuoteIdents(identity), ", ") + ")";
     if (IsKeyed(view.shape)) sql += " NULLS NOT DISTINCT";
     return sql;

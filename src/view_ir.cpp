@@ -53,6 +53,10 @@ std::string DistinctValueColumn() {
     return "__ivm_value__";
 }
 
+std::string CopiesColumn() {
+    return "__ivm_copies__";
+}
+
 std::string UnevaluatedColumn() {
     return "__ivm_unevaluated__";
 }
@@ -171,6 +175,11 @@ void ApplyColumnNames(ViewDefinition& view, const std::vector<std::string>& name
 }
 
 void ValidateRelations(const ViewDefinition& view) {
+    // The leaves of a set operation have deltas of their own, which add up.
+    if (!view.branches.empty()) {
+        for (const auto& leaf : view.branches) ValidateRelations(leaf);
+        return;
+    }
     for (const auto& rel : view.relations) {
         size_t count = 0;
         for (const auto& other : view.relations) count += other.relation_id == rel.relation_id;
@@ -244,11 +253,32 @@ bool HasRowKey(const ViewDefinition& view) {
 }
 
 bool ReadsWholeRows(const ViewDefinition& view, size_t occurrence) {
+    if (!view.branches.empty()) {
+        const BranchOccurrence at = BranchOf(view, occurrence);
+        return ReadsWholeRows(view.branches[at.branch], at.occurrence);
+    }
     return view.join_tree.has_value() || view.relations[occurrence].columns_read.empty();
 }
 
 bool NettedBatchIsKeyed(const ViewDefinition& view, size_t changed_occurrences) {
-    return HasRowKey(view) && !view.join_tree && changed_occurrences == 1;
+    return HasRowKey(view) && !HasJoinTree(view) && changed_occurrences == 1;
+}
+
+bool HasJoinTree(const ViewDefinition& view) {
+    if (view.join_tree) return true;
+    for (const auto& branch : view.branches)
+        if (HasJoinTree(branch)) return true;
+    return false;
+}
+
+BranchOccurrence BranchOf(const ViewDefinition& view, size_t occurrence) {
+    size_t first = 0;
+    for (size_t b = 0; b < view.branches.size(); ++b) {
+        const size_t n = view.branches[b].relations.size();
+        if (occurrence < first + n) return {b, occurrence - first};
+        first += n;
+    }
+    throw Error(sqlstate::kInternalError, "relation occurrence " + std::to_string(occurrence) + " is in no branch");
 }
 
 std::vector<std::string> IdentityColumns(const ViewDefinition& view) {
@@ -315,6 +345,13 @@ WriterConcurrency WriterConcurrencyOf(const ViewDefinition& view, unsigned int r
     // another writer of it changes.
     if (view.join_tree && OnPreservedPath(*view.join_tree, occurrences[0]) != std::optional<bool>(true))
         return WriterConcurrency::Exclusive;
+    // In a set operation, the same for the leaf that reads it.
+    if (!view.branches.empty()) {
+        const BranchOccurrence at = BranchOf(view, occurrences[0]);
+        const ViewDefinition& branch = view.branches[at.branch];
+        if (branch.join_tree && OnPreservedPath(*branch.join_tree, at.occurrence) != std::optional<bool>(true))
+            return WriterConcurrency::Exclusive;
+    }
     return view.relations.size() == 1 ? WriterConcurrency::Free : WriterConcurrency::PerRelation;
 }
 

@@ -27,8 +27,10 @@ std::string JoinTreeFrom(const ViewDefinition& view);
 // Adds to `delta` the view's delta for changes to the given occurrences: the
 // WITH queries holding the deltas of the subtrees the changes reach
 // (Delta::with_items), and two streams reading the root's delta, one for its
-// positive and one for its negative rows (DeltaStream::from_sql).
-void AddJoinTreeDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed, Delta& delta);
+// positive and one for its negative rows (DeltaStream::from_sql). The WITH
+// queries are named with_prefix followed by a number.
+void AddJoinTreeDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed, Delta& delta,
+                      const std::string& with_prefix = "__ivm_d");
 
 // Whether the tree has a leaf naming constant relation `constant`.
 bool NamesConstant(const JoinTree& tree, size_t constant);

@@ -68,7 +68,9 @@ struct ChangedOccurrence {
 // inclusion-exclusion over the changed occurrences with every other
 // occurrence read in its current state:
 //   dV = sum over non-empty T of (-1)^(|T|+1) * prod_{i in T} dR_i * prod_{j not in T} R'_j
-Delta BuildDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed);
+// The WITH queries of a delta are named with_prefix followed by a number.
+Delta BuildDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed,
+                 const std::string& with_prefix = "__ivm_d");
 
 // The delta for changes to relation relation_id (every occurrence of it).
 Delta RelationDelta(const ViewDefinition& view, unsigned int relation_id, const std::string& inserted,

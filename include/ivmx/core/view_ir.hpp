@@ -202,6 +202,13 @@ struct ViewDefinition {
     // The value counts behind the DISTINCT aggregates, one table per
     // argument and filter.
     std::vector<DistinctValues> distinct_values;
+    // Set for a set operation (UNION / INTERSECT / EXCEPT [ALL]): its
+    // leaves, each an ungrouped view (a bag, or DISTINCT) whose columns are
+    // those of the set operation in order, reading its own relations. The
+    // view itself reads the leaves' rows, unioned and tagged with their
+    // leaf's number, as one relation "__ivm_set" (core/set_operation.hpp);
+    // its relations are the leaves' relations, leaf after leaf.
+    std::vector<ViewDefinition> branches;
 };
 
 // The IMMV's hidden bookkeeping columns, derived from the definition.
@@ -216,6 +223,7 @@ std::string UnevaluatedColumn();                      // __ivm_unevaluated__
 std::string HiddenAggregateColumn(size_t number);     // __ivm_agg_<n>__: an aggregate used only in expressions
 std::string HavingColumn();                           // __ivm_having__: the HAVING condition of a group
 std::string DistinctValueColumn();                    // __ivm_value__: a value of a DistinctValues table
+std::string CopiesColumn();  // __ivm_copies__: how many rows of a group a set operation outputs
 
 // Whether the view has expressions over aggregates (AggregateExpression).
 bool HasAggregateExpressions(const ViewDefinition& view);
@@ -283,7 +291,8 @@ inline constexpr size_t kMaxOccurrencesPerRelation = 4;
 inline constexpr size_t kMaxChangedOccurrences = 6;
 
 // Rejects a view that reads one relation more than kMaxOccurrencesPerRelation
-// times (SQLSTATE 54000). Called by ValidateColumns.
+// times (SQLSTATE 54000), each leaf of a set operation on its own (their
+// deltas add up). Called by ValidateColumns.
 void ValidateRelations(const ViewDefinition& view);
 
 // True if a user-visible name would collide with the engine's own columns.
@@ -314,6 +323,19 @@ bool NettedBatchIsKeyed(const ViewDefinition& view, size_t changed_occurrences);
 
 // Whether some base relation occurs more than once (a self-join).
 bool HasRepeatedRelation(const ViewDefinition& view);
+
+// Whether the view, or a leaf of its set operation, combines its relations
+// through a join tree (outer joins, EXISTS, functions in FROM joined to a
+// relation): its delta may read the state of the relations it changes.
+bool HasJoinTree(const ViewDefinition& view);
+
+// The leaf of a set operation that reads occurrence `occurrence` of
+// view.relations, and the occurrence's index among the leaf's relations.
+struct BranchOccurrence {
+    size_t branch = 0;
+    size_t occurrence = 0;
+};
+BranchOccurrence BranchOf(const ViewDefinition& view, size_t occurrence);
 
 // Whether the view reads no base relation (only constant relations, or no
 // FROM list): its contents never change, and nothing maintains it.
