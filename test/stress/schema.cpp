@@ -221,6 +221,25 @@ const std::vector<TwinShape>& TwinShapes() {
         {"series_totals", "aggregates without GROUP BY over a join of two tables and a constant function",
          "SELECT count(*) AS cnt, sum(c.w * i) AS weighted, min(p.v) AS min_v, max(c.k + i) AS max_k "
          "FROM t_fk c JOIN t_pk p ON c.pid = p.id, generate_series(1, 2) i"},
+        // Set operations: a UNION ALL of bags, a tree of UNIONs, and trees
+        // kept as counts per operand (with an ALL at the root: rows output
+        // several times).
+        {"union_all", "UNION ALL of three tables, one table twice, NULLs and duplicates",
+         "SELECT g, n FROM t_bag UNION ALL SELECT g, n FROM t_pk WHERE v > 0 UNION ALL SELECT g, n FROM t_pk"},
+        {"union_types", "UNION of three tables and a constant, integer and numeric unified",
+         "SELECT g, s FROM t_pk WHERE f >= 0 UNION SELECT n, s FROM t_bag UNION SELECT x, t FROM t_kv "
+         "UNION SELECT 1.5, 'const'"},
+        {"intersect_all", "INTERSECT ALL of a table with duplicates and a keyed table",
+         "SELECT g, n FROM t_bag INTERSECT ALL SELECT g, n FROM t_pk"},
+        {"except_all", "EXCEPT ALL and EXCEPT of three tables (EXCEPT ALL at the root)",
+         "SELECT n FROM t_bag EXCEPT ALL (SELECT x FROM t_kv EXCEPT SELECT w FROM t_fk)"},
+        {"set_tree", "a DISTINCT operand, INTERSECT binding tighter, EXCEPT at the root",
+         "SELECT g FROM t_pk UNION ALL SELECT DISTINCT g FROM t_bag EXCEPT SELECT k FROM t_fk "
+         "INTERSECT ALL SELECT a FROM t_kv"},
+        {"set_joins", "EXCEPT ALL of a LEFT JOIN and a join with NOT EXISTS",
+         "SELECT p.g, c.w FROM t_pk p LEFT JOIN t_fk c ON c.pid = p.id EXCEPT ALL "
+         "SELECT b.g, k.x FROM t_bag b JOIN t_kv k ON k.a = b.n WHERE NOT EXISTS (SELECT 1 FROM t_fk f WHERE f.k = "
+         "b.g)"},
     };
     return shapes;
 }
@@ -411,6 +430,16 @@ std::vector<View> AllViews() {
          "array_agg(s ORDER BY id, b) AS ss FROM nest_a1 GROUP BY g",
          true,
          {"nest_a1"}},
+        {"nest_a_set",
+         "nested (immediate): EXCEPT ALL of the immediate IMMV nest_a1 and a table",
+         "SELECT g, x FROM nest_a1 EXCEPT ALL SELECT g, n FROM t_pk",
+         false,
+         {"nest_a1"}},
+        {"nest_a_union",
+         "nested (deferred): UNION of the deferred IMMV nest_a2 and a table",
+         "SELECT g, x FROM nest_a2 UNION SELECT g, n FROM t_bag",
+         true,
+         {"nest_a2"}},
         // Chain B, deferred -> immediate -> deferred, over a table without key.
         {"nest_b1", "nested B1 (deferred): join of a bag table and a keyed table",
          "SELECT b.rid, b.g, b.n, b.f, k.t FROM t_bag b JOIN t_kv k ON b.n = k.x AND b.g = k.g", true},
