@@ -55,7 +55,7 @@ trap cleanup EXIT
 
 # The IMMVs of the test, upstream ones first, as regclass literals.
 IMMVS=(acc_totals 'reports."Distinct Bal"' acc_named branch_stats all_totals stats_summary bal_slots constants
-  branch_report)
+  branch_report bal_except)
 DEFERRED=(branch_stats stats_summary bal_slots)
 
 # Query printing one line "name verify_result" per IMMV of the database.
@@ -135,17 +135,21 @@ sql "SELECT ivmx.create_immv('constants', 'SELECT 1 AS one, ''x''::text AS t')" 
 # tables; restore_immv makes them anew.
 sql "SELECT ivmx.create_immv('branch_report',
        'SELECT branch, count(DISTINCT bal) AS kinds, sum(bal) AS total FROM acc GROUP BY branch HAVING sum(bal) > 1200')" >/dev/null
+# EXCEPT ALL: each row's count per operand kept beside the IMMV, rows
+# repeated in the IMMV.
+sql "SELECT ivmx.create_immv('bal_except',
+       'SELECT branch, bal % 4 AS r FROM acc EXCEPT ALL SELECT branch, 1 FROM branch')" >/dev/null
 sql "UPDATE acc SET bal = bal * 2 WHERE id % 7 = 0" >/dev/null
 sql "DELETE FROM acc WHERE id % 17 = 0" >/dev/null
 sql "SELECT ivmx.flush()" >/dev/null
 check "source: every IMMV equals its query" poll "$(verify_all)" "$(all_zero)"
-check "source: nine IMMVs" poll "SELECT count(*) FROM ivmx.immvs" 9
+check "source: ten IMMVs" poll "SELECT count(*) FROM ivmx.immvs" 10
 contents >"$WORK/src_contents"
 sql "$(modes)" >"$WORK/src_modes"
 
 # --- dump and restore, as the README says -------------------------------------------
 psql -X -At -d "$SRC" -c 'SELECT * FROM ivmx.get_restore_immv_commands()' >"$WORK/restore_immvs.sql"
-if grep -q "set_mode" "$WORK/restore_immvs.sql" && [[ $(grep -c "restore_immv" "$WORK/restore_immvs.sql") == 9 ]]; then
+if grep -q "set_mode" "$WORK/restore_immvs.sql" && [[ $(grep -c "restore_immv" "$WORK/restore_immvs.sql") == 10 ]]; then
   pass "get_restore_immv_commands: one restore_immv per IMMV, set_mode for the deferred ones"
 else
   fail "get_restore_immv_commands: one restore_immv per IMMV, set_mode for the deferred ones"
@@ -228,7 +232,7 @@ sql "SELECT ivmx.set_refresh_interval(immv, NULL) FROM ivmx.immvs WHERE mode = '
 # --- schema only: the IMMVs recreated with get_create_immv_commands() -----------------
 db=$SRC
 psql -X -At -d "$SRC" -c 'SELECT * FROM ivmx.get_create_immv_commands()' >"$WORK/create_immvs.sql"
-if [[ $(grep -c "create_immv" "$WORK/create_immvs.sql") == 9 ]] &&
+if [[ $(grep -c "create_immv" "$WORK/create_immvs.sql") == 10 ]] &&
   [[ $(grep -c "mode => 'deferred'" "$WORK/create_immvs.sql") == 3 ]]; then
   pass "get_create_immv_commands: one create_immv per IMMV, with its mode"
 else
