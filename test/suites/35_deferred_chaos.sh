@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Chaos test of deferred maintenance. A database of its own holds four base
 # tables (customers, products, orders, events: integer keys without foreign
-# keys, a numeric column, NULLs; events has no primary key) and 21 IMMVs of
+# keys, a numeric column, NULLs; events has no primary key) and 23 IMMVs of
 # every supported shape, most of them deferred: grouped count/sum/avg/min/max,
 # DISTINCT, bags with and without the primary key (also over the small,
 # often updated customers and products), inner joins of two and
 # three tables, a LEFT JOIN, EXISTS, NOT EXISTS, a global aggregate, a grouped
-# LEFT JOIN, HAVING with count(DISTINCT) over one table and a join, and
+# LEFT JOIN, HAVING with count(DISTINCT) over one table and a join, an EXCEPT ALL and
+# a UNION-INTERSECT tree of set operations, and
 # nested chains in mixed modes (b1 over orders, deferred ->
 # b2 = b1 LEFT JOIN products, immediate -> b3 grouped over b2, deferred; and
 # an immediate filter over a deferred aggregate).
@@ -255,6 +256,8 @@ IMMV_DEFS=(
   "big_cust|immediate|SELECT customer_id, total FROM o_by_cust WHERE n > 1"
   "o_report|deferred|SELECT customer_id, count(DISTINCT product_id) AS products, sum(amount) / nullif(count(*), 0) AS avg_ticket FROM orders GROUP BY customer_id HAVING count(*) > 1"
   "region_buyers|deferred|SELECT c.region, count(DISTINCT o.customer_id) AS buyers, sum(DISTINCT o.qty) AS qtys FROM orders o JOIN customers c ON c.id = o.customer_id GROUP BY c.region HAVING sum(o.qty) > 0"
+  "cust_unmatched|deferred|SELECT customer_id FROM orders WHERE qty > 1 EXCEPT ALL SELECT customer_id FROM events WHERE kind <> 0"
+  "cust_touch|deferred|SELECT customer_id, 'order' AS src FROM orders UNION SELECT customer_id, 'event' FROM events INTERSECT SELECT id, 'event' FROM customers"
 )
 IMMVS=()
 INITIAL_MODES=
