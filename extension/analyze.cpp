@@ -163,6 +163,9 @@ void CheckFromClause(Query* q) {
             case RTE_RESULT:  // a subquery pulled up by FlattenViewQuery
                 break;
             case RTE_SUBQUERY:
+                // A set operation, left a FROM item by FlattenViewQuery: its
+                // operands are checked when described (AttachUnion).
+                if (rte->subquery != nullptr && rte->subquery->setOperations != nullptr) break;
                 Unsupported("a subquery in FROM");
             case RTE_FUNCTION:  // a constant relation, checked when described
                 break;
@@ -549,6 +552,45 @@ core::ViewDefinition DescribeSetOperation(Query* q, const core::QualifiedName& i
     return core::SetOperationView(immv, columns, std::move(leaves), tree);
 }
 
+bool OnlyUnionAll(const core::SetOperationTree& tree) {
+    if (tree.kind == core::SetOperationTree::Kind::Leaf) return true;
+    return tree.kind == core::SetOperationTree::Kind::Union && tree.all && OnlyUnionAll(tree.children[0]) &&
+           OnlyUnionAll(tree.children[1]);
+}
+
+// Makes `view`, described over a UNION ALL in FROM (its expressions read the
+// union's columns), a view over the union of the operands.
+void AttachUnion(core::ViewDefinition& view, const std::vector<Query*>& unions, bool check_relations) {
+    const std::string hint = "Create the set operation as an IMMV of its own, and read that IMMV.";
+    if (unions.size() > 1 || !view.relations.empty() || !view.constants.empty() || view.join_tree)
+        throw NotSupported(
+            "UNION/INTERSECT/EXCEPT in a subquery in FROM joined to other FROM items is not supported on "
+            "incrementally maintainable materialized views",
+            {}, hint);
+    Query* sub = unions[0];
+    std::vector<Query*> leaf_queries;
+    const core::SetOperationTree tree = SetOperationTreeOf(sub, sub->setOperations, leaf_queries);
+    if (!OnlyUnionAll(tree))
+        throw NotSupported(
+            "UNION, INTERSECT or EXCEPT in a subquery in FROM is not supported on incrementally maintainable "
+            "materialized views",
+            "A subquery in FROM may be a UNION ALL.", hint);
+    SetOperationStmt* top = castNode(SetOperationStmt, sub->setOperations);
+    std::vector<core::SetColumn> columns;
+    ListCell* lc;
+    foreach (lc, sub->targetList) {
+        auto* tle = static_cast<TargetEntry*>(lfirst(lc));
+        if (tle->resjunk) continue;
+        const int i = static_cast<int>(columns.size());
+        const Oid type = list_nth_oid(top->colTypes, i);
+        columns.push_back({core::UnionColumn(size_t(i)), QualifiedTypeName(type, list_nth_int(top->colTypmods, i)),
+                           HasBtreeEquality(type)});
+    }
+    std::vector<core::ViewDefinition> leaves;
+    for (Query* leaf : leaf_queries) leaves.push_back(DescribeView(leaf, view.immv, check_relations));
+    core::ReadUnionAll(view, columns, std::move(leaves));
+}
+
 }  // namespace
 
 Query* ParseViewQuery(const std::string& sql) {
@@ -575,16 +617,21 @@ Query* ParseViewQuery(const std::string& sql) {
 std::vector<Oid> BaseRelations(Query* query) {
     query = FlattenViewQuery(query);
     std::vector<Oid> relids;
-    if (query->setOperations != nullptr) {
-        for (Query* leaf : SetOperationLeaves(query))
+    auto add_leaves = [&](Query* set_operation) {
+        for (Query* leaf : SetOperationLeaves(set_operation))
             for (Oid relid : BaseRelations(leaf))
                 if (std::find(relids.begin(), relids.end(), relid) == relids.end()) relids.push_back(relid);
+    };
+    if (query->setOperations != nullptr) {
+        add_leaves(query);
         return relids;
     }
     for (int i = 0; i < list_length(query->rtable); ++i) {
         auto* rte = static_cast<RangeTblEntry*>(list_nth(query->rtable, i));
         if (rte->rtekind == RTE_RELATION && std::find(relids.begin(), relids.end(), rte->relid) == relids.end())
             relids.push_back(rte->relid);
+        if (rte->rtekind == RTE_SUBQUERY && rte->subquery != nullptr && rte->subquery->setOperations != nullptr)
+            add_leaves(rte->subquery);
     }
     return relids;
 }
@@ -600,8 +647,10 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
     RejectUnsupportedClauses(q);
     if (q->setOperations != nullptr) return DescribeSetOperation(q, immv, check_relations);
     if (check_relations) CheckFromClause(q);
-    return WithMaintenanceSettings([&] {
+    std::vector<Query*> unions;  // set operations in FROM
+    core::ViewDefinition described = WithMaintenanceSettings([&] {
         RelationScope deparse(q);
+        unions = deparse.union_queries();
         core::ViewDefinition view;
         view.immv = immv;
         for (size_t i = 0; i < deparse.size(); ++i)
@@ -679,10 +728,12 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
         plain_vars.resize(view.columns.size(), nullptr);
         // A constant relation has no key: the keys of the relations then do
         // not identify the view's rows.
-        if (view.shape == core::ViewShape::Bag && !view.join_tree && view.constants.empty())
+        if (view.shape == core::ViewShape::Bag && !view.join_tree && view.constants.empty() && unions.empty())
             view.row_key_columns = RowKeyColumns(view.columns, plain_vars, EqualColumns(quals, deparse), deparse);
         return view;
     });
+    if (!unions.empty()) AttachUnion(described, unions, check_relations);
+    return described;
 }
 
 }  // namespace ivmx::pg

@@ -207,6 +207,9 @@ Node* PullUpSubqueries(Query* q, Node* node, bool nullable, std::vector<PulledUp
         RangeTblEntry* rte = static_cast<RangeTblEntry*>(list_nth(q->rtable, int(rtindex) - 1));
         if (rte->rtekind != RTE_SUBQUERY) return node;
         if (rte->lateral) Unsupported("a LATERAL subquery");
+        // A set operation stays a FROM item of its own (the view reads the
+        // union of its operands: DescribeView).
+        if (rte->subquery->setOperations != nullptr) return node;
         Query* sub = PgCall([&] { return static_cast<Query*>(copyObjectImpl(rte->subquery)); });
         Flatten(sub);
         CheckSimpleSubquery(sub, "a subquery in FROM", true);

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "ivmx/core/error.hpp"
+#include "ivmx/core/set_operation.hpp"
 #include "ivmx/pg/guards.hpp"
 
 namespace ivmx::pg {
@@ -36,11 +37,33 @@ RelationScope::RelationScope(Query* q) : query_(q) {
             auto* rte = static_cast<RangeTblEntry*>(list_nth(q->rtable, i));
             if (rte->rtekind == kind) AddItem(rte, Index(i + 1));
         }
+    // A set operation in FROM (left there by FlattenViewQuery), last: its
+    // columns read as __ivm_set.__ivm_col_<n>.
+    for (int i = 0; i < list_length(q->rtable); ++i) {
+        auto* rte = static_cast<RangeTblEntry*>(list_nth(q->rtable, i));
+        if (rte->rtekind != RTE_SUBQUERY || rte->subquery == nullptr || rte->subquery->setOperations == nullptr)
+            continue;
+        unions_.push_back(PgCall([&] {
+            RangeTblEntry* copy = static_cast<RangeTblEntry*>(copyObjectImpl(rte));
+            List* names = NIL;
+            for (int n = 1; n <= list_length(copy->eref->colnames); ++n)
+                names = lappend(names, makeString(psprintf("__ivm_col_%d", n)));
+            copy->eref = makeAlias(core::kSetAlias, names);
+            copy->alias = nullptr;
+            return copy;
+        }));
+        union_queries_.push_back(rte->subquery);
+        aliases_.push_back(core::kSetAlias);
+        context_.occurrence_of_rtindex[i + 1] = int(aliases_.size());
+    }
     deparse_context_ = PgCall([&] {
         List* rtable = NIL;
         List* names = NIL;
+        const size_t constants_end = relations_.size() + constants_.size();
         for (size_t i = 0; i < aliases_.size(); ++i) {
-            rtable = lappend(rtable, i < relations_.size() ? relations_[i] : constants_[i - relations_.size()]);
+            rtable = lappend(rtable, i < relations_.size() ? relations_[i]
+                                     : i < constants_end   ? constants_[i - relations_.size()]
+                                                           : unions_[i - constants_end]);
             names = lappend(names, pstrdup(aliases_[i].c_str()));
         }
         PlannedStmt* stmt = makeNode(PlannedStmt);
@@ -79,6 +102,11 @@ RelationScope::Item RelationScope::ItemOf(Index rtindex) const {
                           "join tree refers to a range-table entry that is neither a relation nor a function");
     const size_t position = size_t(context_.occurrence_of_rtindex[rtindex] - 1);
     if (position < relids_.size()) return {false, position};
+    if (position >= relids_.size() + constants_.size())
+        throw core::NotSupported(
+            "UNION/INTERSECT/EXCEPT in a subquery in FROM joined to other FROM items is not supported on "
+            "incrementally maintainable materialized views",
+            {}, "Create the set operation as an IMMV of its own, and join that IMMV.");
     return {true, position - relids_.size()};
 }
 

@@ -53,6 +53,9 @@ class RelationScope {
     RangeTblEntry* constant_entry(size_t k) const { return constants_[k]; }
     std::string constant_quoted_alias(size_t k) const { return QuotedAlias(relids_.size() + k); }
 
+    // The set operations in FROM (subqueries with UNION / INTERSECT /
+    // EXCEPT), whose columns expressions read as __ivm_set.__ivm_col_<n>.
+    const std::vector<Query*>& union_queries() const { return union_queries_; }
     // The FROM item at range-table index rtindex. Throws internal_error for
     // an entry that is neither a relation nor a function.
     Item ItemOf(Index rtindex) const;
@@ -76,6 +79,8 @@ class RelationScope {
     std::vector<std::vector<std::string>> columns_read_;
     std::vector<RangeTblEntry*> relations_;
     std::vector<RangeTblEntry*> constants_;
+    std::vector<RangeTblEntry*> unions_;  // copies with the alias and column names expressions use
+    std::vector<Query*> union_queries_;
     List* deparse_context_ = nullptr;
 };
 

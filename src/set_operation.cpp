@@ -8,6 +8,12 @@
 
 namespace ivmx::core {
 
+// (By position: the output columns' names may change, ALTER TABLE ...
+// RENAME COLUMN.)
+std::string UnionColumn(size_t i) {
+    return "__ivm_col_" + std::to_string(i + 1);
+}
+
 namespace {
 
 using Kind = SetOperationTree::Kind;
@@ -80,12 +86,6 @@ OutputColumn CountExpression(const std::string& name, const std::string& sql, co
     return column;
 }
 
-// The name of the set operation's column i in the leaves' union (the
-// output columns' names may change: ALTER TABLE ... RENAME COLUMN).
-std::string UnionColumn(size_t i) {
-    return "__ivm_col_" + std::to_string(i + 1);
-}
-
 std::vector<const OutputColumn*> LeafColumns(const ViewDefinition& leaf) {
     std::vector<const OutputColumn*> visible;
     for (const auto& c : leaf.columns)
@@ -98,10 +98,31 @@ std::string LeafSelect(const ViewDefinition& view, size_t k, const std::string& 
     const std::vector<const OutputColumn*> leaf_columns = LeafColumns(view.branches[k]);
     std::vector<std::string> list;
     for (size_t i = 0; i < leaf_columns.size(); ++i)
-        list.push_back("CAST((" + leaf_columns[i]->expression_sql + ") AS " + view.columns[i].type_sql + ") AS " +
+        list.push_back("CAST((" + leaf_columns[i]->expression_sql + ") AS " + leaf_columns[i]->type_sql + ") AS " +
                        UnionColumn(i));
-    if (view.shape == ViewShape::Grouped) list.push_back(std::to_string(k + 1) + " AS " + kLeafColumn);
+    list.push_back(std::to_string(k + 1) + " AS " + kLeafColumn);
     return "SELECT " + Join(list, ", ") + from;
+}
+
+// The union of `leaves` (after checking them) as what `view` reads.
+void AttachLeaves(ViewDefinition& view, const std::vector<SetColumn>& columns, std::vector<ViewDefinition> leaves) {
+    for (auto& leaf : leaves) {
+        if (leaf.shape != ViewShape::Bag && leaf.shape != ViewShape::Distinct)
+            throw NotSupported(
+                "GROUP BY or aggregates in an operand of UNION/INTERSECT/EXCEPT is not supported on incrementally "
+                "maintainable materialized views",
+                {}, "Create the grouped query as an IMMV of its own, and the set operation over it.");
+        size_t i = 0;
+        for (auto& c : leaf.columns) {
+            if (c.hidden) continue;
+            if (i >= columns.size()) break;
+            c.type_sql = columns[i++].type_sql;  // what the union casts it to
+        }
+        if (i != columns.size() || LeafColumns(leaf).size() != columns.size())
+            throw Error(sqlstate::kInternalError, "set operation leaf with another number of columns");
+        for (const auto& rel : leaf.relations) view.relations.push_back(rel);
+    }
+    view.branches = std::move(leaves);
 }
 
 }  // namespace
@@ -110,21 +131,6 @@ ViewDefinition SetOperationView(const QualifiedName& immv, const std::vector<Set
                                 std::vector<ViewDefinition> leaves, const SetOperationTree& tree) {
     ViewDefinition view;
     view.immv = immv;
-    for (const auto& leaf : leaves) {
-        if (leaf.shape != ViewShape::Bag && leaf.shape != ViewShape::Distinct)
-            throw NotSupported(
-                "GROUP BY or aggregates in an operand of UNION/INTERSECT/EXCEPT is not supported on incrementally "
-                "maintainable materialized views",
-                {}, "Create the grouped query as an IMMV of its own, and the set operation over it.");
-        if (!leaf.branches.empty())
-            throw NotSupported(
-                "a set operation nested in an operand of UNION/INTERSECT/EXCEPT is not supported on incrementally "
-                "maintainable materialized views",
-                {}, "Remove the ORDER BY or LIMIT that makes the operand a query of its own.");
-        if (LeafColumns(leaf).size() != columns.size())
-            throw Error(sqlstate::kInternalError, "set operation leaf with another number of columns");
-        for (const auto& rel : leaf.relations) view.relations.push_back(rel);
-    }
     const bool bag = OnlyUnions(tree, true) && !HasDistinctLeaf(leaves);
     view.shape = bag ? ViewShape::Bag : OnlyUnions(tree, false) && !tree.all ? ViewShape::Distinct : ViewShape::Grouped;
     for (size_t i = 0; i < columns.size(); ++i) {
@@ -135,7 +141,8 @@ ViewDefinition SetOperationView(const QualifiedName& immv, const std::vector<Set
         column.type_sql = columns[i].type_sql;
         column.has_equality = columns[i].has_equality;
         column.not_null = true;
-        for (const auto& leaf : leaves) column.not_null = column.not_null && LeafColumns(leaf)[i]->not_null;
+        for (const auto& leaf : leaves)
+            column.not_null = column.not_null && i < LeafColumns(leaf).size() && LeafColumns(leaf)[i]->not_null;
         view.columns.push_back(std::move(column));
     }
     if (view.shape == ViewShape::Grouped) {
@@ -151,8 +158,18 @@ ViewDefinition SetOperationView(const QualifiedName& immv, const std::vector<Set
             CountExpression(HavingColumn(), "(" + copies + ") > 0", "boolean", first_count, leaves.size()));
         view.groups_table = CompanionName(immv, kGroupsSuffix);
     }
-    view.branches = std::move(leaves);
+    AttachLeaves(view, columns, std::move(leaves));
     return view;
+}
+
+void ReadUnionAll(ViewDefinition& view, const std::vector<SetColumn>& columns, std::vector<ViewDefinition> leaves) {
+    for (const auto& leaf : leaves)
+        if (leaf.shape == ViewShape::Distinct)
+            throw NotSupported(
+                "DISTINCT in an operand of UNION ALL in FROM is not supported on incrementally maintainable "
+                "materialized views",
+                {}, "Create the UNION ALL as an IMMV of its own, and the query over it.");
+    AttachLeaves(view, columns, std::move(leaves));
 }
 
 bool RepeatsRows(const ViewDefinition& view) {
@@ -170,10 +187,12 @@ std::string SetOperationFrom(const ViewDefinition& view, const std::vector<std::
         first += leaf.relations.size();
         selects.push_back(LeafSelect(view, k, FromList(leaf, own)));
     }
-    return " FROM (" + Join(selects, " UNION ALL ") + ") AS " + kSetAlias;
+    return " FROM (" + Join(selects, " UNION ALL ") + ") AS " + kSetAlias +
+           (view.where_sql.empty() ? "" : " WHERE " + view.where_sql);
 }
 
-Delta SetOperationDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed) {
+Delta SetOperationDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed,
+                        const std::string& with_prefix) {
     Delta delta;
     size_t first = 0;
     for (size_t k = 0; k < view.branches.size(); ++k) {
@@ -185,14 +204,15 @@ Delta SetOperationDelta(const ViewDefinition& view, const std::vector<ChangedOcc
         first += leaf.relations.size();
         if (own.empty()) continue;
         // Each leaf's WITH queries under names of its own.
-        Delta part = BuildDelta(leaf, own, "__ivm_b" + std::to_string(k + 1) + "d");
+        Delta part = BuildDelta(leaf, own, with_prefix + "_b" + std::to_string(k + 1) + "_");
         delta.consolidate = delta.consolidate || part.consolidate;
         for (auto& item : part.with_items) delta.with_items.push_back(std::move(item));
         for (const auto& stream : part.streams) {
             DeltaStream s;
             s.sign = stream.sign;
             const std::string from = stream.from_sql.empty() ? FromList(leaf, stream.sources) : stream.from_sql;
-            s.from_sql = " FROM (" + LeafSelect(view, k, from) + ") AS " + kSetAlias;
+            s.from_sql = " FROM (" + LeafSelect(view, k, from) + ") AS " + kSetAlias +
+                         (view.where_sql.empty() ? "" : " WHERE " + view.where_sql);
             delta.streams.push_back(std::move(s));
         }
     }

@@ -582,7 +582,7 @@ bool UpdatesInPlace(const ViewDefinition& view, unsigned long rows) {
 Delta BuildDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed,
                  const std::string& with_prefix) {
     Delta delta;
-    if (!view.branches.empty()) return SetOperationDelta(view, changed);
+    if (!view.branches.empty()) return SetOperationDelta(view, changed, with_prefix);
     if (view.join_tree) {
         // Match counts make streams of one change cancel each other: always net.
         AddJoinTreeDelta(view, changed, delta, with_prefix);

@@ -331,6 +331,16 @@ std::optional<bool> OnPreservedPath(const JoinTree& tree, size_t occurrence) {
     return std::nullopt;
 }
 
+// Whether the occurrence is on a preserved path of the view's join tree
+// (OnPreservedPath), or of its leaf's, in a set operation; true without one.
+bool Preserved(const ViewDefinition& view, size_t occurrence) {
+    if (!view.branches.empty()) {
+        const BranchOccurrence at = BranchOf(view, occurrence);
+        return Preserved(view.branches[at.branch], at.occurrence);
+    }
+    return !view.join_tree || OnPreservedPath(*view.join_tree, occurrence) == std::optional<bool>(true);
+}
+
 }  // namespace
 
 WriterConcurrency WriterConcurrencyOf(const ViewDefinition& view, unsigned int relation_id) {
@@ -343,15 +353,7 @@ WriterConcurrency WriterConcurrencyOf(const ViewDefinition& view, unsigned int r
     // is on a preserved path or takes turns: whether a row of a function in
     // FROM had a match before is derived from the relation's state, which
     // another writer of it changes.
-    if (view.join_tree && OnPreservedPath(*view.join_tree, occurrences[0]) != std::optional<bool>(true))
-        return WriterConcurrency::Exclusive;
-    // In a set operation, the same for the leaf that reads it.
-    if (!view.branches.empty()) {
-        const BranchOccurrence at = BranchOf(view, occurrences[0]);
-        const ViewDefinition& branch = view.branches[at.branch];
-        if (branch.join_tree && OnPreservedPath(*branch.join_tree, at.occurrence) != std::optional<bool>(true))
-            return WriterConcurrency::Exclusive;
-    }
+    if (!Preserved(view, occurrences[0])) return WriterConcurrency::Exclusive;
     return view.relations.size() == 1 ? WriterConcurrency::Free : WriterConcurrency::PerRelation;
 }
 

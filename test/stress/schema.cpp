@@ -236,6 +236,10 @@ const std::vector<TwinShape>& TwinShapes() {
         {"set_tree", "a DISTINCT operand, INTERSECT binding tighter, EXCEPT at the root",
          "SELECT g FROM t_pk UNION ALL SELECT DISTINCT g FROM t_bag EXCEPT SELECT k FROM t_fk "
          "INTERSECT ALL SELECT a FROM t_kv"},
+        {"union_all_from", "a grouped query over a UNION ALL in FROM, min/max, one operand's rows filtered",
+         "SELECT u.g, count(*) AS cnt, sum(u.n) AS sum_n, max(u.n) AS max_n, min(u.s) AS min_s "
+         "FROM (SELECT g, n, s FROM t_bag UNION ALL SELECT g, n, s FROM t_pk WHERE v > 0) u WHERE u.g IS NOT NULL "
+         "GROUP BY u.g"},
         {"set_joins", "EXCEPT ALL of a LEFT JOIN and a join with NOT EXISTS",
          "SELECT p.g, c.w FROM t_pk p LEFT JOIN t_fk c ON c.pid = p.id EXCEPT ALL "
          "SELECT b.g, k.x FROM t_bag b JOIN t_kv k ON k.a = b.n WHERE NOT EXISTS (SELECT 1 FROM t_fk f WHERE f.k = "

@@ -80,8 +80,8 @@ TEST(SetOperation, UnionIsDistinctAndKeepsNoCounts) {
     EXPECT_FALSE(v.groups_table.has_value());
     EXPECT_EQ(v.columns.size(), 1u);
     EXPECT_EQ(IdentityColumns(v), std::vector<std::string>{"x"});
-    // The unioned rows carry no operand number.
-    EXPECT_FALSE(Contains(PopulateQuery(v), kLeafColumn));
+    // Nothing is counted per operand.
+    EXPECT_FALSE(Contains(PopulateQuery(v), "FILTER"));
 }
 
 TEST(SetOperation, IntersectAndExceptCountRowsPerOperand) {
@@ -186,10 +186,28 @@ TEST(SetOperation, GroupedOrNestedOperandsAreRefused) {
         EXPECT_EQ(e.sqlstate(), std::string(sqlstate::kFeatureNotSupported));
         EXPECT_TRUE(Contains(e.what(), "GROUP BY or aggregates in an operand"));
     }
-    const ViewDefinition nested = Binary(Kind::Union, true);
-    EXPECT_THROW(SetOperationView({"public", "mv"}, {{"x", "integer", true}}, {nested, Leaf("b", 2)},
-                                  Op(Kind::Union, true, LeafNode(0), LeafNode(1))),
-                 Error);
+}
+
+TEST(SetOperation, AnOperandMayReadAUnionAll) {
+    // SELECT x FROM (SELECT x FROM a UNION ALL SELECT x FROM c) u EXCEPT ALL SELECT x FROM b
+    ViewDefinition inner;
+    inner.immv = {"public", "mv"};
+    inner.shape = ViewShape::Bag;
+    OutputColumn x;
+    x.name = "x";
+    x.expression_sql = "__ivm_set.__ivm_col_1";
+    inner.columns.push_back(x);
+    ReadUnionAll(inner, {{UnionColumn(0), "integer", true}}, {Leaf("a", 1), Leaf("c", 3)});
+    const ViewDefinition v = SetOperationView({"public", "mv"}, {{"x", "integer", true}}, {inner, Leaf("b", 2)},
+                                              Op(Kind::Except, true, LeafNode(0), LeafNode(1)));
+    ASSERT_EQ(v.relations.size(), 3u);
+    EXPECT_EQ(BranchOf(v, 1).branch, 0u);
+    EXPECT_EQ(BranchOf(v, 2).branch, 1u);
+    const Delta delta = RelationDelta(v, 3, "__ivmx_new", "");
+    ASSERT_EQ(delta.streams.size(), 1u);
+    // The inner union's leaf 2 inside the outer operation's leaf 1.
+    EXPECT_TRUE(Contains(delta.streams[0].from_sql, "2 AS __ivm_branch FROM __ivmx_new AS t"));
+    EXPECT_TRUE(Contains(delta.streams[0].from_sql, "1 AS __ivm_branch FROM (SELECT"));
 }
 
 TEST(SetOperation, CopiesAreSyncedPerTouchedGroup) {

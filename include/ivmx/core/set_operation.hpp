@@ -46,24 +46,36 @@ inline constexpr const char* kSetAlias = "__ivm_set";
 inline constexpr const char* kLeafColumn = "__ivm_branch";
 
 // The view of the set operation `tree` over `leaves` (ungrouped views, a bag
-// or DISTINCT, whose visible columns match `columns` in number and order).
-// Throws Error (feature_not_supported) for a leaf that is grouped or itself
-// a set operation, and (internal_error) for a malformed tree.
+// or DISTINCT, whose visible columns match `columns` in number and order;
+// a leaf may read a UNION ALL in FROM). Throws Error (feature_not_supported)
+// for a leaf that is grouped, and (internal_error) for a malformed tree.
 ViewDefinition SetOperationView(const QualifiedName& immv, const std::vector<SetColumn>& columns,
                                 std::vector<ViewDefinition> leaves, const SetOperationTree& tree);
+
+// Makes `view` (whose expressions read the set operation's columns as
+// __ivm_set.__ivm_col_<n>, n from 1, and whose where_sql applies to them) a
+// view over the UNION ALL of `leaves`, bags whose visible columns match
+// `columns`: SELECT ... FROM (<leaf> UNION ALL ...) AS __ivm_set WHERE ...
+// Throws Error (feature_not_supported) for a leaf that is not a bag.
+void ReadUnionAll(ViewDefinition& view, const std::vector<SetColumn>& columns, std::vector<ViewDefinition> leaves);
+
+// The name of the set operation's column i (from 0) in the leaves' union.
+std::string UnionColumn(size_t i);
 
 // Whether the IMMV holds a row as often as the set operation outputs it
 // (CopiesColumn() of its groups table), rather than once.
 bool RepeatsRows(const ViewDefinition& view);
 
-// " FROM (<leaf 1> UNION ALL ...) AS __ivm_set" with every relation
-// occurrence of the view read from sources[i]; each leaf's rows projected to
-// the set operation's columns (and, for a view that counts rows per leaf,
-// tagged with the leaf's number).
+// " FROM (<leaf 1> UNION ALL ...) AS __ivm_set [WHERE <where_sql>]" with
+// every relation occurrence of the view read from sources[i]; each leaf's
+// rows projected to the set operation's columns (cast to their types) and
+// tagged with the leaf's number (kLeafColumn).
 std::string SetOperationFrom(const ViewDefinition& view, const std::vector<std::string>& sources);
 
 // The delta of a set operation view for changes to the given occurrences:
-// the union of its leaves' deltas.
-Delta SetOperationDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed);
+// the union of its leaves' deltas, whose WITH queries are named after
+// with_prefix and their leaf's number.
+Delta SetOperationDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed,
+                        const std::string& with_prefix);
 
 }  // namespace ivmx::core

@@ -25,7 +25,7 @@ SELECT ivmx.create_immv('rej', 'SELECT a FROM r WHERE NOT (EXISTS (SELECT 1 FROM
 :rejected;
 SELECT ivmx.create_immv('rej', 'SELECT q.a, q.n FROM (SELECT a, count(*) AS n FROM r GROUP BY a) q');
 :rejected;
-SELECT ivmx.create_immv('rej', 'SELECT q.a FROM (SELECT a FROM r UNION ALL SELECT a FROM s) q');
+SELECT ivmx.create_immv('rej', 'SELECT q.a FROM (SELECT a FROM r UNION ALL SELECT a FROM s) q JOIN s ON s.a = q.a');
 :rejected;
 SELECT ivmx.create_immv('rej', 'WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3) SELECT n FROM c');
 :rejected;

@@ -6,8 +6,8 @@ CREATE EXTENSION IF NOT EXISTS pg_ivmx;
 -- often as the operation outputs it. Operands with joins, outer joins,
 -- EXISTS, DISTINCT, functions in FROM and no FROM at all; column types
 -- that the operation unifies; NULLs (set operations treat them as equal);
--- in immediate and deferred mode and nested; then DDL, two roles, and what
--- stays refused. :check compares every IMMV with its query after each
+-- in immediate and deferred mode and nested; a UNION ALL in FROM; then DDL,
+-- two roles, and what stays refused. :check compares every IMMV with its query after each
 -- change (verify_immv, and the text form of its visible columns).
 \set schema set_views
 \getenv abs_srcdir PG_ABS_SRCDIR
@@ -64,6 +64,18 @@ SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
 -- Nested: an aggregate over a set operation, a set operation over IMMVs.
 SELECT ivmx.create_immv('s_over', 'SELECT item, count(*) AS n FROM s_except_all GROUP BY item');
 SELECT ivmx.create_immv('s_under', 'SELECT item FROM s_over INTERSECT SELECT item FROM s_union');
+-- A UNION ALL in FROM, read by a grouped query (a lost max recomputed), a
+-- filtered bag, and aggregates without GROUP BY with count(DISTINCT) and
+-- HAVING.
+\set q_from_groups 'SELECT u.item, count(*) AS n, sum(u.qty) AS total, max(u.qty) AS top FROM (SELECT item, qty FROM stock UNION ALL SELECT item, qty * 10 FROM orders WHERE shop <> ''e'') u GROUP BY u.item'
+SELECT ivmx.create_immv('s_from_groups', :'q_from_groups');
+SELECT ivmx.create_immv('sd_from_groups', :'q_from_groups', mode => 'deferred');
+SELECT ivmx.create_immv('s_from_bag', 'SELECT item, qty FROM (SELECT item, qty FROM stock UNION ALL SELECT item, since FROM recalls) u WHERE qty > 1 OR item IS NULL');
+\set q_from_report 'SELECT count(DISTINCT item) AS items, min(qty) AS lo FROM (SELECT item, qty FROM stock UNION ALL SELECT item, qty FROM orders) u HAVING count(*) > 2'
+SELECT ivmx.create_immv('s_from_report', :'q_from_report');
+SELECT ivmx.create_immv('sd_from_report', :'q_from_report', mode => 'deferred');
+-- An operand reading a UNION ALL, another an outer join.
+SELECT ivmx.create_immv('s_from_operand', 'SELECT item FROM (SELECT item FROM stock UNION ALL SELECT item FROM recalls) u EXCEPT ALL SELECT o.item FROM orders o LEFT JOIN recalls r ON r.item = o.item WHERE r.id IS NULL');
 :check;
 SELECT item, qty FROM s_except_all ORDER BY item, qty;
 SELECT item, qty FROM s_intersect_all ORDER BY item, qty;
@@ -154,6 +166,8 @@ SELECT ivmx.create_immv('s_bad1', 'SELECT item, count(*) FROM stock GROUP BY ite
 SELECT ivmx.create_immv('s_bad2', 'SELECT item FROM stock UNION SELECT item FROM orders ORDER BY 1');
 SELECT ivmx.create_immv('s_bad3', 'SELECT item FROM stock UNION (SELECT item FROM orders LIMIT 1)');
 SELECT ivmx.create_immv('s_bad4', 'SELECT * FROM (SELECT item FROM stock UNION SELECT item FROM orders) u');
+SELECT ivmx.create_immv('s_bad7', 'SELECT u.item FROM (SELECT item FROM stock UNION ALL SELECT item FROM orders) u JOIN recalls r ON r.item = u.item');
+SELECT ivmx.create_immv('s_bad8', 'SELECT item FROM (SELECT DISTINCT item FROM stock UNION ALL SELECT item FROM orders) u');
 SELECT ivmx.create_immv('s_bad5', 'SELECT item FROM stock UNION SELECT row_number() OVER ()::text FROM orders');
 CREATE TABLE docs (id int PRIMARY KEY, body json);
 SELECT ivmx.create_immv('s_bad6', 'SELECT body FROM docs UNION ALL SELECT body FROM docs');
