@@ -53,6 +53,23 @@ std::string DistinctValueColumn() {
     return "__ivm_value__";
 }
 
+std::string GroupingSetColumn() {
+    return "__ivm_gset__";
+}
+
+const OutputColumn& GroupingSetKey(const ViewDefinition& view) {
+    for (const auto& c : view.columns)
+        if (c.name == GroupingSetColumn()) return c;
+    throw Error(sqlstate::kInternalError, "view \"" + view.immv.name + "\" has no grouping-set column");
+}
+
+std::string KeptGroupCondition(const ViewDefinition& view, const std::string& qualifier) {
+    if (view.empty_grouping_sets.empty()) return {};
+    std::vector<std::string> sets;
+    for (const auto& empty : view.empty_grouping_sets) sets.push_back(std::to_string(empty.set));
+    return QualifiedColumn(qualifier, GroupingSetColumn()) + " IN (" + Join(sets, ", ") + ")";
+}
+
 std::string UnevaluatedColumn() {
     return "__ivm_unevaluated__";
 }
