@@ -336,7 +336,7 @@ WriterConcurrency WriterConcurrencyOf(const ViewDefinition& view, unsigned int r
 }
 
 int ContentionRank(const ViewDefinition& view) {
-    if (view.shape == ViewShape::GlobalAggregate) return 2;
+    if (view.shape == ViewShape::GlobalAggregate || !view.empty_grouping_sets.empty()) return 2;
     for (const auto& rel : view.relations)
         if (WriterConcurrencyOf(view, rel.relation_id) != WriterConcurrency::Free) return 1;
     return 0;

@@ -109,3 +109,10 @@ TEST(GroupingSets, SplitBatchRecomputeHasTheEmptySetsRowOverNoInput) {
         << recompute.sql;
     EXPECT_TRUE(Contains(recompute.sql, "grouping_sets.set_number = 0 HAVING count(*) = 0"));
 }
+
+TEST(GroupingSets, AnEmptySetsGroupIsEveryWritersRow) {
+    EXPECT_EQ(ContentionRank(Rollup()), 2);
+    auto v = Rollup();
+    v.empty_grouping_sets.clear();
+    EXPECT_EQ(ContentionRank(v), 0);
+}

@@ -370,9 +370,10 @@ WriterConcurrency WriterConcurrencyOf(const ViewDefinition& view, unsigned int r
 // depth, then this rank, then OID): 0 for views whose writers wait only for
 // writers of the same rows (one relation, rows identified by a key); 1 for
 // views whose writers may take turns on the whole IMMV (joins, bags without
-// a key); 2 for an aggregate without GROUP BY (its one row is every
-// writer's). A transaction takes the most contended locks last, so that it
-// holds them for the shortest time.
+// a key); 2 for an aggregate without GROUP BY and a view with an empty
+// grouping set () (their one row, or the set's, is every writer's). A
+// transaction takes the most contended locks last, so that it holds them
+// for the shortest time.
 int ContentionRank(const ViewDefinition& view);
 
 }  // namespace ivmx::core
