@@ -114,7 +114,8 @@ class AccumulatedRow {
         const std::string value = ExpandExpression(c, [&](size_t j) { return Value(j); });
         std::vector<std::string> stale;
         // A group whose last row goes is deleted next: its expressions are
-        // not evaluated over an empty group (count(*) = 0).
+        // not evaluated over an empty group (count(*) = 0). The group of an
+        // empty grouping set stays, and they are.
         if (view_.shape == ViewShape::Grouped)
             stale.push_back(GoneGroup(view_, "(" + SumOf(MultiplicityColumn()) + ") = 0", rows_.m));
         if (guard_)
@@ -239,7 +240,8 @@ MaintenanceStep KeyedUpsert(const ViewDefinition& view, const Delta& delta) {
 // may be stale is NULL until then; without it, every stored value is exact
 // (a non-finite sum of inserted values too). Reports
 // the rows again (they moved): the recompute reads them by their new ctid.
-// Rows whose multiplicity reached zero are left to DeleteGoneRows.
+// Rows whose multiplicity reached zero are left to DeleteGoneRows (but for
+// the groups of empty grouping sets, which stay).
 MaintenanceStep EvaluateExpressions(const ViewDefinition& view, bool guard) {
     const std::string m = kImmvAlias;
     std::vector<std::string> sets;
