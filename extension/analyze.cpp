@@ -12,6 +12,7 @@
 #include "analyze_aggregate.hpp"
 #include "analyze_checks.hpp"
 #include "flatten.hpp"
+#include "grouping_sets.hpp"
 #include "ivmx/core/aggregate_rules.hpp"
 #include "ivmx/core/distinct_values.hpp"
 #include "ivmx/core/group_filter.hpp"
@@ -97,7 +98,6 @@ void RejectUnsupportedClauses(Query* q) {
     if (q->sortClause != NIL) Unsupported("ORDER BY", "Order the rows when reading the IMMV.");
     if (q->limitCount != nullptr || q->limitOffset != nullptr) Unsupported("LIMIT/OFFSET");
     if (q->hasDistinctOn) Unsupported("DISTINCT ON");
-    if (q->groupingSets != NIL) Unsupported("GROUPING SETS, ROLLUP and CUBE");
     if (q->havingQual != nullptr && !q->hasAggs && q->groupClause == NIL)
         Unsupported("HAVING without GROUP BY or aggregates", "Write the condition in WHERE.");
     if (q->distinctClause != NIL && (q->hasAggs || q->groupClause != NIL))
@@ -644,6 +644,8 @@ std::string DeparseQuery(Query* query) {
 
 core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, bool check_relations) {
     if (q->commandType == CMD_SELECT && q->utilityStmt == nullptr) q = FlattenViewQuery(q);
+    GroupingSetsRewrite grouping_sets;
+    if (q->groupingSets != NIL) q = RewriteGroupingSets(q, grouping_sets);
     RejectUnsupportedClauses(q);
     if (q->setOperations != nullptr) return DescribeSetOperation(q, immv, check_relations);
     if (check_relations) CheckFromClause(q);
@@ -724,6 +726,7 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
             view.groups_table = core::CompanionName(immv, core::kGroupsSuffix);
         }
         if (!expressions.empty()) DescribeExpressions(q, deparse, expressions, view, hidden_keys);
+        if (grouping_sets.set_number != nullptr) DescribeGroupingSets(q, grouping_sets, deparse, view);
         core::AddDistinctValues(view);
         plain_vars.resize(view.columns.size(), nullptr);
         // A constant relation has no key: the keys of the relations then do

@@ -36,15 +36,16 @@ std::string Immv(const ViewDefinition& view) {
     return QuoteQualified(view.immv);
 }
 
-// The populate-query expression of one table column.
-std::string PopulateExpr(const ViewDefinition& view, const TableColumn& t) {
+// The populate-query expression of one table column; in the group of
+// empty grouping set `kept`, keys take their values there.
+std::string PopulateExpr(const ViewDefinition& view, const TableColumn& t, const EmptyGroupingSet* kept = nullptr) {
     const OutputColumn& c = view.columns[t.index];
     switch (t.kind) {
         case TableColumn::Kind::Output:
-            if (IsKeyColumn(c)) return c.expression_sql;
+            if (IsKeyColumn(c)) return kept != nullptr ? kept->key_values[t.index] : c.expression_sql;
             if (c.role == ColumnRole::AggregateExpression)
                 return ExpandExpression(c, [&](size_t j) {
-                    return PopulateExpr(view, {TableColumn::Kind::Output, j, view.columns[j].name});
+                    return PopulateExpr(view, {TableColumn::Kind::Output, j, view.columns[j].name}, kept);
                 });
             return AggregateCall(*c.aggregate);
         case TableColumn::Kind::Multiplicity:
@@ -54,6 +55,28 @@ std::string PopulateExpr(const ViewDefinition& view, const TableColumn& t) {
         default:
             return StateFromBase(*c.aggregate, t.kind);
     }
+}
+
+// Whether a group row (qualifier m) whose multiplicity meets `zero` is gone:
+// the groups of empty grouping sets stay (KeptGroupCondition).
+std::string GoneGroup(const ViewDefinition& view, const std::string& zero, const std::string& m) {
+    const std::string kept = KeptGroupCondition(view, m);
+    return kept.empty() ? zero : "(" + zero + " AND NOT " + kept + ")";
+}
+
+// Whether a group row whose multiplicity meets `nonzero` stays.
+std::string LiveGroup(const ViewDefinition& view, const std::string& nonzero, const std::string& m) {
+    const std::string kept = KeptGroupCondition(view, m);
+    return kept.empty() ? nonzero : "(" + nonzero + " OR " + kept + ")";
+}
+
+// The one row of the group of empty grouping set `kept` when no input row
+// is in it (else none: the grouped query has it), over `from` (a FROM list
+// ending in its conditions) with the select list `select_list`.
+std::string KeptGroupRow(const ViewDefinition& view, const EmptyGroupingSet& kept,
+                         const std::vector<std::string>& select_list, const std::string& from) {
+    return "SELECT " + Join(select_list, ", ") + from + MoreConditions(view) + GroupingSetKey(view).expression_sql +
+           " = " + std::to_string(kept.set) + " HAVING count(*) = 0";
 }
 
 // The values a stored row (qualifier m) takes when a delta row (qualifier e)
@@ -92,8 +115,10 @@ class AccumulatedRow {
         const std::string value = ExpandExpression(c, [&](size_t j) { return Value(j); });
         std::vector<std::string> stale;
         // A group whose last row goes is deleted next: its expressions are
-        // not evaluated over an empty group (count(*) = 0).
-        if (view_.shape == ViewShape::Grouped) stale.push_back("(" + SumOf(MultiplicityColumn()) + ") = 0");
+        // not evaluated over an empty group (count(*) = 0). The group of an
+        // empty grouping set stays, and they are.
+        if (view_.shape == ViewShape::Grouped)
+            stale.push_back(GoneGroup(view_, "(" + SumOf(MultiplicityColumn()) + ") = 0", rows_.m));
         if (guard_)
             for (size_t j : c.operands)
                 if (view_.columns[j].aggregate && IsRecomputed(*view_.columns[j].aggregate)) stale.push_back(Stale(j));
@@ -204,7 +229,9 @@ MaintenanceStep KeyedUpsert(const ViewDefinition& view, const Delta& delta) {
     // A gone row is not also stale: the recompute would give it a new
     // ctid, and the deletion of gone rows by ctid would then miss it.
     const std::string count = QualifiedColumn(m, MultiplicityColumn());
-    return {ReportRows(sql, count + " = 0", count + " <> 0 AND (" + StaleExpr(view, m) + ")"), StepInput::None, true};
+    return {ReportRows(sql, GoneGroup(view, count + " = 0", m),
+                       LiveGroup(view, count + " <> 0", m) + " AND (" + StaleExpr(view, m) + ")"),
+            StepInput::None, true};
 }
 
 // Evaluates the expressions over aggregates of the group rows listed in $1
@@ -214,7 +241,8 @@ MaintenanceStep KeyedUpsert(const ViewDefinition& view, const Delta& delta) {
 // may be stale is NULL until then; without it, every stored value is exact
 // (a non-finite sum of inserted values too). Reports
 // the rows again (they moved): the recompute reads them by their new ctid.
-// Rows whose multiplicity reached zero are left to DeleteGoneRows.
+// Rows whose multiplicity reached zero are left to DeleteGoneRows (but for
+// the groups of empty grouping sets, which stay).
 MaintenanceStep EvaluateExpressions(const ViewDefinition& view, bool guard) {
     const std::string m = kImmvAlias;
     std::vector<std::string> sets;
@@ -233,10 +261,11 @@ MaintenanceStep EvaluateExpressions(const ViewDefinition& view, bool guard) {
             (stale.empty() ? value : "CASE WHEN " + Join(stale, " OR ") + " THEN NULL ELSE " + value + " END"));
     }
     sets.push_back(QuoteIdent(UnevaluatedColumn()) + " = NULL");
-    return {ReportRows("UPDATE " + Immv(view) + " AS " + m + " SET " + Join(sets, ", ") + " WHERE " + m +
-                           ".ctid = ANY ($1) AND " + QualifiedColumn(m, MultiplicityColumn()) + " > 0",
-                       "false", StaleExpr(view, m)),
-            StepInput::TidsToRecompute, true};
+    return {
+        ReportRows("UPDATE " + Immv(view) + " AS " + m + " SET " + Join(sets, ", ") + " WHERE " + m +
+                       ".ctid = ANY ($1) AND " + LiveGroup(view, QualifiedColumn(m, MultiplicityColumn()) + " > 0", m),
+                   "false", StaleExpr(view, m)),
+        StepInput::TidsToRecompute, true};
 }
 
 MaintenanceStep GlobalUpdate(const ViewDefinition& view, const Delta& delta) {
@@ -334,8 +363,18 @@ MaintenanceStep RecomputeAggregates(const ViewDefinition& view, const Delta& del
             assigned.push_back(value_column(v));
         }
         for (auto& e : expression_values(value_column)) assigned.push_back(std::move(e));
-        const std::string recomputed_rows = "SELECT " + Join(outputs, ", ") + FromList(view, delta.base_as_of) +
-                                            (grouping.empty() ? "" : " GROUP BY " + Join(grouping, ", "));
+        std::string recomputed_rows = "SELECT " + Join(outputs, ", ") + FromList(view, delta.base_as_of) +
+                                      (grouping.empty() ? "" : " GROUP BY " + Join(grouping, ", "));
+        // The groups of empty grouping sets have a row over no input too.
+        for (const auto& kept : view.empty_grouping_sets) {
+            std::vector<std::string> kept_outputs;
+            for (size_t k = 0; k < keys.size(); ++k)
+                kept_outputs.push_back(kept.key_values[size_t(keys[k] - view.columns.data())] + " AS __ivm_k" +
+                                       std::to_string(k));
+            for (size_t v = 0; v < values.size(); ++v)
+                kept_outputs.push_back(values[v] + " AS __ivm_v" + std::to_string(v));
+            recomputed_rows += " UNION ALL " + KeptGroupRow(view, kept, kept_outputs, FromList(view, delta.base_as_of));
+        }
         const std::string rhs = assigned.size() == 1 ? assigned[0] : "(" + Join(assigned, ", ") + ")";
         return {"UPDATE " + Immv(view) + " AS " + m + " SET " + lhs + " = " + rhs + Join(clear, "") + " FROM (" +
                     recomputed_rows + ") AS __ivm_r WHERE " + m + ".ctid = ANY ($1)" +
@@ -357,7 +396,7 @@ MaintenanceStep RecomputeAggregates(const ViewDefinition& view, const Delta& del
 MaintenanceStep DeleteGoneRows(const ViewDefinition& view) {
     const std::string m = kImmvAlias;
     return {"DELETE FROM " + Immv(view) + " AS " + m + " WHERE " + m + ".ctid = ANY ($1) AND " +
-                QualifiedColumn(m, MultiplicityColumn()) + " = 0",
+                GoneGroup(view, QualifiedColumn(m, MultiplicityColumn()) + " = 0", m),
             StepInput::TidsToDelete, false};
 }
 
@@ -716,6 +755,12 @@ std::string PopulateQuery(const ViewDefinition& view) {
     for (const auto& t : TableLayout(view)) select_list.push_back(PopulateExpr(view, t) + " AS " + QuoteIdent(t.name));
     std::string sql = "SELECT " + Join(select_list, ", ") + FromBase(view);
     if (IsKeyed(view.shape)) sql += " GROUP BY " + Join(GroupingExpressions(view), ", ");
+    for (const auto& kept : view.empty_grouping_sets) {
+        std::vector<std::string> kept_list;
+        for (const auto& t : TableLayout(view))
+            kept_list.push_back(PopulateExpr(view, t, &kept) + " AS " + QuoteIdent(t.name));
+        sql += " UNION ALL " + KeptGroupRow(view, kept, kept_list, FromBase(view));
+    }
     return sql;
 }
 

@@ -57,6 +57,23 @@ std::string CopiesColumn() {
     return "__ivm_copies__";
 }
 
+std::string GroupingSetColumn() {
+    return "__ivm_gset__";
+}
+
+const OutputColumn& GroupingSetKey(const ViewDefinition& view) {
+    for (const auto& c : view.columns)
+        if (c.name == GroupingSetColumn()) return c;
+    throw Error(sqlstate::kInternalError, "view \"" + view.immv.name + "\" has no grouping-set column");
+}
+
+std::string KeptGroupCondition(const ViewDefinition& view, const std::string& qualifier) {
+    if (view.empty_grouping_sets.empty()) return {};
+    std::vector<std::string> sets;
+    for (const auto& empty : view.empty_grouping_sets) sets.push_back(std::to_string(empty.set));
+    return QualifiedColumn(qualifier, GroupingSetColumn()) + " IN (" + Join(sets, ", ") + ")";
+}
+
 std::string UnevaluatedColumn() {
     return "__ivm_unevaluated__";
 }
@@ -365,7 +382,7 @@ WriterConcurrency WriterConcurrencyOf(const ViewDefinition& view, unsigned int r
 }
 
 int ContentionRank(const ViewDefinition& view) {
-    if (view.shape == ViewShape::GlobalAggregate) return 2;
+    if (view.shape == ViewShape::GlobalAggregate || !view.empty_grouping_sets.empty()) return 2;
     for (const auto& rel : view.relations)
         if (WriterConcurrencyOf(view, rel.relation_id) != WriterConcurrency::Free) return 1;
     return 0;

@@ -244,6 +244,20 @@ const std::vector<TwinShape>& TwinShapes() {
          "SELECT p.g, c.w FROM t_pk p LEFT JOIN t_fk c ON c.pid = p.id EXCEPT ALL "
          "SELECT b.g, k.x FROM t_bag b JOIN t_kv k ON k.a = b.n WHERE NOT EXISTS (SELECT 1 FROM t_fk f WHERE f.k = "
          "b.g)"},
+        // GROUPING SETS, ROLLUP and CUBE: one grouped view over the set
+        // numbers; the groups of () exist over no row too.
+        {"rollup_groups", "ROLLUP over nullable keys with GROUPING(), min/max, count(DISTINCT), an expression",
+         "SELECT g, n, count(*) AS cnt, sum(v) AS sum_v, min(f) AS min_f, max(s) AS max_s, count(DISTINCT s) AS ds, "
+         "GROUPING(g, n) AS gr, coalesce(g, -1) * 100 + count(*) AS e FROM t_bag GROUP BY ROLLUP (g, n)"},
+        {"cube_having", "CUBE with HAVING over an aggregate and GROUPING()",
+         "SELECT g, n, sum(v) AS sum_v, max(id) AS max_id FROM t_pk GROUP BY CUBE (g, n) "
+         "HAVING count(*) > 1 OR GROUPING(g) = 1"},
+        {"sets_left", "GROUPING SETS with () and a duplicate set over a LEFT JOIN",
+         "SELECT p.g, c.k, count(c.cid) AS cnt, sum(c.w) AS sum_w, min(p.v) AS min_v "
+         "FROM t_pk p LEFT JOIN t_fk c ON c.pid = p.id GROUP BY GROUPING SETS ((p.g), (p.g), (c.k), ())"},
+        {"rollup_join", "a plain key and ROLLUP over an inner join, with min/max",
+         "SELECT b.g, k.a, k.x, count(*) AS cnt, sum(k.x) AS sum_x, min(b.f) AS min_f, max(k.t) AS max_t "
+         "FROM t_bag b JOIN t_kv k ON b.g = k.a GROUP BY b.g, ROLLUP (k.a, k.x)"},
     };
     return shapes;
 }
@@ -474,6 +488,17 @@ std::vector<View> AllViews() {
          "max(c.k) AS max_k FROM t_pk p LEFT JOIN nest_c1 c ON c.pid = p.id GROUP BY p.g",
          false,
          {"nest_c1"}},
+        // Grouping sets over and under nested IMMVs.
+        {"nest_rollup",
+         "nested (immediate): ROLLUP over the deferred IMMV nest_a2",
+         "SELECT g, x, sum(cnt) AS cnt, min(min_v) AS min_v, GROUPING(g, x) AS gr FROM nest_a2 GROUP BY ROLLUP (g, x)",
+         false,
+         {"nest_a2"}},
+        {"nest_over_rollup",
+         "nested (deferred): aggregate over the ROLLUP IMMV nest_rollup",
+         "SELECT gr, count(*) AS groups, sum(cnt) AS cnt, max(min_v) AS max_min_v FROM nest_rollup GROUP BY gr",
+         true,
+         {"nest_rollup"}},
         // A diamond: IMMVs joining t_pk with an immediate IMMV over t_pk, so
         // one statement changes both inputs of the join.
         {"dia_base", "diamond base (immediate): filtered projection of t_pk",

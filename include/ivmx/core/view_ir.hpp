@@ -169,6 +169,19 @@ struct JoinTree {
     std::vector<JoinTree> children;
 };
 
+// GROUPING SETS, ROLLUP and CUBE are kept as a plain GROUP BY over one more
+// constant relation, the numbers 0 .. k-1 of the k grouping sets: a key is
+// NULL in the sets that do not group by it, and the hidden key column
+// GroupingSetColumn() holds the set's number. The group of an empty
+// grouping set () exists over no input row too, as the one row of an
+// aggregate without GROUP BY does: it is kept at multiplicity 0.
+struct EmptyGroupingSet {
+    size_t set = 0;  // its number
+    // Per view.columns index: the SQL, without column references, of the
+    // value of that key column in the set's group; empty for non-keys.
+    std::vector<std::string> key_values;
+};
+
 enum class ViewShape {
     Bag,              // SELECT exprs FROM ... WHERE ...: duplicates are physical rows
     Distinct,         // SELECT DISTINCT ...
@@ -209,6 +222,9 @@ struct ViewDefinition {
     // leaf's number, as one relation "__ivm_set" (core/set_operation.hpp);
     // its relations are the leaves' relations, leaf after leaf.
     std::vector<ViewDefinition> branches;
+    // For a view with GROUPING SETS, ROLLUP or CUBE: the empty grouping sets
+    // (), whose group exists even when no row is read (see EmptyGroupingSet).
+    std::vector<EmptyGroupingSet> empty_grouping_sets;
 };
 
 // The IMMV's hidden bookkeeping columns, derived from the definition.
@@ -223,7 +239,17 @@ std::string UnevaluatedColumn();                      // __ivm_unevaluated__
 std::string HiddenAggregateColumn(size_t number);     // __ivm_agg_<n>__: an aggregate used only in expressions
 std::string HavingColumn();                           // __ivm_having__: the HAVING condition of a group
 std::string DistinctValueColumn();                    // __ivm_value__: a value of a DistinctValues table
-std::string CopiesColumn();  // __ivm_copies__: how many rows of a group a set operation outputs
+std::string CopiesColumn();       // __ivm_copies__: how many rows of a group a set operation outputs
+std::string GroupingSetColumn();  // __ivm_gset__: the grouping set of a group
+
+// The condition (SQL) that the IMMV row under `qualifier` is the group of an
+// empty grouping set, which is kept at multiplicity 0; "" when the view has
+// none.
+std::string KeptGroupCondition(const ViewDefinition& view, const std::string& qualifier);
+
+// The expression of the view's grouping-set column (GroupingSetColumn());
+// throws Error (internal_error) when it has none.
+const OutputColumn& GroupingSetKey(const ViewDefinition& view);
 
 // Whether the view has expressions over aggregates (AggregateExpression).
 bool HasAggregateExpressions(const ViewDefinition& view);
@@ -373,9 +399,10 @@ WriterConcurrency WriterConcurrencyOf(const ViewDefinition& view, unsigned int r
 // depth, then this rank, then OID): 0 for views whose writers wait only for
 // writers of the same rows (one relation, rows identified by a key); 1 for
 // views whose writers may take turns on the whole IMMV (joins, bags without
-// a key); 2 for an aggregate without GROUP BY (its one row is every
-// writer's). A transaction takes the most contended locks last, so that it
-// holds them for the shortest time.
+// a key); 2 for an aggregate without GROUP BY and a view with an empty
+// grouping set () (their one row, or the set's, is every writer's). A
+// transaction takes the most contended locks last, so that it holds them
+// for the shortest time.
 int ContentionRank(const ViewDefinition& view);
 
 }  // namespace ivmx::core

@@ -83,6 +83,9 @@ extern "C" {
 #include "rewrite/rowsecurity.h"
 #include "commands/tablecmds.h"
 #include "parser/parsetree.h"
+#include "catalog/pg_operator.h"
+#include "parser/parse_agg.h"
+#include "parser/parse_oper.h"
 }
 
 #include "ivmx/pg/compat.hpp"
