@@ -474,13 +474,17 @@ std::vector<ProjectedColumn> ProjectDelta(const ViewDefinition& view, const std:
 }
 
 std::string KeyLookup(const std::string& table, const std::vector<KeyColumn>& keys, const std::string& outer,
-                      const std::string& select_list, const std::string& alias) {
+                      const std::string& select_list, const std::string& alias, const std::string& also) {
     const std::string l = "__ivm_l";
     std::vector<std::string> equal, null_safe, outer_null;
     for (const auto& k : keys) {
         equal.push_back(QualifiedColumn(l, k.name) + " = " + QualifiedColumn(outer, k.name));
         null_safe.push_back(MatchExpr(QualifiedColumn(l, k.name), QualifiedColumn(outer, k.name), k.not_null));
         if (!k.not_null) outer_null.push_back(QualifiedColumn(outer, k.name) + " IS NULL");
+    }
+    if (!also.empty()) {
+        equal.push_back(also);
+        null_safe.push_back(also);
     }
     const std::string from = "SELECT " + select_list + " FROM " + table + " AS " + l;
     std::string sql = from + (equal.empty() ? "" : " WHERE " + Join(equal, " AND "));

@@ -35,41 +35,57 @@ MaintenanceStep SyncSingleRow(const ViewDefinition& view) {
 }
 
 // The statement for a view whose IMMV holds a group's row as many times as
-// it is output (RepeatsRows; a group has no other value than its keys):
-// per touched group, the rows it has beyond that number are deleted, and
-// the rows it lacks inserted.
+// it is output (RepeatsRows; a group has no other value than its keys). The
+// IMMV holds f(counts before) rows of a touched group, where f is the
+// copies expression and the counts before are the counts now less the
+// delta's, numbered 1 to f (CopyNumberColumn()); it must hold f(counts now)
+// (none for a group gone). The rows numbered beyond that go, found by key
+// and number, and the missing numbers come: the work is that of the change,
+// however many rows the group has.
 MaintenanceStep SyncCopies(const ViewDefinition& view, const Delta& delta, const std::vector<KeyColumn>& keys) {
     const std::string immv = QuoteQualified(view.immv), m = kImmvAlias, s = "__ivm_s", t = "__ivm_t", g = "__ivm_g",
-                      r = "__ivm_r", row = "__ivm_row", wanted = "__ivm_n", have = "__ivm_have", nth = "__ivm_nth",
-                      id = "__ivm_gid";
+                      k = "__ivm_k", wanted = "__ivm_n", have = "__ivm_have";
+    const OutputColumn* copies = nullptr;
+    for (const auto& c : view.columns)
+        if (c.name == CopiesColumn()) copies = &c;
     std::vector<std::string> key_names;
-    std::vector<StreamColumn> key_streams;
-    for (const auto& k : keys) {
-        key_names.push_back(k.name);
-        key_streams.push_back({k.name, k.expr});
+    std::vector<StreamColumn> streams;
+    for (const auto& key : keys) {
+        key_names.push_back(key.name);
+        streams.push_back({key.name, key.expr});
     }
-    // The groups the delta touched, numbered; with the number of rows they
-    // are output (none: gone) and the IMMV rows they have, found by key.
+    // The delta's net count of each touched group per operand.
+    std::vector<std::string> touched = QualifiedColumns(k, key_names), counts;
+    for (size_t j : copies->operands) {
+        const OutputColumn& count = view.columns[j];
+        streams.push_back({count.name, "CASE WHEN (" + count.aggregate->filter_sql + ") THEN 1 END"});
+        touched.push_back("COALESCE(sum(" + QualifiedColumn(k, "__ivm_sign") + ") FILTER (WHERE " +
+                          QualifiedColumn(k, count.name) + " IS NOT NULL), 0) AS " + QuoteIdent(count.name));
+        counts.push_back("__ivm_l." + QuoteIdent(count.name));
+    }
+    const auto now = [&](size_t j) { return "COALESCE(" + QualifiedColumn(g, view.columns[j].name) + ", 0)"; };
+    const auto before = [&](size_t j) { return "(" + now(j) + " - " + QualifiedColumn(t, view.columns[j].name) + ")"; };
     std::vector<std::string> state = QualifiedColumns(t, key_names);
-    const std::string window = " OVER (PARTITION BY " + QualifiedColumn(t, id) + ")";
-    state.push_back("COALESCE(" + QualifiedColumn(g, CopiesColumn()) + ", 0) AS " + wanted);
-    state.push_back(QualifiedColumn(r, row) + " AS " + row);
-    state.push_back("row_number()" + window + " AS " + nth);
-    state.push_back("count(" + QualifiedColumn(r, row) + ")" + window + " AS " + have);
+    state.push_back(ExpandExpression(*copies, now) + " AS " + wanted);
+    state.push_back(ExpandExpression(*copies, before) + " AS " + have);
+    // The rows of group s numbered beyond what it outputs now, by key and
+    // number (the index on both): the rows the group loses.
+    const std::string number = QuoteIdent(CopyNumberColumn());
+    const std::string beyond =
+        KeyLookup(immv, keys, s, "__ivm_l.ctid", "__ivm_r", "__ivm_l." + number + " > " + QualifiedColumn(s, wanted));
     const std::vector<std::string> ctes{
-        t + " AS MATERIALIZED (SELECT *, row_number() OVER () AS " + id + " FROM (SELECT DISTINCT * FROM (" +
-            StreamUnion(GroupStateView(view), key_streams, delta, StreamSign::Any, false) + ") AS __ivm_k) AS __ivm_d)",
+        t + " AS MATERIALIZED (SELECT " + Join(touched, ", ") + " FROM (" +
+            StreamUnion(GroupStateView(view), streams, delta, StreamSign::Any, true) + ") AS " + k + " GROUP BY " +
+            Join(QualifiedColumns(k, key_names), ", ") + ")",
         s + " AS MATERIALIZED (SELECT " + Join(state, ", ") + " FROM " + t + " LEFT JOIN " +
-            KeyLookup(QuoteQualified(*view.groups_table), keys, t,
-                      "__ivm_l." + QuoteIdent(CopiesColumn()) + " AS " + QuoteIdent(CopiesColumn()), g) +
-            " ON true LEFT JOIN " + KeyLookup(immv, keys, t, "__ivm_l.ctid AS " + row, r) + " ON true)",
-        "__ivm_x AS (DELETE FROM " + immv + " AS " + m + " USING " + s + " WHERE " + m +
-            ".ctid = " + QualifiedColumn(s, row) + " AND " + QualifiedColumn(s, nth) + " > " +
-            QualifiedColumn(s, wanted) + " RETURNING 1)",
-        "__ivm_i AS (INSERT INTO " + immv + " (" + Join(QuoteIdents(key_names), ", ") + ") SELECT " +
-            Join(QualifiedColumns(s, key_names), ", ") + " FROM " + s + " CROSS JOIN LATERAL generate_series(1, " +
-            QualifiedColumn(s, wanted) + " - " + QualifiedColumn(s, have) + ") WHERE " + QualifiedColumn(s, nth) +
-            " = 1 RETURNING 1)"};
+            KeyLookup(QuoteQualified(*view.groups_table), keys, t, Join(counts, ", "), g) + " ON true)",
+        "__ivm_x AS (DELETE FROM " + immv + " AS " + m + " WHERE " + m +
+            ".ctid = ANY (ARRAY(SELECT __ivm_r.ctid FROM " + s + " CROSS JOIN " + beyond + " WHERE " +
+            QualifiedColumn(s, wanted) + " < " + QualifiedColumn(s, have) + ")) RETURNING 1)",
+        "__ivm_i AS (INSERT INTO " + immv + " (" + Join(QuoteIdents(key_names), ", ") + ", " + number + ") SELECT " +
+            Join(QualifiedColumns(s, key_names), ", ") + ", __ivm_c FROM " + s +
+            " CROSS JOIN LATERAL generate_series(" + QualifiedColumn(s, have) + " + 1, " + QualifiedColumn(s, wanted) +
+            ") AS __ivm_c RETURNING 1)"};
     return {"WITH " + Join(ctes, ", ") + " SELECT (SELECT count(*) FROM __ivm_x) + (SELECT count(*) FROM __ivm_i)",
             StepInput::None, false, true};
 }
@@ -93,16 +109,21 @@ std::vector<std::string> FilteredColumns(const ViewDefinition& view) {
         if (!c.hidden) names.push_back(c.name);
     for (const auto& c : view.columns)
         if (c.hidden && IsKeyColumn(c)) names.push_back(c.name);
+    if (RepeatsRows(view)) names.push_back(CopyNumberColumn());
     return names;
 }
 
 std::string PassingGroups(const ViewDefinition& view, const std::string& groups) {
     const std::string g = "__ivm_g";
-    // A group output several times is as many rows.
-    const std::string copies =
-        RepeatsRows(view) ? " CROSS JOIN LATERAL generate_series(1, " + QualifiedColumn(g, CopiesColumn()) + ")" : "";
-    return "SELECT " + Join(QualifiedColumns(g, FilteredColumns(view)), ", ") + " FROM " + groups + " AS " + g +
-           copies + " WHERE " + QualifiedColumn(g, HavingColumn());
+    if (!RepeatsRows(view))
+        return "SELECT " + Join(QualifiedColumns(g, FilteredColumns(view)), ", ") + " FROM " + groups + " AS " + g +
+               " WHERE " + QualifiedColumn(g, HavingColumn());
+    // A group output several times is as many rows, numbered.
+    std::vector<std::string> list;
+    for (const auto& k : KeyColumns(view)) list.push_back(QualifiedColumn(g, k.name));
+    list.push_back("__ivm_c AS " + QuoteIdent(CopyNumberColumn()));
+    return "SELECT " + Join(list, ", ") + " FROM " + groups + " AS " + g + " CROSS JOIN LATERAL generate_series(1, " +
+           QualifiedColumn(g, CopiesColumn()) + ") AS __ivm_c WHERE " + QualifiedColumn(g, HavingColumn());
 }
 
 MaintenanceStep SyncPassingGroups(const ViewDefinition& view, const Delta& delta) {

@@ -775,10 +775,11 @@ std::string CreateTableSql(const ViewDefinition& view) {
 std::optional<std::string> CreateIndexSql(const ViewDefinition& view) {
     const std::vector<std::string> identity = IdentityColumns(view);
     if (identity.empty()) return std::nullopt;
-    // An IMMV that holds a row as often as it is output: rows are found by
-    // value, not identified by it.
+    // An IMMV that holds a row as often as it is output: its rows are
+    // identified by their values and their number among the copies.
     if (FiltersGroups(view) && RepeatsRows(view))
-        return "CREATE INDEX ON " + Immv(view) + " (" + Join(QuoteIdents(identity), ", ") + ")";
+        return "CREATE UNIQUE INDEX ON " + Immv(view) + " (" + Join(QuoteIdents(identity), ", ") + ", " +
+               QuoteIdent(CopyNumberColumn()) + ") NULLS NOT DISTINCT";
     std::string sql = "CREATE UNIQUE INDEX ON " + Immv(view) + " (" + Join(QuoteIdents(identity), ", ") + ")";
     if (IsKeyed(view.shape)) sql += " NULLS NOT DISTINCT";
     return sql;

@@ -57,6 +57,10 @@ std::string CopiesColumn() {
     return "__ivm_copies__";
 }
 
+std::string CopyNumberColumn() {
+    return "__ivm_copy__";
+}
+
 std::string GroupingSetColumn() {
     return "__ivm_gset__";
 }

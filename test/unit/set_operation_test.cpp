@@ -107,11 +107,13 @@ TEST(SetOperation, AnAllAtTheRootOutputsRowsSeveralTimes) {
     EXPECT_EQ(Column(Binary(Kind::Intersect, true), CopiesColumn())->expression_sql, "least($1, $2)");
     // A DISTINCT operand counts once at most; UNION ALL adds up.
     EXPECT_EQ(Column(Binary(Kind::Union, true, true), CopiesColumn())->expression_sql, "(least($1, 1) + $2)");
-    // The IMMV holds duplicates: its index is not unique, the groups
-    // table's is.
-    EXPECT_EQ(*CreateIndexSql(v), "CREATE INDEX ON \"public\".\"mv\" (\"x\")");
+    // The IMMV holds duplicates, numbered: its rows are identified by their
+    // values and number.
+    EXPECT_EQ(*CreateIndexSql(v),
+              "CREATE UNIQUE INDEX ON \"public\".\"mv\" (\"x\", \"__ivm_copy__\") NULLS NOT DISTINCT");
+    EXPECT_EQ(TableColumns(v), (std::vector<std::string>{"x", CopyNumberColumn()}));
     EXPECT_TRUE(Contains(*CreateIndexSql(GroupStateView(v)), "CREATE UNIQUE INDEX"));
-    EXPECT_TRUE(Contains(PopulateQuery(v), "generate_series(1, __ivm_g.\"__ivm_copies__\")"));
+    EXPECT_TRUE(Contains(PopulateQuery(v), "generate_series(1, __ivm_g.\"__ivm_copies__\") AS __ivm_c"));
 }
 
 TEST(SetOperation, TreesComposeTheirCounts) {
@@ -228,9 +230,14 @@ TEST(SetOperation, CopiesAreSyncedPerTouchedGroup) {
     const MaintenancePlan plan = BuildMaintenancePlan(v, delta);
     ASSERT_FALSE(plan.steps.empty());
     const std::string& sync = plan.steps.back().sql;
-    // Rows beyond the number output go, missing ones come.
-    EXPECT_TRUE(Contains(sync, "__ivm_s.\"__ivm_nth\" > __ivm_s.\"__ivm_n\""));
-    EXPECT_TRUE(Contains(sync, "generate_series(1, __ivm_s.\"__ivm_n\" - __ivm_s.\"__ivm_have\")"));
+    // The rows a group had are the copies of its counts before the delta
+    // (now less the delta's), numbered: those numbered beyond the copies
+    // now go, by key and number, and the missing numbers come; no row of
+    // the group is counted.
+    EXPECT_TRUE(Contains(sync, "(COALESCE(__ivm_g.\"__ivm_agg_1__\", 0) - __ivm_t.\"__ivm_agg_1__\")"));
+    EXPECT_TRUE(Contains(sync, "__ivm_l.\"__ivm_copy__\" > __ivm_s.\"__ivm_n\""));
+    EXPECT_TRUE(Contains(sync, "generate_series(__ivm_s.\"__ivm_have\" + 1, __ivm_s.\"__ivm_n\")"));
+    EXPECT_FALSE(Contains(sync, "count(__ivm_r"));
     EXPECT_TRUE(plan.steps.back().returns_count);
     // The delta goes to the groups table first.
     EXPECT_TRUE(Contains(plan.steps.front().sql, "INSERT INTO \"public\".\"mv__ivm_groups\""));

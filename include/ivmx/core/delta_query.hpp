@@ -88,8 +88,9 @@ std::string GroupingItem(const OutputColumn& column);
 // table's alias "__ivm_l". Written so that an index on the keys is used
 // whatever the keys hold: equality for keys that are not NULL, and a second
 // branch, run only when the outer row has a NULL key, for the rest.
+// `also`, when given, is one more condition over "__ivm_l" and `outer`.
 std::string KeyLookup(const std::string& table, const std::vector<KeyColumn>& keys, const std::string& outer,
-                      const std::string& select_list, const std::string& alias);
+                      const std::string& select_list, const std::string& alias, const std::string& also = "");
 
 // `lhs = rhs`, or its NULL-matching form when either side may be NULL.
 std::string MatchExpr(const std::string& lhs, const std::string& rhs, bool not_null);

@@ -240,6 +240,7 @@ std::string HiddenAggregateColumn(size_t number);     // __ivm_agg_<n>__: an agg
 std::string HavingColumn();                           // __ivm_having__: the HAVING condition of a group
 std::string DistinctValueColumn();                    // __ivm_value__: a value of a DistinctValues table
 std::string CopiesColumn();       // __ivm_copies__: how many rows of a group a set operation outputs
+std::string CopyNumberColumn();   // __ivm_copy__: which of those rows an IMMV row is (1, 2, ...)
 std::string GroupingSetColumn();  // __ivm_gset__: the grouping set of a group
 
 // The condition (SQL) that the IMMV row under `qualifier` is the group of an
