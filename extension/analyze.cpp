@@ -562,7 +562,7 @@ bool OnlyUnionAll(const core::SetOperationTree& tree) {
 // union's columns), a view over the union of the operands.
 void AttachUnion(core::ViewDefinition& view, const std::vector<Query*>& unions, bool check_relations) {
     const std::string hint = "Create the set operation as an IMMV of its own, and read that IMMV.";
-    if (unions.size() > 1 || !view.relations.empty() || !view.constants.empty() || view.join_tree)
+    if (unions.size() > 1 || !view.relations.empty() || view.join_tree)
         throw NotSupported(
             "UNION/INTERSECT/EXCEPT in a subquery in FROM joined to other FROM items is not supported on "
             "incrementally maintainable materialized views",

@@ -104,6 +104,14 @@ std::string LeafSelect(const ViewDefinition& view, size_t k, const std::string& 
     return "SELECT " + Join(list, ", ") + from;
 }
 
+// What a view over the leaves' union reads after it: its constant
+// relations (the grouping sets' numbers, functions in FROM), then its WHERE.
+std::string ReadAfterUnion(const ViewDefinition& view) {
+    std::string sql;
+    for (const auto& constant : view.constants) sql += ", " + ConstantFromItem(constant);
+    return sql + (view.where_sql.empty() ? "" : " WHERE " + view.where_sql);
+}
+
 // The union of `leaves` (after checking them) as what `view` reads.
 void AttachLeaves(ViewDefinition& view, const std::vector<SetColumn>& columns, std::vector<ViewDefinition> leaves) {
     for (auto& leaf : leaves) {
@@ -187,8 +195,7 @@ std::string SetOperationFrom(const ViewDefinition& view, const std::vector<std::
         first += leaf.relations.size();
         selects.push_back(LeafSelect(view, k, FromList(leaf, own)));
     }
-    return " FROM (" + Join(selects, " UNION ALL ") + ") AS " + kSetAlias +
-           (view.where_sql.empty() ? "" : " WHERE " + view.where_sql);
+    return " FROM (" + Join(selects, " UNION ALL ") + ") AS " + kSetAlias + ReadAfterUnion(view);
 }
 
 Delta SetOperationDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed,
@@ -211,8 +218,7 @@ Delta SetOperationDelta(const ViewDefinition& view, const std::vector<ChangedOcc
             DeltaStream s;
             s.sign = stream.sign;
             const std::string from = stream.from_sql.empty() ? FromList(leaf, stream.sources) : stream.from_sql;
-            s.from_sql = " FROM (" + LeafSelect(view, k, from) + ") AS " + kSetAlias +
-                         (view.where_sql.empty() ? "" : " WHERE " + view.where_sql);
+            s.from_sql = " FROM (" + LeafSelect(view, k, from) + ") AS " + kSetAlias + ReadAfterUnion(view);
             delta.streams.push_back(std::move(s));
         }
     }

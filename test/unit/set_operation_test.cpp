@@ -178,6 +178,26 @@ TEST(SetOperation, ADeltaReadsRelationsOnlyWhenAnOperandDoes) {
     EXPECT_FALSE(DeltaReadsRelations(Leaf("c", 3)));
 }
 
+TEST(SetOperation, AUnionAllInFromIsReadWithFunctionsInFrom) {
+    // SELECT u.x, g FROM (SELECT x FROM a UNION ALL SELECT x FROM b) u, generate_series(1, 2) g WHERE g > u.x
+    ViewDefinition v;
+    v.immv = {"public", "mv"};
+    v.shape = ViewShape::Bag;
+    v.constants.push_back({"ROWS FROM (generate_series(1, 2))", "g", {{"g", "integer"}}});
+    v.where_sql = "g.g > __ivm_set.__ivm_col_1";
+    OutputColumn x;
+    x.name = "x";
+    x.expression_sql = "__ivm_set.__ivm_col_1";
+    v.columns.push_back(x);
+    ReadUnionAll(v, {{UnionColumn(0), "integer", true}}, {Leaf("a", 1), Leaf("b", 2)});
+    const std::string tail =
+        ") AS __ivm_set, ROWS FROM (generate_series(1, 2)) AS g(\"g\") WHERE g.g > __ivm_set.__ivm_col_1";
+    EXPECT_TRUE(Contains(SetOperationFrom(v, BaseSources(v)), tail));
+    const Delta delta = RelationDelta(v, 2, "__ivmx_new", "");
+    ASSERT_EQ(delta.streams.size(), 1u);
+    EXPECT_TRUE(Contains(delta.streams[0].from_sql, tail));
+}
+
 TEST(SetOperation, RelationLimitsApplyPerOperand) {
     std::vector<ViewDefinition> leaves;
     SetOperationTree tree = LeafNode(0);

@@ -66,7 +66,8 @@ std::string UnionColumn(size_t i);
 // (CopiesColumn() of its groups table), rather than once.
 bool RepeatsRows(const ViewDefinition& view);
 
-// " FROM (<leaf 1> UNION ALL ...) AS __ivm_set [WHERE <where_sql>]" with
+// " FROM (<leaf 1> UNION ALL ...) AS __ivm_set[, <constant relations>]
+// [WHERE <where_sql>]" with
 // every relation occurrence of the view read from sources[i]; each leaf's
 // rows projected to the set operation's columns (cast to their types) and
 // tagged with the leaf's number (kLeafColumn).

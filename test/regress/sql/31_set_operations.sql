@@ -74,6 +74,9 @@ SELECT ivmx.create_immv('s_from_bag', 'SELECT item, qty FROM (SELECT item, qty F
 \set q_from_report 'SELECT count(DISTINCT item) AS items, min(qty) AS lo FROM (SELECT item, qty FROM stock UNION ALL SELECT item, qty FROM orders) u HAVING count(*) > 2'
 SELECT ivmx.create_immv('s_from_report', :'q_from_report');
 SELECT ivmx.create_immv('sd_from_report', :'q_from_report', mode => 'deferred');
+-- ROLLUP over a UNION ALL in FROM; a UNION ALL with a function in FROM.
+SELECT ivmx.create_immv('s_from_rollup', 'SELECT u.item, u.qty, count(*) AS n, GROUPING(u.item, u.qty) AS gr FROM (SELECT item, qty FROM stock UNION ALL SELECT item, qty FROM orders) u GROUP BY ROLLUP (u.item, u.qty)');
+SELECT ivmx.create_immv('sd_from_series', 'SELECT u.item, g FROM (SELECT item, qty FROM stock UNION ALL SELECT item, since FROM recalls) u, generate_series(1, 3) g WHERE g <= u.qty', mode => 'deferred');
 -- An operand reading a UNION ALL, another an outer join.
 SELECT ivmx.create_immv('s_from_operand', 'SELECT item FROM (SELECT item FROM stock UNION ALL SELECT item FROM recalls) u EXCEPT ALL SELECT o.item FROM orders o LEFT JOIN recalls r ON r.item = o.item WHERE r.id IS NULL');
 :check;
