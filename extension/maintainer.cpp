@@ -393,11 +393,9 @@ void ViewMaintainer::ApplyChanged(const std::vector<ChangedSides>& changed) {
 // tree with functions in FROM, whose delta reads the relation's state: such
 // views, whose writers take turns on the IMMV lock, compute their delta in
 // the latest snapshot instead, as in READ COMMITTED. Returns nullptr when
-// the current snapshot is right: the delta reads the changed rows only (a
-// set operation of operands over one relation each, too), and a concurrent
-// change of the same IMMV rows is then a serialization failure.
+// the current snapshot is right.
 Snapshot ViewMaintainer::MaintenanceSnapshot() const {
-    if (!core::DeltaReadsRelations(definition_)) return nullptr;
+    if (definition_.relations.size() < 2 && !core::HasJoinTree(definition_)) return nullptr;
     return PgCall([] { return IsolationUsesXactSnapshot() ? RegisterSnapshot(GetLatestSnapshot()) : nullptr; });
 }
 

@@ -292,13 +292,6 @@ bool HasJoinTree(const ViewDefinition& view) {
     return false;
 }
 
-bool DeltaReadsRelations(const ViewDefinition& view) {
-    if (view.branches.empty()) return view.relations.size() > 1 || view.join_tree.has_value();
-    for (const auto& leaf : view.branches)
-        if (DeltaReadsRelations(leaf)) return true;
-    return false;
-}
-
 BranchOccurrence BranchOf(const ViewDefinition& view, size_t occurrence) {
     size_t first = 0;
     for (size_t b = 0; b < view.branches.size(); ++b) {

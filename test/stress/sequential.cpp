@@ -382,10 +382,14 @@ void SequentialRunner::ToggleFullRefreshRatio() {
 // and the new version of those rows until it ends (no serialization
 // failure; the committed IMMV is right). In this mode the only other writer
 // is the scheduler, which writes an immediate IMMV when it refreshes a
-// deferred IMMV it reads: such IMMVs, when they also join a table, are
-// checked only outside snapshot transactions.
+// deferred IMMV it reads: such IMMVs, when they also join a table (or
+// combine it in a set operation, maintained alike), are checked only
+// outside snapshot transactions.
 bool SequentialRunner::WrittenByScheduler(const View* view) const {
-    if (deferred_.at(view) || view->reads.empty() || view->query.find(" JOIN ") == std::string::npos) return false;
+    static const char* const combining[] = {" JOIN ", " UNION ", " INTERSECT ", " EXCEPT "};
+    bool combines = false;
+    for (const char* word : combining) combines = combines || view->query.find(word) != std::string::npos;
+    if (deferred_.at(view) || view->reads.empty() || !combines) return false;
     for (const View* upstream : ViewAndUpstream(*view))
         if (upstream != view && deferred_.at(upstream)) return true;
     return false;

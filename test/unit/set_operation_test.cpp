@@ -166,18 +166,6 @@ TEST(SetOperation, TheDeltaIsTheUnionOfTheOperandsDeltas) {
     EXPECT_FALSE(delta.consolidate);
 }
 
-TEST(SetOperation, ADeltaReadsRelationsOnlyWhenAnOperandDoes) {
-    // Operands over one relation each: a change is its own delta.
-    EXPECT_FALSE(DeltaReadsRelations(Binary(Kind::Except, true)));
-    ViewDefinition join = Leaf("a", 1);
-    join.relations.push_back({{"public", "b"}, "u", 2, {"x"}});
-    const ViewDefinition v = SetOperationView({"public", "mv"}, {{"x", "integer", true}}, {join, Leaf("c", 3)},
-                                              Op(Kind::Union, false, LeafNode(0), LeafNode(1)));
-    EXPECT_TRUE(DeltaReadsRelations(v));
-    EXPECT_TRUE(DeltaReadsRelations(join));
-    EXPECT_FALSE(DeltaReadsRelations(Leaf("c", 3)));
-}
-
 TEST(SetOperation, AUnionAllInFromIsReadWithFunctionsInFrom) {
     // SELECT u.x, g FROM (SELECT x FROM a UNION ALL SELECT x FROM b) u, generate_series(1, 2) g WHERE g > u.x
     ViewDefinition v;

@@ -356,13 +356,6 @@ bool HasRepeatedRelation(const ViewDefinition& view);
 // relation): its delta may read the state of the relations it changes.
 bool HasJoinTree(const ViewDefinition& view);
 
-// Whether a delta of the view reads the state of its relations (not only
-// the changed rows): it joins several occurrences, or has a join tree
-// (outer joins, EXISTS, functions in FROM joined to a relation). The leaves
-// of a set operation have deltas of their own: the view's reads relations
-// when one of theirs does.
-bool DeltaReadsRelations(const ViewDefinition& view);
-
 // The leaf of a set operation that reads occurrence `occurrence` of
 // view.relations, and the occurrence's index among the leaf's relations.
 struct BranchOccurrence {
