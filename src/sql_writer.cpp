@@ -664,8 +664,11 @@ Delta BuildDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence
 std::string RelationBefore(const std::string& relation, const std::vector<std::string>& columns,
                            const std::string& later) {
     const std::string list = Join(columns, ", ");
-    const std::string netted =
-        "(SELECT " + list + ", sum(__ivm_sign) AS __ivm_n FROM " + later + " AS __ivm_l GROUP BY " + list + ")";
+    // Netted per value and per text: a change of a numeric's display scale
+    // alone (1.50 to 1.5) changes what the relation shows, and so what its
+    // sums show.
+    const std::string netted = "(SELECT " + list + ", sum(__ivm_sign) AS __ivm_n FROM " + later +
+                               " AS __ivm_l GROUP BY " + list + ", CAST(ROW(" + list + ") AS text))";
     auto side = [&](const char* name, bool inserted) {
         std::vector<std::string> kept;
         for (const auto& c : columns) kept.push_back(std::string(name) + "." + c);

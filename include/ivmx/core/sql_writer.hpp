@@ -51,8 +51,9 @@ struct Delta {
 // as they were before the changes in `later` (a FROM-item with `columns`
 // and __ivm_sign, +1 inserted / -1 deleted), restricted to `columns`
 // (quoted): the current rows less those inserted later, plus those deleted
-// later, the changes netted per value first (a row inserted and deleted
-// later was never there). The columns' types need an equality operator.
+// later, the changes netted per value and text first (a row inserted and
+// deleted later was never there; one whose numeric display scale alone
+// changed was). The columns' types need an equality operator.
 std::string RelationBefore(const std::string& relation, const std::vector<std::string>& columns,
                            const std::string& later);
 
