@@ -104,10 +104,11 @@ std::string LeafSelect(const ViewDefinition& view, size_t k, const std::string& 
     return "SELECT " + Join(list, ", ") + from;
 }
 
-// What a view over the leaves' union reads after it: its constant
-// relations (the grouping sets' numbers, functions in FROM), then its WHERE.
-std::string ReadAfterUnion(const ViewDefinition& view) {
-    std::string sql;
+// The FROM clause of a view reading `rows` (leaves' rows) as the union:
+// then its constant relations (the grouping sets' numbers, functions in
+// FROM), then its WHERE.
+std::string UnionFrom(const ViewDefinition& view, const std::string& rows) {
+    std::string sql = " FROM (" + rows + ") AS " + kSetAlias;
     for (const auto& constant : view.constants) sql += ", " + ConstantFromItem(constant);
     return sql + (view.where_sql.empty() ? "" : " WHERE " + view.where_sql);
 }
@@ -195,7 +196,7 @@ std::string SetOperationFrom(const ViewDefinition& view, const std::vector<std::
         first += leaf.relations.size();
         selects.push_back(LeafSelect(view, k, FromList(leaf, own)));
     }
-    return " FROM (" + Join(selects, " UNION ALL ") + ") AS " + kSetAlias + ReadAfterUnion(view);
+    return UnionFrom(view, Join(selects, " UNION ALL "));
 }
 
 Delta SetOperationDelta(const ViewDefinition& view, const std::vector<ChangedOccurrence>& changed,
@@ -218,7 +219,7 @@ Delta SetOperationDelta(const ViewDefinition& view, const std::vector<ChangedOcc
             DeltaStream s;
             s.sign = stream.sign;
             const std::string from = stream.from_sql.empty() ? FromList(leaf, stream.sources) : stream.from_sql;
-            s.from_sql = " FROM (" + LeafSelect(view, k, from) + ") AS " + kSetAlias + ReadAfterUnion(view);
+            s.from_sql = UnionFrom(view, LeafSelect(view, k, from));
             delta.streams.push_back(std::move(s));
         }
     }
