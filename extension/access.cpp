@@ -8,6 +8,10 @@
 #include "maintainer.hpp"
 #include "pg_util.hpp"
 
+extern "C" {
+#include "utils/partcache.h"
+}
+
 namespace ivmx::pg {
 
 void CheckMayMaintainFrom(Oid relid) {
@@ -69,26 +73,21 @@ void AppendRoleCondition(StringInfo out, ArrayType* roles) {
     appendStringInfoChar(out, ')');
 }
 
-// Builds the filter of relid's SELECT policies, in palloc'd memory:
-// returns nullptr when row-level security is off for the table.
-char* BuildRowFilter(Oid relid, List** columns) {
-    Relation rel = relation_open(relid, AccessShareLock);
-    if (!rel->rd_rel->relrowsecurity) {
-        relation_close(rel, AccessShareLock);
-        return nullptr;
-    }
-    List* context = deparse_context_for(RelationGetRelationName(rel), relid);
+// The condition of relid's SELECT policies (row_security_active() false
+// or a policy admits the row), in palloc'd memory; adds the columns it
+// reads to attrs.
+char* PolicyCondition(Relation rel, List* context, Bitmapset** attrs) {
+    const Oid relid = RelationGetRelid(rel);
     StringInfoData permissive, restrictive;
     initStringInfo(&permissive);
     initStringInfo(&restrictive);
-    Bitmapset* attrs = nullptr;
     ListCell* lc;
     if (rel->rd_rsdesc != nullptr)
         foreach (lc, rel->rd_rsdesc->policies) {
             auto* policy = static_cast<RowSecurityPolicy*>(lfirst(lc));
             if ((policy->polcmd != '*' && policy->polcmd != ACL_SELECT_CHR) || policy->qual == nullptr) continue;
             char* qual = deparse_expression(reinterpret_cast<Node*>(policy->qual), context, false, false);
-            pull_varattnos(reinterpret_cast<Node*>(policy->qual), 1, &attrs);
+            pull_varattnos(reinterpret_cast<Node*>(policy->qual), 1, attrs);
             StringInfo out = policy->permissive ? &permissive : &restrictive;
             if (out->len > 0) appendStringInfoString(out, policy->permissive ? " OR " : " AND ");
             // A permissive policy admits rows for its roles; a restrictive
@@ -97,24 +96,44 @@ char* BuildRowFilter(Oid relid, List** columns) {
             AppendRoleCondition(out, policy->roles);
             appendStringInfo(out, policy->permissive ? " AND (%s))" : " OR (%s))", qual);
         }
+    // Without a permissive policy that applies, no row is visible.
+    return psprintf("(NOT pg_catalog.row_security_active(%u::pg_catalog.oid::pg_catalog.regclass) OR ((%s)%s%s))",
+                    relid, permissive.len > 0 ? permissive.data : "false", restrictive.len > 0 ? " AND " : "",
+                    restrictive.data);
+}
+
+// Builds relid's row filter (see RelationRowFilter), in palloc'd memory:
+// returns nullptr when it has none.
+char* BuildRowFilter(Oid relid, List** columns) {
+    Relation rel = relation_open(relid, AccessShareLock);
+    Expr* partition = rel->rd_rel->relispartition ? get_partition_qual_relid(relid) : nullptr;
+    if (!rel->rd_rel->relrowsecurity && partition == nullptr) {
+        relation_close(rel, AccessShareLock);
+        return nullptr;
+    }
+    List* context = deparse_context_for(RelationGetRelationName(rel), relid);
+    Bitmapset* attrs = nullptr;
+    StringInfoData filter;
+    initStringInfo(&filter);
+    if (partition != nullptr) {
+        pull_varattnos(reinterpret_cast<Node*>(partition), 1, &attrs);
+        appendStringInfo(&filter, "(%s)",
+                         deparse_expression(reinterpret_cast<Node*>(partition), context, false, false));
+    }
+    if (rel->rd_rel->relrowsecurity)
+        appendStringInfo(&filter, "%s%s", filter.len > 0 ? " AND " : "", PolicyCondition(rel, context, &attrs));
     int member = -1;
     while ((member = bms_next_member(attrs, member)) >= 0) {
         const AttrNumber attnum = member + FirstLowInvalidHeapAttributeNumber;
         if (attnum > 0) *columns = lappend(*columns, get_attname(relid, attnum, false));
     }
-    StringInfoData filter;
-    initStringInfo(&filter);
-    // Without a permissive policy that applies, no row is visible.
-    appendStringInfo(
-        &filter, "(NOT pg_catalog.row_security_active(%u::pg_catalog.oid::pg_catalog.regclass) OR ((%s)%s%s))", relid,
-        permissive.len > 0 ? permissive.data : "false", restrictive.len > 0 ? " AND " : "", restrictive.data);
     relation_close(rel, AccessShareLock);
     return filter.data;
 }
 
 }  // namespace
 
-std::optional<RowFilter> RowSecurityFilter(Oid relid) {
+std::optional<RowFilter> RelationRowFilter(Oid relid) {
     List* columns = NIL;
     char* condition = PgCall([&] { return BuildRowFilter(relid, &columns); });
     if (condition == nullptr) return std::nullopt;
@@ -136,7 +155,7 @@ std::string FilteredSource(const std::string& source, Oid relid, const RowFilter
 
 std::string VisibleRows(const std::string& source, Oid relid) {
     if (source.empty()) return source;
-    const std::optional<RowFilter> filter = RowSecurityFilter(relid);
+    const std::optional<RowFilter> filter = RelationRowFilter(relid);
     return filter ? FilteredSource(source, relid, *filter) : source;
 }
 

@@ -37,23 +37,26 @@ Oid LockOwnedRelation(const std::string& name, LOCKMODE lock);
 // Raises 42501 (must be owner) unless the current user owns relid.
 void RequireRelationOwner(Oid relid);
 
-// The condition (SQL over relid's columns, unqualified) a row of relid must
-// satisfy to be visible to the current user under relid's row-level
-// security policies for SELECT, evaluated when the statement runs (so that
-// it follows changes of the user's role memberships and of RLS being
-// enabled or forced); nullopt when relid has row-level security off.
+// The condition (SQL over relid's columns, unqualified) a changed row
+// captured for relid must satisfy to be a row of relid visible to the
+// current user: relid's partition constraint, when relid is a partition
+// (rows captured on its ancestors include other partitions' rows:
+// extension/hierarchy.hpp), and relid's row-level security policies for
+// SELECT, evaluated when the statement runs (so that it follows changes of
+// the user's role memberships and of RLS being enabled or forced); nullopt
+// when relid is no partition and has row-level security off.
 struct RowFilter {
     std::string condition;
     std::vector<std::string> columns;  // columns of relid the condition reads
 };
-std::optional<RowFilter> RowSecurityFilter(Oid relid);
+std::optional<RowFilter> RelationRowFilter(Oid relid);
 
 // FROM-item with the rows of `source` (rows of relid, all its columns or at
 // least filter.columns) that pass the filter.
 std::string FilteredSource(const std::string& source, Oid relid, const RowFilter& filter);
 
 // `source` (rows of relid, or empty for none) as the IMMV owner's query may
-// see it: through relid's row security filter, if it has one.
+// see it: through relid's row filter, if it has one.
 std::string VisibleRows(const std::string& source, Oid relid);
 
 // The first relation of the view one of whose read columns `role` may not

@@ -126,19 +126,30 @@ void CheckBaseRelation(RangeTblEntry* table) {
     const char relkind = table->relkind;
     const char* rel_name = PgCall([&] { return get_rel_name(relid); });
     const std::string name = rel_name != nullptr ? rel_name : "?";
-    if (relkind != RELKIND_RELATION)
+    // Partitioned tables and inheritance parents are read with their
+    // descendants (extension/hierarchy.hpp).
+    if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
         throw NotSupported(std::string(RelkindWord(relkind)) + " as the base of an IMMV is not supported",
                            "\"" + name + "\" is " + RelkindWord(relkind) + ".");
-    bool inherited = false, is_catalog = false, is_temp = false;
+    bool child = false, is_catalog = false, is_temp = false;
     PgCall([&] {
-        inherited = has_subclass(relid) || has_superclass(relid);
+        // An inheritance child (not a partition): a statement naming its
+        // parent changes its rows without telling which rows are its own.
+        child = !get_rel_relispartition(relid) && has_superclass(relid);
         is_catalog =
             IsCatalogNamespace(get_rel_namespace(relid)) || get_rel_namespace(relid) == get_namespace_oid("ivmx", true);
         is_temp = get_rel_persistence(relid) == RELPERSISTENCE_TEMP;
     });
-    if (inherited)
-        throw NotSupported("inheritance parents and children as the base of an IMMV are not supported",
-                           "\"" + name + "\" takes part in table inheritance.");
+    if (!table->inh)
+        throw NotSupported("ONLY in FROM is not supported",
+                           "IMMVs read a table with its partitions and inheritance children.",
+                           "Name \"" + name + "\" without ONLY.");
+    if (child)
+        throw NotSupported("an inheritance child as the base of an IMMV is not supported",
+                           "\"" + name +
+                               "\" inherits from another table: statements naming the parent change its rows "
+                               "unseen.",
+                           "Read the parent, or make the child a partition of a partitioned table.");
     if (is_catalog)
         throw NotSupported("system catalogs as the base of an IMMV are not supported",
                            "\"" + name + "\" is a catalog table.");

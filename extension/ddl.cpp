@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "catalog.hpp"
+#include "hierarchy.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "maintainer.hpp"
 
@@ -161,8 +162,7 @@ void EnsureCaptureTriggers(Oid relid) {
     });
 }
 
-void DropCaptureTriggersIfUnused(Oid relid) {
-    if (!ImmvsReading(relid).empty()) return;
+void DropCaptureTriggers(Oid relid) {
     PgCall([&] {
         if (get_rel_name(relid) == nullptr) return;  // dropped itself
         const TriggerSet existing = InternalTriggers(relid, "capture_trigger");
@@ -173,6 +173,10 @@ void DropCaptureTriggersIfUnused(Oid relid) {
         }
         CommandCounterIncrement();
     });
+}
+
+void DropCaptureTriggersIfUnused(Oid relid) {
+    SyncHierarchyCapture(relid);
 }
 
 void CreateGuardTrigger(Oid immv) {
@@ -193,9 +197,9 @@ void RecordViewDependencies(Oid immv, Query* query) {
 }
 
 bool TriggersIntact(Oid immv) {
-    const std::vector<Oid> inputs = ImmvInputs(immv);
-    for (Oid relid : inputs)
-        if (!PgCall([&] { return CaptureTriggersIntact(relid); })) return false;
+    for (Oid base : ImmvInputs(immv))
+        for (Oid relid : CaptureLine(base))
+            if (!PgCall([&] { return CaptureTriggersIntact(relid); })) return false;
     return PgCall([&] { return GuardTriggerIntact(immv); });
 }
 
@@ -247,12 +251,14 @@ bool RepairGuardTrigger(Oid immv) {
 }  // namespace
 
 void RepairTriggers(Oid immv) {
-    const std::vector<Oid> inputs = ImmvInputs(immv);
+    std::vector<Oid> captured;
+    for (Oid base : ImmvInputs(immv))
+        for (Oid relid : CaptureLine(base)) captured.push_back(relid);
     bool repaired = false;
-    for (Oid relid : inputs) repaired |= RepairCaptureTriggers(relid);
+    for (Oid relid : captured) repaired |= RepairCaptureTriggers(relid);
     repaired |= RepairGuardTrigger(immv);
     if (!repaired) return;
-    for (Oid relid : inputs) InvalidatePlans(relid);
+    for (Oid relid : captured) InvalidatePlans(relid);
     InvalidatePlans(immv);
 }
 

@@ -11,7 +11,11 @@ namespace ivmx::pg {
 // transition tables, and TRUNCATE) on relid unless it has them already.
 void EnsureCaptureTriggers(Oid relid);
 
-// Drops relid's capture triggers if no IMMV reads it any more.
+// Drops relid's capture triggers.
+void DropCaptureTriggers(Oid relid);
+
+// Drops relid's capture triggers if no IMMV needs them any more (and those
+// of the members of its hierarchy: extension/hierarchy.hpp).
 void DropCaptureTriggersIfUnused(Oid relid);
 
 // Creates the trigger that rejects direct writes to an IMMV.
@@ -22,7 +26,8 @@ void CreateGuardTrigger(Oid immv);
 void RecordViewDependencies(Oid immv, Query* query);
 
 // Whether every trigger IMMV immv needs is in place and fires always (as
-// created): the capture triggers on each relation it reads and its guard
+// created): the capture triggers on each relation it reads (and on the
+// members of its line: extension/hierarchy.hpp) and its guard
 // trigger. A trigger dropped (DROP TRIGGER), disabled or enabled for origin
 // or replica sessions only (ALTER TABLE ... DISABLE / ENABLE [REPLICA]
 // TRIGGER) leaves the IMMV silently stale or writable.

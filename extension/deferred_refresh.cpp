@@ -211,7 +211,7 @@ std::optional<Batch> ReadBatch(const LogInfo& log, const core::ViewDefinition& v
         for (const auto& c : core::ReadsWholeRows(view, i) ? AttributeNames(log.base) : view.relations[i].columns_read)
             add(c);
     }
-    const std::optional<RowFilter> filter = RowSecurityFilter(log.base);
+    const std::optional<RowFilter> filter = RelationRowFilter(log.base);
     if (filter)
         for (const auto& c : filter->columns) add(c);
     for (const auto& c : columns)

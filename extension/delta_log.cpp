@@ -119,7 +119,7 @@ LogNeeds NeedsOf(Oid relid, const core::ViewDefinition* extra) {
     // The columns its row security policies read: a refresh filters the
     // logged rows with them (a policy created later, on a column the log
     // lacks, makes refreshes recompute instead).
-    if (const auto filter = RowSecurityFilter(relid))
+    if (const auto filter = RelationRowFilter(relid))
         for (const auto& c : filter->columns)
             if (std::find(needs.columns.begin(), needs.columns.end(), c) == needs.columns.end())
                 needs.columns.push_back(c);
@@ -332,17 +332,20 @@ constexpr size_t kLogInsertBatch = 1000;
 }  // namespace
 
 void DeltaLogWriter::Write(ChangeKind kind, TriggerData* data) {
+    Write(kind, RelationGetDescr(data->tg_relation), kind != ChangeKind::Delete ? data->tg_newtable : nullptr,
+          kind != ChangeKind::Insert ? data->tg_oldtable : nullptr, RelationGetRelid(data->tg_relation) == base_relid_);
+}
+
+void DeltaLogWriter::Write(ChangeKind kind, TupleDesc base_desc, Tuplestorestate* inserted, Tuplestorestate* deleted,
+                           bool base_columns) {
     Relation log = PgCall([&] { return table_open(log_relid_, RowExclusiveLock); });
-    const TupleDesc base_desc = RelationGetDescr(data->tg_relation);
     const TupleDesc log_desc = RelationGetDescr(log);
     const std::vector<int> map = DirectColumnMap(base_desc, log);
     if (map.empty()) {
         PgCall([&] { table_close(log, NoLock); });
-        WriteWithSql(kind);
+        WriteWithSql(kind, base_columns);
         return;
     }
-    Tuplestorestate* inserted = kind != ChangeKind::Delete ? data->tg_newtable : nullptr;
-    Tuplestorestate* deleted = kind != ChangeKind::Insert ? data->tg_oldtable : nullptr;
     PgCall([&] {
         // Log rows waiting for their insert: slots in the statement's memory
         // context (dropped at the end, or with it), made as needed.
@@ -394,7 +397,18 @@ void DeltaLogWriter::Write(ChangeKind kind, TriggerData* data) {
     });
 }
 
-void DeltaLogWriter::WriteWithSql(ChangeKind kind) {
+void DeltaLogWriter::WriteWithSql(ChangeKind kind, bool keep_plan) {
+    if (!keep_plan) {
+        // Planned for these rows' columns only.
+        const std::string sql = LogInsertSql(base_relid_, log_relid_, kind);
+        AsRole(owner_, [&] {
+            PgCall([&] {
+                int rc = SPI_execute(sql.c_str(), false, 0);
+                if (rc < 0) elog(ERROR, "could not write the delta log: %s", SPI_result_code_string(rc));
+            });
+        });
+        return;
+    }
     SPIPlanPtr& plan = plans_[static_cast<size_t>(kind)];
     if (plan == nullptr) {
         const std::string sql = LogInsertSql(base_relid_, log_relid_, kind);

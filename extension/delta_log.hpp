@@ -62,10 +62,21 @@ class DeltaLogWriter {
     DeltaLogWriter(const DeltaLogWriter&) = delete;
     DeltaLogWriter& operator=(const DeltaLogWriter&) = delete;
 
+    // The statement's rows: its transition tables, in the columns of the
+    // table it names (the base relation, or a member of its hierarchy:
+    // extension/hierarchy.hpp).
     void Write(ChangeKind kind, TriggerData* data);
+    // Rows in the columns of `desc` (either store may be null). The
+    // statement fallback reads them from the transition table names
+    // (kNewTableName, kOldTableName), which must then be registered with SPI
+    // in the same columns.
+    void Write(ChangeKind kind, TupleDesc desc, Tuplestorestate* inserted, Tuplestorestate* deleted,
+               bool base_columns = true);
 
   private:
-    void WriteWithSql(ChangeKind kind);
+    // keep_plan: the registered rows have the base relation's columns (the
+    // statement prepared once per kind fits them).
+    void WriteWithSql(ChangeKind kind, bool keep_plan);
 
     Oid base_relid_;
     Oid log_relid_;

@@ -11,6 +11,7 @@
 #include "catalog.hpp"
 #include "companions.hpp"
 #include "ddl.hpp"
+#include "hierarchy.hpp"
 #include "ivmx/core/dependency_graph.hpp"
 #include "ivmx/core/error.hpp"
 #include "ivmx/core/immv_name.hpp"
@@ -109,10 +110,7 @@ void RegisterImmv(Oid immv, Query* query, const char* query_tree, const std::vec
     InsertImmv({immv, query_tree, MaintenanceMode::Immediate, true}, bases);
     RecordViewDependencies(immv, query);
     CreateGuardTrigger(immv);
-    for (Oid base : bases) {
-        EnsureCaptureTriggers(base);
-        InvalidatePlans(base);
-    }
+    for (Oid base : bases) SyncHierarchyCapture(base);
 }
 
 Oid ExistingRelid(const core::QualifiedName& name) {

@@ -9,6 +9,7 @@
 #include "analysed_views.hpp"
 #include "ddl.hpp"
 #include "delta_log.hpp"
+#include "hierarchy.hpp"
 #include "ivmx/core/sql_text.hpp"
 #include "ivmx/pg/guards.hpp"
 #include "pg_util.hpp"
@@ -75,6 +76,7 @@ void LoadRelationMaintenance(Oid relid, RelationMaintenance& entry) {
         }
         if (logs)
             if (auto log = DeltaLogOf(relid)) entry.log = std::make_unique<DeltaLogWriter>(relid, *log);
+        entry.served = ServedRelations(relid);
         if (!entry.views.empty()) {
             entry.cascaded_into =
                 !SpiOids(

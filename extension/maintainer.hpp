@@ -198,6 +198,10 @@ class DeltaLogWriter;
 struct RelationMaintenance {
     std::vector<std::unique_ptr<ViewMaintainer>> views;
     std::unique_ptr<DeltaLogWriter> log;
+    // The base relations whose IMMVs a statement naming this relation
+    // changes: itself when IMMVs read it, and the bases among its ancestors
+    // and descendants (extension/hierarchy.hpp: ServedRelations).
+    std::vector<Oid> served;
     // A foreign key of the relation has an ON UPDATE or ON DELETE action: a
     // statement's transition tables may then also hold the rows its
     // cascades changed, one row in several versions (PostgreSQL gathers the changes of one query level into one set of

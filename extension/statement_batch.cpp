@@ -9,6 +9,7 @@
 #include "pg_util.hpp"
 
 extern "C" {
+#include "access/tupconvert.h"
 #include "executor/executor.h"
 #include "utils/queryenvironment.h"
 #include "utils/tuplestore.h"
@@ -64,17 +65,25 @@ LevelState& CurrentLevel() {
     return levels.back();
 }
 
-Tuplestorestate* CopyTuplestore(Tuplestorestate* source, TupleDesc desc) {
+// A copy of source's rows (in the columns of `from`) in the columns of `to`
+// (a base relation's, when the rows were captured on a member of its
+// hierarchy: extension/hierarchy.hpp), in TopTransactionContext.
+Tuplestorestate* CopyTuplestore(Tuplestorestate* source, TupleDesc from, TupleDesc to) {
     if (source == nullptr) return nullptr;
     MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
     Tuplestorestate* copy = tuplestore_begin_heap(false, false, work_mem);
-    TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+    TupleConversionMap* map = convert_tuples_by_name(from, to);
+    TupleTableSlot* slot = MakeSingleTupleTableSlot(from, &TTSOpsMinimalTuple);
+    TupleTableSlot* converted = map != nullptr ? MakeSingleTupleTableSlot(to, &TTSOpsVirtual) : nullptr;
     const int pointer = tuplestore_alloc_read_pointer(source, EXEC_FLAG_REWIND);
     tuplestore_select_read_pointer(source, pointer);
     tuplestore_rescan(source);
-    while (tuplestore_gettupleslot(source, true, false, slot)) tuplestore_puttupleslot(copy, slot);
+    while (tuplestore_gettupleslot(source, true, false, slot))
+        tuplestore_puttupleslot(copy, map != nullptr ? execute_attr_map_slot(map->attrMap, slot, converted) : slot);
     tuplestore_select_read_pointer(source, 0);
     ExecDropSingleTupleTableSlot(slot);
+    if (converted != nullptr) ExecDropSingleTupleTableSlot(converted);
+    if (map != nullptr) free_conversion_map(map);
     MemoryContextSwitchTo(old);
     return copy;
 }
@@ -148,12 +157,13 @@ bool StatementsInFlight() {
     return TotalInFlight() > 0;
 }
 
-void SaveChange(Oid relid, Tuplestorestate* inserted, Tuplestorestate* deleted) {
+void SaveChange(Oid relid, Tuplestorestate* inserted, Tuplestorestate* deleted, TupleDesc rows_desc) {
     const int nest_level = PgCall([] { return GetCurrentTransactionNestLevel(); });
     SavedChange change = PgCall([&] {
         Relation rel = table_open(relid, NoLock);
         TupleDesc desc = RelationGetDescr(rel);
-        SavedChange copy{relid, CopyTuplestore(inserted, desc), CopyTuplestore(deleted, desc), nest_level, 0};
+        SavedChange copy{relid, CopyTuplestore(inserted, rows_desc, desc), CopyTuplestore(deleted, rows_desc, desc),
+                         nest_level, 0};
         table_close(rel, NoLock);
         return copy;
     });

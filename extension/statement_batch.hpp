@@ -29,11 +29,12 @@ bool StatementFinished();
 bool StatementsInFlight();
 
 // Copies a finished statement's transition tables aside (either may be
-// null) until they are applied: at the end of the outermost statement, or,
+// null; their rows in the columns of rows_desc, converted to relid's)
+// until they are applied: at the end of the outermost statement, or,
 // in a transaction block, before commit (extension/transaction_changes.hpp).
 // A subtransaction that aborts takes its saved changes with it; changes
 // applied inside a subtransaction that aborts are pending again.
-void SaveChange(Oid relid, Tuplestorestate* inserted, Tuplestorestate* deleted);
+void SaveChange(Oid relid, Tuplestorestate* inserted, Tuplestorestate* deleted, TupleDesc rows_desc);
 
 // Records that relid was truncated (the IMMVs reading it are recomputed
 // when the saved changes are applied), with SaveChange's rules.

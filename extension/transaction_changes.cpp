@@ -360,6 +360,14 @@ void IvmxExecutorStart(QueryDesc* query_desc, int eflags) {
 
 }  // namespace
 
+void NoteStaleReaders(const RelationMaintenance& maintenance) {
+    for (const auto& view : maintenance.views) {
+        if (!view->active() || IsStaleImmv(view->immv())) continue;
+        NoteStaleImmv(view->immv());
+        for (Oid reader : view->downstream()) NoteStaleImmv(reader);
+    }
+}
+
 void ApplyPendingChanges() {
     ApplySaved(false);
 }

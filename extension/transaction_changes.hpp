@@ -21,6 +21,7 @@
 
 #include <vector>
 
+#include "maintainer.hpp"
 #include "statement_batch.hpp"
 
 namespace ivmx::pg {
@@ -53,6 +54,11 @@ bool LockMaintenanceForChanges(const std::vector<BatchedChange>& changes, bool m
 // (LockMaintenanceForChanges, or the same locks at commit). SPI connected,
 // under WithMaintenanceSettings.
 void ApplyLockedChanges(std::vector<BatchedChange> changes);
+
+// Marks the immediate IMMVs of a base relation's maintenance, and those
+// reading them, as changed by the transaction's saved changes (a query
+// reading one applies them first).
+void NoteStaleReaders(const RelationMaintenance& maintenance);
 
 // Installs the pre-commit callback and the ExecutorStart hook (_PG_init).
 void InstallTransactionHooks();

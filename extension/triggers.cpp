@@ -22,6 +22,10 @@
 #include "ddl.hpp"
 
 extern "C" {
+#include "access/tupconvert.h"
+}
+
+extern "C" {
 PG_FUNCTION_INFO_V1(ivmx_capture_trigger);
 PG_FUNCTION_INFO_V1(ivmx_guard_trigger);
 Datum ivmx_capture_trigger(PG_FUNCTION_ARGS);
@@ -122,16 +126,6 @@ void RefreshAfterTruncate(Oid relid) {
     }
 }
 
-// Marks the immediate IMMVs reading relid, and those reading them, as
-// changed by the transaction's saved changes.
-void NoteStaleReaders(const RelationMaintenance& maintenance) {
-    for (const auto& view : maintenance.views) {
-        if (!view->active() || IsStaleImmv(view->immv())) continue;
-        NoteStaleImmv(view->immv());
-        for (Oid reader : view->downstream()) NoteStaleImmv(reader);
-    }
-}
-
 // A TRUNCATE outside maintenance: the deferred IMMVs reading the table are
 // recomputed now; the immediate ones when the transaction's saved changes
 // are applied (before commit, or before a query reads them), so that the
@@ -154,42 +148,64 @@ void RecordTruncation(Oid relid) {
 // Saves the statement's changes of relid for its immediate IMMVs, which
 // (and the IMMVs reading them) a reader must bring up to date first.
 void SaveForLater(Oid relid, const RelationMaintenance& maintenance, const TriggerData* data) {
-    SaveChange(relid, data->tg_newtable, data->tg_oldtable);
+    SaveChange(relid, data->tg_newtable, data->tg_oldtable, RelationGetDescr(data->tg_relation));
     NoteStaleReaders(maintenance);
 }
 
-void CaptureStatement(FunctionCallInfo fcinfo) {
-    TriggerData* data = StatementTriggerData(fcinfo, "ivmx.capture_trigger");
-    const TriggerEvent event = data->tg_event;
-    if (TRIGGER_FIRED_BEFORE(event)) {
-        StatementStarted();
-        return;
-    }
-    const Oid relid = RelationGetRelid(data->tg_relation);
-    const bool truncate = TRIGGER_FIRED_BY_TRUNCATE(event);
-    const bool last = truncate || StatementFinished();
-    const ChangeKind kind = TRIGGER_FIRED_BY_INSERT(event)   ? ChangeKind::Insert
-                            : TRIGGER_FIRED_BY_DELETE(event) ? ChangeKind::Delete
-                                                             : ChangeKind::Update;
-    SpiConnect();
-    if (truncate) {
-        WithMaintenanceSettings([&] {
+// The bases a TRUNCATE recorded in this (sub)transaction since the last
+// other capture: a TRUNCATE of a partitioned table fires the triggers of
+// every partition too, each serving the same bases.
+struct Truncated {
+    TransactionId xid = InvalidTransactionId;
+    SubTransactionId subxid = InvalidSubTransactionId;
+    std::vector<Oid> bases;
+};
+Truncated& RecentTruncations() {
+    static Truncated truncated;
+    return truncated;
+}
+
+// Whether base's truncation is still to be recorded (and notes it is).
+bool FirstTruncation(Oid base) {
+    Truncated& t = RecentTruncations();
+    const TransactionId xid = PgCall([] { return GetTopTransactionIdIfAny(); });
+    const SubTransactionId subxid = PgCall([] { return GetCurrentSubTransactionId(); });
+    if (t.xid != xid || t.subxid != subxid) t = Truncated{xid, subxid, {}};
+    if (std::find(t.bases.begin(), t.bases.end(), base) != t.bases.end()) return false;
+    t.bases.push_back(base);
+    return true;
+}
+
+void CaptureTruncation(const std::vector<Oid>& served) {
+    WithMaintenanceSettings([&] {
+        for (Oid base : served) {
+            if (!FirstTruncation(base)) continue;
             if (MaintenanceScope::Active() || StatementsInFlight())
-                RefreshAfterTruncate(relid);
+                RefreshAfterTruncate(base);
             else
-                RecordTruncation(relid);
-        });
-        SpiFinish();
-        return;
-    }
-    PgCall([&] { SPI_register_trigger_data(data); });
-    const bool in_maintenance = MaintenanceScope::Active();
-    // Whether the statement's changes are applied at its end: when it is its
-    // transaction's only write. Maintenance's own writes (of a deferred
-    // refresh, or of a batch) are applied with the maintenance that makes
-    // them, whatever the statement.
-    const bool only_write = last && OnlyWriteOfTransaction(relid);
-    const bool later = !last || (!in_maintenance && !only_write);
+                RecordTruncation(base);
+        }
+    });
+}
+
+// Whether rows captured on `fired` have base's columns, in its order (so
+// that plans prepared for the base's own transition tables fit them).
+bool SameColumns(Relation fired, Oid base) {
+    if (RelationGetRelid(fired) == base) return true;
+    return PgCall([&] {
+        Relation rel = table_open(base, NoLock);
+        TupleConversionMap* map = convert_tuples_by_name(RelationGetDescr(fired), RelationGetDescr(rel));
+        table_close(rel, NoLock);
+        if (map == nullptr) return true;
+        free_conversion_map(map);
+        return false;
+    });
+}
+
+// The statement's changes of one base relation (the table it names, or a
+// member of the base's hierarchy with the same columns): applied at the
+// statement's end, or saved for later.
+void CaptureForBase(Oid relid, ChangeKind kind, TriggerData* data, bool later, bool in_maintenance, bool only_write) {
     // Logging for deferred IMMVs runs no query: it needs no settings.
     // Whether to log the rows for a deferred IMMV or keep them for an
     // immediate one is decided under a lock that ivmx.set_mode's switch
@@ -212,6 +228,72 @@ void CaptureStatement(FunctionCallInfo fcinfo) {
         if (LogAndCheckImmediate(maintenance, kind, data))
             WithMaintenanceSettings([&] { ApplyStatement(maintenance, kind, data); });
     }
+}
+
+// The statement's changes of several base relations of one hierarchy (a
+// statement naming a partition changes its own rows and its parent's), or
+// of one whose columns the named table has in another order: each base's
+// rows are saved in its own columns, then applied together.
+void CaptureForBases(const std::vector<Oid>& served, ChangeKind kind, TriggerData* data, bool later,
+                     bool in_maintenance) {
+    if (later) {
+        for (Oid base : served) {
+            const RelationMaintenance& maintenance =
+                in_maintenance ? LoadedMaintenance(base) : LockMaintenanceForLater(base);
+            if (LogAndCheckImmediate(maintenance, kind, data)) SaveForLater(base, maintenance, data);
+        }
+        return;
+    }
+    WithMaintenanceSettings([&] {
+        const TupleDesc desc = RelationGetDescr(data->tg_relation);
+        for (Oid base : served) SaveChange(base, data->tg_newtable, data->tg_oldtable, desc);
+        std::vector<BatchedChange> changes = TakeSavedChanges();
+        LockMaintenanceForChanges(changes);
+        for (Oid base : served) LogAndCheckImmediate(LoadedMaintenance(base), kind, data);
+        ApplyLockedChanges(std::move(changes));
+    });
+}
+
+void CaptureStatement(FunctionCallInfo fcinfo) {
+    TriggerData* data = StatementTriggerData(fcinfo, "ivmx.capture_trigger");
+    const TriggerEvent event = data->tg_event;
+    if (TRIGGER_FIRED_BEFORE(event)) {
+        StatementStarted();
+        RecentTruncations().bases.clear();
+        return;
+    }
+    // The table the statement names: the base relation, or a member of the
+    // hierarchy of the bases it serves (extension/hierarchy.hpp).
+    const Oid fired = RelationGetRelid(data->tg_relation);
+    const bool truncate = TRIGGER_FIRED_BY_TRUNCATE(event);
+    const bool last = truncate || StatementFinished();
+    const ChangeKind kind = TRIGGER_FIRED_BY_INSERT(event)   ? ChangeKind::Insert
+                            : TRIGGER_FIRED_BY_DELETE(event) ? ChangeKind::Delete
+                                                             : ChangeKind::Update;
+    SpiConnect();
+    const std::vector<Oid> served = LoadedMaintenance(fired).served;
+    if (truncate) {
+        CaptureTruncation(served);
+        SpiFinish();
+        return;
+    }
+    RecentTruncations().bases.clear();
+    if (served.empty()) {
+        SpiFinish();
+        return;
+    }
+    PgCall([&] { SPI_register_trigger_data(data); });
+    const bool in_maintenance = MaintenanceScope::Active();
+    // Whether the statement's changes are applied at its end: when it is its
+    // transaction's only write. Maintenance's own writes (of a deferred
+    // refresh, or of a batch) are applied with the maintenance that makes
+    // them, whatever the statement.
+    const bool only_write = last && OnlyWriteOfTransaction(fired);
+    const bool later = !last || (!in_maintenance && !only_write);
+    if (served.size() == 1 && SameColumns(data->tg_relation, served.front()))
+        CaptureForBase(served.front(), kind, data, later, in_maintenance, only_write);
+    else
+        CaptureForBases(served, kind, data, later, in_maintenance);
     SpiFinish();
 }
 

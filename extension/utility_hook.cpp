@@ -2,8 +2,10 @@
 // a clear error before PostgreSQL runs it: changing the type of a column an
 // IMMV reads (PostgreSQL itself would only report an internal error for such
 // a dependency), dropping or retyping an IMMV's columns, renaming its
-// bookkeeping columns, making a table inherit from a base table, and
-// dropping pg_ivmx's triggers.
+// bookkeeping columns, making an IMMV take part in partitioning or
+// inheritance, and dropping pg_ivmx's triggers. Around DDL that changes the
+// hierarchies of base relations it records the rows that move
+// (extension/hierarchy.hpp).
 #include <string>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include "ivmx/pg/guards.hpp"
 #include "pg_util.hpp"
 #include "delta_log.hpp"
+#include "hierarchy.hpp"
 #include "utility_hook.hpp"
 
 #include "statement_batch.hpp"
@@ -62,23 +65,22 @@ Oid RelidOf(RangeVar* rv) {
     return PgCall([&] { return RangeVarGetRelid(rv, NoLock, true); });
 }
 
-[[noreturn]] void RefuseInheritance(RangeVar* parent) {
-    const std::string name = parent->relname;
-    throw core::NotSupported("cannot make a table inherit from \"" + name +
-                                 "\", which is read by an incrementally maintainable materialized view",
-                             "IMMVs maintain their base tables' own rows; rows of child tables would "
-                             "be missed.");
+// IMMVs and the tables kept beside them hold what pg_ivmx writes: they take
+// no part in partitioning or inheritance.
+void RefuseHierarchyOfImmv(Oid relid) {
+    if (!OidIsValid(relid) || (!ImmvExists(relid) && !OidIsValid(ImmvOfCompanion(relid)))) return;
+    const char* name = PgCall([&] { return get_rel_name(relid); });
+    throw core::NotSupported("incrementally maintainable materialized view \"" + std::string(name ? name : "?") +
+                                 "\" cannot take part in partitioning or table inheritance",
+                             "Its contents are maintained by pg_ivmx from its query.");
 }
 
-// A table must not become the child of a base table (CREATE TABLE ... INHERITS).
+// An IMMV cannot become a parent (CREATE TABLE ... INHERITS / PARTITION OF).
 void CheckCreateTable(CreateStmt* stmt) {
     if (stmt->inhRelations == NIL || !ImmvCatalogExists()) return;
     SpiConnect();
-    for (int i = 0; i < list_length(stmt->inhRelations); ++i) {
-        auto* parent = static_cast<RangeVar*>(list_nth(stmt->inhRelations, i));
-        const Oid relid = RelidOf(parent);
-        if (OidIsValid(relid) && IsReadByImmv(relid)) RefuseInheritance(parent);
-    }
+    for (int i = 0; i < list_length(stmt->inhRelations); ++i)
+        RefuseHierarchyOfImmv(RelidOf(static_cast<RangeVar*>(list_nth(stmt->inhRelations, i))));
     SpiFinish();
 }
 
@@ -96,8 +98,8 @@ void CheckRename(RenameStmt* stmt) {
     SpiFinish();
 }
 
-// Columns of an IMMV cannot be dropped or change type; base tables cannot
-// gain parents' children (ALTER TABLE ... INHERIT).
+// Columns of an IMMV cannot be dropped or change type; IMMVs cannot join
+// hierarchies (ALTER TABLE ... INHERIT, ATTACH PARTITION).
 void CheckAlterImmvOrInherit(AlterTableStmt* stmt, Oid relid) {
     const bool immv = ImmvExists(relid);
     for (int i = 0; i < list_length(stmt->cmds); ++i) {
@@ -108,10 +110,11 @@ void CheckAlterImmvOrInherit(AlterTableStmt* stmt, Oid relid) {
                     " a column of an incrementally maintainable materialized view",
                 "Its columns are defined by its query.", "Drop the IMMV and create it again with the query you want.");
         if (cmd->subtype == AT_AddInherit && cmd->def != nullptr && IsA(cmd->def, RangeVar)) {
-            RangeVar* parent = castNode(RangeVar, cmd->def);
-            const Oid parent_relid = RelidOf(parent);
-            if (OidIsValid(parent_relid) && IsReadByImmv(parent_relid)) RefuseInheritance(parent);
+            RefuseHierarchyOfImmv(relid);
+            RefuseHierarchyOfImmv(RelidOf(castNode(RangeVar, cmd->def)));
         }
+        if (cmd->subtype == AT_AttachPartition && cmd->def != nullptr && IsA(cmd->def, PartitionCmd))
+            RefuseHierarchyOfImmv(RelidOf(castNode(PartitionCmd, cmd->def)->name));
     }
 }
 
@@ -236,12 +239,18 @@ void IvmxProcessUtility(PlannedStmt* pstmt, const char* query_string, bool read_
                 PgCall([&] { return RangeVarGetRelid(castNode(CopyStmt, parsetree)->relation, NoLock, true); });
             if (OidIsValid(relid) && IsStaleImmv(relid)) ApplyPendingChanges();
         });
+    // Rows leaving or joining the hierarchies of base relations.
+    HierarchyDdlState hierarchy;
+    if (IsA(parsetree, AlterTableStmt) || IsA(parsetree, DropStmt))
+        EntryGuard([&] { hierarchy = BeforeHierarchyDdl(parsetree); });
     SchedulerBeforeUtility(parsetree);  // DROP DATABASE & co.: stop its scheduler first
     if (g_previous_hook != nullptr)
         g_previous_hook(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
     else
         standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
     SchedulerAfterUtility(parsetree);  // CREATE/DROP EXTENSION pg_ivmx: tell the workers at commit
+    if (IsA(parsetree, AlterTableStmt) || IsA(parsetree, CreateStmt))
+        EntryGuard([&] { AfterHierarchyDdl(parsetree, hierarchy); });
     if (IsA(parsetree, RenameStmt) || IsA(parsetree, AlterTableStmt))
         EntryGuard([&] {
             FollowColumnChanges(parsetree);

@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   postgresql-15 postgresql-server-dev-15 postgresql-contrib
   libboost-graph-dev libgtest-dev cmake g++ make libpq-dev gnuplot-nox
-  clang-format-14
+  clang-format-14 postgresql-15-partman
 )
 
 missing=()
