@@ -17,6 +17,7 @@
 #include "ivmx/core/distinct_values.hpp"
 #include "ivmx/core/group_filter.hpp"
 #include "ivmx/core/error.hpp"
+#include "ivmx/core/sql_text.hpp"
 #include "ivmx/core/join_tree.hpp"
 #include "ivmx/core/set_operation.hpp"
 #include "ivmx/pg/guards.hpp"
@@ -24,6 +25,10 @@
 #include "relation_scope.hpp"
 
 namespace ivmx::pg {
+
+namespace {
+core::ViewDefinition DescribeQuery(Query* q, const core::QualifiedName& immv, bool check_relations);
+}  // namespace
 
 namespace {
 
@@ -95,8 +100,11 @@ void RejectUnsupportedClauses(Query* q) {
     if (q->hasTargetSRFs) Unsupported("a set-returning function in the select list");
     if (q->hasSubLinks) RejectSublink(q);
     if (q->hasForUpdate || q->rowMarks != NIL) Unsupported("FOR UPDATE/SHARE");
-    if (q->sortClause != NIL) Unsupported("ORDER BY", "Order the rows when reading the IMMV.");
-    if (q->limitCount != nullptr || q->limitOffset != nullptr) Unsupported("LIMIT/OFFSET");
+    // (ORDER BY with LIMIT, a top-K, is taken apart first: DescribeView.)
+    if (q->sortClause != NIL) Unsupported("ORDER BY without LIMIT", "Order the rows when reading the IMMV.");
+    if (q->limitCount != nullptr || q->limitOffset != nullptr)
+        Unsupported("LIMIT/OFFSET without ORDER BY",
+                    "The rows it keeps would be arbitrary: add an ORDER BY that orders them completely.");
     if (q->hasDistinctOn) Unsupported("DISTINCT ON");
     if (q->havingQual != nullptr && !q->hasAggs && q->groupClause == NIL)
         Unsupported("HAVING without GROUP BY or aggregates", "Write the condition in WHERE.");
@@ -559,7 +567,7 @@ core::ViewDefinition DescribeSetOperation(Query* q, const core::QualifiedName& i
         }
         return 0;
     });
-    for (Query* leaf : leaf_queries) leaves.push_back(DescribeView(leaf, immv, check_relations));
+    for (Query* leaf : leaf_queries) leaves.push_back(DescribeQuery(leaf, immv, check_relations));
     return core::SetOperationView(immv, columns, std::move(leaves), tree);
 }
 
@@ -598,7 +606,7 @@ void AttachUnion(core::ViewDefinition& view, const std::vector<Query*>& unions, 
                            HasBtreeEquality(type)});
     }
     std::vector<core::ViewDefinition> leaves;
-    for (Query* leaf : leaf_queries) leaves.push_back(DescribeView(leaf, view.immv, check_relations));
+    for (Query* leaf : leaf_queries) leaves.push_back(DescribeQuery(leaf, view.immv, check_relations));
     core::ReadUnionAll(view, columns, std::move(leaves));
 }
 
@@ -653,7 +661,10 @@ std::string DeparseQuery(Query* query) {
     });
 }
 
-core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, bool check_relations) {
+namespace {
+
+// A view's query without its ORDER BY ... LIMIT (see DescribeView).
+core::ViewDefinition DescribeQuery(Query* q, const core::QualifiedName& immv, bool check_relations) {
     if (q->commandType == CMD_SELECT && q->utilityStmt == nullptr) q = FlattenViewQuery(q);
     GroupingSetsRewrite grouping_sets;
     if (q->groupingSets != NIL) q = RewriteGroupingSets(q, grouping_sets);
@@ -748,6 +759,80 @@ core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, boo
     });
     if (!unions.empty()) AttachUnion(described, unions, check_relations);
     return described;
+}
+
+// The value of a LIMIT or OFFSET clause: a constant (or constant
+// expression); nullopt for none (OFFSET NULL, LIMIT NULL / ALL).
+std::optional<long long> ConstantCount(Node* clause, const char* what) {
+    if (clause == nullptr) return std::nullopt;
+    struct Value {
+        bool constant;
+        bool null;
+        long long value;
+    };
+    const Value v = PgCall([&] {
+        Node* folded = eval_const_expressions(nullptr, clause);
+        if (!IsA(folded, Const)) return Value{false, false, 0};
+        Const* c = castNode(Const, folded);
+        return Value{true, c->constisnull, c->constisnull ? 0LL : static_cast<long long>(DatumGetInt64(c->constvalue))};
+    });
+    if (!v.constant) Unsupported(std::string(what) + " with a value that is not a constant");
+    if (v.null) return std::nullopt;
+    if (v.value < 0)
+        throw core::Error(core::sqlstate::kInvalidParameterValue, std::string(what) + " must not be negative");
+    return v.value;
+}
+
+// ORDER BY ... LIMIT / OFFSET of a view's query (a top-K): the order over
+// the view's output columns, with explicit directions and NULLS placement.
+core::TopK DescribeTopK(Query* q) {
+    core::TopK top;
+    ListCell* lc;
+    foreach (lc, q->sortClause) {
+        auto* sort = static_cast<SortGroupClause*>(lfirst(lc));
+        TargetEntry* tle = PgCall([&] { return get_sortgroupclause_tle(sort, q->targetList); });
+        if (tle->resjunk || tle->resname == nullptr)
+            Unsupported("ORDER BY an expression that is not an output column",
+                        "Add the expression to the select list and order by that column.");
+        const Oid type = PgCall([&] { return exprType(reinterpret_cast<Node*>(tle->expr)); });
+        TypeCacheEntry* cache = PgCall([&] { return lookup_type_cache(type, TYPECACHE_LT_OPR | TYPECACHE_GT_OPR); });
+        const char* direction = sort->sortop == cache->lt_opr   ? "ASC"
+                                : sort->sortop == cache->gt_opr ? "DESC"
+                                                                : nullptr;
+        if (direction == nullptr) Unsupported("ORDER BY ... USING an operator", "Order by ASC or DESC.");
+        top.order_by.push_back(core::QuoteIdent(tle->resname) + " " + direction +
+                               (sort->nulls_first ? " NULLS FIRST" : " NULLS LAST"));
+    }
+    const std::optional<long long> limit = ConstantCount(q->limitCount, "LIMIT");
+    if (!limit) Unsupported("ORDER BY without LIMIT", "Order the rows when reading the IMMV.");
+    top.limit = *limit;
+    top.offset = ConstantCount(q->limitOffset, "OFFSET").value_or(0);
+    top.with_ties = q->limitOption == LIMIT_OPTION_WITH_TIES;
+    return top;
+}
+
+}  // namespace
+
+core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, bool check_relations) {
+    const bool top_k =
+        q->commandType == CMD_SELECT && q->sortClause != NIL && (q->limitCount != nullptr || q->limitOffset != nullptr);
+    if (!top_k) return DescribeQuery(q, immv, check_relations);
+    const core::TopK top = DescribeTopK(q);
+    Query* rest = PgCall([&] { return static_cast<Query*>(copyObjectImpl(q)); });
+    rest->sortClause = NIL;
+    rest->limitCount = nullptr;
+    rest->limitOffset = nullptr;
+    rest->limitOption = LIMIT_OPTION_DEFAULT;
+    core::ViewDefinition view = DescribeQuery(rest, immv, check_relations);
+    if (view.groups_table || !view.distinct_values.empty())
+        throw NotSupported(
+            "ORDER BY ... LIMIT over HAVING, DISTINCT aggregates or set operations other than UNION ALL "
+            "is not supported",
+            "",
+            "Create the query without ORDER BY and LIMIT as an IMMV, and the top rows of that IMMV as "
+            "another.");
+    view.top_k = top;
+    return view;
 }
 
 }  // namespace ivmx::pg

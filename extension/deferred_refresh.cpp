@@ -447,12 +447,13 @@ struct PendingBatch {
 // before the latest change must recompute groups (lost min/max, non-finite
 // sums) from the relation as of its end (RelationBefore), equality on the
 // columns read. Not a view whose relation is joined by a join tree to
-// functions in FROM: its delta reads the relation's state (whether a row had
-// a match), which must then be the state at the batch's end.
+// functions in FROM, nor a top-K: its maintenance reads the relation's state
+// (whether a row had a match; the top rows), which must then be the state at
+// the batch's end.
 bool MaySplit(const ImmvRecord& record, const ViewMaintainer& maintainer, const PendingBatch& batch, bool scheduled) {
     const core::ViewDefinition& view = maintainer.definition();
     return scheduled && batch.known && batch.own == 0 && record.applied.partial_xid == 0 &&
-           view.relations.size() == 1 && !core::HasJoinTree(view) && batch.summary.rows > MaxBatchRows() &&
+           view.relations.size() == 1 && !core::ReadsRelationState(view) && batch.summary.rows > MaxBatchRows() &&
            (!core::NeedsRecompute(view) || HaveEquality(batch.logs[0].base, RelationColumns(view, 0)));
 }
 

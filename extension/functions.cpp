@@ -123,7 +123,7 @@ Oid ExistingRelid(const core::QualifiedName& name) {
 // A view that reads no base relation is never maintained, and one without
 // FROM has one row at most: neither needs an index.
 void NoticeMissingIndex(const core::ViewDefinition& view, Query* query) {
-    if (view.shape != core::ViewShape::Bag || core::IsConstantView(view)) return;
+    if (view.shape != core::ViewShape::Bag || core::IsConstantView(view) || view.top_k) return;
     if (query->jointree == nullptr || query->jointree->fromlist == NIL) return;
     const bool constants = !view.constants.empty();
     PgCall([&] {

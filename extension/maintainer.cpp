@@ -392,12 +392,12 @@ void ViewMaintainer::ApplyChanged(const std::vector<ChangedSides>& changed) {
 // In REPEATABLE READ / SERIALIZABLE the transaction snapshot may predate
 // changes other writers committed to the other base relations of a join
 // (they could not conflict on IMMV rows), or to the one relation of a join
-// tree with functions in FROM, whose delta reads the relation's state: such
-// views, whose writers take turns on the IMMV lock, compute their delta in
+// tree with functions in FROM, whose delta reads the relation's state, or
+// of a top-K, computed again from it: such views, whose writers take turns on the IMMV lock, compute their delta in
 // the latest snapshot instead, as in READ COMMITTED. Returns nullptr when
 // the current snapshot is right.
 Snapshot ViewMaintainer::MaintenanceSnapshot() const {
-    if (definition_.relations.size() < 2 && !core::HasJoinTree(definition_)) return nullptr;
+    if (definition_.relations.size() < 2 && !core::ReadsRelationState(definition_)) return nullptr;
     return PgCall([] { return IsolationUsesXactSnapshot() ? RegisterSnapshot(GetLatestSnapshot()) : nullptr; });
 }
 

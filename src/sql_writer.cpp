@@ -648,8 +648,47 @@ MaintenancePlan ApplyDelta(const ViewDefinition& view, const Delta& delta) {
 
 }  // namespace
 
+namespace {
+
+// The text of an IMMV row (its table columns under `alias`): compares rows
+// as they show, NULLs, display scales and types without equality included.
+std::string RowText(const ViewDefinition& view, const std::string& alias) {
+    std::vector<std::string> columns;
+    for (const auto& c : TableColumns(view)) columns.push_back(alias + "." + QuoteIdent(c));
+    return "ROW(" + Join(columns, ", ") + ")::text";
+}
+
+// The statement bringing a top-K IMMV to the top rows of its query now:
+// the rows it holds and the rows computed again are numbered among equal
+// rows; those only in the IMMV are deleted, those only computed inserted.
+MaintenanceStep TopKDiff(const ViewDefinition& view) {
+    const std::string columns = Join(QuoteIdents(TableColumns(view)), ", ");
+    const std::string fresh_text = RowText(view, "__ivm_f"), held_text = RowText(view, "__ivm_i");
+    const std::string matches = "__ivm_c.__ivm_row = __ivm_n.__ivm_row AND __ivm_c.__ivm_copy = __ivm_n.__ivm_copy";
+    std::string sql = "WITH __ivm_new AS (SELECT __ivm_f.*, " + fresh_text +
+                      " AS __ivm_row, row_number() OVER (PARTITION BY " + fresh_text + ") AS __ivm_copy FROM (" +
+                      PopulateQuery(view) + ") __ivm_f), ";
+    sql += "__ivm_cur AS (SELECT __ivm_i.ctid AS __ivm_tid, " + held_text +
+           " AS __ivm_row, row_number() OVER (PARTITION BY " + held_text + ") AS __ivm_copy FROM " + Immv(view) +
+           " __ivm_i), ";
+    sql += "__ivm_gone AS (DELETE FROM " + Immv(view) +
+           " __ivm_d USING __ivm_cur __ivm_c WHERE __ivm_d.ctid = __ivm_c.__ivm_tid AND NOT EXISTS (SELECT 1 FROM "
+           "__ivm_new __ivm_n WHERE " +
+           matches + ") RETURNING 1) ";
+    // The deletes go first (a gating condition reading them): a row
+    // inserted may take the unique key of one deleted.
+    sql += "INSERT INTO " + Immv(view) + " (" + columns + ") SELECT " + columns +
+           " FROM __ivm_new __ivm_n WHERE (SELECT count(*) FROM __ivm_gone) >= 0 AND NOT EXISTS (SELECT 1 FROM "
+           "__ivm_cur __ivm_c WHERE " +
+           matches + ")";
+    return {sql, StepInput::None, false};
+}
+
+}  // namespace
+
 MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& delta) {
     if (delta.empty()) return {};
+    if (view.top_k) return {{TopKDiff(view)}};
     const bool filters = FiltersGroups(view);
     MaintenancePlan plan = ApplyDelta(filters ? GroupStateView(view) : view, delta);
     // The values whose count reached zero go last (they read no delta).
@@ -671,6 +710,14 @@ MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& de
 }
 
 std::string PopulateQuery(const ViewDefinition& view) {
+    if (view.top_k) {
+        ViewDefinition all = view;
+        all.top_k.reset();
+        const TopK& top = *view.top_k;
+        std::string sql = "SELECT * FROM (" + PopulateQuery(all) + ") __ivm_q ORDER BY " + Join(top.order_by, ", ");
+        if (top.offset > 0) sql += " OFFSET " + std::to_string(top.offset) + " ROWS";
+        return sql + " FETCH FIRST " + std::to_string(top.limit) + " ROWS " + (top.with_ties ? "WITH TIES" : "ONLY");
+    }
     if (FiltersGroups(view)) return PassingGroups(view, "(" + PopulateQuery(GroupStateView(view)) + ")");
     std::vector<std::string> select_list;
     for (const auto& t : TableLayout(view)) select_list.push_back(PopulateExpr(view, t) + " AS " + QuoteIdent(t.name));

@@ -292,6 +292,10 @@ bool HasJoinTree(const ViewDefinition& view) {
     return false;
 }
 
+bool ReadsRelationState(const ViewDefinition& view) {
+    return view.top_k.has_value() || HasJoinTree(view);
+}
+
 BranchOccurrence BranchOf(const ViewDefinition& view, size_t occurrence) {
     size_t first = 0;
     for (size_t b = 0; b < view.branches.size(); ++b) {
@@ -365,7 +369,8 @@ bool Preserved(const ViewDefinition& view, size_t occurrence) {
 }  // namespace
 
 WriterConcurrency WriterConcurrencyOf(const ViewDefinition& view, unsigned int relation_id) {
-    if (view.shape == ViewShape::Bag && !HasRowKey(view)) return WriterConcurrency::Exclusive;
+    // A top-K is computed again by each writer, from what the others committed.
+    if (view.top_k || (view.shape == ViewShape::Bag && !HasRowKey(view))) return WriterConcurrency::Exclusive;
     std::vector<size_t> occurrences;
     for (size_t i = 0; i < view.relations.size(); ++i)
         if (view.relations[i].relation_id == relation_id) occurrences.push_back(i);

@@ -182,6 +182,19 @@ struct EmptyGroupingSet {
     std::vector<std::string> key_values;
 };
 
+// ORDER BY ... LIMIT n [OFFSET m] (top-K): the view's rows are those of the
+// view without it, in that order, from the (m+1)-th to the (m+n)-th (and the
+// rows tied with the last with WITH TIES). Maintained by computing the top
+// rows again after each change and writing the difference to the IMMV
+// (TopKDiff in core/sql_writer.hpp): with an index matching the order, that
+// reads about m + n rows.
+struct TopK {
+    std::vector<std::string> order_by;  // "<quoted output column> ASC|DESC NULLS FIRST|LAST", in order
+    long long limit = 0;
+    long long offset = 0;
+    bool with_ties = false;
+};
+
 enum class ViewShape {
     Bag,              // SELECT exprs FROM ... WHERE ...: duplicates are physical rows
     Distinct,         // SELECT DISTINCT ...
@@ -225,6 +238,9 @@ struct ViewDefinition {
     // For a view with GROUPING SETS, ROLLUP or CUBE: the empty grouping sets
     // (), whose group exists even when no row is read (see EmptyGroupingSet).
     std::vector<EmptyGroupingSet> empty_grouping_sets;
+    // Set for ORDER BY ... LIMIT: the view is the top rows of the view
+    // described by everything else.
+    std::optional<TopK> top_k;
 };
 
 // The IMMV's hidden bookkeeping columns, derived from the definition.
@@ -355,6 +371,11 @@ bool HasRepeatedRelation(const ViewDefinition& view);
 // through a join tree (outer joins, EXISTS, functions in FROM joined to a
 // relation): its delta may read the state of the relations it changes.
 bool HasJoinTree(const ViewDefinition& view);
+
+// Whether maintenance reads the base relations' state beyond the changed
+// rows, so that it must be the state as of the changes applied: a join tree
+// (whether a row had a match) or a top-K (computed again).
+bool ReadsRelationState(const ViewDefinition& view);
 
 // The leaf of a set operation that reads occurrence `occurrence` of
 // view.relations, and the occurrence's index among the leaf's relations.

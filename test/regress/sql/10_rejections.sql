@@ -231,7 +231,7 @@ SELECT ivmx.create_immv('rej_sv4', 'SELECT a, current_user AS who FROM r');
 :rejected_sv;
 \set VERBOSITY default
 
-DROP TABLE r, s, reserved, rpart, rparent, rtemp CASCADE;
+DROP TABLE r, s, reserved, rparent, rtemp CASCADE;
 DROP AGGREGATE my_sum(int);
 DROP SEQUENCE seq;
 DROP FUNCTION plus_random(int);

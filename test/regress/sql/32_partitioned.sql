@@ -220,3 +220,9 @@ DROP OWNED BY part_owner, part_reader;
 DROP ROLE part_owner;
 DROP ROLE part_reader;
 :check;
+
+DROP SCHEMA part_views CASCADE;
+SELECT count(*) AS capture_triggers_left FROM pg_trigger WHERE tgfoid = 'ivmx.capture_trigger'::regproc
+   AND tgrelid::regclass::text LIKE '%sales%';
+ALTER SYSTEM RESET ivmx.enabled;
+SELECT pg_reload_conf();
