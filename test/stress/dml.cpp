@@ -110,7 +110,10 @@ Statement DmlGenerator::Update(const Table& table, bool single_row) {
 Statement DmlGenerator::Delete(const Table& table, bool single_row) {
     std::string where = single_row ? values_.RowPredicate(table) : values_.NarrowPredicate(table);
     if (!single_row && rng_.Percent(1)) where = "true";
-    return {"DELETE FROM " + table.name + " WHERE " + where};
+    // A partition's rows are its parent's too.
+    const std::string& target =
+        !table.partitions.empty() && rng_.Percent(30) ? rng_.Pick(table.partitions) : table.name;
+    return {"DELETE FROM " + target + " WHERE " + where};
 }
 
 // A row for an upsert whose key (distinct from `used_keys`) is often an

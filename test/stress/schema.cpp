@@ -33,6 +33,8 @@ std::string Table::CreateSql() const {
         for (size_t i = 0; i < primary_key.size(); ++i) sql += (i > 0 ? ", " : "") + primary_key[i];
         sql += ")";
     }
+    // (A partitioned table has no storage: its partitions carry the option.)
+    if (!partition_by.empty()) return sql + ") PARTITION BY " + partition_by;
     return sql + ") WITH (autovacuum_enabled = off)";
 }
 
@@ -55,7 +57,9 @@ const std::vector<Table>& Tables() {
           {"f", "double precision", ValueKind::Float, false},
           {"s", "text", ValueKind::Text, true}},
          {},
-         "rid"},
+         "rid",
+         "LIST (g)",
+         {"t_bag_0", "t_bag_12", "t_bag_12a", "t_bag_12b", "t_bag_other"}},
         {"t_kv",
          {{"a", "integer", ValueKind::Small, false, 4},
           {"b", "integer", ValueKind::Key, false},
@@ -85,6 +89,15 @@ const std::vector<Table>& Tables() {
 // t_bag) changes several base tables of one IMMV.
 const std::vector<std::string>& TableTriggersSql() {
     static const std::vector<std::string> sql = {
+        // t_bag's partitions: NULL and 0; 1 and 2, hashed in two by rid; the
+        // rest.
+        "CREATE TABLE t_bag_0 PARTITION OF t_bag FOR VALUES IN (NULL, 0) WITH (autovacuum_enabled = off)",
+        "CREATE TABLE t_bag_12 PARTITION OF t_bag FOR VALUES IN (1, 2) PARTITION BY HASH (rid)",
+        "CREATE TABLE t_bag_12a PARTITION OF t_bag_12 FOR VALUES WITH (MODULUS 2, REMAINDER 0) "
+        "WITH (autovacuum_enabled = off)",
+        "CREATE TABLE t_bag_12b PARTITION OF t_bag_12 FOR VALUES WITH (MODULUS 2, REMAINDER 1) "
+        "WITH (autovacuum_enabled = off)",
+        "CREATE TABLE t_bag_other PARTITION OF t_bag DEFAULT WITH (autovacuum_enabled = off)",
         // Join columns are indexed, as a schema with joins would have them:
         // the outer-join and EXISTS maintenance probes them per delta row.
         "CREATE INDEX ON t_fk (pid)",
@@ -133,6 +146,16 @@ const std::vector<TwinShape>& TwinShapes() {
         {"left_bag", "LEFT JOIN of two tables on two nullable keys, bag",
          "SELECT b.rid, b.g, b.s, k.b AS kb, k.t FROM t_bag b "
          "LEFT JOIN t_kv k ON b.n = k.x AND b.g = k.a"},
+        {"part_groups", "GROUP BY over one partition of t_bag (itself partitioned): rows come and go as g moves",
+         "SELECT g, rid % 3 AS r3, count(*) AS cnt, sum(v) AS sum_v, max(n) AS max_n FROM t_bag_12 GROUP BY g, rid % "
+         "3"},
+        {"part_join", "a leaf partition of t_bag joined to t_kv",
+         "SELECT b.rid, b.n, k.b AS kb FROM t_bag_other b JOIN t_kv k ON k.x = b.n"},
+        {"top_pk", "top-K: the rows of t_pk with the largest v (NULLs first), ties broken by the key",
+         "SELECT id, v, g FROM t_pk ORDER BY v DESC, id LIMIT 4"},
+        {"top_groups", "top-K over GROUP BY of the partitioned t_bag, with OFFSET",
+         "SELECT g, count(*) AS cnt, sum(v) AS sum_v FROM t_bag GROUP BY g ORDER BY cnt DESC, g NULLS FIRST "
+         "LIMIT 2 OFFSET 1"},
         {"right_fk", "RIGHT JOIN on a foreign key (ON DELETE/UPDATE CASCADE)",
          "SELECT p.id, p.g, c.cid, c.w FROM t_fk c RIGHT JOIN t_pk p ON c.pid = p.id"},
         {"full_join", "FULL JOIN of two tables on nullable keys",

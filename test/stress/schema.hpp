@@ -2,7 +2,8 @@
 //
 // Four tables with small value domains, so that random changes collide in
 // the same groups and join keys: t_pk (integer primary key), t_bag (no key at
-// all, so duplicate rows are common), t_kv (composite primary key) and t_fk (a
+// all, so duplicate rows are common; partitioned by g, on two levels, so that
+// updates move rows between partitions), t_kv (composite primary key) and t_fk (a
 // child of t_pk: ON DELETE/UPDATE CASCADE, and row triggers that mirror some of
 // its rows into t_bag, so one statement often changes two or three tables).
 // The IMMVs cover every view shape the extension maintains, over one table,
@@ -41,6 +42,11 @@ struct Table {
     std::vector<Column> columns;
     std::vector<std::string> primary_key;  // empty: no key
     std::string row_tag;                   // the Key column that identifies (roughly) one row
+    // A partitioned table: its PARTITION BY clause, and its partitions at
+    // every level (created with TableTriggersSql), which statements may
+    // also name: deletes do (their rows are the parent's rows too).
+    std::string partition_by = {};
+    std::vector<std::string> partitions = {};
 
     const Column& Get(const std::string& column) const;
     std::string ColumnList() const;  // "a, b, c"
