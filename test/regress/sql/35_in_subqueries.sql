@@ -45,6 +45,8 @@ SELECT make_pair('lt_any', 'SELECT o.id FROM orders o WHERE o.amount < ANY (SELE
 SELECT make_pair('ge_all', 'SELECT o.id FROM orders o WHERE o.amount >= ALL (SELECT cap FROM caps WHERE region = ''north'')');
 SELECT make_pair('not_ge_all', 'SELECT o.id FROM orders o WHERE NOT (o.amount >= ALL (SELECT cap FROM caps))');
 SELECT make_pair('in_distinct', 'SELECT o.id FROM orders o WHERE o.customer IN (SELECT DISTINCT customer FROM blocked ORDER BY customer)');
+-- No FROM list: one row or none.
+SELECT make_pair('no_from', 'SELECT 1 AS present WHERE 3 NOT IN (SELECT customer FROM blocked)');
 SELECT make_pair('in_expr', 'SELECT o.id FROM orders o WHERE o.amount / 10 IN (SELECT coalesce(cap, 7) / 10 FROM caps)');
 -- Correlated, also to a join of outer tables.
 SELECT make_pair('in_corr', 'SELECT c.id FROM customers c WHERE c.region IN (SELECT b.region FROM blocked b WHERE b.customer = c.id)');
@@ -65,6 +67,8 @@ SELECT make_pair('in_from_sub', 'SELECT s.id FROM (SELECT id FROM orders WHERE c
 SELECT make_pair('in_cte', 'WITH b AS (SELECT customer FROM blocked WHERE region IS NOT NULL) SELECT o.id FROM orders o WHERE o.customer NOT IN (SELECT customer FROM b)');
 SELECT make_pair('in_agg', 'SELECT o.status, count(*) AS n, sum(o.amount) AS total FROM orders o WHERE o.customer NOT IN (SELECT customer FROM blocked WHERE customer IS NOT NULL) GROUP BY o.status');
 SELECT make_pair('in_distinct_view', 'SELECT DISTINCT c.region FROM customers c WHERE c.id IN (SELECT customer FROM orders WHERE status = ''open'')');
+-- Merged USING columns on both sides.
+SELECT make_pair('in_using', 'SELECT o.id, customer FROM orders o JOIN (SELECT id AS customer, region FROM customers) AS c USING (customer) WHERE customer NOT IN (SELECT customer FROM blocked JOIN (SELECT id AS customer, vip FROM customers) AS v USING (customer) WHERE v.vip IS NOT FALSE)');
 SELECT make_pair('in_and_exists', 'SELECT c.id FROM customers c WHERE c.id IN (SELECT customer FROM orders) AND NOT EXISTS (SELECT 1 FROM blocked b WHERE b.customer = c.id) AND c.id NOT IN (SELECT cap FROM caps WHERE cap IS NOT NULL)');
 :verify;
 
@@ -78,6 +82,7 @@ SELECT id FROM row_not_in ORDER BY id;
 INSERT INTO blocked VALUES (NULL, 'west');
 :verify;
 SELECT count(*) AS not_in_rows FROM not_in;
+SELECT count(*) AS no_from_rows FROM no_from;
 DELETE FROM blocked WHERE customer IS NULL;
 :verify;
 SELECT id, customer FROM not_in ORDER BY id;
@@ -88,6 +93,7 @@ DELETE FROM blocked;
 SELECT id, customer FROM not_in ORDER BY id;
 SELECT id FROM ne_all ORDER BY id;
 SELECT count(*) AS any_eq_rows FROM any_eq;
+SELECT present FROM no_from;
 INSERT INTO blocked VALUES (2, 'south'), (3, NULL), (1, 'north'), (1, 'north');
 :verify;
 SELECT id FROM in_corr ORDER BY id;
