@@ -60,7 +60,10 @@ bool FindSublink(Node* node, void* context) {
 [[noreturn]] void RejectSublink(Query* q) {
     SubLink* link = nullptr;
     const bool in_select_list = PgCall([&] { return FindSublink(reinterpret_cast<Node*>(q->targetList), &link); });
-    if (!in_select_list) PgCall([&] { return FindSublink(reinterpret_cast<Node*>(q->jointree), &link); });
+    if (!in_select_list)
+        PgCall([&] {
+            return FindSublink(reinterpret_cast<Node*>(q->jointree), &link) || FindSublink(q->havingQual, &link);
+        });
     std::string what = "a subquery";
     if (link != nullptr) {
         switch (link->subLinkType) {
@@ -85,9 +88,14 @@ bool FindSublink(Node* node, void* context) {
                 break;
         }
     }
+    const bool quantified = link != nullptr && (link->subLinkType == ANY_SUBLINK || link->subLinkType == ALL_SUBLINK);
+    if (quantified && !in_select_list)
+        Unsupported(what + " other than as a condition ANDed into WHERE",
+                    "Write the condition as x [NOT] IN (...) AND ... (or with ANY / ALL); OR around it is not "
+                    "maintained.");
     Unsupported(what + (in_select_list ? " in the select list" : " in a condition"),
-                "Subqueries are supported in FROM, and as EXISTS or NOT EXISTS conditions ANDed into the "
-                "WHERE clause; IN (subquery) can often be written as EXISTS.");
+                "Subqueries are supported in FROM, and as EXISTS, NOT EXISTS, IN, NOT IN, ANY and ALL conditions "
+                "ANDed into the WHERE clause.");
 }
 
 void RejectUnsupportedClauses(Query* q) {

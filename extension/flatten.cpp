@@ -6,6 +6,7 @@
 
 #include "ivmx/core/error.hpp"
 #include "ivmx/pg/guards.hpp"
+#include "quantified_sublinks.hpp"
 
 namespace ivmx::pg {
 
@@ -100,7 +101,9 @@ void CheckSimpleSubquery(Query* sub, const std::string& what, bool in_from) {
     if (in_from && (sub->distinctClause != NIL || sub->hasDistinctOn)) Unsupported(what + " with DISTINCT");
     if (sub->hasForUpdate || sub->rowMarks != NIL) Unsupported(what + " with FOR UPDATE/SHARE");
     if (sub->hasSubLinks)
-        Unsupported(what + " with a subquery other than EXISTS / NOT EXISTS ANDed into its WHERE clause");
+        Unsupported(what +
+                    " with a subquery other than an EXISTS, NOT EXISTS, IN / ANY or ALL condition ANDed into its WHERE "
+                    "clause");
     if (sub->jointree == nullptr || sub->jointree->fromlist == NIL) Unsupported(what + " without FROM");
 }
 
@@ -124,20 +127,67 @@ void CollectConjuncts(Node* node, List** out) {
     *out = PgCall([&] { return lappend(*out, node); });
 }
 
-// The EXISTS sublink of a conjunct (EXISTS (...) or NOT EXISTS (...)), if any.
-SubLink* ExistsSublink(Node* conjunct, bool* negated) {
-    *negated = false;
-    if (IsA(conjunct, BoolExpr) && castNode(BoolExpr, conjunct)->boolop == NOT_EXPR) {
-        *negated = true;
-        conjunct = static_cast<Node*>(linitial(castNode(BoolExpr, conjunct)->args));
+// Whether a condition inside the join tree node (of a subquery being pulled
+// up) reads columns of the query one level up.
+bool HasCorrelatedCondition(Node* node) {
+    if (node == nullptr || IsA(node, RangeTblRef)) return false;
+    if (IsA(node, JoinExpr)) {
+        JoinExpr* join = castNode(JoinExpr, node);
+        return contain_vars_of_level(join->quals, 1) || HasCorrelatedCondition(join->larg) ||
+               HasCorrelatedCondition(join->rarg);
     }
-    if (IsA(conjunct, SubLink) && castNode(SubLink, conjunct)->subLinkType == EXISTS_SUBLINK)
-        return castNode(SubLink, conjunct);
-    return nullptr;
+    FromExpr* from = castNode(FromExpr, node);
+    ListCell* lc;
+    foreach (lc, from->fromlist)
+        if (HasCorrelatedCondition(static_cast<Node*>(lfirst(lc)))) return true;
+    return contain_vars_of_level(from->quals, 1);
 }
 
-// Turns the EXISTS / NOT EXISTS conjuncts of q's WHERE clause into semi- /
-// anti-joins of q's FROM clause with the subqueries' FROM clauses.
+// Rejects a flattened EXISTS subquery that refers to the outer query
+// anywhere but in its own WHERE clause (which becomes the semi- or
+// anti-join's condition): in a join's ON condition, in a nested [NOT]
+// EXISTS / IN condition, in a subquery in its FROM. Maintenance computes
+// such a condition where the outer query's relations are not in scope.
+void CheckCorrelationInWhereOnly(Query* sub, const std::string& what) {
+    const bool correlated = PgCall([&] {
+        ListCell* lc;
+        foreach (lc, sub->jointree->fromlist)
+            if (HasCorrelatedCondition(static_cast<Node*>(lfirst(lc)))) return true;
+        return false;
+    });
+    if (correlated)
+        Unsupported(what +
+                        " whose join conditions, nested subqueries or subqueries in FROM read columns of the "
+                        "outer query",
+                    "Only the subquery's own WHERE clause may refer to the outer query; move an inner join's "
+                    "condition on outer columns there.");
+}
+
+// The subquery of a conjunct that becomes a semi- or anti-join: that of
+// EXISTS (...) or NOT EXISTS (...), or of the EXISTS form of IN / ANY /
+// ALL (subquery), also under NOT (quantified_sublinks.hpp); null for any
+// other conjunct. *anti tells which join, *what names the construct.
+Query* SemiJoinSubquery(Node* conjunct, bool* anti, std::string* what) {
+    bool negated = false;
+    if (IsA(conjunct, BoolExpr) && castNode(BoolExpr, conjunct)->boolop == NOT_EXPR) {
+        negated = true;
+        conjunct = static_cast<Node*>(linitial(castNode(BoolExpr, conjunct)->args));
+    }
+    if (!IsA(conjunct, SubLink)) return nullptr;
+    SubLink* link = castNode(SubLink, conjunct);
+    if (link->subLinkType == EXISTS_SUBLINK) {
+        *anti = negated;
+        *what = negated ? "a NOT EXISTS subquery" : "an EXISTS subquery";
+        return PgCall([&] { return static_cast<Query*>(copyObjectImpl(link->subselect)); });
+    }
+    if (link->subLinkType != ANY_SUBLINK && link->subLinkType != ALL_SUBLINK) return nullptr;
+    *what = QuantifiedSublinkName(link->subLinkType, negated);
+    return ExistsFormOfQuantifiedSublink(link, negated, anti);
+}
+
+// Turns the EXISTS / NOT EXISTS conjuncts of q's WHERE clause, and the IN /
+// ANY / ALL (subquery) ones written as such, into semi- / anti-joins of q's
+// FROM clause with the subqueries' FROM clauses.
 void PullUpSublinks(Query* q) {
     if (!q->hasSubLinks || q->jointree == nullptr || q->jointree->quals == nullptr) return;
     List* conjuncts = NIL;
@@ -148,19 +198,20 @@ void PullUpSublinks(Query* q) {
     ListCell* lc;
     foreach (lc, conjuncts) {
         Node* conjunct = static_cast<Node*>(lfirst(lc));
-        bool negated = false;
-        SubLink* link = ExistsSublink(conjunct, &negated);
-        if (link == nullptr) {
+        bool anti = false;
+        std::string what;
+        Query* sub = SemiJoinSubquery(conjunct, &anti, &what);
+        if (sub == nullptr) {
             kept = PgCall([&] { return lappend(kept, conjunct); });
             continue;
         }
-        Query* sub = PgCall([&] { return static_cast<Query*>(copyObjectImpl(link->subselect)); });
         Flatten(sub);
-        CheckSimpleSubquery(sub, negated ? "a NOT EXISTS subquery" : "an EXISTS subquery", false);
+        CheckSimpleSubquery(sub, what, false);
+        CheckCorrelationInWhereOnly(sub, what);
         AppendRangeTable(q, sub);
         PgCall([&] { IncrementVarSublevelsUp(reinterpret_cast<Node*>(sub), -1, 1); });
         JoinExpr* join = PgCall([] { return makeNode(JoinExpr); });
-        join->jointype = negated ? JOIN_ANTI : JOIN_SEMI;
+        join->jointype = anti ? JOIN_ANTI : JOIN_SEMI;
         join->larg = from;
         join->quals = sub->jointree->quals;
         sub->jointree->quals = nullptr;
@@ -214,6 +265,9 @@ Node* PullUpSubqueries(Query* q, Node* node, bool nullable, std::vector<PulledUp
         Flatten(sub);
         CheckSimpleSubquery(sub, "a subquery in FROM", true);
         if (nullable) CheckNullableSubqueryOutput(sub);
+        // Columns of queries further out (sub is not LATERAL) come one level
+        // closer; PullUpSublinks rejects them where maintenance cannot follow.
+        PgCall([&] { IncrementVarSublevelsUp(reinterpret_cast<Node*>(sub), -1, 1); });
         AppendRangeTable(q, sub);
         pulled.push_back({rtindex, sub->targetList});
         return reinterpret_cast<Node*>(sub->jointree);

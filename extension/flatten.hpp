@@ -7,7 +7,9 @@
 //  * simple subqueries in FROM (no aggregates, DISTINCT, LIMIT, set
 //    operations) are pulled up into the joins of the outer query;
 //  * EXISTS / NOT EXISTS conditions ANDed into a WHERE clause become semi- /
-//    anti-joins (JoinExpr with JOIN_SEMI / JOIN_ANTI).
+//    anti-joins (JoinExpr with JOIN_SEMI / JOIN_ANTI), and so do IN / ANY /
+//    ALL (subquery) conditions ANDed into it, also under NOT, through their
+//    EXISTS form (quantified_sublinks.hpp).
 // A subquery that cannot be rewritten is rejected with feature_not_supported.
 #pragma once
 

@@ -192,6 +192,25 @@ const std::vector<TwinShape>& TwinShapes() {
          "SELECT p.id, k.a, k.b FROM t_pk p JOIN t_kv k ON p.n = k.x AND p.g = k.a "
          "WHERE EXISTS (SELECT 1 FROM t_bag b WHERE b.g = k.g AND b.n = p.g) "
          "AND NOT EXISTS (SELECT 1 FROM t_fk c WHERE c.k = k.a AND c.w = p.n)"},
+        // IN / ANY / ALL (subquery), rewritten into EXISTS / NOT EXISTS:
+        // NULLs on both sides of NOT IN and ALL, subqueries that may be
+        // empty.
+        {"in_plain", "IN over a nullable column of a bag table, uncorrelated",
+         "SELECT p.id, p.n FROM t_pk p WHERE p.n IN (SELECT b.n FROM t_bag b WHERE b.g <> 2)"},
+        {"not_in", "NOT IN over nullable columns, uncorrelated, the subquery often empty or with a NULL",
+         "SELECT b.rid, b.g, b.n FROM t_bag b WHERE b.n NOT IN (SELECT c.w FROM t_fk c WHERE c.k = 1)"},
+        {"not_in_join", "NOT IN correlated to one table of a join",
+         "SELECT p.id, k.a, k.b FROM t_pk p JOIN t_kv k ON p.g = k.a "
+         "WHERE p.n NOT IN (SELECT c.w FROM t_fk c WHERE c.k = k.x)"},
+        {"row_in_any", "a row IN and = ANY on a foreign key",
+         "SELECT c.cid, c.k, c.w FROM t_fk c WHERE (c.k, c.w) IN (SELECT b.g, b.n FROM t_bag b) "
+         "AND c.pid = ANY (SELECT id FROM t_pk WHERE v > 0)"},
+        {"all_ops", "<> ALL correlated and < ALL uncorrelated",
+         "SELECT k.a, k.b, k.x FROM t_kv k WHERE k.x <> ALL (SELECT p.n FROM t_pk p WHERE p.g = k.g) "
+         "AND k.g < ALL (SELECT c.k FROM t_fk c WHERE c.pid IS NOT NULL)"},
+        {"not_in_groups", "aggregates grouped over a row NOT IN",
+         "SELECT b.g, count(*) AS cnt, sum(b.n) AS sum_n, max(b.s) AS max_s FROM t_bag b "
+         "WHERE (b.g, b.n) NOT IN (SELECT k.a, k.x FROM t_kv k WHERE k.g = 1) GROUP BY b.g"},
         {"from_subquery", "subquery in FROM with WHERE inside and outside",
          "SELECT q.g, q.n1, q.s FROM (SELECT g, n + 1 AS n1, s FROM t_bag WHERE v IS NOT NULL) q "
          "WHERE q.n1 > 1"},

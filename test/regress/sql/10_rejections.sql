@@ -12,12 +12,25 @@ INSERT INTO s VALUES (1, 10);
 \set rejected 'SELECT :''LAST_ERROR_SQLSTATE'' AS sqlstate, (SELECT count(*) FROM pg_class WHERE relname LIKE ''rej%'') AS relations, (SELECT count(*) FROM ivmx.immv) AS immvs, (SELECT count(*) FROM pg_trigger WHERE tgfoid = ''ivmx.capture_trigger''::regproc) AS capture_triggers'
 
 -- Lateral subqueries, and subqueries that cannot be rewritten into joins
--- (outer joins, subqueries in FROM, EXISTS and WITH are supported).
+-- (outer joins, subqueries in FROM, EXISTS, IN / ANY / ALL ANDed into
+-- WHERE and WITH are supported).
 SELECT ivmx.create_immv('rej', 'SELECT r.a FROM r CROSS JOIN LATERAL (SELECT s.a FROM s WHERE s.id = r.id) l');
 :rejected;
-SELECT ivmx.create_immv('rej', 'SELECT a FROM r WHERE id IN (SELECT id FROM s)');
+SELECT ivmx.create_immv('rej', 'SELECT a FROM r WHERE id IN (SELECT id FROM s) OR a > 1');
 :rejected;
-SELECT ivmx.create_immv('rej', 'SELECT a FROM r WHERE a > ALL (SELECT a FROM s)');
+SELECT ivmx.create_immv('rej', 'SELECT a FROM r WHERE a > 1 OR NOT (a > ALL (SELECT a FROM s))');
+:rejected;
+SELECT ivmx.create_immv('rej', 'SELECT a, id NOT IN (SELECT id FROM s) AS unmatched FROM r');
+:rejected;
+SELECT ivmx.create_immv('rej', 'SELECT a FROM r WHERE CASE WHEN a > 1 THEN id IN (SELECT id FROM s) ELSE true END');
+:rejected;
+SELECT ivmx.create_immv('rej', 'SELECT a FROM r WHERE id IN (SELECT count(*) FROM s)');
+:rejected;
+SELECT ivmx.create_immv('rej', 'SELECT a FROM r WHERE id IN (SELECT id FROM s GROUP BY id)');
+:rejected;
+SELECT ivmx.create_immv('rej', 'SELECT a FROM r WHERE id NOT IN (SELECT id FROM s LIMIT 1)');
+:rejected;
+SELECT ivmx.create_immv('rej', 'SELECT a FROM r WHERE id IN (SELECT DISTINCT ON (a) id FROM s)');
 :rejected;
 SELECT ivmx.create_immv('rej', 'SELECT a, (SELECT max(a) FROM s) AS m FROM r');
 :rejected;

@@ -102,7 +102,7 @@ SELECT ivmx.flush() >= 0 AS flushed;
 -- What cannot be rewritten is rejected, naming the construct, and leaves
 -- nothing behind.
 \set rejected 'SELECT :''LAST_ERROR_SQLSTATE'' AS sqlstate, (SELECT count(*) FROM pg_class WHERE relname LIKE ''rej%'') AS relations'
-SELECT ivmx.create_immv('rej', 'SELECT o.id FROM orders o WHERE o.id IN (SELECT order_id FROM returns)');
+SELECT ivmx.create_immv('rej', 'SELECT o.id, o.id IN (SELECT order_id FROM returns) AS returned FROM orders o');
 :rejected;
 SELECT ivmx.create_immv('rej', 'SELECT o.id FROM orders o WHERE EXISTS (SELECT 1 FROM returns r WHERE r.order_id = o.id) OR o.amount > 10');
 :rejected;
@@ -123,6 +123,15 @@ SELECT ivmx.create_immv('rej', 'SELECT c.id, p.n FROM customers c LEFT JOIN (SEL
 SELECT ivmx.create_immv('rej', 'SELECT o.id, (SELECT max(amount) FROM orders) AS top FROM orders o');
 :rejected;
 SELECT ivmx.create_immv('rej', 'SELECT o.id FROM orders o CROSS JOIN LATERAL (SELECT r.reason FROM returns r WHERE r.order_id = o.id) AS l');
+:rejected;
+-- Only an EXISTS subquery's own WHERE clause may read the outer query's
+-- columns: maintenance evaluates the conditions inside it where the outer
+-- relations are not in scope.
+SELECT ivmx.create_immv('rej', 'SELECT c.id FROM customers c WHERE EXISTS (SELECT 1 FROM orders o WHERE o.customer = c.id AND NOT EXISTS (SELECT 1 FROM returns r WHERE r.order_id = o.id AND c.vip))');
+:rejected;
+SELECT ivmx.create_immv('rej', 'SELECT c.id FROM customers c WHERE EXISTS (SELECT 1 FROM orders o JOIN returns r ON r.order_id = o.id AND c.vip WHERE o.customer = c.id)');
+:rejected;
+SELECT ivmx.create_immv('rej', 'SELECT c.id FROM customers c WHERE EXISTS (SELECT 1 FROM (SELECT customer FROM orders WHERE amount > c.id) AS o WHERE o.customer = c.id)');
 :rejected;
 :verify;
 
