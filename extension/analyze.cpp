@@ -104,16 +104,25 @@ void RejectUnsupportedClauses(Query* q) {
     if (q->hasRecursive) Unsupported("WITH RECURSIVE");
     if (q->hasModifyingCTE) Unsupported("a data-modifying WITH clause");
     if (q->cteList != NIL) Unsupported("a WITH clause");
-    if (q->hasWindowFuncs) Unsupported("a window function");
     if (q->hasTargetSRFs) Unsupported("a set-returning function in the select list");
     if (q->hasSubLinks) RejectSublink(q);
     if (q->hasForUpdate || q->rowMarks != NIL) Unsupported("FOR UPDATE/SHARE");
     // (ORDER BY with LIMIT, a top-K, is taken apart first: DescribeView.)
-    if (q->sortClause != NIL) Unsupported("ORDER BY without LIMIT", "Order the rows when reading the IMMV.");
+    if (q->hasDistinctOn && (q->limitCount != nullptr || q->limitOffset != nullptr))
+        Unsupported("DISTINCT ON with LIMIT/OFFSET",
+                    "Create the DISTINCT ON query as an IMMV and its top rows as another.");
+    // (DISTINCT ON's ORDER BY picks a partition's row: DescribePartitions.)
+    if (q->sortClause != NIL && !q->hasDistinctOn)
+        Unsupported("ORDER BY without LIMIT", "Order the rows when reading the IMMV.");
     if (q->limitCount != nullptr || q->limitOffset != nullptr)
         Unsupported("LIMIT/OFFSET without ORDER BY",
                     "The rows it keeps would be arbitrary: add an ORDER BY that orders them completely.");
-    if (q->hasDistinctOn) Unsupported("DISTINCT ON");
+    if ((q->hasWindowFuncs || q->hasDistinctOn) && (q->hasAggs || q->groupClause != NIL))
+        Unsupported(
+            std::string(q->hasWindowFuncs ? "a window function" : "DISTINCT ON") + " with GROUP BY or aggregates",
+            "Create the grouped query as an IMMV of its own and this query over it.");
+    if (q->hasWindowFuncs && q->distinctClause != NIL)
+        Unsupported("a window function with DISTINCT", "Create the query without DISTINCT as an IMMV of its own.");
     if (q->havingQual != nullptr && !q->hasAggs && q->groupClause == NIL)
         Unsupported("HAVING without GROUP BY or aggregates", "Write the condition in WHERE.");
     if (q->distinctClause != NIL && (q->hasAggs || q->groupClause != NIL))
@@ -406,6 +415,156 @@ size_t OperandColumn(Node* operand, const RelationScope& deparse, core::ViewDefi
     return view.columns.size() - 1;
 }
 
+// A select-list expression with window functions: its value is computed
+// with its partition (core::PartitionRecompute); it is only checked here
+// (its text comes with the query's: DescribePartitions).
+void DescribeWindowColumn(core::OutputColumn& column, Node* expr) {
+    CheckExpression(expr, false, true);
+    column.role = core::ColumnRole::Plain;
+    const Oid type = PgCall([&] { return exprType(expr); });
+    column.type_sql = QualifiedTypeName(type, PgCall([&] { return exprTypmod(expr); }));
+    column.has_equality = HasBtreeEquality(type);
+}
+
+// The partition keys of a window or DISTINCT ON query: the PARTITION BY
+// expressions every window shares, or the DISTINCT ON expressions.
+std::vector<Node*> PartitionKeys(Query* q) {
+    std::vector<Node*> keys;
+    PgCall([&] {
+        List* clauses = q->distinctClause;
+        if (q->hasWindowFuncs && q->windowClause != NIL)
+            clauses = linitial_node(WindowClause, q->windowClause)->partitionClause;
+        ListCell* lc;
+        foreach (lc, clauses) {
+            Node* key = get_sortgroupclause_expr(lfirst_node(SortGroupClause, lc), q->targetList);
+            bool shared = true;
+            ListCell* wc;
+            if (q->hasWindowFuncs)
+                foreach (wc, q->windowClause) {
+                    bool found = false;
+                    ListCell* pc;
+                    foreach (pc, lfirst_node(WindowClause, wc)->partitionClause)
+                        found |= equal(key, get_sortgroupclause_expr(lfirst_node(SortGroupClause, pc), q->targetList));
+                    shared &= found;
+                }
+            if (shared) keys.push_back(key);
+        }
+    });
+    return keys;
+}
+
+// A parameter standing in the printed query for a subquery over the
+// touched partitions (see core::TouchedKeyCondition).
+Param* Placeholder(int id, Oid type) {
+    Param* param = makeNode(Param);
+    param->paramkind = PARAM_EXTERN;
+    param->paramid = id;
+    param->paramtype = type;
+    param->paramtypmod = -1;
+    param->paramcollid = InvalidOid;
+    param->location = -1;
+    return param;
+}
+
+constexpr int kTouchedValues = 650000;  // + k: the keys' values ($650001 ...)
+constexpr int kTouchedNull = 660000;    // + k: whether one is NULL
+
+// key = ANY ($values) OR (key IS NULL AND $null): the condition of
+// core::TouchedKeyCondition, with placeholders for its subqueries.
+Node* TouchedCondition(Node* key, int k) {
+    const Oid type = exprType(key);
+    TypeCacheEntry* cache = lookup_type_cache(type, TYPECACHE_EQ_OPR);
+    ScalarArrayOpExpr* any = makeNode(ScalarArrayOpExpr);
+    any->opno = cache->eq_opr;
+    any->opfuncid = get_opcode(cache->eq_opr);
+    any->useOr = true;
+    any->inputcollid = exprCollation(key);
+    any->args = list_make2(copyObjectImpl(key), Placeholder(kTouchedValues + k, get_array_type(type)));
+    any->location = -1;
+    NullTest* null = makeNode(NullTest);
+    null->arg = static_cast<Expr*>(copyObjectImpl(key));
+    null->nulltesttype = IS_NULL;
+    null->location = -1;
+    Node* both =
+        reinterpret_cast<Node*>(makeBoolExpr(AND_EXPR, list_make2(null, Placeholder(kTouchedNull + k, BOOLOID)), -1));
+    return reinterpret_cast<Node*>(makeBoolExpr(OR_EXPR, list_make2(any, both), -1));
+}
+
+// Replaces placeholder $id (not followed by a digit) in printed SQL.
+std::string ReplacePlaceholder(std::string sql, int id, const std::string& by) {
+    const std::string mark = "$" + std::to_string(id);
+    for (size_t at = sql.find(mark); at != std::string::npos; at = sql.find(mark, at + by.size())) {
+        if (at + mark.size() < sql.size() && isdigit(static_cast<unsigned char>(sql[at + mark.size()]))) {
+            at += mark.size() - by.size();
+            continue;
+        }
+        sql.replace(at, mark.size(), by);
+    }
+    return sql;
+}
+
+// Window functions or DISTINCT ON over one relation (core::PartitionRecompute):
+// the partition keys become hidden columns, and the query is printed as a
+// whole, once as it is and once restricted to the touched partitions.
+void DescribePartitions(Query* q, const RelationScope& deparse, core::ViewDefinition& view, int& hidden_keys) {
+    const std::string what = q->hasWindowFuncs ? "a window function" : "DISTINCT ON";
+    if (view.relations.size() != 1 || !view.constants.empty() || view.join_tree)
+        Unsupported(what + " over several relations, functions in FROM or EXISTS",
+                    "Create the query it reads as an IMMV of its own, and this query over that IMMV.");
+    // Every expression the windows and the DISTINCT ON order read, also
+    // those outside the select list.
+    ListCell* lc;
+    foreach (lc, q->targetList)
+        CheckExpression(reinterpret_cast<Node*>(lfirst_node(TargetEntry, lc)->expr), false, true);
+    Query* printed = PgCall([&] { return static_cast<Query*>(copyObjectImpl(q)); });
+    core::PartitionRecompute partitions;
+    List* conditions = NIL;
+    int k = 0;
+    for (Node* key : PartitionKeys(q)) {
+        core::OutputColumn column;
+        DescribeKey(column, key, deparse, false);
+        if (!column.has_equality)
+            Unsupported(what + " partitioned by a type without equality (" + column.type_sql + ")");
+        column.role = core::ColumnRole::Plain;
+        column.name = core::HiddenKeyColumn(++hidden_keys);
+        column.hidden = true;
+        partitions.keys.push_back(column.expression_sql);
+        partitions.key_columns.push_back(column.name);
+        PgCall([&] {
+            // Before the select list's junk entries.
+            int position = 0;
+            ListCell* tc;
+            foreach (tc, printed->targetList) {
+                if (lfirst_node(TargetEntry, tc)->resjunk) break;
+                ++position;
+            }
+            TargetEntry* entry = makeTargetEntry(static_cast<Expr*>(copyObjectImpl(key)), AttrNumber(position + 1),
+                                                 pstrdup(column.name.c_str()), false);
+            printed->targetList = list_insert_nth(printed->targetList, position, entry);
+            int resno = 0;
+            foreach (tc, printed->targetList) lfirst_node(TargetEntry, tc)->resno = AttrNumber(++resno);
+            conditions = lappend(conditions, TouchedCondition(key, ++k));
+        });
+        view.columns.push_back(std::move(column));
+    }
+    partitions.query_sql = DeparseQuery(printed);
+    if (conditions != NIL) {
+        Query* touched = PgCall([&] {
+            Query* copy = static_cast<Query*>(copyObjectImpl(printed));
+            copy->jointree->quals =
+                make_and_qual(copy->jointree->quals, reinterpret_cast<Node*>(make_ands_explicit(conditions)));
+            return copy;
+        });
+        std::string sql = DeparseQuery(touched);
+        for (int n = 1; n <= k; ++n) {
+            sql = ReplacePlaceholder(sql, kTouchedValues + n, core::TouchedValues(n));
+            sql = ReplacePlaceholder(sql, kTouchedNull + n, core::TouchedNull(n));
+        }
+        partitions.touched_query_sql = sql;
+    }
+    view.partitions = std::move(partitions);
+}
+
 // Describes the select-list expressions over aggregates: each aggregate call
 // and group key in them becomes an operand $n naming a column of the view
 // (hidden if the select list does not have it), and the expression is kept
@@ -690,10 +849,10 @@ core::ViewDefinition DescribeQuery(Query* q, const core::QualifiedName& immv, bo
                 {RelationName(deparse.relid(i)), deparse.quoted_alias(i), deparse.relid(i), deparse.columns_read(i)});
         for (size_t k = 0; k < deparse.constant_count(); ++k) view.constants.push_back(DescribeConstant(deparse, k));
         const bool grouped = q->hasAggs || q->groupClause != NIL;
-        view.shape = q->groupClause != NIL      ? core::ViewShape::Grouped
-                     : q->hasAggs               ? core::ViewShape::GlobalAggregate
-                     : q->distinctClause != NIL ? core::ViewShape::Distinct
-                                                : core::ViewShape::Bag;
+        view.shape = q->groupClause != NIL                           ? core::ViewShape::Grouped
+                     : q->hasAggs                                    ? core::ViewShape::GlobalAggregate
+                     : q->distinctClause != NIL && !q->hasDistinctOn ? core::ViewShape::Distinct
+                                                                     : core::ViewShape::Bag;
         if (HasNonInnerJoin(reinterpret_cast<Node*>(q->jointree))) {
             view.join_tree = TopJoinTree(q->jointree, deparse, view.where_sql);
             if (core::NamesConstant(*view.join_tree, view.constants.size()))
@@ -724,7 +883,9 @@ core::ViewDefinition DescribeQuery(Query* q, const core::QualifiedName& immv, bo
             } else {
                 column.name = tle->resname != nullptr ? tle->resname : "?column?";
             }
-            if (IsA(expr, Aggref)) {
+            if (q->hasWindowFuncs && PgCall([&] { return contain_window_function(expr); })) {
+                DescribeWindowColumn(column, expr);
+            } else if (IsA(expr, Aggref)) {
                 DescribeAggregateColumn(column, castNode(Aggref, expr), [&](Node* n) { return deparse(n); });
             } else if (PgCall([&] { return contain_agg_clause(expr); })) {
                 // Described once every group key is known (DescribeExpressions).
@@ -756,6 +917,7 @@ core::ViewDefinition DescribeQuery(Query* q, const core::QualifiedName& immv, bo
             view.groups_table = core::CompanionName(immv, core::kGroupsSuffix);
         }
         if (!expressions.empty()) DescribeExpressions(q, deparse, expressions, view, hidden_keys);
+        if (q->hasWindowFuncs || q->hasDistinctOn) DescribePartitions(q, deparse, view, hidden_keys);
         if (grouping_sets.set_number != nullptr) DescribeGroupingSets(q, grouping_sets, deparse, view);
         core::AddDistinctValues(view);
         plain_vars.resize(view.columns.size(), nullptr);
@@ -822,8 +984,8 @@ core::TopK DescribeTopK(Query* q) {
 }  // namespace
 
 core::ViewDefinition DescribeView(Query* q, const core::QualifiedName& immv, bool check_relations) {
-    const bool top_k =
-        q->commandType == CMD_SELECT && q->sortClause != NIL && (q->limitCount != nullptr || q->limitOffset != nullptr);
+    const bool top_k = q->commandType == CMD_SELECT && q->sortClause != NIL && !q->hasDistinctOn &&
+                       (q->limitCount != nullptr || q->limitOffset != nullptr);
     if (!top_k) return DescribeQuery(q, immv, check_relations);
     const core::TopK top = DescribeTopK(q);
     Query* rest = PgCall([&] { return static_cast<Query*>(copyObjectImpl(q)); });

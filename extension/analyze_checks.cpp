@@ -20,6 +20,8 @@ struct ExpressionProblem {
     // Parameters stand for aggregates and group keys in an expression over
     // aggregates (ReplaceOperands): they are not the user's.
     bool params_allowed = false;
+    // Window functions of a window view (its partitions are recomputed).
+    bool windows_allowed = false;
 };
 
 bool IsNotImmutable(Oid func_id, void* context) {
@@ -112,7 +114,7 @@ bool FindProblem(Node* node, void* context) {
     }
     if (IsA(node, SubLink)) return found(Kind::kConstruct, "a subquery");
     if (IsA(node, Aggref)) return found(Kind::kConstruct, "an aggregate function inside an expression");
-    if (IsA(node, WindowFunc)) return found(Kind::kConstruct, "a window function");
+    if (IsA(node, WindowFunc) && !problem->windows_allowed) return found(Kind::kConstruct, "a window function");
     if (IsA(node, GroupingFunc)) return found(Kind::kConstruct, "GROUPING()");
     if (IsA(node, Param) && !problem->params_allowed) return found(Kind::kConstruct, "a parameter");
     if (IsA(node, NextValueExpr)) return found(Kind::kConstruct, "nextval()");
@@ -132,10 +134,11 @@ constexpr const char* kReevaluatedDetail =
     "Maintenance re-evaluates expressions at later times; their result must depend only on their "
     "arguments.";
 
-void CheckExpression(Node* expr, bool params_allowed) {
+void CheckExpression(Node* expr, bool params_allowed, bool windows_allowed) {
     using Kind = ExpressionProblem::Kind;
     ExpressionProblem problem;
     problem.params_allowed = params_allowed;
+    problem.windows_allowed = windows_allowed;
     PgCall([&] { FindProblem(expr, &problem); });
     switch (problem.kind) {
         case Kind::kNone:

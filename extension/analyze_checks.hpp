@@ -15,10 +15,11 @@ namespace ivmx::pg {
 
 // Rejects (0A000, naming it) what an expression holds that maintenance
 // cannot re-evaluate: subqueries, aggregates inside expressions, window
-// functions, system columns, whole-row references, parameters (unless
-// params_allowed: the operands of an expression over aggregates), and
-// functions that are not immutable.
-void CheckExpression(Node* expr, bool params_allowed = false);
+// functions (unless windows_allowed: the columns of a window view),
+// system columns, whole-row references, parameters (unless params_allowed:
+// the operands of an expression over aggregates), and functions that are
+// not immutable.
+void CheckExpression(Node* expr, bool params_allowed = false, bool windows_allowed = false);
 
 // format_type_be of a type: "integer", "numeric", "text".
 std::string TypeName(Oid type);

@@ -684,11 +684,44 @@ MaintenanceStep TopKDiff(const ViewDefinition& view) {
     return {sql, StepInput::None, false};
 }
 
+// The statement recomputing the partitions of a window / DISTINCT ON view
+// that the delta's rows belong to (PartitionRecompute): their keys from the
+// changed rows, their IMMV rows deleted, then computed again from the base
+// (after the deletes: a gating condition reads them). Without keys, the
+// whole view.
+MaintenanceStep RecomputePartitions(const ViewDefinition& view, const Delta& delta) {
+    const PartitionRecompute& p = *view.partitions;
+    const std::string columns = Join(QuoteIdents(TableColumns(view)), ", ");
+    if (p.keys.empty())
+        return {"WITH __ivm_gone AS (DELETE FROM " + Immv(view) + " RETURNING 1) INSERT INTO " + Immv(view) + " (" +
+                    columns + ") SELECT * FROM (" + p.query_sql +
+                    ") __ivm_f WHERE (SELECT count(*) FROM __ivm_gone) >= 0",
+                StepInput::None, false};
+    std::vector<std::string> touched;
+    for (const auto& stream : delta.streams) {
+        std::vector<std::string> keys;
+        for (size_t k = 0; k < p.keys.size(); ++k) keys.push_back(p.keys[k] + " AS __ivm_k" + std::to_string(k + 1));
+        touched.push_back("SELECT " + Join(keys, ", ") + " FROM " + stream.sources.at(0) + " AS " +
+                          view.relations.at(0).alias);
+    }
+    std::vector<std::string> held;
+    for (size_t k = 0; k < p.key_columns.size(); ++k)
+        held.push_back(TouchedKeyCondition("__ivm_i." + QuoteIdent(p.key_columns[k]), k + 1));
+    std::string sql = "WITH __ivm_touched AS (" + Join(touched, " UNION ") + "), ";
+    sql += "__ivm_gone AS (DELETE FROM " + Immv(view) + " __ivm_i WHERE " + Join(held, " AND ") + " RETURNING 1) ";
+    sql += "INSERT INTO " + Immv(view) + " (" + columns + ") SELECT * FROM (" + p.touched_query_sql +
+           ") __ivm_f WHERE (SELECT count(*) FROM __ivm_gone) >= 0";
+    MaintenanceStep step{sql, StepInput::None, false};
+    AddDeltaQueries(step, delta);
+    return step;
+}
+
 }  // namespace
 
 MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& delta) {
     if (delta.empty()) return {};
     if (view.top_k) return {{TopKDiff(view)}};
+    if (view.partitions) return {{RecomputePartitions(view, delta)}};
     const bool filters = FiltersGroups(view);
     MaintenancePlan plan = ApplyDelta(filters ? GroupStateView(view) : view, delta);
     // The values whose count reached zero go last (they read no delta).
@@ -718,6 +751,7 @@ std::string PopulateQuery(const ViewDefinition& view) {
         if (top.offset > 0) sql += " OFFSET " + std::to_string(top.offset) + " ROWS";
         return sql + " FETCH FIRST " + std::to_string(top.limit) + " ROWS " + (top.with_ties ? "WITH TIES" : "ONLY");
     }
+    if (view.partitions) return view.partitions->query_sql;
     if (FiltersGroups(view)) return PassingGroups(view, "(" + PopulateQuery(GroupStateView(view)) + ")");
     std::vector<std::string> select_list;
     for (const auto& t : TableLayout(view)) select_list.push_back(PopulateExpr(view, t) + " AS " + QuoteIdent(t.name));
@@ -741,6 +775,9 @@ std::string CreateTableSql(const ViewDefinition& view) {
 }
 
 std::optional<std::string> CreateIndexSql(const ViewDefinition& view) {
+    // A partition's rows are deleted by their keys.
+    if (view.partitions && !view.partitions->key_columns.empty())
+        return "CREATE INDEX ON " + Immv(view) + " (" + Join(QuoteIdents(view.partitions->key_columns), ", ") + ")";
     const std::vector<std::string> identity = IdentityColumns(view);
     if (identity.empty()) return std::nullopt;
     // An IMMV that holds a row as often as it is output: its rows are

@@ -293,7 +293,20 @@ bool HasJoinTree(const ViewDefinition& view) {
 }
 
 bool ReadsRelationState(const ViewDefinition& view) {
-    return view.top_k.has_value() || HasJoinTree(view);
+    return view.top_k.has_value() || view.partitions.has_value() || HasJoinTree(view);
+}
+
+std::string TouchedValues(size_t k) {
+    const std::string key = "__ivm_t.__ivm_k" + std::to_string(k);
+    return "ARRAY(SELECT DISTINCT " + key + " FROM __ivm_touched __ivm_t WHERE " + key + " IS NOT NULL)";
+}
+
+std::string TouchedNull(size_t k) {
+    return "(SELECT pg_catalog.bool_or(__ivm_t.__ivm_k" + std::to_string(k) + " IS NULL) FROM __ivm_touched __ivm_t)";
+}
+
+std::string TouchedKeyCondition(const std::string& value, size_t k) {
+    return "(" + value + " = ANY (" + TouchedValues(k) + ") OR (" + value + " IS NULL AND " + TouchedNull(k) + "))";
 }
 
 BranchOccurrence BranchOf(const ViewDefinition& view, size_t occurrence) {
@@ -369,8 +382,10 @@ bool Preserved(const ViewDefinition& view, size_t occurrence) {
 }  // namespace
 
 WriterConcurrency WriterConcurrencyOf(const ViewDefinition& view, unsigned int relation_id) {
-    // A top-K is computed again by each writer, from what the others committed.
-    if (view.top_k || (view.shape == ViewShape::Bag && !HasRowKey(view))) return WriterConcurrency::Exclusive;
+    // A top-K or a partition is computed again by each writer, from what the
+    // others committed.
+    if (view.top_k || view.partitions || (view.shape == ViewShape::Bag && !HasRowKey(view)))
+        return WriterConcurrency::Exclusive;
     std::vector<size_t> occurrences;
     for (size_t i = 0; i < view.relations.size(); ++i)
         if (view.relations[i].relation_id == relation_id) occurrences.push_back(i);

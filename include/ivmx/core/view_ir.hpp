@@ -195,6 +195,33 @@ struct TopK {
     bool with_ties = false;
 };
 
+// Window functions or DISTINCT ON over one relation: each output row
+// depends only on the rows of its partition, those with the same values of
+// the partition keys (the PARTITION BY expressions every window shares, or
+// the DISTINCT ON expressions). A change recomputes the partitions of the
+// rows it changed: their IMMV rows are deleted and computed again from the
+// base (PartitionRecompute in core/sql_writer.hpp); without keys, the whole
+// view. The query text comes from PostgreSQL's own printing (window
+// definitions cannot be printed apart from their query).
+struct PartitionRecompute {
+    std::vector<std::string> keys;         // SQL of the keys over the relation (under its alias)
+    std::vector<std::string> key_columns;  // the hidden IMMV columns holding them, in order
+    std::string query_sql;                 // the view's query, the key columns last
+    // The same query restricted to the partitions named by the rows of
+    // "__ivm_touched" (columns __ivm_k1, __ivm_k2, ...: the keys' values).
+    std::string touched_query_sql;
+};
+
+// The condition that the value of key number k (from 1; SQL `value`) is
+// one of the touched partitions' (see PartitionRecompute): a superset of
+// the touched partitions when there are several keys, the same for IMMV
+// rows and base rows.
+std::string TouchedKeyCondition(const std::string& value, size_t k);
+// Its parts: the non-null values of key k among the touched partitions (an
+// array), and whether one of them has a NULL key k.
+std::string TouchedValues(size_t k);
+std::string TouchedNull(size_t k);
+
 enum class ViewShape {
     Bag,              // SELECT exprs FROM ... WHERE ...: duplicates are physical rows
     Distinct,         // SELECT DISTINCT ...
@@ -241,6 +268,8 @@ struct ViewDefinition {
     // Set for ORDER BY ... LIMIT: the view is the top rows of the view
     // described by everything else.
     std::optional<TopK> top_k;
+    // Set for window functions and DISTINCT ON (a bag view of one relation).
+    std::optional<PartitionRecompute> partitions;
 };
 
 // The IMMV's hidden bookkeeping columns, derived from the definition.
