@@ -9,53 +9,65 @@
 # partition (immediate, deferred).
 #
 # Sequential phase (the scheduler off: ivmx.flush applies deferred changes):
-# rows across the partitions and into the default one; run_maintenance
-# premakes partitions; rows into the new ones (through the parent and
-# straight into a partition); updates moving rows between partitions, into
-# and out of the default one; deletes; partition_data_proc moving the
-# default partition's rows into a partition it creates; retention dropping
-# old partitions (retention_keep_table = false), then detaching others
-# (retention_keep_table = true; the detached partition an IMMV reads stays
-# maintained as a table of its own); a transaction with a savepoint rolled
-# back. After every step each deferred IMMV is flushed, then every IMMV
-# must equal its query (ivmx.verify_immv = 0 and no row of difference
-# between its visible columns and its query, compared as text with EXCEPT
-# ALL both ways), every member of the partition tree must carry the capture
+# rows across the partitions; run_maintenance premakes partitions; rows into
+# the new ones (through the parent and straight into a partition) and into
+# the default one; updates moving rows between partitions, into and out of
+# the default one; deletes; partition_data_proc moving the default
+# partition's rows into a partition it creates; run_maintenance again;
+# retention dropping old partitions (retention_keep_table = false), then
+# detaching others (retention_keep_table = true; the detached partition the
+# single-partition IMMVs read stays maintained as a table of its own); a
+# transaction with a savepoint rolled back; retention detaching, then
+# dropping, partitions whose changes the deferred IMMVs have not applied
+# yet. After every step each deferred IMMV is flushed, then every IMMV must
+# equal its query (ivmx.verify_immv = 0 and no row of difference between
+# its visible columns and its query, compared as text with EXCEPT ALL both
+# ways), every member of the partition tree must carry the capture
 # triggers (as many as the parent), and no detached table that no IMMV
 # reads may keep them.
 #
 # Concurrent phase (the scheduler on, nothing flushes): 3 pgbench clients
-# insert rows at ever higher ids (a sequence), move rows to higher
-# partitions, change their group, delete them and rename shops, while a
-# loop calls run_maintenance every 0.3-0.7 s with a retention that drops
-# or detaches (switched at random) the oldest partitions, so partitions are
-# created, dropped and detached under the writers. Then the scheduler must
-# catch up alone; every IMMV must equal its query and the partition tree be
-# captured. Writers' deadlocks and serialization failures are classified
-# from the server log: a cycle through an IMMV, an ivmx relation or lock, a
-# COMMIT or a scheduler is caused by maintenance and fails the suite;
-# a cycle in which pg_partman's DDL (run_maintenance: CREATE TABLE,
-# ATTACH, DETACH, DROP) waits or blocks only on base-table locks is
-# pg_partman's own and is counted; so are PostgreSQL's serialization failures
-# of a row moved to another partition by a concurrent update (READ
-# COMMITTED row movement), which happen without any IMMV.
+# (PARTMAN_RATE transactions a second in all) insert rows at an id that
+# grows with the clock, move rows to higher partitions, change their group,
+# delete them and rename shops, while a loop calls run_maintenance every
+# 0.3-0.7 s (premake 20) with a retention that drops or detaches (switched
+# at random) the oldest partitions, so partitions are created, dropped and
+# detached under the writers. Then the scheduler must catch up alone, and
+# every IMMV must equal its query and the partition tree be captured.
+# Deadlocks and serialization failures are classified from the server log
+# (the run_maintenance sessions known by their pids): a cycle through an
+# IMMV, an ivmx relation or lock, a maintenance statement or a COMMIT is
+# caused by maintenance and fails the suite (unless it is the known one
+# below); a cycle between run_maintenance and a writer on base-table locks
+# only is pg_partman's own DDL locking and is counted, as are PostgreSQL's
+# serialization failures of a row moved to another partition by a
+# concurrent update (READ COMMITTED row movement), which happen without any
+# IMMV. run_maintenance may fail by those deadlocks only.
 #
-# Known defect (counted apart, not failed, unless PARTMAN_STRICT=1): an IMMV
-# over the DEFAULT partition misses changes logged before a partition is
-# created or attached over their range (the default partition's constraint
-# narrows) or counts changes of a partition detached before they were
-# applied (it widens): partition_data_proc, which deletes the default
-# partition's rows and creates their partition in one transaction, leaves
-# both default-partition IMMVs wrong. They are recomputed after each such
-# finding and dropped before the concurrent phase.
+# Known defects (counted apart, not failed, unless PARTMAN_STRICT=1):
+# * An IMMV over the DEFAULT partition filters the changes it applies by
+#   the default partition's constraint as of the refresh, not as of the
+#   change: it misses changes logged before a partition is created or
+#   attached over their range and counts changes of a partition detached
+#   before they were applied. partition_data_proc (delete from the default
+#   partition, create the partition, insert into it) leaves the deferred
+#   one wrong. The two default-partition IMMVs are recomputed after each
+#   such finding and dropped before the concurrent phase.
+# * A deadlock: run_maintenance's transaction holds the default partition
+#   (ACCESS EXCLUSIVE, taken by ATTACH PARTITION) and at its end waits for
+#   the immediate join IMMV's lock, to maintain it for the attached table's
+#   rows (none), while a writer of shops holds that lock and waits for the
+#   default partition to compute the join.
 #
 # Needs pg_partman (postgresql-15-partman, mk/setup.sh); its background
-# worker is not used. Knobs: PARTMAN_SECONDS (concurrent phase, default 25),
-# PARTMAN_RATE (writer transactions per second, default 300),
-# CATCHUP_SECONDS (30). Run by test/run_all.sh against its cluster
+# worker is not used. Knobs: PARTMAN_SECONDS (concurrent phase, default 25;
+# the suite takes about 35 s), PARTMAN_RATE (200), CATCHUP_SECONDS (30),
+# PARTMAN_STRICT. Run by test/run_all.sh against its cluster
 # (PGHOST/PGPORT/PGUSER, CLUSTER_LOG exported); run alone, it starts a
 # throwaway cluster (test/lib/cluster.sh). Prints one line per check and
-# "N passed, M failed"; exits non-zero on any failure.
+# "N passed, M failed"; exits non-zero on any failure. The work directory
+# (pgbench scripts and output, run_maintenance output, classified
+# conflicts) is kept when a check fails.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=test/lib/checks.sh
