@@ -8,10 +8,6 @@
 #include "maintainer.hpp"
 #include "pg_util.hpp"
 
-extern "C" {
-#include "utils/partcache.h"
-}
-
 namespace ivmx::pg {
 
 void CheckMayMaintainFrom(Oid relid) {
@@ -106,8 +102,7 @@ char* PolicyCondition(Relation rel, List* context, Bitmapset** attrs) {
 // returns nullptr when it has none.
 char* BuildRowFilter(Oid relid, List** columns) {
     Relation rel = relation_open(relid, AccessShareLock);
-    Expr* partition = rel->rd_rel->relispartition ? get_partition_qual_relid(relid) : nullptr;
-    if (!rel->rd_rel->relrowsecurity && partition == nullptr) {
+    if (!rel->rd_rel->relrowsecurity) {
         relation_close(rel, AccessShareLock);
         return nullptr;
     }
@@ -115,13 +110,7 @@ char* BuildRowFilter(Oid relid, List** columns) {
     Bitmapset* attrs = nullptr;
     StringInfoData filter;
     initStringInfo(&filter);
-    if (partition != nullptr) {
-        pull_varattnos(reinterpret_cast<Node*>(partition), 1, &attrs);
-        appendStringInfo(&filter, "(%s)",
-                         deparse_expression(reinterpret_cast<Node*>(partition), context, false, false));
-    }
-    if (rel->rd_rel->relrowsecurity)
-        appendStringInfo(&filter, "%s%s", filter.len > 0 ? " AND " : "", PolicyCondition(rel, context, &attrs));
+    appendStringInfoString(&filter, PolicyCondition(rel, context, &attrs));
     int member = -1;
     while ((member = bms_next_member(attrs, member)) >= 0) {
         const AttrNumber attnum = member + FirstLowInvalidHeapAttributeNumber;

@@ -37,14 +37,11 @@ Oid LockOwnedRelation(const std::string& name, LOCKMODE lock);
 // Raises 42501 (must be owner) unless the current user owns relid.
 void RequireRelationOwner(Oid relid);
 
-// The condition (SQL over relid's columns, unqualified) a changed row
-// captured for relid must satisfy to be a row of relid visible to the
-// current user: relid's partition constraint, when relid is a partition
-// (rows captured on its ancestors include other partitions' rows:
-// extension/hierarchy.hpp), and relid's row-level security policies for
-// SELECT, evaluated when the statement runs (so that it follows changes of
-// the user's role memberships and of RLS being enabled or forced); nullopt
-// when relid is no partition and has row-level security off.
+// The condition (SQL over relid's columns, unqualified) a row of relid must
+// satisfy to be visible to the current user under relid's row-level
+// security policies for SELECT, evaluated when the statement runs (so that
+// it follows changes of the user's role memberships and of RLS being
+// enabled or forced); nullopt when relid has row-level security off.
 struct RowFilter {
     std::string condition;
     std::vector<std::string> columns;  // columns of relid the condition reads

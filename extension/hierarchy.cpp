@@ -19,7 +19,9 @@ extern "C" {
 #include "access/tableam.h"
 #include "access/tupconvert.h"
 #include "catalog/pg_inherits.h"
+#include "executor/executor.h"
 #include "executor/tuptable.h"
+#include "utils/partcache.h"
 #include "utils/tuplestore.h"
 }
 
@@ -103,13 +105,21 @@ Tuplestorestate* RowsOf(Oid relid, TupleDesc desc) {
 // for its deferred IMMVs and saved for its immediate ones (applied before
 // the transaction commits, or before a query reads them).
 void RecordRowsMoving(Oid relid, Oid base, bool appear) {
-    const RelationMaintenance& maintenance = LockMaintenanceForLater(base);
-    bool immediate = false;
-    for (const auto& view : maintenance.views) immediate |= view->active();
-    if (!immediate && !maintenance.log) return;
     Relation rel = PgCall([&] { return table_open(base, NoLock); });
     const TupleDesc desc = RelationGetDescr(rel);
     Tuplestorestate* rows = RowsOf(relid, desc);
+    // No rows, no change: no lock on its IMMVs either (a DDL statement
+    // holding a partition must not wait for them at its commit).
+    if (PgCall([&] { return tuplestore_tuple_count(rows); }) == 0) {
+        PgCall([&] {
+            tuplestore_end(rows);
+            table_close(rel, NoLock);
+        });
+        return;
+    }
+    const RelationMaintenance& maintenance = LockMaintenanceForLater(base);
+    bool immediate = false;
+    for (const auto& view : maintenance.views) immediate |= view->active();
     Tuplestorestate* inserted = appear ? rows : nullptr;
     Tuplestorestate* deleted = appear ? nullptr : rows;
     if (maintenance.log) {
@@ -171,6 +181,38 @@ void RecordDrops(DropStmt* stmt) {
 }
 
 }  // namespace
+
+Tuplestorestate* FilteredForPartition(Tuplestorestate* rows, TupleDesc from, Oid partition) {
+    if (rows == nullptr) return nullptr;
+    return PgCall([&] {
+        Relation rel = table_open(partition, NoLock);
+        const TupleDesc to = RelationGetDescr(rel);
+        Tuplestorestate* out = tuplestore_begin_heap(false, false, work_mem);
+        TupleConversionMap* map = convert_tuples_by_name(from, to);
+        EState* estate = CreateExecutorState();
+        ExprContext* econtext = GetPerTupleExprContext(estate);
+        Expr* constraint = get_partition_qual_relid(partition);
+        ExprState* check = constraint != nullptr ? ExecPrepareCheck(list_make1(constraint), estate) : nullptr;
+        TupleTableSlot* in = MakeSingleTupleTableSlot(from, &TTSOpsMinimalTuple);
+        TupleTableSlot* converted = MakeSingleTupleTableSlot(to, &TTSOpsVirtual);
+        const int pointer = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
+        tuplestore_select_read_pointer(rows, pointer);
+        tuplestore_rescan(rows);
+        while (tuplestore_gettupleslot(rows, true, false, in)) {
+            TupleTableSlot* row = map != nullptr ? execute_attr_map_slot(map->attrMap, in, converted) : in;
+            ResetExprContext(econtext);
+            econtext->ecxt_scantuple = row;
+            if (ExecCheck(check, econtext)) tuplestore_puttupleslot(out, row);
+        }
+        tuplestore_select_read_pointer(rows, 0);
+        ExecDropSingleTupleTableSlot(in);
+        ExecDropSingleTupleTableSlot(converted);
+        if (map != nullptr) free_conversion_map(map);
+        FreeExecutorState(estate);
+        table_close(rel, NoLock);
+        return out;
+    });
+}
 
 std::vector<Oid> Ancestors(Oid relid) {
     std::vector<Oid> found;

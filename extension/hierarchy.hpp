@@ -10,8 +10,10 @@
 // partition's rows), itself and its descendants (a statement naming a
 // partition changes its parent's rows). The capture trigger of the named
 // table maintains the IMMVs of every base in its line (ServedRelations);
-// the changes of a base that is a partition are filtered by its partition
-// constraint (extension/access.hpp: RelationRowFilter).
+// the rows captured on an ancestor of a base are filtered by the base's
+// partition constraint as it is when they are captured
+// (FilteredForPartition: a partition attached, detached or created next to a
+// default partition later changes it, not what the rows were).
 //
 // DDL that moves rows into or out of a base's line is a change of the base:
 // ATTACH PARTITION and INHERIT insert the rows of the table attached;
@@ -39,6 +41,12 @@ std::vector<Oid> CaptureLine(Oid relid);
 // The base relations of IMMVs among CaptureLine(fired), fired first when it
 // is one: whose IMMVs a statement naming `fired` may change.
 std::vector<Oid> ServedRelations(Oid fired);
+
+// The rows of `rows` (in the columns of `from`: a table partition is a
+// partition of) that belong to `partition` now (its partition constraint
+// holds, as PostgreSQL checks it: NULL passes), in its columns; null for
+// null.
+Tuplestorestate* FilteredForPartition(Tuplestorestate* rows, TupleDesc from, Oid partition);
 
 // Puts capture triggers on exactly the members of relid's hierarchy (every
 // table sharing a root with it) that serve a base relation: creates the

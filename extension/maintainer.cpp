@@ -77,6 +77,9 @@ void LoadRelationMaintenance(Oid relid, RelationMaintenance& entry) {
         if (logs)
             if (auto log = DeltaLogOf(relid)) entry.log = std::make_unique<DeltaLogWriter>(relid, *log);
         entry.served = ServedRelations(relid);
+        const std::vector<Oid> below = Descendants(relid);
+        for (Oid base : entry.served)
+            if (std::find(below.begin(), below.end(), base) != below.end()) entry.served_below.push_back(base);
         if (!entry.views.empty()) {
             entry.cascaded_into =
                 !SpiOids(
@@ -146,6 +149,10 @@ ViewMaintainer::ViewMaintainer(const ImmvRecord& record, std::shared_ptr<const A
       changed_relation_(changed_relation),
       writer_concurrency_(core::WriterConcurrencyOf(definition_, changed_relation)) {
     lock_class_ = PgCall([] { return CatalogRelid("immv"); });
+    for (const auto& rel : definition_.relations) {
+        read_relations_.push_back(rel.relation_id);
+        for (Oid member : Descendants(rel.relation_id)) read_relations_.push_back(member);
+    }
     if (writer_concurrency_ != core::WriterConcurrency::PerRelation) return;
     for (const auto& rel : definition_.relations) lock_relations_.push_back(rel.relation_id);
     // One order for every writer: no deadlock among them.
@@ -163,7 +170,7 @@ void ViewMaintainer::LockModesShared() const {
 std::vector<ImmvLock> ReadLocks(const std::vector<const ViewMaintainer*>& views) {
     std::vector<Oid> read;
     for (const ViewMaintainer* view : views)
-        for (const auto& rel : view->definition().relations) read.push_back(rel.relation_id);
+        for (Oid relid : view->read_relations()) read.push_back(relid);
     std::sort(read.begin(), read.end());
     read.erase(std::unique(read.begin(), read.end()), read.end());
     std::vector<ImmvLock> locks;

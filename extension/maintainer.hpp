@@ -150,6 +150,10 @@ class ViewMaintainer {
     // (see LockMaintenanceForLater).
     void LockModesShared() const;
     const core::ViewDefinition& definition() const { return analysed_->definition; }
+    // The relations its maintenance reads: the view's, and their partitions
+    // or inheritance children (which a query reading a parent locks as it
+    // runs: taken first like the others, see ReadLocks).
+    const std::vector<Oid>& read_relations() const { return read_relations_; }
     // The analysis the maintainer is built on; stale once an invalidation
     // reached it (the maintainer then must not be kept).
     const AnalysedView& analysed() const { return *analysed_; }
@@ -176,6 +180,7 @@ class ViewMaintainer {
     // for PerRelation the view's relations in lock order.
     core::WriterConcurrency writer_concurrency_;
     std::vector<Oid> lock_relations_;
+    std::vector<Oid> read_relations_;
     Oid lock_class_ = InvalidOid;  // ivmx.immv: the class of the per-relation writer locks
     int depth_ = 1;
     std::vector<Oid> downstream_;
@@ -202,6 +207,10 @@ struct RelationMaintenance {
     // changes: itself when IMMVs read it, and the bases among its ancestors
     // and descendants (extension/hierarchy.hpp: ServedRelations).
     std::vector<Oid> served;
+    // Those of them below it (partitions of it, at any depth): the rows
+    // captured on it are filtered by each one's partition constraint as it
+    // is now (FilteredForPartition).
+    std::vector<Oid> served_below;
     // A foreign key of the relation has an ON UPDATE or ON DELETE action: a
     // statement's transition tables may then also hold the rows its
     // cascades changed, one row in several versions (PostgreSQL gathers the changes of one query level into one set of
@@ -223,9 +232,10 @@ struct RelationMaintenance {
     RelationMaintenance& operator=(RelationMaintenance&&) noexcept;
 };
 
-// AccessShareLock on every relation the views read, in OID order, each
-// once: taken first, so that their maintenance never waits for one of them
-// while holding an IMMV.
+// AccessShareLock on every relation the views read (read_relations), in
+// OID order, each once: taken first, so that their maintenance never waits
+// for one of them while holding an IMMV (a DDL statement holding a partition
+// may itself wait for the IMMV at its commit).
 std::vector<ImmvLock> ReadLocks(const std::vector<const ViewMaintainer*>& views);
 
 // Whether IMMV a comes before IMMV b in the one order every transaction

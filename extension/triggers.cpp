@@ -20,6 +20,7 @@
 #include "transaction_changes.hpp"
 #include "delta_log.hpp"
 #include "ddl.hpp"
+#include "hierarchy.hpp"
 
 extern "C" {
 #include "access/tupconvert.h"
@@ -230,26 +231,84 @@ void CaptureForBase(Oid relid, ChangeKind kind, TriggerData* data, bool later, b
     }
 }
 
+// A statement's rows for one base relation, in the base's columns when
+// they are not the transition tables themselves.
+struct BaseRows {
+    Tuplestorestate* inserted;
+    Tuplestorestate* deleted;
+    TupleDesc desc;
+    bool transition;  // the statement's own transition tables
+};
+
+// The statement's rows for `base`: its transition tables, or, for a base
+// below the table the statement names (a partition of it), the rows that
+// are the base's now.
+BaseRows RowsForBase(Oid base, const RelationMaintenance& named, TriggerData* data) {
+    const TupleDesc desc = RelationGetDescr(data->tg_relation);
+    if (std::find(named.served_below.begin(), named.served_below.end(), base) == named.served_below.end())
+        return {data->tg_newtable, data->tg_oldtable, desc, true};
+    const TupleDesc base_desc = PgCall([&] {
+        Relation rel = table_open(base, NoLock);
+        TupleDesc copy = CreateTupleDescCopy(RelationGetDescr(rel));
+        table_close(rel, NoLock);
+        return copy;
+    });
+    return {FilteredForPartition(data->tg_newtable, desc, base), FilteredForPartition(data->tg_oldtable, desc, base),
+            base_desc, false};
+}
+
+// Logs the rows for the deferred IMMVs of the base (LogAndCheckImmediate).
+// Rows other than the transition tables stand in for them under their
+// names while the log is written (a log written by a statement reads them).
+bool LogRowsAndCheckImmediate(const RelationMaintenance& maintenance, Oid base, ChangeKind kind, TriggerData* data,
+                              const BaseRows& rows) {
+    if (rows.transition || !maintenance.log) return LogAndCheckImmediate(maintenance, kind, data);
+    PgCall([&] {
+        if (data->tg_newtable != nullptr) SPI_unregister_relation(kNewTableName);
+        if (data->tg_oldtable != nullptr) SPI_unregister_relation(kOldTableName);
+    });
+    RegisterChangedRows(rows.inserted, base, kNewTableName);
+    RegisterChangedRows(rows.deleted, base, kOldTableName);
+    maintenance.log->Write(kind, rows.desc, rows.inserted, rows.deleted);
+    PgCall([&] {
+        if (rows.inserted != nullptr) SPI_unregister_relation(kNewTableName);
+        if (rows.deleted != nullptr) SPI_unregister_relation(kOldTableName);
+        SPI_register_trigger_data(data);
+    });
+    NoteDeferredChange();
+    for (const auto& view : maintenance.views)
+        if (view->active()) return true;
+    return false;
+}
+
 // The statement's changes of several base relations of one hierarchy (a
-// statement naming a partition changes its own rows and its parent's), or
-// of one whose columns the named table has in another order: each base's
-// rows are saved in its own columns, then applied together.
-void CaptureForBases(const std::vector<Oid>& served, ChangeKind kind, TriggerData* data, bool later,
+// statement naming a partition changes its own rows and its parent's), of
+// a partition of the table it names, or of a base whose columns the named
+// table has in another order: each base's rows are saved in its own
+// columns, then applied together.
+void CaptureForBases(const RelationMaintenance& named, ChangeKind kind, TriggerData* data, bool later,
                      bool in_maintenance) {
+    std::vector<BaseRows> rows;
+    for (Oid base : named.served) rows.push_back(RowsForBase(base, named, data));
+    const std::vector<Oid> served = named.served;  // `named` may be reloaded below
     if (later) {
-        for (Oid base : served) {
+        for (size_t i = 0; i < served.size(); ++i) {
             const RelationMaintenance& maintenance =
-                in_maintenance ? LoadedMaintenance(base) : LockMaintenanceForLater(base);
-            if (LogAndCheckImmediate(maintenance, kind, data)) SaveForLater(base, maintenance, data);
+                in_maintenance ? LoadedMaintenance(served[i]) : LockMaintenanceForLater(served[i]);
+            if (LogRowsAndCheckImmediate(maintenance, served[i], kind, data, rows[i])) {
+                SaveChange(served[i], rows[i].inserted, rows[i].deleted, rows[i].desc);
+                NoteStaleReaders(maintenance);
+            }
         }
         return;
     }
     WithMaintenanceSettings([&] {
-        const TupleDesc desc = RelationGetDescr(data->tg_relation);
-        for (Oid base : served) SaveChange(base, data->tg_newtable, data->tg_oldtable, desc);
+        for (size_t i = 0; i < served.size(); ++i)
+            SaveChange(served[i], rows[i].inserted, rows[i].deleted, rows[i].desc);
         std::vector<BatchedChange> changes = TakeSavedChanges();
         LockMaintenanceForChanges(changes);
-        for (Oid base : served) LogAndCheckImmediate(LoadedMaintenance(base), kind, data);
+        for (size_t i = 0; i < served.size(); ++i)
+            LogRowsAndCheckImmediate(LoadedMaintenance(served[i]), served[i], kind, data, rows[i]);
         ApplyLockedChanges(std::move(changes));
     });
 }
@@ -271,7 +330,8 @@ void CaptureStatement(FunctionCallInfo fcinfo) {
                             : TRIGGER_FIRED_BY_DELETE(event) ? ChangeKind::Delete
                                                              : ChangeKind::Update;
     SpiConnect();
-    const std::vector<Oid> served = LoadedMaintenance(fired).served;
+    const RelationMaintenance& named = LoadedMaintenance(fired);
+    const std::vector<Oid> served = named.served;
     if (truncate) {
         CaptureTruncation(served);
         SpiFinish();
@@ -290,10 +350,10 @@ void CaptureStatement(FunctionCallInfo fcinfo) {
     // them, whatever the statement.
     const bool only_write = last && OnlyWriteOfTransaction(fired);
     const bool later = !last || (!in_maintenance && !only_write);
-    if (served.size() == 1 && SameColumns(data->tg_relation, served.front()))
+    if (served.size() == 1 && named.served_below.empty() && SameColumns(data->tg_relation, served.front()))
         CaptureForBase(served.front(), kind, data, later, in_maintenance, only_write);
     else
-        CaptureForBases(served, kind, data, later, in_maintenance);
+        CaptureForBases(LoadedMaintenance(fired), kind, data, later, in_maintenance);
     SpiFinish();
 }
 
