@@ -111,6 +111,9 @@ void RejectUnsupportedClauses(Query* q) {
     if (q->hasDistinctOn && (q->limitCount != nullptr || q->limitOffset != nullptr))
         Unsupported("DISTINCT ON with LIMIT/OFFSET",
                     "Create the DISTINCT ON query as an IMMV and its top rows as another.");
+    if (q->hasDistinctOn && q->sortClause == NIL)
+        Unsupported("DISTINCT ON without ORDER BY",
+                    "The row kept of each group would be arbitrary: add an ORDER BY that picks one.");
     // (DISTINCT ON's ORDER BY picks a partition's row: DescribePartitions.)
     if (q->sortClause != NIL && !q->hasDistinctOn)
         Unsupported("ORDER BY without LIMIT", "Order the rows when reading the IMMV.");
@@ -713,6 +716,15 @@ std::vector<Query*> SetOperationLeaves(Query* q) {
     return leaves;
 }
 
+// Window functions and DISTINCT ON are maintained for a whole view only
+// (core::PartitionRecompute), not for an operand of a set operation.
+void RefuseWindowsInOperand(Query* leaf) {
+    if (leaf->hasWindowFuncs || leaf->hasDistinctOn)
+        Unsupported(std::string(leaf->hasWindowFuncs ? "a window function" : "DISTINCT ON") +
+                        " in an operand of UNION, INTERSECT or EXCEPT",
+                    "Create the operand as an IMMV of its own, and the set operation over it.");
+}
+
 // A set operation (UNION / INTERSECT / EXCEPT): its leaves are described as
 // views of their own, then combined (core/set_operation.hpp).
 core::ViewDefinition DescribeSetOperation(Query* q, const core::QualifiedName& immv, bool check_relations) {
@@ -734,7 +746,10 @@ core::ViewDefinition DescribeSetOperation(Query* q, const core::QualifiedName& i
         }
         return 0;
     });
-    for (Query* leaf : leaf_queries) leaves.push_back(DescribeQuery(leaf, immv, check_relations));
+    for (Query* leaf : leaf_queries) {
+        RefuseWindowsInOperand(leaf);
+        leaves.push_back(DescribeQuery(leaf, immv, check_relations));
+    }
     return core::SetOperationView(immv, columns, std::move(leaves), tree);
 }
 
@@ -773,7 +788,10 @@ void AttachUnion(core::ViewDefinition& view, const std::vector<Query*>& unions, 
                            HasBtreeEquality(type)});
     }
     std::vector<core::ViewDefinition> leaves;
-    for (Query* leaf : leaf_queries) leaves.push_back(DescribeQuery(leaf, view.immv, check_relations));
+    for (Query* leaf : leaf_queries) {
+        RefuseWindowsInOperand(leaf);
+        leaves.push_back(DescribeQuery(leaf, view.immv, check_relations));
+    }
     core::ReadUnionAll(view, columns, std::move(leaves));
 }
 

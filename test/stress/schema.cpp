@@ -156,6 +156,11 @@ const std::vector<TwinShape>& TwinShapes() {
         {"top_groups", "top-K over GROUP BY of the partitioned t_bag, with OFFSET",
          "SELECT g, count(*) AS cnt, sum(v) AS sum_v FROM t_bag GROUP BY g ORDER BY cnt DESC, g NULLS FIRST "
          "LIMIT 2 OFFSET 1"},
+        {"win_rank", "window functions partitioned by a nullable key: row_number, rank over ties, a running sum",
+         "SELECT id, g, row_number() OVER (PARTITION BY n ORDER BY v DESC NULLS LAST, id) AS rn, "
+         "rank() OVER (PARTITION BY n ORDER BY g) AS rk, sum(v) OVER (PARTITION BY n ORDER BY id) AS run FROM t_pk"},
+        {"distinct_on", "DISTINCT ON over the partitioned t_bag (duplicates: ties broken by every column read)",
+         "SELECT DISTINCT ON (g) g, rid, n, v FROM t_bag ORDER BY g, v DESC, rid, n"},
         {"right_fk", "RIGHT JOIN on a foreign key (ON DELETE/UPDATE CASCADE)",
          "SELECT p.id, p.g, c.cid, c.w FROM t_fk c RIGHT JOIN t_pk p ON c.pid = p.id"},
         {"full_join", "FULL JOIN of two tables on nullable keys",

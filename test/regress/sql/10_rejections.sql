@@ -45,7 +45,7 @@ SELECT ivmx.create_immv('rej', 'WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELEC
 -- Clauses.
 SELECT ivmx.create_immv('rej', 'SELECT 1 AS one FROM r HAVING true');
 :rejected;
-SELECT ivmx.create_immv('rej', 'SELECT a, row_number() OVER (ORDER BY a) AS rn FROM r');
+SELECT ivmx.create_immv('rej', 'SELECT r.a, row_number() OVER (ORDER BY r.a) AS rn FROM r JOIN s USING (id)');
 :rejected;
 SELECT ivmx.create_immv('rej', 'SELECT a FROM r ORDER BY a');
 :rejected;
@@ -63,7 +63,7 @@ SELECT ivmx.create_immv('rej', 'SELECT a FROM r INTERSECT (SELECT a FROM s LIMIT
 :rejected;
 SELECT ivmx.create_immv('rej', 'SELECT * FROM (SELECT a FROM r EXCEPT SELECT a FROM s) d');
 :rejected;
-SELECT ivmx.create_immv('rej', 'SELECT DISTINCT ON (a) a, b FROM r');
+SELECT ivmx.create_immv('rej', 'SELECT DISTINCT ON (a) a, b FROM r ORDER BY a, b LIMIT 1');
 :rejected;
 SELECT ivmx.create_immv('rej', 'SELECT a, b, count(*) FROM r GROUP BY CUBE (a, b, d, a + 1, a + 2, a + 3, a + 4)');
 :rejected;

@@ -18,7 +18,7 @@ INSERT INTO ev VALUES (100, NULL, 5, 'n'), (101, NULL, 6.50, NULL);
 \set q_rank 'SELECT id, g, v, row_number() OVER (PARTITION BY g ORDER BY v DESC, id) AS rn, rank() OVER w AS rk, dense_rank() OVER w AS dr FROM ev WINDOW w AS (PARTITION BY g ORDER BY v)'
 SELECT ivmx.create_immv('w_rank', :'q_rank');
 SELECT ivmx.create_immv('wd_rank', :'q_rank', mode => 'deferred');
-\set q_lag 'SELECT id, g, lag(v) OVER (PARTITION BY g ORDER BY id) AS prev, lead(v, 2) OVER (PARTITION BY g ORDER BY id) AS next2, sum(v) OVER (PARTITION BY g ORDER BY id) AS running FROM ev WHERE s IS DISTINCT FROM ''s2'''
+\set q_lag 'SELECT id, g, lag(v) OVER (PARTITION BY g ORDER BY id) AS prev, first_value(id) OVER (PARTITION BY g ORDER BY v, id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS fv, lead(v, 2) OVER (PARTITION BY g ORDER BY id) AS next2, sum(v) OVER (PARTITION BY g ORDER BY id) AS running FROM ev WHERE s IS DISTINCT FROM ''s2'''
 SELECT ivmx.create_immv('w_lag', :'q_lag');
 SELECT ivmx.create_immv('wd_lag', :'q_lag', mode => 'deferred');
 -- Two keys; a key that is an expression; no PARTITION BY at all.
@@ -92,6 +92,7 @@ SELECT ivmx.create_immv('rej', 'SELECT g, count(*) AS n, rank() OVER (ORDER BY c
 SELECT ivmx.create_immv('rej', 'SELECT DISTINCT g, row_number() OVER (ORDER BY g) AS r FROM ev');
 SELECT ivmx.create_immv('rej', 'SELECT id, row_number() OVER (PARTITION BY g ORDER BY random()) AS r FROM ev');
 SELECT ivmx.create_immv('rej', 'SELECT DISTINCT ON (g) g, id FROM ev ORDER BY g, id LIMIT 2');
+SELECT ivmx.create_immv('rej', 'SELECT DISTINCT ON (g) g, id FROM ev');
 SELECT count(*) AS leftovers FROM pg_class WHERE relname = 'rej';
 
 DROP SCHEMA window_views CASCADE;
