@@ -7,6 +7,7 @@
 #include "analyze.hpp"
 
 #include <algorithm>
+#include <functional>
 
 #include "constant_relations.hpp"
 #include "analyze_aggregate.hpp"
@@ -28,6 +29,7 @@ namespace ivmx::pg {
 
 namespace {
 core::ViewDefinition DescribeQuery(Query* q, const core::QualifiedName& immv, bool check_relations);
+Query* WindowSubquery(Query* q);
 }  // namespace
 
 namespace {
@@ -506,65 +508,89 @@ std::string ReplacePlaceholder(std::string sql, int id, const std::string& by) {
     return sql;
 }
 
-// Window functions or DISTINCT ON over one relation (core::PartitionRecompute):
-// the partition keys become hidden columns, and the query is printed as a
-// whole, once as it is and once restricted to the touched partitions.
-void DescribePartitions(Query* q, const RelationScope& deparse, core::ViewDefinition& view, int& hidden_keys) {
+// Adds `expr` to q's select list as column `name`, before its junk entries;
+// returns its position.
+AttrNumber InsertOutput(Query* q, Node* expr, const std::string& name) {
+    return PgCall([&] {
+        int position = 0;
+        ListCell* tc;
+        foreach (tc, q->targetList) {
+            if (lfirst_node(TargetEntry, tc)->resjunk) break;
+            ++position;
+        }
+        TargetEntry* entry = makeTargetEntry(static_cast<Expr*>(copyObjectImpl(expr)), AttrNumber(position + 1),
+                                             pstrdup(name.c_str()), false);
+        q->targetList = list_insert_nth(q->targetList, position, entry);
+        int resno = 0;
+        foreach (tc, q->targetList) lfirst_node(TargetEntry, tc)->resno = AttrNumber(++resno);
+        return AttrNumber(position + 1);
+    });
+}
+
+// The texts of a partitioned view's query (`printed`, its key columns in
+// its select list): as it is, and restricted to the touched partitions of
+// `keys` (conditions ANDed into the WHERE of the query level that computes
+// the windows, which window_level finds in a copy).
+void PrintPartitioned(Query* printed, const std::vector<Node*>& keys, const std::function<Query*(Query*)>& window_level,
+                      core::PartitionRecompute& partitions) {
+    partitions.query_sql = DeparseQuery(printed);
+    if (keys.empty()) return;
+    Query* touched = PgCall([&] {
+        Query* copy = static_cast<Query*>(copyObjectImpl(printed));
+        Query* level = window_level(copy);
+        List* conditions = NIL;
+        for (size_t k = 0; k < keys.size(); ++k)
+            conditions = lappend(conditions, TouchedCondition(keys[k], static_cast<int>(k + 1)));
+        level->jointree->quals =
+            make_and_qual(level->jointree->quals, reinterpret_cast<Node*>(make_ands_explicit(conditions)));
+        return copy;
+    });
+    std::string sql = DeparseQuery(touched);
+    for (size_t n = 1; n <= keys.size(); ++n) {
+        sql = ReplacePlaceholder(sql, kTouchedValues + static_cast<int>(n), core::TouchedValues(n));
+        sql = ReplacePlaceholder(sql, kTouchedNull + static_cast<int>(n), core::TouchedNull(n));
+    }
+    partitions.touched_query_sql = sql;
+}
+
+// The partition keys of a window or DISTINCT ON query over one relation,
+// checked: every expression the windows and the order read (also those
+// outside the select list), keys with an equality.
+std::vector<Node*> CheckedPartitionKeys(Query* q, const core::ViewDefinition& view) {
     const std::string what = q->hasWindowFuncs ? "a window function" : "DISTINCT ON";
     if (view.relations.size() != 1 || !view.constants.empty() || view.join_tree)
         Unsupported(what + " over several relations, functions in FROM or EXISTS",
                     "Create the query it reads as an IMMV of its own, and this query over that IMMV.");
-    // Every expression the windows and the DISTINCT ON order read, also
-    // those outside the select list.
     ListCell* lc;
     foreach (lc, q->targetList)
         CheckExpression(reinterpret_cast<Node*>(lfirst_node(TargetEntry, lc)->expr), false, true);
+    const std::vector<Node*> keys = PartitionKeys(q);
+    for (Node* key : keys) {
+        const Oid type = PgCall([&] { return exprType(key); });
+        if (!HasBtreeEquality(type)) Unsupported(what + " partitioned by a type without equality (" + TypeName(type) + ")");
+    }
+    return keys;
+}
+
+// Window functions or DISTINCT ON over one relation (core::PartitionRecompute):
+// the partition keys become hidden columns, and the query is printed as a
+// whole, once as it is and once restricted to the touched partitions.
+void DescribePartitions(Query* q, const RelationScope& deparse, core::ViewDefinition& view, int& hidden_keys) {
+    const std::vector<Node*> keys = CheckedPartitionKeys(q, view);
     Query* printed = PgCall([&] { return static_cast<Query*>(copyObjectImpl(q)); });
     core::PartitionRecompute partitions;
-    List* conditions = NIL;
-    int k = 0;
-    for (Node* key : PartitionKeys(q)) {
+    for (Node* key : keys) {
         core::OutputColumn column;
         DescribeKey(column, key, deparse, false);
-        if (!column.has_equality)
-            Unsupported(what + " partitioned by a type without equality (" + column.type_sql + ")");
         column.role = core::ColumnRole::Plain;
         column.name = core::HiddenKeyColumn(++hidden_keys);
         column.hidden = true;
         partitions.keys.push_back(column.expression_sql);
         partitions.key_columns.push_back(column.name);
-        PgCall([&] {
-            // Before the select list's junk entries.
-            int position = 0;
-            ListCell* tc;
-            foreach (tc, printed->targetList) {
-                if (lfirst_node(TargetEntry, tc)->resjunk) break;
-                ++position;
-            }
-            TargetEntry* entry = makeTargetEntry(static_cast<Expr*>(copyObjectImpl(key)), AttrNumber(position + 1),
-                                                 pstrdup(column.name.c_str()), false);
-            printed->targetList = list_insert_nth(printed->targetList, position, entry);
-            int resno = 0;
-            foreach (tc, printed->targetList) lfirst_node(TargetEntry, tc)->resno = AttrNumber(++resno);
-            conditions = lappend(conditions, TouchedCondition(key, ++k));
-        });
+        InsertOutput(printed, key, column.name);
         view.columns.push_back(std::move(column));
     }
-    partitions.query_sql = DeparseQuery(printed);
-    if (conditions != NIL) {
-        Query* touched = PgCall([&] {
-            Query* copy = static_cast<Query*>(copyObjectImpl(printed));
-            copy->jointree->quals =
-                make_and_qual(copy->jointree->quals, reinterpret_cast<Node*>(make_ands_explicit(conditions)));
-            return copy;
-        });
-        std::string sql = DeparseQuery(touched);
-        for (int n = 1; n <= k; ++n) {
-            sql = ReplacePlaceholder(sql, kTouchedValues + n, core::TouchedValues(n));
-            sql = ReplacePlaceholder(sql, kTouchedNull + n, core::TouchedNull(n));
-        }
-        partitions.touched_query_sql = sql;
-    }
+    PrintPartitioned(printed, keys, [](Query* copy) { return copy; }, partitions);
     view.partitions = std::move(partitions);
 }
 
@@ -819,6 +845,7 @@ Query* ParseViewQuery(const std::string& sql) {
 }
 
 std::vector<Oid> BaseRelations(Query* query) {
+    if (Query* windows = WindowSubquery(query)) return BaseRelations(windows);
     query = FlattenViewQuery(query);
     std::vector<Oid> relids;
     auto add_leaves = [&](Query* set_operation) {
@@ -848,8 +875,77 @@ std::string DeparseQuery(Query* query) {
 
 namespace {
 
+// The subquery of a query that only filters and projects the rows of one
+// subquery in FROM computing window functions (the top n rows of each
+// partition: SELECT ... FROM (SELECT ..., row_number() OVER (PARTITION BY
+// g ORDER BY v) AS rn FROM t) s WHERE rn <= 3); nullptr for any other.
+Query* WindowSubquery(Query* q) {
+    if (q->commandType != CMD_SELECT || q->utilityStmt != nullptr || q->hasAggs || q->groupClause != NIL ||
+        q->havingQual != nullptr || q->groupingSets != NIL || q->distinctClause != NIL || q->hasWindowFuncs ||
+        q->hasSubLinks || q->hasTargetSRFs || q->setOperations != nullptr || q->cteList != NIL ||
+        q->sortClause != NIL || q->limitCount != nullptr || q->limitOffset != nullptr || q->rowMarks != NIL)
+        return nullptr;
+    if (list_length(q->rtable) != 1 || q->jointree == nullptr || list_length(q->jointree->fromlist) != 1 ||
+        !IsA(linitial(q->jointree->fromlist), RangeTblRef))
+        return nullptr;
+    auto* rte = static_cast<RangeTblEntry*>(linitial(q->rtable));
+    if (rte->rtekind != RTE_SUBQUERY || rte->lateral || rte->subquery == nullptr || !rte->subquery->hasWindowFuncs)
+        return nullptr;
+    return rte->subquery;
+}
+
+// A query over a window subquery (WindowSubquery): the subquery is checked
+// and described as a window view; the query's rows are those of its
+// partitions too, so the partitions the changed rows touch are computed
+// again through the whole query, restricted inside the subquery.
+core::ViewDefinition DescribeOverWindows(Query* q, Query* sub, const core::QualifiedName& immv,
+                                         bool check_relations) {
+    const core::ViewDefinition inner = DescribeQuery(sub, immv, check_relations);
+    core::ViewDefinition view;
+    view.immv = immv;
+    view.relations = inner.relations;
+    view.shape = core::ViewShape::Bag;
+    CheckExpression(q->jointree->quals);
+    ListCell* lc;
+    foreach (lc, q->targetList) {
+        auto* tle = lfirst_node(TargetEntry, lc);
+        if (tle->resjunk) continue;
+        CheckExpression(reinterpret_cast<Node*>(tle->expr));
+        core::OutputColumn column;
+        column.name = tle->resname != nullptr ? tle->resname : "?column?";
+        DescribeWindowColumn(column, reinterpret_cast<Node*>(tle->expr));
+        view.columns.push_back(std::move(column));
+    }
+    const std::vector<Node*> keys = PartitionKeys(sub);
+    Query* printed = PgCall([&] { return static_cast<Query*>(copyObjectImpl(q)); });
+    auto* rte = static_cast<RangeTblEntry*>(linitial(printed->rtable));
+    core::PartitionRecompute partitions;
+    for (size_t k = 0; k < keys.size(); ++k) {
+        core::OutputColumn column;
+        column.name = core::HiddenKeyColumn(k + 1);
+        DescribeWindowColumn(column, keys[k]);
+        column.expression_sql = inner.partitions->keys.at(k);
+        column.hidden = true;
+        const AttrNumber at = InsertOutput(rte->subquery, keys[k], column.name);
+        PgCall([&] {
+            rte->eref->colnames = lappend(rte->eref->colnames, makeString(pstrdup(column.name.c_str())));
+            Var* var = makeVar(1, at, exprType(keys[k]), exprTypmod(keys[k]), exprCollation(keys[k]), 0);
+            InsertOutput(printed, reinterpret_cast<Node*>(var), column.name);
+        });
+        partitions.keys.push_back(column.expression_sql);
+        partitions.key_columns.push_back(column.name);
+        view.columns.push_back(std::move(column));
+    }
+    PrintPartitioned(
+        printed, keys, [](Query* copy) { return static_cast<RangeTblEntry*>(linitial(copy->rtable))->subquery; },
+        partitions);
+    view.partitions = std::move(partitions);
+    return view;
+}
+
 // A view's query without its ORDER BY ... LIMIT (see DescribeView).
 core::ViewDefinition DescribeQuery(Query* q, const core::QualifiedName& immv, bool check_relations) {
+    if (Query* windows = WindowSubquery(q)) return DescribeOverWindows(q, windows, immv, check_relations);
     if (q->commandType == CMD_SELECT && q->utilityStmt == nullptr) q = FlattenViewQuery(q);
     GroupingSetsRewrite grouping_sets;
     if (q->groupingSets != NIL) q = RewriteGroupingSets(q, grouping_sets);

@@ -159,6 +159,9 @@ const std::vector<TwinShape>& TwinShapes() {
         {"win_rank", "window functions partitioned by a nullable key: row_number, rank over ties, a running sum",
          "SELECT id, g, row_number() OVER (PARTITION BY n ORDER BY v DESC NULLS LAST, id) AS rn, "
          "rank() OVER (PARTITION BY n ORDER BY g) AS rk, sum(v) OVER (PARTITION BY n ORDER BY id) AS run FROM t_pk"},
+        {"top_per_group", "the two largest rows of each group: row_number() in a subquery, filtered outside",
+         "SELECT id, n, v, rn FROM (SELECT id, n, v, row_number() OVER (PARTITION BY n ORDER BY v DESC NULLS LAST, id) "
+         "AS rn FROM t_pk) s WHERE rn <= 2"},
         {"distinct_on", "DISTINCT ON over the partitioned t_bag (duplicates: ties broken by every column read)",
          "SELECT DISTINCT ON (g) g, rid, n, v FROM t_bag ORDER BY g, v DESC, rid, n"},
         {"right_fk", "RIGHT JOIN on a foreign key (ON DELETE/UPDATE CASCADE)",

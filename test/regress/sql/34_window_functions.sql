@@ -85,6 +85,22 @@ INSERT INTO pe2 VALUES (99, 0, -1);
 DELETE FROM pe1 WHERE v = 3;
 :check;
 
+-- The top rows of each group: a window in a subquery, filtered outside.
+CREATE TABLE sc (id int PRIMARY KEY, team text, pts int);
+INSERT INTO sc SELECT i, (ARRAY['a', 'b', 'c', NULL])[i % 4 + 1], (i * 17) % 40 FROM generate_series(1, 40) i;
+\set q_best 'SELECT team, id, pts, rn FROM (SELECT team, id, pts, row_number() OVER (PARTITION BY team ORDER BY pts DESC, id) AS rn FROM sc) s WHERE rn <= 2'
+SELECT ivmx.create_immv('w_best', :'q_best');
+SELECT ivmx.create_immv('wd_best', :'q_best', mode => 'deferred');
+SELECT ivmx.create_immv('w_best_expr', 'SELECT s.team, s.pts * 2 AS double FROM (SELECT team, pts, rank() OVER (PARTITION BY team ORDER BY pts) AS r FROM sc WHERE pts > 5) s WHERE s.r = 1');
+UPDATE sc SET pts = 100 WHERE id = 3;
+DELETE FROM sc WHERE id IN (SELECT id FROM w_best WHERE team = 'b');
+INSERT INTO sc VALUES (50, 'd', 1), (51, NULL, 99), (52, 'a', 39);
+UPDATE sc SET team = 'c' WHERE id = 52;
+:check;
+:flush;
+:check;
+SELECT team, id, pts, rn FROM w_best ORDER BY team, rn;
+
 -- What the maintenance runs, and what stays refused.
 SELECT * FROM ivmx.explain_immv('w_rank') LIMIT 2;
 SELECT ivmx.create_immv('rej', 'SELECT e.id, row_number() OVER (PARTITION BY e.g ORDER BY e.id) AS rn FROM ev e JOIN pe p ON p.id = e.id');
@@ -93,6 +109,7 @@ SELECT ivmx.create_immv('rej', 'SELECT DISTINCT g, row_number() OVER (ORDER BY g
 SELECT ivmx.create_immv('rej', 'SELECT id, row_number() OVER (PARTITION BY g ORDER BY random()) AS r FROM ev');
 SELECT ivmx.create_immv('rej', 'SELECT DISTINCT ON (g) g, id FROM ev ORDER BY g, id LIMIT 2');
 SELECT ivmx.create_immv('rej', 'SELECT DISTINCT ON (g) g, id FROM ev');
+SELECT ivmx.create_immv('rej', 'SELECT s.id FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM ev) s JOIN sc USING (id) WHERE s.rn < 3');
 SELECT count(*) AS leftovers FROM pg_class WHERE relname = 'rej';
 
 DROP SCHEMA window_views CASCADE;
