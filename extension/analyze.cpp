@@ -567,7 +567,8 @@ std::vector<Node*> CheckedPartitionKeys(Query* q, const core::ViewDefinition& vi
     const std::vector<Node*> keys = PartitionKeys(q);
     for (Node* key : keys) {
         const Oid type = PgCall([&] { return exprType(key); });
-        if (!HasBtreeEquality(type)) Unsupported(what + " partitioned by a type without equality (" + TypeName(type) + ")");
+        if (!HasBtreeEquality(type))
+            Unsupported(what + " partitioned by a type without equality (" + TypeName(type) + ")");
     }
     return keys;
 }
@@ -590,7 +591,8 @@ void DescribePartitions(Query* q, const RelationScope& deparse, core::ViewDefini
         InsertOutput(printed, key, column.name);
         view.columns.push_back(std::move(column));
     }
-    PrintPartitioned(printed, keys, [](Query* copy) { return copy; }, partitions);
+    PrintPartitioned(
+        printed, keys, [](Query* copy) { return copy; }, partitions);
     view.partitions = std::move(partitions);
 }
 
@@ -898,8 +900,7 @@ Query* WindowSubquery(Query* q) {
 // and described as a window view; the query's rows are those of its
 // partitions too, so the partitions the changed rows touch are computed
 // again through the whole query, restricted inside the subquery.
-core::ViewDefinition DescribeOverWindows(Query* q, Query* sub, const core::QualifiedName& immv,
-                                         bool check_relations) {
+core::ViewDefinition DescribeOverWindows(Query* q, Query* sub, const core::QualifiedName& immv, bool check_relations) {
     const core::ViewDefinition inner = DescribeQuery(sub, immv, check_relations);
     core::ViewDefinition view;
     view.immv = immv;
