@@ -7,11 +7,12 @@
 #include "analyze.hpp"
 
 #include <algorithm>
-#include <functional>
 
 #include "constant_relations.hpp"
 #include "analyze_aggregate.hpp"
 #include "analyze_checks.hpp"
+#include "analyze_recomputed.hpp"
+#include "analyze_set_operations.hpp"
 #include "flatten.hpp"
 #include "grouping_sets.hpp"
 #include "ivmx/core/aggregate_rules.hpp"
@@ -26,11 +27,6 @@
 #include "relation_scope.hpp"
 
 namespace ivmx::pg {
-
-namespace {
-core::ViewDefinition DescribeQuery(Query* q, const core::QualifiedName& immv, bool check_relations);
-Query* WindowSubquery(Query* q);
-}  // namespace
 
 namespace {
 
@@ -420,182 +416,6 @@ size_t OperandColumn(Node* operand, const RelationScope& deparse, core::ViewDefi
     return view.columns.size() - 1;
 }
 
-// A select-list expression with window functions: its value is computed
-// with its partition (core::PartitionRecompute); it is only checked here
-// (its text comes with the query's: DescribePartitions).
-void DescribeWindowColumn(core::OutputColumn& column, Node* expr) {
-    CheckExpression(expr, false, true);
-    column.role = core::ColumnRole::Plain;
-    const Oid type = PgCall([&] { return exprType(expr); });
-    column.type_sql = QualifiedTypeName(type, PgCall([&] { return exprTypmod(expr); }));
-    column.has_equality = HasBtreeEquality(type);
-}
-
-// The partition keys of a window or DISTINCT ON query: the PARTITION BY
-// expressions every window shares, or the DISTINCT ON expressions.
-std::vector<Node*> PartitionKeys(Query* q) {
-    std::vector<Node*> keys;
-    PgCall([&] {
-        List* clauses = q->distinctClause;
-        if (q->hasWindowFuncs && q->windowClause != NIL)
-            clauses = linitial_node(WindowClause, q->windowClause)->partitionClause;
-        ListCell* lc;
-        foreach (lc, clauses) {
-            Node* key = get_sortgroupclause_expr(lfirst_node(SortGroupClause, lc), q->targetList);
-            bool shared = true;
-            ListCell* wc;
-            if (q->hasWindowFuncs)
-                foreach (wc, q->windowClause) {
-                    bool found = false;
-                    ListCell* pc;
-                    foreach (pc, lfirst_node(WindowClause, wc)->partitionClause)
-                        found |= equal(key, get_sortgroupclause_expr(lfirst_node(SortGroupClause, pc), q->targetList));
-                    shared &= found;
-                }
-            if (shared) keys.push_back(key);
-        }
-    });
-    return keys;
-}
-
-// A parameter standing in the printed query for a subquery over the
-// touched partitions (see core::TouchedKeyCondition).
-Param* Placeholder(int id, Oid type) {
-    Param* param = makeNode(Param);
-    param->paramkind = PARAM_EXTERN;
-    param->paramid = id;
-    param->paramtype = type;
-    param->paramtypmod = -1;
-    param->paramcollid = InvalidOid;
-    param->location = -1;
-    return param;
-}
-
-constexpr int kTouchedValues = 650000;  // + k: the keys' values ($650001 ...)
-constexpr int kTouchedNull = 660000;    // + k: whether one is NULL
-
-// key = ANY ($values) OR (key IS NULL AND $null): the condition of
-// core::TouchedKeyCondition, with placeholders for its subqueries.
-Node* TouchedCondition(Node* key, int k) {
-    const Oid type = exprType(key);
-    TypeCacheEntry* cache = lookup_type_cache(type, TYPECACHE_EQ_OPR);
-    ScalarArrayOpExpr* any = makeNode(ScalarArrayOpExpr);
-    any->opno = cache->eq_opr;
-    any->opfuncid = get_opcode(cache->eq_opr);
-    any->useOr = true;
-    any->inputcollid = exprCollation(key);
-    any->args = list_make2(copyObjectImpl(key), Placeholder(kTouchedValues + k, get_array_type(type)));
-    any->location = -1;
-    NullTest* null = makeNode(NullTest);
-    null->arg = static_cast<Expr*>(copyObjectImpl(key));
-    null->nulltesttype = IS_NULL;
-    null->location = -1;
-    Node* both =
-        reinterpret_cast<Node*>(makeBoolExpr(AND_EXPR, list_make2(null, Placeholder(kTouchedNull + k, BOOLOID)), -1));
-    return reinterpret_cast<Node*>(makeBoolExpr(OR_EXPR, list_make2(any, both), -1));
-}
-
-// Replaces placeholder $id (not followed by a digit) in printed SQL.
-std::string ReplacePlaceholder(std::string sql, int id, const std::string& by) {
-    const std::string mark = "$" + std::to_string(id);
-    for (size_t at = sql.find(mark); at != std::string::npos; at = sql.find(mark, at + by.size())) {
-        if (at + mark.size() < sql.size() && isdigit(static_cast<unsigned char>(sql[at + mark.size()]))) {
-            at += mark.size() - by.size();
-            continue;
-        }
-        sql.replace(at, mark.size(), by);
-    }
-    return sql;
-}
-
-// Adds `expr` to q's select list as column `name`, before its junk entries;
-// returns its position.
-AttrNumber InsertOutput(Query* q, Node* expr, const std::string& name) {
-    return PgCall([&] {
-        int position = 0;
-        ListCell* tc;
-        foreach (tc, q->targetList) {
-            if (lfirst_node(TargetEntry, tc)->resjunk) break;
-            ++position;
-        }
-        TargetEntry* entry = makeTargetEntry(static_cast<Expr*>(copyObjectImpl(expr)), AttrNumber(position + 1),
-                                             pstrdup(name.c_str()), false);
-        q->targetList = list_insert_nth(q->targetList, position, entry);
-        int resno = 0;
-        foreach (tc, q->targetList) lfirst_node(TargetEntry, tc)->resno = AttrNumber(++resno);
-        return AttrNumber(position + 1);
-    });
-}
-
-// The texts of a partitioned view's query (`printed`, its key columns in
-// its select list): as it is, and restricted to the touched partitions of
-// `keys` (conditions ANDed into the WHERE of the query level that computes
-// the windows, which window_level finds in a copy).
-void PrintPartitioned(Query* printed, const std::vector<Node*>& keys, const std::function<Query*(Query*)>& window_level,
-                      core::PartitionRecompute& partitions) {
-    partitions.query_sql = DeparseQuery(printed);
-    if (keys.empty()) return;
-    Query* touched = PgCall([&] {
-        Query* copy = static_cast<Query*>(copyObjectImpl(printed));
-        Query* level = window_level(copy);
-        List* conditions = NIL;
-        for (size_t k = 0; k < keys.size(); ++k)
-            conditions = lappend(conditions, TouchedCondition(keys[k], static_cast<int>(k + 1)));
-        level->jointree->quals =
-            make_and_qual(level->jointree->quals, reinterpret_cast<Node*>(make_ands_explicit(conditions)));
-        return copy;
-    });
-    std::string sql = DeparseQuery(touched);
-    for (size_t n = 1; n <= keys.size(); ++n) {
-        sql = ReplacePlaceholder(sql, kTouchedValues + static_cast<int>(n), core::TouchedValues(n));
-        sql = ReplacePlaceholder(sql, kTouchedNull + static_cast<int>(n), core::TouchedNull(n));
-    }
-    partitions.touched_query_sql = sql;
-}
-
-// The partition keys of a window or DISTINCT ON query over one relation,
-// checked: every expression the windows and the order read (also those
-// outside the select list), keys with an equality.
-std::vector<Node*> CheckedPartitionKeys(Query* q, const core::ViewDefinition& view) {
-    const std::string what = q->hasWindowFuncs ? "a window function" : "DISTINCT ON";
-    if (view.relations.size() != 1 || !view.constants.empty() || view.join_tree)
-        Unsupported(what + " over several relations, functions in FROM or EXISTS",
-                    "Create the query it reads as an IMMV of its own, and this query over that IMMV.");
-    ListCell* lc;
-    foreach (lc, q->targetList)
-        CheckExpression(reinterpret_cast<Node*>(lfirst_node(TargetEntry, lc)->expr), false, true);
-    const std::vector<Node*> keys = PartitionKeys(q);
-    for (Node* key : keys) {
-        const Oid type = PgCall([&] { return exprType(key); });
-        if (!HasBtreeEquality(type))
-            Unsupported(what + " partitioned by a type without equality (" + TypeName(type) + ")");
-    }
-    return keys;
-}
-
-// Window functions or DISTINCT ON over one relation (core::PartitionRecompute):
-// the partition keys become hidden columns, and the query is printed as a
-// whole, once as it is and once restricted to the touched partitions.
-void DescribePartitions(Query* q, const RelationScope& deparse, core::ViewDefinition& view, int& hidden_keys) {
-    const std::vector<Node*> keys = CheckedPartitionKeys(q, view);
-    Query* printed = PgCall([&] { return static_cast<Query*>(copyObjectImpl(q)); });
-    core::PartitionRecompute partitions;
-    for (Node* key : keys) {
-        core::OutputColumn column;
-        DescribeKey(column, key, deparse, false);
-        column.role = core::ColumnRole::Plain;
-        column.name = core::HiddenKeyColumn(++hidden_keys);
-        column.hidden = true;
-        partitions.keys.push_back(column.expression_sql);
-        partitions.key_columns.push_back(column.name);
-        InsertOutput(printed, key, column.name);
-        view.columns.push_back(std::move(column));
-    }
-    PrintPartitioned(
-        printed, keys, [](Query* copy) { return copy; }, partitions);
-    view.partitions = std::move(partitions);
-}
-
 // Describes the select-list expressions over aggregates: each aggregate call
 // and group key in them becomes an operand $n naming a column of the view
 // (hidden if the select list does not have it), and the expression is kept
@@ -717,112 +537,6 @@ std::vector<std::string> RowKeyColumns(const std::vector<core::OutputColumn>& co
     return key;
 }
 
-// The operation tree of a set operation's node, appending the queries of
-// its leaves (in order) to `leaves`.
-core::SetOperationTree SetOperationTreeOf(Query* q, Node* node, std::vector<Query*>& leaves) {
-    using Kind = core::SetOperationTree::Kind;
-    core::SetOperationTree tree;
-    if (IsA(node, RangeTblRef)) {
-        RangeTblEntry* rte = rt_fetch(castNode(RangeTblRef, node)->rtindex, q->rtable);
-        if (rte->rtekind != RTE_SUBQUERY || rte->subquery == nullptr) Unsupported("this kind of set operation operand");
-        tree.leaf = leaves.size();
-        leaves.push_back(rte->subquery);
-        return tree;
-    }
-    SetOperationStmt* op = castNode(SetOperationStmt, node);
-    tree.kind = op->op == SETOP_UNION ? Kind::Union : op->op == SETOP_INTERSECT ? Kind::Intersect : Kind::Except;
-    tree.all = op->all;
-    tree.children.push_back(SetOperationTreeOf(q, op->larg, leaves));
-    tree.children.push_back(SetOperationTreeOf(q, op->rarg, leaves));
-    return tree;
-}
-
-// The queries of a set operation's leaves, in order.
-std::vector<Query*> SetOperationLeaves(Query* q) {
-    std::vector<Query*> leaves;
-    SetOperationTreeOf(q, q->setOperations, leaves);
-    return leaves;
-}
-
-// Window functions and DISTINCT ON are maintained for a whole view only
-// (core::PartitionRecompute), not for an operand of a set operation.
-void RefuseWindowsInOperand(Query* leaf) {
-    if (leaf->hasWindowFuncs || leaf->hasDistinctOn)
-        Unsupported(std::string(leaf->hasWindowFuncs ? "a window function" : "DISTINCT ON") +
-                        " in an operand of UNION, INTERSECT or EXCEPT",
-                    "Create the operand as an IMMV of its own, and the set operation over it.");
-}
-
-// A set operation (UNION / INTERSECT / EXCEPT): its leaves are described as
-// views of their own, then combined (core/set_operation.hpp).
-core::ViewDefinition DescribeSetOperation(Query* q, const core::QualifiedName& immv, bool check_relations) {
-    std::vector<Query*> leaf_queries;
-    const core::SetOperationTree tree = SetOperationTreeOf(q, q->setOperations, leaf_queries);
-    SetOperationStmt* top = castNode(SetOperationStmt, q->setOperations);
-    std::vector<core::SetColumn> columns;
-    std::vector<core::ViewDefinition> leaves;
-    WithMaintenanceSettings([&] {
-        ListCell* lc;
-        foreach (lc, q->targetList) {
-            auto* tle = static_cast<TargetEntry*>(lfirst(lc));
-            if (tle->resjunk) continue;
-            const size_t i = columns.size();
-            const Oid type = list_nth_oid(top->colTypes, static_cast<int>(i));
-            columns.push_back({tle->resname != nullptr ? tle->resname : "?column?",
-                               QualifiedTypeName(type, list_nth_int(top->colTypmods, static_cast<int>(i))),
-                               HasBtreeEquality(type)});
-        }
-        return 0;
-    });
-    for (Query* leaf : leaf_queries) {
-        RefuseWindowsInOperand(leaf);
-        leaves.push_back(DescribeQuery(leaf, immv, check_relations));
-    }
-    return core::SetOperationView(immv, columns, std::move(leaves), tree);
-}
-
-bool OnlyUnionAll(const core::SetOperationTree& tree) {
-    if (tree.kind == core::SetOperationTree::Kind::Leaf) return true;
-    return tree.kind == core::SetOperationTree::Kind::Union && tree.all && OnlyUnionAll(tree.children[0]) &&
-           OnlyUnionAll(tree.children[1]);
-}
-
-// Makes `view`, described over a UNION ALL in FROM (its expressions read the
-// union's columns), a view over the union of the operands.
-void AttachUnion(core::ViewDefinition& view, const std::vector<Query*>& unions, bool check_relations) {
-    const std::string hint = "Create the set operation as an IMMV of its own, and read that IMMV.";
-    if (unions.size() > 1 || !view.relations.empty() || view.join_tree)
-        throw NotSupported(
-            "UNION/INTERSECT/EXCEPT in a subquery in FROM joined to other FROM items is not supported on "
-            "incrementally maintainable materialized views",
-            {}, hint);
-    Query* sub = unions[0];
-    std::vector<Query*> leaf_queries;
-    const core::SetOperationTree tree = SetOperationTreeOf(sub, sub->setOperations, leaf_queries);
-    if (!OnlyUnionAll(tree))
-        throw NotSupported(
-            "UNION, INTERSECT or EXCEPT in a subquery in FROM is not supported on incrementally maintainable "
-            "materialized views",
-            "A subquery in FROM may be a UNION ALL.", hint);
-    SetOperationStmt* top = castNode(SetOperationStmt, sub->setOperations);
-    std::vector<core::SetColumn> columns;
-    ListCell* lc;
-    foreach (lc, sub->targetList) {
-        auto* tle = static_cast<TargetEntry*>(lfirst(lc));
-        if (tle->resjunk) continue;
-        const int i = static_cast<int>(columns.size());
-        const Oid type = list_nth_oid(top->colTypes, i);
-        columns.push_back({core::UnionColumn(size_t(i)), QualifiedTypeName(type, list_nth_int(top->colTypmods, i)),
-                           HasBtreeEquality(type)});
-    }
-    std::vector<core::ViewDefinition> leaves;
-    for (Query* leaf : leaf_queries) {
-        RefuseWindowsInOperand(leaf);
-        leaves.push_back(DescribeQuery(leaf, view.immv, check_relations));
-    }
-    core::ReadUnionAll(view, columns, std::move(leaves));
-}
-
 }  // namespace
 
 Query* ParseViewQuery(const std::string& sql) {
@@ -877,81 +591,16 @@ std::string DeparseQuery(Query* query) {
 
 namespace {
 
-// The subquery of a query that only filters and projects the rows of one
-// subquery in FROM computing window functions (the top n rows of each
-// partition: SELECT ... FROM (SELECT ..., row_number() OVER (PARTITION BY
-// g ORDER BY v) AS rn FROM t) s WHERE rn <= 3); nullptr for any other.
-Query* WindowSubquery(Query* q) {
-    if (q->commandType != CMD_SELECT || q->utilityStmt != nullptr || q->hasAggs || q->groupClause != NIL ||
-        q->havingQual != nullptr || q->groupingSets != NIL || q->distinctClause != NIL || q->hasWindowFuncs ||
-        q->hasSubLinks || q->hasTargetSRFs || q->setOperations != nullptr || q->cteList != NIL ||
-        q->sortClause != NIL || q->limitCount != nullptr || q->limitOffset != nullptr || q->rowMarks != NIL)
-        return nullptr;
-    if (list_length(q->rtable) != 1 || q->jointree == nullptr || list_length(q->jointree->fromlist) != 1 ||
-        !IsA(linitial(q->jointree->fromlist), RangeTblRef))
-        return nullptr;
-    auto* rte = static_cast<RangeTblEntry*>(linitial(q->rtable));
-    if (rte->rtekind != RTE_SUBQUERY || rte->lateral || rte->subquery == nullptr || !rte->subquery->hasWindowFuncs)
-        return nullptr;
-    return rte->subquery;
-}
-
-// A query over a window subquery (WindowSubquery): the subquery is checked
-// and described as a window view; the query's rows are those of its
-// partitions too, so the partitions the changed rows touch are computed
-// again through the whole query, restricted inside the subquery.
-core::ViewDefinition DescribeOverWindows(Query* q, Query* sub, const core::QualifiedName& immv, bool check_relations) {
-    const core::ViewDefinition inner = DescribeQuery(sub, immv, check_relations);
-    core::ViewDefinition view;
-    view.immv = immv;
-    view.relations = inner.relations;
-    view.shape = core::ViewShape::Bag;
-    CheckExpression(q->jointree->quals);
-    ListCell* lc;
-    foreach (lc, q->targetList) {
-        auto* tle = lfirst_node(TargetEntry, lc);
-        if (tle->resjunk) continue;
-        CheckExpression(reinterpret_cast<Node*>(tle->expr));
-        core::OutputColumn column;
-        column.name = tle->resname != nullptr ? tle->resname : "?column?";
-        DescribeWindowColumn(column, reinterpret_cast<Node*>(tle->expr));
-        view.columns.push_back(std::move(column));
-    }
-    const std::vector<Node*> keys = PartitionKeys(sub);
-    Query* printed = PgCall([&] { return static_cast<Query*>(copyObjectImpl(q)); });
-    auto* rte = static_cast<RangeTblEntry*>(linitial(printed->rtable));
-    core::PartitionRecompute partitions;
-    for (size_t k = 0; k < keys.size(); ++k) {
-        core::OutputColumn column;
-        column.name = core::HiddenKeyColumn(k + 1);
-        DescribeWindowColumn(column, keys[k]);
-        column.expression_sql = inner.partitions->keys.at(k);
-        column.hidden = true;
-        const AttrNumber at = InsertOutput(rte->subquery, keys[k], column.name);
-        PgCall([&] {
-            rte->eref->colnames = lappend(rte->eref->colnames, makeString(pstrdup(column.name.c_str())));
-            Var* var = makeVar(1, at, exprType(keys[k]), exprTypmod(keys[k]), exprCollation(keys[k]), 0);
-            InsertOutput(printed, reinterpret_cast<Node*>(var), column.name);
-        });
-        partitions.keys.push_back(column.expression_sql);
-        partitions.key_columns.push_back(column.name);
-        view.columns.push_back(std::move(column));
-    }
-    PrintPartitioned(
-        printed, keys, [](Query* copy) { return static_cast<RangeTblEntry*>(linitial(copy->rtable))->subquery; },
-        partitions);
-    view.partitions = std::move(partitions);
-    return view;
-}
-
 // A view's query without its ORDER BY ... LIMIT (see DescribeView).
 core::ViewDefinition DescribeQuery(Query* q, const core::QualifiedName& immv, bool check_relations) {
-    if (Query* windows = WindowSubquery(q)) return DescribeOverWindows(q, windows, immv, check_relations);
+    if (Query* windows = WindowSubquery(q))
+        return DescribeOverWindows(q, windows, DescribeQuery(windows, immv, check_relations));
     if (q->commandType == CMD_SELECT && q->utilityStmt == nullptr) q = FlattenViewQuery(q);
     GroupingSetsRewrite grouping_sets;
     if (q->groupingSets != NIL) q = RewriteGroupingSets(q, grouping_sets);
     RejectUnsupportedClauses(q);
-    if (q->setOperations != nullptr) return DescribeSetOperation(q, immv, check_relations);
+    const DescribeOperand describe = [&](Query* operand) { return DescribeQuery(operand, immv, check_relations); };
+    if (q->setOperations != nullptr) return DescribeSetOperation(q, immv, describe);
     if (check_relations) CheckFromClause(q);
     std::vector<Query*> unions;  // set operations in FROM
     core::ViewDefinition described = WithMaintenanceSettings([&] {
@@ -1042,58 +691,8 @@ core::ViewDefinition DescribeQuery(Query* q, const core::QualifiedName& immv, bo
             view.row_key_columns = RowKeyColumns(view.columns, plain_vars, EqualColumns(quals, deparse), deparse);
         return view;
     });
-    if (!unions.empty()) AttachUnion(described, unions, check_relations);
+    if (!unions.empty()) AttachUnion(described, unions, describe);
     return described;
-}
-
-// The value of a LIMIT or OFFSET clause: a constant (or constant
-// expression); nullopt for none (OFFSET NULL, LIMIT NULL / ALL).
-std::optional<long long> ConstantCount(Node* clause, const char* what) {
-    if (clause == nullptr) return std::nullopt;
-    struct Value {
-        bool constant;
-        bool null;
-        long long value;
-    };
-    const Value v = PgCall([&] {
-        Node* folded = eval_const_expressions(nullptr, clause);
-        if (!IsA(folded, Const)) return Value{false, false, 0};
-        Const* c = castNode(Const, folded);
-        return Value{true, c->constisnull, c->constisnull ? 0LL : static_cast<long long>(DatumGetInt64(c->constvalue))};
-    });
-    if (!v.constant) Unsupported(std::string(what) + " with a value that is not a constant");
-    if (v.null) return std::nullopt;
-    if (v.value < 0)
-        throw core::Error(core::sqlstate::kInvalidParameterValue, std::string(what) + " must not be negative");
-    return v.value;
-}
-
-// ORDER BY ... LIMIT / OFFSET of a view's query (a top-K): the order over
-// the view's output columns, with explicit directions and NULLS placement.
-core::TopK DescribeTopK(Query* q) {
-    core::TopK top;
-    ListCell* lc;
-    foreach (lc, q->sortClause) {
-        auto* sort = static_cast<SortGroupClause*>(lfirst(lc));
-        TargetEntry* tle = PgCall([&] { return get_sortgroupclause_tle(sort, q->targetList); });
-        if (tle->resjunk || tle->resname == nullptr)
-            Unsupported("ORDER BY an expression that is not an output column",
-                        "Add the expression to the select list and order by that column.");
-        const Oid type = PgCall([&] { return exprType(reinterpret_cast<Node*>(tle->expr)); });
-        TypeCacheEntry* cache = PgCall([&] { return lookup_type_cache(type, TYPECACHE_LT_OPR | TYPECACHE_GT_OPR); });
-        const char* direction = sort->sortop == cache->lt_opr   ? "ASC"
-                                : sort->sortop == cache->gt_opr ? "DESC"
-                                                                : nullptr;
-        if (direction == nullptr) Unsupported("ORDER BY ... USING an operator", "Order by ASC or DESC.");
-        top.order_by.push_back(core::QuoteIdent(tle->resname) + " " + direction +
-                               (sort->nulls_first ? " NULLS FIRST" : " NULLS LAST"));
-    }
-    const std::optional<long long> limit = ConstantCount(q->limitCount, "LIMIT");
-    if (!limit) Unsupported("ORDER BY without LIMIT", "Order the rows when reading the IMMV.");
-    top.limit = *limit;
-    top.offset = ConstantCount(q->limitOffset, "OFFSET").value_or(0);
-    top.with_ties = q->limitOption == LIMIT_OPTION_WITH_TIES;
-    return top;
 }
 
 }  // namespace

@@ -175,10 +175,6 @@ void DropCaptureTriggers(Oid relid) {
     });
 }
 
-void DropCaptureTriggersIfUnused(Oid relid) {
-    SyncHierarchyCapture(relid);
-}
-
 void CreateGuardTrigger(Oid immv) {
     PgCall([&] {
         CreateInternalTrigger(immv, kGuardTriggerName, TRIGGER_TYPE_BEFORE, kGuardTriggerType & ~TRIGGER_TYPE_BEFORE,

@@ -14,10 +14,6 @@ void EnsureCaptureTriggers(Oid relid);
 // Drops relid's capture triggers.
 void DropCaptureTriggers(Oid relid);
 
-// Drops relid's capture triggers if no IMMV needs them any more (and those
-// of the members of its hierarchy: extension/hierarchy.hpp).
-void DropCaptureTriggersIfUnused(Oid relid);
-
 // Creates the trigger that rejects direct writes to an IMMV.
 void CreateGuardTrigger(Oid immv);
 

@@ -460,7 +460,7 @@ void ForgetRelations(ArrayType* dropped) {
     SpiConnect();
     const std::vector<Oid> bases = ForgetCatalogRows(relids);
     for (Oid base : bases) {
-        DropCaptureTriggersIfUnused(base);
+        SyncHierarchyCapture(base);
         DropDeltaLogIfUnused(base);
         InvalidatePlans(base);
     }

@@ -248,11 +248,16 @@ std::vector<Oid> CaptureLine(Oid relid) {
     return line;
 }
 
-std::vector<Oid> ServedRelations(Oid fired) {
-    std::vector<Oid> served;
-    if (IsBase(fired)) served.push_back(fired);
-    for (Oid member : CaptureLine(fired))
-        if (member != fired && IsBase(member)) served.push_back(member);
+ServedBases ServedRelations(Oid fired) {
+    ServedBases served;
+    if (IsBase(fired)) served.all.push_back(fired);
+    for (Oid member : Ancestors(fired))
+        if (IsBase(member)) served.all.push_back(member);
+    for (Oid member : Descendants(fired))
+        if (IsBase(member)) {
+            served.all.push_back(member);
+            served.below.push_back(member);
+        }
     return served;
 }
 

@@ -39,8 +39,14 @@ std::vector<Oid> Descendants(Oid relid);
 std::vector<Oid> CaptureLine(Oid relid);
 
 // The base relations of IMMVs among CaptureLine(fired), fired first when it
-// is one: whose IMMVs a statement naming `fired` may change.
-std::vector<Oid> ServedRelations(Oid fired);
+// is one: whose IMMVs a statement naming `fired` may change; and those of
+// them below it (its partitions, at any depth), for which the rows captured
+// on it are filtered (FilteredForPartition).
+struct ServedBases {
+    std::vector<Oid> all;
+    std::vector<Oid> below;
+};
+ServedBases ServedRelations(Oid fired);
 
 // The rows of `rows` (in the columns of `from`: a table partition is a
 // partition of) that belong to `partition` now (its partition constraint

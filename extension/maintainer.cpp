@@ -76,10 +76,9 @@ void LoadRelationMaintenance(Oid relid, RelationMaintenance& entry) {
         }
         if (logs)
             if (auto log = DeltaLogOf(relid)) entry.log = std::make_unique<DeltaLogWriter>(relid, *log);
-        entry.served = ServedRelations(relid);
-        const std::vector<Oid> below = Descendants(relid);
-        for (Oid base : entry.served)
-            if (std::find(below.begin(), below.end(), base) != below.end()) entry.served_below.push_back(base);
+        ServedBases served = ServedRelations(relid);
+        entry.served = std::move(served.all);
+        entry.served_below = std::move(served.below);
         if (!entry.views.empty()) {
             entry.cascaded_into =
                 !SpiOids(

@@ -209,7 +209,7 @@ struct RelationMaintenance {
     std::vector<Oid> served;
     // Those of them below it (partitions of it, at any depth): the rows
     // captured on it are filtered by each one's partition constraint as it
-    // is now (FilteredForPartition).
+    // is when they are captured (FilteredForPartition).
     std::vector<Oid> served_below;
     // A foreign key of the relation has an ON UPDATE or ON DELETE action: a
     // statement's transition tables may then also hold the rows its

@@ -22,6 +22,7 @@
 #include "ivmx/core/error.hpp"
 #include "ivmx/core/group_filter.hpp"
 #include "ivmx/core/set_operation.hpp"
+#include "ivmx/core/recompute_sql.hpp"
 #include "ivmx/core/sql_text.hpp"
 
 namespace ivmx::core {
@@ -605,15 +606,14 @@ bool UpdatesInPlace(const ViewDefinition& view, unsigned long rows) {
     return HasRowKey(view) && rows >= kInPlaceMinRows;
 }
 
-namespace {
-
-// Starts a step that reads the delta with the delta's WITH queries.
 void AddDeltaQueries(MaintenanceStep& step, const Delta& delta) {
     if (delta.with_items.empty() || step.input != StepInput::None) return;
     // A step with WITH queries of its own lists them after these.
     const bool own = step.sql.compare(0, 5, "WITH ") == 0;
     step.sql = "WITH " + Join(delta.with_items, ", ") + (own ? ", " + step.sql.substr(5) : " " + step.sql);
 }
+
+namespace {
 
 // The statements applying a (non-empty) delta to the IMMV of `view`: for a
 // view with HAVING, to its groups table (GroupStateView).
@@ -644,76 +644,6 @@ MaintenancePlan ApplyDelta(const ViewDefinition& view, const Delta& delta) {
     // read the delta: only the others get its WITH queries to parse and plan.
     for (auto& step : plan.steps) AddDeltaQueries(step, delta);
     return plan;
-}
-
-}  // namespace
-
-namespace {
-
-// The text of an IMMV row (its table columns under `alias`): compares rows
-// as they show, NULLs, display scales and types without equality included.
-std::string RowText(const ViewDefinition& view, const std::string& alias) {
-    std::vector<std::string> columns;
-    for (const auto& c : TableColumns(view)) columns.push_back(alias + "." + QuoteIdent(c));
-    return "ROW(" + Join(columns, ", ") + ")::text";
-}
-
-// The statement bringing a top-K IMMV to the top rows of its query now:
-// the rows it holds and the rows computed again are numbered among equal
-// rows; those only in the IMMV are deleted, those only computed inserted.
-MaintenanceStep TopKDiff(const ViewDefinition& view) {
-    const std::string columns = Join(QuoteIdents(TableColumns(view)), ", ");
-    const std::string fresh_text = RowText(view, "__ivm_f"), held_text = RowText(view, "__ivm_i");
-    const std::string matches = "__ivm_c.__ivm_row = __ivm_n.__ivm_row AND __ivm_c.__ivm_copy = __ivm_n.__ivm_copy";
-    std::string sql = "WITH __ivm_new AS (SELECT __ivm_f.*, " + fresh_text +
-                      " AS __ivm_row, row_number() OVER (PARTITION BY " + fresh_text + ") AS __ivm_copy FROM (" +
-                      PopulateQuery(view) + ") __ivm_f), ";
-    sql += "__ivm_cur AS (SELECT __ivm_i.ctid AS __ivm_tid, " + held_text +
-           " AS __ivm_row, row_number() OVER (PARTITION BY " + held_text + ") AS __ivm_copy FROM " + Immv(view) +
-           " __ivm_i), ";
-    sql += "__ivm_gone AS (DELETE FROM " + Immv(view) +
-           " __ivm_d USING __ivm_cur __ivm_c WHERE __ivm_d.ctid = __ivm_c.__ivm_tid AND NOT EXISTS (SELECT 1 FROM "
-           "__ivm_new __ivm_n WHERE " +
-           matches + ") RETURNING 1) ";
-    // The deletes go first (a gating condition reading them): a row
-    // inserted may take the unique key of one deleted.
-    sql += "INSERT INTO " + Immv(view) + " (" + columns + ") SELECT " + columns +
-           " FROM __ivm_new __ivm_n WHERE (SELECT count(*) FROM __ivm_gone) >= 0 AND NOT EXISTS (SELECT 1 FROM "
-           "__ivm_cur __ivm_c WHERE " +
-           matches + ")";
-    return {sql, StepInput::None, false};
-}
-
-// The statement recomputing the partitions of a window / DISTINCT ON view
-// that the delta's rows belong to (PartitionRecompute): their keys from the
-// changed rows, their IMMV rows deleted, then computed again from the base
-// (after the deletes: a gating condition reads them). Without keys, the
-// whole view.
-MaintenanceStep RecomputePartitions(const ViewDefinition& view, const Delta& delta) {
-    const PartitionRecompute& p = *view.partitions;
-    const std::string columns = Join(QuoteIdents(TableColumns(view)), ", ");
-    if (p.keys.empty())
-        return {"WITH __ivm_gone AS (DELETE FROM " + Immv(view) + " RETURNING 1) INSERT INTO " + Immv(view) + " (" +
-                    columns + ") SELECT * FROM (" + p.query_sql +
-                    ") __ivm_f WHERE (SELECT count(*) FROM __ivm_gone) >= 0",
-                StepInput::None, false};
-    std::vector<std::string> touched;
-    for (const auto& stream : delta.streams) {
-        std::vector<std::string> keys;
-        for (size_t k = 0; k < p.keys.size(); ++k) keys.push_back(p.keys[k] + " AS __ivm_k" + std::to_string(k + 1));
-        touched.push_back("SELECT " + Join(keys, ", ") + " FROM " + stream.sources.at(0) + " AS " +
-                          view.relations.at(0).alias);
-    }
-    std::vector<std::string> held;
-    for (size_t k = 0; k < p.key_columns.size(); ++k)
-        held.push_back(TouchedKeyCondition("__ivm_i." + QuoteIdent(p.key_columns[k]), k + 1));
-    std::string sql = "WITH __ivm_touched AS (" + Join(touched, " UNION ") + "), ";
-    sql += "__ivm_gone AS (DELETE FROM " + Immv(view) + " __ivm_i WHERE " + Join(held, " AND ") + " RETURNING 1) ";
-    sql += "INSERT INTO " + Immv(view) + " (" + columns + ") SELECT * FROM (" + p.touched_query_sql +
-           ") __ivm_f WHERE (SELECT count(*) FROM __ivm_gone) >= 0";
-    MaintenanceStep step{sql, StepInput::None, false};
-    AddDeltaQueries(step, delta);
-    return step;
 }
 
 }  // namespace

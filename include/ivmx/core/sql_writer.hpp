@@ -100,6 +100,11 @@ struct MaintenancePlan {
     std::vector<MaintenanceStep> steps;
 };
 
+// Starts a step that reads the delta with the delta's WITH queries (its own
+// WITH queries, if any, after them); a step fed rows by an earlier one
+// (StepInput other than None) reads no delta and is left as it is.
+void AddDeltaQueries(MaintenanceStep& step, const Delta& delta);
+
 // Statements applying `delta` to the IMMV of `view`.
 MaintenancePlan BuildMaintenancePlan(const ViewDefinition& view, const Delta& delta);
 
