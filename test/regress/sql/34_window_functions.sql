@@ -101,6 +101,42 @@ UPDATE sc SET team = 'c' WHERE id = 52;
 :check;
 SELECT team, id, pts, rn FROM w_best ORDER BY team, rn;
 
+-- Two roles. The owner of a window IMMV and of a top-K IMMV reads the table
+-- through row security that hides other people's rows; the partitions it
+-- recomputes read the base as the owner, so rows written for others never
+-- reach its IMMVs. Another role cannot read those IMMVs, nor create one over
+-- a table it may not trigger on.
+CREATE ROLE win_owner;
+CREATE ROLE win_other;
+GRANT USAGE, CREATE ON SCHEMA window_views TO win_owner, win_other;
+CREATE TABLE led (id int PRIMARY KEY, who text, amt int);
+ALTER TABLE led ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_rows ON led FOR SELECT USING (who = current_user);
+GRANT SELECT, TRIGGER ON led TO win_owner;
+GRANT SELECT ON led TO win_other;
+INSERT INTO led SELECT i, (ARRAY['win_owner', 'win_other'])[i % 2 + 1], i * 3 % 11 FROM generate_series(1, 20) i;
+SET ROLE win_owner;
+SELECT ivmx.create_immv('w_led', 'SELECT id, who, rank() OVER (PARTITION BY who ORDER BY amt, id) AS r FROM led');
+SELECT ivmx.create_immv('t_led', 'SELECT id, amt FROM led ORDER BY amt DESC, id LIMIT 3');
+RESET ROLE;
+INSERT INTO led VALUES (100, 'win_other', 99), (101, 'win_owner', 50), (102, NULL, 98);
+UPDATE led SET who = 'win_other' WHERE id = 2;
+DELETE FROM led WHERE id = 4;
+SET ROLE win_owner;
+SELECT count(*) AS rows, count(*) FILTER (WHERE who <> 'win_owner' OR who IS NULL) AS others FROM w_led;
+SELECT id, amt FROM t_led ORDER BY amt DESC, id;
+RESET ROLE;
+SELECT ivmx.verify_immv('w_led') AS w_led, ivmx.verify_immv('t_led') AS t_led;
+SET ROLE win_other;
+SELECT count(*) FROM w_led;
+SELECT count(*) FROM t_led;
+SELECT ivmx.create_immv('rej', 'SELECT id, row_number() OVER (ORDER BY id) AS r FROM led');
+RESET ROLE;
+DROP TABLE w_led, t_led, led;
+DROP OWNED BY win_owner, win_other;
+DROP ROLE win_owner;
+DROP ROLE win_other;
+
 -- What the maintenance runs, and what stays refused.
 SELECT * FROM ivmx.explain_immv('w_rank') LIMIT 2;
 SELECT ivmx.create_immv('rej', 'SELECT e.id, row_number() OVER (PARTITION BY e.g ORDER BY e.id) AS rn FROM ev e JOIN pe p ON p.id = e.id');
